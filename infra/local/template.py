@@ -1,0 +1,140 @@
+"""Turn template.yaml into a CloudFormation template that moto can create.
+
+The cloud path (``sam build`` / ``sam deploy``) uploads code and ASL files; offline we do the
+same job by hand: ASL files are inlined as ``Definition`` and code locations point at a small
+placeholder zip, remembered so the adapter can run the real handler from the work tree.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from samtranslator.parser.parser import Parser
+from samtranslator.translator.translator import Translator
+from samtranslator.utils.py27hash_fix import (
+    to_py27_compatible_template,
+    undo_mark_unicode_str_in_template,
+)
+from samtranslator.yaml_helper import yaml_parse
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_PATH = REPO_ROOT / "template.yaml"
+CODE_BUCKET = "local-stack-code"
+
+# Resource types the local stack serves without moto's CloudFormation: survey pages are
+# served by Chalice's local server, schedules and async-invoke failure destinations by the
+# adapter, and moto enforces no IAM (so queue policies have no effect there).
+SERVED_BY_ADAPTER = frozenset(
+    {
+        "AWS::ApiGateway::Deployment",
+        "AWS::ApiGateway::Stage",
+        "AWS::Scheduler::Schedule",
+        "AWS::Lambda::EventInvokeConfig",
+        "AWS::SQS::QueuePolicy",
+    }
+)
+
+
+@dataclass(frozen=True)
+class FunctionSource:
+    """Where a function's code lives in the work tree, by its template logical id."""
+
+    logical_id: str
+    code_dir: Path
+    handler: str  # "module.attribute", as in the template
+
+    @property
+    def s3_key(self) -> str:
+        return f"{self.logical_id}.zip"
+
+
+@dataclass
+class LocalTemplate:
+    sam: dict[str, Any]
+    cloudformation: dict[str, Any]
+    functions: dict[str, FunctionSource]
+    layer_dirs: list[Path]
+
+    def resources_of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
+        resources = self.cloudformation["Resources"]
+        return {k: v for k, v in resources.items() if v["Type"] == resource_type}
+
+    def for_moto(self) -> dict[str, Any]:
+        """The CloudFormation template without the types the adapter serves itself."""
+        template = copy.deepcopy(self.cloudformation)
+        resources = template["Resources"]
+        dropped = {k for k, v in resources.items() if v["Type"] in SERVED_BY_ADAPTER}
+        for logical_id in dropped:
+            del resources[logical_id]
+        for resource in resources.values():
+            depends = resource.get("DependsOn")
+            if isinstance(depends, str):
+                depends = [depends]
+            if depends:
+                kept = [d for d in depends if d not in dropped]
+                if kept:
+                    resource["DependsOn"] = kept
+                else:
+                    resource.pop("DependsOn")
+        return template
+
+
+class _ManagedPolicies:
+    """samtranslator asks for the ARNs of AWS managed policies; they are well known."""
+
+    def load(self) -> dict[str, str]:
+        names = [
+            "AWSLambdaBasicExecutionRole",
+            "AWSXrayWriteOnlyAccess",
+            "AWSXRayDaemonWriteAccess",
+            "AWSLambdaRole",
+        ]
+        arns = {name: f"arn:aws:iam::aws:policy/service-role/{name}" for name in names}
+        arns["AWSXrayWriteOnlyAccess"] = "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"
+        arns["AWSXRayDaemonWriteAccess"] = "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess"
+        return arns
+
+
+def read_sam_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
+    return yaml_parse(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def _transform(template: dict[str, Any], parameters: dict[str, Any], region: str) -> dict[str, Any]:
+    """samtranslator's own transform(), with the region given instead of looked up."""
+    to_py27_compatible_template(template, parameters)
+    translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=region))
+    policies = _ManagedPolicies().load()
+    result = translator.translate(
+        template, parameter_values=parameters, get_managed_policy_map=lambda: policies
+    )
+    return undo_mark_unicode_str_in_template(result)  # type: ignore[no-any-return]
+
+
+def build_local_template(
+    parameters: dict[str, str], region: str, path: Path = TEMPLATE_PATH
+) -> LocalTemplate:
+    sam = read_sam_template(path)
+    root = path.parent
+    prepared = copy.deepcopy(sam)
+    functions: dict[str, FunctionSource] = {}
+    layer_dirs: list[Path] = []
+    for logical_id, resource in prepared["Resources"].items():
+        props = resource.get("Properties", {})
+        kind = resource["Type"]
+        if kind == "AWS::Serverless::Function":
+            source = FunctionSource(logical_id, root / props["CodeUri"], props["Handler"])
+            functions[logical_id] = source
+            props["CodeUri"] = {"Bucket": CODE_BUCKET, "Key": source.s3_key}
+        elif kind == "AWS::Serverless::LayerVersion":
+            layer_dirs.append(root / props["ContentUri"])
+            props["ContentUri"] = {"Bucket": CODE_BUCKET, "Key": f"{logical_id}.zip"}
+        elif kind == "AWS::Serverless::StateMachine" and "DefinitionUri" in props:
+            asl_path = root / props.pop("DefinitionUri")
+            props["Definition"] = json.loads(asl_path.read_text(encoding="utf-8"))
+    cloudformation = _transform(prepared, dict(parameters), region)
+    return LocalTemplate(sam, cloudformation, functions, layer_dirs)
