@@ -8,7 +8,9 @@ placeholder zip, remembered so the adapter can run the real handler from the wor
 from __future__ import annotations
 
 import copy
+import io
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,7 +60,7 @@ class LocalTemplate:
     sam: dict[str, Any]
     cloudformation: dict[str, Any]
     functions: dict[str, FunctionSource]
-    layer_dirs: list[Path]
+    code_keys: list[str]  # placeholder objects the transformed template points at
 
     def resources_of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
         resources = self.cloudformation["Resources"]
@@ -101,7 +103,7 @@ class _ManagedPolicies:
 
 
 def read_sam_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
-    return yaml_parse(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    return yaml_parse(path.read_text(encoding="utf-8"))
 
 
 def _transform(template: dict[str, Any], parameters: dict[str, Any], region: str) -> dict[str, Any]:
@@ -112,7 +114,7 @@ def _transform(template: dict[str, Any], parameters: dict[str, Any], region: str
     result = translator.translate(
         template, parameter_values=parameters, get_managed_policy_map=lambda: policies
     )
-    return undo_mark_unicode_str_in_template(result)  # type: ignore[no-any-return]
+    return undo_mark_unicode_str_in_template(result)
 
 
 def build_local_template(
@@ -122,19 +124,48 @@ def build_local_template(
     root = path.parent
     prepared = copy.deepcopy(sam)
     functions: dict[str, FunctionSource] = {}
-    layer_dirs: list[Path] = []
+    code_keys: list[str] = []
     for logical_id, resource in prepared["Resources"].items():
         props = resource.get("Properties", {})
         kind = resource["Type"]
         if kind == "AWS::Serverless::Function":
             source = FunctionSource(logical_id, root / props["CodeUri"], props["Handler"])
             functions[logical_id] = source
+            code_keys.append(source.s3_key)
             props["CodeUri"] = {"Bucket": CODE_BUCKET, "Key": source.s3_key}
         elif kind == "AWS::Serverless::LayerVersion":
-            layer_dirs.append(root / props["ContentUri"])
+            # The layer's code is on sys.path in-process (infra/local/functions.py).
+            code_keys.append(f"{logical_id}.zip")
             props["ContentUri"] = {"Bucket": CODE_BUCKET, "Key": f"{logical_id}.zip"}
         elif kind == "AWS::Serverless::StateMachine" and "DefinitionUri" in props:
             asl_path = root / props.pop("DefinitionUri")
             props["Definition"] = json.loads(asl_path.read_text(encoding="utf-8"))
     cloudformation = _transform(prepared, dict(parameters), region)
-    return LocalTemplate(sam, cloudformation, functions, layer_dirs)
+    return LocalTemplate(sam, cloudformation, functions, code_keys)
+
+
+def create_stack(
+    cloudformation: Any,
+    s3: Any,
+    template: LocalTemplate,
+    parameters: dict[str, str],
+    stack_name: str,
+) -> dict[str, str]:
+    """Create the stack on moto (server or mock_aws) and return its outputs."""
+    region = s3.meta.region_name
+    s3.create_bucket(Bucket=CODE_BUCKET, CreateBucketConfiguration={"LocationConstraint": region})
+    placeholder = io.BytesIO()
+    with zipfile.ZipFile(placeholder, "w") as archive:
+        archive.writestr("README.txt", "The code runs from the work tree (infra/local).")
+    for key in template.code_keys:
+        s3.put_object(Bucket=CODE_BUCKET, Key=key, Body=placeholder.getvalue())
+    cloudformation.create_stack(
+        StackName=stack_name,
+        TemplateBody=json.dumps(template.for_moto()),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+        Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
+    )
+    stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
+    if stack["StackStatus"] != "CREATE_COMPLETE":
+        raise RuntimeError(f"stack {stack_name} not created: {stack.get('StackStatusReason')}")
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}

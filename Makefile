@@ -1,0 +1,74 @@
+# One entry point for people and CI. `make test` is the gate; `make demo` runs the whole loop.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+SAM_VENV := .venv-sam
+PY := $(VENV)/bin/python
+SAM := $(SAM_VENV)/bin/sam
+UV_VERSION := 0.13.8
+# sam build needs the Lambda runtime's Python (python3.13) on PATH; pyenv provides it here.
+export PYENV_VERSION := 3.13.0:3.11.7
+
+.PHONY: help venv demo local test lint format typecheck validate build unit integration e2e lock clean
+
+help:
+	@echo "make demo   - run the whole survey loop on the local stack (no AWS account)"
+	@echo "make test   - the gate: lint, types, template checks, sam build, all tests"
+	@echo "make local  - start the local stack and keep it running"
+
+$(VENV)/.installed: requirements/dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements/dev.txt
+	touch $@
+
+$(SAM_VENV)/.installed: requirements/sam.txt
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(SAM_VENV)/bin/uv pip install --quiet --python $(SAM_VENV)/bin/python -r requirements/sam.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+demo: venv
+	$(PY) -m infra.local.demo
+
+local: venv
+	$(PY) -m infra.local.stack
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+typecheck: venv
+	$(VENV)/bin/mypy layers/survey_core/survey_core functions infra
+
+validate: venv $(SAM_VENV)/.installed
+	$(VENV)/bin/cfn-lint template.yaml
+	$(SAM) validate --lint --region eu-north-1
+
+build: $(SAM_VENV)/.installed
+	$(SAM) build --parallel --cached
+
+unit: venv
+	$(PY) -m pytest -m unit -q
+
+integration: venv
+	$(PY) -m pytest -m integration -q
+
+e2e: venv
+	$(PY) -m pytest -m e2e -q
+
+test: lint typecheck validate build
+	$(PY) -m pytest -q
+
+lock: venv
+	$(VENV)/bin/uv pip compile -q requirements/dev.in -o requirements/dev.txt --python-version 3.11 --no-header
+	$(VENV)/bin/uv pip compile -q requirements/sam.in -o requirements/sam.txt --python-version 3.11 --no-header
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .local-stack .pytest_cache .mypy_cache .ruff_cache

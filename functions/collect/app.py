@@ -1,0 +1,87 @@
+"""Collect: survey pages and answers (Chalice app behind API Gateway, REST proxy events)."""
+
+import os
+from collections.abc import Callable
+from urllib.parse import parse_qs
+
+from chalice import Chalice, Response
+from survey_core.catalogue import load_catalogue
+from survey_core.config import CollectConfig
+from survey_core.dal.gateways import EventBus, Lifecycle, client
+from survey_core.dal.models import bind_tables
+from survey_core.errors import SurveyError
+from survey_core.i18n import DEFAULT_LANGUAGE
+from survey_core.logic.collect import (
+    CollectPorts,
+    Page,
+    error_page,
+    show_survey,
+    submit_survey,
+)
+from survey_core.observability import logger
+
+SOURCE = "customer-feedback.surveys"
+CONFIG = CollectConfig.from_env(os.environ)
+bind_tables(CONFIG.tables, CONFIG.region)
+CATALOGUE = load_catalogue()
+PORTS = CollectPorts(
+    lifecycle=Lifecycle(client("stepfunctions", CONFIG.region)),
+    bus=EventBus(client("events", CONFIG.region), CONFIG.event_bus_name, SOURCE),
+)
+SECURITY_HEADERS: dict[str, str | list[str]] = {
+    "Content-Type": "text/html; charset=utf-8",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+    "Strict-Transport-Security": "max-age=31536000",
+}
+
+app = Chalice(app_name="survey-collect")
+
+
+def _html(page: Page) -> Response:
+    return Response(body=page.html, status_code=page.status, headers=SECURITY_HEADERS)
+
+
+def _render(action: str, run: Callable[[], Page]) -> Response:
+    # The token is a bearer secret: it is never logged.
+    try:
+        page = run()
+    except SurveyError as error:
+        page = error_page(DEFAULT_LANGUAGE, error)
+    except Exception:
+        logger.exception("survey page failed", extra={"action": action})
+        page = error_page(DEFAULT_LANGUAGE, RuntimeError())
+    logger.info("survey page", extra={"action": action, "status": page.status})
+    return _html(page)
+
+
+@app.route("/s/{token}", methods=["GET"])
+def show(token: str) -> Response:
+    request = app.current_request
+    assert request is not None
+    query: dict[str, str] = dict(request.query_params or {})
+    return _render(
+        "show",
+        lambda: show_survey(token, query.get("score"), token, CONFIG, CATALOGUE, PORTS),
+    )
+
+
+@app.route(
+    "/s/{token}",
+    methods=["POST"],
+    content_types=["application/x-www-form-urlencoded"],
+)
+def submit(token: str) -> Response:
+    request = app.current_request
+    assert request is not None
+    raw = request.raw_body or b""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    form = {k: v[0] for k, v in parse_qs(text).items()}
+    return _render(
+        "submit", lambda: submit_survey(token, form, token, CONFIG, CATALOGUE, PORTS)
+    )

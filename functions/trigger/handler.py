@@ -1,0 +1,43 @@
+"""Trigger: EventBridge rule -> validate the event, decide, start one lifecycle per invitation."""
+
+import os
+from dataclasses import asdict
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from survey_core.catalogue import load_catalogue
+from survey_core.config import TriggerConfig
+from survey_core.dal.gateways import Lifecycle, RejectedEvents, client
+from survey_core.dal.models import bind_tables
+from survey_core.logic.trigger import TriggerPorts, handle_event
+from survey_core.observability import logger, metrics, tracer
+
+CONFIG = TriggerConfig.from_env(os.environ)
+bind_tables(CONFIG.tables, CONFIG.region)
+CATALOGUE = load_catalogue()
+PORTS = TriggerPorts(
+    lifecycle=Lifecycle(client("stepfunctions", CONFIG.region), CONFIG.state_machine_arn),
+    rejected=RejectedEvents(client("sqs", CONFIG.region), CONFIG.rejected_events_queue_url),
+)
+OUTCOME_METRICS = {
+    "started": "SurveysStarted",
+    "duplicate": "DuplicateEvents",
+    "suppressed": "SurveysSuppressed",
+    "rejected": "EventsRejected",
+    "no-survey": "EventsWithoutSurvey",
+}
+
+
+@logger.inject_lambda_context(correlation_id_path="id")
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    decisions = handle_event(event, CONFIG, CATALOGUE, PORTS)
+    for decision in decisions:
+        metrics.add_metric(name=OUTCOME_METRICS[decision.outcome], unit=MetricUnit.Count, value=1)
+        logger.info(
+            "trigger decision",
+            extra={"detail_type": event.get("detail-type"), **asdict(decision)},
+        )
+    return {"decisions": [asdict(d) for d in decisions]}

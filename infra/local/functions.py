@@ -1,0 +1,130 @@
+"""Run the template's Lambda handlers in this process, each as if in its own sandbox.
+
+Each function's module is imported with that function's environment (as the template sets it)
+and with its own fresh copy of the shared `survey_core` package, so module-level state
+(configuration, PynamoDB table names, Powertools service name) never leaks between functions.
+One invocation at a time per function, as a single Lambda sandbox would.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+import threading
+import traceback
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from .template import REPO_ROOT, FunctionSource
+
+LAYER_DIR = REPO_ROOT / "layers" / "survey_core"
+SHARED_PACKAGE = "survey_core"
+_IMPORT_LOCK = threading.Lock()
+
+
+@contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    saved = dict(os.environ)
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def load_module(source: FunctionSource, environ: Mapping[str, str]) -> ModuleType:
+    """Import the function's handler module afresh, with its own environment."""
+    module_name = source.handler.rpartition(".")[0]
+    path = Path(source.code_dir) / f"{module_name.replace('.', '/')}.py"
+    unique = f"lambda_{source.logical_id}_{uuid.uuid4().hex[:8]}"
+    with _IMPORT_LOCK, _environment(environ):
+        if str(LAYER_DIR) not in sys.path:
+            sys.path.insert(0, str(LAYER_DIR))
+        for name in [m for m in sys.modules if m.split(".")[0] == SHARED_PACKAGE]:
+            del sys.modules[name]
+        spec = importlib.util.spec_from_file_location(unique, path)
+        assert spec is not None and spec.loader is not None
+        module: ModuleType = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    return module
+
+
+def load_handler(source: FunctionSource, environ: Mapping[str, str]) -> Any:
+    return getattr(load_module(source, environ), source.handler.rpartition(".")[2])
+
+
+class FakeLambdaContext:
+    """The attributes Powertools and Chalice read from a Lambda context."""
+
+    def __init__(self, function_name: str, arn: str, memory: int, timeout: int) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = arn
+        self.memory_limit_in_mb = memory
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+        self._timeout_ms = timeout * 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self._timeout_ms
+
+
+@dataclass
+class Invocation:
+    logical_id: str
+    errored: bool
+    error_type: str | None
+    result: Any
+
+
+@dataclass
+class LocalFunction:
+    source: FunctionSource
+    name: str
+    arn: str
+    memory: int
+    timeout: int
+    environment: dict[str, str]
+    handler: Any = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def load(self, base_environment: Mapping[str, str]) -> None:
+        runtime_env = {
+            **base_environment,
+            **self.environment,
+            "AWS_LAMBDA_FUNCTION_NAME": self.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory),
+        }
+        self.handler = load_handler(self.source, runtime_env)
+
+    def invoke(self, event: Any) -> Invocation:
+        """Call the handler; an exception becomes a Lambda error payload, as in the cloud.
+
+        Handlers log to this process's standard output, as a Lambda sandbox logs to its stream.
+        """
+        context = FakeLambdaContext(self.name, self.arn, self.memory, self.timeout)
+        with self.lock:
+            try:
+                result = self.handler(event, context)
+                invocation = Invocation(self.source.logical_id, False, None, result)
+            except Exception as error:  # the error is the function's result, as in Lambda
+                payload = {
+                    "errorType": type(error).__name__,
+                    "errorMessage": str(error),
+                    "stackTrace": traceback.format_exception(error),
+                }
+                invocation = Invocation(self.source.logical_id, True, type(error).__name__, payload)
+        return invocation
+
+
+def payload_of(invocation: Invocation) -> str:
+    return json.dumps(invocation.result, default=str) if invocation.result is not None else "null"

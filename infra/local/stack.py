@@ -1,0 +1,271 @@
+"""The local stack: template.yaml on moto's HTTP server, plus the adapter and the survey pages.
+
+    python -m infra.local.stack            # moto on 127.0.0.1:5000, survey pages on :8000
+
+Everything comes from template.yaml and state_machines/: change a rule's pattern there and the
+local stack behaves differently. Only endpoints and time differ from the cloud.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .adapter import ACCOUNT_ID, ControlApp, LocalAdapter, LocalSchedule
+from .functions import LocalFunction
+from .template import LocalTemplate, build_local_template, create_stack
+
+DEFAULT_PARAMETERS = {
+    "SenderEmail": "surveys@example.com",
+    "ConnectInstanceId": "00000000-0000-4000-8000-000000000001",
+    "ConnectContactFlowId": "00000000-0000-4000-8000-000000000002",
+    "ReportRecipients": "manager@example.com",
+}
+LOCAL_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_SESSION_TOKEN": "local",
+}
+
+
+def free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+class LocalStack:
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 5000,
+        survey_port: int = 8000,
+        time_scale: float = 3600.0,
+        start_time: str | None = None,
+        stack_name: str = "feedback",
+        region: str = "eu-north-1",
+        parameters: dict[str, str] | None = None,
+    ) -> None:
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError("the local stack listens on the loopback interface only")
+        self.host = host
+        self.port = port
+        self.survey_port = survey_port or free_port(host)
+        self.time_scale = time_scale
+        self.start_time = start_time or datetime.now(UTC).isoformat()
+        self.stack_name = stack_name
+        self.region = region
+        self.parameters = {
+            **DEFAULT_PARAMETERS,
+            "SurveyLinkBaseUrl": f"http://{host}:{self.survey_port}",
+            **(parameters or {}),
+        }
+        self.adapter = LocalAdapter(region, time_scale)
+        self.outputs: dict[str, str] = {}
+        self._servers: list[Any] = []
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    # ------------------------------------------------------------ start
+    def start(self) -> dict[str, Any]:
+        from moto.core.config import default_user_config
+        from moto.server import DomainDispatcherApplication, create_backend_app
+        from werkzeug.serving import make_server
+
+        # Must be on before any state machine exists: it switches moto to the ASL interpreter.
+        default_user_config["stepfunctions"] = {"execute_state_machine": True}
+        self.adapter.install()
+        moto_app = DomainDispatcherApplication(create_backend_app)
+        server = make_server(
+            self.host, self.port, ControlApp(moto_app, self.adapter, self.info), threaded=True
+        )
+        self.port = int(server.server_address[1])
+        self.adapter.endpoint_url = self.endpoint_url
+        clock = f"{self.start_time}|{time.time()}|{self.time_scale}"
+        process_env = {
+            **LOCAL_CREDENTIALS,
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            # moto's Step Functions service integrations call this port.
+            "MOTO_PORT": str(self.port),
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "LOCAL_CLOCK": clock,
+        }
+        os.environ.update(process_env)
+        self._serve(server.serve_forever, server.shutdown)
+
+        template = build_local_template(self.parameters, self.region)
+        self._create_stack(template)
+        self._load_functions(template, process_env)
+        self._wire_adapter(template)
+        self.adapter.client("sesv2").create_email_identity(
+            EmailIdentity=self.parameters["SenderEmail"]
+        )
+        self._serve_survey_pages()
+        return self.info()
+
+    def _serve(self, serve: Any, shutdown: Any) -> None:
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        self._servers.append(shutdown)
+
+    def _create_stack(self, template: LocalTemplate) -> None:
+        self.outputs = create_stack(
+            self.adapter.client("cloudformation"),
+            self.adapter.client("s3"),
+            template,
+            self.parameters,
+            self.stack_name,
+        )
+
+    def _load_functions(self, template: LocalTemplate, process_env: dict[str, str]) -> None:
+        from moto.awslambda.models import lambda_backends
+
+        by_key = {source.s3_key: source for source in template.functions.values()}
+        for function in lambda_backends[ACCOUNT_ID][self.region].list_functions():
+            source = by_key[function.code["S3Key"]]
+            local = LocalFunction(
+                source=source,
+                name=function.function_name,
+                arn=function.function_arn,
+                memory=int(function.memory_size),
+                timeout=int(function.timeout),
+                environment={k: str(v) for k, v in function.environment_vars.items()},
+            )
+            local.load(process_env)
+            self.adapter.register(local)
+
+    def _resource_map(self) -> Any:
+        from moto.cloudformation.models import cloudformation_backends
+
+        backend = cloudformation_backends[ACCOUNT_ID][self.region]
+        stack = next(s for s in backend.stacks.values() if s.name == self.stack_name)
+        return stack.resource_map
+
+    def _wire_adapter(self, template: LocalTemplate) -> None:
+        """Async-invoke failure destinations and schedules, read from the template."""
+        from moto.cloudformation.parsing import clean_json
+
+        resources = self._resource_map()
+        for config in template.resources_of_type("AWS::Lambda::EventInvokeConfig").values():
+            props = clean_json(config["Properties"], resources)
+            destination = props.get("DestinationConfig", {}).get("OnFailure", {})
+            if destination.get("Destination"):
+                self.adapter.on_failure[props["FunctionName"]] = destination["Destination"]
+        for logical_id, schedule in template.resources_of_type("AWS::Scheduler::Schedule").items():
+            props = clean_json(schedule["Properties"], resources)
+            target = props["Target"]
+            name = props.get("Name") or f"{self.stack_name}-{logical_id}"
+            self.adapter.schedules[name] = LocalSchedule(
+                name=name,
+                expression=props["ScheduleExpression"],
+                time_zone=props.get("ScheduleExpressionTimezone", "UTC"),
+                target_arn=target["Arn"],
+                input=target.get("Input", "{}"),
+                dead_letter_arn=target.get("DeadLetterConfig", {}).get("Arn"),
+            )
+            self.adapter.client("scheduler").create_schedule(
+                Name=name,
+                ScheduleExpression=props["ScheduleExpression"],
+                ScheduleExpressionTimezone=props.get("ScheduleExpressionTimezone", "UTC"),
+                FlexibleTimeWindow=props["FlexibleTimeWindow"],
+                Target={
+                    "Arn": target["Arn"],
+                    "RoleArn": target["RoleArn"],
+                    "Input": target.get("Input", "{}"),
+                },
+            )
+
+    def _serve_survey_pages(self) -> None:
+        from chalice.config import Config
+        from chalice.local import LocalDevServer
+
+        collect = next(
+            f for f in self.adapter.functions.values() if f.source.handler.endswith(".app")
+        )
+        server = LocalDevServer(collect.handler, Config.create(), self.host, self.survey_port)
+        self._serve(server.server.serve_forever, server.shutdown)
+
+    # ------------------------------------------------------------ info / stop
+    def info(self) -> dict[str, Any]:
+        return {
+            "endpoint_url": self.endpoint_url,
+            "survey_url": self.parameters["SurveyLinkBaseUrl"],
+            "region": self.region,
+            "stack_name": self.stack_name,
+            "event_bus_name": self.outputs.get("EventBusName"),
+            "outputs": self.outputs,
+            "schedules": sorted(self.adapter.schedules),
+            "time_scale": self.time_scale,
+            "start_time": self.start_time,
+            "functions": {f.source.logical_id: f.name for f in self.adapter.functions.values()},
+        }
+
+    def stop(self) -> None:
+        for shutdown in reversed(self._servers):
+            shutdown()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--port", type=int, default=5000, help="AWS endpoint port (0: any free)")
+    parser.add_argument(
+        "--survey-port", type=int, default=8000, help="survey pages port (0: any free)"
+    )
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=3600.0,
+        help="how much faster Step Functions waits run (3600: a 24 h wait takes 24 s)",
+    )
+    parser.add_argument("--start-time", help="ISO instant the handlers' clock starts at")
+    parser.add_argument("--ready-file", type=Path, help="write the endpoints here as JSON when up")
+    args = parser.parse_args(argv)
+    stack = LocalStack(
+        port=args.port,
+        survey_port=args.survey_port,
+        time_scale=args.time_scale,
+        start_time=args.start_time,
+    )
+    info = stack.start()
+    print(
+        "\nLocal stack is up (template.yaml on moto; no AWS account used):\n"
+        f"  AWS endpoint   {info['endpoint_url']}   (region {info['region']}, any credentials)\n"
+        f"  event bus      {info['event_bus_name']}\n"
+        f"  survey pages   {info['survey_url']}/s/<token>\n"
+        f"  sent messages  {info['endpoint_url']}/_local/outbox\n"
+        f"  Connect tasks  {info['endpoint_url']}/_local/connect/tasks\n"
+        f"  fire a report  curl -X POST "
+        f"{info['endpoint_url']}/_local/schedules/{info['schedules'][0]}/fire\n"
+        f"  waits          {args.time_scale:g}x faster than real time\n",
+        file=sys.stderr,
+        flush=True,
+    )
+    if args.ready_file:
+        args.ready_file.write_text(json.dumps(info), encoding="utf-8")
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stopped.wait()
+    stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

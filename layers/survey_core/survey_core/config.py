@@ -1,0 +1,141 @@
+"""Function configuration, parsed once from the environment at the edge, typed, failing fast.
+
+Logic never reads os.environ: handlers call one of these loaders at import time and pass the
+result down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .clock import Clock, clock_from_spec
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing or malformed; the message names it."""
+
+
+def _require(environ: Mapping[str, str], name: str) -> str:
+    value = environ.get(name, "").strip()
+    if not value:
+        raise ConfigError(f"environment variable {name} is required")
+    return value
+
+
+def _time_zone(environ: Mapping[str, str], name: str) -> ZoneInfo:
+    value = _require(environ, name)
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"environment variable {name}: unknown time zone {value!r}") from None
+
+
+@dataclass(frozen=True)
+class Tables:
+    customers: str
+    invitations: str
+    responses: str
+    aggregates: str
+    escalations: str
+
+
+@dataclass(frozen=True)
+class Common:
+    region: str
+    tables: Tables
+    event_bus_name: str
+    retention_days: int
+    reporting_time_zone: ZoneInfo
+    clock: Clock
+
+    @classmethod
+    def common_kwargs(cls, environ: Mapping[str, str]) -> dict[str, object]:
+        region = environ.get("AWS_REGION") or _require(environ, "AWS_DEFAULT_REGION")
+        retention = _require(environ, "DATA_RETENTION_DAYS")
+        if not retention.isdigit():
+            raise ConfigError("environment variable DATA_RETENTION_DAYS must be a whole number")
+        return {
+            "region": region,
+            "tables": Tables(
+                customers=_require(environ, "CUSTOMERS_TABLE"),
+                invitations=_require(environ, "INVITATIONS_TABLE"),
+                responses=_require(environ, "RESPONSES_TABLE"),
+                aggregates=_require(environ, "AGGREGATES_TABLE"),
+                escalations=_require(environ, "ESCALATIONS_TABLE"),
+            ),
+            "event_bus_name": _require(environ, "EVENT_BUS_NAME"),
+            "retention_days": int(retention),
+            "reporting_time_zone": _time_zone(environ, "REPORTING_TIME_ZONE"),
+            # Only the local stack sets LOCAL_CLOCK (a scaled clock); the cloud uses real time.
+            "clock": clock_from_spec(environ.get("LOCAL_CLOCK")),
+        }
+
+
+@dataclass(frozen=True)
+class TriggerConfig(Common):
+    state_machine_arn: str
+    rejected_events_queue_url: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> TriggerConfig:
+        return cls(
+            **cls.common_kwargs(environ),  # type: ignore[arg-type]
+            state_machine_arn=_require(environ, "STATE_MACHINE_ARN"),
+            rejected_events_queue_url=_require(environ, "REJECTED_EVENTS_QUEUE_URL"),
+        )
+
+
+@dataclass(frozen=True)
+class SendConfig(Common):
+    sender_email: str
+    sms_origination_identity: str | None
+    survey_base_url: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> SendConfig:
+        return cls(
+            **cls.common_kwargs(environ),  # type: ignore[arg-type]
+            sender_email=_require(environ, "SENDER_EMAIL"),
+            sms_origination_identity=environ.get("SMS_ORIGINATION_IDENTITY") or None,
+            survey_base_url=_require(environ, "SURVEY_BASE_URL").rstrip("/"),
+        )
+
+
+@dataclass(frozen=True)
+class CollectConfig(Common):
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> CollectConfig:
+        return cls(**cls.common_kwargs(environ))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class EscalateConfig(Common):
+    connect_instance_id: str
+    connect_contact_flow_id: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> EscalateConfig:
+        return cls(
+            **cls.common_kwargs(environ),  # type: ignore[arg-type]
+            connect_instance_id=_require(environ, "CONNECT_INSTANCE_ID"),
+            connect_contact_flow_id=_require(environ, "CONNECT_CONTACT_FLOW_ID"),
+        )
+
+
+@dataclass(frozen=True)
+class ReportConfig(Common):
+    sender_email: str
+    report_recipients: tuple[str, ...]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> ReportConfig:
+        recipients = tuple(
+            r.strip() for r in _require(environ, "REPORT_RECIPIENTS").split(",") if r.strip()
+        )
+        return cls(
+            **cls.common_kwargs(environ),  # type: ignore[arg-type]
+            sender_email=_require(environ, "SENDER_EMAIL"),
+            report_recipients=recipients,
+        )

@@ -1,0 +1,171 @@
+"""Thin wrappers over the AWS APIs the logic needs; ClientError codes become domain errors."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from ..errors import SendThrottled
+
+THROTTLING_CODES = frozenset(
+    {"Throttling", "ThrottlingException", "TooManyRequestsException", "LimitExceededException"}
+)
+# Standard retry mode retries throttling and transient errors with backoff before we see them.
+_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3})
+
+
+def client(service: str, region: str) -> Any:
+    return boto3.client(service, region_name=region, config=_CLIENT_CONFIG)
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+class Lifecycle:
+    """The survey-lifecycle state machine: start one execution per invitation, end its wait."""
+
+    def __init__(self, sfn: Any, state_machine_arn: str = "") -> None:
+        self._sfn = sfn
+        self._arn = state_machine_arn
+
+    def start(self, name: str, execution_input: dict[str, Any]) -> bool:
+        """Start the execution; False when it already exists (a repeated delivery)."""
+        try:
+            self._sfn.start_execution(
+                stateMachineArn=self._arn, name=name, input=json.dumps(execution_input)
+            )
+        except ClientError as error:
+            if _code(error) == "ExecutionAlreadyExists":
+                return False
+            raise
+        return True
+
+    def answer(self, task_token: str, output: dict[str, Any]) -> bool:
+        """Tell a waiting execution it is answered; False if it no longer waits."""
+        try:
+            self._sfn.send_task_success(taskToken=task_token, output=json.dumps(output))
+        except ClientError as error:
+            if _code(error) in {"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"}:
+                return False
+            raise
+        return True
+
+
+class EventBus:
+    def __init__(self, events: Any, bus_name: str, source: str) -> None:
+        self._events = events
+        self._bus = bus_name
+        self._source = source
+
+    def put(self, detail_type: str, detail: dict[str, Any]) -> None:
+        result = self._events.put_events(
+            Entries=[
+                {
+                    "EventBusName": self._bus,
+                    "Source": self._source,
+                    "DetailType": detail_type,
+                    "Detail": json.dumps(detail),
+                }
+            ]
+        )
+        if result.get("FailedEntryCount"):
+            failure = result["Entries"][0]
+            raise RuntimeError(
+                f"PutEvents rejected {detail_type}: {failure.get('ErrorCode')} "
+                f"{failure.get('ErrorMessage')}"
+            )
+
+
+class RejectedEvents:
+    """Dead-letter queue for inbound events that fail validation: event and reason together."""
+
+    def __init__(self, sqs: Any, queue_url: str) -> None:
+        self._sqs = sqs
+        self._url = queue_url
+
+    def send(self, event: Any, reason: str) -> None:
+        self._sqs.send_message(
+            QueueUrl=self._url,
+            MessageBody=json.dumps({"reason": reason, "event": event}, default=str),
+            MessageAttributes={"reason": {"DataType": "String", "StringValue": reason[:1024]}},
+        )
+
+
+class Mailer:
+    def __init__(self, ses: Any, sender: str) -> None:
+        self._ses = ses
+        self._sender = sender
+
+    def send(self, *, to: list[str], subject: str, html: str, text: str) -> str:
+        try:
+            result = self._ses.send_email(
+                FromEmailAddress=self._sender,
+                Destination={"ToAddresses": to},
+                Content={
+                    "Simple": {
+                        "Subject": {"Data": subject, "Charset": "UTF-8"},
+                        "Body": {
+                            "Html": {"Data": html, "Charset": "UTF-8"},
+                            "Text": {"Data": text, "Charset": "UTF-8"},
+                        },
+                    }
+                },
+            )
+        except ClientError as error:
+            if _code(error) in THROTTLING_CODES:
+                raise SendThrottled(f"SES: {_code(error)}") from error
+            raise
+        return str(result["MessageId"])
+
+
+class SmsSender:
+    def __init__(self, sns: Any, origination_identity: str | None) -> None:
+        self._sns = sns
+        self._origination = origination_identity
+
+    def send(self, *, phone: str, text: str) -> str:
+        attributes = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}}
+        if self._origination:
+            attributes["AWS.MM.SMS.OriginationNumber"] = {
+                "DataType": "String",
+                "StringValue": self._origination,
+            }
+        try:
+            result = self._sns.publish(PhoneNumber=phone, Message=text, MessageAttributes=attributes)
+        except ClientError as error:
+            if _code(error) in THROTTLING_CODES:
+                raise SendThrottled(f"SNS: {_code(error)}") from error
+            raise
+        return str(result["MessageId"])
+
+
+class ContactCenter:
+    """Amazon Connect: callback tasks for agents."""
+
+    def __init__(self, connect: Any, instance_id: str, contact_flow_id: str) -> None:
+        self._connect = connect
+        self._instance = instance_id
+        self._flow = contact_flow_id
+
+    def start_task(
+        self,
+        *,
+        name: str,
+        description: str,
+        attributes: dict[str, str],
+        client_token: str,
+    ) -> str:
+        result = self._connect.start_task_contact(
+            InstanceId=self._instance,
+            ContactFlowId=self._flow,
+            Name=name,
+            Description=description,
+            Attributes=attributes,
+            ClientToken=client_token,
+        )
+        return str(result["ContactId"])

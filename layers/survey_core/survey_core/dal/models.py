@@ -1,0 +1,166 @@
+"""DynamoDB tables as PynamoDB models. Keys and access patterns: docs/architecture.md."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+from ..config import Tables
+
+MAX_SCORE = 10  # the widest scale (NPS 0-10); CSAT and CES use a part of it
+
+
+class Customer(Model):
+    class Meta:
+        table_name = "customers"
+
+    customer_id = UnicodeAttribute(hash_key=True)
+    email = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)
+    language = UnicodeAttribute()
+    time_zone = UnicodeAttribute(null=True)
+    consent_email = BooleanAttribute(default=True)
+    consent_sms = BooleanAttribute(default=True)
+    last_surveyed_at = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+
+class Attempt(MapAttribute[str, Any]):
+    rung = NumberAttribute()
+    channel = UnicodeAttribute()
+    outcome = UnicodeAttribute()  # sent | skipped
+    at = UnicodeAttribute()
+    message_id = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+
+
+class LinkTokenIndex(GlobalSecondaryIndex["Invitation"]):
+    class Meta:
+        index_name = "by_link_token"
+        projection = KeysOnlyProjection()
+
+    link_token = UnicodeAttribute(hash_key=True)
+
+
+class CustomerIndex(GlobalSecondaryIndex["Invitation"]):
+    class Meta:
+        index_name = "by_customer"
+        projection = KeysOnlyProjection()
+
+    customer_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class Invitation(Model):
+    class Meta:
+        table_name = "invitations"
+
+    invitation_id = UnicodeAttribute(hash_key=True)
+    link_token = UnicodeAttribute()
+    survey_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    business_key = UnicodeAttribute()
+    source_event_id = UnicodeAttribute()
+    metric = UnicodeAttribute()
+    language = UnicodeAttribute()
+    segment = MapAttribute[str, Any](default=dict)
+    channels = ListAttribute(of=UnicodeAttribute)  # the ladder, one channel per rung
+    wait_seconds = ListAttribute(of=NumberAttribute)  # the wait of each rung
+    # pending -> sent -> answered | expired | failed; suppressed never starts a lifecycle
+    status = UnicodeAttribute(default="pending")
+    reason = UnicodeAttribute(null=True)
+    attempts = ListAttribute[Attempt](of=Attempt, default=list)
+    task_token = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    answered_at = UnicodeAttribute(null=True)
+    failure_reason = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+    by_link_token = LinkTokenIndex()
+    by_customer = CustomerIndex()
+
+
+class Response(Model):
+    """One response per invitation: answering again replaces it (revision counts up)."""
+
+    class Meta:
+        table_name = "responses"
+
+    invitation_id = UnicodeAttribute(hash_key=True)
+    survey_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    scores = MapAttribute[str, Any]()
+    comment = UnicodeAttribute(null=True)
+    channel = UnicodeAttribute()
+    bucket_day = UnicodeAttribute()  # the day counted in the aggregates; kept on changes
+    first_answered_at = UnicodeAttribute()
+    answered_at = UnicodeAttribute()
+    revision = NumberAttribute()
+    segment = MapAttribute[str, Any](default=dict)
+    expires_at = TTLAttribute(null=True)
+
+
+class AggregateCounter(Model):
+    """Anonymous counts per survey x metric (series) and day x segment (bucket).
+
+    n is the number of responses; s0..s10 count each score: the histogram.
+    """
+
+    class Meta:
+        table_name = "aggregates"
+
+    series = UnicodeAttribute(hash_key=True)  # "{survey_id}#{metric}"
+    bucket = UnicodeAttribute(range_key=True)  # "{YYYY-MM-DD}#{segment key}"
+    n = NumberAttribute(default=0)
+    for _score in range(MAX_SCORE + 1):
+        locals()[f"s{_score}"] = NumberAttribute(null=True)
+    del _score
+
+    def histogram(self) -> dict[int, int]:
+        counts = {s: int(getattr(self, f"s{s}") or 0) for s in range(MAX_SCORE + 1)}
+        return {s: c for s, c in counts.items() if c}
+
+    @classmethod
+    def score_attribute(cls, score: int) -> NumberAttribute:
+        attribute: NumberAttribute = getattr(cls, f"s{score}")
+        return attribute
+
+
+class Escalation(Model):
+    class Meta:
+        table_name = "escalations"
+
+    invitation_id = UnicodeAttribute(hash_key=True)
+    survey_id = UnicodeAttribute()
+    metric = UnicodeAttribute()
+    score = NumberAttribute()
+    status = UnicodeAttribute()  # requested -> created
+    contact_id = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+
+def bind_tables(tables: Tables, region: str) -> None:
+    """Point the models at this stack's tables (names come from the template)."""
+    for model, name in (
+        (Customer, tables.customers),
+        (Invitation, tables.invitations),
+        (Response, tables.responses),
+        (AggregateCounter, tables.aggregates),
+        (Escalation, tables.escalations),
+    ):
+        model.Meta.table_name = name
+        setattr(model.Meta, "region", region)  # noqa: B010 - Meta classes declare no region

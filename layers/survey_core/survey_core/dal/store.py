@@ -1,0 +1,292 @@
+"""Reads and writes of survey data, with the conditions that keep them exact under retries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+from pynamodb.exceptions import (
+    DoesNotExist,
+    PutError,
+    TransactWriteError,
+    UpdateError,
+)
+from pynamodb.transactions import TransactWrite
+
+from ..clock import iso
+from .models import AggregateCounter, Attempt, Customer, Escalation, Invitation, Response
+
+TRANSACTION_ATTEMPTS = 8
+
+
+def _conditional_failed(error: Exception) -> bool:
+    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+# ---------------------------------------------------------------- customers
+
+
+def upsert_customer(
+    *,
+    customer_id: str,
+    email: str | None,
+    phone: str | None,
+    language: str,
+    time_zone: str | None,
+    consent: Mapping[str, bool],
+    now: datetime,
+    expires_at: datetime,
+) -> Customer:
+    """Latest contact points win; a consent the event does not mention is left as it was."""
+    customer = Customer(customer_id)
+    actions: list[Action] = [
+        Customer.language.set(language),
+        Customer.updated_at.set(iso(now)),
+        Customer.expires_at.set(expires_at),
+    ]
+    if email:
+        actions.append(Customer.email.set(email))
+    if phone:
+        actions.append(Customer.phone.set(phone))
+    if time_zone:
+        actions.append(Customer.time_zone.set(time_zone))
+    if "email" in consent:
+        actions.append(Customer.consent_email.set(consent["email"]))
+    if "sms" in consent:
+        actions.append(Customer.consent_sms.set(consent["sms"]))
+    customer.update(actions=actions)
+    return customer
+
+
+def get_customer(customer_id: str) -> Customer | None:
+    try:
+        return Customer.get(customer_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+# ---------------------------------------------------------------- invitations
+
+
+def create_invitation(invitation: Invitation) -> bool:
+    """Store a new invitation; False when one with this id exists (a repeated event)."""
+    try:
+        invitation.save(condition=Invitation.invitation_id.does_not_exist())
+    except PutError as error:
+        if _conditional_failed(error):
+            return False
+        raise
+    return True
+
+
+def get_invitation(invitation_id: str) -> Invitation | None:
+    try:
+        return Invitation.get(invitation_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def find_invitation_by_link_token(token: str) -> Invitation | None:
+    for key in Invitation.by_link_token.query(token, limit=1):
+        return get_invitation(key.invitation_id)
+    return None
+
+
+def store_task_token(invitation_id: str, task_token: str, now: datetime) -> None:
+    Invitation(invitation_id).update(
+        actions=[Invitation.task_token.set(task_token), Invitation.updated_at.set(iso(now))],
+        condition=Invitation.invitation_id.exists(),
+    )
+
+
+def record_attempt(invitation_id: str, attempt: Attempt, sent: bool, now: datetime) -> None:
+    actions: list[Action] = [
+        Invitation.attempts.set(Invitation.attempts.append([attempt])),
+        Invitation.updated_at.set(iso(now)),
+    ]
+    condition = Invitation.invitation_id.exists()
+    if sent:
+        # pending -> sent, but never overwrite answered / expired / failed
+        try:
+            Invitation(invitation_id).update(
+                actions=[*actions, Invitation.status.set("sent")],
+                condition=condition & Invitation.status.is_in("pending", "sent"),
+            )
+            return
+        except UpdateError as error:
+            if not _conditional_failed(error):
+                raise
+    Invitation(invitation_id).update(actions=actions, condition=condition)
+
+
+def mark_customer_surveyed(customer_id: str, now: datetime) -> None:
+    Customer(customer_id).update(actions=[Customer.last_surveyed_at.set(iso(now))])
+
+
+# ---------------------------------------------------------------- responses and aggregates
+
+
+def segment_keys(segment: Mapping[str, Any]) -> list[str]:
+    """Each response is counted once overall and once under every segment attribute it has."""
+    keys = ["all"]
+    keys.extend(f"{name}={value}" for name, value in sorted(segment.items()) if value)
+    return keys
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    response: Response
+    first_answer: bool
+    changed: bool
+
+
+def _histogram_moves(
+    old: Mapping[str, Any], new: Mapping[str, int]
+) -> list[tuple[str, int | None, int]]:
+    """(metric, old score or None, new score) for every metric whose count must move."""
+    moves = []
+    for metric, score in new.items():
+        previous = old.get(metric)
+        previous = None if previous is None else int(previous)
+        if previous != score:
+            moves.append((metric, previous, score))
+    return moves
+
+
+def store_answer(
+    invitation: Invitation,
+    *,
+    scores: Mapping[str, int],
+    comment: str | None,
+    keep_comment: bool,
+    channel: str,
+    now: datetime,
+    day: str,
+    expires_at: datetime,
+) -> StoredAnswer:
+    """Write the response, mark the invitation answered and move the counters, atomically.
+
+    The response's revision is the optimistic lock: a concurrent answer makes the transaction
+    fail and this one is recomputed from the new state, so counters always equal the stored
+    responses (one count per response; a changed score moves one count).
+    """
+    connection = Connection(region=getattr(Response.Meta, "region", None))
+    for _ in range(TRANSACTION_ATTEMPTS):
+        try:
+            existing: Response | None = Response.get(invitation.invitation_id, consistent_read=True)
+        except DoesNotExist:
+            existing = None
+        old_scores = dict(existing.scores.as_dict()) if existing else {}
+        merged = {**old_scores, **scores}
+        moves = _histogram_moves(old_scores, scores)
+        response = Response(
+            invitation.invitation_id,
+            survey_id=invitation.survey_id,
+            customer_id=invitation.customer_id,
+            scores=merged,
+            comment=(existing.comment if existing and keep_comment else comment) or None,
+            channel=channel,
+            bucket_day=existing.bucket_day if existing else day,
+            first_answered_at=existing.first_answered_at if existing else iso(now),
+            answered_at=iso(now),
+            revision=(int(existing.revision) + 1) if existing else 1,
+            segment=dict(invitation.segment.as_dict()) if invitation.segment else {},
+            expires_at=expires_at,
+        )
+        condition: Condition
+        if existing is None:
+            condition = Response.invitation_id.does_not_exist()
+        else:
+            condition = Response.revision == int(existing.revision)
+        try:
+            with TransactWrite(connection=connection) as transaction:
+                transaction.save(response, condition=condition)
+                transaction.update(
+                    Invitation(invitation.invitation_id),
+                    actions=[
+                        Invitation.status.set("answered"),
+                        Invitation.answered_at.set(iso(now)),
+                        Invitation.updated_at.set(iso(now)),
+                    ],
+                    condition=Invitation.status.is_in("pending", "sent", "answered"),
+                )
+                for metric, previous, score in moves:
+                    _count(transaction, response, metric, previous, score)
+        except TransactWriteError as error:
+            if _retryable_transaction(error):
+                continue
+            raise
+        return StoredAnswer(response, first_answer=existing is None, changed=bool(moves))
+    raise RuntimeError("answer not stored: too much contention on one invitation")
+
+
+def _count(
+    transaction: TransactWrite,
+    response: Response,
+    metric: str,
+    previous: int | None,
+    score: int,
+) -> None:
+    series = f"{response.survey_id}#{metric}"
+    for key in segment_keys(response.segment.as_dict() if response.segment else {}):
+        actions: list[Action] = [AggregateCounter.score_attribute(score).add(1)]
+        if previous is None:
+            actions.append(AggregateCounter.n.add(1))
+        else:
+            actions.append(AggregateCounter.score_attribute(previous).add(-1))
+        transaction.update(
+            AggregateCounter(series, f"{response.bucket_day}#{key}"), actions=actions
+        )
+
+
+def _retryable_transaction(error: TransactWriteError) -> bool:
+    reasons = getattr(error, "cancellation_reasons", None) or []
+    codes = {getattr(r, "code", None) for r in reasons if r is not None}
+    if error.cause_response_code == "TransactionConflictException":
+        return True
+    return bool(codes & {"ConditionalCheckFailed", "TransactionConflict"}) and not (
+        codes - {"ConditionalCheckFailed", "TransactionConflict", "None", None}
+    )
+
+
+def get_response(invitation_id: str) -> Response | None:
+    try:
+        return Response.get(invitation_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def read_counters(series: str, first_day: str, last_day: str) -> Iterable[AggregateCounter]:
+    """Every counter of one series in a day range: days x segments items, never per response."""
+    return AggregateCounter.query(
+        series, AggregateCounter.bucket.between(f"{first_day}#", f"{last_day}#\uffff")
+    )
+
+
+# ---------------------------------------------------------------- escalations
+
+
+def claim_escalation(escalation: Escalation) -> Escalation:
+    """Create the escalation record, or return the existing one (a retried event)."""
+    try:
+        escalation.save(condition=Escalation.invitation_id.does_not_exist())
+        return escalation
+    except PutError as error:
+        if not _conditional_failed(error):
+            raise
+    return Escalation.get(escalation.invitation_id, consistent_read=True)
+
+
+def record_task(invitation_id: str, contact_id: str, now: datetime) -> None:
+    Escalation(invitation_id).update(
+        actions=[
+            Escalation.contact_id.set(contact_id),
+            Escalation.status.set("created"),
+            Escalation.updated_at.set(iso(now)),
+        ]
+    )

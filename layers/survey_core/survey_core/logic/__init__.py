@@ -1,0 +1,1 @@
+"""Use cases: one module per function. They call the data layer, never boto3 directly."""

@@ -1,0 +1,175 @@
+"""Survey pages and answers: open a link, store a score and comment, end the lifecycle's wait."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from ..catalogue import Catalogue
+from ..clock import iso
+from ..config import CollectConfig
+from ..dal import store
+from ..dal.gateways import EventBus, Lifecycle
+from ..dal.models import Invitation
+from ..errors import InvalidAnswer, InvitationNotFound, SurveyClosed
+from ..i18n import text
+from ..rendering import render_error_page, render_survey_page, render_thank_you_page
+from ..scoring import ScoreOutOfRange, check_score
+from ..tokens import is_well_formed_link_token
+
+MAX_COMMENT_LENGTH = 1000
+OPEN = frozenset({"pending", "sent", "answered"})
+
+
+@dataclass(frozen=True)
+class CollectPorts:
+    lifecycle: Lifecycle
+    bus: EventBus
+
+
+@dataclass(frozen=True)
+class Page:
+    status: int
+    html: str
+
+
+def open_invitation(token: str) -> Invitation:
+    if not is_well_formed_link_token(token):
+        raise InvitationNotFound("malformed token")
+    invitation = store.find_invitation_by_link_token(token)
+    if invitation is None:
+        raise InvitationNotFound("unknown token")
+    if invitation.status not in OPEN:
+        raise SurveyClosed(invitation.status)
+    return invitation
+
+
+def parse_score(metric: str, raw: str | None) -> int:
+    if raw is None or not raw.strip().lstrip("-").isdigit():
+        raise InvalidAnswer("missing-score")
+    try:
+        return check_score(metric, int(raw.strip()))
+    except ScoreOutOfRange:
+        raise InvalidAnswer("score-out-of-range") from None
+
+
+def parse_comment(raw: str | None) -> str | None:
+    comment = (raw or "").strip()
+    if len(comment) > MAX_COMMENT_LENGTH:
+        raise InvalidAnswer("comment-too-long")
+    return comment or None
+
+
+def error_page(language: str, error: Exception) -> Page:
+    statuses: dict[type[Exception], int] = {
+        InvitationNotFound: 404,
+        SurveyClosed: 410,
+        InvalidAnswer: 400,
+    }
+    status = statuses.get(type(error), 500)
+    return Page(status, render_error_page(language=language, status=status))
+
+
+def show_survey(
+    token: str,
+    score: str | None,
+    action_url: str,
+    config: CollectConfig,
+    catalogue: Catalogue,
+    ports: CollectPorts,
+) -> Page:
+    """GET: the survey page; with ?score=N (a one-tap link) the score is stored at once."""
+    invitation = open_invitation(token)
+    stored_score = None
+    if score is not None:
+        stored_score = parse_score(invitation.metric, score)
+        answer(invitation, stored_score, None, keep_comment=True, config=config, ports=ports)
+    else:
+        response = store.get_response(invitation.invitation_id)
+        if response is not None:
+            stored_score = int(response.scores.as_dict().get(invitation.metric))
+    html = render_survey_page(
+        language=invitation.language,
+        metric=invitation.metric,
+        company=catalogue.company,
+        action_url=action_url,
+        selected_score=stored_score,
+        comment="",
+        error=None,
+        stored=score is not None,
+    )
+    return Page(200, html)
+
+
+def submit_survey(
+    token: str,
+    form: Mapping[str, str],
+    action_url: str,
+    config: CollectConfig,
+    catalogue: Catalogue,
+    ports: CollectPorts,
+) -> Page:
+    """POST: score and optional comment; a bad form shows the page again with the reason."""
+    invitation = open_invitation(token)
+    try:
+        score = parse_score(invitation.metric, form.get("score"))
+        comment = parse_comment(form.get("comment"))
+    except InvalidAnswer as invalid:
+        html = render_survey_page(
+            language=invitation.language,
+            metric=invitation.metric,
+            company=catalogue.company,
+            action_url=action_url,
+            selected_score=None,
+            comment=(form.get("comment") or "")[:MAX_COMMENT_LENGTH],
+            error=text(invitation.language, f"error_{str(invalid).replace('-', '_')}"),
+            stored=False,
+        )
+        return Page(400, html)
+    answer(invitation, score, comment, keep_comment=False, config=config, ports=ports)
+    return Page(
+        200,
+        render_thank_you_page(language=invitation.language, score=score, metric=invitation.metric),
+    )
+
+
+def answer(
+    invitation: Invitation,
+    score: int,
+    comment: str | None,
+    *,
+    keep_comment: bool,
+    config: CollectConfig,
+    ports: CollectPorts,
+    channel: str = "web",
+) -> None:
+    now = config.clock()
+    stored = store.store_answer(
+        invitation,
+        scores={invitation.metric: score},
+        comment=comment,
+        keep_comment=keep_comment,
+        channel=channel,
+        now=now,
+        day=now.astimezone(config.reporting_time_zone).date().isoformat(),
+        expires_at=now + timedelta(days=config.retention_days),
+    )
+    if stored.first_answer and invitation.task_token:
+        ports.lifecycle.answer(invitation.task_token, {"status": "answered"})
+    response = stored.response
+    ports.bus.put(
+        "Survey Response Received",
+        {
+            "version": "1",
+            "invitationId": invitation.invitation_id,
+            "surveyId": invitation.survey_id,
+            "customerId": invitation.customer_id,
+            "answeredAt": iso(now),
+            "channel": channel,
+            "scores": {k: int(v) for k, v in response.scores.as_dict().items()},
+            "hasComment": bool(response.comment),
+            "revision": int(response.revision),
+            "segment": invitation.segment.as_dict() if invitation.segment else {},
+        },
+    )

@@ -1,0 +1,86 @@
+"""Shared fixtures. Integration tests deploy template.yaml itself into moto (mock_aws), so the
+tables, queues, bus and function environments they run against are the template's own."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+EVENTS_DIR = REPO_ROOT / "events"
+REGION = "eu-north-1"
+
+
+def example_event(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS_DIR / name).read_text(encoding="utf-8"))
+
+
+@dataclass
+class Deployment:
+    """template.yaml created in mock_aws, and a way to import any of its functions."""
+
+    outputs: dict[str, str]
+    environments: dict[str, dict[str, str]]  # logical id -> environment from the template
+    template: Any
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, region_name=REGION)
+
+    def physical_id(self, logical_id: str) -> str:
+        resources = self.client("cloudformation").describe_stack_resources(
+            StackName="feedback", LogicalResourceId=logical_id
+        )
+        return str(resources["StackResources"][0]["PhysicalResourceId"])
+
+    def load(self, logical_id: str, **extra_env: str) -> ModuleType:
+        from infra.local.functions import load_module
+
+        env = {**self.environments[logical_id], **extra_env}
+        return load_module(self.template.functions[logical_id], env)
+
+
+@pytest.fixture
+def deployment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
+    from moto import mock_aws
+    from moto.awslambda.models import lambda_backends
+
+    from infra.local.stack import DEFAULT_PARAMETERS
+    from infra.local.template import build_local_template, create_stack
+
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "Test",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("LOCAL_CLOCK", raising=False)
+    parameters = {**DEFAULT_PARAMETERS, "SurveyLinkBaseUrl": "https://surveys.example.com"}
+    template = build_local_template(parameters, REGION)
+    with mock_aws():
+        outputs = create_stack(
+            boto3.client("cloudformation", region_name=REGION),
+            boto3.client("s3", region_name=REGION),
+            template,
+            parameters,
+            "feedback",
+        )
+        boto3.client("sesv2", region_name=REGION).create_email_identity(
+            EmailIdentity=parameters["SenderEmail"]
+        )
+        by_key = {s.s3_key: s.logical_id for s in template.functions.values()}
+        environments = {
+            by_key[f.code["S3Key"]]: {k: str(v) for k, v in f.environment_vars.items()}
+            for f in lambda_backends["123456789012"][REGION].list_functions()
+        }
+        yield Deployment(outputs, environments, template)

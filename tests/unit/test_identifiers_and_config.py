@@ -1,0 +1,101 @@
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from survey_core.catalogue import CatalogueError, business_key, load_catalogue, parse_catalogue
+from survey_core.clock import iso, scaled_clock
+from survey_core.config import ConfigError, ReportConfig, TriggerConfig
+from survey_core.tokens import invitation_id, is_well_formed_link_token, new_link_token
+
+pytestmark = pytest.mark.unit
+
+COMMON = {
+    "AWS_REGION": "eu-north-1",
+    "CUSTOMERS_TABLE": "c",
+    "INVITATIONS_TABLE": "i",
+    "RESPONSES_TABLE": "r",
+    "AGGREGATES_TABLE": "a",
+    "ESCALATIONS_TABLE": "e",
+    "EVENT_BUS_NAME": "bus",
+    "DATA_RETENTION_DAYS": "400",
+    "REPORTING_TIME_ZONE": "Europe/Helsinki",
+}
+
+
+def test_link_tokens_are_128_bit_and_unique() -> None:
+    tokens = {new_link_token() for _ in range(1000)}
+    assert len(tokens) == 1000
+    assert all(len(t) == 22 and is_well_formed_link_token(t) for t in tokens)
+
+
+@pytest.mark.parametrize("token", ["", "short", "x" * 23, "a" * 21 + "/", "../../etc/passwd"])
+def test_malformed_tokens_are_recognised(token: str) -> None:
+    assert not is_well_formed_link_token(token)
+
+
+def test_invitation_id_is_stable_per_business_event_and_survey() -> None:
+    first = invitation_id("post-purchase", "Purchase Completed:A-1")
+    assert first == invitation_id("post-purchase", "Purchase Completed:A-1")
+    assert first != invitation_id("post-purchase", "Purchase Completed:A-2")
+    assert first != invitation_id("other", "Purchase Completed:A-1")
+    assert len(first) == 32
+
+
+def test_business_key_uses_the_order_not_the_event_id() -> None:
+    assert business_key("Purchase Completed", {"orderId": "A-1"}) == "Purchase Completed:A-1"
+
+
+def test_shipped_catalogue_loads() -> None:
+    catalogue = load_catalogue()
+    survey = catalogue.get("post-purchase")
+    assert survey.primary_metric == "nps"
+    assert [r.channel for r in survey.ladder] == ["email", "sms"]
+    assert survey.ladder[0].wait_seconds == 24 * 3600
+
+
+def test_catalogue_errors_name_file_and_path() -> None:
+    raw = {
+        "company": "X",
+        "defaultLanguage": "fi",
+        "surveys": [
+            {
+                "id": "s",
+                "metrics": ["nps"],
+                "trigger": {"detailType": "Purchase Completed"},
+                "ladder": [{"channel": "fax", "waitHours": 1}],
+            }
+        ],
+    }
+    with pytest.raises(CatalogueError, match=r"catalogue.yaml: surveys\[0\].ladder\[0\].channel"):
+        parse_catalogue(raw, "catalogue.yaml")
+
+
+def test_config_parses_and_fails_fast_naming_the_variable() -> None:
+    env = {**COMMON, "STATE_MACHINE_ARN": "arn", "REJECTED_EVENTS_QUEUE_URL": "url"}
+    config = TriggerConfig.from_env(env)
+    assert config.tables.invitations == "i"
+    assert config.retention_days == 400
+    with pytest.raises(ConfigError, match="STATE_MACHINE_ARN"):
+        TriggerConfig.from_env(COMMON)
+
+
+def test_config_rejects_unknown_time_zone() -> None:
+    env = {**COMMON, "REPORTING_TIME_ZONE": "Mars/Olympus"}
+    with pytest.raises(ConfigError, match="REPORTING_TIME_ZONE"):
+        ReportConfig.from_env({**env, "SENDER_EMAIL": "a@b.c", "REPORT_RECIPIENTS": "x@y.z"})
+
+
+def test_report_recipients_are_split() -> None:
+    env = {**COMMON, "SENDER_EMAIL": "a@b.c", "REPORT_RECIPIENTS": "x@y.z, w@y.z"}
+    assert ReportConfig.from_env(env).report_recipients == ("x@y.z", "w@y.z")
+
+
+def test_scaled_clock_starts_at_the_given_instant() -> None:
+    # Given a clock anchored now, running 3600x
+    clock = scaled_clock(f"2026-11-16T09:00:00+02:00|{time.time()}|3600")
+    # Then it reads the start instant, within the few scaled seconds this test takes
+    elapsed = clock() - datetime(2026, 11, 16, 7, 0, tzinfo=UTC)
+    assert timedelta(0) <= elapsed < timedelta(hours=1)
+    frozen = scaled_clock("2026-11-16T09:00:00+02:00|0|0")
+    assert frozen() == frozen() == datetime(2026, 11, 16, 7, 0, tzinfo=UTC)
+    assert iso(datetime(2026, 11, 16, 7, 0, tzinfo=UTC)) == "2026-11-16T07:00:00Z"
