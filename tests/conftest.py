@@ -29,6 +29,9 @@ class Deployment:
     outputs: dict[str, str]
     environments: dict[str, dict[str, str]]  # logical id -> environment from the template
     template: Any
+    # EventBridge matches for Lambda / Step Functions targets: (target ARN, event). moto cannot
+    # deliver them; integration tests test one function, so they are recorded, not run.
+    deliveries: list[tuple[str, dict[str, Any]]]
 
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=REGION)
@@ -50,7 +53,9 @@ class Deployment:
 def deployment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
     from moto import mock_aws
     from moto.awslambda.models import lambda_backends
+    from moto.events.models import Rule
 
+    from infra.local.adapter import routing_send_to_targets
     from infra.local.stack import DEFAULT_PARAMETERS
     from infra.local.template import build_local_template, create_stack
 
@@ -67,6 +72,14 @@ def deployment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
     monkeypatch.delenv("LOCAL_CLOCK", raising=False)
     parameters = {**DEFAULT_PARAMETERS, "SurveyLinkBaseUrl": "https://surveys.example.com"}
     template = build_local_template(parameters, REGION)
+    deliveries: list[tuple[str, dict[str, Any]]] = []
+    monkeypatch.setattr(
+        Rule,
+        "send_to_targets",
+        routing_send_to_targets(
+            Rule.send_to_targets, lambda target, event: deliveries.append((target["Arn"], event))
+        ),
+    )
     with mock_aws():
         outputs = create_stack(
             boto3.client("cloudformation", region_name=REGION),
@@ -83,4 +96,4 @@ def deployment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
             by_key[f.code["S3Key"]]: {k: str(v) for k, v in f.environment_vars.items()}
             for f in lambda_backends["123456789012"][REGION].list_functions()
         }
-        yield Deployment(outputs, environments, template)
+        yield Deployment(outputs, environments, template, deliveries)

@@ -82,6 +82,4 @@ def submit(token: str) -> Response:
     raw = request.raw_body or b""
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
     form = {k: v[0] for k, v in parse_qs(text).items()}
-    return _render(
-        "submit", lambda: submit_survey(token, form, token, CONFIG, CATALOGUE, PORTS)
-    )
+    return _render("submit", lambda: submit_survey(token, form, token, CONFIG, CATALOGUE, PORTS))

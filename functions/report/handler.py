@@ -35,6 +35,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     metrics.add_metric(name="ReportsSent", unit=MetricUnit.Count, value=1)
     logger.info(
         "report sent",
-        extra={"period": report["period_label"], "rows": len(report["rows"]), "empty": report["empty"]},
+        extra={
+            "period": report["period_label"],
+            "rows": len(report["rows"]),
+            "empty": report["empty"],
+        },
     )
     return {"period": report["period_label"], "rows": len(report["rows"])}

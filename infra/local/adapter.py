@@ -223,9 +223,19 @@ class LocalAdapter:
 
     # ------------------------------------------------------------ install into moto
     def install(self) -> None:
+        _route_cloudformation_state_machines()
         _patch_lambda(self)
         _patch_events(self)
         _patch_step_functions_time(self.time_scale)
+
+
+def _route_cloudformation_state_machines() -> None:
+    """moto's CloudFormation creates state machines in the backend that does not execute them;
+    with execute_state_machine on, the API reads the ASL interpreter's backend instead."""
+    from moto.stepfunctions import models
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    models.stepfunctions_backends = stepfunctions_parser_backends  # type: ignore[assignment]
 
 
 def _patch_lambda(adapter: LocalAdapter) -> None:
@@ -243,10 +253,10 @@ def _patch_lambda(adapter: LocalAdapter) -> None:
     LambdaFunction._invoke_lambda = invoke_in_process  # type: ignore[method-assign]
 
 
-def _patch_events(adapter: LocalAdapter) -> None:
-    from moto.events.models import Rule
-
-    original = Rule.send_to_targets
+def routing_send_to_targets(
+    original: Callable[..., None], deliver: Callable[[dict[str, Any], dict[str, Any]], None]
+) -> Callable[..., None]:
+    """moto's Rule.send_to_targets, with Lambda and Step Functions targets handed to deliver."""
     swap_lock = threading.Lock()
 
     def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
@@ -254,7 +264,7 @@ def _patch_events(adapter: LocalAdapter) -> None:
             return
         ours = [t for t in self.targets if t["Arn"].split(":")[2] in ("lambda", "states")]
         for target in ours:
-            adapter.deliver(target, dict(original_event))
+            deliver(target, dict(original_event))
         others = [t for t in self.targets if t not in ours]
         if others:
             with swap_lock:
@@ -264,7 +274,15 @@ def _patch_events(adapter: LocalAdapter) -> None:
                 finally:
                     self.targets = everything
 
-    Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+    return send_to_targets
+
+
+def _patch_events(adapter: LocalAdapter) -> None:
+    from moto.events.models import Rule
+
+    Rule.send_to_targets = routing_send_to_targets(  # type: ignore[method-assign]
+        Rule.send_to_targets, adapter.deliver
+    )
 
 
 def _patch_step_functions_time(scale: float) -> None:

@@ -26,6 +26,7 @@ import boto3
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_EVENT = REPO_ROOT / "events" / "purchase-completed.json"
 T = TypeVar("T")
+DETRACTOR_MAX = 6  # NPS 0-6: the escalation rule in template.yaml
 
 
 class StageFailed(AssertionError):
@@ -154,7 +155,7 @@ class TracerScenario:
             ("customer answered", self.answer),
             ("answer stored", self.stored),
             ("lifecycle ended", self.lifecycle_ended),
-            ("Connect task created", self.connect_task),
+            ("callback task decided", self.connect_task),
             ("report mailed", self.report),
             ("bad input handled", self.bad_input),
         ]:
@@ -250,15 +251,27 @@ class TracerScenario:
             raise StageFailed(f"{len(emails)} emails and {len(sms)} SMS, expected 1 and 1")
         return "execution SUCCEEDED at the answer; no further reminder (1 email, 1 SMS)"
 
+    def _tasks_for(self, invitation_id: str) -> list[dict[str, Any]]:
+        tasks = self.stack.control("connect/tasks")
+        return [t for t in tasks if t["request"]["Attributes"]["invitationId"] == invitation_id]
+
     def connect_task(self) -> str:
         invitation_id = self.result.facts["invitation_id"]
-
-        def find() -> dict[str, Any] | None:
-            tasks = self.stack.control("connect/tasks")
-            mine = [t for t in tasks if t["request"]["Attributes"]["invitationId"] == invitation_id]
-            return mine[0] if mine else None
-
-        task = wait_for("the Connect callback task", find, 30)
+        if self.score > DETRACTOR_MAX:
+            # Let every event delivery in flight finish, then check nothing was escalated.
+            wait_for(
+                "event deliveries",
+                lambda: self.stack.control("invocations")["pending"] == 0 or None,
+                30,
+            )
+            if self._tasks_for(invitation_id):
+                raise StageFailed(f"score {self.score} was escalated")
+            return f"score {self.score} is not a detractor: no task"
+        task = wait_for(
+            "the Connect callback task",
+            lambda: next(iter(self._tasks_for(invitation_id)), None),
+            30,
+        )
         self.result.facts["task"] = task
         return f"StartTaskContact {task['request']['Name']!r} -> contact {task['ContactId']}"
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import os
 import signal
 import socket
@@ -87,6 +88,7 @@ class LocalStack:
 
         # Must be on before any state machine exists: it switches moto to the ASL interpreter.
         default_user_config["stepfunctions"] = {"execute_state_machine": True}
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no per-request lines
         self.adapter.install()
         moto_app = DomainDispatcherApplication(create_backend_app)
         server = make_server(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,9 +68,18 @@ class LocalTemplate:
         return {k: v for k, v in resources.items() if v["Type"] == resource_type}
 
     def for_moto(self) -> dict[str, Any]:
-        """The CloudFormation template without the types the adapter serves itself."""
+        """The CloudFormation template without the types the adapter serves itself, and with
+        DefinitionSubstitutions applied the way CloudFormation applies them (moto does not)."""
         template = copy.deepcopy(self.cloudformation)
         resources = template["Resources"]
+        for resource in resources.values():
+            props = resource.get("Properties", {})
+            if resource["Type"] == "AWS::StepFunctions::StateMachine":
+                substitutions = props.pop("DefinitionSubstitutions", None)
+                if substitutions:
+                    props["DefinitionString"] = _substituted(
+                        _definition_text(props["DefinitionString"]), substitutions
+                    )
         dropped = {k for k, v in resources.items() if v["Type"] in SERVED_BY_ADAPTER}
         for logical_id in dropped:
             del resources[logical_id]
@@ -84,6 +94,28 @@ class LocalTemplate:
                 else:
                     resource.pop("DependsOn")
         return template
+
+
+def _definition_text(definition: Any) -> str:
+    """samtranslator emits the ASL as Fn::Join of plain lines."""
+    if isinstance(definition, str):
+        return definition
+    separator, lines = definition["Fn::Join"]
+    return str(separator).join(lines)
+
+
+def _substituted(text: str, substitutions: dict[str, Any]) -> dict[str, Any]:
+    """${Name} placeholders replaced by their values, as an Fn::Join moto can resolve.
+
+    (moto's Fn::Sub goes through string.Template, which turns the ASL's $$ into $.)
+    """
+    parts: list[Any] = []
+    for index, piece in enumerate(re.split(r"\$\{(\w+)\}", text)):
+        if index % 2:
+            parts.append(substitutions.get(piece, f"${{{piece}}}"))
+        elif piece:
+            parts.append(piece)
+    return {"Fn::Join": ["", parts]}
 
 
 class _ManagedPolicies:

@@ -124,9 +124,7 @@ def ces(histogram: Mapping[int, int]) -> CesSummary:
     if n == 0:
         return CesSummary(0, 0.0, 0.0, 0.0)
     mean = sum(s * c for s, c in histogram.items()) / n
-    if n > 1:
-        variance = sum(c * (s - mean) ** 2 for s, c in histogram.items()) / (n - 1)
-    else:
-        variance = 0.0
+    squares = sum(c * (s - mean) ** 2 for s, c in histogram.items())
+    variance = squares / (n - 1) if n > 1 else 0.0
     high_effort = sum(c for s, c in histogram.items() if s <= 3) / n
     return CesSummary(n, mean, Z_95 * math.sqrt(variance / n), 100.0 * high_effort)

@@ -136,7 +136,9 @@ class SmsSender:
                 "StringValue": self._origination,
             }
         try:
-            result = self._sns.publish(PhoneNumber=phone, Message=text, MessageAttributes=attributes)
+            result = self._sns.publish(
+                PhoneNumber=phone, Message=text, MessageAttributes=attributes
+            )
         except ClientError as error:
             if _code(error) in THROTTLING_CODES:
                 raise SendThrottled(f"SNS: {_code(error)}") from error

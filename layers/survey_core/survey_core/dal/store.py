@@ -8,14 +8,14 @@ from datetime import datetime
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.expressions.condition import Condition
-from pynamodb.expressions.update import Action
 from pynamodb.exceptions import (
     DoesNotExist,
     PutError,
     TransactWriteError,
     UpdateError,
 )
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from ..clock import iso

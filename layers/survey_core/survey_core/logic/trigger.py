@@ -100,13 +100,15 @@ def _invite(
     )
     if not store.create_invitation(invitation):
         existing = store.get_invitation(new_id)
-        if existing is None or existing.status != "pending":
-            return Decision("duplicate", invitation_id=new_id, survey_id=survey.id)
-        invitation = existing  # stored by an earlier attempt that may not have started it
-    elif not reachable:
+        if existing is not None and existing.status == "pending":
+            # An earlier attempt stored it but may have failed before starting the lifecycle;
+            # the same name and input make this start a no-op if it did start.
+            ports.lifecycle.start(new_id, lifecycle_input(existing))
+        return Decision("duplicate", invitation_id=new_id, survey_id=survey.id)
+    if not reachable:
         return Decision("suppressed", "no-contact-point", new_id, survey.id)
-    started = ports.lifecycle.start(new_id, lifecycle_input(invitation))
-    return Decision("started" if started else "duplicate", invitation_id=new_id, survey_id=survey.id)
+    ports.lifecycle.start(new_id, lifecycle_input(invitation))
+    return Decision("started", invitation_id=new_id, survey_id=survey.id)
 
 
 def lifecycle_input(invitation: Invitation) -> dict[str, Any]:

@@ -1,0 +1,120 @@
+"""Event contracts: JSON Schemas (draft 2020-12) of every event's `detail`, validated at the edge.
+
+Validators are built once at import; schemas live in schemas/ and ship with the layer.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError
+from referencing import Registry, Resource
+
+SOURCE = "customer-feedback.surveys"
+SCHEMA_DIR = Path(__file__).with_name("schemas")
+INBOUND_DETAIL_TYPES = (
+    "Purchase Completed",
+    "Service Contact Closed",
+    "Customer Activity",
+    "Customer Inactive",
+    "Survey Requested",
+)
+OUTBOUND_DETAIL_TYPES = (
+    "Survey Invitation Sent",
+    "Survey Response Received",
+    "Survey Escalated",
+    "Survey Expired",
+)
+MAX_REASON_ERRORS = 10
+
+
+class InvalidEvent(ValueError):
+    """An event that breaks its contract. The reason names paths and rules, never values:
+    a value may be an email address or a phone number."""
+
+    def __init__(self, reason: str, path: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.path = path
+
+
+def schema_file(detail_type: str) -> Path:
+    return SCHEMA_DIR / f"{detail_type.lower().replace(' ', '-')}.schema.json"
+
+
+def _load(path: Path) -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return schema
+
+
+_COMMON = _load(SCHEMA_DIR / "common.schema.json")
+_REGISTRY: Registry = Registry().with_resource(_COMMON["$id"], Resource.from_contents(_COMMON))
+_VALIDATORS = {
+    detail_type: Draft202012Validator(
+        _load(schema_file(detail_type)), registry=_REGISTRY, format_checker=FormatChecker()
+    )
+    for detail_type in INBOUND_DETAIL_TYPES + OUTBOUND_DETAIL_TYPES
+}
+
+
+def _path(error: ValidationError) -> str:
+    path = "detail"
+    for part in error.absolute_path:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def _describe(error: ValidationError) -> str:
+    """The rule that failed, without the offending value."""
+    rule = error.validator
+    expected = error.validator_value
+    if rule == "required":
+        missing = [name for name in expected if name not in (error.instance or {})]
+        return f"missing required {', '.join(missing)}"
+    if rule == "additionalProperties":
+        allowed = set(error.schema.get("properties", {}))
+        extra = sorted(k for k in (error.instance or {}) if k not in allowed)
+        return f"unexpected {', '.join(extra)}"
+    if rule == "type":
+        return f"must be of type {expected}"
+    if rule in ("enum", "const"):
+        return f"must be one of {expected}" if rule == "enum" else f"must be {expected!r}"
+    if rule == "format":
+        return f"is not a valid {expected}"
+    if rule == "pattern":
+        return "does not match the required pattern"
+    if rule in ("minimum", "maximum", "minLength", "maxLength", "minProperties"):
+        return f"violates {rule} {expected}"
+    return f"fails {rule}"
+
+
+def validate_detail(detail_type: str, detail: Any) -> None:
+    validator = _VALIDATORS.get(detail_type)
+    if validator is None:
+        raise InvalidEvent(f"detail-type: unknown {detail_type!r}", "detail-type")
+    if not isinstance(detail, dict):
+        raise InvalidEvent("detail: must be a JSON object", "detail")
+    errors = sorted(validator.iter_errors(detail), key=lambda e: (_path(e), str(e.validator)))
+    if errors:
+        shown = [f"{_path(e)}: {_describe(e)}" for e in errors[:MAX_REASON_ERRORS]]
+        if len(errors) > MAX_REASON_ERRORS:
+            shown.append(f"and {len(errors) - MAX_REASON_ERRORS} more")
+        raise InvalidEvent("; ".join(shown), _path(errors[0]))
+
+
+def validate_event(event: Any) -> tuple[str, dict[str, Any]]:
+    """Check an EventBridge envelope from a product system; return (detail-type, detail)."""
+    if not isinstance(event, dict):
+        raise InvalidEvent("event: must be a JSON object", "event")
+    detail_type = event.get("detail-type")
+    if detail_type not in INBOUND_DETAIL_TYPES:
+        raise InvalidEvent(
+            f"detail-type: {detail_type!r} is not one of {', '.join(INBOUND_DETAIL_TYPES)}",
+            "detail-type",
+        )
+    detail = event.get("detail")
+    validate_detail(detail_type, detail)
+    return str(detail_type), detail  # type: ignore[return-value]  # validated: a dict
