@@ -28,7 +28,7 @@ PORTS = EscalatePorts(
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     result = escalate(event, CONFIG, PORTS)
-    if result.outcome == "created":
-        metrics.add_metric(name="EscalationsCreated", unit=MetricUnit.Count, value=1)
+    name = "EscalationsCreated" if result.outcome == "created" else "EscalationsDeduplicated"
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
     logger.info("escalation", extra=asdict(result))
     return asdict(result)

@@ -1,0 +1,129 @@
+"""Pure parts of the use cases: decisions that need no AWS."""
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from survey_core.dal.models import Customer, Invitation
+from survey_core.dal.store import _histogram_moves, segment_keys
+from survey_core.errors import InvalidAnswer
+from survey_core.logic.channels import choose_channel, usable
+from survey_core.logic.collect import parse_comment, parse_score
+from survey_core.logic.escalate import task_request
+from survey_core.logic.report import previous_week
+
+pytestmark = pytest.mark.unit
+HELSINKI = ZoneInfo("Europe/Helsinki")
+
+
+def _customer(email: str | None = "a@example.com", phone: str | None = "+358401234567", **kw):
+    return Customer("c", email=email, phone=phone, language="fi", updated_at="x", **kw)
+
+
+def _invitation(channels: list[str]) -> Invitation:
+    return Invitation("i", channels=channels)
+
+
+@pytest.mark.parametrize(
+    ("customer", "rung", "expected"),
+    [
+        (_customer(), 0, "email"),
+        (_customer(), 1, "sms"),
+        (_customer(email=None), 0, "sms"),  # first rung falls back along the ladder
+        (_customer(email=None), 1, "sms"),
+        (_customer(phone=None), 1, None),  # a reminder on a missing channel is skipped
+        (_customer(consent_sms=False), 1, None),  # an opted-out channel is never used
+        (_customer(consent_email=False), 0, "sms"),
+        (_customer(email=None, phone=None), 0, None),
+        (_customer(), 2, None),
+    ],
+)
+def test_channel_choice(customer: Customer, rung: int, expected: str | None) -> None:
+    assert choose_channel(_invitation(["email", "sms"]), customer, rung) == expected
+
+
+def test_unknown_channel_is_never_usable() -> None:
+    assert not usable("fax", _customer())
+
+
+@pytest.mark.parametrize(("raw", "score"), [("0", 0), ("10", 10), (" 7 ", 7)])
+def test_scores_within_the_scale_are_accepted(raw: str, score: int) -> None:
+    assert parse_score("nps", raw) == score
+
+
+@pytest.mark.parametrize(
+    ("metric", "raw", "reason"),
+    [
+        ("nps", None, "missing-score"),
+        ("nps", "", "missing-score"),
+        ("nps", "ten", "missing-score"),
+        ("nps", "11", "score-out-of-range"),
+        ("nps", "-1", "score-out-of-range"),
+        ("csat", "0", "score-out-of-range"),
+        ("ces", "8", "score-out-of-range"),
+        ("nps", "9.5", "missing-score"),
+    ],
+)
+def test_bad_scores_are_refused_with_a_reason(metric: str, raw: str | None, reason: str) -> None:
+    with pytest.raises(InvalidAnswer, match=reason):
+        parse_score(metric, raw)
+
+
+def test_comments_are_kept_literally_and_capped() -> None:
+    assert parse_comment("  <b>hyvä</b> palvelu  ") == "<b>hyvä</b> palvelu"
+    assert parse_comment("   ") is None
+    assert parse_comment("ä" * 1000) == "ä" * 1000
+    with pytest.raises(InvalidAnswer, match="comment-too-long"):
+        parse_comment("x" * 1001)
+
+
+def test_segment_keys_count_overall_and_per_attribute() -> None:
+    keys = segment_keys({"touchpoint": "checkout", "businessArea": "webshop", "agentId": ""})
+    assert keys == ["all", "businessArea=webshop", "touchpoint=checkout"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "moves"),
+    [
+        ({}, {"nps": 9}, [("nps", None, 9)]),  # first answer: one new count
+        ({"nps": 9}, {"nps": 3}, [("nps", 9, 3)]),  # changed: move one count
+        ({"nps": 9}, {"nps": 9}, []),  # same again: nothing moves
+    ],
+)
+def test_histogram_moves(old: dict, new: dict, moves: list) -> None:
+    assert _histogram_moves(old, new) == moves
+
+
+def test_task_request_names_score_segment_and_comment() -> None:
+    detail = {
+        "invitationId": "inv-1",
+        "surveyId": "post-purchase",
+        "customerId": "cust-1",
+        "answeredAt": "2026-11-16T10:00:00Z",
+        "scores": {"nps": 2},
+        "segment": {"businessArea": "webshop", "agentId": "agent-7"},
+    }
+    request = task_request(detail, "Paketti hukassa")
+    assert request["name"] == "Callback: NPS 2 (post-purchase)"
+    assert "Business area: webshop" in request["description"]
+    assert "Agent: agent-7" in request["description"]
+    assert "Comment: Paketti hukassa" in request["description"]
+    assert request["attributes"]["score"] == "2"
+    assert request["attributes"]["businessArea"] == "webshop"
+    assert request["client_token"] == "escalation-inv-1"
+
+
+@pytest.mark.parametrize(
+    ("fired", "first", "last"),
+    [
+        # Monday 07:00 Helsinki (05:00 UTC): the week before
+        (datetime(2026, 11, 23, 5, 0, tzinfo=UTC), date(2026, 11, 16), date(2026, 11, 22)),
+        # Sunday 23:30 UTC is already Monday 01:30 in Helsinki: still the week before
+        (datetime(2026, 11, 22, 23, 30, tzinfo=UTC), date(2026, 11, 16), date(2026, 11, 22)),
+        # across the end of summer time (25 Oct 2026): a full Monday-to-Sunday local week
+        (datetime(2026, 10, 26, 5, 0, tzinfo=UTC), date(2026, 10, 19), date(2026, 10, 25)),
+    ],
+)
+def test_report_period_is_the_previous_local_week(fired: datetime, first: date, last: date) -> None:
+    period = previous_week(fired, HELSINKI)
+    assert (period.first_day, period.last_day) == (first, last)

@@ -1,0 +1,137 @@
+import re
+
+import pytest
+from survey_core.i18n import MESSAGES, SUPPORTED_LANGUAGES, resolve_language, text
+from survey_core.rendering import (
+    render_error_page,
+    render_invitation_email,
+    render_report_email,
+    render_sms,
+    render_survey_page,
+    render_thank_you_page,
+)
+from survey_core.scoring import SCALES
+
+pytestmark = pytest.mark.unit
+
+URL = "https://s.example.fi/s/AbCdEfGhIjKlMnOpQrStUv"
+# GSM 03.38 basic character set (no extension table): a message of these is one 160-char segment.
+GSM7 = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+
+
+def test_every_language_has_every_text() -> None:
+    for language in SUPPORTED_LANGUAGES:
+        assert set(MESSAGES[language]) == set(MESSAGES["en"]), language
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [("fi", "fi"), ("FI", "fi"), ("fi-FI", "fi"), ("sv_SE", "sv"), ("de", "en"), (None, "en")],
+)
+def test_languages_resolve(given: str | None, expected: str) -> None:
+    assert resolve_language(given) == expected
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+@pytest.mark.parametrize("metric", sorted(SCALES))
+@pytest.mark.parametrize("reminder", [False, True])
+def test_invitation_email_has_one_tap_link_per_score(
+    language: str, metric: str, reminder: bool
+) -> None:
+    email = render_invitation_email(
+        language=language, metric=metric, company="Example Oy", survey_url=URL, reminder=reminder
+    )
+    low, high = SCALES[metric]
+    links = re.findall(re.escape(URL) + r"\?score=(\d+)", email.html)
+    assert [int(s) for s in links] == list(range(low, high + 1))
+    assert [int(s) for s in re.findall(re.escape(URL) + r"\?score=(\d+)", email.text)] == list(
+        range(low, high + 1)
+    )
+    assert text(language, "question_" + metric, company="Example Oy") in email.text
+    assert "<script" not in email.html
+    assert "@" not in email.subject  # no personal data in subject lines
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+@pytest.mark.parametrize("reminder", [False, True])
+def test_sms_is_one_gsm7_segment(language: str, reminder: bool) -> None:
+    message = render_sms(
+        language=language, company="Kauppa Esimerkki Oy", survey_url=URL, reminder=reminder
+    )
+    assert URL in message
+    assert set(message) <= GSM7
+    assert len(message) <= 160
+
+
+def test_markup_is_escaped_everywhere_in_html() -> None:
+    company = "<script>alert(1)</script>"
+    email = render_invitation_email(
+        language="en", metric="nps", company=company, survey_url=URL, reminder=False
+    )
+    page = render_survey_page(
+        language="en",
+        metric="nps",
+        company=company,
+        action_url="tok",
+        selected_score=None,
+        comment="</textarea><script>x()</script>",
+        error=None,
+        stored=False,
+    )
+    for html in (email.html, page):
+        assert "<script>" not in html
+        assert "&lt;script&gt;" in html
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_survey_page_is_an_accessible_form_without_javascript(language: str) -> None:
+    page = render_survey_page(
+        language=language,
+        metric="nps",
+        company="Example Oy",
+        action_url="tok",
+        selected_score=9,
+        comment="",
+        error=text(language, "error_missing_score"),
+        stored=True,
+    )
+    assert f'<html lang="{language}">' in page
+    assert '<form method="post" action="tok">' in page
+    assert len(re.findall(r'<input type="radio" name="score"', page)) == 11
+    assert len(re.findall(r'<label for="score-\d+">', page)) == 11
+    assert re.search(r'value="9" checked', page)
+    assert 'role="alert"' in page
+    assert '<label for="comment">' in page
+    assert "<script" not in page
+
+
+@pytest.mark.parametrize("status", [400, 404, 410, 500])
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_error_and_thank_you_pages_render(status: int, language: str) -> None:
+    page = render_error_page(language=language, status=status)
+    assert text(language, f"error_{status}_title") in page
+    thanks = render_thank_you_page(language=language, score=9, metric="nps")
+    assert text(language, "thanks_title") in thanks
+
+
+def test_report_email_shows_scores_with_margins_and_an_empty_variant() -> None:
+    report = {
+        "title": "Weekly customer feedback report",
+        "period_label": "2026-11-16 – 2026-11-22",
+        "scope_label": "All",
+        "empty": False,
+        "rows": [
+            {"survey": "post-purchase", "metric": "nps", "n": 12, "score": 25.0, "margin": 18.3,
+             "promoters_pct": 50.0, "passives_pct": 25.0, "detractors_pct": 25.0}
+        ],
+    }  # fmt: skip
+    email = render_report_email(language="en", report=report)
+    assert "2026-11-16" in email.subject
+    assert "+25.0" in email.html and "18.3" in email.html
+    assert "+25.0 ± 18.3 (n = 12" in email.text
+    empty = render_report_email(language="fi", report={**report, "empty": True, "rows": []})
+    assert text("fi", "report_empty") in empty.html
+    assert text("fi", "report_empty") in empty.text
