@@ -6,8 +6,10 @@ SAM_VENV := .venv-sam
 PY := $(VENV)/bin/python
 SAM := $(SAM_VENV)/bin/sam
 UV_VERSION := 0.13.8
-# sam build needs the Lambda runtime's Python (python3.13) on PATH; pyenv provides it here.
-export PYENV_VERSION := 3.13.0:3.11.7
+# sam build needs the Lambda runtime's Python (python3.13) on PATH; pyenv provides it on
+# these machines. Only sam gets it: the tests run on the default python3.
+SAM_PYENV := PYENV_VERSION=3.13.0:$(shell pyenv version-name 2>/dev/null || echo system)
+export SAM_CLI_TELEMETRY := 0
 
 .PHONY: help venv demo local test lint format typecheck validate build unit integration e2e lock clean
 
@@ -49,10 +51,10 @@ typecheck: venv
 
 validate: venv $(SAM_VENV)/.installed
 	$(VENV)/bin/cfn-lint template.yaml
-	$(SAM) validate --lint --region eu-north-1
+	$(SAM_PYENV) $(SAM) validate --lint --region eu-north-1
 
 build: $(SAM_VENV)/.installed
-	$(SAM) build --parallel --cached
+	$(SAM_PYENV) $(SAM) build --parallel --cached
 
 unit: venv
 	$(PY) -m pytest -m unit -q

@@ -71,6 +71,28 @@ def error_page(language: str, error: Exception) -> Page:
     return Page(status, render_error_page(language=language, status=status))
 
 
+def _survey_page(
+    invitation: Invitation,
+    catalogue: Catalogue,
+    action_url: str,
+    *,
+    score: int | None,
+    comment: str = "",
+    error: str | None = None,
+    stored: bool = False,
+) -> str:
+    return render_survey_page(
+        language=invitation.language,
+        metric=invitation.metric,
+        company=catalogue.company,
+        action_url=action_url,
+        selected_score=score,
+        comment=comment,
+        error=error,
+        stored=stored,
+    )
+
+
 def show_survey(
     token: str,
     score: str | None,
@@ -81,23 +103,18 @@ def show_survey(
 ) -> Page:
     """GET: the survey page; with ?score=N (a one-tap link) the score is stored at once."""
     invitation = open_invitation(token)
-    stored_score = None
     if score is not None:
-        stored_score = parse_score(invitation.metric, score)
-        answer(invitation, stored_score, None, keep_comment=True, config=config, ports=ports)
-    else:
-        response = store.get_response(invitation.invitation_id)
-        if response is not None:
-            stored_score = int(response.scores.as_dict().get(invitation.metric))
-    html = render_survey_page(
-        language=invitation.language,
-        metric=invitation.metric,
-        company=catalogue.company,
-        action_url=action_url,
-        selected_score=stored_score,
-        comment="",
-        error=None,
-        stored=score is not None,
+        chosen = parse_score(invitation.metric, score)
+        answer(invitation, chosen, None, keep_comment=True, config=config, ports=ports)
+        return Page(200, _survey_page(invitation, catalogue, action_url, score=chosen, stored=True))
+    response = store.get_response(invitation.invitation_id)
+    previous = response.scores.as_dict().get(invitation.metric) if response else None
+    html = _survey_page(
+        invitation,
+        catalogue,
+        action_url,
+        score=None if previous is None else int(previous),
+        comment=(response.comment or "") if response else "",
     )
     return Page(200, html)
 
@@ -116,15 +133,13 @@ def submit_survey(
         score = parse_score(invitation.metric, form.get("score"))
         comment = parse_comment(form.get("comment"))
     except InvalidAnswer as invalid:
-        html = render_survey_page(
-            language=invitation.language,
-            metric=invitation.metric,
-            company=catalogue.company,
-            action_url=action_url,
-            selected_score=None,
+        html = _survey_page(
+            invitation,
+            catalogue,
+            action_url,
+            score=None,
             comment=(form.get("comment") or "")[:MAX_COMMENT_LENGTH],
             error=text(invitation.language, f"error_{str(invalid).replace('-', '_')}"),
-            stored=False,
         )
         return Page(400, html)
     answer(invitation, score, comment, keep_comment=False, config=config, ports=ports)
