@@ -55,7 +55,7 @@ def deployment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
     from moto.awslambda.models import lambda_backends
     from moto.events.models import Rule
 
-    from infra.local.adapter import routing_send_to_targets
+    from infra.local.adapter import routing_send_to_targets, serialize_dynamodb
     from infra.local.stack import DEFAULT_PARAMETERS
     from infra.local.template import build_local_template, create_stack
 
@@ -80,6 +80,7 @@ def deployment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
             Rule.send_to_targets, lambda target, event: deliveries.append((target["Arn"], event))
         ),
     )
+    serialize_dynamodb()  # DynamoDB's per-request atomicity, for the concurrency tests
     with mock_aws():
         outputs = create_stack(
             boto3.client("cloudformation", region_name=REGION),

@@ -1,12 +1,12 @@
 """Report: fired by EventBridge Scheduler; emails last period's report to the recipients."""
 
 import os
-from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from survey_core.catalogue import load_catalogue
+from survey_core.clock import scheduled_time
 from survey_core.config import ReportConfig
 from survey_core.dal.gateways import Mailer, client
 from survey_core.dal.models import bind_tables
@@ -19,19 +19,11 @@ CATALOGUE = load_catalogue()
 MAILER = Mailer(client("sesv2", CONFIG.region), CONFIG.sender_email)
 
 
-def scheduled_time(event: dict[str, Any]) -> datetime:
-    """Scheduler fills <aws.scheduler.scheduled-time>; a manual run may leave it out."""
-    raw = str(event.get("scheduledTime", ""))
-    if not raw or raw.startswith("<"):
-        return CONFIG.clock()
-    return datetime.fromisoformat(raw.replace("Z", "+00:00"))
-
-
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    report = send_report(scheduled_time(event), CONFIG, CATALOGUE, MAILER)
+    report = send_report(scheduled_time(event, CONFIG.clock), CONFIG, CATALOGUE, MAILER)
     metrics.add_metric(name="ReportsSent", unit=MetricUnit.Count, value=1)
     logger.info(
         "report sent",

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -46,6 +46,8 @@ class LocalAdapter:
     def __init__(self, region: str, time_scale: float) -> None:
         self.region = region
         self.time_scale = time_scale
+        # The handlers' clock (scaled): Wait states with a timestamp count down on it too.
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         self.endpoint_url = ""
         self.functions: dict[str, LocalFunction] = {}  # by physical name
         self.functions_by_code_key: dict[str, LocalFunction] = {}
@@ -223,10 +225,36 @@ class LocalAdapter:
 
     # ------------------------------------------------------------ install into moto
     def install(self) -> None:
+        serialize_dynamodb()
         _route_cloudformation_state_machines()
         _patch_lambda(self)
         _patch_events(self)
-        _patch_step_functions_time(self.time_scale)
+        _patch_step_functions_time(self.time_scale, lambda: self.clock())
+
+
+_DYNAMODB_LOCK = threading.RLock()
+
+
+def serialize_dynamodb() -> None:
+    """Run moto's DynamoDB requests one at a time.
+
+    DynamoDB applies each write, condition and transaction atomically; moto's backend is plain
+    dicts without locks (concurrent transactions fail with "dictionary changed size during
+    iteration" or interleave a condition check with another write). One lock restores the
+    atomicity that concurrency tests rely on. Idempotent.
+    """
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.call_action
+    if getattr(original, "serialized", False):
+        return
+
+    def call_action(self: Any) -> Any:
+        with _DYNAMODB_LOCK:
+            return original(self)
+
+    call_action.serialized = True  # type: ignore[attr-defined]
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
 
 
 def _route_cloudformation_state_machines() -> None:
@@ -285,13 +313,28 @@ def _patch_events(adapter: LocalAdapter) -> None:
     )
 
 
-def _patch_step_functions_time(scale: float) -> None:
-    """Scale Wait states, task timeouts and retry intervals by the same factor."""
+def _patch_step_functions_time(scale: float, clock: Callable[[], datetime]) -> None:
+    """Scale Wait states, task timeouts and retry intervals by the same factor.
+
+    A Wait until a timestamp counts down on the handlers' scaled clock (moto compares with the
+    machine's naive local time, which is neither UTC nor scaled).
+    """
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
     from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import Timeout
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp import (
+        Timestamp,
+    )
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
         WaitFunction,
     )
+
+    original_timestamp_seconds = Timestamp._get_wait_seconds
+
+    def scaled_clock_seconds(self: Any, env: Any) -> int:
+        # moto returns timestamp - naive local now; shift that to timestamp - scaled UTC now.
+        naive_delta = original_timestamp_seconds(self, env)
+        target = (datetime.now() + timedelta(seconds=naive_delta)).replace(tzinfo=UTC)
+        return int((target - clock()).total_seconds())
 
     def scaled_timeout(self: Any, env: Any) -> None:
         env.stack.append(self._eval_seconds(env=env) / scale)
@@ -313,6 +356,7 @@ def _patch_step_functions_time(scale: float) -> None:
         def sleep(seconds: float) -> None:
             time.sleep(seconds / scale)
 
+    Timestamp._get_wait_seconds = scaled_clock_seconds  # type: ignore[method-assign]
     Timeout._eval_body = scaled_timeout  # type: ignore[method-assign]
     WaitFunction._eval_body = scaled_wait  # type: ignore[method-assign]
     retrier_decl.time = _ScaledTime()  # type: ignore[assignment]

@@ -18,7 +18,7 @@ import socket
 import sys
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +96,13 @@ class LocalStack:
         )
         self.port = int(server.server_address[1])
         self.adapter.endpoint_url = self.endpoint_url
-        clock = f"{self.start_time}|{time.time()}|{self.time_scale}"
+        anchor = time.time()
+        clock = f"{self.start_time}|{anchor}|{self.time_scale}"
+        # The same instant and rate as LOCAL_CLOCK (survey_core.clock.scaled_clock), for waits.
+        start = datetime.fromisoformat(self.start_time).astimezone(UTC)
+        self.adapter.clock = lambda: (
+            start + timedelta(seconds=(time.time() - anchor) * self.time_scale)
+        )
         process_env = {
             **LOCAL_CREDENTIALS,
             "AWS_REGION": self.region,

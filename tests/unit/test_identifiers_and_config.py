@@ -2,7 +2,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from survey_core.catalogue import CatalogueError, business_key, load_catalogue, parse_catalogue
+from survey_core.catalogue import business_key
 from survey_core.clock import iso, scaled_clock
 from survey_core.config import ConfigError, ReportConfig, TriggerConfig
 from survey_core.tokens import invitation_id, is_well_formed_link_token, new_link_token
@@ -45,29 +45,9 @@ def test_business_key_uses_the_order_not_the_event_id() -> None:
     assert business_key("Purchase Completed", {"orderId": "A-1"}) == "Purchase Completed:A-1"
 
 
-def test_shipped_catalogue_loads() -> None:
-    catalogue = load_catalogue()
-    survey = catalogue.get("post-purchase")
-    assert survey.primary_metric == "nps"
-    assert [r.channel for r in survey.ladder] == ["email", "sms"]
-    assert survey.ladder[0].wait_seconds == 24 * 3600
-
-
-def test_catalogue_errors_name_file_and_path() -> None:
-    raw = {
-        "company": "X",
-        "defaultLanguage": "fi",
-        "surveys": [
-            {
-                "id": "s",
-                "metrics": ["nps"],
-                "trigger": {"detailType": "Purchase Completed"},
-                "ladder": [{"channel": "fax", "waitHours": 1}],
-            }
-        ],
-    }
-    with pytest.raises(CatalogueError, match=r"catalogue.yaml: surveys\[0\].ladder\[0\].channel"):
-        parse_catalogue(raw, "catalogue.yaml")
+def test_an_inactive_spell_is_keyed_by_customer_and_start() -> None:
+    detail = {"customer": {"id": "c-1"}, "inactiveSince": "2026-08-01T10:00:00Z"}
+    assert business_key("Customer Inactive", detail) == "Customer Inactive:c-1:2026-08-01T10:00:00Z"
 
 
 def test_config_parses_and_fails_fast_naming_the_variable() -> None:

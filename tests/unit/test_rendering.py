@@ -41,8 +41,14 @@ def test_languages_resolve(given: str | None, expected: str) -> None:
 def test_invitation_email_has_one_tap_link_per_score(
     language: str, metric: str, reminder: bool
 ) -> None:
+    question = text(language, "question_" + metric, company="Example Oy")
     email = render_invitation_email(
-        language=language, metric=metric, company="Example Oy", survey_url=URL, reminder=reminder
+        language=language,
+        metric=metric,
+        question=question,
+        company="Example Oy",
+        survey_url=URL,
+        reminder=reminder,
     )
     low, high = SCALES[metric]
     links = re.findall(re.escape(URL) + r"\?score=(\d+)", email.html)
@@ -50,7 +56,7 @@ def test_invitation_email_has_one_tap_link_per_score(
     assert [int(s) for s in re.findall(re.escape(URL) + r"\?score=(\d+)", email.text)] == list(
         range(low, high + 1)
     )
-    assert text(language, "question_" + metric, company="Example Oy") in email.text
+    assert question in email.text
     assert "<script" not in email.html
     assert "@" not in email.subject  # no personal data in subject lines
 
@@ -69,11 +75,17 @@ def test_sms_is_one_gsm7_segment(language: str, reminder: bool) -> None:
 def test_markup_is_escaped_everywhere_in_html() -> None:
     company = "<script>alert(1)</script>"
     email = render_invitation_email(
-        language="en", metric="nps", company=company, survey_url=URL, reminder=False
+        language="en",
+        metric="nps",
+        question=f"Would you recommend {company}?",
+        company=company,
+        survey_url=URL,
+        reminder=False,
     )
     page = render_survey_page(
         language="en",
         metric="nps",
+        question=f"Would you recommend {company}?",
         company=company,
         action_url="tok",
         selected_score=None,
@@ -91,6 +103,7 @@ def test_survey_page_is_an_accessible_form_without_javascript(language: str) -> 
     page = render_survey_page(
         language=language,
         metric="nps",
+        question="Q?",
         company="Example Oy",
         action_url="tok",
         selected_score=9,

@@ -50,6 +50,9 @@ def test_every_transition_target_exists_and_every_state_is_reachable() -> None:
         if "Next" in state:
             targets.add(state["Next"])
         targets.update(rule["Next"] for rule in state.get("Catch", []))
+        targets.update(choice["Next"] for choice in state.get("Choices", []))
+        if "Default" in state:
+            targets.add(state["Default"])
     assert targets <= set(states)
     assert set(states) <= targets
 

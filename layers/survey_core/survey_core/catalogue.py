@@ -1,46 +1,117 @@
-"""The survey catalogue (catalogue.yaml): which surveys an event starts and how they run."""
+"""The survey catalogue (catalogue.yaml): which surveys exist, what starts them, how they run.
+
+The file is checked twice: against catalogue.schema.json (shape) and by the rules below
+(what a schema cannot say: known time zones, unique ids, a question for every metric, filters
+on fields the event really has). Every problem is reported as "<file>: <path>: <problem>".
+`python -m survey_core.catalogue [FILE]` runs the same check for make and the deploy.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import time, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+from jsonschema import Draft202012Validator
+
+from .contracts import describe_error, error_path, has_field
+from .i18n import resolve_language, text
 
 CATALOGUE_PATH = Path(__file__).with_name("catalogue.yaml")
-CHANNELS = ("email", "sms")
+SCHEMA_PATH = Path(__file__).with_name("catalogue.schema.json")
+LANGUAGES = ("fi", "sv", "en")
 
 # The field of each inbound event that identifies the business occurrence: the same order
-# delivered twice (or re-sent with a new event id) must not survey twice.
-BUSINESS_KEYS = {
-    "Purchase Completed": "orderId",
-    "Service Contact Closed": "contactId",
-    "Survey Requested": "requestId",
+# delivered twice (or re-sent with a new event id) must not survey twice. A Customer Inactive
+# event is one inactive spell: the customer and the day the spell began.
+BUSINESS_KEYS: Mapping[str, tuple[str, ...]] = {
+    "Purchase Completed": ("orderId",),
+    "Service Contact Closed": ("contactId",),
+    "Survey Requested": ("requestId",),
+    "Customer Inactive": ("customer.id", "inactiveSince"),
 }
 
 
 class CatalogueError(ValueError):
-    """The catalogue file is invalid; the message names the file and the path in it."""
+    """The catalogue is invalid; each line names the file, the path in it and the problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid survey catalogue:\n  " + "\n  ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Window:
+    """A daily window of local clock time; it crosses midnight when end <= start."""
+
+    start: time
+    end: time
+
+    def contains(self, moment: time) -> bool:
+        if self.start < self.end:
+            return self.start <= moment < self.end
+        return moment >= self.start or moment < self.end
 
 
 @dataclass(frozen=True)
 class Rung:
     channel: str
-    wait_seconds: int
+    after: timedelta  # since the previous message; zero for the invitation
+
+
+@dataclass(frozen=True)
+class Trigger:
+    detail_type: str
+    filter: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    delay: timedelta = timedelta(0)
+    inactivity_days: int | None = None
+
+    def matches(self, detail: Mapping[str, Any]) -> bool:
+        for path, allowed in self.filter.items():
+            value = _lookup(detail, path)
+            if value is None or value not in allowed:
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class Recurring:
+    not_surveyed_days: int
+    daily_cap: int
+    window: Window
 
 
 @dataclass(frozen=True)
 class Survey:
     id: str
     metrics: tuple[str, ...]
-    detail_type: str
+    comment: bool
+    questions: Mapping[str, Mapping[str, str]]
+    trigger: Trigger | None
     ladder: tuple[Rung, ...]
+    expires_after: timedelta
+    sampling: float
+    fatigue_days: int
+    max_deferral_days: int
+    quiet_hours: Window
+    time_zone: ZoneInfo
+    escalation: Mapping[str, int]
+    report_segments: tuple[str, ...]
+    recurring: Recurring | None
 
     @property
     def primary_metric(self) -> str:
         return self.metrics[0]
+
+    def question(self, metric: str, language: str, company: str) -> str:
+        return self.questions[metric][language].replace("{company}", company)
 
 
 @dataclass(frozen=True)
@@ -50,55 +121,232 @@ class Catalogue:
     surveys: tuple[Survey, ...]
 
     def surveys_for(self, detail_type: str) -> list[Survey]:
-        return [s for s in self.surveys if s.detail_type == detail_type]
+        return [s for s in self.surveys if s.trigger and s.trigger.detail_type == detail_type]
+
+    def find(self, survey_id: str) -> Survey | None:
+        return next((s for s in self.surveys if s.id == survey_id), None)
+
+    def question(self, survey_id: str, metric: str, language: str) -> str:
+        """The survey's question; the built-in text when the survey has left the catalogue
+        while its invitations are still open."""
+        language = resolve_language(language)
+        survey = self.find(survey_id)
+        if survey is not None and metric in survey.questions:
+            return survey.question(metric, language, self.company)
+        return text(language, f"question_{metric}", company=self.company)
 
     def get(self, survey_id: str) -> Survey:
-        for survey in self.surveys:
-            if survey.id == survey_id:
-                return survey
-        raise KeyError(survey_id)
+        survey = self.find(survey_id)
+        if survey is None:
+            raise KeyError(survey_id)
+        return survey
+
+    @property
+    def inactivity_days(self) -> tuple[int, ...]:
+        """Each distinct inactivity threshold: the daily job looks up one day per threshold."""
+        return tuple(
+            sorted(
+                {
+                    s.trigger.inactivity_days
+                    for s in self.surveys
+                    if s.trigger and s.trigger.inactivity_days
+                }
+            )
+        )
 
 
-def business_key(detail_type: str, detail: dict[str, Any]) -> str:
-    field = BUSINESS_KEYS.get(detail_type)
-    if field is None:
+def _lookup(detail: Mapping[str, Any], dotted_path: str) -> Any:
+    value: Any = detail
+    for name in dotted_path.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(name)
+    return value
+
+
+def business_key(detail_type: str, detail: Mapping[str, Any]) -> str:
+    fields = BUSINESS_KEYS.get(detail_type)
+    if fields is None:
         raise ValueError(f"no business key defined for {detail_type!r}")
-    return f"{detail_type}:{detail[field]}"
+    return ":".join([detail_type, *(str(_lookup(detail, f)) for f in fields)])
 
 
-def _parse_survey(raw: dict[str, Any], where: str) -> Survey:
-    ladder = tuple(
-        Rung(channel=rung["channel"], wait_seconds=int(rung["waitHours"] * 3600))
-        for rung in raw["ladder"]
+# ---------------------------------------------------------------- parsing and checking
+
+
+def _clock(value: str) -> time:
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))
+
+
+def _window(raw: Mapping[str, str]) -> Window:
+    return Window(_clock(raw["start"]), _clock(raw["end"]))
+
+
+def _zone(name: str, where: str, problems: list[str]) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(f"{where}: unknown time zone {name!r}")
+        return ZoneInfo("UTC")
+
+
+def _check_survey(raw: Mapping[str, Any], where: str, problems: list[str]) -> None:
+    metrics = raw["metrics"]
+    problems.extend(
+        f"{where}.questions: missing the question for metric {m}"
+        for m in metrics
+        if m not in raw["questions"]
     )
-    for index, rung in enumerate(ladder):
-        if rung.channel not in CHANNELS:
-            raise CatalogueError(f"{where}.ladder[{index}].channel: unknown {rung.channel!r}")
-    if not 1 <= len(ladder) <= 2:
-        raise CatalogueError(f"{where}.ladder: one invitation and at most one reminder")
+    for section in ("questions", "escalation"):
+        problems.extend(
+            f"{where}.{section}.{m}: {m} is not one of the metrics"
+            for m in raw[section]
+            if m not in metrics
+        )
+    ladder = raw["ladder"]
+    if len(ladder) == 2 and ladder[0]["channel"] == ladder[1]["channel"]:
+        problems.append(f"{where}.ladder[1].channel: the reminder must use the other channel")
+    if "quietHours" in raw:
+        _check_quiet_hours(raw["quietHours"], f"{where}.quietHours", problems)
+    recurring = raw.get("recurring")
+    if recurring and recurring["window"]["start"] >= recurring["window"]["end"]:
+        problems.append(f"{where}.recurring.window: must end after it starts, on the same day")
+    if raw.get("trigger") is not None:
+        _check_trigger(raw["trigger"], f"{where}.trigger", problems)
+
+
+def _check_quiet_hours(window: Mapping[str, str], where: str, problems: list[str]) -> None:
+    if window["start"] == window["end"]:
+        problems.append(f"{where}: start and end are the same time (never sending)")
+
+
+def _check_trigger(trigger: Mapping[str, Any], where: str, problems: list[str]) -> None:
+    detail_type = trigger["detailType"]
+    for path in trigger.get("filter", {}):
+        if not has_field(detail_type, path):
+            problems.append(f"{where}.filter.{path}: {detail_type} events have no field {path}")
+    inactive = detail_type == "Customer Inactive"
+    if inactive and "inactivityDays" not in trigger:
+        problems.append(f"{where}: Customer Inactive surveys need inactivityDays")
+    if not inactive and "inactivityDays" in trigger:
+        problems.append(f"{where}.inactivityDays: only for Customer Inactive surveys")
+
+
+def _survey(
+    raw: Mapping[str, Any],
+    defaults: Mapping[str, Any],
+    default_zone: ZoneInfo,
+    where: str,
+    problems: list[str],
+) -> Survey:
+    trigger_raw = raw.get("trigger")
+    trigger = None
+    if trigger_raw is not None:
+        trigger = Trigger(
+            detail_type=trigger_raw["detailType"],
+            filter={k: tuple(v) for k, v in trigger_raw.get("filter", {}).items()},
+            delay=timedelta(minutes=trigger_raw.get("delayMinutes", 0)),
+            inactivity_days=trigger_raw.get("inactivityDays"),
+        )
+    recurring_raw = raw.get("recurring")
     return Survey(
         id=raw["id"],
         metrics=tuple(raw["metrics"]),
-        detail_type=raw["trigger"]["detailType"],
-        ladder=ladder,
+        comment=bool(raw.get("comment", False)),
+        questions={m: dict(texts) for m, texts in raw["questions"].items()},
+        trigger=trigger,
+        ladder=tuple(
+            Rung(rung["channel"], timedelta(hours=rung.get("afterHours", 0)))
+            for rung in raw["ladder"]
+        ),
+        expires_after=timedelta(hours=raw["expiresAfterHours"]),
+        sampling=float(raw["sampling"]),
+        fatigue_days=raw.get("fatigueDays", defaults["fatigueDays"]),
+        max_deferral_days=raw.get("maxDeferralDays", defaults["maxDeferralDays"]),
+        quiet_hours=_window(raw.get("quietHours", defaults["quietHours"])),
+        time_zone=(
+            _zone(raw["timeZone"], f"{where}.timeZone", problems)
+            if "timeZone" in raw
+            else default_zone
+        ),
+        escalation=dict(raw["escalation"]),
+        report_segments=tuple(raw["reportSegments"]),
+        recurring=(
+            Recurring(
+                not_surveyed_days=recurring_raw["notSurveyedDays"],
+                daily_cap=recurring_raw["dailyCap"],
+                window=_window(recurring_raw["window"]),
+            )
+            if recurring_raw
+            else None
+        ),
     )
 
 
-def parse_catalogue(raw: dict[str, Any], source: str) -> Catalogue:
+@cache
+def _schema_validator() -> Draft202012Validator:
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def parse_catalogue(raw: Any, source: str) -> Catalogue:
+    """Build the catalogue, or raise CatalogueError listing every problem found."""
+    errors = sorted(
+        _schema_validator().iter_errors(raw), key=lambda e: (list(e.absolute_path), e.validator)
+    )
+    if errors:
+        raise CatalogueError(
+            [f"{source}: {error_path(e, root='$')}: {describe_error(e)}" for e in errors]
+        )
+    problems: list[str] = []
+    defaults = raw["defaults"]
+    default_zone = _zone(defaults["timeZone"], f"{source}: $.defaults.timeZone", problems)
+    _check_quiet_hours(defaults["quietHours"], f"{source}: $.defaults.quietHours", problems)
+    seen: set[str] = set()
+    surveys = []
+    for index, survey_raw in enumerate(raw["surveys"]):
+        where = f"{source}: $.surveys[{index}]"
+        if survey_raw["id"] in seen:
+            problems.append(f"{where}.id: duplicate survey id {survey_raw['id']!r}")
+        seen.add(survey_raw["id"])
+        _check_survey(survey_raw, where, problems)
+        surveys.append(_survey(survey_raw, defaults, default_zone, where, problems))
+    if problems:
+        raise CatalogueError(problems)
+    return Catalogue(
+        company=raw["company"], default_language=defaults["language"], surveys=tuple(surveys)
+    )
+
+
+def read_catalogue(path: Path) -> Catalogue:
     try:
-        surveys = tuple(
-            _parse_survey(s, f"{source}: surveys[{i}]") for i, s in enumerate(raw["surveys"])
-        )
-        return Catalogue(
-            company=raw["company"],
-            default_language=raw["defaultLanguage"],
-            surveys=surveys,
-        )
-    except KeyError as missing:
-        raise CatalogueError(f"{source}: missing key {missing}") from None
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise CatalogueError([f"{path}: cannot be read ({error.strerror})"]) from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark is not None else ""
+        raise CatalogueError([f"{path}:{line} is not valid YAML"]) from None
+    return parse_catalogue(raw, str(path))
 
 
 @cache
 def load_catalogue(path: Path = CATALOGUE_PATH) -> Catalogue:
-    with path.open(encoding="utf-8") as stream:
-        return parse_catalogue(yaml.safe_load(stream), str(path.name))
+    return read_catalogue(path)
+
+
+def main(argv: list[str]) -> int:
+    path = Path(argv[0]) if argv else CATALOGUE_PATH
+    try:
+        catalogue = read_catalogue(path)
+    except CatalogueError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(f"{path}: ok ({len(catalogue.surveys)} surveys)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

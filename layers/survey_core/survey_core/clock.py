@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 Clock = Callable[[], datetime]
 
@@ -37,3 +38,12 @@ def clock_from_spec(spec: str | None) -> Clock:
 def iso(moment: datetime) -> str:
     """UTC ISO 8601 with a Z, second precision: sortable as text (used in sort keys)."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def scheduled_time(event: Mapping[str, Any], clock: Clock) -> datetime:
+    """The time EventBridge Scheduler filled into <aws.scheduler.scheduled-time>; a manual run
+    may leave it out (or send the placeholder), and then it is now."""
+    raw = str(event.get("scheduledTime", ""))
+    if not raw or raw.startswith("<"):
+        return clock()
+    return datetime.fromisoformat(raw)

@@ -125,6 +125,13 @@ class EscalateConfig(Common):
 
 
 @dataclass(frozen=True)
+class CohortsConfig(Common):
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> CohortsConfig:
+        return cls(**cls.common_kwargs(environ))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
 class ReportConfig(Common):
     sender_email: str
     report_recipients: tuple[str, ...]

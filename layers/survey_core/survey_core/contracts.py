@@ -60,14 +60,15 @@ _VALIDATORS = {
 }
 
 
-def _path(error: ValidationError) -> str:
-    path = "detail"
+def error_path(error: ValidationError, root: str = "detail") -> str:
+    """Where an error is, as root.a.b[0]: readable by people who never saw a JSON pointer."""
+    path = root
     for part in error.absolute_path:
         path += f"[{part}]" if isinstance(part, int) else f".{part}"
     return path
 
 
-def _describe(error: ValidationError) -> str:
+def describe_error(error: ValidationError) -> str:
     """The rule that failed, without the offending value."""
     rule = error.validator
     expected = error.validator_value
@@ -86,7 +87,16 @@ def _describe(error: ValidationError) -> str:
         return f"is not a valid {expected}"
     if rule == "pattern":
         return "does not match the required pattern"
-    if rule in ("minimum", "maximum", "minLength", "maxLength", "minProperties"):
+    if rule in (
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "minLength",
+        "maxLength",
+        "minItems",
+        "maxItems",
+        "minProperties",
+    ):
         return f"violates {rule} {expected}"
     return f"fails {rule}"
 
@@ -97,12 +107,12 @@ def validate_detail(detail_type: str, detail: Any) -> None:
         raise InvalidEvent(f"detail-type: unknown {detail_type!r}", "detail-type")
     if not isinstance(detail, dict):
         raise InvalidEvent("detail: must be a JSON object", "detail")
-    errors = sorted(validator.iter_errors(detail), key=lambda e: (_path(e), str(e.validator)))
+    errors = sorted(validator.iter_errors(detail), key=lambda e: (error_path(e), str(e.validator)))
     if errors:
-        shown = [f"{_path(e)}: {_describe(e)}" for e in errors[:MAX_REASON_ERRORS]]
+        shown = [f"{error_path(e)}: {describe_error(e)}" for e in errors[:MAX_REASON_ERRORS]]
         if len(errors) > MAX_REASON_ERRORS:
             shown.append(f"and {len(errors) - MAX_REASON_ERRORS} more")
-        raise InvalidEvent("; ".join(shown), _path(errors[0]))
+        raise InvalidEvent("; ".join(shown), error_path(errors[0]))
 
 
 def validate_event(event: Any) -> tuple[str, dict[str, Any]]:
@@ -118,3 +128,21 @@ def validate_event(event: Any) -> tuple[str, dict[str, Any]]:
     detail = event.get("detail")
     validate_detail(detail_type, detail)
     return str(detail_type), detail  # type: ignore[return-value]  # validated: a dict
+
+
+def has_field(detail_type: str, dotted_path: str) -> bool:
+    """Whether the contract of detail_type declares the field a.b.c (catalogue filters use it)."""
+    validator = _VALIDATORS.get(detail_type)
+    if validator is None:
+        return False
+    resolver = _REGISTRY.resolver(base_uri=validator.schema["$id"])
+    node: dict[str, Any] = validator.schema
+    for name in dotted_path.split("."):
+        while "$ref" in node:
+            resolved = resolver.lookup(node["$ref"])
+            resolver, node = resolved.resolver, resolved.contents
+        properties = node.get("properties", {})
+        if name not in properties:
+            return False
+        node = properties[name]
+    return True

@@ -39,10 +39,11 @@ def _scale(metric: str) -> dict[str, Any]:
 
 
 def render_invitation_email(
-    *, language: str, metric: str, company: str, survey_url: str, reminder: bool
+    *, language: str, metric: str, question: str, company: str, survey_url: str, reminder: bool
 ) -> RenderedEmail:
     context = {
         "metric": metric,
+        "question": question,
         "company": company,
         "survey_url": survey_url,
         "reminder": reminder,
@@ -70,6 +71,7 @@ def render_survey_page(
     *,
     language: str,
     metric: str,
+    question: str,
     company: str,
     action_url: str,
     selected_score: int | None,
@@ -81,6 +83,7 @@ def render_survey_page(
         "survey_page.html",
         language,
         metric=metric,
+        question=question,
         company=company,
         action_url=action_url,
         selected_score=selected_score,

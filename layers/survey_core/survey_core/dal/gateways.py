@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import boto3
@@ -56,29 +58,68 @@ class Lifecycle:
         return True
 
 
+PUT_EVENTS_BATCH = 10  # the PutEvents limit of entries per call
+PUT_EVENTS_ATTEMPTS = 4
+
+
+class EventsNotPut(RuntimeError):
+    """Some events were still refused after retries; `failed` are their indexes."""
+
+    def __init__(self, failed: list[int], codes: set[str]) -> None:
+        super().__init__(f"{len(failed)} events not put: {', '.join(sorted(codes))}")
+        self.failed = failed
+
+
 class EventBus:
     def __init__(self, events: Any, bus_name: str, source: str) -> None:
         self._events = events
         self._bus = bus_name
         self._source = source
 
+    def _entry(self, detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "EventBusName": self._bus,
+            "Source": self._source,
+            "DetailType": detail_type,
+            "Detail": json.dumps(detail),
+        }
+
     def put(self, detail_type: str, detail: dict[str, Any]) -> None:
-        result = self._events.put_events(
-            Entries=[
-                {
-                    "EventBusName": self._bus,
-                    "Source": self._source,
-                    "DetailType": detail_type,
-                    "Detail": json.dumps(detail),
-                }
-            ]
-        )
-        if result.get("FailedEntryCount"):
-            failure = result["Entries"][0]
-            raise RuntimeError(
-                f"PutEvents rejected {detail_type}: {failure.get('ErrorCode')} "
-                f"{failure.get('ErrorMessage')}"
-            )
+        self.put_many([(detail_type, detail)])
+
+    def put_many(
+        self,
+        events: Sequence[tuple[str, dict[str, Any]]],
+        on_progress: Callable[[int], None] | None = None,
+    ) -> None:
+        """Put events in batches of ten. PutEvents can refuse single entries of a batch
+        (throttling, internal errors): those are retried; any still refused raise EventsNotPut,
+        so a caller never believes an event was put when it was not."""
+        failed: list[int] = []
+        codes: set[str] = set()
+        for start in range(0, len(events), PUT_EVENTS_BATCH):
+            pending = list(range(start, min(start + PUT_EVENTS_BATCH, len(events))))
+            for attempt in range(PUT_EVENTS_ATTEMPTS):
+                if attempt:
+                    time.sleep(0.1 * 2**attempt)  # refused entries are mostly throttling
+                result = self._events.put_events(
+                    Entries=[self._entry(*events[index]) for index in pending]
+                )
+                if not result.get("FailedEntryCount"):
+                    pending = []
+                    break
+                refused = [
+                    (index, entry.get("ErrorCode", "unknown"))
+                    for index, entry in zip(pending, result["Entries"], strict=True)
+                    if entry.get("ErrorCode")
+                ]
+                pending = [index for index, _ in refused]
+                codes = {code for _, code in refused}
+            failed.extend(pending)
+            if on_progress is not None:
+                on_progress(min(start + PUT_EVENTS_BATCH, len(events)) - len(failed))
+        if failed:
+            raise EventsNotPut(failed, codes)
 
 
 class RejectedEvents:

@@ -12,7 +12,7 @@ from pynamodb.attributes import (
     TTLAttribute,
     UnicodeAttribute,
 )
-from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 from ..config import Tables
@@ -20,20 +20,52 @@ from ..config import Tables
 MAX_SCORE = 10  # the widest scale (NPS 0-10); CSAT and CES use a part of it
 
 
+class ActivityDayIndex(GlobalSecondaryIndex["Customer"]):
+    """Customers under the (UTC) day of their last activity: the inactivity job reads one day."""
+
+    class Meta:
+        index_name = "by_activity_day"
+        projection = IncludeProjection(["last_activity_at"])
+
+    activity_day = UnicodeAttribute(hash_key=True)
+    customer_id = UnicodeAttribute(range_key=True)
+
+
+class CohortDayIndex(GlobalSecondaryIndex["Customer"]):
+    """Customers under the day they were last surveyed (or picked for the recurring survey,
+    or first seen): the recurring job reads the days older than its cohort limit."""
+
+    class Meta:
+        index_name = "by_cohort_day"
+        projection = KeysOnlyProjection()
+
+    cohort_day = UnicodeAttribute(hash_key=True)
+    customer_id = UnicodeAttribute(range_key=True)
+
+
 class Customer(Model):
     class Meta:
         table_name = "customers"
 
     customer_id = UnicodeAttribute(hash_key=True)
-    email = UnicodeAttribute(null=True)
-    phone = UnicodeAttribute(null=True)
+    email = UnicodeAttribute(null=True)  # valid and normalized only
+    phone = UnicodeAttribute(null=True)  # E.164 only
     language = UnicodeAttribute()
     time_zone = UnicodeAttribute(null=True)
     consent_email = BooleanAttribute(default=True)
     consent_sms = BooleanAttribute(default=True)
-    last_surveyed_at = UnicodeAttribute(null=True)
+    first_seen_at = UnicodeAttribute(null=True)
+    # The latest survey contact, planned ones included: the fatigue rule reads it, and a new
+    # invitation moves it in the same transaction that creates the invitation.
+    last_contact_at = UnicodeAttribute(null=True)
+    cohort_day = UnicodeAttribute(null=True)
+    last_activity_at = UnicodeAttribute(null=True)
+    activity_day = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute()
     expires_at = TTLAttribute(null=True)
+
+    by_activity_day = ActivityDayIndex()
+    by_cohort_day = CohortDayIndex()
 
 
 class Attempt(MapAttribute[str, Any]):
@@ -72,14 +104,18 @@ class Invitation(Model):
     customer_id = UnicodeAttribute()
     business_key = UnicodeAttribute()
     source_event_id = UnicodeAttribute()
-    metric = UnicodeAttribute()
+    metric = UnicodeAttribute()  # the first metric: the one an email link or SMS reply answers
+    metrics = ListAttribute(of=UnicodeAttribute, null=True)
     language = UnicodeAttribute()
     segment = MapAttribute[str, Any](default=dict)
-    channels = ListAttribute(of=UnicodeAttribute)  # the ladder, one channel per rung
-    wait_seconds = ListAttribute(of=NumberAttribute)  # the wait of each rung
+    channels = ListAttribute(of=UnicodeAttribute)  # the usable ladder, one channel per rung
     # pending -> sent -> answered | expired | failed; suppressed never starts a lifecycle
     status = UnicodeAttribute(default="pending")
+    # suppressed: why not sent (eligibility.py); pending: why later than at once, if it is
     reason = UnicodeAttribute(null=True)
+    send_at = UnicodeAttribute(null=True)
+    remind_at = UnicodeAttribute(null=True)
+    closes_at = UnicodeAttribute(null=True)
     attempts = ListAttribute[Attempt](of=Attempt, default=list)
     task_token = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from pynamodb.connection import Connection
@@ -24,6 +25,13 @@ from .models import AggregateCounter, Attempt, Customer, Escalation, Invitation,
 TRANSACTION_ATTEMPTS = 8
 
 
+@cache
+def _transactions(region: str | None) -> Connection:
+    """One connection for transactions, made once: a Connection builds its botocore client on
+    first use, which costs far more than the transaction itself."""
+    return Connection(region=region)
+
+
 def _conditional_failed(error: Exception) -> bool:
     return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
 
@@ -31,21 +39,29 @@ def _conditional_failed(error: Exception) -> bool:
 # ---------------------------------------------------------------- customers
 
 
-def upsert_customer(
+def remember_customer(
     *,
     customer_id: str,
     email: str | None,
     phone: str | None,
-    language: str,
+    language: str | None,
+    default_language: str,
     time_zone: str | None,
     consent: Mapping[str, bool],
     now: datetime,
     expires_at: datetime,
 ) -> Customer:
-    """Latest contact points win; a consent the event does not mention is left as it was."""
+    """Store what the event says about the customer and return the whole stored customer.
+
+    Latest valid contact points win; what the event does not mention (a consent, the language)
+    is left as it was. One UpdateItem: its ALL_NEW answer is the read the trigger needs.
+    """
     customer = Customer(customer_id)
     actions: list[Action] = [
-        Customer.language.set(language),
+        Customer.language.set(language or (Customer.language | default_language)),
+        Customer.first_seen_at.set(Customer.first_seen_at | iso(now)),
+        # A new customer joins the recurring cohort on the day they are first seen.
+        Customer.cohort_day.set(Customer.cohort_day | day_of(now)),
         Customer.updated_at.set(iso(now)),
         Customer.expires_at.set(expires_at),
     ]
@@ -61,6 +77,62 @@ def upsert_customer(
         actions.append(Customer.consent_sms.set(consent["sms"]))
     customer.update(actions=actions)
     return customer
+
+
+def day_of(moment: datetime) -> str:
+    return iso(moment)[:10]
+
+
+def record_contact(customer_id: str, at: datetime) -> bool:
+    """Move the customer's last contact forward to `at` (never back): sends and reminders
+    count for the fatigue rule. False when a later contact is already recorded or planned."""
+    try:
+        Customer(customer_id).update(
+            actions=[
+                Customer.last_contact_at.set(iso(at)),
+                Customer.cohort_day.set(day_of(at)),
+            ],
+            condition=Customer.customer_id.exists()
+            & (Customer.last_contact_at.does_not_exist() | (Customer.last_contact_at < iso(at))),
+        )
+    except UpdateError as error:
+        if _conditional_failed(error):
+            return False
+        raise
+    return True
+
+
+def record_activity(customer_id: str, at: datetime) -> bool:
+    """Index the customer under the day of their latest activity (late events never move it
+    back). False when a later activity is already recorded."""
+    try:
+        Customer(customer_id).update(
+            actions=[
+                Customer.last_activity_at.set(iso(at)),
+                Customer.activity_day.set(day_of(at)),
+            ],
+            condition=Customer.customer_id.exists()
+            & (Customer.last_activity_at.does_not_exist() | (Customer.last_activity_at < iso(at))),
+        )
+    except UpdateError as error:
+        if _conditional_failed(error):
+            return False
+        raise
+    return True
+
+
+def customers_active_on(day: str) -> Iterable[Customer]:
+    """Customers whose latest activity was on this UTC day (the by_activity_day index)."""
+    return Customer.by_activity_day.query(day)
+
+
+def customers_in_cohort_day(day: str, limit: int | None = None) -> Iterable[Customer]:
+    return Customer.by_cohort_day.query(day, limit=limit)
+
+
+def mark_picked_for_cohort(customer_id: str, now: datetime) -> None:
+    """A customer the recurring job picked leaves the old cohort days, surveyed or not."""
+    Customer(customer_id).update(actions=[Customer.cohort_day.set(day_of(now))])
 
 
 def get_customer(customer_id: str) -> Customer | None:
@@ -80,6 +152,45 @@ def create_invitation(invitation: Invitation) -> bool:
     except PutError as error:
         if _conditional_failed(error):
             return False
+        raise
+    return True
+
+
+class ContactChanged(Exception):
+    """The customer's last contact moved since it was read: decide again on fresh data."""
+
+
+def schedule_invitation(
+    invitation: Invitation, *, seen_last_contact: str | None, new_last_contact: str
+) -> bool:
+    """Create the invitation and reserve the customer's contact time in one transaction, so
+    two surveys decided at once for one customer cannot both pass the fatigue rule.
+
+    True: created. False: this invitation already exists (a repeated event). Raises
+    ContactChanged when another survey reserved a contact since `seen_last_contact` was read.
+    """
+    seen: Condition = Customer.last_contact_at.does_not_exist()
+    if seen_last_contact is not None:
+        seen = Customer.last_contact_at == seen_last_contact
+    connection = _transactions(getattr(Invitation.Meta, "region", None))
+    try:
+        with TransactWrite(connection=connection) as transaction:
+            transaction.save(invitation, condition=Invitation.invitation_id.does_not_exist())
+            transaction.update(
+                Customer(invitation.customer_id),
+                actions=[
+                    Customer.last_contact_at.set(new_last_contact),
+                    Customer.cohort_day.set(new_last_contact[:10]),
+                ],
+                condition=Customer.customer_id.exists() & seen,
+            )
+    except TransactWriteError as error:
+        reasons = getattr(error, "cancellation_reasons", None) or []
+        codes = [getattr(r, "code", None) if r is not None else None for r in reasons]
+        if codes and codes[0] == "ConditionalCheckFailed":
+            return False
+        if _retryable_transaction(error):
+            raise ContactChanged(invitation.customer_id) from None
         raise
     return True
 
@@ -122,10 +233,6 @@ def record_attempt(invitation_id: str, attempt: Attempt, sent: bool, now: dateti
             if not _conditional_failed(error):
                 raise
     Invitation(invitation_id).update(actions=actions, condition=condition)
-
-
-def mark_customer_surveyed(customer_id: str, now: datetime) -> None:
-    Customer(customer_id).update(actions=[Customer.last_surveyed_at.set(iso(now))])
 
 
 # ---------------------------------------------------------------- responses and aggregates
@@ -175,7 +282,7 @@ def store_answer(
     fail and this one is recomputed from the new state, so counters always equal the stored
     responses (one count per response; a changed score moves one count).
     """
-    connection = Connection(region=getattr(Response.Meta, "region", None))
+    connection = _transactions(getattr(Response.Meta, "region", None))
     for _ in range(TRANSACTION_ATTEMPTS):
         try:
             existing: Response | None = Response.get(invitation.invitation_id, consistent_read=True)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from ..dal.models import Customer, Invitation
+from ..eligibility import ChannelState
 
 
 def usable(channel: str, customer: Customer) -> bool:
+    """Checked again at every send: consent given at trigger time may have been withdrawn."""
     if channel == "email":
-        return bool(customer.email) and customer.consent_email is not False
-    if channel == "sms":
-        return bool(customer.phone) and customer.consent_sms is not False
-    return False
+        state = ChannelState(customer.email, consent=customer.consent_email is not False)
+    elif channel == "sms":
+        state = ChannelState(customer.phone, consent=customer.consent_sms is not False)
+    else:
+        return False
+    return state.problem is None
 
 
 def choose_channel(invitation: Invitation, customer: Customer, rung: int) -> str | None:

@@ -84,6 +84,7 @@ def _survey_page(
     return render_survey_page(
         language=invitation.language,
         metric=invitation.metric,
+        question=catalogue.question(invitation.survey_id, invitation.metric, invitation.language),
         company=catalogue.company,
         action_url=action_url,
         selected_score=score,

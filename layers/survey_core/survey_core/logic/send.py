@@ -68,7 +68,7 @@ def send_rung(
     attempt = Attempt(rung=rung, channel=channel, outcome="sent", at=iso(now))
     attempt.message_id = message_id
     store.record_attempt(invitation_id, attempt, sent=True, now=now)
-    store.mark_customer_surveyed(customer.customer_id, now)
+    store.record_contact(customer.customer_id, now)
     ports.bus.put(
         "Survey Invitation Sent",
         {
@@ -99,6 +99,9 @@ def _deliver(
         email = render_invitation_email(
             language=invitation.language,
             metric=invitation.metric,
+            question=catalogue.question(
+                invitation.survey_id, invitation.metric, invitation.language
+            ),
             company=catalogue.company,
             survey_url=url,
             reminder=rung > 0,

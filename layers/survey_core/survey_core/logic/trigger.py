@@ -1,10 +1,17 @@
-"""Decide whether an inbound event starts a survey, and start it exactly once."""
+"""Decide whether an inbound event starts a survey, and start it exactly once.
+
+Per event: validate it; record activity; pick the surveys it starts (catalogue trigger and
+filter, or the survey a Survey Requested names); remember the customer; then per survey plan
+with the eligibility rules and store the invitation with its reason code. A scheduled
+invitation and the customer's contact reservation are written in one transaction; the lifecycle
+execution is named after the invitation, so repeats and races end in one survey.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any, cast
+from datetime import datetime, timedelta
+from typing import Any
 
 from ..catalogue import Catalogue, Survey, business_key
 from ..clock import iso
@@ -13,16 +20,35 @@ from ..contracts import InvalidEvent, validate_event
 from ..dal import store
 from ..dal.gateways import Lifecycle, RejectedEvents
 from ..dal.models import Customer, Invitation
+from ..eligibility import (
+    ChannelState,
+    CustomerFacts,
+    Plan,
+    known_time_zone,
+    normalize_email,
+    normalize_phone,
+    plan_invitation,
+)
 from ..i18n import resolve_language
 from ..tokens import invitation_id, new_link_token
-from .channels import usable
+
+# How often one decision is retried when other surveys for the same customer keep reserving
+# contact times concurrently; each retry re-reads the customer.
+RESERVATION_ATTEMPTS = 5
+
+# When the business event happened, by contract; the send delay counts from it.
+OCCURRED_AT_FIELD = {
+    "Purchase Completed": "occurredAt",
+    "Service Contact Closed": "closedAt",
+}
 
 
 @dataclass(frozen=True)
 class Decision:
     """What happened to one survey for one event: logged and counted, never personal data."""
 
-    outcome: str  # started | duplicate | suppressed | rejected | no-survey
+    # started | duplicate | suppressed | rejected | no-survey | filtered | activity
+    outcome: str
     reason: str | None = None
     invitation_id: str | None = None
     survey_id: str | None = None
@@ -34,37 +60,139 @@ class TriggerPorts:
     rejected: RejectedEvents
 
 
+@dataclass(frozen=True)
+class GivenContact:
+    """Contact points as the event gave them: valid ones normalized, invalid ones flagged."""
+
+    email: str | None
+    phone: str | None
+    email_invalid: bool
+    phone_invalid: bool
+
+    @classmethod
+    def from_detail(cls, raw: dict[str, Any]) -> GivenContact:
+        email, phone = normalize_email(raw.get("email")), normalize_phone(raw.get("phone"))
+        return cls(
+            email=email,
+            phone=phone,
+            email_invalid=bool(raw.get("email")) and email is None,
+            phone_invalid=bool(raw.get("phone")) and phone is None,
+        )
+
+
 def handle_event(
     event: dict[str, Any], config: TriggerConfig, catalogue: Catalogue, ports: TriggerPorts
 ) -> list[Decision]:
     try:
         detail_type, detail = validate_event(event)
+        surveys = _surveys_for(detail_type, detail, catalogue)
     except InvalidEvent as invalid:
         ports.rejected.send(event, invalid.reason)
         return [Decision("rejected", reason=invalid.reason)]
-    surveys = catalogue.surveys_for(detail_type)
+    now = config.clock()
+    if detail_type == "Customer Activity":
+        return [_record_activity(detail, config, catalogue, now)]
     if not surveys:
         return [Decision("no-survey", reason=detail_type)]
-    customer = _remember_customer(detail["customer"], config, catalogue)
+    matching = [s for s in surveys if _starts(s, detail_type, detail, now)]
+    if not matching:
+        return [Decision("filtered", reason="trigger-filter")]
+    given = GivenContact.from_detail(detail["customer"])
+    customer = _remember_customer(detail["customer"], given, config, catalogue, now)
+    if detail_type == "Customer Inactive" and _active_since(customer, detail["inactiveSince"]):
+        return [Decision("filtered", reason="active-again")]
     return [
-        _invite(survey, event, detail_type, detail, customer, config, ports) for survey in surveys
+        _invite(survey, event, detail_type, detail, customer, given, config, ports)
+        for survey in matching
     ]
 
 
+def _surveys_for(detail_type: str, detail: dict[str, Any], catalogue: Catalogue) -> list[Survey]:
+    if detail_type != "Survey Requested":
+        return catalogue.surveys_for(detail_type)
+    survey = catalogue.find(detail["surveyId"])
+    if survey is None:
+        raise InvalidEvent("detail.surveyId: no such survey in the catalogue", "detail.surveyId")
+    return [survey]
+
+
+def _starts(survey: Survey, detail_type: str, detail: dict[str, Any], now: datetime) -> bool:
+    if detail_type == "Survey Requested" or survey.trigger is None:
+        return True
+    if not survey.trigger.matches(detail):
+        return False
+    if survey.trigger.inactivity_days is not None:
+        inactive_since = datetime.fromisoformat(detail["inactiveSince"])
+        return now - inactive_since >= timedelta(days=survey.trigger.inactivity_days)
+    return True
+
+
+def _active_since(customer: Customer, inactive_since: str) -> bool:
+    """A Customer Inactive event that arrives after the customer came back is stale."""
+    if not customer.last_activity_at:
+        return False
+    return datetime.fromisoformat(customer.last_activity_at) > datetime.fromisoformat(
+        inactive_since
+    )
+
+
+def _record_activity(
+    detail: dict[str, Any], config: TriggerConfig, catalogue: Catalogue, now: datetime
+) -> Decision:
+    given = GivenContact.from_detail(detail["customer"])
+    _remember_customer(detail["customer"], given, config, catalogue, now)
+    moved = store.record_activity(
+        detail["customer"]["id"], datetime.fromisoformat(detail["occurredAt"])
+    )
+    return Decision("activity", reason=None if moved else "older-than-recorded")
+
+
 def _remember_customer(
-    raw: dict[str, Any], config: TriggerConfig, catalogue: Catalogue
+    raw: dict[str, Any],
+    given: GivenContact,
+    config: TriggerConfig,
+    catalogue: Catalogue,
+    now: datetime,
 ) -> Customer:
-    now = config.clock()
-    return store.upsert_customer(
+    time_zone = raw.get("timeZone")
+    if time_zone and not known_time_zone(time_zone):
+        time_zone = None  # an unknown zone is not stored: the catalogue default applies
+    return store.remember_customer(
         customer_id=raw["id"],
-        email=raw.get("email"),
-        phone=raw.get("phone"),
-        language=resolve_language(raw.get("language") or catalogue.default_language),
-        time_zone=raw.get("timeZone"),
+        email=given.email,
+        phone=given.phone,
+        language=resolve_language(raw["language"]) if raw.get("language") else None,
+        default_language=catalogue.default_language,
+        time_zone=time_zone,
         consent=raw.get("consent", {}),
         now=now,
         expires_at=now + timedelta(days=config.retention_days),
     )
+
+
+def customer_facts(customer: Customer, given: GivenContact) -> CustomerFacts:
+    return CustomerFacts(
+        customer_id=customer.customer_id,
+        email=ChannelState(
+            address=customer.email,
+            given_but_invalid=given.email_invalid,
+            consent=customer.consent_email is not False,
+        ),
+        sms=ChannelState(
+            address=customer.phone,
+            given_but_invalid=given.phone_invalid,
+            consent=customer.consent_sms is not False,
+        ),
+        time_zone=customer.time_zone,
+        last_contact_at=(
+            datetime.fromisoformat(customer.last_contact_at) if customer.last_contact_at else None
+        ),
+    )
+
+
+def _occurred_at(detail_type: str, detail: dict[str, Any], now: datetime) -> datetime:
+    field = OCCURRED_AT_FIELD.get(detail_type)
+    return datetime.fromisoformat(detail[field]) if field else now
 
 
 def _invite(
@@ -73,14 +201,71 @@ def _invite(
     detail_type: str,
     detail: dict[str, Any],
     customer: Customer,
+    given: GivenContact,
     config: TriggerConfig,
     ports: TriggerPorts,
 ) -> Decision:
     key = business_key(detail_type, detail)
     new_id = invitation_id(survey.id, key)
+    not_before = detail.get("notBefore")
+    for _ in range(RESERVATION_ATTEMPTS):
+        now = config.clock()
+        plan = plan_invitation(
+            survey=survey,
+            customer=customer_facts(customer, given),
+            occurred_at=_occurred_at(detail_type, detail, now),
+            now=now,
+            not_before=datetime.fromisoformat(not_before) if not_before else None,
+        )
+        invitation = _new_invitation(new_id, survey, key, event, detail, customer, plan, config)
+        if plan.suppressed:
+            if store.create_invitation(invitation):
+                return Decision("suppressed", plan.reason, new_id, survey.id)
+            return _repeated(new_id, survey, ports)
+        assert plan.last_contact_at is not None
+        seen = customer.last_contact_at
+        reserve = max(iso(plan.last_contact_at), seen or "")
+        try:
+            created = store.schedule_invitation(
+                invitation, seen_last_contact=seen, new_last_contact=reserve
+            )
+        except store.ContactChanged:
+            fresh = store.get_customer(customer.customer_id)
+            assert fresh is not None  # remembered above; customers are never deleted mid-event
+            customer = fresh
+            continue
+        if not created:
+            return _repeated(new_id, survey, ports)
+        ports.lifecycle.start(new_id, lifecycle_input(invitation))
+        return Decision("started", plan.reason, new_id, survey.id)
+    # Still contended after every attempt: fail the invocation so EventBridge retries it
+    # (and, after its retries, the event lands in the failed-deliveries queue): never dropped.
+    raise RuntimeError(f"invitation {new_id}: customer contact kept changing; retry later")
+
+
+def _repeated(new_id: str, survey: Survey, ports: TriggerPorts) -> Decision:
+    existing = store.get_invitation(new_id)
+    if existing is not None and existing.status == "pending":
+        # An earlier attempt stored it but may have failed before starting the lifecycle;
+        # the same name and input make this start a no-op if it did start.
+        ports.lifecycle.start(new_id, lifecycle_input(existing))
+    return Decision("duplicate", invitation_id=new_id, survey_id=survey.id)
+
+
+def _new_invitation(
+    new_id: str,
+    survey: Survey,
+    key: str,
+    event: dict[str, Any],
+    detail: dict[str, Any],
+    customer: Customer,
+    plan: Plan,
+    config: TriggerConfig,
+) -> Invitation:
     now = config.clock()
-    reachable = [rung.channel for rung in survey.ladder if usable(rung.channel, customer)]
-    invitation = Invitation(
+    moments = (plan.send_at, plan.reminder_at, plan.expires_at)
+    send_at, remind_at, closes_at = (iso(m) if m else None for m in moments)
+    return Invitation(
         new_id,
         link_token=new_link_token(),
         survey_id=survey.id,
@@ -88,36 +273,40 @@ def _invite(
         business_key=key,
         source_event_id=str(event.get("id", "")),
         metric=survey.primary_metric,
+        metrics=list(survey.metrics),
         language=customer.language,
         segment=detail.get("segment", {}),
-        channels=[rung.channel for rung in survey.ladder],
-        wait_seconds=[rung.wait_seconds for rung in survey.ladder],
-        status="pending" if reachable else "suppressed",
-        reason=None if reachable else "no-contact-point",
+        channels=list(plan.channels),
+        status="suppressed" if plan.suppressed else "pending",
+        reason=plan.reason,
+        send_at=send_at,
+        remind_at=remind_at,
+        closes_at=closes_at,
         created_at=iso(now),
         updated_at=iso(now),
         expires_at=now + timedelta(days=config.retention_days),
     )
-    if not store.create_invitation(invitation):
-        existing = store.get_invitation(new_id)
-        if existing is not None and existing.status == "pending":
-            # An earlier attempt stored it but may have failed before starting the lifecycle;
-            # the same name and input make this start a no-op if it did start.
-            ports.lifecycle.start(new_id, lifecycle_input(existing))
-        return Decision("duplicate", invitation_id=new_id, survey_id=survey.id)
-    if not reachable:
-        return Decision("suppressed", "no-contact-point", new_id, survey.id)
-    ports.lifecycle.start(new_id, lifecycle_input(invitation))
-    return Decision("started", invitation_id=new_id, survey_id=survey.id)
+
+
+def _seconds_between(start: str, end: str) -> int:
+    delta = datetime.fromisoformat(end) - datetime.fromisoformat(start)
+    return max(1, int(delta.total_seconds()))
 
 
 def lifecycle_input(invitation: Invitation) -> dict[str, Any]:
     """Derived from the stored invitation only, so a repeated start sends identical input."""
-    waits = [int(cast(float, w)) for w in invitation.wait_seconds]
+    assert invitation.send_at and invitation.closes_at
+    first_wait_ends = invitation.remind_at or invitation.closes_at
     return {
         "invitationId": invitation.invitation_id,
+        "sendAt": invitation.send_at,
+        "remind": invitation.remind_at is not None,
         "timeouts": {
-            "invitation": waits[0],
-            "reminder": waits[1] if len(waits) > 1 else 1,
+            "invitation": _seconds_between(invitation.send_at, first_wait_ends),
+            "reminder": (
+                _seconds_between(invitation.remind_at, invitation.closes_at)
+                if invitation.remind_at
+                else 1
+            ),
         },
     }

@@ -1,0 +1,36 @@
+"""Cohorts: fired daily by EventBridge Scheduler; emits Customer Inactive events for customers
+who went quiet and Survey Requested events for the recurring survey's daily cohort."""
+
+import os
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from survey_core.catalogue import load_catalogue
+from survey_core.clock import scheduled_time
+from survey_core.config import CohortsConfig
+from survey_core.dal.gateways import EventBus, client
+from survey_core.dal.models import bind_tables
+from survey_core.logic.cohorts import SOURCE, run_daily
+from survey_core.observability import logger, metrics, tracer
+
+CONFIG = CohortsConfig.from_env(os.environ)
+bind_tables(CONFIG.tables, CONFIG.region)
+CATALOGUE = load_catalogue()
+BUS = EventBus(client("events", CONFIG.region), CONFIG.event_bus_name, SOURCE)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    summary = run_daily(scheduled_time(event, CONFIG.clock), CATALOGUE, BUS, CONFIG.retention_days)
+    inactive = sum(summary.inactive.values())
+    requested = sum(summary.requested.values())
+    metrics.add_metric(name="InactiveCustomersFound", unit=MetricUnit.Count, value=inactive)
+    metrics.add_metric(name="RecurringSurveysRequested", unit=MetricUnit.Count, value=requested)
+    logger.info(
+        "cohorts emitted",
+        extra={"inactive": summary.inactive, "requested": summary.requested},
+    )
+    return {"inactive": inactive, "requested": requested}

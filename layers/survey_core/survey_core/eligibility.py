@@ -1,0 +1,215 @@
+"""Who may get a survey, on which channels and when: pure rules, no I/O, fixed inputs.
+
+The trigger gathers the facts (the survey, the customer as stored, the event's time, the
+clock) and gets back a Plan: either suppressed with a reason code, or the exact moments of the
+invitation, the reminder and the expiry. Reason codes are stable strings: they are stored on the
+invitation, counted in metrics and documented in docs/eligibility.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .catalogue import Survey, Window
+
+# Suppression reasons: no invitation is sent.
+NOT_SAMPLED = "not-sampled"
+OPTED_OUT = "opted-out"
+NO_CONTACT_POINT = "no-contact-point"
+INVALID_CONTACT_POINT = "invalid-contact-point"
+FATIGUE_LIMIT = "fatigue-limit"
+# Why a scheduled invitation goes later than at once (the first that applies).
+SEND_DELAY = "send-delay"
+FATIGUE_DEFERRED = "fatigue-deferred"
+QUIET_HOURS = "quiet-hours"
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+_PHONE_SEPARATORS = re.compile(r"[\s().-]")
+
+
+def normalize_email(raw: str | None) -> str | None:
+    """A usable address, or None. Domains are case-insensitive; the local part is kept."""
+    if not raw:
+        return None
+    candidate = raw.strip()
+    if len(candidate) > 254 or not _EMAIL.match(candidate):
+        return None
+    local, _, domain = candidate.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def normalize_phone(raw: str | None) -> str | None:
+    """An E.164 number (+358401234567), or None. Spaces, dashes, dots and brackets are dropped."""
+    if not raw:
+        return None
+    candidate = _PHONE_SEPARATORS.sub("", raw.strip())
+    if candidate.startswith("00"):
+        candidate = "+" + candidate[2:]
+    return candidate if _E164.match(candidate) else None
+
+
+def known_time_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def zone_or_default(name: str | None, default: ZoneInfo) -> ZoneInfo:
+    return ZoneInfo(name) if name and known_time_zone(name) else default
+
+
+@dataclass(frozen=True)
+class ChannelState:
+    """What is known about one channel of a customer."""
+
+    address: str | None  # a valid, normalized contact point
+    given_but_invalid: bool = False
+    consent: bool = True
+
+    @property
+    def problem(self) -> str | None:
+        if not self.consent:
+            return OPTED_OUT
+        if self.address is None:
+            return INVALID_CONTACT_POINT if self.given_but_invalid else NO_CONTACT_POINT
+        return None
+
+
+@dataclass(frozen=True)
+class CustomerFacts:
+    customer_id: str
+    email: ChannelState
+    sms: ChannelState
+    time_zone: str | None
+    last_contact_at: datetime | None  # the latest survey contact, planned ones included
+
+    def channel(self, name: str) -> ChannelState:
+        return self.email if name == "email" else self.sms
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The decision for one survey and one customer."""
+
+    reason: str | None  # suppression reason, or why the send is later than now
+    send_at: datetime | None = None
+    reminder_at: datetime | None = None
+    expires_at: datetime | None = None
+    channels: tuple[str, ...] = ()  # the ladder's usable channels, in order
+
+    @property
+    def suppressed(self) -> bool:
+        return self.send_at is None
+
+    @property
+    def last_contact_at(self) -> datetime | None:
+        """The last planned message: what the fatigue rule counts for this survey."""
+        return self.reminder_at or self.send_at
+
+
+def sampled(customer_id: str, survey_id: str, rate: float) -> bool:
+    """Deterministic: the same customer and survey always get the same answer, so retries and
+    duplicate events agree; different surveys sample independently."""
+    if rate >= 1:
+        return True
+    digest = hashlib.sha256(f"{survey_id}\x1f{customer_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < rate
+
+
+def outside_quiet_hours(moment: datetime, zone: ZoneInfo, quiet: Window) -> datetime:
+    """moment if it is outside the quiet window in zone's local time, else when the window ends.
+
+    Wall-clock based, so correct across daylight-saving changes: a window that ends at a local
+    time skipped by the spring change opens at the change; on the autumn change it opens at the
+    first of the two repeated times.
+    """
+    local = moment.astimezone(zone)
+    if not quiet.contains(local.time().replace(tzinfo=None)):
+        return moment
+    day = local.date() if local.time() < quiet.end else local.date() + timedelta(days=1)
+    opening_wall = datetime.combine(day, quiet.end)
+    opening = opening_wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    if opening.astimezone(zone).replace(tzinfo=None) != opening_wall:
+        # A skipped wall time (spring forward): open at the first instant after the gap.
+        earliest = opening_wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
+        opening = _first_instant_at_or_after(opening_wall, zone, earliest, opening)
+    return max(opening, moment)
+
+
+def _first_instant_at_or_after(
+    wall: datetime, zone: ZoneInfo, low: datetime, high: datetime
+) -> datetime:
+    """Earliest UTC instant in [low, high] whose local wall time is >= wall (minute steps:
+    every real zone changes its offset on a whole minute)."""
+    instant = low
+    while instant < high and instant.astimezone(zone).replace(tzinfo=None) < wall:
+        instant += timedelta(minutes=1)
+    return instant
+
+
+def usable_channels(ladder: Sequence[str], customer: CustomerFacts) -> tuple[tuple[str, ...], str]:
+    """The ladder's channels the customer can be reached on, and the reason if there is none."""
+    usable = tuple(c for c in ladder if customer.channel(c).problem is None)
+    problems = {customer.channel(c).problem for c in ladder}
+    for reason in (OPTED_OUT, INVALID_CONTACT_POINT, NO_CONTACT_POINT):
+        if reason in problems:
+            return usable, reason
+    return usable, NO_CONTACT_POINT
+
+
+def plan_invitation(
+    *,
+    survey: Survey,
+    customer: CustomerFacts,
+    occurred_at: datetime,
+    now: datetime,
+    not_before: datetime | None = None,
+) -> Plan:
+    """Apply the rules in order: sampling, channels, send delay, fatigue, quiet hours."""
+    if not sampled(customer.customer_id, survey.id, survey.sampling):
+        return Plan(NOT_SAMPLED)
+    channels, no_channel_reason = usable_channels([r.channel for r in survey.ladder], customer)
+    if not channels:
+        return Plan(no_channel_reason)
+
+    reason: str | None = None
+    due = now
+    delayed = occurred_at + (survey.trigger.delay if survey.trigger else timedelta(0))
+    for candidate in (delayed, not_before):
+        if candidate is not None and candidate > due:
+            due, reason = candidate, SEND_DELAY
+
+    if customer.last_contact_at is not None:
+        allowed = customer.last_contact_at + timedelta(days=survey.fatigue_days)
+        if allowed > due:
+            if allowed - due > timedelta(days=survey.max_deferral_days):
+                return Plan(FATIGUE_LIMIT)
+            due, reason = allowed, FATIGUE_DEFERRED
+
+    zone = zone_or_default(customer.time_zone, survey.time_zone)
+    send_at = outside_quiet_hours(due, zone, survey.quiet_hours)
+    if send_at > due and reason is None:
+        reason = QUIET_HOURS
+
+    reminder_at = None
+    last_message = send_at
+    if len(survey.ladder) > 1 and len(channels) > 1:
+        reminder_at = outside_quiet_hours(
+            send_at + survey.ladder[1].after, zone, survey.quiet_hours
+        )
+        last_message = reminder_at
+    return Plan(
+        reason=reason,
+        send_at=send_at,
+        reminder_at=reminder_at,
+        expires_at=last_message + survey.expires_after,
+        channels=channels,
+    )

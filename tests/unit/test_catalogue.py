@@ -1,0 +1,187 @@
+"""The survey catalogue: the shipped file is valid, and every problem in a bad one is named
+with the file, the path in it and what is wrong."""
+
+import copy
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from survey_core.catalogue import (
+    CATALOGUE_PATH,
+    CatalogueError,
+    load_catalogue,
+    parse_catalogue,
+    read_catalogue,
+)
+
+pytestmark = pytest.mark.unit
+
+LAYER = CATALOGUE_PATH.parents[1]
+SHIPPED: dict[str, Any] = yaml.safe_load(CATALOGUE_PATH.read_text(encoding="utf-8"))
+
+
+def _problems(change: Any) -> list[str]:
+    raw = copy.deepcopy(SHIPPED)
+    change(raw)
+    with pytest.raises(CatalogueError) as raised:
+        parse_catalogue(raw, "catalogue.yaml")
+    return raised.value.problems
+
+
+def test_shipped_catalogue_loads_with_defaults_applied() -> None:
+    catalogue = load_catalogue()
+    purchase = catalogue.get("post-purchase")
+    assert purchase.primary_metric == "nps"
+    assert [r.channel for r in purchase.ladder] == ["email", "sms"]
+    assert purchase.ladder[1].after == timedelta(hours=24)
+    assert purchase.trigger is not None and purchase.trigger.delay == timedelta(hours=2)
+    assert purchase.fatigue_days == 14  # the default
+    service = catalogue.get("service-contact")
+    assert service.metrics == ("csat", "ces")
+    assert service.fatigue_days == 7  # its own override
+    assert str(service.time_zone) == "Europe/Helsinki"
+    assert catalogue.inactivity_days == (90,)
+    assert catalogue.get("relationship").recurring is not None
+
+
+def test_every_question_exists_in_every_language() -> None:
+    catalogue = load_catalogue()
+    for survey in catalogue.surveys:
+        for metric in survey.metrics:
+            for language in ("fi", "sv", "en"):
+                assert "{company}" not in survey.question(metric, language, "Example Oy")
+
+
+def test_a_survey_that_left_the_catalogue_still_has_a_question() -> None:
+    question = load_catalogue().question("retired-survey", "nps", "sv")
+    assert "Example Oy" in question
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            lambda c: c["surveys"][0]["ladder"][0].update(channel="fax"),
+            "catalogue.yaml: $.surveys[0].ladder[0].channel: must be one of ['email', 'sms']",
+        ),
+        (
+            lambda c: c["surveys"][0]["ladder"][1].pop("afterHours"),
+            "catalogue.yaml: $.surveys[0].ladder[1]: missing required afterHours",
+        ),
+        (
+            lambda c: c["surveys"][1].update(sampling=1.5),
+            "catalogue.yaml: $.surveys[1].sampling: violates maximum 1",
+        ),
+        (
+            lambda c: c["surveys"][0].update(metrics=["nps", "csat", "ces"]),
+            "catalogue.yaml: $.surveys[0].metrics: violates maxItems 2",
+        ),
+        (
+            lambda c: c["surveys"][0]["questions"]["nps"].pop("sv"),
+            "catalogue.yaml: $.surveys[0].questions.nps: missing required sv",
+        ),
+        (
+            lambda c: c["defaults"].update(quietHours={"start": "21:00", "end": "8:00"}),
+            "catalogue.yaml: $.defaults.quietHours.end: does not match the required pattern",
+        ),
+        (
+            lambda c: c["surveys"][2].update(colour="red"),
+            "catalogue.yaml: $.surveys[2]: unexpected colour",
+        ),
+    ],
+)
+def test_schema_problems_name_file_path_and_problem(change: Any, expected: str) -> None:
+    assert expected in _problems(change)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            lambda c: c["defaults"].update(timeZone="Europe/Helsinky"),
+            "catalogue.yaml: $.defaults.timeZone: unknown time zone 'Europe/Helsinky'",
+        ),
+        (
+            lambda c: c["surveys"][1].update(id="post-purchase"),
+            "catalogue.yaml: $.surveys[1].id: duplicate survey id 'post-purchase'",
+        ),
+        (
+            lambda c: c["surveys"][1]["questions"].pop("ces"),
+            "catalogue.yaml: $.surveys[1].questions: missing the question for metric ces",
+        ),
+        (
+            lambda c: c["surveys"][0]["escalation"].update(csat=2),
+            "catalogue.yaml: $.surveys[0].escalation.csat: csat is not one of the metrics",
+        ),
+        (
+            lambda c: c["surveys"][1]["trigger"].update(filter={"segment.region": ["north"]}),
+            "catalogue.yaml: $.surveys[1].trigger.filter.segment.region: "
+            "Service Contact Closed events have no field segment.region",
+        ),
+        (
+            lambda c: c["surveys"][0]["ladder"][1].update(channel="email"),
+            "catalogue.yaml: $.surveys[0].ladder[1].channel: the reminder must use the other "
+            "channel",
+        ),
+        (
+            lambda c: c["surveys"][2]["trigger"].pop("inactivityDays"),
+            "catalogue.yaml: $.surveys[2].trigger: Customer Inactive surveys need inactivityDays",
+        ),
+        (
+            lambda c: c["surveys"][0].update(quietHours={"start": "22:00", "end": "22:00"}),
+            "catalogue.yaml: $.surveys[0].quietHours: start and end are the same time "
+            "(never sending)",
+        ),
+        (
+            lambda c: c["surveys"][3]["recurring"]["window"].update(start="19:00"),
+            "catalogue.yaml: $.surveys[3].recurring.window: must end after it starts, "
+            "on the same day",
+        ),
+    ],
+)
+def test_rule_problems_name_file_path_and_problem(change: Any, expected: str) -> None:
+    assert expected in _problems(change)
+
+
+def test_all_problems_are_reported_at_once() -> None:
+    def break_twice(c: dict[str, Any]) -> None:
+        c["surveys"][0]["ladder"][0]["channel"] = "fax"
+        c["surveys"][1]["sampling"] = -1
+
+    assert len(_problems(break_twice)) == 2
+
+
+def test_unreadable_yaml_names_the_line(tmp_path: Path) -> None:
+    bad = tmp_path / "catalogue.yaml"
+    bad.write_text("version: 1\nsurveys: [\n", encoding="utf-8")
+    with pytest.raises(CatalogueError, match=r"catalogue.yaml: line 3 is not valid YAML"):
+        read_catalogue(bad)
+
+
+def test_the_check_command_fails_with_the_problems_on_stderr(tmp_path: Path) -> None:
+    # The same command `make check-catalogue` and `make deploy` run.
+    broken = copy.deepcopy(SHIPPED)
+    broken["surveys"][0]["sampling"] = 2
+    path = tmp_path / "catalogue.yaml"
+    path.write_text(yaml.safe_dump(broken), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "survey_core.catalogue", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=LAYER,
+    )
+    assert result.returncode == 1
+    assert f"{path}: $.surveys[0].sampling: violates maximum 1" in result.stderr
+    ok = subprocess.run(
+        [sys.executable, "-m", "survey_core.catalogue"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=LAYER,
+    )
+    assert ok.returncode == 0, ok.stderr
