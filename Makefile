@@ -11,12 +11,14 @@ UV_VERSION := 0.13.8
 SAM_PYENV := PYENV_VERSION=3.13.0:$(shell pyenv version-name 2>/dev/null || echo system)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv demo local test lint format typecheck validate build unit integration e2e lock clean
+.PHONY: help venv demo local test lint format typecheck validate check-catalogue build deploy unit integration e2e bench lock clean
 
 help:
 	@echo "make demo   - run the whole survey loop on the local stack (no AWS account)"
 	@echo "make test   - the gate: lint, types, template checks, sam build, all tests"
 	@echo "make local  - start the local stack and keep it running"
+	@echo "make deploy - check the catalogue, sam build, sam deploy --guided"
+	@echo "make bench  - benchmarks: the trigger's cost per event against its floor"
 
 $(VENV)/.installed: requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -47,14 +49,22 @@ format: venv
 	$(VENV)/bin/ruff check --fix .
 
 typecheck: venv
-	$(VENV)/bin/mypy layers/survey_core/survey_core functions infra
+	$(VENV)/bin/mypy layers/survey_core/survey_core functions infra bench tools
 
 validate: venv $(SAM_VENV)/.installed
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM_PYENV) $(SAM) validate --lint --region eu-north-1
 
-build: $(SAM_VENV)/.installed
+# The survey catalogue ships in the layer: an invalid one stops the tests and the deploy, with
+# every problem named as file: path: problem.
+check-catalogue: venv
+	cd layers/survey_core && ../../$(PY) -m survey_core.catalogue
+
+build: check-catalogue $(SAM_VENV)/.installed
 	$(SAM_PYENV) $(SAM) build --parallel --cached
+
+deploy: build
+	$(SAM_PYENV) $(SAM) deploy --guided
 
 unit: venv
 	$(PY) -m pytest -m unit -q
@@ -74,3 +84,6 @@ lock: venv
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .local-stack .pytest_cache .mypy_cache .ruff_cache
+
+bench: venv
+	$(PY) -m bench.trigger_cost

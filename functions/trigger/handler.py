@@ -10,7 +10,8 @@ from survey_core.catalogue import load_catalogue
 from survey_core.config import TriggerConfig
 from survey_core.dal.gateways import Lifecycle, RejectedEvents, client
 from survey_core.dal.models import bind_tables
-from survey_core.logic.trigger import TriggerPorts, handle_event
+from survey_core.eligibility import REASONS
+from survey_core.logic.trigger import FILTER_REASONS, TriggerPorts, handle_event
 from survey_core.observability import logger, metrics, tracer
 
 CONFIG = TriggerConfig.from_env(os.environ)
@@ -26,7 +27,16 @@ OUTCOME_METRICS = {
     "suppressed": "SurveysSuppressed",
     "rejected": "EventsRejected",
     "no-survey": "EventsWithoutSurvey",
+    "filtered": "EventsFiltered",
+    "activity": "ActivityRecorded",
 }
+# Reasons come from fixed lists (docs/catalogue.md), never from data: safe as metric names.
+REASON_METRICS = frozenset(REASONS + FILTER_REASONS)
+
+
+def reason_metric(reason: str) -> str:
+    """not-sampled -> EligibilityNotSampled"""
+    return "Eligibility" + "".join(part.capitalize() for part in reason.split("-"))
 
 
 @logger.inject_lambda_context(correlation_id_path="id")
@@ -36,6 +46,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     decisions = handle_event(event, CONFIG, CATALOGUE, PORTS)
     for decision in decisions:
         metrics.add_metric(name=OUTCOME_METRICS[decision.outcome], unit=MetricUnit.Count, value=1)
+        if decision.reason in REASON_METRICS:
+            metrics.add_metric(name=reason_metric(decision.reason), unit=MetricUnit.Count, value=1)
         logger.info(
             "trigger decision",
             extra={"detail_type": event.get("detail-type"), **asdict(decision)},

@@ -276,7 +276,7 @@ class TracerScenario:
         return f"StartTaskContact {task['request']['Name']!r} -> contact {task['ContactId']}"
 
     def report(self) -> str:
-        schedule = self.info["schedules"][0]
+        schedule = next(s for s in self.info["schedules"] if "WeeklyReport" in s)
         start = datetime.fromisoformat(self.info["start_time"])
         when = next_monday_morning(start, "Europe/Helsinki")
         fired = self.stack.control(f"schedules/{schedule}/fire", {"scheduledTime": when})

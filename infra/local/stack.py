@@ -220,6 +220,8 @@ class LocalStack:
             "schedules": sorted(self.adapter.schedules),
             "time_scale": self.time_scale,
             "start_time": self.start_time,
+            # The handlers' (scaled) clock now: tests plan around it.
+            "now": self.adapter.clock().isoformat(),
             "functions": {f.source.logical_id: f.name for f in self.adapter.functions.values()},
         }
 

@@ -27,6 +27,16 @@ FATIGUE_LIMIT = "fatigue-limit"
 SEND_DELAY = "send-delay"
 FATIGUE_DEFERRED = "fatigue-deferred"
 QUIET_HOURS = "quiet-hours"
+REASONS = (
+    NOT_SAMPLED,
+    OPTED_OUT,
+    NO_CONTACT_POINT,
+    INVALID_CONTACT_POINT,
+    FATIGUE_LIMIT,
+    SEND_DELAY,
+    FATIGUE_DEFERRED,
+    QUIET_HOURS,
+)
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")

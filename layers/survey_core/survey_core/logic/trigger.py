@@ -43,6 +43,12 @@ OCCURRED_AT_FIELD = {
 }
 
 
+# Why an event started no invitation at all (nothing to record on an invitation).
+TRIGGER_FILTER = "trigger-filter"
+ACTIVE_AGAIN = "active-again"
+FILTER_REASONS = (TRIGGER_FILTER, ACTIVE_AGAIN)
+
+
 @dataclass(frozen=True)
 class Decision:
     """What happened to one survey for one event: logged and counted, never personal data."""
@@ -96,11 +102,11 @@ def handle_event(
         return [Decision("no-survey", reason=detail_type)]
     matching = [s for s in surveys if _starts(s, detail_type, detail, now)]
     if not matching:
-        return [Decision("filtered", reason="trigger-filter")]
+        return [Decision("filtered", reason=TRIGGER_FILTER)]
     given = GivenContact.from_detail(detail["customer"])
     customer = _remember_customer(detail["customer"], given, config, catalogue, now)
     if detail_type == "Customer Inactive" and _active_since(customer, detail["inactiveSince"]):
-        return [Decision("filtered", reason="active-again")]
+        return [Decision("filtered", reason=ACTIVE_AGAIN)]
     return [
         _invite(survey, event, detail_type, detail, customer, given, config, ports)
         for survey in matching

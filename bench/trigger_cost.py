@@ -1,0 +1,181 @@
+"""Benchmark: the trigger's cost per event next to its floor, on the local endpoint.
+
+The floor is the minimal set of AWS calls any trigger must make for a new survey: store the
+customer and read them back (UpdateItem, ALL_NEW), store the invitation exactly once (PutItem
+with a condition) and start its lifecycle (StartExecution). Both run against the same local
+stack in the same run, interleaved event by event, so machine noise hits them alike.
+
+    make bench            # or: .venv/bin/python -m bench.trigger_cost --events 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TARGET_RATIO = 1.5
+
+
+@contextmanager
+def counted_requests() -> Iterator[list[str]]:
+    """Every AWS request made in this process, by operation (whatever session made it)."""
+    import botocore.endpoint
+
+    calls: list[str] = []
+    original = botocore.endpoint.Endpoint.make_request
+
+    def counting(self: Any, operation_model: Any, request_dict: Any) -> Any:
+        calls.append(operation_model.name)
+        return original(self, operation_model, request_dict)
+
+    botocore.endpoint.Endpoint.make_request = counting
+    try:
+        yield calls
+    finally:
+        botocore.endpoint.Endpoint.make_request = original
+
+
+def _environment(info: dict[str, Any], physical: Callable[[str], str]) -> dict[str, str]:
+    return {
+        "AWS_REGION": info["region"],
+        "AWS_DEFAULT_REGION": info["region"],
+        "AWS_ENDPOINT_URL": info["endpoint_url"],
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "CUSTOMERS_TABLE": physical("CustomersTable"),
+        "INVITATIONS_TABLE": physical("InvitationsTable"),
+        "RESPONSES_TABLE": physical("ResponsesTable"),
+        "AGGREGATES_TABLE": physical("AggregatesTable"),
+        "ESCALATIONS_TABLE": physical("EscalationsTable"),
+        "EVENT_BUS_NAME": info["event_bus_name"],
+        "DATA_RETENTION_DAYS": "400",
+        "REPORTING_TIME_ZONE": "Europe/Helsinki",
+        "STATE_MACHINE_ARN": info["outputs"]["SurveyLifecycleArn"],
+        "REJECTED_EVENTS_QUEUE_URL": info["outputs"]["RejectedEventsQueueUrl"],
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+
+
+def _event(n: int, run: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads(
+        (REPO_ROOT / "events" / "purchase-completed.json").read_text(encoding="utf-8")
+    )
+    event["id"] = str(uuid.uuid4())
+    event["detail"]["orderId"] = f"bench-{run}-{n}"
+    event["detail"]["customer"]["id"] = f"bench-{run}-{n}"
+    return event
+
+
+def run(events: int) -> int:
+    from infra.local.process import running_stack
+    from infra.local.scenario import LocalStackClient
+
+    start = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    with running_stack(time_scale=1, start_time=start, log_name="bench.log") as info:
+        local = LocalStackClient(info)
+        os.environ.update(_environment(info, local.physical_id))
+        sys.path.insert(0, str(REPO_ROOT / "layers" / "survey_core"))
+        import boto3
+        from survey_core.catalogue import load_catalogue
+        from survey_core.config import TriggerConfig
+        from survey_core.dal.gateways import Lifecycle, RejectedEvents
+        from survey_core.dal.models import bind_tables
+        from survey_core.logic.trigger import TriggerPorts, handle_event
+
+        config = TriggerConfig.from_env(os.environ)
+        bind_tables(config.tables, config.region)
+        catalogue = load_catalogue()
+        sfn = boto3.client("stepfunctions")
+        ports = TriggerPorts(
+            Lifecycle(sfn, config.state_machine_arn),
+            RejectedEvents(boto3.client("sqs"), config.rejected_events_queue_url),
+        )
+        dynamodb = boto3.client("dynamodb")
+        run_id = uuid.uuid4().hex[:6]
+
+        def trigger(n: int) -> None:
+            [decision] = handle_event(_event(n, run_id), config, catalogue, ports)
+            if decision.outcome != "started":
+                raise RuntimeError(f"benchmark event not started: {decision}")
+
+        def floor(n: int) -> None:
+            key = f"floor-{run_id}-{n}"
+            dynamodb.update_item(
+                TableName=config.tables.customers,
+                Key={"customer_id": {"S": key}},
+                UpdateExpression="SET email = :e, phone = :p, #l = :l",
+                ExpressionAttributeNames={"#l": "language"},
+                ExpressionAttributeValues={
+                    ":e": {"S": "bench@example.com"},
+                    ":p": {"S": "+358401234567"},
+                    ":l": {"S": "fi"},
+                },
+                ReturnValues="ALL_NEW",
+            )
+            dynamodb.put_item(
+                TableName=config.tables.invitations,
+                Item={"invitation_id": {"S": key}, "customer_id": {"S": key}},
+                ConditionExpression="attribute_not_exists(invitation_id)",
+            )
+            sfn.start_execution(
+                stateMachineArn=config.state_machine_arn,
+                name=key,
+                input=json.dumps({"invitationId": key, "sendAt": "2099-01-01T00:00:00Z"}),
+            )
+
+        trigger(-1)  # warm: clients made, as in a running Lambda
+        floor(-1)
+        timings: dict[str, list[float]] = {"trigger": [], "floor": []}
+        calls: dict[str, int] = {"trigger": 0, "floor": 0}
+        for n in range(events):
+            for name, step in (("trigger", trigger), ("floor", floor)):
+                with counted_requests() as made:
+                    began = time.perf_counter()
+                    step(n)
+                    timings[name].append((time.perf_counter() - began) * 1000)
+                calls[name] += len(made)
+    return report(events, timings, calls)
+
+
+def report(events: int, timings: dict[str, list[float]], calls: dict[str, int]) -> int:
+    def p95(values: list[float]) -> float:
+        return statistics.quantiles(values, n=20)[-1]
+
+    rows = [
+        ("trigger (handle_event)", calls["trigger"], timings["trigger"]),
+        ("floor (UpdateItem+PutItem+StartExecution)", calls["floor"], timings["floor"]),
+    ]
+    print(f"\ntrigger cost per new-survey event, {events} events, local endpoint\n")
+    print(f"| {'path':<44} | calls/event | median ms | p95 ms |")
+    print(f"| {'-' * 44} | ----------: | --------: | -----: |")
+    for name, count, values in rows:
+        print(
+            f"| {name:<44} | {count / events:>11.1f} | {statistics.median(values):>9.2f} "
+            f"| {p95(values):>6.2f} |"
+        )
+    ratio = statistics.median(timings["trigger"]) / statistics.median(timings["floor"])
+    verdict = "ok" if ratio <= TARGET_RATIO else "OVER TARGET"
+    print(f"\ntrigger / floor (median): {ratio:.2f}  (target <= {TARGET_RATIO}: {verdict})")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--events", type=int, default=200, help="events per path")
+    args = parser.parse_args(argv)
+    return run(args.events)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
