@@ -20,7 +20,7 @@ import csv
 import hashlib
 import importlib.util
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,8 +28,8 @@ from typing import Any
 if importlib.util.find_spec("survey_core") is None:  # run from a checkout, not a layer
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers" / "survey_core"))
 
-from survey_core.catalogue import load_catalogue  # noqa: E402 - needs the layer on the path
-from survey_core.contracts import InvalidEvent, validate_detail  # noqa: E402
+from survey_core.catalogue import load_catalogue
+from survey_core.contracts import InvalidEvent, validate_detail
 
 SOURCE = "customer-feedback.adhoc"
 DETAIL_TYPE = "Survey Requested"
@@ -121,12 +121,11 @@ def check_options(survey: str, campaign: str, not_before: str | None) -> None:
         raise UsageError(f"--campaign is too long (at most {MAX_ID - 33} characters)")
 
 
-def _records(reader: Iterator[list[str]], columns: list[str]) -> Iterable[tuple[int, Any]]:
+def _records(reader: Any, columns: list[str]) -> Iterator[tuple[int, dict[str, str] | None]]:
     """(start line, cells by column, or None when the row has more cells than the header)."""
-    end = 1  # the header ended on line 1 unless it spans lines; csv keeps count for us
-    end = getattr(reader, "line_num", end)
+    end = reader.line_num  # where the header ended; csv counts lines inside quoted cells too
     for cells in reader:
-        start, end = end + 1, getattr(reader, "line_num", end + 1)
+        start, end = end + 1, reader.line_num
         if not cells:  # a blank line
             continue
         if len(cells) > len(columns):
@@ -136,7 +135,7 @@ def _records(reader: Iterator[list[str]], columns: list[str]) -> Iterable[tuple[
 
 
 def _row(
-    line: int, values: dict[str, str] | None, seen: dict[str, int], options: tuple[str, ...]
+    line: int, values: dict[str, str] | None, seen: dict[str, int], options: tuple[str, str, str]
 ) -> Row:
     survey, campaign, not_before = options
     if values is None:
@@ -253,16 +252,28 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "interaction_channel, agent_id, product_id, store_id. Exit status: 0 all sent, "
         "1 some rows bad or not sent, 2 usage error.",
     )
-    parser.add_argument("csv_file", type=Path, help="UTF-8 CSV with a header row")
-    parser.add_argument("--survey", required=True, help="a survey id from the catalogue")
+    parser.add_argument(
+        "csv_file", type=Path, metavar="CSV_FILE", help="UTF-8 CSV with a header row"
+    )
+    parser.add_argument(
+        "--survey", required=True, metavar="SURVEY_ID", help="a survey id from the catalogue"
+    )
     parser.add_argument("--campaign", required=True, help="names this send; makes it repeatable")
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--event-bus", help="the bus name (stack output EventBusName)")
-    where.add_argument("--stack", help="read the bus name from this stack's outputs")
-    parser.add_argument("--profile", help="AWS profile")
-    parser.add_argument("--region", help="AWS region")
-    parser.add_argument("--endpoint-url", help="e.g. http://127.0.0.1:5000 for the local stack")
-    parser.add_argument("--not-before", help="ISO date-time with offset: send no earlier")
+    where.add_argument(
+        "--event-bus", metavar="NAME", help="the bus name (stack output EventBusName)"
+    )
+    where.add_argument(
+        "--stack", metavar="STACK_NAME", help="read the bus name from this stack's outputs"
+    )
+    parser.add_argument("--profile", metavar="P", help="AWS profile")
+    parser.add_argument("--region", metavar="R", help="AWS region")
+    parser.add_argument(
+        "--endpoint-url", metavar="URL", help="e.g. http://127.0.0.1:5000 for the local stack"
+    )
+    parser.add_argument(
+        "--not-before", metavar="ISO_DATETIME", help="ISO date-time with offset: send no earlier"
+    )
     parser.add_argument("--dry-run", action="store_true", help="validate only, send nothing")
     return parser.parse_args(argv)
 
