@@ -5,36 +5,38 @@ from typing import Any
 
 from tests.conftest import Deployment
 
+OUTBOUND = {"source": ["customer-feedback.surveys"]}
+
 
 class BusRecorder:
-    """An SQS queue subscribed to everything this system publishes on the bus."""
+    """An SQS queue subscribed to the bus: by default everything this system publishes."""
 
-    def __init__(self, deployment: Deployment) -> None:
+    def __init__(
+        self,
+        deployment: Deployment,
+        pattern: dict[str, Any] = OUTBOUND,
+        name: str = "bus-recorder",
+    ) -> None:
         self._sqs = deployment.client("sqs")
-        self.url = self._sqs.create_queue(QueueName="bus-recorder")["QueueUrl"]
+        self.url = self._sqs.create_queue(QueueName=name)["QueueUrl"]
         arn = self._sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])[
             "Attributes"
         ]["QueueArn"]
         events = deployment.client("events")
         bus = deployment.outputs["EventBusName"]
-        events.put_rule(
-            Name="record-outbound",
-            EventBusName=bus,
-            EventPattern=json.dumps({"source": ["customer-feedback.surveys"]}),
-        )
-        events.put_targets(
-            Rule="record-outbound", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}]
-        )
+        events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(pattern))
+        events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
 
     def events(self) -> list[dict[str, Any]]:
+        """The events recorded since the last call (read messages are deleted)."""
         found = []
-        while True:
-            batch = self._sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10).get(
-                "Messages", []
-            )
-            if not batch:
-                return found
+        while batch := self._sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10).get(
+            "Messages", []
+        ):
             found.extend(json.loads(m["Body"]) for m in batch)
+            for message in batch:
+                self._sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
+        return found
 
 
 def lambda_context() -> Any:

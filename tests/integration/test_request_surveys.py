@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import REGION, Deployment
+from tests.integration.helpers import BusRecorder
 from tools.request_surveys import main
 
 pytestmark = pytest.mark.integration
@@ -29,34 +29,15 @@ HEADER = [
 
 
 class Requests:
-    """An SQS queue that receives every Survey Requested event on the bus."""
+    """Every Survey Requested event put on the bus."""
 
     def __init__(self, deployment: Deployment) -> None:
-        self._sqs = deployment.client("sqs")
-        self.url = self._sqs.create_queue(QueueName="survey-requests")["QueueUrl"]
-        arn = self._sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
-        events = deployment.client("events")
-        bus = deployment.outputs["EventBusName"]
-        events.put_rule(
-            Name="record-requests",
-            EventBusName=bus,
-            EventPattern=json.dumps({"detail-type": ["Survey Requested"]}),
-        )
-        events.put_targets(
-            Rule="record-requests", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}]
+        self._recorder = BusRecorder(
+            deployment, {"detail-type": ["Survey Requested"]}, name="survey-requests"
         )
 
     def details(self) -> list[dict[str, Any]]:
-        found = []
-        while batch := self._sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10).get(
-            "Messages", []
-        ):
-            found.extend(json.loads(m["Body"])["detail"] for m in batch)
-            for message in batch:
-                self._sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
-        return found
+        return [event["detail"] for event in self._recorder.events()]
 
 
 def _csv(path: Path, rows: list[list[str]], header: list[str] = HEADER) -> Path:

@@ -8,6 +8,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
+from pynamodb.attributes import UnicodeAttribute
 from pynamodb.connection import Connection
 from pynamodb.exceptions import (
     DoesNotExist,
@@ -83,42 +84,34 @@ def day_of(moment: datetime) -> str:
     return iso(moment)[:10]
 
 
-def record_contact(customer_id: str, at: datetime) -> bool:
-    """Move the customer's last contact forward to `at` (never back): sends and reminders
-    count for the fatigue rule. False when a later contact is already recorded or planned."""
+def _move_forward(
+    customer_id: str, moment: UnicodeAttribute, day: UnicodeAttribute, at: datetime
+) -> bool:
+    """Set a customer's moment (and the day it indexes them under) to `at`, never back:
+    late or repeated writes lose. False when a later moment is already stored."""
     try:
         Customer(customer_id).update(
-            actions=[
-                Customer.last_contact_at.set(iso(at)),
-                Customer.cohort_day.set(day_of(at)),
-            ],
+            actions=[moment.set(iso(at)), day.set(day_of(at))],
             condition=Customer.customer_id.exists()
-            & (Customer.last_contact_at.does_not_exist() | (Customer.last_contact_at < iso(at))),
+            & (moment.does_not_exist() | (moment < iso(at))),
         )
     except UpdateError as error:
         if _conditional_failed(error):
             return False
         raise
     return True
+
+
+def record_contact(customer_id: str, at: datetime) -> bool:
+    """Sends and reminders count for the fatigue rule. False when a later contact is already
+    recorded or planned."""
+    return _move_forward(customer_id, Customer.last_contact_at, Customer.cohort_day, at)
 
 
 def record_activity(customer_id: str, at: datetime) -> bool:
-    """Index the customer under the day of their latest activity (late events never move it
-    back). False when a later activity is already recorded."""
-    try:
-        Customer(customer_id).update(
-            actions=[
-                Customer.last_activity_at.set(iso(at)),
-                Customer.activity_day.set(day_of(at)),
-            ],
-            condition=Customer.customer_id.exists()
-            & (Customer.last_activity_at.does_not_exist() | (Customer.last_activity_at < iso(at))),
-        )
-    except UpdateError as error:
-        if _conditional_failed(error):
-            return False
-        raise
-    return True
+    """Index the customer under the day of their latest activity. False when a later activity
+    is already recorded."""
+    return _move_forward(customer_id, Customer.last_activity_at, Customer.activity_day, at)
 
 
 def customers_active_on(day: str) -> Iterable[Customer]:

@@ -223,7 +223,9 @@ def _invite(
             now=now,
             not_before=datetime.fromisoformat(not_before) if not_before else None,
         )
-        invitation = _new_invitation(new_id, survey, key, event, detail, customer, plan, config)
+        invitation = _new_invitation(
+            new_id, survey, key, event, detail, customer, plan, config, now
+        )
         if plan.suppressed:
             if store.create_invitation(invitation):
                 return Decision("suppressed", plan.reason, new_id, survey.id)
@@ -267,8 +269,9 @@ def _new_invitation(
     customer: Customer,
     plan: Plan,
     config: TriggerConfig,
+    now: datetime,
 ) -> Invitation:
-    now = config.clock()
+    """The invitation as planned at `now` (the instant the plan was made)."""
     moments = (plan.send_at, plan.reminder_at, plan.expires_at)
     send_at, remind_at, closes_at = (iso(m) if m else None for m in moments)
     return Invitation(
