@@ -85,6 +85,7 @@ def deployment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
         outputs = create_stack(
             boto3.client("cloudformation", region_name=REGION),
             boto3.client("s3", region_name=REGION),
+            boto3.client("sesv2", region_name=REGION),
             template,
             parameters,
             "feedback",

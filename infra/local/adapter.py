@@ -3,15 +3,22 @@
 - Lambda: runs the real handlers in-process (moto would need Docker).
 - EventBridge: delivers rule matches to Lambda (async, retried, then the function's on-failure
   destination) and Step Functions targets (moto delivers only to SQS, logs, buses).
-- Step Functions: waits and timeouts run `time_scale` times faster.
+- Step Functions: waits and timeouts run `time_scale` times faster; workflow variables
+  (JSONPath `Assign`, `$rung`) are evaluated (moto ships their JSONata evaluator stubbed
+  out); SendTaskFailure keeps its cause (moto's HTTP layer drops it).
 - EventBridge Scheduler: schedules from the template, fired on request.
 - Amazon Connect (not in moto): StartTaskContact requests are validated against botocore's
   Connect model and recorded.
-- A small control API under /_local/ to read what was sent and to fire schedules.
+- SES: the tags and configuration set of every SendEmail are kept, so a bounce or complaint
+  of a sent message can be published on the default bus as SES would (moto never does).
+- Injected AWS errors (faults.py), to see retries and failure paths work.
+- A small control API under /_local/ to read what was sent, fire schedules, publish SES
+  feedback and inject faults.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 import time
@@ -23,13 +30,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
+import botocore.endpoint
 import botocore.session
 from botocore.validate import ParamValidator
 
+from .faults import Fault, FaultInjector, error_response, identify, rest_operation
 from .functions import LocalFunction, payload_of
+from .outbox import sent_emails, sent_sms
+from .template import ACCOUNT_ID
 
-ACCOUNT_ID = "123456789012"
 StartResponse = Callable[..., Any]
+ASYNC_RETRY_DELAY = 0.5  # seconds of real time
 
 
 @dataclass
@@ -54,6 +65,8 @@ class LocalAdapter:
         self.on_failure: dict[str, str] = {}  # function name -> queue ARN
         self.schedules: dict[str, LocalSchedule] = {}
         self.connect_tasks: list[dict[str, Any]] = []
+        self.email_requests: dict[str, dict[str, Any]] = {}  # SES message id -> what was asked
+        self.faults = FaultInjector()
         self.invocations: list[dict[str, Any]] = []
         self.pending = 0
         self._pending_lock = threading.Lock()
@@ -89,12 +102,18 @@ class LocalAdapter:
         return payload_of(invocation), invocation.errored
 
     def invoke_async(self, function: LocalFunction, event: Any, retries: int = 2) -> None:
-        """Lambda's asynchronous invoke: retried, then sent to the on-failure destination."""
+        """Lambda's asynchronous invoke: retried, then sent to the on-failure destination.
+
+        Lambda retries a minute or two later; here a retry waits ASYNC_RETRY_DELAY real seconds
+        times its number, so work in flight elsewhere (another function recording what it
+        sent) finishes first, as it would in the cloud."""
 
         def run() -> None:
             try:
                 attempts = 0
-                for attempts in range(1, retries + 2):  # noqa: B007 - reported below
+                for attempts in range(1, retries + 2):
+                    if attempts > 1:
+                        time.sleep(ASYNC_RETRY_DELAY * (attempts - 1))
                     payload, errored = self.invoke(function, event)
                     if not errored:
                         return
@@ -167,17 +186,9 @@ class LocalAdapter:
 
     # ------------------------------------------------------------ Amazon Connect
     def connect_request(self, method: str, path: str, body: bytes) -> tuple[int, dict[str, Any]]:
-        operation = next(
-            (
-                self._connect_model.operation_model(name)
-                for name in self._connect_model.operation_names
-                if self._connect_model.operation_model(name).http.get("method") == method
-                and self._connect_model.operation_model(name).http.get("requestUri") == path
-            ),
-            None,
-        )
-        if operation is None or operation.name != "StartTaskContact":
+        if rest_operation("connect", method, path) != "StartTaskContact":
             return 501, {"__type": "NotImplemented", "message": f"{method} {path} is not emulated"}
+        operation = self._connect_model.operation_model("StartTaskContact")
         params = json.loads(body or b"{}")
         report = ParamValidator().validate(params, operation.input_shape)
         if report.has_errors():
@@ -201,27 +212,63 @@ class LocalAdapter:
 
     # ------------------------------------------------------------ outbox
     def outbox(self) -> dict[str, Any]:
-        from moto.ses.models import ses_backends
-        from moto.sns.models import sns_backends
-
-        ses = ses_backends[ACCOUNT_ID][self.region]
-        sns = sns_backends[ACCOUNT_ID][self.region]
         emails = [
-            {
-                "id": message.id,
-                "from": message.source,
-                "to": message.destinations.get("ToAddresses", []),
-                "subject": message.subject,
-                "body": message.body,
+            {**mail, **self.email_requests.get(mail["id"], {})} for mail in sent_emails(self.region)
+        ]
+        return {"emails": emails, "sms": sent_sms(self.region)}
+
+    # ------------------------------------------------------------ SES feedback
+    def record_email_request(self, message_id: str, params: dict[str, Any]) -> None:
+        self.email_requests[message_id] = {
+            "tags": {tag["Name"]: tag["Value"] for tag in params.get("EmailTags", [])},
+            "configurationSet": params.get("ConfigurationSetName"),
+        }
+
+    def ses_feedback(self, message_id: str, kind: str, bounce_type: str) -> dict[str, Any]:
+        """Publish a bounce or complaint of a sent email on the default bus, shaped as SES's
+        configuration-set event destination publishes it."""
+        mail = next((m for m in self.outbox()["emails"] if m["id"] == message_id), None)
+        if mail is None:
+            raise KeyError(message_id)
+        now = self.clock().strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        tags = {name: [value] for name, value in mail.get("tags", {}).items()}
+        if mail.get("configurationSet"):
+            tags["ses:configuration-set"] = [mail["configurationSet"]]
+        recipients = [{"emailAddress": address} for address in mail["to"]]
+        detail: dict[str, Any] = {
+            "eventType": "Bounce" if kind == "bounce" else "Complaint",
+            "mail": {
+                "timestamp": now,
+                "source": mail["from"],
+                "sendingAccountId": ACCOUNT_ID,
+                "messageId": message_id,
+                "destination": mail["to"],
+                "tags": tags,
+            },
+        }
+        if kind == "bounce":
+            permanent = bounce_type == "Permanent"
+            detail["bounce"] = {
+                "bounceType": bounce_type,
+                "bounceSubType": "General" if permanent else "MailboxFull",
+                "bouncedRecipients": [
+                    {**r, "action": "failed", "status": "5.1.1" if permanent else "4.2.2"}
+                    for r in recipients
+                ],
+                "timestamp": now,
             }
-            for message in list(ses.sent_messages)
-            if hasattr(message, "subject")
-        ]
-        sms = [
-            {"id": message_id, "to": phone, "text": text}
-            for message_id, (phone, text) in list(sns.sms_messages.items())
-        ]
-        return {"emails": emails, "sms": sms}
+            detail_type = "Email Bounced"
+        else:
+            detail["complaint"] = {
+                "complainedRecipients": recipients,
+                "complaintFeedbackType": "abuse",
+                "timestamp": now,
+            }
+            detail_type = "Email Complaint Received"
+        self.client("events").put_events(
+            Entries=[{"Source": "aws.ses", "DetailType": detail_type, "Detail": json.dumps(detail)}]
+        )
+        return {"published": detail_type, "messageId": message_id}
 
     # ------------------------------------------------------------ install into moto
     def install(self) -> None:
@@ -230,6 +277,9 @@ class LocalAdapter:
         _patch_lambda(self)
         _patch_events(self)
         _patch_step_functions_time(self.time_scale, lambda: self.clock())
+        enable_workflow_variables()
+        _keep_task_failure_cause()
+        _record_email_requests(self)
 
 
 _DYNAMODB_LOCK = threading.RLock()
@@ -313,8 +363,53 @@ def _patch_events(adapter: LocalAdapter) -> None:
     )
 
 
+def _record_email_requests(adapter: LocalAdapter) -> None:
+    """moto's SES v2 SendEmail keeps neither the tags nor the configuration set."""
+    from moto.sesv2.responses import SESV2Response
+
+    original = SESV2Response.send_email
+
+    def send_email(self: Any) -> str:
+        result: str = original(self)
+        adapter.record_email_request(json.loads(result)["MessageId"], json.loads(self.body))
+        return result
+
+    SESV2Response.send_email = send_email  # type: ignore[method-assign]
+
+
+def enable_workflow_variables() -> None:
+    """moto's ASL interpreter reads workflow variables through a JSONata evaluator that it
+    ships stubbed out (LocalStack runs one on a JVM); jsonata-python is a pure-Python port.
+    Idempotent."""
+    import jsonata
+    from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
+
+    def evaluate(expression: str) -> Any:
+        return jsonata.Jsonata(expression).evaluate(None)
+
+    moto_jsonata._eval_jsonata = evaluate
+
+
+def _keep_task_failure_cause() -> None:
+    """moto's SendTaskFailure handler passes the error but not the cause to its backend; the
+    lifecycle reads the cause of EmailBounced (the fallback's time)."""
+    from moto.core.responses import EmptyResult
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    def send_task_failure(self: Any) -> Any:
+        self.stepfunction_backend.send_task_failure(
+            self._get_param("taskToken"),
+            error=self._get_param("error"),
+            cause=self._get_param("cause"),
+        )
+        return EmptyResult()
+
+    StepFunctionResponse.send_task_failure = send_task_failure  # type: ignore[method-assign]
+
+
 def _patch_step_functions_time(scale: float, clock: Callable[[], datetime]) -> None:
-    """Scale Wait states, task timeouts and retry intervals by the same factor.
+    """Scale Wait states, task timeouts and retry intervals (the lifecycle's, and the AWS
+    SDK's in every handler) by the same factor.
 
     A Wait until a timestamp counts down on the handlers' scaled clock (moto compares with the
     machine's naive local time, which is neither UTC nor scaled).
@@ -360,6 +455,9 @@ def _patch_step_functions_time(scale: float, clock: Callable[[], datetime]) -> N
     Timeout._eval_body = scaled_timeout  # type: ignore[method-assign]
     WaitFunction._eval_body = scaled_wait  # type: ignore[method-assign]
     retrier_decl.time = _ScaledTime()  # type: ignore[assignment]
+    # The SDK's retry backoff inside the handlers, too: in the cloud a second of backoff is
+    # nothing next to a 24 h rung; unscaled, it would be hours of the stack's time.
+    botocore.endpoint.time = _ScaledTime()
 
 
 class ControlApp:
@@ -380,27 +478,69 @@ class ControlApp:
                 environ["REQUEST_METHOD"], path, _read_body(environ)
             )
             return _json_response(start_response, status, body)
+        if self.adapter.faults.active:
+            body_bytes = _read_body(environ)
+            environ["wsgi.input"] = io.BytesIO(body_bytes)  # moto reads it again
+            request = identify(environ, body_bytes)
+            fault = self.adapter.faults.take(request)
+            if fault is not None:
+                status, headers, data = error_response(fault, request.protocol)
+                start_response(
+                    f"{status} Error", [*headers.items(), ("Content-Length", str(len(data)))]
+                )
+                return [data]
         return self.moto_app(environ, start_response)
 
     def _control(self, environ: dict[str, Any], path: str) -> tuple[int, Any]:
         method = environ["REQUEST_METHOD"]
-        if path == "/_local/info" and method == "GET":
-            return 200, self.info()
-        if path == "/_local/outbox" and method == "GET":
-            return 200, self.adapter.outbox()
-        if path == "/_local/connect/tasks" and method == "GET":
-            return 200, self.adapter.connect_tasks
-        if path == "/_local/invocations" and method == "GET":
-            return 200, {"pending": self.adapter.pending, "invocations": self.adapter.invocations}
         if path.startswith("/_local/schedules/") and path.endswith("/fire") and method == "POST":
-            name = path[len("/_local/schedules/") : -len("/fire")]
-            if name not in self.adapter.schedules:
-                return 404, {"message": f"no schedule {name!r}"}
-            body = json.loads(_read_body(environ) or b"{}")
-            return 200, self.adapter.fire_schedule(name, body.get("scheduledTime"))
-        if path == "/_local/schedules" and method == "GET":
-            return 200, [vars(s) for s in self.adapter.schedules.values()]
-        return 404, {"message": f"no control route {method} {path}"}
+            return self._fire(environ, path[len("/_local/schedules/") : -len("/fire")])
+        routes: dict[tuple[str, str], Callable[[dict[str, Any]], tuple[int, Any]]] = {
+            ("GET", "/_local/info"): lambda _: (200, self.info()),
+            ("GET", "/_local/outbox"): lambda _: (200, self.adapter.outbox()),
+            ("GET", "/_local/connect/tasks"): lambda _: (200, self.adapter.connect_tasks),
+            ("GET", "/_local/invocations"): lambda _: (
+                200,
+                {"pending": self.adapter.pending, "invocations": self.adapter.invocations},
+            ),
+            ("GET", "/_local/schedules"): lambda _: (
+                200,
+                [vars(s) for s in self.adapter.schedules.values()],
+            ),
+            ("POST", "/_local/ses/feedback"): self._ses_feedback,
+            ("POST", "/_local/faults"): self._add_fault,
+            ("GET", "/_local/faults"): lambda _: (200, self.adapter.faults.listing()),
+            ("DELETE", "/_local/faults"): lambda _: (200, self.adapter.faults.clear()),
+        }
+        route = routes.get((method, path))
+        if route is None:
+            return 404, {"message": f"no control route {method} {path}"}
+        return route(environ)
+
+    def _fire(self, environ: dict[str, Any], name: str) -> tuple[int, Any]:
+        if name not in self.adapter.schedules:
+            return 404, {"message": f"no schedule {name!r}"}
+        body = json.loads(_read_body(environ) or b"{}")
+        return 200, self.adapter.fire_schedule(name, body.get("scheduledTime"))
+
+    def _ses_feedback(self, environ: dict[str, Any]) -> tuple[int, Any]:
+        body = json.loads(_read_body(environ) or b"{}")
+        kind = body.get("kind", "bounce")
+        if kind not in ("bounce", "complaint"):
+            return 400, {"message": "kind must be bounce or complaint"}
+        try:
+            return 200, self.adapter.ses_feedback(
+                str(body.get("messageId")), kind, str(body.get("bounceType", "Permanent"))
+            )
+        except KeyError:
+            return 404, {"message": f"no sent email {body.get('messageId')!r}"}
+
+    def _add_fault(self, environ: dict[str, Any]) -> tuple[int, Any]:
+        try:
+            self.adapter.faults.add(Fault(**json.loads(_read_body(environ) or b"{}")))
+        except TypeError as error:
+            return 400, {"message": str(error)}
+        return 200, self.adapter.faults.listing()
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:

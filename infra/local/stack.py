@@ -22,9 +22,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .adapter import ACCOUNT_ID, ControlApp, LocalAdapter, LocalSchedule
+from .adapter import ControlApp, LocalAdapter, LocalSchedule
 from .functions import LocalFunction
-from .template import LocalTemplate, build_local_template, create_stack
+from .template import ACCOUNT_ID, LocalTemplate, build_local_template, create_stack
 
 DEFAULT_PARAMETERS = {
     "SenderEmail": "surveys@example.com",
@@ -135,6 +135,7 @@ class LocalStack:
         self.outputs = create_stack(
             self.adapter.client("cloudformation"),
             self.adapter.client("s3"),
+            self.adapter.client("sesv2"),
             template,
             self.parameters,
             self.stack_name,

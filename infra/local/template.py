@@ -28,10 +28,13 @@ from samtranslator.yaml_helper import yaml_parse
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
 CODE_BUCKET = "local-stack-code"
+ACCOUNT_ID = "123456789012"  # moto's default account
 
 # Resource types the local stack serves without moto's CloudFormation: survey pages are
 # served by Chalice's local server, schedules and async-invoke failure destinations by the
-# adapter, and moto enforces no IAM (so queue policies have no effect there).
+# adapter, SES configuration sets through the SES API (moto's CloudFormation lacks them, and
+# the adapter publishes SES events itself), and moto enforces no IAM (so queue policies have
+# no effect there).
 SERVED_BY_ADAPTER = frozenset(
     {
         "AWS::ApiGateway::Deployment",
@@ -39,8 +42,13 @@ SERVED_BY_ADAPTER = frozenset(
         "AWS::Scheduler::Schedule",
         "AWS::Lambda::EventInvokeConfig",
         "AWS::SQS::QueuePolicy",
+        "AWS::SES::ConfigurationSet",
+        "AWS::SES::ConfigurationSetEventDestination",
     }
 )
+# Of those, the types whose !Ref is their Name: references to them become the name.
+REF_IS_NAME = frozenset({"AWS::SES::ConfigurationSet"})
+PSEUDO_PARAMETERS = ("AWS::StackName", "AWS::Region", "AWS::AccountId", "AWS::Partition")
 
 
 @dataclass(frozen=True)
@@ -67,7 +75,19 @@ class LocalTemplate:
         resources = self.cloudformation["Resources"]
         return {k: v for k, v in resources.items() if v["Type"] == resource_type}
 
-    def for_moto(self) -> dict[str, Any]:
+    def named_by_adapter(self, pseudo: dict[str, str]) -> dict[str, str]:
+        """Logical id -> name of the REF_IS_NAME resources, pseudo parameters substituted."""
+        names = {}
+        for logical_id, resource in self.cloudformation["Resources"].items():
+            if resource["Type"] in REF_IS_NAME:
+                name = resource["Properties"]["Name"]
+                text = name["Fn::Sub"] if isinstance(name, dict) else str(name)
+                for parameter in PSEUDO_PARAMETERS:
+                    text = text.replace(f"${{{parameter}}}", pseudo[parameter])
+                names[logical_id] = text
+        return names
+
+    def for_moto(self, pseudo: dict[str, str]) -> dict[str, Any]:
         """The CloudFormation template without the types the adapter serves itself, and with
         DefinitionSubstitutions applied the way CloudFormation applies them (moto does not)."""
         template = copy.deepcopy(self.cloudformation)
@@ -93,7 +113,24 @@ class LocalTemplate:
                     resource["DependsOn"] = kept
                 else:
                     resource.pop("DependsOn")
-        return template
+        return _refs_replaced(template, self.named_by_adapter(pseudo))
+
+
+def _refs_replaced(node: Any, names: dict[str, str]) -> Any:
+    """{"Ref": id} -> its name, and ${id} inside Fn::Sub strings likewise."""
+    if isinstance(node, dict):
+        if set(node) == {"Ref"} and node["Ref"] in names:
+            return names[node["Ref"]]
+        replaced = {k: _refs_replaced(v, names) for k, v in node.items()}
+        sub = replaced.get("Fn::Sub")
+        if isinstance(sub, str):
+            for logical_id, name in names.items():
+                sub = sub.replace(f"${{{logical_id}}}", name)
+            replaced["Fn::Sub"] = sub
+        return replaced
+    if isinstance(node, list):
+        return [_refs_replaced(item, names) for item in node]
+    return node
 
 
 def _definition_text(definition: Any) -> str:
@@ -179,21 +216,30 @@ def build_local_template(
 def create_stack(
     cloudformation: Any,
     s3: Any,
+    sesv2: Any,
     template: LocalTemplate,
     parameters: dict[str, str],
     stack_name: str,
 ) -> dict[str, str]:
     """Create the stack on moto (server or mock_aws) and return its outputs."""
     region = s3.meta.region_name
+    pseudo = {
+        "AWS::StackName": stack_name,
+        "AWS::Region": region,
+        "AWS::AccountId": ACCOUNT_ID,
+        "AWS::Partition": "aws",
+    }
     s3.create_bucket(Bucket=CODE_BUCKET, CreateBucketConfiguration={"LocationConstraint": region})
     placeholder = io.BytesIO()
     with zipfile.ZipFile(placeholder, "w") as archive:
         archive.writestr("README.txt", "The code runs from the work tree (infra/local).")
     for key in template.code_keys:
         s3.put_object(Bucket=CODE_BUCKET, Key=key, Body=placeholder.getvalue())
+    for name in template.named_by_adapter(pseudo).values():
+        sesv2.create_configuration_set(ConfigurationSetName=name)
     cloudformation.create_stack(
         StackName=stack_name,
-        TemplateBody=json.dumps(template.for_moto()),
+        TemplateBody=json.dumps(template.for_moto(pseudo)),
         Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
     )

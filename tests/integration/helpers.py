@@ -39,6 +39,13 @@ class BusRecorder:
         return found
 
 
+def post_form(client: Any, path: str, body: str) -> Any:
+    """POST an HTML form to a Chalice test client, as a browser sends it."""
+    return client.http.post(
+        path, headers={"Content-Type": "application/x-www-form-urlencoded"}, body=body
+    )
+
+
 def lambda_context() -> Any:
     from infra.local.functions import FakeLambdaContext
 
@@ -47,13 +54,43 @@ def lambda_context() -> Any:
     )
 
 
-def sent_emails() -> list[Any]:
-    from moto.ses.models import ses_backends
+def sent_emails() -> list[dict[str, Any]]:
+    """Emails sent in mock_aws, MIME decoded: to, subject, body (HTML), text, headers."""
+    from infra.local.outbox import sent_emails as read
 
-    return list(ses_backends["123456789012"]["eu-north-1"].sent_messages)
+    return read("eu-north-1")
 
 
 def sent_sms() -> list[tuple[str, str]]:
-    from moto.sns.models import sns_backends
+    from infra.local.outbox import sent_sms as read
 
-    return list(sns_backends["123456789012"]["eu-north-1"].sms_messages.values())
+    return [(message["to"], message["text"]) for message in read("eu-north-1")]
+
+
+class AwsCalls:
+    """Watch one boto3 client of a loaded function: record its requests to an operation, and
+    answer some of them with an AWS error instead of calling moto (botocore's before-call
+    short-circuit, so the function's own error handling sees a real ClientError)."""
+
+    def __init__(self, boto_client: Any, operation: str) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self._errors: list[tuple[str, int]] = []
+        service = boto_client.meta.service_model.service_id.hyphenize()
+        events = boto_client.meta.events
+        events.register(f"before-parameter-build.{service}.{operation}", self._record)
+        events.register(f"before-call.{service}.{operation}", self._before_call)
+
+    def fail_next(self, code: str, status: int = 400, times: int = 1) -> None:
+        self._errors.extend([(code, status)] * times)
+
+    def _record(self, params: dict[str, Any], **_: Any) -> None:
+        self.requests.append(dict(params))
+
+    def _before_call(self, **_: Any) -> Any:
+        if not self._errors:
+            return None
+        code, status = self._errors.pop(0)
+        from botocore.awsrequest import AWSResponse
+
+        response = AWSResponse("https://aws.example", status, {}, None)
+        return response, {"Error": {"Code": code, "Message": f"injected {code}"}}

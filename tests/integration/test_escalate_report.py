@@ -65,9 +65,9 @@ def test_report_emails_the_weeks_nps(deployment: Deployment) -> None:
     )
     # Then the managers get last week's NPS
     assert result == {"period": "2026-11-16 – 2026-11-22", "rows": 1}
-    [mail] = [m for m in sent_emails() if m.destinations["ToAddresses"] == ["manager@example.com"]]
-    assert "2026-11-16" in mail.subject
-    assert "+100.0" in mail.body
+    [mail] = [m for m in sent_emails() if m["to"] == ["manager@example.com"]]
+    assert "2026-11-16" in mail["subject"]
+    assert "+100.0" in mail["body"]
 
 
 def test_report_without_responses_says_so(deployment: Deployment) -> None:
@@ -75,4 +75,4 @@ def test_report_without_responses_says_so(deployment: Deployment) -> None:
     result = report.lambda_handler({"scheduledTime": "2026-11-23T05:00:00Z"}, lambda_context())
     assert result["rows"] == 0
     [mail] = sent_emails()
-    assert "no responses" in mail.body.lower()
+    assert "no responses" in mail["body"].lower()

@@ -38,9 +38,9 @@ def test_invitation_by_email_then_reminder_by_sms(deployment: Deployment) -> Non
     assert (first["outcome"], first["channel"]) == ("sent", "email")
     assert (second["outcome"], second["channel"]) == ("sent", "sms")
     [email] = sent_emails()
-    assert email.destinations["ToAddresses"] == [event["detail"]["customer"]["email"]]
-    assert f"https://surveys.example.com/s/{token}?score=0" in email.body
-    assert f"https://surveys.example.com/s/{token}?score=10" in email.body
+    assert email["to"] == [event["detail"]["customer"]["email"]]
+    assert f"https://surveys.example.com/s/{token}?score=0" in email["body"]
+    assert f"https://surveys.example.com/s/{token}?score=10" in email["body"]
     [(phone, text)] = sent_sms()
     assert phone == event["detail"]["customer"]["phone"]
     assert f"https://surveys.example.com/s/{token}" in text
