@@ -1,8 +1,9 @@
 """Benchmark: the trigger's cost per event next to its floor, on the local endpoint.
 
 The floor is the minimal set of AWS calls any trigger must make for a new survey: store the
-customer and read them back (UpdateItem, ALL_NEW), store the invitation exactly once (PutItem
-with a condition) and start its lifecycle (StartExecution). Both run against the same local
+customer and read them back (UpdateItem, ALL_NEW), check their addresses against the
+suppression list (BatchGetItem), store the invitation exactly once (PutItem with a condition)
+and start its lifecycle (StartExecution). Both run against the same local
 stack in the same run, interleaved event by event, so machine noise hits them alike.
 
     make bench            # or: .venv/bin/python -m bench.trigger_cost --events 200
@@ -58,6 +59,7 @@ def _environment(info: dict[str, Any], physical: Callable[[str], str]) -> dict[s
         "RESPONSES_TABLE": physical("ResponsesTable"),
         "AGGREGATES_TABLE": physical("AggregatesTable"),
         "ESCALATIONS_TABLE": physical("EscalationsTable"),
+        "SUPPRESSIONS_TABLE": physical("SuppressionsTable"),
         "EVENT_BUS_NAME": info["event_bus_name"],
         "DATA_RETENTION_DAYS": "400",
         "REPORTING_TIME_ZONE": "Europe/Helsinki",
@@ -123,6 +125,17 @@ def run(events: int) -> int:
                 },
                 ReturnValues="ALL_NEW",
             )
+            dynamodb.batch_get_item(
+                RequestItems={
+                    config.tables.suppressions: {
+                        "Keys": [
+                            {"address_key": {"S": f"email#{key}"}},
+                            {"address_key": {"S": f"sms#{key}"}},
+                        ],
+                        "ConsistentRead": True,
+                    }
+                }
+            )
             dynamodb.put_item(
                 TableName=config.tables.invitations,
                 Item={"invitation_id": {"S": key}, "customer_id": {"S": key}},
@@ -154,14 +167,14 @@ def report(events: int, timings: dict[str, list[float]], calls: dict[str, int]) 
 
     rows = [
         ("trigger (handle_event)", calls["trigger"], timings["trigger"]),
-        ("floor (UpdateItem+PutItem+StartExecution)", calls["floor"], timings["floor"]),
+        ("floor (Update+BatchGet+PutItem+StartExecution)", calls["floor"], timings["floor"]),
     ]
     print(f"\ntrigger cost per new-survey event, {events} events, local endpoint\n")
-    print(f"| {'path':<44} | calls/event | median ms | p95 ms |")
-    print(f"| {'-' * 44} | ----------: | --------: | -----: |")
+    print(f"| {'path':<48} | calls/event | median ms | p95 ms |")
+    print(f"| {'-' * 48} | ----------: | --------: | -----: |")
     for name, count, values in rows:
         print(
-            f"| {name:<44} | {count / events:>11.1f} | {statistics.median(values):>9.2f} "
+            f"| {name:<48} | {count / events:>11.1f} | {statistics.median(values):>9.2f} "
             f"| {p95(values):>6.2f} |"
         )
     ratio = statistics.median(timings["trigger"]) / statistics.median(timings["floor"])

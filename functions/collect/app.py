@@ -2,14 +2,15 @@
 
 import os
 from collections.abc import Callable
-from urllib.parse import parse_qs
 
+from aws_lambda_powertools.metrics import MetricUnit
 from chalice import Chalice, Response
 from survey_core.catalogue import load_catalogue
 from survey_core.config import CollectConfig
 from survey_core.dal.gateways import EventBus, Lifecycle, client
 from survey_core.dal.models import bind_tables
 from survey_core.errors import SurveyError
+from survey_core.forms import Form, first, parse_form
 from survey_core.i18n import DEFAULT_LANGUAGE
 from survey_core.logic.collect import (
     CollectPorts,
@@ -18,7 +19,8 @@ from survey_core.logic.collect import (
     show_survey,
     submit_survey,
 )
-from survey_core.observability import logger
+from survey_core.logic.optout import show_unsubscribe, unsubscribe
+from survey_core.observability import logger, metrics
 
 SOURCE = "customer-feedback.surveys"
 CONFIG = CollectConfig.from_env(os.environ)
@@ -71,15 +73,37 @@ def show(token: str) -> Response:
     )
 
 
-@app.route(
-    "/s/{token}",
-    methods=["POST"],
-    content_types=["application/x-www-form-urlencoded"],
-)
-def submit(token: str) -> Response:
+FORM_TYPES = ["application/x-www-form-urlencoded", "multipart/form-data"]
+
+
+def _form() -> Form:
     request = app.current_request
     assert request is not None
     raw = request.raw_body or b""
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-    form = {k: v[0] for k, v in parse_qs(text).items()}
+    body = raw if isinstance(raw, bytes) else str(raw).encode("utf-8")
+    return parse_form(body, request.headers.get("content-type", ""))
+
+
+@app.route("/s/{token}", methods=["POST"], content_types=FORM_TYPES)
+def submit(token: str) -> Response:
+    raw = _form()
+    form = {name: value for name in ("score", "comment") if (value := first(raw, name)) is not None}
     return _render("submit", lambda: submit_survey(token, form, token, CONFIG, CATALOGUE, PORTS))
+
+
+@app.route("/u/{token}", methods=["GET"])
+def unsubscribe_page(token: str) -> Response:
+    return _render("unsubscribe-page", lambda: show_unsubscribe(token, token, CATALOGUE))
+
+
+@app.route("/u/{token}", methods=["POST"], content_types=FORM_TYPES)
+def unsubscribe_post(token: str) -> Response:
+    def run() -> Page:
+        page, channels = unsubscribe(token, _form(), token, CATALOGUE, CONFIG.clock)
+        for channel in channels:  # "email" / "sms" only (logic/optout.CHANNELS)
+            metrics.add_metric(name=f"OptOut_{channel}", unit=MetricUnit.Count, value=1)
+        if channels:
+            metrics.flush_metrics()
+        return page
+
+    return _render("unsubscribe", run)

@@ -10,7 +10,7 @@ from survey_core.catalogue import load_catalogue
 from survey_core.config import SendConfig
 from survey_core.dal.gateways import EventBus, Lifecycle, Mailer, SmsSender, client
 from survey_core.dal.models import bind_tables
-from survey_core.logic.send import SendPorts, send_rung
+from survey_core.logic.send import SendPorts, SendRequest, send_rung
 from survey_core.observability import logger, metrics, tracer
 
 SOURCE = "customer-feedback.surveys"
@@ -19,20 +19,37 @@ bind_tables(CONFIG.tables, CONFIG.region)
 CATALOGUE = load_catalogue()
 PORTS = SendPorts(
     lifecycle=Lifecycle(client("stepfunctions", CONFIG.region)),
-    mailer=Mailer(client("sesv2", CONFIG.region), CONFIG.sender_email),
+    mailer=Mailer(
+        client("sesv2", CONFIG.region),
+        CONFIG.sender_email,
+        sender_name=CATALOGUE.company,
+        configuration_set=CONFIG.email_configuration_set,
+    ),
     sms=SmsSender(client("sns", CONFIG.region), CONFIG.sms_origination_identity),
     bus=EventBus(client("events", CONFIG.region), CONFIG.event_bus_name, SOURCE),
 )
+# Outcomes come from a fixed list (logic/send.py), never from data: safe as metric names.
+OUTCOME_METRICS = {
+    "sent": "MessagesSent",
+    "repeated": "RepeatedRungInvocations",
+    "skipped": "RungsSkipped",
+    "closed": "RungsAfterClose",
+}
 
 
 @logger.inject_lambda_context(correlation_id_path="invitationId")
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = send_rung(
-        event["invitationId"], int(event["rung"]), event["taskToken"], CONFIG, CATALOGUE, PORTS
-    )
+    request = SendRequest.from_event(event)
+    result = send_rung(request, CONFIG, CATALOGUE, PORTS)
+    metrics.add_metric(name=OUTCOME_METRICS[result.outcome], unit=MetricUnit.Count, value=1)
     if result.outcome == "sent":
         metrics.add_metric(name=f"Sent_{result.channel}", unit=MetricUnit.Count, value=1)
-    logger.info("rung processed", extra={"rung": event["rung"], **asdict(result)})
+        if result.sms_segments:
+            metrics.add_metric(name="SmsSegments", unit=MetricUnit.Count, value=result.sms_segments)
+    logger.info(
+        "rung processed",
+        extra={"rung": request.rung, "fallback": request.fallback is not None, **asdict(result)},
+    )
     return asdict(result)

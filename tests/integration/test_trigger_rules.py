@@ -141,16 +141,16 @@ def test_two_surveys_decided_at_once_for_one_customer_contact_them_once(
     [dropped] = [d for d in decisions if d.outcome == "suppressed"]
     assert dropped.reason == "fatigue-limit"
     assert _invitation(deployment, dropped.invitation_id)["reason"]["S"] == "fatigue-limit"
-    reminder = _invitation(deployment, started.invitation_id)["remind_at"]["S"]
-    assert _customer(deployment, customer)["last_contact_at"]["S"] == reminder
+    last_reminder = _invitation(deployment, started.invitation_id)["rung_at"]["L"][-1]["S"]
+    assert _customer(deployment, customer)["last_contact_at"]["S"] == last_reminder
     assert [e["name"] for e in _executions(deployment)].count(dropped.invitation_id) == 0
 
 
 def test_a_survey_inside_the_fatigue_window_is_deferred_to_its_end(
     deployment: Deployment,
 ) -> None:
-    # Given a purchase surveyed ten days ago (its reminder nine days ago)
-    earlier = NOW - timedelta(days=10)
+    # Given a purchase surveyed twelve days ago (its last reminder eight days ago)
+    earlier = NOW - timedelta(days=12)
     first = _purchase(order="A-old")
     first["detail"]["occurredAt"] = (earlier - timedelta(hours=3)).isoformat()
     _decide(_trigger(deployment, earlier), first)
@@ -159,23 +159,25 @@ def test_a_survey_inside_the_fatigue_window_is_deferred_to_its_end(
     # Then the survey waits until 14 days after that reminder, and the lifecycle knows when
     assert decision.outcome == "started"
     assert decision.reason == "fatigue-deferred"
-    due = "2026-11-21T10:00:00Z"  # the reminder (2026-11-07 10:00) + 14 days
+    due = "2026-11-22T10:00:00Z"  # the last reminder (2026-11-08 10:00) + 14 days
     invitation = _invitation(deployment, decision.invitation_id)
     assert invitation["send_at"]["S"] == due
     assert _execution_input(deployment, decision.invitation_id)["sendAt"] == due
 
 
-def test_an_opted_out_channel_is_left_out_and_no_reminder_is_planned(
+def test_an_opted_out_channel_is_left_out_and_the_lifecycle_waits_through_its_rung(
     deployment: Deployment,
 ) -> None:
     event = _purchase()
     event["detail"]["customer"]["consent"] = {"email": True, "sms": False}
     [decision] = _decide(_trigger(deployment), event)
     invitation = _invitation(deployment, decision.invitation_id)
-    assert [c["S"] for c in invitation["channels"]["L"]] == ["email"]
+    assert [c["S"] for c in invitation["channels"]["L"]] == ["email", "email"]
     execution = _execution_input(deployment, decision.invitation_id)
-    assert execution["remind"] is False
-    assert execution["timeouts"]["invitation"] == 48 * 3600  # the survey's expiry
+    # The invitation waits 96 h (the skipped SMS rung's 24 h and the 72 h after it) for the
+    # last email, which waits 72 h until the survey closes; 0 closes the list.
+    assert execution["rungs"] == 2
+    assert execution["waits"] == [96 * 3600, 72 * 3600, 0]
 
 
 def test_a_send_in_quiet_hours_waits_for_the_morning(deployment: Deployment) -> None:

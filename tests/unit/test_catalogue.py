@@ -36,8 +36,13 @@ def test_shipped_catalogue_loads_with_defaults_applied() -> None:
     catalogue = load_catalogue()
     purchase = catalogue.get("post-purchase")
     assert purchase.primary_metric == "nps"
-    assert [r.channel for r in purchase.ladder] == ["email", "sms"]
-    assert purchase.ladder[1].after == timedelta(hours=24)
+    assert [r.channel for r in purchase.ladder] == ["email", "sms", "email"]
+    assert [r.after for r in purchase.ladder] == [
+        timedelta(0),
+        timedelta(hours=24),
+        timedelta(hours=72),
+    ]
+    assert purchase.expires_after == timedelta(hours=72)
     assert purchase.trigger is not None and purchase.trigger.delay == timedelta(hours=2)
     assert purchase.fatigue_days == 14  # the default
     service = catalogue.get("service-contact")
@@ -123,9 +128,15 @@ def test_schema_problems_name_file_path_and_problem(change: Any, expected: str) 
             "Service Contact Closed events have no field segment.region",
         ),
         (
-            lambda c: c["surveys"][0]["ladder"][1].update(channel="email"),
-            "catalogue.yaml: $.surveys[0].ladder[1].channel: the reminder must use the other "
-            "channel",
+            lambda c: c["surveys"][1]["ladder"][1].update(channel="sms"),
+            "catalogue.yaml: $.surveys[1].ladder[1].channel: a reminder must use another channel "
+            "than the message before it",
+        ),
+        (
+            lambda c: c["surveys"][0]["ladder"].extend(
+                [{"channel": "sms", "afterHours": 24}, {"channel": "email", "afterHours": 24}]
+            ),
+            "catalogue.yaml: $.surveys[0].ladder: violates maxItems 4",
         ),
         (
             lambda c: c["surveys"][2]["trigger"].pop("inactivityDays"),

@@ -43,14 +43,19 @@ def plan(s: Survey | None = None, c: CustomerFacts | None = None, now: datetime 
 # ---------------------------------------------------------------- the ordinary case
 
 
-def test_an_eligible_customer_is_invited_now_and_reminded_on_the_other_channel() -> None:
+def test_an_eligible_customer_gets_every_rung_of_the_ladder() -> None:
+    # post-purchase: email, SMS 24 h later, a last email 72 h after that, open 72 h more
     result = plan()
     assert result.reason is None
     assert result.send_at == NOON
-    assert result.channels == ("email", "sms")
-    assert result.reminder_at == NOON + timedelta(hours=24)
-    assert result.expires_at == NOON + timedelta(hours=24 + 48)
-    assert result.last_contact_at == result.reminder_at  # the reminder counts as a contact
+    assert result.channels == ("email", "sms", "email")
+    assert [r.at for r in result.rungs] == [
+        NOON,
+        NOON + timedelta(hours=24),
+        NOON + timedelta(hours=24 + 72),
+    ]
+    assert result.expires_at == NOON + timedelta(days=7)
+    assert result.last_contact_at == result.rungs[-1].at  # reminders count as contacts
 
 
 def test_the_send_delay_counts_from_the_business_event() -> None:
@@ -74,11 +79,53 @@ def test_an_event_delivered_long_after_its_delay_is_sent_at_once() -> None:
 # ---------------------------------------------------------------- consent and contact points
 
 
-def test_an_opted_out_channel_is_never_in_the_plan() -> None:
+def test_an_opted_out_channel_is_never_in_the_plan_and_keeps_the_ladder_timeline() -> None:
     result = plan(c=customer(sms=ChannelState("+358401234567", consent=False)))
-    assert result.channels == ("email",)
-    assert result.reminder_at is None  # no second usable channel: no reminder
-    assert result.expires_at == NOON + timedelta(hours=48)
+    # The SMS rung is left out; the last email still comes 24 + 72 h after the invitation.
+    assert result.channels == ("email", "email")
+    assert [r.at for r in result.rungs] == [NOON, NOON + timedelta(hours=96)]
+    assert result.expires_at == NOON + timedelta(days=7)
+
+
+def test_when_the_first_channel_is_unusable_the_first_usable_rung_is_the_invitation() -> None:
+    # SMS only: the SMS rung goes at once instead of 24 h later; the email rungs are left out.
+    result = plan(c=customer(email=ChannelState(None)))
+    assert result.channels == ("sms",)
+    assert result.send_at == NOON
+    assert result.expires_at == NOON + timedelta(hours=72)
+
+
+def test_every_reminder_is_moved_out_of_quiet_hours_and_the_next_counts_from_it() -> None:
+    # Invitation at 20:30 Helsinki: the SMS 24 h later falls at 20:30 (allowed); a ladder
+    # with a 25 h step lands at 21:30, inside quiet hours, and waits for 08:00.
+    evening = datetime(2026, 11, 16, 18, 30, tzinfo=UTC)  # 20:30 in Helsinki
+    base = survey()
+    ladder = (
+        base.ladder[0],
+        dataclasses.replace(base.ladder[1], after=timedelta(hours=25)),
+        base.ladder[2],
+    )
+    result = plan(s=survey(ladder=ladder), now=evening)
+    morning = datetime(2026, 11, 18, 6, 0, tzinfo=UTC)  # Wednesday 08:00 in Helsinki
+    assert [r.at for r in result.rungs] == [evening, morning, morning + timedelta(hours=72)]
+
+
+@pytest.mark.parametrize(
+    ("suppressed", "reason"),
+    [
+        ("bounced", rules.BOUNCED),
+        ("complained", rules.OPTED_OUT),
+        ("unsubscribed", rules.OPTED_OUT),
+        ("stop-reply", rules.OPTED_OUT),
+    ],
+)
+def test_a_suppressed_address_is_unusable_with_its_reason(suppressed: str, reason: str) -> None:
+    email = ChannelState("maija@example.com", suppressed=suppressed)
+    assert email.problem == reason
+    partly = plan(c=customer(email=email))
+    assert partly.channels == ("sms",)
+    wholly = plan(c=customer(email=email, sms=ChannelState(None)))
+    assert (wholly.suppressed, wholly.reason) == (True, reason)
 
 
 def test_opted_out_of_every_channel_is_suppressed_as_opted_out() -> None:

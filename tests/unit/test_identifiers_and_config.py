@@ -16,6 +16,7 @@ COMMON = {
     "RESPONSES_TABLE": "r",
     "AGGREGATES_TABLE": "a",
     "ESCALATIONS_TABLE": "e",
+    "SUPPRESSIONS_TABLE": "s",
     "EVENT_BUS_NAME": "bus",
     "DATA_RETENTION_DAYS": "400",
     "REPORTING_TIME_ZONE": "Europe/Helsinki",

@@ -7,7 +7,7 @@ import pytest
 from survey_core.dal.models import Customer, Invitation
 from survey_core.dal.store import _histogram_moves, segment_keys
 from survey_core.errors import InvalidAnswer
-from survey_core.logic.channels import choose_channel, usable
+from survey_core.logic.channels import RungChannels, customer_facts, rung_channels
 from survey_core.logic.collect import parse_comment, parse_score
 from survey_core.logic.escalate import task_request
 from survey_core.logic.report import previous_week
@@ -24,26 +24,41 @@ def _invitation(channels: list[str]) -> Invitation:
     return Invitation("i", channels=channels)
 
 
+LADDER = ["email", "sms", "email"]
+
+
 @pytest.mark.parametrize(
-    ("customer", "rung", "expected"),
+    ("customer", "suppressed", "rung", "fallback", "candidates", "skipped_because"),
     [
-        (_customer(), 0, "email"),
-        (_customer(), 1, "sms"),
-        (_customer(email=None), 0, "sms"),  # first rung falls back along the ladder
-        (_customer(email=None), 1, "sms"),
-        (_customer(phone=None), 1, None),  # a reminder on a missing channel is skipped
-        (_customer(consent_sms=False), 1, None),  # an opted-out channel is never used
-        (_customer(consent_email=False), 0, "sms"),
-        (_customer(email=None, phone=None), 0, None),
-        (_customer(), 2, None),
+        # The invitation tries its planned channel, then the ladder's other usable ones.
+        (_customer(), {}, 0, None, ("email", "sms"), None),
+        (_customer(), {}, 1, None, ("sms",), None),
+        (_customer(), {}, 2, None, ("email",), None),
+        (_customer(email=None), {}, 0, None, ("sms",), "no-contact-point"),
+        # A reminder whose channel is out is skipped, whatever the reason.
+        (_customer(phone=None), {}, 1, None, (), "no-contact-point"),
+        (_customer(consent_sms=False), {}, 1, None, (), "opted-out"),
+        (_customer(), {"email": "unsubscribed"}, 2, None, (), "opted-out"),
+        (_customer(), {"email": "complained"}, 2, None, (), "opted-out"),
+        (_customer(), {"email": "bounced"}, 2, None, (), "bounced"),
+        # A fallback (a bounced rung resent) uses its own channel only.
+        (_customer(), {}, 0, "sms", ("sms",), None),
+        (_customer(), {"sms": "stop-reply"}, 2, "sms", (), "opted-out"),
+        (_customer(), {}, 3, None, (), "not-planned"),
     ],
 )
-def test_channel_choice(customer: Customer, rung: int, expected: str | None) -> None:
-    assert choose_channel(_invitation(["email", "sms"]), customer, rung) == expected
-
-
-def test_unknown_channel_is_never_usable() -> None:
-    assert not usable("fax", _customer())
+def test_rung_channels(
+    customer: Customer,
+    suppressed: dict[str, str],
+    rung: int,
+    fallback: str | None,
+    candidates: tuple[str, ...],
+    skipped_because: str | None,
+) -> None:
+    choice = rung_channels(
+        _invitation(LADDER), rung, fallback, customer_facts(customer, suppressed)
+    )
+    assert choice == RungChannels(candidates, skipped_because)
 
 
 @pytest.mark.parametrize(("raw", "score"), [("0", 0), ("10", 10), (" 7 ", 7)])

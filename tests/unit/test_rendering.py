@@ -3,6 +3,7 @@ import re
 import pytest
 from survey_core.i18n import MESSAGES, SUPPORTED_LANGUAGES, resolve_language, text
 from survey_core.rendering import (
+    MESSAGE_KINDS,
     render_error_page,
     render_invitation_email,
     render_report_email,
@@ -11,10 +12,17 @@ from survey_core.rendering import (
     render_thank_you_page,
 )
 from survey_core.scoring import SCALES
+from survey_core.sms import SmsSize
 
 pytestmark = pytest.mark.unit
 
 URL = "https://s.example.fi/s/AbCdEfGhIjKlMnOpQrStUv"
+UNSUBSCRIBE = "https://s.example.fi/u/AbCdEfGhIjKlMnOpQrStUv"
+KIND_SUBJECTS = {
+    "invitation": "subject",
+    "reminder": "subject_reminder",
+    "last-reminder": "subject_last_reminder",
+}
 # GSM 03.38 basic character set (no extension table): a message of these is one 160-char segment.
 GSM7 = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -37,9 +45,9 @@ def test_languages_resolve(given: str | None, expected: str) -> None:
 
 @pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
 @pytest.mark.parametrize("metric", sorted(SCALES))
-@pytest.mark.parametrize("reminder", [False, True])
-def test_invitation_email_has_one_tap_link_per_score(
-    language: str, metric: str, reminder: bool
+@pytest.mark.parametrize("kind", MESSAGE_KINDS)
+def test_invitation_email_has_one_tap_link_per_score_and_an_unsubscribe_link(
+    language: str, metric: str, kind: str
 ) -> None:
     question = text(language, "question_" + metric, company="Example Oy")
     email = render_invitation_email(
@@ -48,28 +56,92 @@ def test_invitation_email_has_one_tap_link_per_score(
         question=question,
         company="Example Oy",
         survey_url=URL,
-        reminder=reminder,
+        unsubscribe_url=UNSUBSCRIBE,
+        kind=kind,
     )
     low, high = SCALES[metric]
-    links = re.findall(re.escape(URL) + r"\?score=(\d+)", email.html)
-    assert [int(s) for s in links] == list(range(low, high + 1))
-    assert [int(s) for s in re.findall(re.escape(URL) + r"\?score=(\d+)", email.text)] == list(
-        range(low, high + 1)
-    )
+    for part in (email.html, email.text):
+        links = re.findall(re.escape(URL) + r"\?score=(\d+)", part)
+        assert [int(s) for s in links] == list(range(low, high + 1))
+        assert UNSUBSCRIBE in part
+        assert text(language, "unsubscribe_link") in part
     assert question in email.text
     assert "<script" not in email.html
+    assert email.subject == text(language, KIND_SUBJECTS[kind], company="Example Oy")
     assert "@" not in email.subject  # no personal data in subject lines
 
 
+def test_each_kind_of_email_says_something_different() -> None:
+    subjects = {
+        render_invitation_email(
+            language="en", metric="nps", question="Q?", company="Example Oy",
+            survey_url=URL, unsubscribe_url=UNSUBSCRIBE, kind=kind,
+        ).subject
+        for kind in MESSAGE_KINDS
+    }  # fmt: skip
+    assert len(subjects) == len(MESSAGE_KINDS)
+
+
+# A survey link on the API Gateway URL, the longest the stack makes without a custom domain.
+API_URL = "https://a1b2c3d4e5.execute-api.eu-north-1.amazonaws.com/prod/s/AbCdEfGhIjKlMnOpQrStUv"
+
+
 @pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
-@pytest.mark.parametrize("reminder", [False, True])
-def test_sms_is_one_gsm7_segment(language: str, reminder: bool) -> None:
-    message = render_sms(
-        language=language, company="Kauppa Esimerkki Oy", survey_url=URL, reminder=reminder
+@pytest.mark.parametrize("kind", MESSAGE_KINDS)
+@pytest.mark.parametrize("metric", sorted(SCALES))
+@pytest.mark.parametrize("url", [URL, API_URL])
+def test_sms_is_one_gsm7_segment_with_the_link_the_scale_and_stop(
+    language: str, kind: str, metric: str, url: str
+) -> None:
+    sms = render_sms(
+        language=language, company="Kauppa Esimerkki Oy", metric=metric, survey_url=url, kind=kind
     )
-    assert URL in message
-    assert set(message) <= GSM7
-    assert len(message) <= 160
+    low, high = SCALES[metric]
+    assert url in sms.text
+    assert f"{low}-{high}" in sms.text
+    assert sms.text.endswith(text(language, "sms_stop"))
+    assert "STOP" in sms.text
+    assert set(sms.text) <= GSM7
+    assert len(sms.text) <= 160
+    assert (sms.size.encoding, sms.size.segments) == ("GSM-7", 1)
+
+
+@pytest.mark.parametrize(
+    ("company", "start"),
+    [
+        ("Suomen Esimerkkikauppa Oy", "Muistutus: arvioi Suomen Esimerkkikauppa Oy 0-10: "),
+        # The longest company name the catalogue allows (40): company, scale, link and STOP.
+        (
+            "Suomen Suurin Esimerkkikauppa ja Palvelu",
+            "Suomen Suurin Esimerkkikauppa ja Palvelu 0-10: ",
+        ),
+    ],
+)
+def test_longer_names_get_shorter_wordings_to_stay_in_one_segment(company: str, start: str) -> None:
+    sms = render_sms(
+        language="fi", company=company, metric="nps", survey_url=API_URL, kind="reminder"
+    )
+    assert sms.text.startswith(start)
+    assert sms.text.endswith("\nLopetus: vastaa STOP")
+    assert sms.size == SmsSize("GSM-7", len(sms.text), 1)
+
+
+def test_when_nothing_fits_the_shortest_wording_is_counted_in_segments() -> None:
+    long_link = API_URL.replace("/prod/", "/" + "x" * 60 + "/")
+    sms = render_sms(
+        language="en", company="Example Oy", metric="nps", survey_url=long_link, kind="invitation"
+    )
+    assert sms.text == f"Example Oy 0-10: {long_link}\nReply STOP to opt out"
+    assert sms.size == SmsSize("GSM-7", len(sms.text), 2)
+
+
+def test_characters_outside_gsm7_make_a_ucs2_message_counted_in_segments() -> None:
+    sms = render_sms(
+        language="en", company="Łódź Shop", metric="nps", survey_url=URL, kind="invitation"
+    )
+    assert sms.size.encoding == "UCS-2"
+    assert sms.size.units == len(sms.text)
+    assert sms.size.segments == -(-len(sms.text) // 67)  # 67 units per part of a long one
 
 
 def test_markup_is_escaped_everywhere_in_html() -> None:
@@ -80,7 +152,8 @@ def test_markup_is_escaped_everywhere_in_html() -> None:
         question=f"Would you recommend {company}?",
         company=company,
         survey_url=URL,
-        reminder=False,
+        unsubscribe_url=UNSUBSCRIBE,
+        kind="invitation",
     )
     page = render_survey_page(
         language="en",

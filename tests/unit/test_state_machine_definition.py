@@ -1,5 +1,6 @@
 """Static checks of the lifecycle ASL; running it is the e2e test's job."""
 
+import copy
 import json
 import re
 from pathlib import Path
@@ -64,9 +65,64 @@ def test_every_substitution_used_is_defined_in_the_template() -> None:
     assert used == defined
 
 
-def test_waits_for_the_answer_with_a_task_token_and_a_timeout() -> None:
-    for name in ("SendInvitation", "SendReminder"):
-        state = ASL["States"][name]
-        assert state["Resource"].endswith(".waitForTaskToken")
-        assert state["Parameters"]["Payload"]["taskToken.$"] == "$$.Task.Token"
-        assert "TimeoutSecondsPath" in state
+def test_waits_for_the_answer_with_a_task_token_and_the_rungs_timeout() -> None:
+    state = ASL["States"]["SendRung"]
+    assert state["Resource"].endswith(".waitForTaskToken")
+    assert state["Parameters"]["Payload"]["taskToken.$"] == "$$.Task.Token"
+    assert state["TimeoutSecondsPath"] == "$wait"
+
+
+def _strings(node: object) -> list[str]:
+    if isinstance(node, dict):
+        return [s for key, value in node.items() for s in _strings(key) + _strings(value)]
+    if isinstance(node, list):
+        return [s for item in node for s in _strings(item)]
+    return [node] if isinstance(node, str) else []
+
+
+def test_every_variable_read_is_assigned_by_the_first_state() -> None:
+    # A variable read before it is assigned fails the execution at run time (States.Runtime).
+    assigned: set[str] = set()
+    for state in ASL["States"].values():
+        assigned.update(key.removesuffix(".$") for key in state.get("Assign", {}))
+        for catcher in state.get("Catch", []):
+            assigned.update(key.removesuffix(".$") for key in catcher.get("Assign", {}))
+    read = {
+        name
+        for text in _strings(ASL["States"])
+        for name in re.findall(r"\$([A-Za-z_][A-Za-z0-9_]*)", text)
+    }
+    assert read == assigned
+    first = ASL["States"][ASL["StartAt"]]
+    assert {key.removesuffix(".$") for key in first["Assign"]} == assigned
+
+
+def _lint(definition: dict) -> list[str]:
+    from cfnlint.api import lint
+
+    template = {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Resources": {
+            "Lifecycle": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {
+                    "RoleArn": "arn:aws:iam::123456789012:role/lifecycle",
+                    "Definition": definition,
+                    "DefinitionSubstitutions": {
+                        name: "substituted" for name in re.findall(r"\$\{(\w+)\}", json.dumps(ASL))
+                    },
+                },
+            }
+        },
+    }
+    return [str(match) for match in lint(json.dumps(template)) if match.rule.id.startswith("E")]
+
+
+def test_the_definition_passes_the_step_functions_schema_that_cfn_lint_ships() -> None:
+    # sam validate does not read a DefinitionUri file: this runs cfn-lint's ASL check (E3601)
+    # on it, so a malformed field (e.g. an Assign that is not an object) fails here, not at
+    # deploy time. The broken copy proves the check looks at the definition at all.
+    assert _lint(ASL) == []
+    broken = copy.deepcopy(ASL)
+    broken["States"]["WaitForFallback"]["Assign"] = "not an object"
+    assert any("E3601" in problem for problem in _lint(broken))

@@ -205,8 +205,12 @@ def _check_survey(raw: Mapping[str, Any], where: str, problems: list[str]) -> No
             if m not in metrics
         )
     ladder = raw["ladder"]
-    if len(ladder) == 2 and ladder[0]["channel"] == ladder[1]["channel"]:
-        problems.append(f"{where}.ladder[1].channel: the reminder must use the other channel")
+    problems.extend(
+        f"{where}.ladder[{index}].channel: a reminder must use another channel than the "
+        "message before it"
+        for index in range(1, len(ladder))
+        if ladder[index]["channel"] == ladder[index - 1]["channel"]
+    )
     if "quietHours" in raw:
         _check_quiet_hours(raw["quietHours"], f"{where}.quietHours", problems)
     recurring = raw.get("recurring")

@@ -39,6 +39,7 @@ class Tables:
     responses: str
     aggregates: str
     escalations: str
+    suppressions: str
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class Common:
                 responses=_require(environ, "RESPONSES_TABLE"),
                 aggregates=_require(environ, "AGGREGATES_TABLE"),
                 escalations=_require(environ, "ESCALATIONS_TABLE"),
+                suppressions=_require(environ, "SUPPRESSIONS_TABLE"),
             ),
             "event_bus_name": _require(environ, "EVENT_BUS_NAME"),
             "retention_days": int(retention),
@@ -90,6 +92,7 @@ class TriggerConfig(Common):
 @dataclass(frozen=True)
 class SendConfig(Common):
     sender_email: str
+    email_configuration_set: str
     sms_origination_identity: str | None
     survey_base_url: str
 
@@ -98,6 +101,7 @@ class SendConfig(Common):
         return cls(
             **cls.common_kwargs(environ),  # type: ignore[arg-type]
             sender_email=_require(environ, "SENDER_EMAIL"),
+            email_configuration_set=_require(environ, "EMAIL_CONFIGURATION_SET"),
             sms_origination_identity=environ.get("SMS_ORIGINATION_IDENTITY") or None,
             survey_base_url=_require(environ, "SURVEY_BASE_URL").rstrip("/"),
         )
@@ -107,6 +111,13 @@ class SendConfig(Common):
 class CollectConfig(Common):
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> CollectConfig:
+        return cls(**cls.common_kwargs(environ))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class DeliveryConfig(Common):
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> DeliveryConfig:
         return cls(**cls.common_kwargs(environ))  # type: ignore[arg-type]
 
 

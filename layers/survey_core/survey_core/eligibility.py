@@ -1,9 +1,10 @@
 """Who may get a survey, on which channels and when: pure rules, no I/O, fixed inputs.
 
 The trigger gathers the facts (the survey, the customer as stored, the event's time, the
-clock) and gets back a Plan: either suppressed with a reason code, or the exact moments of the
-invitation, the reminder and the expiry. Reason codes are stable strings: they are stored on the
-invitation, counted in metrics and documented in docs/eligibility.md.
+clock) and gets back a Plan: either suppressed with a reason code, or the channel and exact
+moment of every message of the ladder (the invitation, then each reminder) and the expiry.
+Reason codes are stable strings: they are stored on the invitation, counted in metrics and
+documented in docs/catalogue.md.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .catalogue import Survey, Window
+from .catalogue import Rung, Survey, Window
 
 # Suppression reasons: no invitation is sent.
 NOT_SAMPLED = "not-sampled"
 OPTED_OUT = "opted-out"
+BOUNCED = "bounced"
 NO_CONTACT_POINT = "no-contact-point"
 INVALID_CONTACT_POINT = "invalid-contact-point"
 FATIGUE_LIMIT = "fatigue-limit"
@@ -30,6 +32,7 @@ QUIET_HOURS = "quiet-hours"
 REASONS = (
     NOT_SAMPLED,
     OPTED_OUT,
+    BOUNCED,
     NO_CONTACT_POINT,
     INVALID_CONTACT_POINT,
     FATIGUE_LIMIT,
@@ -76,6 +79,15 @@ def zone_or_default(name: str | None, default: ZoneInfo) -> ZoneInfo:
     return ZoneInfo(name) if name and known_time_zone(name) else default
 
 
+# Why an address is on the suppression list (dal/suppressions): set by the customer or by the
+# mail system, never by a product system's event.
+UNSUBSCRIBED = "unsubscribed"  # the email's unsubscribe link or one-click header
+STOP_REPLY = "stop-reply"  # an SMS reply STOP
+COMPLAINED = "complained"  # the recipient marked a survey email as spam
+# BOUNCED (above): the receiving mail server refused the address for good.
+SUPPRESSION_REASONS = (UNSUBSCRIBED, STOP_REPLY, COMPLAINED, BOUNCED)
+
+
 @dataclass(frozen=True)
 class ChannelState:
     """What is known about one channel of a customer."""
@@ -83,6 +95,7 @@ class ChannelState:
     address: str | None  # a valid, normalized contact point
     given_but_invalid: bool = False
     consent: bool = True
+    suppressed: str | None = None  # a SUPPRESSION_REASONS value when the address is suppressed
 
     @property
     def problem(self) -> str | None:
@@ -90,6 +103,10 @@ class ChannelState:
             return OPTED_OUT
         if self.address is None:
             return INVALID_CONTACT_POINT if self.given_but_invalid else NO_CONTACT_POINT
+        if self.suppressed == BOUNCED:
+            return BOUNCED
+        if self.suppressed is not None:
+            return OPTED_OUT
         return None
 
 
@@ -106,23 +123,37 @@ class CustomerFacts:
 
 
 @dataclass(frozen=True)
+class PlannedRung:
+    """One message of the channel ladder: which channel, and when it is due."""
+
+    channel: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class Plan:
     """The decision for one survey and one customer."""
 
     reason: str | None  # suppression reason, or why the send is later than now
-    send_at: datetime | None = None
-    reminder_at: datetime | None = None
+    rungs: tuple[PlannedRung, ...] = ()  # the invitation, then each reminder
     expires_at: datetime | None = None
-    channels: tuple[str, ...] = ()  # the ladder's usable channels, in order
 
     @property
     def suppressed(self) -> bool:
-        return self.send_at is None
+        return not self.rungs
+
+    @property
+    def send_at(self) -> datetime | None:
+        return self.rungs[0].at if self.rungs else None
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        return tuple(rung.channel for rung in self.rungs)
 
     @property
     def last_contact_at(self) -> datetime | None:
         """The last planned message: what the fatigue rule counts for this survey."""
-        return self.reminder_at or self.send_at
+        return self.rungs[-1].at if self.rungs else None
 
 
 def sampled(customer_id: str, survey_id: str, rate: float) -> bool:
@@ -165,14 +196,40 @@ def _first_instant_at_or_after(
     return instant
 
 
-def usable_channels(ladder: Sequence[str], customer: CustomerFacts) -> tuple[tuple[str, ...], str]:
-    """The ladder's channels the customer can be reached on, and the reason if there is none."""
-    usable = tuple(c for c in ladder if customer.channel(c).problem is None)
+def no_channel_reason(ladder: Sequence[str], customer: CustomerFacts) -> str:
+    """Why none of the ladder's channels can reach the customer (the strongest reason)."""
     problems = {customer.channel(c).problem for c in ladder}
-    for reason in (OPTED_OUT, INVALID_CONTACT_POINT, NO_CONTACT_POINT):
+    for reason in (OPTED_OUT, BOUNCED, INVALID_CONTACT_POINT, NO_CONTACT_POINT):
         if reason in problems:
-            return usable, reason
-    return usable, NO_CONTACT_POINT
+            return reason
+    return NO_CONTACT_POINT
+
+
+def plan_rungs(
+    ladder: Sequence[Rung],
+    customer: CustomerFacts,
+    send_at: datetime,
+    zone: ZoneInfo,
+    quiet: Window,
+) -> tuple[PlannedRung, ...]:
+    """The ladder's messages the customer can receive, each at its planned time.
+
+    The first usable rung is the invitation, sent at send_at. Every later rung is due its
+    afterHours after the rung before it (moved out of quiet hours), whether or not that rung
+    is usable, so a skipped channel does not move the rest of the ladder; an unusable rung
+    is left out of the plan.
+    """
+    usable = [i for i, rung in enumerate(ladder) if customer.channel(rung.channel).problem is None]
+    if not usable:
+        return ()
+    first = usable[0]
+    planned = [PlannedRung(ladder[first].channel, send_at)]
+    due = send_at
+    for index in range(first + 1, len(ladder)):
+        due = outside_quiet_hours(due + ladder[index].after, zone, quiet)
+        if index in usable:
+            planned.append(PlannedRung(ladder[index].channel, due))
+    return tuple(planned)
 
 
 def plan_invitation(
@@ -186,9 +243,9 @@ def plan_invitation(
     """Apply the rules in order: sampling, channels, send delay, fatigue, quiet hours."""
     if not sampled(customer.customer_id, survey.id, survey.sampling):
         return Plan(NOT_SAMPLED)
-    channels, no_channel_reason = usable_channels([r.channel for r in survey.ladder], customer)
-    if not channels:
-        return Plan(no_channel_reason)
+    ladder_channels = [rung.channel for rung in survey.ladder]
+    if all(customer.channel(c).problem is not None for c in ladder_channels):
+        return Plan(no_channel_reason(ladder_channels, customer))
 
     reason: str | None = None
     due = now
@@ -208,18 +265,5 @@ def plan_invitation(
     send_at = outside_quiet_hours(due, zone, survey.quiet_hours)
     if send_at > due and reason is None:
         reason = QUIET_HOURS
-
-    reminder_at = None
-    last_message = send_at
-    if len(survey.ladder) > 1 and len(channels) > 1:
-        reminder_at = outside_quiet_hours(
-            send_at + survey.ladder[1].after, zone, survey.quiet_hours
-        )
-        last_message = reminder_at
-    return Plan(
-        reason=reason,
-        send_at=send_at,
-        reminder_at=reminder_at,
-        expires_at=last_message + survey.expires_after,
-        channels=channels,
-    )
+    rungs = plan_rungs(survey.ladder, customer, send_at, zone, survey.quiet_hours)
+    return Plan(reason=reason, rungs=rungs, expires_at=rungs[-1].at + survey.expires_after)

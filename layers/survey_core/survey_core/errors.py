@@ -10,7 +10,25 @@ class SendThrottled(SurveyError):
 
 
 class NoReachableChannel(SurveyError):
-    """The customer has no usable contact point on any channel of the ladder."""
+    """The invitation cannot go out: no channel of its ladder can reach the customer now."""
+
+
+class MessageRefused(SurveyError):
+    """SES or SNS refused one message for good (a rejected address, an invalid number); the
+    code is AWS's error code. Another channel may still work."""
+
+    def __init__(self, service: str, code: str) -> None:
+        super().__init__(f"{service}: {code}")
+        self.code = code
+
+
+class DeliveryFailed(SurveyError):
+    """SES or SNS refused the invitation on every usable channel (e.g. a rejected address)."""
+
+
+class EmailBounced(SurveyError):
+    """Not raised here: the error name the delivery function ends a rung's wait with
+    (SendTaskFailure) when its email bounced, so the lifecycle resends the rung by SMS."""
 
 
 class InvitationNotFound(SurveyError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -10,6 +11,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from .i18n import resolve_language, text
 from .scoring import scale_of
+from .sms import SmsSize, sms_size
 
 _ENV = Environment(
     loader=PackageLoader("survey_core", "templates"),
@@ -38,33 +40,76 @@ def _scale(metric: str) -> dict[str, Any]:
     return {"scores": list(range(low, high + 1)), "low": low, "high": high}
 
 
+# What a ladder message says: the first message a customer gets is the invitation (also when
+# it goes out as an SMS fallback after a bounce); later ones remind; the last rung says so.
+MESSAGE_KINDS = ("invitation", "reminder", "last-reminder")
+_SUBJECTS = {
+    "invitation": "subject",
+    "reminder": "subject_reminder",
+    "last-reminder": "subject_last_reminder",
+}
+_INTROS = {
+    "invitation": "intro",
+    "reminder": "intro_reminder",
+    "last-reminder": "intro_last_reminder",
+}
+
+
 def render_invitation_email(
-    *, language: str, metric: str, question: str, company: str, survey_url: str, reminder: bool
+    *,
+    language: str,
+    metric: str,
+    question: str,
+    company: str,
+    survey_url: str,
+    unsubscribe_url: str,
+    kind: str,
 ) -> RenderedEmail:
+    """The survey email, HTML and plain text: one-tap score links, an unsubscribe link.
+
+    The subject names the company only: never the customer, an order or anything personal."""
     context = {
         "metric": metric,
         "question": question,
         "company": company,
         "survey_url": survey_url,
-        "reminder": reminder,
+        "unsubscribe_url": unsubscribe_url,
+        "intro_key": _INTROS[kind],
         **_scale(metric),
     }
-    subject = text(
-        resolve_language(language), "subject_reminder" if reminder else "subject", company=company
-    )
     return RenderedEmail(
-        subject=subject,
+        subject=text(resolve_language(language), _SUBJECTS[kind], company=company),
         html=_render("invitation_email.html", language, **context),
         text=_render("invitation_email.txt", language, **context),
     )
 
 
-def render_sms(*, language: str, company: str, survey_url: str, reminder: bool) -> str:
-    low, high = scale_of("nps")
-    key = "sms_reminder" if reminder else "sms"
-    return text(
-        resolve_language(language), key, company=company, low=low, high=high, url=survey_url
-    )
+@dataclass(frozen=True)
+class RenderedSms:
+    text: str
+    size: SmsSize
+
+
+def render_sms(
+    *, language: str, company: str, metric: str, survey_url: str, kind: str
+) -> RenderedSms:
+    """The survey SMS: the scale, the link and how to opt out, in one GSM-7 segment if the
+    text allows. Shorter wordings are tried in turn (down to the company, the scale and the
+    link); when none fits, the shortest is sent, sized in segments (UCS-2 when the company
+    name has characters outside GSM-7)."""
+    language = resolve_language(language)
+    low, high = scale_of(metric)
+    lead = "sms" if kind == "invitation" else "sms_reminder"
+    stop = text(language, "sms_stop")
+    candidates = [
+        f"{text(language, key, company=company, low=low, high=high)} {survey_url}\n{stop}"
+        for key in (lead, f"{lead}_short", "sms_minimal")
+    ]
+    for candidate in candidates:
+        size = sms_size(candidate)
+        if size.single_gsm7:
+            return RenderedSms(candidate, size)
+    return RenderedSms(candidates[-1], sms_size(candidates[-1]))
 
 
 def render_survey_page(
@@ -94,18 +139,48 @@ def render_survey_page(
     )
 
 
+def _render_message(language: str, key: str, **params: Any) -> str:
+    """A page with a title and one paragraph: texts `<key>_title` and `<key>_body`."""
+    return _render(
+        "message_page.html",
+        language,
+        title_key=f"{key}_title",
+        body_key=f"{key}_body",
+        params=params,
+    )
+
+
 def render_thank_you_page(*, language: str, score: int, metric: str) -> str:
-    return _render("message_page.html", language, title_key="thanks_title", body_key="thanks_body")
+    return _render_message(language, "thanks")
 
 
 def render_error_page(*, language: str, status: int) -> str:
     status = status if status in (400, 404, 410) else 500
+    return _render_message(language, f"error_{status}")
+
+
+def render_unsubscribe_page(
+    *,
+    language: str,
+    company: str,
+    action_url: str,
+    channels: Sequence[str],
+    checked: Sequence[str],
+    error: str | None,
+) -> str:
     return _render(
-        "message_page.html",
+        "unsubscribe_page.html",
         language,
-        title_key=f"error_{status}_title",
-        body_key=f"error_{status}_body",
+        company=company,
+        action_url=action_url,
+        channels=list(channels),
+        checked=list(checked),
+        error=error,
     )
+
+
+def render_unsubscribed_page(*, language: str, company: str) -> str:
+    return _render_message(language, "unsubscribed", company=company)
 
 
 def render_report_email(*, language: str, report: dict[str, Any]) -> RenderedEmail:

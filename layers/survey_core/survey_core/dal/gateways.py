@@ -3,19 +3,35 @@
 from __future__ import annotations
 
 import json
+import re
 import time
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NoReturn
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from ..errors import SendThrottled
+from ..email_message import compose_email
+from ..errors import MessageRefused, SendThrottled
+from ..rendering import RenderedEmail
 
 THROTTLING_CODES = frozenset(
-    {"Throttling", "ThrottlingException", "TooManyRequestsException", "LimitExceededException"}
+    {
+        "Throttling",
+        "ThrottlingException",
+        "Throttled",  # SNS
+        "TooManyRequestsException",
+        "LimitExceededException",
+    }
 )
+# Refusals of one message that another channel may get past. Anything else (access denied,
+# sending paused, a missing configuration set) is the stack's problem, not the recipient's:
+# it propagates and the lifecycle marks the invitation failed with its name.
+REFUSAL_CODES = {
+    "SES": frozenset({"MessageRejected"}),
+    "SNS": frozenset({"InvalidParameter"}),  # e.g. a number SNS cannot send to
+}
 # Standard retry mode retries throttling and transient errors with backoff before we see them.
 _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3})
 
@@ -43,6 +59,17 @@ class Lifecycle:
             )
         except ClientError as error:
             if _code(error) == "ExecutionAlreadyExists":
+                return False
+            raise
+        return True
+
+    def fail(self, task_token: str, error: str, cause: str) -> bool:
+        """End a waiting rung with a named error (the lifecycle catches it by name); False if
+        it no longer waits."""
+        try:
+            self._sfn.send_task_failure(taskToken=task_token, error=error, cause=cause)
+        except ClientError as error_:
+            if _code(error_) in {"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"}:
                 return False
             raise
         return True
@@ -137,53 +164,89 @@ class RejectedEvents:
         )
 
 
+def _raise_send_error(service: str, error: ClientError) -> NoReturn:
+    code = _code(error)
+    if code in THROTTLING_CODES:
+        raise SendThrottled(f"{service}: {code}") from error
+    if code in REFUSAL_CODES[service]:
+        raise MessageRefused(service, code) from error
+    raise error
+
+
 class Mailer:
-    def __init__(self, ses: Any, sender: str) -> None:
+    """SES v2, raw MIME (email_message.py): both parts and the unsubscribe headers as built,
+    the configuration set that publishes bounces and complaints, and tags that tie SES's
+    events back to the invitation."""
+
+    def __init__(
+        self,
+        ses: Any,
+        sender: str,
+        *,
+        sender_name: str | None = None,
+        configuration_set: str | None = None,
+    ) -> None:
         self._ses = ses
         self._sender = sender
+        self._sender_name = sender_name
+        self._configuration_set = configuration_set
 
-    def send(self, *, to: list[str], subject: str, html: str, text: str) -> str:
+    def send(
+        self,
+        *,
+        to: Sequence[str],
+        email: RenderedEmail,
+        unsubscribe_url: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> str:
+        raw = compose_email(
+            sender=self._sender,
+            sender_name=self._sender_name,
+            to=to,
+            email=email,
+            unsubscribe_url=unsubscribe_url,
+        )
+        params: dict[str, Any] = {
+            "FromEmailAddress": self._sender,
+            "Destination": {"ToAddresses": list(to)},
+            "Content": {"Raw": {"Data": raw}},
+        }
+        if self._configuration_set:
+            params["ConfigurationSetName"] = self._configuration_set
+        if tags:
+            params["EmailTags"] = [{"Name": k, "Value": v} for k, v in tags.items()]
         try:
-            result = self._ses.send_email(
-                FromEmailAddress=self._sender,
-                Destination={"ToAddresses": to},
-                Content={
-                    "Simple": {
-                        "Subject": {"Data": subject, "Charset": "UTF-8"},
-                        "Body": {
-                            "Html": {"Data": html, "Charset": "UTF-8"},
-                            "Text": {"Data": text, "Charset": "UTF-8"},
-                        },
-                    }
-                },
-            )
+            result = self._ses.send_email(**params)
         except ClientError as error:
-            if _code(error) in THROTTLING_CODES:
-                raise SendThrottled(f"SES: {_code(error)}") from error
-            raise
+            _raise_send_error("SES", error)
         return str(result["MessageId"])
+
+
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
 
 class SmsSender:
     def __init__(self, sns: Any, origination_identity: str | None) -> None:
         self._sns = sns
-        self._origination = origination_identity
+        self._attributes = {
+            "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}
+        }
+        if origination_identity:
+            # A phone number is an origination number; letters and digits are a sender ID.
+            name = (
+                "AWS.MM.SMS.OriginationNumber"
+                if _E164.match(origination_identity)
+                else "AWS.SNS.SMS.SenderID"
+            )
+            self._attributes[name] = {"DataType": "String", "StringValue": origination_identity}
 
     def send(self, *, phone: str, text: str) -> str:
-        attributes = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}}
-        if self._origination:
-            attributes["AWS.MM.SMS.OriginationNumber"] = {
-                "DataType": "String",
-                "StringValue": self._origination,
-            }
         try:
             result = self._sns.publish(
-                PhoneNumber=phone, Message=text, MessageAttributes=attributes
+                PhoneNumber=phone, Message=text, MessageAttributes=self._attributes
             )
         except ClientError as error:
-            if _code(error) in THROTTLING_CODES:
-                raise SendThrottled(f"SNS: {_code(error)}") from error
-            raise
+            _raise_send_error("SNS", error)
         return str(result["MessageId"])
 
 

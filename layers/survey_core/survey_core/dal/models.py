@@ -69,12 +69,16 @@ class Customer(Model):
 
 
 class Attempt(MapAttribute[str, Any]):
+    """One message of the ladder, as it happened."""
+
     rung = NumberAttribute()
-    channel = UnicodeAttribute()
-    outcome = UnicodeAttribute()  # sent | skipped
+    channel = UnicodeAttribute()  # email | sms | none (skipped: no usable channel)
+    # sent | skipped | failed; a sent email later turns bounced or complained (SES feedback)
+    outcome = UnicodeAttribute()
     at = UnicodeAttribute()
     message_id = UnicodeAttribute(null=True)
     reason = UnicodeAttribute(null=True)
+    fallback = BooleanAttribute(default=False)  # sent on SMS because the rung's email bounced
 
 
 class LinkTokenIndex(GlobalSecondaryIndex["Invitation"]):
@@ -108,13 +112,13 @@ class Invitation(Model):
     metrics = ListAttribute(of=UnicodeAttribute, null=True)
     language = UnicodeAttribute()
     segment = MapAttribute[str, Any](default=dict)
-    channels = ListAttribute(of=UnicodeAttribute)  # the usable ladder, one channel per rung
+    channels = ListAttribute(of=UnicodeAttribute)  # the planned ladder: one channel per rung
+    rung_at = ListAttribute(of=UnicodeAttribute)  # when each rung is due (quiet hours applied)
     # pending -> sent -> answered | expired | failed; suppressed never starts a lifecycle
     status = UnicodeAttribute(default="pending")
     # suppressed: why not sent (eligibility.py); pending: why later than at once, if it is
     reason = UnicodeAttribute(null=True)
-    send_at = UnicodeAttribute(null=True)
-    remind_at = UnicodeAttribute(null=True)
+    send_at = UnicodeAttribute(null=True)  # rung 0's time
     closes_at = UnicodeAttribute(null=True)
     attempts = ListAttribute[Attempt](of=Attempt, default=list)
     task_token = UnicodeAttribute(null=True)
@@ -189,6 +193,21 @@ class Escalation(Model):
     expires_at = TTLAttribute(null=True)
 
 
+class Suppression(Model):
+    """An address that gets no survey messages. The key is "<channel>#<sha256 of the address>"
+    (dal/suppressions.py): the address itself is never stored here."""
+
+    class Meta:
+        table_name = "suppressions"
+
+    address_key = UnicodeAttribute(hash_key=True)
+    channel = UnicodeAttribute()  # email | sms
+    reason = UnicodeAttribute()  # eligibility.SUPPRESSION_REASONS
+    source = UnicodeAttribute()  # where it came from: link, one-click, ses, sms-reply
+    at = UnicodeAttribute()
+    invitation_id = UnicodeAttribute(null=True)  # the message it came from, when known
+
+
 def bind_tables(tables: Tables, region: str) -> None:
     """Point the models at this stack's tables (names come from the template)."""
     for model, name in (
@@ -197,6 +216,7 @@ def bind_tables(tables: Tables, region: str) -> None:
         (Response, tables.responses),
         (AggregateCounter, tables.aggregates),
         (Escalation, tables.escalations),
+        (Suppression, tables.suppressions),
     ):
         model.Meta.table_name = name
         setattr(model.Meta, "region", region)  # noqa: B010 - Meta classes declare no region

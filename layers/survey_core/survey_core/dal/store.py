@@ -228,6 +228,24 @@ def record_attempt(invitation_id: str, attempt: Attempt, sent: bool, now: dateti
     Invitation(invitation_id).update(actions=actions, condition=condition)
 
 
+def mark_attempt(
+    invitation_id: str, index: int, message_id: str, outcome: str, now: datetime
+) -> bool:
+    """Record what became of a sent message (bounced, complained). False when the attempt at
+    index is not that message (the list is append-only, so this means a wrong index)."""
+    attempt = Invitation.attempts[index]
+    try:
+        Invitation(invitation_id).update(
+            actions=[attempt["outcome"].set(outcome), Invitation.updated_at.set(iso(now))],
+            condition=attempt["message_id"] == message_id,
+        )
+    except UpdateError as error:
+        if _conditional_failed(error):
+            return False
+        raise
+    return True
+
+
 # ---------------------------------------------------------------- responses and aggregates
 
 

@@ -34,12 +34,19 @@ class Page:
     html: str
 
 
-def open_invitation(token: str) -> Invitation:
+def find_invitation(token: str) -> Invitation:
+    """The invitation a link token belongs to, whatever its status."""
     if not is_well_formed_link_token(token):
         raise InvitationNotFound("malformed token")
     invitation = store.find_invitation_by_link_token(token)
     if invitation is None:
         raise InvitationNotFound("unknown token")
+    return invitation
+
+
+def open_invitation(token: str) -> Invitation:
+    """The invitation, if it still takes answers."""
+    invitation = find_invitation(token)
     if invitation.status not in OPEN:
         raise SurveyClosed(invitation.status)
     return invitation

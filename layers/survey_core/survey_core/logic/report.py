@@ -79,7 +79,5 @@ def send_report(
     period = previous_week(scheduled, config.reporting_time_zone)
     report = build_report(period, catalogue)
     email = render_report_email(language="en", report=report)
-    mailer.send(
-        to=list(config.report_recipients), subject=email.subject, html=email.html, text=email.text
-    )
+    mailer.send(to=list(config.report_recipients), email=email)
     return report

@@ -1,8 +1,16 @@
-"""Send one rung of the channel ladder: the invitation (rung 0) or a reminder."""
+"""Send one rung of the channel ladder: the invitation (rung 0), a reminder, or the SMS that
+stands in for a rung's bounced email (a fallback).
+
+The lifecycle calls this with a task token and waits on it; whatever happens here (sent,
+skipped, the survey already answered), the wait goes on until an answer or the next rung.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from ..catalogue import Catalogue
 from ..clock import iso
@@ -10,11 +18,13 @@ from ..config import SendConfig
 from ..dal import store
 from ..dal.gateways import EventBus, Lifecycle, Mailer, SmsSender
 from ..dal.models import Attempt, Customer, Invitation
-from ..errors import InvitationNotFound, NoReachableChannel
+from ..dal.suppressions import suppressions_of
+from ..errors import DeliveryFailed, InvitationNotFound, MessageRefused, NoReachableChannel
 from ..rendering import render_invitation_email, render_sms
-from .channels import choose_channel
+from .channels import RungChannels, customer_facts, rung_channels
 
 CLOSED = frozenset({"answered", "expired", "failed", "suppressed"})
+DELIVERED = frozenset({"sent", "bounced", "complained"})  # went out (SES may report on it later)
 
 
 @dataclass(frozen=True)
@@ -26,76 +36,148 @@ class SendPorts:
 
 
 @dataclass(frozen=True)
+class Fallback:
+    """Set by the delivery function when a rung's email bounced (the EmailBounced cause)."""
+
+    channel: str
+    at: str  # when to send, outside quiet hours
+    wait: int  # seconds the fallback waits for an answer: until the next rung is due
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"channel": self.channel, "at": self.at, "wait": self.wait}
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    invitation_id: str
+    rung: int
+    task_token: str
+    fallback: Fallback | None = None
+
+    @classmethod
+    def from_event(cls, event: Mapping[str, Any]) -> SendRequest:
+        raw = event.get("fallback")
+        return cls(
+            invitation_id=str(event["invitationId"]),
+            rung=int(event["rung"]),
+            task_token=str(event["taskToken"]),
+            fallback=Fallback(str(raw["channel"]), str(raw["at"]), int(raw["wait"]))
+            if raw
+            else None,
+        )
+
+
+@dataclass(frozen=True)
 class SendResult:
-    outcome: str  # sent | skipped | closed
+    outcome: str  # sent | repeated | skipped | closed
     channel: str | None = None
+    kind: str | None = None  # invitation | reminder | last-reminder
     reason: str | None = None
+    sms_segments: int | None = None
 
 
 def survey_url(config: SendConfig, invitation: Invitation) -> str:
     return f"{config.survey_base_url}/s/{invitation.link_token}"
 
 
+def unsubscribe_url(config: SendConfig, invitation: Invitation) -> str:
+    return f"{config.survey_base_url}/u/{invitation.link_token}"
+
+
+def message_kind(invitation: Invitation, rung: int) -> str:
+    """The first message that reaches the customer invites; later ones remind. A bounced
+    email did not reach them, so its SMS fallback invites."""
+    if not any(attempt.outcome == "sent" for attempt in invitation.attempts):
+        return "invitation"
+    return "last-reminder" if rung >= len(invitation.channels) - 1 else "reminder"
+
+
 def send_rung(
-    invitation_id: str,
-    rung: int,
-    task_token: str,
-    config: SendConfig,
-    catalogue: Catalogue,
-    ports: SendPorts,
+    request: SendRequest, config: SendConfig, catalogue: Catalogue, ports: SendPorts
 ) -> SendResult:
-    invitation = store.get_invitation(invitation_id)
+    invitation = store.get_invitation(request.invitation_id)
     if invitation is None:
-        raise InvitationNotFound(invitation_id)
+        raise InvitationNotFound(request.invitation_id)
     if invitation.status in CLOSED:
-        # Answered while this rung was on its way: end the wait instead of sending.
-        ports.lifecycle.answer(task_token, {"status": invitation.status})
+        # Answered (or closed) while this rung was on its way: end the wait instead of sending.
+        ports.lifecycle.answer(request.task_token, {"status": invitation.status})
         return SendResult("closed", reason=invitation.status)
     now = config.clock()
     # The token is stored before sending, so an answer that comes at once can end the wait.
-    store.store_task_token(invitation_id, task_token, now)
+    store.store_task_token(invitation.invitation_id, request.task_token, now)
+    earlier = _sent_before(invitation, request)
+    if earlier is not None:
+        # A retried invocation of a rung whose message already went out: waiting on the new
+        # token is all that is left to do; the customer does not get the message twice.
+        return SendResult("repeated", channel=str(earlier.channel))
     customer = store.get_customer(invitation.customer_id)
-    channel = choose_channel(invitation, customer, rung) if customer else None
-    if channel is None:
-        if rung == 0:
-            raise NoReachableChannel(f"invitation {invitation_id}: no usable channel")
-        attempt = Attempt(rung=rung, channel="none", outcome="skipped", at=iso(now))
-        attempt.reason = "no-usable-channel"
-        store.record_attempt(invitation_id, attempt, sent=False, now=now)
-        return SendResult("skipped", reason="no-usable-channel")
-    assert customer is not None
-    message_id = _deliver(channel, invitation, customer, rung, config, catalogue, ports)
-    attempt = Attempt(rung=rung, channel=channel, outcome="sent", at=iso(now))
-    attempt.message_id = message_id
-    store.record_attempt(invitation_id, attempt, sent=True, now=now)
-    store.record_contact(customer.customer_id, now)
-    ports.bus.put(
-        "Survey Invitation Sent",
-        {
-            "version": "1",
-            "invitationId": invitation_id,
-            "surveyId": invitation.survey_id,
-            "customerId": invitation.customer_id,
-            "channel": channel,
-            "rung": rung,
-            "sentAt": iso(now),
-            "segment": invitation.segment.as_dict() if invitation.segment else {},
-        },
+    choice = _channels_for(invitation, request, customer)
+    kind = message_kind(invitation, request.rung)
+    refused: list[str] = []
+    for channel in choice.candidates:
+        assert customer is not None  # candidates come from the customer's contact points
+        try:
+            message_id, segments = _deliver(
+                channel, kind, request.rung, invitation, customer, config, catalogue, ports
+            )
+        except MessageRefused as refusal:
+            refused.append(f"{channel}: {refusal.code}")
+            _record(invitation, request, channel, "failed", now, reason=refusal.code)
+            continue
+        _record(invitation, request, channel, "sent", now, message_id=message_id)
+        store.record_contact(invitation.customer_id, now)
+        _announce(invitation, request, channel, kind, now, ports)
+        return SendResult("sent", channel=channel, kind=kind, sms_segments=segments)
+    if not choice.candidates:
+        _record(invitation, request, "none", "skipped", now, reason=choice.skipped_because)
+    if request.rung == 0 and request.fallback is None:
+        # The invitation reached no one: the lifecycle records the failure with this error's
+        # name (MarkFailed), so it is never lost silently.
+        if refused:
+            raise DeliveryFailed("; ".join(refused))
+        raise NoReachableChannel(choice.skipped_because or "no usable channel")
+    return SendResult("skipped", kind=kind, reason="; ".join(refused) or choice.skipped_because)
+
+
+def _sent_before(invitation: Invitation, request: SendRequest) -> Attempt | None:
+    fallback = request.fallback is not None
+    return next(
+        (
+            attempt
+            for attempt in invitation.attempts
+            if int(attempt.rung) == request.rung
+            and bool(attempt.fallback) == fallback
+            and attempt.outcome in DELIVERED
+        ),
+        None,
     )
-    return SendResult("sent", channel=channel)
+
+
+def _channels_for(
+    invitation: Invitation, request: SendRequest, customer: Customer | None
+) -> RungChannels:
+    if customer is None:  # erased while the survey was open
+        return RungChannels((), "no-contact-point")
+    suppressed = suppressions_of({"email": customer.email, "sms": customer.phone})
+    fallback = request.fallback.channel if request.fallback else None
+    return rung_channels(invitation, request.rung, fallback, customer_facts(customer, suppressed))
 
 
 def _deliver(
     channel: str,
+    kind: str,
+    rung: int,
     invitation: Invitation,
     customer: Customer,
-    rung: int,
     config: SendConfig,
     catalogue: Catalogue,
     ports: SendPorts,
-) -> str:
+) -> tuple[str, int | None]:
+    """Send on one channel; returns the message id and, for an SMS, its segment count."""
     url = survey_url(config, invitation)
     if channel == "email":
+        assert customer.email is not None
+        unsubscribe = unsubscribe_url(config, invitation)
         email = render_invitation_email(
             language=invitation.language,
             metric=invitation.metric,
@@ -104,14 +186,65 @@ def _deliver(
             ),
             company=catalogue.company,
             survey_url=url,
-            reminder=rung > 0,
+            unsubscribe_url=unsubscribe,
+            kind=kind,
         )
-        assert customer.email is not None
-        return ports.mailer.send(
-            to=[customer.email], subject=email.subject, html=email.html, text=email.text
+        message_id = ports.mailer.send(
+            to=[customer.email],
+            email=email,
+            unsubscribe_url=unsubscribe,
+            # SES puts these on its bounce and complaint events: the way back to this rung.
+            tags={"invitation": invitation.invitation_id, "rung": str(rung)},
         )
-    text = render_sms(
-        language=invitation.language, company=catalogue.company, survey_url=url, reminder=rung > 0
-    )
+        return message_id, None
     assert customer.phone is not None
-    return ports.sms.send(phone=customer.phone, text=text)
+    sms = render_sms(
+        language=invitation.language,
+        company=catalogue.company,
+        metric=invitation.metric,
+        survey_url=url,
+        kind=kind,
+    )
+    return ports.sms.send(phone=customer.phone, text=sms.text), sms.size.segments
+
+
+def _record(
+    invitation: Invitation,
+    request: SendRequest,
+    channel: str,
+    outcome: str,
+    now: datetime,
+    *,
+    message_id: str | None = None,
+    reason: str | None = None,
+) -> None:
+    attempt = Attempt(rung=request.rung, channel=channel, outcome=outcome, at=iso(now))
+    attempt.message_id = message_id
+    attempt.reason = reason
+    attempt.fallback = request.fallback is not None
+    store.record_attempt(invitation.invitation_id, attempt, sent=outcome == "sent", now=now)
+
+
+def _announce(
+    invitation: Invitation,
+    request: SendRequest,
+    channel: str,
+    kind: str,
+    now: datetime,
+    ports: SendPorts,
+) -> None:
+    ports.bus.put(
+        "Survey Invitation Sent",
+        {
+            "version": "1",
+            "invitationId": invitation.invitation_id,
+            "surveyId": invitation.survey_id,
+            "customerId": invitation.customer_id,
+            "channel": channel,
+            "rung": request.rung,
+            "kind": kind,
+            "fallback": request.fallback is not None,
+            "sentAt": iso(now),
+            "segment": invitation.segment.as_dict() if invitation.segment else {},
+        },
+    )

@@ -20,9 +20,8 @@ from ..contracts import InvalidEvent, validate_event
 from ..dal import store
 from ..dal.gateways import Lifecycle, RejectedEvents
 from ..dal.models import Customer, Invitation
+from ..dal.suppressions import suppressions_of
 from ..eligibility import (
-    ChannelState,
-    CustomerFacts,
     Plan,
     known_time_zone,
     normalize_email,
@@ -31,6 +30,7 @@ from ..eligibility import (
 )
 from ..i18n import resolve_language
 from ..tokens import invitation_id, new_link_token
+from .channels import customer_facts
 
 # How often one decision is retried when other surveys for the same customer keep reserving
 # contact times concurrently; each retry re-reads the customer.
@@ -107,8 +107,11 @@ def handle_event(
     customer = _remember_customer(detail["customer"], given, config, catalogue, now)
     if detail_type == "Customer Inactive" and _active_since(customer, detail["inactiveSince"]):
         return [Decision("filtered", reason=ACTIVE_AGAIN)]
+    # The suppression list is read once per event: an opted-out or bounced address is left
+    # out of every plan (and checked again at each message).
+    suppressed = suppressions_of({"email": customer.email, "sms": customer.phone})
     return [
-        _invite(survey, event, detail_type, detail, customer, given, config, ports)
+        _invite(survey, event, detail_type, detail, customer, given, suppressed, config, ports)
         for survey in matching
     ]
 
@@ -176,26 +179,6 @@ def _remember_customer(
     )
 
 
-def customer_facts(customer: Customer, given: GivenContact) -> CustomerFacts:
-    return CustomerFacts(
-        customer_id=customer.customer_id,
-        email=ChannelState(
-            address=customer.email,
-            given_but_invalid=given.email_invalid,
-            consent=customer.consent_email is not False,
-        ),
-        sms=ChannelState(
-            address=customer.phone,
-            given_but_invalid=given.phone_invalid,
-            consent=customer.consent_sms is not False,
-        ),
-        time_zone=customer.time_zone,
-        last_contact_at=(
-            datetime.fromisoformat(customer.last_contact_at) if customer.last_contact_at else None
-        ),
-    )
-
-
 def _occurred_at(detail_type: str, detail: dict[str, Any], now: datetime) -> datetime:
     field = OCCURRED_AT_FIELD.get(detail_type)
     return datetime.fromisoformat(detail[field]) if field else now
@@ -208,6 +191,7 @@ def _invite(
     detail: dict[str, Any],
     customer: Customer,
     given: GivenContact,
+    suppressed: dict[str, str],
     config: TriggerConfig,
     ports: TriggerPorts,
 ) -> Decision:
@@ -218,7 +202,12 @@ def _invite(
         now = config.clock()
         plan = plan_invitation(
             survey=survey,
-            customer=customer_facts(customer, given),
+            customer=customer_facts(
+                customer,
+                suppressed,
+                email_invalid=given.email_invalid,
+                phone_invalid=given.phone_invalid,
+            ),
             occurred_at=_occurred_at(detail_type, detail, now),
             now=now,
             not_before=datetime.fromisoformat(not_before) if not_before else None,
@@ -272,8 +261,6 @@ def _new_invitation(
     now: datetime,
 ) -> Invitation:
     """The invitation as planned at `now` (the instant the plan was made)."""
-    moments = (plan.send_at, plan.reminder_at, plan.expires_at)
-    send_at, remind_at, closes_at = (iso(m) if m else None for m in moments)
     return Invitation(
         new_id,
         link_token=new_link_token(),
@@ -286,11 +273,11 @@ def _new_invitation(
         language=customer.language,
         segment=detail.get("segment", {}),
         channels=list(plan.channels),
+        rung_at=[iso(rung.at) for rung in plan.rungs],
         status="suppressed" if plan.suppressed else "pending",
         reason=plan.reason,
-        send_at=send_at,
-        remind_at=remind_at,
-        closes_at=closes_at,
+        send_at=iso(plan.send_at) if plan.send_at else None,
+        closes_at=iso(plan.expires_at) if plan.expires_at else None,
         created_at=iso(now),
         updated_at=iso(now),
         expires_at=now + timedelta(days=config.retention_days),
@@ -303,19 +290,18 @@ def _seconds_between(start: str, end: str) -> int:
 
 
 def lifecycle_input(invitation: Invitation) -> dict[str, Any]:
-    """Derived from the stored invitation only, so a repeated start sends identical input."""
+    """Derived from the stored invitation only, so a repeated start sends identical input.
+
+    waits[i] is how long rung i waits for an answer: until rung i+1 is due, or until the
+    survey closes after the last rung. A trailing 0 lets the lifecycle read "the next rung's
+    wait" once more after the last rung, before it sees there is no next rung.
+    """
     assert invitation.send_at and invitation.closes_at
-    first_wait_ends = invitation.remind_at or invitation.closes_at
+    starts = [str(at) for at in invitation.rung_at]
+    ends = [*starts[1:], invitation.closes_at]
     return {
         "invitationId": invitation.invitation_id,
         "sendAt": invitation.send_at,
-        "remind": invitation.remind_at is not None,
-        "timeouts": {
-            "invitation": _seconds_between(invitation.send_at, first_wait_ends),
-            "reminder": (
-                _seconds_between(invitation.remind_at, invitation.closes_at)
-                if invitation.remind_at
-                else 1
-            ),
-        },
+        "rungs": len(starts),
+        "waits": [*(_seconds_between(s, e) for s, e in zip(starts, ends, strict=True)), 0],
     }

@@ -2,7 +2,7 @@ import pytest
 from chalice.test import Client
 
 from tests.conftest import Deployment, example_event
-from tests.integration.helpers import BusRecorder, lambda_context, sent_emails, sent_sms
+from tests.integration.helpers import BusRecorder, lambda_context, post_form
 
 pytestmark = pytest.mark.integration
 
@@ -19,39 +19,6 @@ def _started_invitation(deployment: Deployment) -> dict:
     return _invitation(deployment)
 
 
-def test_invitation_by_email_then_reminder_by_sms(deployment: Deployment) -> None:
-    # Given a started invitation
-    invitation = _started_invitation(deployment)
-    invitation_id = invitation["invitation_id"]["S"]
-    token = invitation["link_token"]["S"]
-    send = deployment.load("SendFunction")
-    recorder = BusRecorder(deployment)
-    event = example_event("purchase-completed.json")
-    # When the lifecycle asks for rung 0 and then rung 1
-    first = send.lambda_handler(
-        {"invitationId": invitation_id, "rung": 0, "taskToken": "token-0"}, lambda_context()
-    )
-    second = send.lambda_handler(
-        {"invitationId": invitation_id, "rung": 1, "taskToken": "token-1"}, lambda_context()
-    )
-    # Then an email with one-tap links goes first, and the SMS reminder carries the link
-    assert (first["outcome"], first["channel"]) == ("sent", "email")
-    assert (second["outcome"], second["channel"]) == ("sent", "sms")
-    [email] = sent_emails()
-    assert email["to"] == [event["detail"]["customer"]["email"]]
-    assert f"https://surveys.example.com/s/{token}?score=0" in email["body"]
-    assert f"https://surveys.example.com/s/{token}?score=10" in email["body"]
-    [(phone, text)] = sent_sms()
-    assert phone == event["detail"]["customer"]["phone"]
-    assert f"https://surveys.example.com/s/{token}" in text
-    stored = _invitation(deployment)
-    assert stored["status"]["S"] == "sent"
-    assert stored["task_token"]["S"] == "token-1"
-    assert [a["M"]["channel"]["S"] for a in stored["attempts"]["L"]] == ["email", "sms"]
-    sent = [e for e in recorder.events() if e["detail-type"] == "Survey Invitation Sent"]
-    assert [e["detail"]["channel"] for e in sent] == ["email", "sms"]
-
-
 def test_answer_is_stored_counted_once_and_published(deployment: Deployment) -> None:
     # Given an invitation and the survey app
     invitation = _started_invitation(deployment)
@@ -63,10 +30,8 @@ def test_answer_is_stored_counted_once_and_published(deployment: Deployment) -> 
         page = client.http.get(f"/s/{token}?score=9")
         assert page.status_code == 200
         assert b'value="9" checked' in page.body or b"checked" in page.body
-        thanks = client.http.post(
-            f"/s/{token}",
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-            body="score=3&comment=%3Cscript%3Ealert(1)%3C%2Fscript%3E+late",
+        thanks = post_form(
+            client, f"/s/{token}", "score=3&comment=%3Cscript%3Ealert(1)%3C%2Fscript%3E+late"
         )
         assert thanks.status_code == 200
         assert thanks.headers["Content-Security-Policy"].startswith("default-src 'none'")
@@ -107,11 +72,7 @@ def test_out_of_range_score_is_refused_and_nothing_stored(deployment: Deployment
     token = invitation["link_token"]["S"]
     collect = deployment.load("CollectFunction")
     with Client(collect.app) as client:
-        page = client.http.post(
-            f"/s/{token}",
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-            body="score=11",
-        )
+        page = post_form(client, f"/s/{token}", "score=11")
     assert page.status_code == 400
     responses = deployment.client("dynamodb").scan(
         TableName=deployment.physical_id("ResponsesTable")

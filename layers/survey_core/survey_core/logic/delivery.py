@@ -1,0 +1,193 @@
+"""SES feedback on survey emails: bounces and complaints (configuration set -> EventBridge).
+
+- A hard bounce suppresses the address for every later survey; a complaint does too (the
+  customer said "spam"). A soft bounce (SES gave up for now) suppresses nothing.
+- A bounce of the email the lifecycle is waiting on means the customer never got this rung:
+  the rung is resent by SMS when the customer has a usable number, at once or when quiet
+  hours end. With no way left to reach a customer who got nothing, the invitation fails with
+  the reason instead of waiting to expire.
+- A complaint means the customer got the email and did not want it: no SMS follows at once;
+  the invitation's later email rungs are skipped (suppressed) and its SMS rungs go on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ..catalogue import Catalogue
+from ..clock import iso
+from ..config import DeliveryConfig
+from ..dal import store
+from ..dal.gateways import Lifecycle
+from ..dal.models import Invitation
+from ..dal.suppressions import suppress, suppressions_of
+from ..eligibility import BOUNCED, COMPLAINED, outside_quiet_hours, zone_or_default
+from .channels import customer_facts
+
+WAITING = frozenset({"pending", "sent"})
+FALLBACK_CHANNEL = "sms"
+
+
+class MalformedFeedback(ValueError):
+    """An SES event without the fields this function needs (retried, then dead-lettered)."""
+
+
+class FeedbackBeforeSendRecorded(RuntimeError):
+    """SES reported on a message the send function has not recorded yet (a bounce can come
+    within a second): the invocation fails, and Lambda's retry a minute later finds it."""
+
+
+@dataclass(frozen=True)
+class EmailFeedback:
+    kind: str  # bounce | complaint
+    permanent: bool  # the address must not be mailed again
+    message_id: str
+    recipients: tuple[str, ...]
+    invitation_id: str | None  # from the email's tags; None for mail that is not a survey's
+    rung: int | None  # likewise
+    at: datetime
+
+    @classmethod
+    def from_event(cls, event: Mapping[str, Any]) -> EmailFeedback:
+        try:
+            detail = event["detail"]
+            mail = detail["mail"]
+            tags = mail.get("tags", {})
+            if detail["eventType"] == "Bounce":
+                bounce = detail["bounce"]
+                kind, permanent = "bounce", bounce["bounceType"] == "Permanent"
+                recipients = [r["emailAddress"] for r in bounce["bouncedRecipients"]]
+                at = bounce["timestamp"]
+            elif detail["eventType"] == "Complaint":
+                complaint = detail["complaint"]
+                # "not-spam": the recipient took the message out of spam; nothing to suppress.
+                kind = "complaint"
+                permanent = complaint.get("complaintFeedbackType") != "not-spam"
+                recipients = [r["emailAddress"] for r in complaint["complainedRecipients"]]
+                at = complaint["timestamp"]
+            else:
+                raise MalformedFeedback(f"unexpected SES event type {detail['eventType']!r}")
+            invitation = tags.get("invitation") or [None]
+            rung = tags.get("rung") or [None]
+            return cls(
+                kind=kind,
+                permanent=permanent,
+                message_id=str(mail["messageId"]),
+                recipients=tuple(str(r) for r in recipients),
+                invitation_id=invitation[0],
+                rung=None if rung[0] is None else int(rung[0]),
+                at=datetime.fromisoformat(str(at).replace("Z", "+00:00")),
+            )
+        except (KeyError, TypeError, IndexError, ValueError) as error:
+            if isinstance(error, MalformedFeedback):
+                raise
+            raise MalformedFeedback(f"SES event lacks {error}") from None
+
+
+@dataclass(frozen=True)
+class FeedbackResult:
+    # fallback | failed | noted (the survey goes on) | not-survey | closed
+    outcome: str
+    suppressed: bool
+    reason: str | None = None  # why no fallback, for "noted" (fixed codes, no personal data)
+    fallback_at: str | None = None
+
+
+def handle_feedback(
+    feedback: EmailFeedback,
+    config: DeliveryConfig,
+    catalogue: Catalogue,
+    lifecycle: Lifecycle,
+) -> FeedbackResult:
+    now = config.clock()
+    reason = BOUNCED if feedback.kind == "bounce" else COMPLAINED
+    if feedback.permanent:
+        for address in feedback.recipients:
+            suppress(
+                channel="email",
+                address=address,
+                reason=reason,
+                source="ses",
+                at=feedback.at,
+                invitation_id=feedback.invitation_id,
+            )
+    invitation = store.get_invitation(feedback.invitation_id) if feedback.invitation_id else None
+    if invitation is None:
+        return FeedbackResult("not-survey", feedback.permanent)
+    index = _attempt_index(invitation, feedback.message_id)
+    recorded_rungs = {int(attempt.rung) for attempt in invitation.attempts}
+    if index is None and invitation.status in WAITING and feedback.rung not in recorded_rungs:
+        raise FeedbackBeforeSendRecorded(f"invitation {invitation.invitation_id}")
+    if index is not None:
+        outcome = "bounced" if feedback.kind == "bounce" else "complained"
+        store.mark_attempt(invitation.invitation_id, index, feedback.message_id, outcome, now)
+    waiting_on_it = index is not None and index == len(invitation.attempts) - 1
+    if invitation.status not in WAITING or not invitation.task_token:
+        return FeedbackResult("closed", feedback.permanent)
+    if feedback.kind != "bounce":
+        return FeedbackResult("noted", feedback.permanent, "complaint")
+    if not waiting_on_it:
+        return FeedbackResult("noted", feedback.permanent, "a-later-rung-is-waiting")
+    return _fall_back(invitation, index, feedback, now, config, catalogue, lifecycle)
+
+
+def _attempt_index(invitation: Invitation, message_id: str) -> int | None:
+    return next((i for i, a in enumerate(invitation.attempts) if a.message_id == message_id), None)
+
+
+def _fall_back(
+    invitation: Invitation,
+    index: int | None,
+    feedback: EmailFeedback,
+    now: datetime,
+    config: DeliveryConfig,
+    catalogue: Catalogue,
+    lifecycle: Lifecycle,
+) -> FeedbackResult:
+    """The rung the lifecycle waits on bounced: resend it by SMS, or give up on a customer
+    who got nothing and cannot be reached."""
+    assert index is not None and invitation.task_token
+    token = str(invitation.task_token)
+    rung = int(invitation.attempts[index].rung)
+    customer = store.get_customer(invitation.customer_id)
+    sms_usable = False
+    if customer is not None:
+        suppressed = suppressions_of({"email": customer.email, "sms": customer.phone})
+        sms_usable = customer_facts(customer, suppressed).sms.problem is None
+    if not sms_usable:
+        if _delivered_elsewhere(invitation, index):
+            return FeedbackResult("noted", feedback.permanent, "no-usable-sms")
+        lifecycle.fail(token, "DeliveryFailed", "the email bounced and no other channel is usable")
+        return FeedbackResult("failed", feedback.permanent)
+    survey = catalogue.find(invitation.survey_id)
+    send_at = now
+    if survey is not None:
+        zone = zone_or_default(customer.time_zone if customer else None, survey.time_zone)
+        send_at = outside_quiet_hours(now, zone, survey.quiet_hours)
+    next_due = _next_due(invitation, rung)
+    channels = [str(c) for c in invitation.channels]
+    if rung + 1 < len(channels) and channels[rung + 1] == FALLBACK_CHANNEL and next_due <= send_at:
+        # The next rung is an SMS due no later than the fallback would go: it carries the link.
+        return FeedbackResult("noted", feedback.permanent, "next-rung-is-sms")
+    wait = max(1, int((next_due - send_at).total_seconds()))
+    cause = json.dumps({"channel": FALLBACK_CHANNEL, "at": iso(send_at), "wait": wait})
+    if not lifecycle.fail(token, "EmailBounced", cause):
+        return FeedbackResult("noted", feedback.permanent, "rung-wait-over")
+    return FeedbackResult("fallback", feedback.permanent, fallback_at=iso(send_at))
+
+
+def _delivered_elsewhere(invitation: Invitation, bounced: int) -> bool:
+    return any(
+        attempt.outcome == "sent" for i, attempt in enumerate(invitation.attempts) if i != bounced
+    )
+
+
+def _next_due(invitation: Invitation, rung: int) -> datetime:
+    """When the rung after this one is due, or the survey closes after the last rung."""
+    times = [str(at) for at in invitation.rung_at]
+    due = times[rung + 1] if rung + 1 < len(times) else str(invitation.closes_at)
+    return datetime.fromisoformat(due)

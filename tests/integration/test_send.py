@@ -1,0 +1,260 @@
+"""The send function against moto: one rung at a time, as the lifecycle calls it."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from tests.conftest import Deployment, example_event
+from tests.integration.helpers import (
+    AwsCalls,
+    BusRecorder,
+    lambda_context,
+    post_form,
+    sent_emails,
+    sent_sms,
+)
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime(2026, 11, 16, 10, 0, tzinfo=UTC)  # Monday 12:00 in Helsinki
+FIXED_CLOCK = f"{NOW.isoformat()}|0|0"
+EVENT = example_event("purchase-completed.json")
+EMAIL = EVENT["detail"]["customer"]["email"]
+PHONE = EVENT["detail"]["customer"]["phone"]
+
+
+def _start(
+    deployment: Deployment, customer: dict[str, Any] | None = None, order: str = "A-1001"
+) -> dict[str, Any]:
+    """A post-purchase invitation (email, SMS 24 h later, a last email 72 h after that)."""
+    event = example_event("purchase-completed.json")
+    event["detail"]["orderId"] = order
+    event["detail"]["customer"].update(customer or {})
+    event["detail"]["customer"] = {k: v for k, v in event["detail"]["customer"].items() if v}
+    trigger = deployment.load("TriggerFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    [decision] = trigger.lambda_handler(event, lambda_context())["decisions"]
+    assert decision["outcome"] == "started"
+    return _invitation(deployment, decision["invitation_id"])
+
+
+def _invitation(deployment: Deployment, invitation_id: str) -> dict[str, Any]:
+    return deployment.client("dynamodb").get_item(
+        TableName=deployment.physical_id("InvitationsTable"),
+        Key={"invitation_id": {"S": invitation_id}},
+        ConsistentRead=True,
+    )["Item"]
+
+
+def _rung(send: Any, invitation: dict[str, Any], rung: int, token: str = "", **extra: Any):
+    event = {
+        "invitationId": invitation["invitation_id"]["S"],
+        "rung": rung,
+        "taskToken": token or f"token-{rung}",
+        "fallback": None,
+        **extra,
+    }
+    return send.lambda_handler(event, lambda_context())
+
+
+def _attempts(deployment: Deployment, invitation: dict[str, Any]) -> list[dict[str, Any]]:
+    stored = _invitation(deployment, invitation["invitation_id"]["S"])
+    return [
+        {k: next(iter(v.values())) for k, v in attempt["M"].items()}
+        for attempt in stored["attempts"]["L"]
+    ]
+
+
+def test_each_rung_goes_on_its_planned_channel_with_its_own_wording(
+    deployment: Deployment,
+) -> None:
+    # Given a started post-purchase invitation and the send function
+    invitation = _start(deployment)
+    token = invitation["link_token"]["S"]
+    send = deployment.load("SendFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    recorder = BusRecorder(deployment)
+    # When the lifecycle sends rung 0, 1 and 2
+    results = [_rung(send, invitation, rung) for rung in range(3)]
+    # Then: an email invitation, an SMS reminder, a last email reminder
+    assert [(r["outcome"], r["channel"], r["kind"]) for r in results] == [
+        ("sent", "email", "invitation"),
+        ("sent", "sms", "reminder"),
+        ("sent", "email", "last-reminder"),
+    ]
+    first, last = sent_emails()
+    assert first["to"] == [EMAIL]
+    assert first["from"] == "Example Oy <surveys@example.com>"
+    assert first["subject"] == "Miten onnistuimme? Kerro mielipiteesi - Example Oy"
+    assert last["subject"].startswith("Viimeinen muistutus")
+    for mail in (first, last):
+        survey, unsubscribe = (f"https://surveys.example.com/{p}/{token}" for p in ("s", "u"))
+        # one-tap links 0..10 in both parts, and the unsubscribe link
+        for part in (mail["body"], mail["text"]):
+            assert f"{survey}?score=0" in part
+            assert f"{survey}?score=10" in part
+            assert unsubscribe in part
+        # RFC 8058 one-click unsubscribe
+        assert mail["headers"]["List-Unsubscribe"] == f"<{unsubscribe}>"
+        assert mail["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        # no personal data in the subject
+        for personal in (EMAIL, "maija", "A-1001", PHONE):
+            assert personal.lower() not in mail["subject"].lower()
+    [(phone, text)] = sent_sms()
+    assert phone == PHONE
+    assert text == (
+        f"Muistutus: arvioi Example Oy 0-10, vie 10 sekuntia: https://surveys.example.com/s/{token}"
+        "\nLopetus: vastaa STOP"
+    )
+    attempts = _attempts(deployment, invitation)
+    assert [(a["rung"], a["channel"], a["outcome"]) for a in attempts] == [
+        ("0", "email", "sent"),
+        ("1", "sms", "sent"),
+        ("2", "email", "sent"),
+    ]
+    stored = _invitation(deployment, invitation["invitation_id"]["S"])
+    assert (stored["status"]["S"], stored["task_token"]["S"]) == ("sent", "token-2")
+    sent = [e["detail"] for e in recorder.events() if e["detail-type"] == "Survey Invitation Sent"]
+    assert [(e["rung"], e["channel"], e["kind"], e["fallback"]) for e in sent] == [
+        (0, "email", "invitation", False),
+        (1, "sms", "reminder", False),
+        (2, "email", "last-reminder", False),
+    ]
+
+
+def test_the_email_goes_with_the_configuration_set_and_the_invitations_tags(
+    deployment: Deployment,
+) -> None:
+    invitation = _start(deployment)
+    send = deployment.load("SendFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    ses = AwsCalls(send.PORTS.mailer._ses, "SendEmail")
+    _rung(send, invitation, 0)
+    [request] = ses.requests
+    assert request["ConfigurationSetName"] == deployment.outputs["EmailConfigurationSetName"]
+    assert request["ConfigurationSetName"] == "feedback-surveys"
+    assert request["EmailTags"] == [
+        {"Name": "invitation", "Value": invitation["invitation_id"]["S"]},
+        {"Name": "rung", "Value": "0"},
+    ]
+    assert "Raw" in request["Content"]
+
+
+def test_a_retried_rung_waits_on_the_new_token_without_sending_again(
+    deployment: Deployment,
+) -> None:
+    # Given rung 0 already sent (the lifecycle retried the task after a Lambda error)
+    invitation = _start(deployment)
+    send = deployment.load("SendFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    _rung(send, invitation, 0, token="first")
+    # When the same rung is invoked again with a new token
+    again = _rung(send, invitation, 0, token="second")
+    # Then nothing more is sent, and an answer now ends the retried task's wait
+    assert (again["outcome"], again["channel"]) == ("repeated", "email")
+    assert len(sent_emails()) == 1
+    assert _invitation(deployment, invitation["invitation_id"]["S"])["task_token"]["S"] == "second"
+
+
+def test_a_reminder_on_an_opted_out_channel_is_skipped_and_the_ladder_goes_on(
+    deployment: Deployment,
+) -> None:
+    # Given an invitation emailed, and the customer unsubscribing from survey email by its link
+    invitation = _start(deployment)
+    token = invitation["link_token"]["S"]
+    send = deployment.load("SendFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    _rung(send, invitation, 0)
+    collect = deployment.load("CollectFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    with Client(collect.app) as client:
+        page = post_form(client, f"/u/{token}", "channel=email")
+    assert page.status_code == 200
+    # When the lifecycle reaches the SMS reminder and the last (email) reminder
+    sms, last = _rung(send, invitation, 1), _rung(send, invitation, 2)
+    # Then the SMS goes, and the last email is skipped with the reason
+    assert (sms["outcome"], sms["channel"]) == ("sent", "sms")
+    assert (last["outcome"], last["reason"]) == ("skipped", "opted-out")
+    assert len(sent_emails()) == 1
+    assert _attempts(deployment, invitation)[-1] == {
+        "rung": "2",
+        "channel": "none",
+        "outcome": "skipped",
+        "at": "2026-11-16T10:00:00Z",
+        "reason": "opted-out",
+        "fallback": False,
+    }
+
+
+def test_an_invitation_refused_by_ses_goes_by_sms_at_once(deployment: Deployment) -> None:
+    invitation = _start(deployment)
+    send = deployment.load("SendFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    AwsCalls(send.PORTS.mailer._ses, "SendEmail").fail_next("MessageRejected")
+    result = _rung(send, invitation, 0)
+    assert (result["outcome"], result["channel"], result["kind"]) == ("sent", "sms", "invitation")
+    assert sent_emails() == []
+    [(phone, text)] = sent_sms()
+    assert phone == PHONE
+    assert text.startswith("Miten onnistuimme? Arvioi Example Oy 0-10:")
+    assert [
+        (a["channel"], a["outcome"], a.get("reason")) for a in _attempts(deployment, invitation)
+    ] == [
+        ("email", "failed", "MessageRejected"),
+        ("sms", "sent", None),
+    ]
+
+
+def test_an_invitation_no_channel_accepts_fails_with_the_reasons(deployment: Deployment) -> None:
+    invitation = _start(deployment)
+    send = deployment.load("SendFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    AwsCalls(send.PORTS.mailer._ses, "SendEmail").fail_next("MessageRejected")
+    AwsCalls(send.PORTS.sms._sns, "Publish").fail_next("InvalidParameter")
+    with pytest.raises(Exception) as raised:
+        _rung(send, invitation, 0)
+    # The lifecycle catches the error by name and marks the invitation failed with it.
+    assert type(raised.value).__name__ == "DeliveryFailed"
+    assert str(raised.value) == "email: MessageRejected; sms: InvalidParameter"
+
+
+@pytest.mark.parametrize(
+    ("operation", "code", "status"),
+    [("SendEmail", "TooManyRequestsException", 429), ("Publish", "Throttled", 400)],
+)
+def test_throttling_is_raised_as_send_throttled_for_the_lifecycle_to_retry(
+    deployment: Deployment, operation: str, code: str, status: int
+) -> None:
+    invitation = _start(deployment)
+    send = deployment.load("SendFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    client = send.PORTS.mailer._ses if operation == "SendEmail" else send.PORTS.sms._sns
+    AwsCalls(client, operation).fail_next(code, status=status)
+    rung = 0 if operation == "SendEmail" else 1
+    with pytest.raises(Exception) as raised:
+        _rung(send, invitation, rung)
+    assert type(raised.value).__name__ == "SendThrottled"
+    assert sent_emails() == [] and sent_sms() == []
+    assert _attempts(deployment, invitation) == []  # nothing recorded: the retry sends it
+
+
+def test_a_rung_after_the_answer_sends_nothing_and_ends_the_wait(deployment: Deployment) -> None:
+    invitation = _start(deployment)
+    token = invitation["link_token"]["S"]
+    send = deployment.load("SendFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    _rung(send, invitation, 0)
+    collect = deployment.load("CollectFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    with Client(collect.app) as client:
+        assert client.http.get(f"/s/{token}?score=8").status_code == 200
+    sfn = AwsCalls(send.PORTS.lifecycle._sfn, "SendTaskSuccess")
+    result = _rung(send, invitation, 1, token="reminder-token")
+    assert (result["outcome"], result["reason"]) == ("closed", "answered")
+    assert sent_sms() == []
+    assert [r["taskToken"] for r in sfn.requests] == ["reminder-token"]
+
+
+def test_a_customer_who_opted_out_of_everything_is_not_invited(deployment: Deployment) -> None:
+    # Given an invitation planned, then both channels opted out before it is sent
+    invitation = _start(deployment)
+    collect = deployment.load("CollectFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    with Client(collect.app) as client:
+        post_form(client, f"/u/{invitation['link_token']['S']}", "channel=email&channel=sms")
+    send = deployment.load("SendFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    with pytest.raises(Exception) as raised:
+        _rung(send, invitation, 0)
+    assert type(raised.value).__name__ == "NoReachableChannel"
+    assert str(raised.value) == "opted-out"
+    assert sent_emails() == [] and sent_sms() == []
