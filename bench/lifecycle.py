@@ -1,0 +1,65 @@
+"""Benchmark: state transitions of the survey lifecycle per survey, on the local stack.
+
+Step Functions Standard bills each state transition (USD 0.025 per 1,000); the lifecycle's
+design target is at most 4 transitions for a survey answered after its first reminder. The
+standard scenarios run through the real template and ASL (post-purchase: email, SMS after
+24 h, a last email 72 h later), and the transitions are counted from each execution's history:
+every state entered, plus every retried task attempt.
+
+    make bench            # or: .venv/bin/python -m bench.lifecycle
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+
+TARGET_ANSWERED_AFTER_REMINDER = 4
+PRICE_PER_TRANSITION = 0.025 / 1000  # USD, Standard workflows (eu-north-1, 2026-11)
+
+
+def run(time_scale: float) -> int:
+    from infra.local.ladder import Script, run_scripts
+    from infra.local.process import running_stack
+
+    scripts = [
+        Script("answered after the invitation", answer_after=1),
+        Script("answered after the first reminder", answer_after=2),
+        Script("answered after the last reminder", answer_after=3),
+        Script("never answered"),
+        Script("invitation email bounced, never answered", bounce_first_email=True),
+    ]
+    start = datetime(2026, 11, 16, 7, 0, tzinfo=UTC).isoformat()  # Monday 09:00 Helsinki
+    with running_stack(
+        time_scale=time_scale, start_time=start, log_name="bench-lifecycle.log"
+    ) as info:
+        outcomes = run_scripts(info, scripts)
+    print("\nsurvey lifecycle: state transitions per survey (local stack, real ASL)\n")
+    print(f"| {'scenario':<42} | messages | transitions | USD per 1,000 |")
+    print(f"| {'-' * 42} | -------- | ----------: | ------------: |")
+    for script in scripts:
+        outcome = outcomes[script.name]
+        messages = f"{len(outcome.emails)} + {len(outcome.sms)}"
+        cost = outcome.transitions * PRICE_PER_TRANSITION * 1000
+        print(f"| {script.name:<42} | {messages:>8} | {outcome.transitions:>11} | {cost:>13.3f} |")
+    after_reminder = outcomes["answered after the first reminder"].transitions
+    verdict = "ok" if after_reminder <= TARGET_ANSWERED_AFTER_REMINDER else "OVER TARGET"
+    print(
+        f"\nanswered after the first reminder: {after_reminder} transitions "
+        f"(target <= {TARGET_ANSWERED_AFTER_REMINDER}: {verdict})\n"
+        "messages: emails + SMS. Transitions: states entered plus retried task attempts."
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument(
+        "--time-scale", type=float, default=14400, help="how much faster waits run (default 14400)"
+    )
+    return run(parser.parse_args(argv).time_scale)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,220 @@
+"""Channel-ladder scenarios on a running local stack: one customer, one purchase, and a script
+of what happens (the customer answers, opts out, the email bounces, SES or SNS throttle). Each
+reports what reached the customer, how the invitation ended and the lifecycle's state
+transitions (what Step Functions Standard bills).
+
+Used by the end-to-end ladder tests and by `make bench`. Scenarios talk to the stack as a
+product system, a customer and the mail system would; many run at once on one stack.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from .scenario import EXAMPLE_EVENT, LocalStackClient, StageFailed, http, wait_for
+
+# post-purchase: email, SMS 24 h later, a last email 72 h after that, open 72 h more.
+LADDER_HOURS = 24 + 72 + 72
+QUIET_HOURS = 11  # the longest a planned message can move (21:00-08:00)
+
+
+@dataclass(frozen=True)
+class Script:
+    name: str
+    email: bool = True
+    phone: bool = True
+    sms_consent: bool = True
+    answer_after: int | None = None  # answer once this many messages reached the customer
+    opt_out_email_after: int | None = None  # follow the unsubscribe link after this many
+    bounce_first_email: bool = False  # SES reports the first email as a hard bounce
+    throttle: int = 0  # throttling errors injected on this customer's first sends per channel
+
+
+@dataclass
+class Outcome:
+    script: Script
+    invitation_id: str = ""
+    emails: list[dict[str, Any]] = field(default_factory=list)
+    sms: list[dict[str, Any]] = field(default_factory=list)
+    status: str = ""  # the invitation's, in DynamoDB
+    execution: str = ""  # the lifecycle execution's
+    states: list[str] = field(default_factory=list)  # states entered, in order
+    retries: int = 0  # task attempts beyond the first of each state entered
+    attempts: list[dict[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def transitions(self) -> int:
+        """Billed state transitions: every state entered, and every retry of a task."""
+        return len(self.states) + self.retries
+
+
+class LadderScenario:
+    def __init__(self, info: dict[str, Any], script: Script) -> None:
+        self.info = info
+        self.script = script
+        self.stack = LocalStackClient(info)
+        self.scale = float(info["time_scale"])
+        suffix = uuid.uuid4().hex[:10]
+        self.customer_id = f"ladder-{suffix}"
+        self.email = f"ladder-{suffix}@example.com"
+        self.phone = f"+35850{int(suffix, 16) % 10**7:07d}"
+        self.outcome = Outcome(script)
+        self._done: set[str] = set()
+        self._token = ""
+
+    # ------------------------------------------------------------ run
+    def run(self) -> Outcome:
+        started = time.monotonic()
+        if self.script.throttle:
+            self._inject_throttling()
+        self.stack.put_event("Purchase Completed", self._purchase(), "com.example.webshop")
+        wait_for(
+            "the first message", lambda: any(self._messages()) or None, 30 + 15 * 3600 / self.scale
+        )
+        self.outcome.invitation_id = self._invitation_id()
+        deadline = time.monotonic() + 60 + (LADDER_HOURS + 3 * QUIET_HOURS) * 3600 / self.scale
+        while self._execution_status() == "RUNNING":
+            if time.monotonic() > deadline:
+                raise StageFailed(f"{self.script.name}: the lifecycle did not end in time")
+            self._act()
+            time.sleep(0.05)
+        self._collect()
+        self.outcome.seconds = time.monotonic() - started
+        return self.outcome
+
+    def _purchase(self) -> dict[str, Any]:
+        detail: dict[str, Any] = json.loads(EXAMPLE_EVENT.read_text(encoding="utf-8"))["detail"]
+        now = datetime.fromisoformat(self.stack.control("info")["now"])
+        # Sent at once: the survey's two-hour delay has passed.
+        detail["occurredAt"] = (now - timedelta(hours=2)).isoformat()
+        detail["orderId"] = f"order-{self.customer_id}"
+        customer: dict[str, Any] = {"id": self.customer_id, "language": "fi"}
+        if self.script.email:
+            customer["email"] = self.email
+        if self.script.phone:
+            customer["phone"] = self.phone
+        customer["consent"] = {"email": True, "sms": self.script.sms_consent}
+        detail["customer"] = customer
+        return detail
+
+    def _inject_throttling(self) -> None:
+        for service, operation, code, status, match in (
+            ("ses", "SendEmail", "TooManyRequestsException", 429, self.email),
+            ("sns", "Publish", "Throttled", 400, self.phone),
+        ):
+            self.stack.control(
+                "faults",
+                {"service": service, "operation": operation, "code": code, "status": status,
+                 "times": self.script.throttle, "match": match},
+            )  # fmt: skip
+
+    # ------------------------------------------------------------ the customer and the mail system
+    def _messages(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        sent = self.stack.control("outbox")
+        emails = [m for m in sent["emails"] if self.email in m["to"]]
+        return emails, [m for m in sent["sms"] if m["to"] == self.phone]
+
+    def _act(self) -> None:
+        emails, sms = self._messages()
+        received = len(emails) + len(sms)
+        script = self.script
+        # As SES would: the bounce comes after the send completed (and was recorded).
+        if (
+            script.bounce_first_email
+            and emails
+            and "bounce" not in self._done
+            and emails[0]["id"] in {a.get("message_id") for a in self._attempts()}
+        ):
+            self._done.add("bounce")
+            self.stack.control("ses/feedback", {"messageId": emails[0]["id"], "kind": "bounce"})
+        if script.opt_out_email_after and received >= script.opt_out_email_after:
+            self._once("opt-out", lambda: http("POST", self._link("u"), {"channel": "email"}))
+        if script.answer_after and received >= script.answer_after:
+            self._once("answer", lambda: http("GET", self._link("s") + "?score=9"))
+
+    def _once(self, action: str, run: Any) -> None:
+        if action in self._done:
+            return
+        self._done.add(action)
+        status, _ = run()
+        if status != 200:
+            raise StageFailed(f"{self.script.name}: {action} answered HTTP {status}")
+
+    def _link(self, kind: str) -> str:
+        return f"{self.info['survey_url']}/{kind}/{self._token}"
+
+    def _invitation_id(self) -> str:
+        emails, sms = self._messages()
+        text = emails[0]["text"] if emails else sms[0]["text"]
+        token = text.split("/s/", 1)[1][:22]
+        self._token = token
+        keys = self.stack.client("dynamodb").query(
+            TableName=self.stack.physical_id("InvitationsTable"),
+            IndexName="by_link_token",
+            KeyConditionExpression="link_token = :t",
+            ExpressionAttributeValues={":t": {"S": token}},
+        )["Items"]
+        return str(keys[0]["invitation_id"]["S"])
+
+    # ------------------------------------------------------------ what happened
+    def _execution_arn(self) -> str:
+        machine = self.info["outputs"]["SurveyLifecycleArn"]
+        return f"{machine.replace(':stateMachine:', ':execution:')}:{self.outcome.invitation_id}"
+
+    def _execution_status(self) -> str:
+        sfn = self.stack.client("stepfunctions")
+        return str(sfn.describe_execution(executionArn=self._execution_arn())["status"])
+
+    def _collect(self) -> None:
+        outcome = self.outcome
+        outcome.execution = self._execution_status()
+        # Deliveries in flight (the answer's event, an SES event) settle before counting.
+        wait_for(
+            "event deliveries",
+            lambda: self.stack.control("invocations")["pending"] == 0 or None,
+            30,
+        )
+        outcome.emails, outcome.sms = self._messages()
+        history = self.stack.client("stepfunctions").get_execution_history(
+            executionArn=self._execution_arn(), maxResults=1000
+        )["events"]
+        outcome.states = [
+            e["stateEnteredEventDetails"]["name"]
+            for e in history
+            if e["type"].endswith("StateEntered")
+        ]
+        scheduled = sum(e["type"] == "TaskScheduled" for e in history)
+        tasks_entered = sum(e["type"] == "TaskStateEntered" for e in history)
+        outcome.retries = max(0, scheduled - tasks_entered)
+        outcome.status = self._invitation()["status"]["S"]
+        outcome.attempts = self._attempts()
+
+    def _invitation(self) -> dict[str, Any]:
+        return dict(
+            self.stack.client("dynamodb").get_item(
+                TableName=self.stack.physical_id("InvitationsTable"),
+                Key={"invitation_id": {"S": self.outcome.invitation_id}},
+                ConsistentRead=True,
+            )["Item"]
+        )
+
+    def _attempts(self) -> list[dict[str, str]]:
+        return [
+            {k: str(next(iter(v.values()))) for k, v in a["M"].items()}
+            for a in self._invitation().get("attempts", {}).get("L", [])
+        ]
+
+
+def run_scripts(info: dict[str, Any], scripts: list[Script]) -> dict[str, Outcome]:
+    """Run scripts at once on one stack (each its own customer); by script name."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=len(scripts)) as pool:
+        outcomes = list(pool.map(lambda s: LadderScenario(info, s).run(), scripts))
+    return {outcome.script.name: outcome for outcome in outcomes}

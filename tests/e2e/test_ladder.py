@@ -1,0 +1,146 @@
+"""The channel ladder through the real template and ASL on the local stack.
+
+post-purchase's ladder: an email, an SMS reminder 24 h later, a last email 72 h after that;
+open 72 h more. Every scenario is its own customer, and all run at once on one stack whose
+waits run 14,400 times faster (the whole seven-day ladder takes about 42 s).
+"""
+
+from collections.abc import Iterator
+
+import pytest
+
+from infra.local.ladder import Outcome, Script, run_scripts
+from infra.local.process import running_stack
+
+pytestmark = pytest.mark.e2e
+
+START = "2026-11-16T09:00:00+02:00"  # Monday morning in Helsinki
+SCRIPTS = [
+    Script("both channels, never answered"),
+    Script("email only", phone=False),
+    Script("SMS only", email=False),
+    Script("SMS opted out", sms_consent=False),
+    Script("answered before the first reminder", answer_after=1),
+    Script("answered after the first reminder", answer_after=2),
+    Script("email opted out mid-ladder", opt_out_email_after=1),
+    Script("invitation email bounced", bounce_first_email=True),
+    Script("SES and SNS throttled", throttle=4),
+]
+
+
+@pytest.fixture(scope="module")
+def outcomes() -> Iterator[dict[str, Outcome]]:
+    with running_stack(time_scale=14400, start_time=START, log_name="ladder.log") as info:
+        yield run_scripts(info, SCRIPTS)
+
+
+def _counts(outcome: Outcome) -> tuple[int, int]:
+    return len(outcome.emails), len(outcome.sms)
+
+
+@pytest.mark.parametrize(
+    ("name", "emails", "sms", "status"),
+    [
+        ("both channels, never answered", 2, 1, "expired"),
+        ("email only", 2, 0, "expired"),
+        ("SMS only", 0, 1, "expired"),
+        ("SMS opted out", 2, 0, "expired"),
+        ("answered before the first reminder", 1, 0, "answered"),
+        ("answered after the first reminder", 1, 1, "answered"),
+        ("email opted out mid-ladder", 1, 1, "expired"),
+        ("invitation email bounced", 1, 2, "expired"),
+        ("SES and SNS throttled", 2, 1, "expired"),
+    ],
+)
+def test_exactly_the_expected_messages_reach_each_customer(
+    outcomes: dict[str, Outcome], name: str, emails: int, sms: int, status: str
+) -> None:
+    outcome = outcomes[name]
+    assert _counts(outcome) == (emails, sms)
+    assert outcome.status == status
+    assert outcome.execution == "SUCCEEDED"
+
+
+def test_the_ladder_sends_invitation_reminder_and_last_reminder(
+    outcomes: dict[str, Outcome],
+) -> None:
+    outcome = outcomes["both channels, never answered"]
+    first, last = outcome.emails
+    assert first["subject"] == "Miten onnistuimme? Kerro mielipiteesi - Example Oy"
+    assert last["subject"] == "Viimeinen muistutus: miten onnistuimme? - Example Oy"
+    assert outcome.sms[0]["text"].startswith("Muistutus: arvioi Example Oy 0-10")
+    assert first["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert first["tags"] == {"invitation": outcome.invitation_id, "rung": "0"}
+    assert first["configurationSet"] == "feedback-surveys"
+    assert outcome.states == [
+        "WaitForSendTime", "SendRung", "NextRung", "SendRung", "NextRung", "SendRung",
+        "NextRung", "Expire", "AnnounceExpiry",
+    ]  # fmt: skip
+
+
+def test_an_answer_stops_the_ladder_within_the_transition_budget(
+    outcomes: dict[str, Outcome],
+) -> None:
+    # An answer ends the execution at once; after the first reminder it has cost 4
+    # transitions (the issue's budget), before it 2.
+    before = outcomes["answered before the first reminder"]
+    after = outcomes["answered after the first reminder"]
+    assert before.states == ["WaitForSendTime", "SendRung"]
+    assert after.states == ["WaitForSendTime", "SendRung", "NextRung", "SendRung"]
+    assert (before.transitions, after.transitions) == (2, 4)
+
+
+def test_a_channel_the_customer_lacks_or_refused_is_never_used(
+    outcomes: dict[str, Outcome],
+) -> None:
+    # The unusable rungs are left out of the plan: nothing is sent there, nothing skipped.
+    assert outcomes["SMS opted out"].sms == []
+    sms_only = outcomes["SMS only"]
+    assert sms_only.sms[0]["text"].startswith("Miten onnistuimme?")  # the SMS invites
+    assert [a["channel"] for a in sms_only.attempts] == ["sms"]
+
+
+def test_an_opt_out_mid_ladder_skips_the_rest_of_that_channel(
+    outcomes: dict[str, Outcome],
+) -> None:
+    outcome = outcomes["email opted out mid-ladder"]
+    assert [(a["rung"], a["channel"], a["outcome"]) for a in outcome.attempts] == [
+        ("0", "email", "sent"),
+        ("1", "sms", "sent"),
+        ("2", "none", "skipped"),
+    ]
+    assert outcome.attempts[-1]["reason"] == "opted-out"
+
+
+def test_a_bounced_invitation_is_resent_by_sms_and_email_is_not_used_again(
+    outcomes: dict[str, Outcome],
+) -> None:
+    outcome = outcomes["invitation email bounced"]
+    assert [(a["rung"], a["channel"], a["outcome"], a["fallback"]) for a in outcome.attempts] == [
+        ("0", "email", "bounced", "False"),
+        ("0", "sms", "sent", "True"),
+        ("1", "sms", "sent", "False"),
+        ("2", "none", "skipped", "False"),
+    ]
+    fallback, reminder = outcome.sms
+    assert fallback["text"].startswith("Miten onnistuimme?")  # it invites: no email arrived
+    assert reminder["text"].startswith("Muistutus:")
+    assert "WaitForFallback" in outcome.states
+
+
+def test_throttled_sends_are_retried_and_delivered_once(outcomes: dict[str, Outcome]) -> None:
+    outcome = outcomes["SES and SNS throttled"]
+    # Four throttles per channel outlast the SDK's three attempts: the lifecycle's Retry
+    # (backoff with jitter) ran the rung again, and each message still went out once.
+    assert outcome.retries >= 2
+    assert [(a["channel"], a["outcome"]) for a in outcome.attempts] == [
+        ("email", "sent"),
+        ("sms", "sent"),
+        ("email", "sent"),
+    ]
+
+
+def test_never_answered_surveys_expire_and_say_so(outcomes: dict[str, Outcome]) -> None:
+    expired = [o for o in outcomes.values() if o.status == "expired"]
+    assert all(o.states[-2:] == ["Expire", "AnnounceExpiry"] for o in expired)
+    assert len(expired) == 7
