@@ -11,14 +11,15 @@ UV_VERSION := 0.13.8
 SAM_PYENV := PYENV_VERSION=3.13.0:$(shell pyenv version-name 2>/dev/null || echo system)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv demo local test lint format typecheck validate check-catalogue build deploy unit integration e2e bench lock clean
+.PHONY: help venv demo local test lint format typecheck validate check-catalogue build deploy unit integration e2e bench lock clean preview
 
 help:
 	@echo "make demo   - run the whole survey loop on the local stack (no AWS account)"
 	@echo "make test   - the gate: lint, types, template checks, sam build, all tests"
 	@echo "make local  - start the local stack and keep it running"
 	@echo "make deploy - check the catalogue, sam build, sam deploy --guided"
-	@echo "make bench  - benchmarks: the trigger's cost per event against its floor"
+	@echo "make bench  - benchmarks: the trigger's cost per event, lifecycle transitions"
+	@echo "make preview - every survey email and SMS rendered to .preview/"
 
 $(VENV)/.installed: requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -83,7 +84,12 @@ lock: venv
 	$(VENV)/bin/uv pip compile -q requirements/sam.in -o requirements/sam.txt --python-version 3.11 --no-header
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .local-stack .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .local-stack .preview .pytest_cache .mypy_cache .ruff_cache
 
 bench: venv
 	$(PY) -m bench.trigger_cost
+	$(PY) -m bench.lifecycle
+
+# Every email and SMS of every survey x language x metric, to files (index.html lists them).
+preview: venv
+	$(PY) -m tools.preview_messages --out .preview
