@@ -42,7 +42,7 @@ REASONS = (
 )
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 _PHONE_SEPARATORS = re.compile(r"[\s().-]")
 
 
@@ -64,7 +64,7 @@ def normalize_phone(raw: str | None) -> str | None:
     candidate = _PHONE_SEPARATORS.sub("", raw.strip())
     if candidate.startswith("00"):
         candidate = "+" + candidate[2:]
-    return candidate if _E164.match(candidate) else None
+    return candidate if E164.match(candidate) else None
 
 
 def known_time_zone(name: str) -> bool:

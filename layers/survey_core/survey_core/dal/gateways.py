@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NoReturn
@@ -12,6 +11,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from ..eligibility import E164
 from ..email_message import compose_email
 from ..errors import MessageRefused, SendThrottled
 from ..rendering import RenderedEmail
@@ -222,9 +222,6 @@ class Mailer:
         return str(result["MessageId"])
 
 
-_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
-
-
 class SmsSender:
     def __init__(self, sns: Any, origination_identity: str | None) -> None:
         self._sns = sns
@@ -235,7 +232,7 @@ class SmsSender:
             # A phone number is an origination number; letters and digits are a sender ID.
             name = (
                 "AWS.MM.SMS.OriginationNumber"
-                if _E164.match(origination_identity)
+                if E164.match(origination_identity)
                 else "AWS.SNS.SMS.SenderID"
             )
             self._attributes[name] = {"DataType": "String", "StringValue": origination_identity}

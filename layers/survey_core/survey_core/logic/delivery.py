@@ -120,7 +120,12 @@ def handle_feedback(
         return FeedbackResult("not-survey", feedback.permanent)
     index = _attempt_index(invitation, feedback.message_id)
     recorded_rungs = {int(attempt.rung) for attempt in invitation.attempts}
-    if index is None and invitation.status in WAITING and feedback.rung not in recorded_rungs:
+    if (
+        index is None
+        and invitation.status in WAITING
+        and feedback.rung is not None
+        and feedback.rung not in recorded_rungs
+    ):
         raise FeedbackBeforeSendRecorded(f"invitation {invitation.invitation_id}")
     if index is not None:
         outcome = "bounced" if feedback.kind == "bounce" else "complained"
