@@ -46,11 +46,16 @@ def test_a_template_error_fails_the_preview(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # A template that reads a variable nobody passes: StrictUndefined makes that an error.
+    # (Patched in the globals the preview's renderer really uses: the integration tests load
+    # fresh copies of survey_core, so the module by that name may be another copy.)
     from jinja2 import ChoiceLoader, DictLoader
-    from survey_core import rendering
 
+    import tools.preview_messages as preview
+
+    renderer_globals = preview.render_invitation_email.__globals__
+    environment = renderer_globals["_ENV"]
     broken = DictLoader({"invitation_email.txt": "{{ question }} {{ no_such_value }}"})
-    loader = ChoiceLoader([broken, rendering._ENV.loader])
-    monkeypatch.setattr(rendering, "_ENV", rendering._ENV.overlay(loader=loader))
+    overlay = environment.overlay(loader=ChoiceLoader([broken, environment.loader]))
+    monkeypatch.setitem(renderer_globals, "_ENV", overlay)
     assert main(["--out", str(tmp_path)]) == 1
     assert "preview failed: UndefinedError: 'no_such_value' is undefined" in capsys.readouterr().err
