@@ -33,6 +33,7 @@ class Script:
     opt_out_email_after: int | None = None  # follow the unsubscribe link after this many
     bounce_first_email: bool = False  # SES reports the first email as a hard bounce
     throttle: int = 0  # throttling errors injected on this customer's first sends per channel
+    refuse_email: bool = False  # SES refuses every email to this customer (MessageRejected)
 
 
 @dataclass
@@ -42,6 +43,7 @@ class Outcome:
     emails: list[dict[str, Any]] = field(default_factory=list)
     sms: list[dict[str, Any]] = field(default_factory=list)
     status: str = ""  # the invitation's, in DynamoDB
+    failure_reason: str = ""
     execution: str = ""  # the lifecycle execution's
     states: list[str] = field(default_factory=list)  # states entered, in order
     retries: int = 0  # task attempts beyond the first of each state entered
@@ -73,17 +75,20 @@ class LadderScenario:
         started = time.monotonic()
         if self.script.throttle:
             self._inject_throttling()
+        if self.script.refuse_email:
+            self.stack.control(
+                "faults",
+                {"service": "ses", "operation": "SendEmail", "code": "MessageRejected",
+                 "times": 1000, "match": self.email},
+            )  # fmt: skip
         self.stack.put_event("Purchase Completed", self._purchase(), "com.example.webshop")
-        wait_for(
-            "the first message", lambda: any(self._messages()) or None, 30 + 15 * 3600 / self.scale
-        )
-        self.outcome.invitation_id = self._invitation_id()
+        wait_for("the invitation and its lifecycle", self._started, 30)
         deadline = time.monotonic() + 60 + (LADDER_HOURS + 3 * QUIET_HOURS) * 3600 / self.scale
         while self._execution_status() == "RUNNING":
             if time.monotonic() > deadline:
                 raise StageFailed(f"{self.script.name}: the lifecycle did not end in time")
             self._act()
-            time.sleep(0.05)
+            time.sleep(0.1)
         self._collect()
         self.outcome.seconds = time.monotonic() - started
         return self.outcome
@@ -149,18 +154,24 @@ class LadderScenario:
     def _link(self, kind: str) -> str:
         return f"{self.info['survey_url']}/{kind}/{self._token}"
 
-    def _invitation_id(self) -> str:
-        emails, sms = self._messages()
-        text = emails[0]["text"] if emails else sms[0]["text"]
-        token = text.split("/s/", 1)[1][:22]
-        self._token = token
+    def _started(self) -> bool:
+        """The customer's invitation exists and its lifecycle has started."""
         keys = self.stack.client("dynamodb").query(
             TableName=self.stack.physical_id("InvitationsTable"),
-            IndexName="by_link_token",
-            KeyConditionExpression="link_token = :t",
-            ExpressionAttributeValues={":t": {"S": token}},
+            IndexName="by_customer",
+            KeyConditionExpression="customer_id = :c",
+            ExpressionAttributeValues={":c": {"S": self.customer_id}},
         )["Items"]
-        return str(keys[0]["invitation_id"]["S"])
+        if not keys:
+            return False
+        self.outcome.invitation_id = str(keys[0]["invitation_id"]["S"])
+        self._token = str(self._invitation()["link_token"]["S"])
+        sfn = self.stack.client("stepfunctions")
+        try:
+            sfn.describe_execution(executionArn=self._execution_arn())
+        except sfn.exceptions.ExecutionDoesNotExist:
+            return False
+        return True
 
     # ------------------------------------------------------------ what happened
     def _execution_arn(self) -> str:
@@ -192,7 +203,9 @@ class LadderScenario:
         scheduled = sum(e["type"] == "TaskScheduled" for e in history)
         tasks_entered = sum(e["type"] == "TaskStateEntered" for e in history)
         outcome.retries = max(0, scheduled - tasks_entered)
-        outcome.status = self._invitation()["status"]["S"]
+        invitation = self._invitation()
+        outcome.status = invitation["status"]["S"]
+        outcome.failure_reason = invitation.get("failure_reason", {}).get("S", "")
         outcome.attempts = self._attempts()
 
     def _invitation(self) -> dict[str, Any]:

@@ -28,13 +28,19 @@ def read_email(raw: str | bytes) -> dict[str, Any]:
     }
 
 
+# Sent messages never change: each is parsed once (tests poll the outbox many times a second).
+_PARSED: dict[str, dict[str, Any]] = {}
+
+
 def sent_emails(region: str) -> list[dict[str, Any]]:
     from moto.ses.models import ses_backends
 
     emails = []
     for message in list(ses_backends[ACCOUNT_ID][region].sent_messages):
         if hasattr(message, "raw_data"):
-            emails.append({"id": message.id, **read_email(message.raw_data)})
+            if message.id not in _PARSED:
+                _PARSED[message.id] = {"id": message.id, **read_email(message.raw_data)}
+            emails.append(_PARSED[message.id])
         elif hasattr(message, "subject"):  # a simple (non-raw) SendEmail
             to = message.destinations.get("ToAddresses", [])
             emails.append(
