@@ -44,6 +44,10 @@ def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
+# SendTaskSuccess / SendTaskFailure on a task that no longer waits (timed out, ended).
+NO_LONGER_WAITING = frozenset({"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"})
+
+
 class Lifecycle:
     """The survey-lifecycle state machine: start one execution per invitation, end its wait."""
 
@@ -69,7 +73,7 @@ class Lifecycle:
         try:
             self._sfn.send_task_failure(taskToken=task_token, error=error, cause=cause)
         except ClientError as error_:
-            if _code(error_) in {"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"}:
+            if _code(error_) in NO_LONGER_WAITING:
                 return False
             raise
         return True
@@ -79,7 +83,7 @@ class Lifecycle:
         try:
             self._sfn.send_task_success(taskToken=task_token, output=json.dumps(output))
         except ClientError as error:
-            if _code(error) in {"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"}:
+            if _code(error) in NO_LONGER_WAITING:
                 return False
             raise
         return True

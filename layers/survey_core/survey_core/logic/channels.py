@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..dal.models import Customer, Invitation
+from ..dal.suppressions import suppressions_of
 from ..eligibility import ChannelState, CustomerFacts
 
 
@@ -44,6 +45,14 @@ def customer_facts(
     )
 
 
+def current_facts(customer: Customer) -> CustomerFacts:
+    """A stored customer as the rules see them now, their addresses checked against the
+    suppression list (one read)."""
+    return customer_facts(
+        customer, suppressions_of({"email": customer.email, "sms": customer.phone})
+    )
+
+
 @dataclass(frozen=True)
 class RungChannels:
     """The channels to try for one rung, in order, and why the rung's own channel is out."""
@@ -61,7 +70,7 @@ def rung_channels(
     usable channels follow. A reminder whose channel is out is skipped: the ladder goes on at
     its planned times. A fallback (after a bounce) uses only the fallback channel.
     """
-    planned = fallback_channel or _planned(invitation, rung)
+    planned = fallback_channel or planned_channel(invitation, rung)
     if planned is None:
         return RungChannels((), "not-planned")
     problem = facts.channel(planned).problem
@@ -75,6 +84,6 @@ def rung_channels(
     return RungChannels(tuple(candidates), problem)
 
 
-def _planned(invitation: Invitation, rung: int) -> str | None:
+def planned_channel(invitation: Invitation, rung: int) -> str | None:
     channels = [str(channel) for channel in invitation.channels]
     return channels[rung] if 0 <= rung < len(channels) else None

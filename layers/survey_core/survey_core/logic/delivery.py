@@ -24,9 +24,10 @@ from ..config import DeliveryConfig
 from ..dal import store
 from ..dal.gateways import Lifecycle
 from ..dal.models import Invitation
-from ..dal.suppressions import suppress, suppressions_of
+from ..dal.suppressions import suppress
 from ..eligibility import BOUNCED, COMPLAINED, outside_quiet_hours, zone_or_default
-from .channels import customer_facts
+from .channels import current_facts, planned_channel
+from .trigger import wait_ends
 
 WAITING = frozenset({"pending", "sent"})
 FALLBACK_CHANNEL = "sms"
@@ -159,10 +160,7 @@ def _fall_back(
     token = str(invitation.task_token)
     rung = int(invitation.attempts[index].rung)
     customer = store.get_customer(invitation.customer_id)
-    sms_usable = False
-    if customer is not None:
-        suppressed = suppressions_of({"email": customer.email, "sms": customer.phone})
-        sms_usable = customer_facts(customer, suppressed).sms.problem is None
+    sms_usable = customer is not None and current_facts(customer).sms.problem is None
     if not sms_usable:
         if _delivered_elsewhere(invitation, index):
             return FeedbackResult("noted", feedback.permanent, "no-usable-sms")
@@ -173,9 +171,8 @@ def _fall_back(
     if survey is not None:
         zone = zone_or_default(customer.time_zone if customer else None, survey.time_zone)
         send_at = outside_quiet_hours(now, zone, survey.quiet_hours)
-    next_due = _next_due(invitation, rung)
-    channels = [str(c) for c in invitation.channels]
-    if rung + 1 < len(channels) and channels[rung + 1] == FALLBACK_CHANNEL and next_due <= send_at:
+    next_due = datetime.fromisoformat(wait_ends(invitation)[rung])
+    if planned_channel(invitation, rung + 1) == FALLBACK_CHANNEL and next_due <= send_at:
         # The next rung is an SMS due no later than the fallback would go: it carries the link.
         return FeedbackResult("noted", feedback.permanent, "next-rung-is-sms")
     wait = max(1, int((next_due - send_at).total_seconds()))
@@ -189,10 +186,3 @@ def _delivered_elsewhere(invitation: Invitation, bounced: int) -> bool:
     return any(
         attempt.outcome == "sent" for i, attempt in enumerate(invitation.attempts) if i != bounced
     )
-
-
-def _next_due(invitation: Invitation, rung: int) -> datetime:
-    """When the rung after this one is due, or the survey closes after the last rung."""
-    times = [str(at) for at in invitation.rung_at]
-    due = times[rung + 1] if rung + 1 < len(times) else str(invitation.closes_at)
-    return datetime.fromisoformat(due)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..catalogue import Catalogue
 from ..clock import Clock
 from ..dal import store
-from ..dal.models import Customer
+from ..dal.models import Customer, Invitation
 from ..dal.suppressions import suppress
 from ..eligibility import UNSUBSCRIBED
 from ..email_message import ONE_CLICK
@@ -30,18 +30,29 @@ def _addresses(customer: Customer | None) -> dict[str, str]:
     return {channel: str(address) for channel, address in found.items() if address}
 
 
-def show_unsubscribe(token: str, action_url: str, catalogue: Catalogue) -> Page:
-    invitation = find_invitation(token)  # closed surveys too: old emails still unsubscribe
-    addresses = _addresses(store.get_customer(invitation.customer_id))
-    html = render_unsubscribe_page(
+def _choice_page(
+    invitation: Invitation,
+    addresses: dict[str, str],
+    catalogue: Catalogue,
+    action_url: str,
+    checked: list[str],
+    error: str | None,
+) -> str:
+    return render_unsubscribe_page(
         language=invitation.language,
         company=catalogue.company,
         action_url=action_url,
         channels=[c for c in CHANNELS if c in addresses] or ["email"],
-        checked=["email"],  # the link came in an email
-        error=None,
+        checked=checked,
+        error=error,
     )
-    return Page(200, html)
+
+
+def show_unsubscribe(token: str, action_url: str, catalogue: Catalogue) -> Page:
+    invitation = find_invitation(token)  # closed surveys too: old emails still unsubscribe
+    addresses = _addresses(store.get_customer(invitation.customer_id))
+    # The link came in an email: that is the channel offered checked.
+    return Page(200, _choice_page(invitation, addresses, catalogue, action_url, ["email"], None))
 
 
 def is_one_click(form: Form) -> bool:
@@ -58,15 +69,8 @@ def unsubscribe(
     one_click = is_one_click(form)
     chosen = ["email"] if one_click else [c for c in CHANNELS if c in form.get("channel", [])]
     if not chosen:
-        html = render_unsubscribe_page(
-            language=invitation.language,
-            company=catalogue.company,
-            action_url=action_url,
-            channels=[c for c in CHANNELS if c in addresses] or ["email"],
-            checked=[],
-            error=text(invitation.language, "error_nothing_chosen"),
-        )
-        return Page(400, html), []
+        error = text(invitation.language, "error_nothing_chosen")
+        return Page(400, _choice_page(invitation, addresses, catalogue, action_url, [], error)), []
     now = clock()
     for channel in chosen:
         address = addresses.get(channel)

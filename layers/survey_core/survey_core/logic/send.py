@@ -18,10 +18,9 @@ from ..config import SendConfig
 from ..dal import store
 from ..dal.gateways import EventBus, Lifecycle, Mailer, SmsSender
 from ..dal.models import Attempt, Customer, Invitation
-from ..dal.suppressions import suppressions_of
 from ..errors import DeliveryFailed, InvitationNotFound, MessageRefused, NoReachableChannel
 from ..rendering import render_invitation_email, render_sms
-from .channels import RungChannels, customer_facts, rung_channels
+from .channels import RungChannels, current_facts, rung_channels
 
 CLOSED = frozenset({"answered", "expired", "failed", "suppressed"})
 DELIVERED = frozenset({"sent", "bounced", "complained"})  # went out (SES may report on it later)
@@ -42,9 +41,6 @@ class Fallback:
     channel: str
     at: str  # when to send, outside quiet hours
     wait: int  # seconds the fallback waits for an answer: until the next rung is due
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"channel": self.channel, "at": self.at, "wait": self.wait}
 
 
 @dataclass(frozen=True)
@@ -158,9 +154,8 @@ def _channels_for(
 ) -> RungChannels:
     if customer is None:  # erased while the survey was open
         return RungChannels((), "no-contact-point")
-    suppressed = suppressions_of({"email": customer.email, "sms": customer.phone})
     fallback = request.fallback.channel if request.fallback else None
-    return rung_channels(invitation, request.rung, fallback, customer_facts(customer, suppressed))
+    return rung_channels(invitation, request.rung, fallback, current_facts(customer))
 
 
 def _deliver(

@@ -289,6 +289,14 @@ def _seconds_between(start: str, end: str) -> int:
     return max(1, int(delta.total_seconds()))
 
 
+def wait_ends(invitation: Invitation) -> list[str]:
+    """When each rung's wait for an answer ends: the next rung is due, or, after the last
+    rung, the survey closes."""
+    assert invitation.closes_at
+    starts = [str(at) for at in invitation.rung_at]
+    return [*starts[1:], str(invitation.closes_at)]
+
+
 def lifecycle_input(invitation: Invitation) -> dict[str, Any]:
     """Derived from the stored invitation only, so a repeated start sends identical input.
 
@@ -298,7 +306,7 @@ def lifecycle_input(invitation: Invitation) -> dict[str, Any]:
     """
     assert invitation.send_at and invitation.closes_at
     starts = [str(at) for at in invitation.rung_at]
-    ends = [*starts[1:], invitation.closes_at]
+    ends = wait_ends(invitation)
     return {
         "invitationId": invitation.invitation_id,
         "sendAt": invitation.send_at,
