@@ -1,13 +1,16 @@
-"""Collect: survey pages and answers (Chalice app behind API Gateway, REST proxy events)."""
+"""Collect: survey pages and answers (Chalice app behind API Gateway, REST proxy events), and
+SMS replies (two-way SMS through an SNS topic; the same app, deployed as SmsReplyFunction)."""
 
 import os
 from collections.abc import Callable
+from functools import cache
 
 from aws_lambda_powertools.metrics import MetricUnit
 from chalice import Chalice, Response
+from chalice.app import SNSEvent
 from survey_core.catalogue import load_catalogue
 from survey_core.config import CollectConfig
-from survey_core.dal.gateways import EventBus, Lifecycle, client
+from survey_core.dal.gateways import EventBus, Lifecycle, SmsSender, client
 from survey_core.dal.models import bind_tables
 from survey_core.errors import SurveyError
 from survey_core.forms import Form, first, parse_form
@@ -20,6 +23,7 @@ from survey_core.logic.collect import (
     submit_survey,
 )
 from survey_core.logic.optout import show_unsubscribe, unsubscribe
+from survey_core.logic.replies import InboundSms, InvalidInboundSms, ReplyPorts, handle_reply
 from survey_core.observability import logger, metrics
 
 SOURCE = "customer-feedback.surveys"
@@ -107,3 +111,37 @@ def unsubscribe_post(token: str) -> Response:
         return page
 
     return _render("unsubscribe", run)
+
+
+@cache
+def _reply_ports() -> ReplyPorts:
+    # Made on the first reply: the survey pages (same app) never send an SMS.
+    sms = SmsSender(client("sns", CONFIG.region), CONFIG.sms_origination_identity)
+    return ReplyPorts(lifecycle=PORTS.lifecycle, bus=PORTS.bus, sms=sms)
+
+
+@app.on_sns_message(topic="inbound-sms")
+def sms_reply(event: SNSEvent) -> None:
+    """One inbound SMS. A message that is not an inbound SMS is logged and dropped with a
+    metric (retrying cannot fix it); AWS errors raise, so Lambda retries and then the event
+    goes to the failed-deliveries queue."""
+    try:
+        sms = InboundSms.from_sns_message(event.message)
+    except InvalidInboundSms as invalid:
+        logger.error("inbound SMS rejected", extra={"reason": str(invalid)})
+        metrics.add_metric(name="SmsReplyRejected", unit=MetricUnit.Count, value=1)
+        metrics.flush_metrics()
+        return
+    result = handle_reply(sms, CONFIG, _reply_ports())
+    # The number and the text are personal data: only what happened is logged.
+    logger.info(
+        "sms reply",
+        extra={
+            "outcome": result.outcome,
+            "reading": result.reading,
+            "invitation_id": result.invitation_id,
+            "inbound_message_id": sms.inbound_id,
+        },
+    )
+    metrics.add_metric(name=f"SmsReply_{result.outcome}", unit=MetricUnit.Count, value=1)
+    metrics.flush_metrics()

@@ -66,6 +66,7 @@ class LocalAdapter:
         self.schedules: dict[str, LocalSchedule] = {}
         self.connect_tasks: list[dict[str, Any]] = []
         self.email_requests: dict[str, dict[str, Any]] = {}  # SES message id -> what was asked
+        self.inbound_sms_topic: str | None = None  # the two-way SMS topic (template output)
         self.faults = FaultInjector()
         self.invocations: list[dict[str, Any]] = []
         self.pending = 0
@@ -270,11 +271,30 @@ class LocalAdapter:
         )
         return {"published": detail_type, "messageId": message_id}
 
+    # ------------------------------------------------------------ two-way SMS
+    def inbound_sms(self, sender: str, body: str, in_reply_to: str | None) -> dict[str, Any]:
+        """A customer's SMS reply, published on the stack's topic as End User Messaging does
+        (docs: "Example of a two-way SMS message payload for Amazon SNS topics")."""
+        if not self.inbound_sms_topic:
+            raise KeyError("the template has no InboundSmsTopicArn output")
+        inbound_id = str(uuid.uuid4())
+        payload = {
+            "originationNumber": sender,
+            "destinationNumber": "+15555550100",
+            "messageKeyword": "KEYWORD_LOCAL",
+            "messageBody": body,
+            "inboundMessageId": inbound_id,
+            "previousPublishedMessageId": in_reply_to,
+        }
+        self.client("sns").publish(TopicArn=self.inbound_sms_topic, Message=json.dumps(payload))
+        return {"inboundMessageId": inbound_id}
+
     # ------------------------------------------------------------ install into moto
     def install(self) -> None:
         serialize_dynamodb()
         _route_cloudformation_state_machines()
         _patch_lambda(self)
+        _patch_sns_to_lambda(self)
         _patch_events(self)
         _patch_step_functions_time(self.time_scale, lambda: self.clock())
         enable_workflow_variables()
@@ -329,6 +349,40 @@ def _patch_lambda(adapter: LocalAdapter) -> None:
         return payload, errored, ""
 
     LambdaFunction._invoke_lambda = invoke_in_process  # type: ignore[method-assign]
+
+
+def _patch_sns_to_lambda(adapter: LocalAdapter) -> None:
+    """SNS invokes Lambda asynchronously (retries, then the on-failure destination); moto
+    invokes synchronously inside the Publish call, with sample message attributes."""
+    from moto.awslambda.models import LambdaBackend
+
+    def send_sns_message(
+        self: Any,
+        function_name: str,
+        message: str,
+        subject: str | None = None,
+        qualifier: str | None = None,
+    ) -> None:
+        name = function_name.split(":")[6] if function_name.startswith("arn:") else function_name
+        event = {
+            "Records": [
+                {
+                    "EventVersion": "1.0",
+                    "EventSource": "aws:sns",
+                    "Sns": {
+                        "Type": "Notification",
+                        "MessageId": str(uuid.uuid4()),
+                        "Message": message,
+                        "Subject": subject,
+                        "MessageAttributes": {},
+                        "Timestamp": datetime.now(UTC).isoformat(),
+                    },
+                }
+            ]
+        }
+        adapter.invoke_async(adapter.functions[name], event)
+
+    LambdaBackend.send_sns_message = send_sns_message  # type: ignore[method-assign]
 
 
 def routing_send_to_targets(
@@ -508,6 +562,7 @@ class ControlApp:
                 [vars(s) for s in self.adapter.schedules.values()],
             ),
             ("POST", "/_local/ses/feedback"): self._ses_feedback,
+            ("POST", "/_local/sms/inbound"): self._inbound_sms,
             ("POST", "/_local/faults"): self._add_fault,
             ("GET", "/_local/faults"): lambda _: (200, self.adapter.faults.listing()),
             ("DELETE", "/_local/faults"): lambda _: (200, self.adapter.faults.clear()),
@@ -534,6 +589,12 @@ class ControlApp:
             )
         except KeyError:
             return 404, {"message": f"no sent email {body.get('messageId')!r}"}
+
+    def _inbound_sms(self, environ: dict[str, Any]) -> tuple[int, Any]:
+        body = json.loads(_read_body(environ) or b"{}")
+        if not isinstance(body.get("from"), str) or not isinstance(body.get("body"), str):
+            return 400, {"message": 'give "from" (E.164) and "body", optionally "inReplyTo"'}
+        return 200, self.adapter.inbound_sms(body["from"], body["body"], body.get("inReplyTo"))
 
     def _add_fault(self, environ: dict[str, Any]) -> tuple[int, Any]:
         try:

@@ -34,6 +34,7 @@ class Script:
     bounce_first_email: bool = False  # SES reports the first email as a hard bounce
     throttle: int = 0  # throttling errors injected on this customer's first sends per channel
     refuse_email: bool = False  # SES refuses every email to this customer (MessageRejected)
+    sms_replies: tuple[str, ...] = ()  # texted back, one by one, once an SMS has arrived
 
 
 @dataclass
@@ -48,6 +49,7 @@ class Outcome:
     states: list[str] = field(default_factory=list)  # states entered, in order
     retries: int = 0  # task attempts beyond the first of each state entered
     attempts: list[dict[str, str]] = field(default_factory=list)
+    response: dict[str, str] = field(default_factory=dict)  # channel, score, comment if stored
     seconds: float = 0.0
 
     @property
@@ -142,6 +144,15 @@ class LadderScenario:
             self._once("opt-out", lambda: http("POST", self._link("u"), {"channel": "email"}))
         if script.answer_after and received >= script.answer_after:
             self._once("answer", lambda: http("GET", self._link("s") + "?score=9"))
+        if sms:
+            for number, text in enumerate(script.sms_replies):
+                if f"sms-reply-{number}" not in self._done:
+                    self._once(f"sms-reply-{number}", lambda text=text: self._text_back(text))
+                    break
+
+    def _text_back(self, text: str) -> tuple[int, Any]:
+        self.stack.control("sms/inbound", {"from": self.phone, "body": text})
+        return 200, None
 
     def _once(self, action: str, run: Any) -> None:
         if action in self._done:
@@ -207,6 +218,18 @@ class LadderScenario:
         outcome.status = invitation["status"]["S"]
         outcome.failure_reason = invitation.get("failure_reason", {}).get("S", "")
         outcome.attempts = self._attempts()
+        stored = self.stack.client("dynamodb").get_item(
+            TableName=self.stack.physical_id("ResponsesTable"),
+            Key={"invitation_id": {"S": self.outcome.invitation_id}},
+            ConsistentRead=True,
+        )
+        if "Item" in stored:
+            item = stored["Item"]
+            outcome.response = {
+                "channel": item["channel"]["S"],
+                "score": next(iter(item["scores"]["M"].values()))["N"],
+                "comment": item.get("comment", {}).get("S", ""),
+            }
 
     def _invitation(self) -> dict[str, Any]:
         return dict(

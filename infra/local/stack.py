@@ -166,10 +166,17 @@ class LocalStack:
         return stack.resource_map
 
     def _wire_adapter(self, template: LocalTemplate) -> None:
-        """Async-invoke failure destinations and schedules, read from the template."""
+        """Async-invoke failure destinations, SNS subscriptions and schedules, read from the
+        template."""
         from moto.cloudformation.parsing import clean_json
 
         resources = self._resource_map()
+        self.adapter.inbound_sms_topic = self.outputs.get("InboundSmsTopicArn")
+        for subscription in template.resources_of_type("AWS::SNS::Subscription").values():
+            props = clean_json(subscription["Properties"], resources)
+            self.adapter.client("sns").subscribe(
+                TopicArn=props["TopicArn"], Protocol=props["Protocol"], Endpoint=props["Endpoint"]
+            )
         for config in template.resources_of_type("AWS::Lambda::EventInvokeConfig").values():
             props = clean_json(config["Properties"], resources)
             destination = props.get("DestinationConfig", {}).get("OnFailure", {})

@@ -33,8 +33,9 @@ ACCOUNT_ID = "123456789012"  # moto's default account
 # Resource types the local stack serves without moto's CloudFormation: survey pages are
 # served by Chalice's local server, schedules and async-invoke failure destinations by the
 # adapter, SES configuration sets through the SES API (moto's CloudFormation lacks them, and
-# the adapter publishes SES events itself), and moto enforces no IAM (so queue policies have
-# no effect there).
+# the adapter publishes SES events itself), SNS subscriptions through the SNS API (moto's
+# CloudFormation lacks them), and moto enforces no IAM (so queue and topic policies have no
+# effect there).
 SERVED_BY_ADAPTER = frozenset(
     {
         "AWS::ApiGateway::Deployment",
@@ -44,6 +45,8 @@ SERVED_BY_ADAPTER = frozenset(
         "AWS::SQS::QueuePolicy",
         "AWS::SES::ConfigurationSet",
         "AWS::SES::ConfigurationSetEventDestination",
+        "AWS::SNS::Subscription",
+        "AWS::SNS::TopicPolicy",
     }
 )
 # Of those, the types whose !Ref is their Name: references to them become the name.

@@ -29,6 +29,8 @@ SCRIPTS = [
     Script("SES and SNS throttled", throttle=4),
     Script("email refused, no phone", phone=False, refuse_email=True),
     Script("email-only invitation bounced", phone=False, bounce_first_email=True),
+    Script("answered by SMS reply", sms_replies=("8 nopea toimitus",)),
+    Script("unreadable SMS replies", sms_replies=("kiitos", "ok?")),
 ]
 
 
@@ -56,6 +58,8 @@ def _counts(outcome: Outcome) -> tuple[int, int]:
         ("SES and SNS throttled", 2, 1, "expired"),
         ("email refused, no phone", 0, 0, "failed"),
         ("email-only invitation bounced", 1, 0, "failed"),
+        ("answered by SMS reply", 1, 1, "answered"),
+        ("unreadable SMS replies", 2, 2, "expired"),
     ],
 )
 def test_exactly_the_expected_messages_reach_each_customer(
@@ -165,4 +169,21 @@ def test_an_invitation_nothing_can_carry_is_marked_failed_with_the_reason(
 def test_never_answered_surveys_expire_and_say_so(outcomes: dict[str, Outcome]) -> None:
     expired = [o for o in outcomes.values() if o.status == "expired"]
     assert all(o.states[-2:] == ["Expire", "AnnounceExpiry"] for o in expired)
-    assert len(expired) == 7
+    assert len(expired) == 8
+
+
+def test_an_sms_reply_answers_and_ends_the_ladder(outcomes: dict[str, Outcome]) -> None:
+    # A score texted back after the SMS reminder is stored with its comment; no last email.
+    outcome = outcomes["answered by SMS reply"]
+    assert outcome.response == {"channel": "sms", "score": "8", "comment": "nopea toimitus"}
+    assert outcome.states == ["WaitForSendTime", "SendRung", "NextRung", "SendRung"]
+
+
+def test_unreadable_sms_replies_get_one_help_reply_and_the_ladder_goes_on(
+    outcomes: dict[str, Outcome],
+) -> None:
+    outcome = outcomes["unreadable SMS replies"]
+    reminder, help_reply = outcome.sms
+    assert reminder["text"].startswith("Muistutus:")
+    assert help_reply["text"].startswith("Emme saaneet vastauksesta selvää.")
+    assert outcome.response == {}

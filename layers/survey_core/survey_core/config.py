@@ -109,9 +109,15 @@ class SendConfig(Common):
 
 @dataclass(frozen=True)
 class CollectConfig(Common):
+    # Help replies to SMS answers go out from the number the customer wrote to (two-way SMS).
+    sms_origination_identity: str | None = None
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> CollectConfig:
-        return cls(**cls.common_kwargs(environ))  # type: ignore[arg-type]
+        return cls(
+            **cls.common_kwargs(environ),  # type: ignore[arg-type]
+            sms_origination_identity=environ.get("SMS_ORIGINATION_IDENTITY") or None,
+        )
 
 
 @dataclass(frozen=True)

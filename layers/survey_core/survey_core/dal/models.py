@@ -98,6 +98,18 @@ class CustomerIndex(GlobalSecondaryIndex["Invitation"]):
     created_at = UnicodeAttribute(range_key=True)
 
 
+class SmsAddressIndex(GlobalSecondaryIndex["Invitation"]):
+    """Invitations that asked by SMS under the hashed number, newest SMS last: a reply answers
+    the most recent open one."""
+
+    class Meta:
+        index_name = "by_sms_address"
+        projection = KeysOnlyProjection()
+
+    sms_address = UnicodeAttribute(hash_key=True)
+    last_sms_at = UnicodeAttribute(range_key=True)
+
+
 class Invitation(Model):
     class Meta:
         table_name = "invitations"
@@ -126,10 +138,16 @@ class Invitation(Model):
     updated_at = UnicodeAttribute()
     answered_at = UnicodeAttribute(null=True)
     failure_reason = UnicodeAttribute(null=True)
+    # Set when an SMS of this invitation went out: the phone's suppression-style hash (never the
+    # number itself) and when, so an SMS reply finds the invitation it answers.
+    sms_address = UnicodeAttribute(null=True)
+    last_sms_at = UnicodeAttribute(null=True)
+    help_replied_at = UnicodeAttribute(null=True)  # the one help SMS for an unreadable reply
     expires_at = TTLAttribute(null=True)
 
     by_link_token = LinkTokenIndex()
     by_customer = CustomerIndex()
+    by_sms_address = SmsAddressIndex()
 
 
 class Response(Model):

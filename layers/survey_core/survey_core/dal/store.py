@@ -201,6 +201,28 @@ def find_invitation_by_link_token(token: str) -> Invitation | None:
     return None
 
 
+def invitations_asked_by_sms(sms_address: str, limit: int = 5) -> list[Invitation]:
+    """The invitations that last sent an SMS to this number, most recent first."""
+    keys = Invitation.by_sms_address.query(sms_address, scan_index_forward=False, limit=limit)
+    found = (get_invitation(key.invitation_id) for key in keys)
+    return [invitation for invitation in found if invitation is not None]
+
+
+def claim_help_reply(invitation_id: str, now: datetime) -> bool:
+    """True once per invitation: the one help SMS an unreadable reply may get."""
+    try:
+        Invitation(invitation_id).update(
+            actions=[Invitation.help_replied_at.set(iso(now))],
+            condition=Invitation.invitation_id.exists()
+            & Invitation.help_replied_at.does_not_exist(),
+        )
+    except UpdateError as error:
+        if _conditional_failed(error):
+            return False
+        raise
+    return True
+
+
 def store_task_token(invitation_id: str, task_token: str, now: datetime) -> None:
     Invitation(invitation_id).update(
         actions=[Invitation.task_token.set(task_token), Invitation.updated_at.set(iso(now))],
@@ -208,11 +230,21 @@ def store_task_token(invitation_id: str, task_token: str, now: datetime) -> None
     )
 
 
-def record_attempt(invitation_id: str, attempt: Attempt, sent: bool, now: datetime) -> None:
+def record_attempt(
+    invitation_id: str,
+    attempt: Attempt,
+    sent: bool,
+    now: datetime,
+    sms_address: str | None = None,
+) -> None:
+    """Append the attempt; a sent SMS also files the invitation under its number's hash
+    (`sms_address`, dal/suppressions.address_key) for replies."""
     actions: list[Action] = [
         Invitation.attempts.set(Invitation.attempts.append([attempt])),
         Invitation.updated_at.set(iso(now)),
     ]
+    if sent and sms_address:
+        actions += [Invitation.sms_address.set(sms_address), Invitation.last_sms_at.set(iso(now))]
     condition = Invitation.invitation_id.exists()
     if sent:
         # pending -> sent, but never overwrite answered / expired / failed

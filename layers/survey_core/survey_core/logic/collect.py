@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from ..catalogue import Catalogue
 from ..clock import iso
@@ -44,10 +44,18 @@ def find_invitation(token: str) -> Invitation:
     return invitation
 
 
-def open_invitation(token: str) -> Invitation:
+def accepts_answers(invitation: Invitation, now: datetime) -> bool:
+    """Open and inside its validity window. The lifecycle marks an invitation expired when the
+    window ends; the time is checked too, so an answer is refused from that moment on."""
+    if invitation.status not in OPEN:
+        return False
+    return invitation.closes_at is None or now < datetime.fromisoformat(invitation.closes_at)
+
+
+def open_invitation(token: str, now: datetime) -> Invitation:
     """The invitation, if it still takes answers."""
     invitation = find_invitation(token)
-    if invitation.status not in OPEN:
+    if not accepts_answers(invitation, now):
         raise SurveyClosed(invitation.status)
     return invitation
 
@@ -110,7 +118,7 @@ def show_survey(
     ports: CollectPorts,
 ) -> Page:
     """GET: the survey page; with ?score=N (a one-tap link) the score is stored at once."""
-    invitation = open_invitation(token)
+    invitation = open_invitation(token, config.clock())
     if score is not None:
         chosen = parse_score(invitation.metric, score)
         answer(invitation, chosen, None, keep_comment=True, config=config, ports=ports)
@@ -136,7 +144,7 @@ def submit_survey(
     ports: CollectPorts,
 ) -> Page:
     """POST: score and optional comment; a bad form shows the page again with the reason."""
-    invitation = open_invitation(token)
+    invitation = open_invitation(token, config.clock())
     try:
         score = parse_score(invitation.metric, form.get("score"))
         comment = parse_comment(form.get("comment"))

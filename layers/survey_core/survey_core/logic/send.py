@@ -18,6 +18,7 @@ from ..config import SendConfig
 from ..dal import store
 from ..dal.gateways import EventBus, Lifecycle, Mailer, SmsSender
 from ..dal.models import Attempt, Customer, Invitation
+from ..dal.suppressions import address_key
 from ..errors import DeliveryFailed, InvitationNotFound, MessageRefused, NoReachableChannel
 from ..rendering import render_invitation_email, render_sms
 from .channels import RungChannels, current_facts, rung_channels
@@ -120,7 +121,15 @@ def send_rung(
             refused.append(f"{channel}: {refusal.code}")
             _record(invitation, request, channel, "failed", now, reason=refusal.code)
             continue
-        _record(invitation, request, channel, "sent", now, message_id=message_id)
+        _record(
+            invitation,
+            request,
+            channel,
+            "sent",
+            now,
+            message_id=message_id,
+            sms_to=customer.phone if channel == "sms" else None,
+        )
         store.record_contact(invitation.customer_id, now)
         _announce(invitation, request, channel, kind, now, ports)
         return SendResult("sent", channel=channel, kind=kind, sms_segments=segments)
@@ -212,12 +221,19 @@ def _record(
     *,
     message_id: str | None = None,
     reason: str | None = None,
+    sms_to: str | None = None,
 ) -> None:
     attempt = Attempt(rung=request.rung, channel=channel, outcome=outcome, at=iso(now))
     attempt.message_id = message_id
     attempt.reason = reason
     attempt.fallback = request.fallback is not None
-    store.record_attempt(invitation.invitation_id, attempt, sent=outcome == "sent", now=now)
+    store.record_attempt(
+        invitation.invitation_id,
+        attempt,
+        sent=outcome == "sent",
+        now=now,
+        sms_address=address_key("sms", sms_to) if sms_to else None,
+    )
 
 
 def _announce(
