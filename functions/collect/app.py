@@ -91,7 +91,8 @@ def _form() -> Form:
 @app.route("/s/{token}", methods=["POST"], content_types=FORM_TYPES)
 def submit(token: str) -> Response:
     raw = _form()
-    form = {name: value for name in ("score", "comment") if (value := first(raw, name)) is not None}
+    # Each field's first value: score, score_<metric> for further questions, comment.
+    form = {name: value for name in raw if (value := first(raw, name)) is not None}
     return _render("submit", lambda: submit_survey(token, form, token, CONFIG, CATALOGUE, PORTS))
 
 

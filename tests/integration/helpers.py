@@ -94,3 +94,44 @@ class AwsCalls:
 
         response = AWSResponse("https://aws.example", status, {}, None)
         return response, {"Error": {"Code": code, "Message": f"injected {code}"}}
+
+
+def counted_vs_stored(
+    dynamodb: Any, responses_table: str, aggregates_table: str
+) -> tuple[dict, dict]:
+    """(what the aggregate counters hold, what the stored responses say they must hold):
+    per series and bucket, n and each score's count, zeros left out. Equal when every
+    response is counted exactly once at its current score."""
+    from collections import Counter
+
+    from survey_core.dal.store import segment_keys
+
+    def scan(table: str) -> list[dict[str, Any]]:
+        pages = dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True)
+        return [item for page in pages for item in page["Items"]]
+
+    expected: dict[tuple[str, str], Counter[str]] = {}
+    for response in scan(responses_table):
+        segment = {
+            k: next(iter(v.values())) for k, v in response.get("segment", {}).get("M", {}).items()
+        }
+        for metric, score in response["scores"]["M"].items():
+            series = f"{response['survey_id']['S']}#{metric}"
+            for key in segment_keys(segment):
+                counts = expected.setdefault(
+                    (series, f"{response['bucket_day']['S']}#{key}"), Counter()
+                )
+                counts["n"] += 1
+                counts[f"s{score['N']}"] += 1
+    counted = {
+        (item["series"]["S"], item["bucket"]["S"]): {
+            name: int(value["N"])
+            for name, value in item.items()
+            if "N" in value and value["N"] != "0"
+        }
+        for item in scan(aggregates_table)
+    }
+    return (
+        {key: counts for key, counts in counted.items() if counts},
+        {key: dict(counts) for key, counts in expected.items()},
+    )

@@ -1,8 +1,10 @@
+from urllib.parse import quote
+
 import pytest
 from chalice.test import Client
 
 from tests.conftest import Deployment, example_event
-from tests.integration.helpers import BusRecorder, lambda_context, post_form
+from tests.integration.helpers import BusRecorder, counted_vs_stored, lambda_context, post_form
 
 pytestmark = pytest.mark.integration
 
@@ -78,3 +80,180 @@ def test_out_of_range_score_is_refused_and_nothing_stored(deployment: Deployment
         TableName=deployment.physical_id("ResponsesTable")
     )["Items"]
     assert responses == []
+
+
+def _counts(deployment: Deployment) -> tuple[dict, dict]:
+    return counted_vs_stored(
+        deployment.client("dynamodb"),
+        deployment.physical_id("ResponsesTable"),
+        deployment.physical_id("AggregatesTable"),
+    )
+
+
+def _responses(deployment: Deployment) -> list[dict]:
+    return deployment.client("dynamodb").scan(TableName=deployment.physical_id("ResponsesTable"))[
+        "Items"
+    ]
+
+
+def _tampered(token: str) -> list[str]:
+    """The real token with one character changed, cut, extended, or its neighbours."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    flip = alphabet[(alphabet.index(token[-1]) + 1) % len(alphabet)]
+    first = alphabet[(alphabet.index(token[0]) + 1) % len(alphabet)]
+    return [token[:-1] + flip, first + token[1:], token[:-1], token + "A", token.upper()]
+
+
+def test_tampered_or_enumerated_tokens_are_refused_and_store_nothing(
+    deployment: Deployment,
+) -> None:
+    # Given a real invitation link
+    token = _started_invitation(deployment)["link_token"]["S"]
+    collect = deployment.load("CollectFunction")
+    with Client(collect.app) as client:
+        # When someone changes a character, guesses neighbours, or posts a score to them
+        for wrong in [t for t in _tampered(token) if t != token]:
+            assert client.http.get(f"/s/{wrong}?score=0").status_code == 404, wrong
+            assert post_form(client, f"/s/{wrong}", "score=0").status_code == 404, wrong
+        # Then nothing was stored; the real link still works
+        assert _responses(deployment) == []
+        assert client.http.get(f"/s/{token}").status_code == 200
+
+
+def test_a_closed_or_expired_survey_answers_410_and_stores_nothing(
+    deployment: Deployment,
+) -> None:
+    # Given an open invitation
+    invitation = _started_invitation(deployment)
+    token = invitation["link_token"]["S"]
+    closes_at = invitation["closes_at"]["S"]
+    # When its validity window has passed (the handler's clock is after closes_at)
+    after = deployment.load("CollectFunction", LOCAL_CLOCK="2027-06-01T00:00:00+00:00|0|0")
+    with Client(after.app) as client:
+        late_get = client.http.get(f"/s/{token}?score=9")
+        late_post = post_form(client, f"/s/{token}", "score=9")
+    # and when the lifecycle has marked it expired
+    deployment.client("dynamodb").update_item(
+        TableName=deployment.physical_id("InvitationsTable"),
+        Key={"invitation_id": invitation["invitation_id"]},
+        UpdateExpression="SET #s = :expired",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":expired": {"S": "expired"}},
+    )
+    with Client(deployment.load("CollectFunction").app) as client:
+        expired = client.http.get(f"/s/{token}")
+    # Then each gets the friendly "closed" page, and nothing is stored
+    assert closes_at < "2027-06-01"
+    for page in (late_get, late_post, expired):
+        assert page.status_code == 410
+        assert b"Traceback" not in page.body and b"<h1>" in page.body
+    assert _responses(deployment) == []
+
+
+def test_a_double_submit_keeps_one_response_counted_once(deployment: Deployment) -> None:
+    # Given an open invitation
+    token = _started_invitation(deployment)["link_token"]["S"]
+    collect = deployment.load("CollectFunction")
+    with Client(collect.app) as client:
+        # When the form is sent twice (a double tap), then once more with another score
+        for form in ("score=7&comment=ok", "score=7&comment=ok", "score=10&comment=ok"):
+            assert post_form(client, f"/s/{token}", form).status_code == 200
+    # Then one response, revision 3, counted once at 10
+    [response] = _responses(deployment)
+    assert response["revision"]["N"] == "3"
+    assert response["scores"]["M"]["nps"]["N"] == "10"
+    counted, expected = _counts(deployment)
+    assert counted == expected
+    overall = next(v for k, v in counted.items() if k[1].endswith("#all"))
+    assert overall == {"n": 1, "s10": 1}
+
+
+def test_comments_take_any_utf8_up_to_the_cap_and_are_stored_literally(
+    deployment: Deployment,
+) -> None:
+    token = _started_invitation(deployment)["link_token"]["S"]
+    collect = deployment.load("CollectFunction")
+    at_cap = ("Åäö 😀 <b>&amp;</b> " * 60)[:1000]
+    with Client(collect.app) as client:
+        # Over the cap: refused with the reason, the typed text kept in the form, nothing stored
+        too_long = post_form(client, f"/s/{token}", f"score=5&comment={quote(at_cap + 'x')}")
+        assert too_long.status_code == 400
+        assert "1000" in too_long.body.decode() or "1 000" in too_long.body.decode()
+        assert _responses(deployment) == []
+        # At the cap, with emoji and markup: stored exactly as typed, shown escaped
+        assert (
+            post_form(client, f"/s/{token}", f"score=5&comment={quote(at_cap)}").status_code == 200
+        )
+        [response] = _responses(deployment)
+        assert response["comment"]["S"] == at_cap
+        page = client.http.get(f"/s/{token}").body.decode()
+        assert "&lt;b&gt;&amp;amp;&lt;/b&gt;" in page and "<b>" not in page
+        # Bytes that are not UTF-8 do not break anything: replaced, never a 500
+        broken = client.http.post(
+            f"/s/{token}",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            body=b"score=6&comment=%FF%FE caf\xe9",
+        )
+        assert broken.status_code == 200
+        assert _responses(deployment)[0]["scores"]["M"]["nps"]["N"] == "6"
+
+
+def test_a_survey_with_two_metrics_asks_both_and_counts_each(deployment: Deployment) -> None:
+    # Given a service-contact invitation (CSAT, then CES on the 1-7 ease scale)
+    trigger = deployment.load("TriggerFunction")
+    for number in range(50):  # the survey samples half the customers: take one picked
+        event = example_event("service-contact-closed.json")
+        event["detail"]["customer"]["id"] = f"cust-{number}"
+        [decision] = trigger.lambda_handler(event, lambda_context())["decisions"]
+        if decision["outcome"] == "started":
+            break
+    token = deployment.client("dynamodb").get_item(
+        TableName=deployment.physical_id("InvitationsTable"),
+        Key={"invitation_id": {"S": decision["invitation_id"]}},
+    )["Item"]["link_token"]["S"]
+    collect = deployment.load("CollectFunction")
+    with Client(collect.app) as client:
+        # When the customer opens the one-tap CSAT link: both questions are on the page
+        page = client.http.get(f"/s/{token}?score=4").body.decode()
+        assert page.count('name="score"') == 5 and page.count('name="score_ces"') == 7
+        assert 'value="4" checked' in page
+        # and an invalid ease score is refused, then both are answered
+        assert post_form(client, f"/s/{token}", "score=4&score_ces=9").status_code == 400
+        assert post_form(client, f"/s/{token}", "score=4&score_ces=6").status_code == 200
+    # Then one response holds both, and each metric's series counts it once
+    [response] = _responses(deployment)
+    assert {k: v["N"] for k, v in response["scores"]["M"].items()} == {"csat": "4", "ces": "6"}
+    counted, expected = _counts(deployment)
+    assert counted == expected
+    assert {series for series, _ in counted} == {"service-contact#csat", "service-contact#ces"}
+
+
+def test_aggregates_stay_exact_through_changed_answers(deployment: Deployment) -> None:
+    # Given three customers' invitations
+    collect = deployment.load("CollectFunction")
+    trigger = deployment.load("TriggerFunction")
+    tokens = []
+    for number in range(3):
+        event = example_event("purchase-completed.json")
+        event["detail"]["customer"]["id"] = f"cust-{number}"
+        event["detail"]["orderId"] = f"A-{number}"
+        [decision] = trigger.lambda_handler(event, lambda_context())["decisions"]
+        tokens.append(
+            deployment.client("dynamodb").get_item(
+                TableName=deployment.physical_id("InvitationsTable"),
+                Key={"invitation_id": {"S": decision["invitation_id"]}},
+            )["Item"]["link_token"]["S"]
+        )
+    # When they answer, change their minds (one-tap links and the form), and answer again
+    with Client(collect.app) as client:
+        for token, scores in zip(tokens, ([9, 3, 3, 10], [0], [5, 6, 5]), strict=True):
+            for number, score in enumerate(scores):
+                if number % 2:
+                    assert client.http.get(f"/s/{token}?score={score}").status_code == 200
+                else:
+                    assert post_form(client, f"/s/{token}", f"score={score}").status_code == 200
+    # Then the counters equal a recount of the stored responses: 10, 0 and 5, once each
+    counted, expected = _counts(deployment)
+    assert counted == expected
+    overall = next(v for k, v in counted.items() if k[1].endswith("#all"))
+    assert overall == {"n": 3, "s10": 1, "s0": 1, "s5": 1}

@@ -4,6 +4,7 @@ import pytest
 from survey_core.i18n import MESSAGES, SUPPORTED_LANGUAGES, resolve_language, text
 from survey_core.rendering import (
     MESSAGE_KINDS,
+    PageQuestion,
     render_error_page,
     render_invitation_email,
     render_report_email,
@@ -157,11 +158,10 @@ def test_markup_is_escaped_everywhere_in_html() -> None:
     )
     page = render_survey_page(
         language="en",
-        metric="nps",
-        question=f"Would you recommend {company}?",
+        questions=[_question("nps", f"Would you recommend {company}?")],
         company=company,
         action_url="tok",
-        selected_score=None,
+        ask_comment=True,
         comment="</textarea><script>x()</script>",
         error=None,
         stored=False,
@@ -175,23 +175,55 @@ def test_markup_is_escaped_everywhere_in_html() -> None:
 def test_survey_page_is_an_accessible_form_without_javascript(language: str) -> None:
     page = render_survey_page(
         language=language,
-        metric="nps",
-        question="Q?",
+        questions=[_question("nps", "Q?", selected=9)],
         company="Example Oy",
         action_url="tok",
-        selected_score=9,
+        ask_comment=True,
         comment="",
         error=text(language, "error_missing_score"),
         stored=True,
     )
     assert f'<html lang="{language}">' in page
+    assert "<h1>" in page
     assert '<form method="post" action="tok">' in page
     assert len(re.findall(r'<input type="radio" name="score"', page)) == 11
     assert len(re.findall(r'<label for="score-\d+">', page)) == 11
+    assert len(re.findall(r'aria-describedby="score-ends form-error"', page)) == 11
     assert re.search(r'value="9" checked', page)
     assert 'role="alert"' in page
     assert '<label for="comment">' in page
     assert "<script" not in page
+
+
+def test_survey_page_asks_every_question_and_only_the_first_is_required() -> None:
+    page = render_survey_page(
+        language="en",
+        questions=[
+            _question("csat", "How satisfied?", selected=4),
+            _question("ces", "How easy?", field="score_ces", required=False),
+        ],
+        company="Example Oy",
+        action_url="tok",
+        ask_comment=False,
+        comment="",
+        error=None,
+        stored=False,
+    )
+    assert len(re.findall(r'name="score" [^>]*required', page)) == 5  # CSAT 1-5
+    assert len(re.findall(r'name="score_ces"', page)) == 7  # CES 1-7
+    assert not re.search(r'name="score_ces"[^>]*required', page)
+    assert "How easy? <span" in page and "(optional)" in page
+    assert "<textarea" not in page  # this survey asks no comment
+
+
+def _question(
+    metric: str,
+    question: str,
+    selected: int | None = None,
+    field: str = "score",
+    required: bool = True,
+) -> PageQuestion:
+    return PageQuestion(metric, question, field, selected, required)
 
 
 @pytest.mark.parametrize("status", [400, 404, 410, 500])
@@ -199,7 +231,7 @@ def test_survey_page_is_an_accessible_form_without_javascript(language: str) -> 
 def test_error_and_thank_you_pages_render(status: int, language: str) -> None:
     page = render_error_page(language=language, status=status)
     assert text(language, f"error_{status}_title") in page
-    thanks = render_thank_you_page(language=language, score=9, metric="nps")
+    thanks = render_thank_you_page(language=language)
     assert text(language, "thanks_title") in thanks
 
 

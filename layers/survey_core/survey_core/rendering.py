@@ -112,14 +112,25 @@ def render_sms(
     return RenderedSms(candidates[-1], sms_size(candidates[-1]))
 
 
+@dataclass(frozen=True)
+class PageQuestion:
+    """One question on the survey page: its metric's scale, the form field it posts as, and
+    the score shown as chosen (a stored answer, or the one-tap score)."""
+
+    metric: str
+    text: str
+    field: str
+    selected: int | None
+    required: bool
+
+
 def render_survey_page(
     *,
     language: str,
-    metric: str,
-    question: str,
+    questions: Sequence[PageQuestion],
     company: str,
     action_url: str,
-    selected_score: int | None,
+    ask_comment: bool,
     comment: str,
     error: str | None,
     stored: bool,
@@ -127,15 +138,13 @@ def render_survey_page(
     return _render(
         "survey_page.html",
         language,
-        metric=metric,
-        question=question,
+        questions=[{"q": question, **_scale(question.metric)} for question in questions],
         company=company,
         action_url=action_url,
-        selected_score=selected_score,
+        ask_comment=ask_comment,
         comment=comment,
         error=error,
         stored=stored,
-        **_scale(metric),
     )
 
 
@@ -150,7 +159,7 @@ def _render_message(language: str, key: str, **params: Any) -> str:
     )
 
 
-def render_thank_you_page(*, language: str, score: int, metric: str) -> str:
+def render_thank_you_page(*, language: str) -> str:
     return _render_message(language, "thanks")
 
 

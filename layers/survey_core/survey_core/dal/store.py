@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,7 +25,16 @@ from pynamodb.transactions import TransactWrite
 from ..clock import iso
 from .models import AggregateCounter, Attempt, Customer, Escalation, Invitation, Response
 
-TRANSACTION_ATTEMPTS = 8
+# Each lost race means another writer's answer went in, so 20 simultaneous answers to one
+# invitation all land within 20 attempts; the backoff spreads the retries (full jitter).
+TRANSACTION_ATTEMPTS = 25
+BACKOFF_BASE_SECONDS = 0.01
+BACKOFF_CAP_SECONDS = 0.2
+
+
+def _backoff(attempt: int) -> None:
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)
+    time.sleep(random.uniform(0, ceiling))  # noqa: S311 - jitter, not a secret
 
 
 @cache
@@ -326,7 +337,9 @@ def store_answer(
     responses (one count per response; a changed score moves one count).
     """
     connection = _transactions(getattr(Response.Meta, "region", None))
-    for _ in range(TRANSACTION_ATTEMPTS):
+    for attempt in range(TRANSACTION_ATTEMPTS):
+        if attempt:
+            _backoff(attempt)
         try:
             existing: Response | None = Response.get(invitation.invitation_id, consistent_read=True)
         except DoesNotExist:

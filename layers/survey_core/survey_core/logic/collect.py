@@ -14,7 +14,12 @@ from ..dal.gateways import EventBus, Lifecycle
 from ..dal.models import Invitation
 from ..errors import InvalidAnswer, InvitationNotFound, SurveyClosed
 from ..i18n import text
-from ..rendering import render_error_page, render_survey_page, render_thank_you_page
+from ..rendering import (
+    PageQuestion,
+    render_error_page,
+    render_survey_page,
+    render_thank_you_page,
+)
 from ..scoring import ScoreOutOfRange, check_score
 from ..tokens import is_well_formed_link_token
 
@@ -86,23 +91,48 @@ def error_page(language: str, error: Exception) -> Page:
     return Page(status, render_error_page(language=language, status=status))
 
 
+PRIMARY_FIELD = "score"  # the first metric's field: also what a one-tap link sets (?score=N)
+
+
+def score_field(invitation: Invitation, metric: str) -> str:
+    return PRIMARY_FIELD if metric == invitation.metric else f"score_{metric}"
+
+
+def metrics_of(invitation: Invitation) -> list[str]:
+    """The invitation's metrics, the first one (asked in the email and SMS) first."""
+    metrics = [str(m) for m in (invitation.metrics or [])]
+    return [invitation.metric, *(m for m in metrics if m != invitation.metric)]
+
+
 def _survey_page(
     invitation: Invitation,
     catalogue: Catalogue,
     action_url: str,
     *,
-    score: int | None,
+    selected: Mapping[str, int],
     comment: str = "",
     error: str | None = None,
     stored: bool = False,
 ) -> str:
+    survey = catalogue.find(invitation.survey_id)
+    questions = [
+        PageQuestion(
+            metric=metric,
+            text=catalogue.question(invitation.survey_id, metric, invitation.language),
+            field=score_field(invitation, metric),
+            selected=selected.get(metric),
+            # Only the first question is required: it is the one the survey is counted on.
+            required=metric == invitation.metric,
+        )
+        for metric in metrics_of(invitation)
+    ]
     return render_survey_page(
         language=invitation.language,
-        metric=invitation.metric,
-        question=catalogue.question(invitation.survey_id, invitation.metric, invitation.language),
+        questions=questions,
         company=catalogue.company,
         action_url=action_url,
-        selected_score=score,
+        # A survey that left the catalogue while invitations were open still takes comments.
+        ask_comment=survey.comment if survey is not None else True,
         comment=comment,
         error=error,
         stored=stored,
@@ -117,22 +147,36 @@ def show_survey(
     catalogue: Catalogue,
     ports: CollectPorts,
 ) -> Page:
-    """GET: the survey page; with ?score=N (a one-tap link) the score is stored at once."""
+    """GET: the survey page; with ?score=N (a one-tap link) the first question's score is
+    stored at once, and the page offers the other questions and the comment."""
     invitation = open_invitation(token, config.clock())
+    response = store.get_response(invitation.invitation_id)
+    selected = {m: int(v) for m, v in response.scores.as_dict().items()} if response else {}
+    comment = (response.comment or "") if response else ""
     if score is not None:
         chosen = parse_score(invitation.metric, score)
-        answer(invitation, chosen, None, keep_comment=True, config=config, ports=ports)
-        return Page(200, _survey_page(invitation, catalogue, action_url, score=chosen, stored=True))
-    response = store.get_response(invitation.invitation_id)
-    previous = response.scores.as_dict().get(invitation.metric) if response else None
-    html = _survey_page(
-        invitation,
-        catalogue,
-        action_url,
-        score=None if previous is None else int(previous),
-        comment=(response.comment or "") if response else "",
+        answer(
+            invitation, {invitation.metric: chosen}, None, keep_comment=True, config=config,
+            ports=ports,
+        )  # fmt: skip
+        selected[invitation.metric] = chosen
+        html = _survey_page(
+            invitation, catalogue, action_url, selected=selected, comment=comment, stored=True
+        )
+        return Page(200, html)
+    return Page(
+        200, _survey_page(invitation, catalogue, action_url, selected=selected, comment=comment)
     )
-    return Page(200, html)
+
+
+def read_scores(invitation: Invitation, form: Mapping[str, str]) -> dict[str, int]:
+    """The first question's score (required) and any other question answered."""
+    scores = {invitation.metric: parse_score(invitation.metric, form.get(PRIMARY_FIELD))}
+    for metric in metrics_of(invitation)[1:]:
+        raw = form.get(score_field(invitation, metric))
+        if raw is not None and raw.strip():
+            scores[metric] = parse_score(metric, raw)
+    return scores
 
 
 def submit_survey(
@@ -143,31 +187,29 @@ def submit_survey(
     catalogue: Catalogue,
     ports: CollectPorts,
 ) -> Page:
-    """POST: score and optional comment; a bad form shows the page again with the reason."""
+    """POST: the scores and an optional comment; a bad form shows the page again with the
+    reason and what the customer typed."""
     invitation = open_invitation(token, config.clock())
     try:
-        score = parse_score(invitation.metric, form.get("score"))
+        scores = read_scores(invitation, form)
         comment = parse_comment(form.get("comment"))
     except InvalidAnswer as invalid:
         html = _survey_page(
             invitation,
             catalogue,
             action_url,
-            score=None,
+            selected={},
             comment=(form.get("comment") or "")[:MAX_COMMENT_LENGTH],
             error=text(invitation.language, f"error_{str(invalid).replace('-', '_')}"),
         )
         return Page(400, html)
-    answer(invitation, score, comment, keep_comment=False, config=config, ports=ports)
-    return Page(
-        200,
-        render_thank_you_page(language=invitation.language, score=score, metric=invitation.metric),
-    )
+    answer(invitation, scores, comment, keep_comment=False, config=config, ports=ports)
+    return Page(200, render_thank_you_page(language=invitation.language))
 
 
 def answer(
     invitation: Invitation,
-    score: int,
+    scores: Mapping[str, int],
     comment: str | None,
     *,
     keep_comment: bool,
@@ -178,7 +220,7 @@ def answer(
     now = config.clock()
     stored = store.store_answer(
         invitation,
-        scores={invitation.metric: score},
+        scores=scores,
         comment=comment,
         keep_comment=keep_comment,
         channel=channel,

@@ -120,7 +120,7 @@ def handle_reply(sms: InboundSms, config: CollectConfig, ports: ReplyPorts) -> R
         assert reading.score is not None
         answer(
             invitation,
-            reading.score,
+            {invitation.metric: reading.score},
             reading.comment,
             # A bare score keeps a comment given earlier (on the page); a new comment replaces it.
             keep_comment=reading.comment is None,
