@@ -18,7 +18,7 @@ help:
 	@echo "make test   - the gate: lint, types, template checks, sam build, all tests"
 	@echo "make local  - start the local stack and keep it running"
 	@echo "make deploy - check the catalogue, sam build, sam deploy --guided"
-	@echo "make bench  - benchmarks: the trigger's cost per event, lifecycle transitions"
+	@echo "make bench  - benchmarks: trigger and answer cost against their floors, lifecycle transitions"
 	@echo "make preview - every survey email and SMS rendered to .preview/"
 
 $(VENV)/.installed: requirements/dev.txt
@@ -88,6 +88,7 @@ clean:
 
 bench: venv
 	$(PY) -m bench.trigger_cost
+	$(PY) -m bench.collect_cost
 	$(PY) -m bench.lifecycle
 
 # Every email and SMS of every survey x language x metric, to files (index.html lists them).

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 import uuid
@@ -23,6 +22,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from bench.floor import MeasuredPath, print_against_floor
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 1.5
@@ -162,31 +163,14 @@ def run(events: int) -> int:
 
 
 def report(events: int, timings: dict[str, list[float]], calls: dict[str, int]) -> int:
-    def p95(values: list[float]) -> float:
-        return statistics.quantiles(values, n=20)[-1]
-
-    rows = [
-        ("trigger (handle_event)", calls["trigger"], timings["trigger"]),
-        ("floor (Update+BatchGet+PutItem+StartExecution)", calls["floor"], timings["floor"]),
-    ]
-    print(f"\ntrigger cost per new-survey event, {events} events, local endpoint\n")
-    print(f"| {'path':<48} | calls/event | median ms | p95 ms |")
-    print(f"| {'-' * 48} | ----------: | --------: | -----: |")
-    for name, count, values in rows:
-        print(
-            f"| {name:<48} | {count / events:>11.1f} | {statistics.median(values):>9.2f} "
-            f"| {p95(values):>6.2f} |"
-        )
-    ratio = statistics.median(timings["trigger"]) / statistics.median(timings["floor"])
-    verdict = "ok" if ratio <= TARGET_RATIO else "OVER TARGET"
-    print(f"\ntrigger / floor (median): {ratio:.2f}  (target <= {TARGET_RATIO}: {verdict})")
-    quarter = max(1, events // 4)
-    by_quarter = [
-        statistics.median(timings["trigger"][i : i + quarter])
-        / statistics.median(timings["floor"][i : i + quarter])
-        for i in range(0, events - quarter + 1, quarter)
-    ]
-    print("trigger / floor by quarter of the run: " + ", ".join(f"{r:.2f}" for r in by_quarter))
+    print_against_floor(
+        "trigger cost per new-survey event",
+        MeasuredPath("trigger (handle_event)", calls["trigger"], timings["trigger"]),
+        MeasuredPath(
+            "floor (Update+BatchGet+PutItem+StartExecution)", calls["floor"], timings["floor"]
+        ),
+        TARGET_RATIO,
+    )
     print(
         "note: moto copies a whole table for every TransactWriteItems (to roll back), so on the\n"
         "local endpoint the trigger's transaction gets slower as the tables grow; DynamoDB's\n"

@@ -23,6 +23,7 @@ import json
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -67,6 +68,9 @@ class LocalAdapter:
         self.connect_tasks: list[dict[str, Any]] = []
         self.email_requests: dict[str, dict[str, Any]] = {}  # SES message id -> what was asked
         self.inbound_sms_topic: str | None = None  # the two-way SMS topic (template output)
+        # AWS requests served, by operation (JSON-protocol services: those with X-Amz-Target)
+        self.requests: Counter[str] = Counter()
+        self._requests_lock = threading.Lock()
         self.faults = FaultInjector()
         self.invocations: list[dict[str, Any]] = []
         self.pending = 0
@@ -270,6 +274,10 @@ class LocalAdapter:
             Entries=[{"Source": "aws.ses", "DetailType": detail_type, "Detail": json.dumps(detail)}]
         )
         return {"published": detail_type, "messageId": message_id}
+
+    def count_request(self, operation: str) -> None:
+        with self._requests_lock:
+            self.requests[operation] += 1
 
     # ------------------------------------------------------------ two-way SMS
     def inbound_sms(self, sender: str, body: str, in_reply_to: str | None) -> dict[str, Any]:
@@ -532,6 +540,9 @@ class ControlApp:
                 environ["REQUEST_METHOD"], path, _read_body(environ)
             )
             return _json_response(start_response, status, body)
+        target = environ.get("HTTP_X_AMZ_TARGET")
+        if target:  # JSON-protocol services (DynamoDB, Step Functions, EventBridge, ...)
+            self.adapter.count_request(target.rsplit(".", 1)[-1])
         if self.adapter.faults.active:
             body_bytes = _read_body(environ)
             environ["wsgi.input"] = io.BytesIO(body_bytes)  # moto reads it again
@@ -565,6 +576,7 @@ class ControlApp:
             ("POST", "/_local/sms/inbound"): self._inbound_sms,
             ("POST", "/_local/faults"): self._add_fault,
             ("GET", "/_local/faults"): lambda _: (200, self.adapter.faults.listing()),
+            ("GET", "/_local/requests"): lambda _: (200, dict(self.adapter.requests)),
             ("DELETE", "/_local/faults"): lambda _: (200, self.adapter.faults.clear()),
         }
         route = routes.get((method, path))

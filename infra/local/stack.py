@@ -26,6 +26,7 @@ from .adapter import ControlApp, LocalAdapter, LocalSchedule
 from .functions import LocalFunction
 from .template import ACCOUNT_ID, LocalTemplate, build_local_template, create_stack
 
+SURVEY_SERVER_BACKLOG = 512
 DEFAULT_PARAMETERS = {
     "SenderEmail": "surveys@example.com",
     "ConnectInstanceId": "00000000-0000-4000-8000-000000000001",
@@ -214,6 +215,9 @@ class LocalStack:
             f for f in self.adapter.functions.values() if f.source.handler.endswith(".app")
         )
         server = LocalDevServer(collect.handler, Config.create(), self.host, self.survey_port)
+        # socketserver listens with a backlog of 5: a burst of customers answering at once
+        # (API Gateway takes thousands) would see connection resets. Listening again resizes it.
+        server.server.socket.listen(SURVEY_SERVER_BACKLOG)
         self._serve(server.server.serve_forever, server.shutdown)
 
     # ------------------------------------------------------------ info / stop
