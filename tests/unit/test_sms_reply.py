@@ -1,6 +1,9 @@
 """Reading SMS replies: the table of what people really type."""
 
 import pytest
+from survey_core.i18n import SUPPORTED_LANGUAGES, text
+from survey_core.scoring import scale_of
+from survey_core.sms import sms_size
 from survey_core.sms_reply import MAX_REPLY_COMMENT, SmsReading, is_stop, read_reply
 
 pytestmark = pytest.mark.unit
@@ -91,3 +94,14 @@ def test_a_long_comment_is_cut_to_the_survey_page_cap() -> None:
     reading = read_reply("9 " + "å" * (MAX_REPLY_COMMENT + 200), "nps")
     assert reading.score == 9
     assert reading.comment == "å" * MAX_REPLY_COMMENT
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+@pytest.mark.parametrize("metric", ["nps", "csat", "ces"])
+def test_the_help_reply_fits_one_gsm7_segment_and_names_the_scale(
+    language: str, metric: str
+) -> None:
+    low, high = scale_of(metric)
+    help_text = text(language, "sms_help", low=low, high=high)
+    assert sms_size(help_text).single_gsm7
+    assert str(low) in help_text and str(high) in help_text
