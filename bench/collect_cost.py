@@ -30,8 +30,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench.floor import MeasuredPath, print_against_floor
-from bench.trigger_cost import REPO_ROOT, _environment, counted_requests
+from bench.floor import MeasuredPath, bench_stack, counted_requests, print_against_floor
 
 TARGET_RATIO = 1.5
 SEGMENT = {
@@ -173,14 +172,10 @@ def _score(n: int) -> int:
 
 
 def run(answers: int) -> int:
-    from infra.local.process import running_stack
-    from infra.local.scenario import LocalStackClient, http
+    from infra.local.scenario import http
 
     start = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
-    with running_stack(time_scale=1, start_time=start, log_name="bench-collect.log") as info:
-        local = LocalStackClient(info)
-        os.environ.update(_environment(info, local.physical_id))
-        sys.path.insert(0, str(REPO_ROOT / "layers" / "survey_core"))
+    with bench_stack(start, "bench-collect.log") as (info, local):
         import boto3
         from survey_core.config import CollectConfig
         from survey_core.dal.models import bind_tables

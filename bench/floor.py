@@ -2,8 +2,72 @@
 
 from __future__ import annotations
 
+import os
 import statistics
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def counted_requests() -> Iterator[list[str]]:
+    """Every AWS request made in this process, by operation (whatever session made it)."""
+    import botocore.endpoint
+
+    calls: list[str] = []
+    original = botocore.endpoint.Endpoint.make_request
+
+    def counting(self: Any, operation_model: Any, request_dict: Any) -> Any:
+        calls.append(operation_model.name)
+        return original(self, operation_model, request_dict)
+
+    botocore.endpoint.Endpoint.make_request = counting
+    try:
+        yield calls
+    finally:
+        botocore.endpoint.Endpoint.make_request = original
+
+
+def _environment(info: dict[str, Any], physical: Callable[[str], str]) -> dict[str, str]:
+    return {
+        "AWS_REGION": info["region"],
+        "AWS_DEFAULT_REGION": info["region"],
+        "AWS_ENDPOINT_URL": info["endpoint_url"],
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "CUSTOMERS_TABLE": physical("CustomersTable"),
+        "INVITATIONS_TABLE": physical("InvitationsTable"),
+        "RESPONSES_TABLE": physical("ResponsesTable"),
+        "AGGREGATES_TABLE": physical("AggregatesTable"),
+        "ESCALATIONS_TABLE": physical("EscalationsTable"),
+        "SUPPRESSIONS_TABLE": physical("SuppressionsTable"),
+        "EVENT_BUS_NAME": info["event_bus_name"],
+        "DATA_RETENTION_DAYS": "400",
+        "REPORTING_TIME_ZONE": "Europe/Helsinki",
+        "STATE_MACHINE_ARN": info["outputs"]["SurveyLifecycleArn"],
+        "REJECTED_EVENTS_QUEUE_URL": info["outputs"]["RejectedEventsQueueUrl"],
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+
+
+@contextmanager
+def bench_stack(start_time: str, log_name: str) -> Iterator[tuple[dict[str, Any], Any]]:
+    """The local stack at real time, and this process set up as its functions are: the
+    environment of the template's functions and survey_core on the path. Yields (info, a
+    LocalStackClient)."""
+    from infra.local.process import running_stack
+    from infra.local.scenario import LocalStackClient
+
+    with running_stack(time_scale=1, start_time=start_time, log_name=log_name) as info:
+        local = LocalStackClient(info)
+        os.environ.update(_environment(info, local.physical_id))
+        sys.path.insert(0, str(REPO_ROOT / "layers" / "survey_core"))
+        yield info, local
 
 
 @dataclass(frozen=True)

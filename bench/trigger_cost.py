@@ -17,57 +17,12 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from bench.floor import MeasuredPath, print_against_floor
+from bench.floor import REPO_ROOT, MeasuredPath, bench_stack, counted_requests, print_against_floor
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 1.5
-
-
-@contextmanager
-def counted_requests() -> Iterator[list[str]]:
-    """Every AWS request made in this process, by operation (whatever session made it)."""
-    import botocore.endpoint
-
-    calls: list[str] = []
-    original = botocore.endpoint.Endpoint.make_request
-
-    def counting(self: Any, operation_model: Any, request_dict: Any) -> Any:
-        calls.append(operation_model.name)
-        return original(self, operation_model, request_dict)
-
-    botocore.endpoint.Endpoint.make_request = counting
-    try:
-        yield calls
-    finally:
-        botocore.endpoint.Endpoint.make_request = original
-
-
-def _environment(info: dict[str, Any], physical: Callable[[str], str]) -> dict[str, str]:
-    return {
-        "AWS_REGION": info["region"],
-        "AWS_DEFAULT_REGION": info["region"],
-        "AWS_ENDPOINT_URL": info["endpoint_url"],
-        "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",
-        "CUSTOMERS_TABLE": physical("CustomersTable"),
-        "INVITATIONS_TABLE": physical("InvitationsTable"),
-        "RESPONSES_TABLE": physical("ResponsesTable"),
-        "AGGREGATES_TABLE": physical("AggregatesTable"),
-        "ESCALATIONS_TABLE": physical("EscalationsTable"),
-        "SUPPRESSIONS_TABLE": physical("SuppressionsTable"),
-        "EVENT_BUS_NAME": info["event_bus_name"],
-        "DATA_RETENTION_DAYS": "400",
-        "REPORTING_TIME_ZONE": "Europe/Helsinki",
-        "STATE_MACHINE_ARN": info["outputs"]["SurveyLifecycleArn"],
-        "REJECTED_EVENTS_QUEUE_URL": info["outputs"]["RejectedEventsQueueUrl"],
-        "POWERTOOLS_TRACE_DISABLED": "true",
-    }
 
 
 def _event(n: int, run: str) -> dict[str, Any]:
@@ -81,14 +36,8 @@ def _event(n: int, run: str) -> dict[str, Any]:
 
 
 def run(events: int) -> int:
-    from infra.local.process import running_stack
-    from infra.local.scenario import LocalStackClient
-
     start = (datetime.now(UTC) - timedelta(days=1)).isoformat()
-    with running_stack(time_scale=1, start_time=start, log_name="bench.log") as info:
-        local = LocalStackClient(info)
-        os.environ.update(_environment(info, local.physical_id))
-        sys.path.insert(0, str(REPO_ROOT / "layers" / "survey_core"))
+    with bench_stack(start, "bench.log"):
         import boto3
         from survey_core.catalogue import load_catalogue
         from survey_core.config import TriggerConfig
