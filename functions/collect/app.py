@@ -133,7 +133,7 @@ def sms_reply(event: SNSEvent) -> None:
         metrics.add_metric(name="SmsReplyRejected", unit=MetricUnit.Count, value=1)
         metrics.flush_metrics()
         return
-    result = handle_reply(sms, CONFIG, _reply_ports())
+    result = handle_reply(sms, CONFIG, CATALOGUE, _reply_ports())
     # The number and the text are personal data: only what happened is logged.
     logger.info(
         "sms reply",

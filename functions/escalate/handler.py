@@ -1,4 +1,6 @@
-"""Escalate: `Survey Response Received` with a detractor score -> Amazon Connect callback task."""
+"""Escalate: `Survey Response Received` with a low score or a comment keyword -> an Amazon
+Connect callback task; Amazon Connect contact events of those tasks -> the follow-up record
+(the same code, deployed as FollowUpFunction with handler.follow_up_handler)."""
 
 import os
 from dataclasses import asdict
@@ -6,29 +8,56 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from survey_core.catalogue import load_catalogue
 from survey_core.config import EscalateConfig
-from survey_core.dal.gateways import ContactCenter, EventBus, client
+from survey_core.dal.gateways import ContactCenter, EventBus, Notifier, client
 from survey_core.dal.models import bind_tables
-from survey_core.logic.escalate import EscalatePorts, escalate
+from survey_core.logic.escalate import EscalatePorts, escalate, record_contact_event
 from survey_core.observability import logger, metrics, tracer
 
 SOURCE = "customer-feedback.surveys"
 CONFIG = EscalateConfig.from_env(os.environ)
 bind_tables(CONFIG.tables, CONFIG.region)
+CATALOGUE = load_catalogue()
 PORTS = EscalatePorts(
     contact_center=ContactCenter(
         client("connect", CONFIG.region), CONFIG.connect_instance_id, CONFIG.connect_contact_flow_id
     ),
     bus=EventBus(client("events", CONFIG.region), CONFIG.event_bus_name, SOURCE),
+    notifier=(
+        Notifier(client("sns", CONFIG.region), CONFIG.notification_topic_arn)
+        if CONFIG.notification_topic_arn
+        else None
+    ),
 )
+OUTCOME_METRICS = {
+    "created": "EscalationsCreated",
+    "already-created": "EscalationsDeduplicated",
+    "not-escalated": "EscalationsNotNeeded",
+}
 
 
 @logger.inject_lambda_context(correlation_id_path="detail.invitationId")
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = escalate(event, CONFIG, PORTS)
-    name = "EscalationsCreated" if result.outcome == "created" else "EscalationsDeduplicated"
-    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    # Errors raise: Lambda retries the event twice, then it goes to the failed-deliveries
+    # queue with the error (the ClientToken makes a retried StartTaskContact the same task).
+    result = escalate(event, CONFIG, CATALOGUE, PORTS)
+    metrics.add_metric(name=OUTCOME_METRICS[result.outcome], unit=MetricUnit.Count, value=1)
     logger.info("escalation", extra=asdict(result))
+    return asdict(result)
+
+
+@logger.inject_lambda_context(correlation_id_path="detail.contactId")
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def follow_up_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    result = record_contact_event(event, CONFIG.clock())
+    metrics.add_metric(name=f"FollowUp_{result.outcome}", unit=MetricUnit.Count, value=1)
+    if result.sla in ("met", "missed"):
+        metrics.add_metric(name=f"FollowUpSla_{result.sla}", unit=MetricUnit.Count, value=1)
+    logger.info(
+        "contact event", extra={"event_type": event["detail"].get("eventType"), **asdict(result)}
+    )
     return asdict(result)

@@ -215,6 +215,43 @@ class LocalAdapter:
             )
         return 200, {"ContactId": contact_id}
 
+    def contact_event(self, contact_id: str, event_type: str, at: str | None) -> dict[str, Any]:
+        """An Amazon Connect contact event of a started task, on the default bus as Connect
+        publishes it (detail-type "Amazon Connect Contact Event"; fields of the documented
+        contact events data model). `at` is when it happened (default: the stack's clock)."""
+        task = next(t for t in self.connect_tasks if t["ContactId"] == contact_id)
+        when = at or self.clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        instance = task["request"]["InstanceId"]
+        instance_arn = f"arn:aws:connect:{self.region}:{ACCOUNT_ID}:instance/{instance}"
+        detail: dict[str, Any] = {
+            "eventType": event_type,
+            "contactId": contact_id,
+            "initialContactId": contact_id,
+            "channel": "TASK",
+            "instanceArn": instance_arn,
+            "initiationMethod": "API",
+            "initiationTimestamp": task["at"],
+        }
+        if event_type == "CONNECTED_TO_AGENT":
+            detail["agentInfo"] = {
+                "agentArn": f"{instance_arn}/agent/local-agent",
+                "connectedToAgentTimestamp": when,
+            }
+        if event_type == "DISCONNECTED":
+            detail["disconnectTimestamp"] = when
+        self.client("events").put_events(
+            Entries=[
+                {
+                    "Source": "aws.connect",
+                    "DetailType": "Amazon Connect Contact Event",
+                    "Detail": json.dumps(detail),
+                    "Time": datetime.fromisoformat(when.replace("Z", "+00:00")),
+                    "Resources": [f"{instance_arn}/contact/{contact_id}", instance_arn],
+                }
+            ]
+        )
+        return {"published": event_type, "contactId": contact_id, "at": when}
+
     # ------------------------------------------------------------ outbox
     def outbox(self) -> dict[str, Any]:
         emails = [
@@ -522,6 +559,18 @@ def _patch_step_functions_time(scale: float, clock: Callable[[], datetime]) -> N
     botocore.endpoint.time = _ScaledTime()
 
 
+CONTACT_EVENT_TYPES = frozenset(
+    {
+        "INITIATED",
+        "CONNECTED_TO_SYSTEM",
+        "QUEUED",
+        "CONNECTED_TO_AGENT",
+        "DISCONNECTED",
+        "COMPLETED",
+    }
+)
+
+
 class ControlApp:
     """WSGI middleware in front of moto: /_local/ control routes and Amazon Connect."""
 
@@ -534,11 +583,6 @@ class ControlApp:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_local/"):
             status, body = self._control(environ, path)
-            return _json_response(start_response, status, body)
-        if "/connect/aws4_request" in environ.get("HTTP_AUTHORIZATION", ""):
-            status, body = self.adapter.connect_request(
-                environ["REQUEST_METHOD"], path, _read_body(environ)
-            )
             return _json_response(start_response, status, body)
         target = environ.get("HTTP_X_AMZ_TARGET")
         if target:  # JSON-protocol services (DynamoDB, Step Functions, EventBridge, ...)
@@ -554,12 +598,21 @@ class ControlApp:
                     f"{status} Error", [*headers.items(), ("Content-Length", str(len(data)))]
                 )
                 return [data]
+        if "/connect/aws4_request" in environ.get("HTTP_AUTHORIZATION", ""):
+            self.adapter.count_request("StartTaskContact")
+            status, body = self.adapter.connect_request(
+                environ["REQUEST_METHOD"], path, _read_body(environ)
+            )
+            return _json_response(start_response, status, body)
         return self.moto_app(environ, start_response)
 
     def _control(self, environ: dict[str, Any], path: str) -> tuple[int, Any]:
         method = environ["REQUEST_METHOD"]
         if path.startswith("/_local/schedules/") and path.endswith("/fire") and method == "POST":
             return self._fire(environ, path[len("/_local/schedules/") : -len("/fire")])
+        prefix = "/_local/connect/contacts/"
+        if path.startswith(prefix) and path.endswith("/events") and method == "POST":
+            return self._contact_event(environ, path[len(prefix) : -len("/events")])
         routes: dict[tuple[str, str], Callable[[dict[str, Any]], tuple[int, Any]]] = {
             ("GET", "/_local/info"): lambda _: (200, self.info()),
             ("GET", "/_local/outbox"): lambda _: (200, self.adapter.outbox()),
@@ -601,6 +654,16 @@ class ControlApp:
             )
         except KeyError:
             return 404, {"message": f"no sent email {body.get('messageId')!r}"}
+
+    def _contact_event(self, environ: dict[str, Any], contact_id: str) -> tuple[int, Any]:
+        body = json.loads(_read_body(environ) or b"{}")
+        event_type = body.get("eventType")
+        if event_type not in CONTACT_EVENT_TYPES:
+            return 400, {"message": f"eventType must be one of {sorted(CONTACT_EVENT_TYPES)}"}
+        try:
+            return 200, self.adapter.contact_event(contact_id, event_type, body.get("at"))
+        except KeyError:
+            return 404, {"message": f"no task {contact_id!r} was started"}
 
     def _inbound_sms(self, environ: dict[str, Any]) -> tuple[int, Any]:
         body = json.loads(_read_body(environ) or b"{}")

@@ -1,48 +1,9 @@
 import pytest
-from botocore.stub import ANY, Stubber
 
 from tests.conftest import Deployment, example_event
-from tests.integration.helpers import BusRecorder, lambda_context, sent_emails
+from tests.integration.helpers import lambda_context, sent_emails
 
 pytestmark = pytest.mark.integration
-
-
-def _detractor_event(invitation_id: str) -> dict:
-    event = example_event("survey-response-received.json")
-    event["detail"].update({"invitationId": invitation_id, "scores": {"nps": 3}})
-    return event
-
-
-def test_detractor_becomes_one_connect_task(deployment: Deployment) -> None:
-    # Given the escalate function with Connect stubbed (the stub checks every request
-    # against botocore's Connect model)
-    escalate = deployment.load("EscalateFunction")
-    connect = escalate.PORTS.contact_center._connect
-    recorder = BusRecorder(deployment)
-    event = _detractor_event("a" * 32)
-    expected = {
-        "InstanceId": "00000000-0000-4000-8000-000000000001",
-        "ContactFlowId": "00000000-0000-4000-8000-000000000002",
-        "Name": f"Callback: NPS 3 ({event['detail']['surveyId']})",
-        "Description": ANY,
-        "Attributes": ANY,
-        "ClientToken": "escalation-" + "a" * 32,
-    }
-    with Stubber(connect) as stub:
-        stub.add_response(
-            "start_task_contact",
-            {"ContactId": "contact-1"},
-            expected,
-        )
-        # When the event is delivered twice (a retry)
-        first = escalate.lambda_handler(event, lambda_context())
-        second = escalate.lambda_handler(event, lambda_context())
-        stub.assert_no_pending_responses()
-    # Then exactly one task exists and one Survey Escalated event is published
-    assert first == {"outcome": "created", "contact_id": "contact-1"}
-    assert second == {"outcome": "already-created", "contact_id": "contact-1"}
-    escalated = [e for e in recorder.events() if e["detail-type"] == "Survey Escalated"]
-    assert [e["detail"]["contactId"] for e in escalated] == ["contact-1"]
 
 
 def test_report_emails_the_weeks_nps(deployment: Deployment) -> None:

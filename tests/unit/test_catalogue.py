@@ -119,8 +119,8 @@ def test_schema_problems_name_file_path_and_problem(change: Any, expected: str) 
             "catalogue.yaml: $.surveys[1].questions: missing the question for metric ces",
         ),
         (
-            lambda c: c["surveys"][0]["escalation"].update(csat=2),
-            "catalogue.yaml: $.surveys[0].escalation.csat: csat is not one of the metrics",
+            lambda c: c["surveys"][0]["escalation"]["scores"].update(csat=2),
+            "catalogue.yaml: $.surveys[0].escalation.scores.csat: csat is not one of the metrics",
         ),
         (
             lambda c: c["surveys"][1]["trigger"].update(filter={"segment.region": ["north"]}),

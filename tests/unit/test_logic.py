@@ -115,10 +115,11 @@ def test_task_request_names_score_segment_and_comment() -> None:
         "surveyId": "post-purchase",
         "customerId": "cust-1",
         "answeredAt": "2026-11-16T10:00:00Z",
+        "channel": "sms",
         "scores": {"nps": 2},
         "segment": {"businessArea": "webshop", "agentId": "agent-7"},
     }
-    request = task_request(detail, "Paketti hukassa")
+    request = task_request(detail, "Paketti hukassa", ["nps 2 <= 6"], None)
     assert request["name"] == "Callback: NPS 2 (post-purchase)"
     assert "Business area: webshop" in request["description"]
     assert "Agent: agent-7" in request["description"]
@@ -126,6 +127,23 @@ def test_task_request_names_score_segment_and_comment() -> None:
     assert request["attributes"]["score"] == "2"
     assert request["attributes"]["businessArea"] == "webshop"
     assert request["client_token"] == "escalation-inv-1"
+    assert request["references"] == {}
+
+
+def test_task_request_stays_inside_connects_limits() -> None:
+    detail = {
+        "invitationId": "inv-1",
+        "surveyId": "s" * 60,
+        "customerId": "cust-1",
+        "answeredAt": "2026-11-16T10:00:00Z",
+        "channel": "web",
+        "scores": {"csat": 1, "ces": 1},
+        "segment": {f"k{n}": "v" * 200 for n in range(30)},
+    }
+    request = task_request(detail, "x" * 5000, ["csat 1 <= 2", "ces 1 <= 3"], None)
+    assert len(request["name"]) <= 512
+    assert len(request["description"]) <= 4096
+    assert request["name"] == f"Callback: CSAT 1, CES 1 ({'s' * 60})"
 
 
 @pytest.mark.parametrize(

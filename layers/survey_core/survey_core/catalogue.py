@@ -88,6 +88,31 @@ class Recurring:
     window: Window
 
 
+# Scores at or below these become callback tasks when a survey names no thresholds of its own.
+DEFAULT_ESCALATION_SCORES = {"nps": 6, "csat": 2, "ces": 3}
+DEFAULT_SLA_HOURS = 48
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class BusinessHours:
+    """When the team works, in the survey's time zone: tasks are scheduled inside."""
+
+    days: frozenset[int]  # 0 = Monday
+    start: time
+    end: time
+
+
+@dataclass(frozen=True)
+class EscalationRule:
+    """Which answers become callback tasks, and how fast the team should follow up."""
+
+    scores: Mapping[str, int]  # metric -> the highest score that escalates
+    keywords: tuple[str, ...]  # a comment containing one escalates too (case-insensitive)
+    sla_hours: int
+    business_hours: BusinessHours | None
+
+
 @dataclass(frozen=True)
 class Survey:
     id: str
@@ -102,7 +127,7 @@ class Survey:
     max_deferral_days: int
     quiet_hours: Window
     time_zone: ZoneInfo
-    escalation: Mapping[str, int]
+    escalation: EscalationRule
     report_segments: tuple[str, ...]
     recurring: Recurring | None
 
@@ -198,12 +223,18 @@ def _check_survey(raw: Mapping[str, Any], where: str, problems: list[str]) -> No
         for m in metrics
         if m not in raw["questions"]
     )
-    for section in ("questions", "escalation"):
+    for section, named in (
+        ("questions", raw["questions"]),
+        ("escalation.scores", raw.get("escalation", {}).get("scores", {})),
+    ):
         problems.extend(
             f"{where}.{section}.{m}: {m} is not one of the metrics"
-            for m in raw[section]
+            for m in named
             if m not in metrics
         )
+    hours = raw.get("escalation", {}).get("businessHours")
+    if hours and hours["start"] >= hours["end"]:
+        problems.append(f"{where}.escalation.businessHours: must end after it starts, same day")
     ladder = raw["ladder"]
     problems.extend(
         f"{where}.ladder[{index}].channel: a reminder must use another channel than the "
@@ -274,7 +305,7 @@ def _survey(
             if "timeZone" in raw
             else default_zone
         ),
-        escalation=dict(raw["escalation"]),
+        escalation=_escalation(raw.get("escalation", {}), raw["metrics"]),
         report_segments=tuple(raw["reportSegments"]),
         recurring=(
             Recurring(
@@ -283,6 +314,25 @@ def _survey(
                 window=_window(recurring_raw["window"]),
             )
             if recurring_raw
+            else None
+        ),
+    )
+
+
+def _escalation(raw: Mapping[str, Any], metrics: list[str]) -> EscalationRule:
+    scores = raw.get("scores", {m: DEFAULT_ESCALATION_SCORES[m] for m in metrics})
+    hours = raw.get("businessHours")
+    return EscalationRule(
+        scores=dict(scores),
+        keywords=tuple(k.casefold() for k in raw.get("keywords", ())),
+        sla_hours=int(raw.get("slaHours", DEFAULT_SLA_HOURS)),
+        business_hours=(
+            BusinessHours(
+                days=frozenset(WEEKDAYS.index(day) for day in hours["days"]),
+                start=_clock(hours["start"]),
+                end=_clock(hours["end"]),
+            )
+            if hours
             else None
         ),
     )

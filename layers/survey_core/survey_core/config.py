@@ -131,14 +131,38 @@ class DeliveryConfig(Common):
 class EscalateConfig(Common):
     connect_instance_id: str
     connect_contact_flow_id: str
+    # A link on the task for the agent, e.g. https://crm.example.com/customers/{customerId};
+    # {customerId}, {invitationId} and {surveyId} are filled in. None: no link.
+    task_reference_url: str | None = None
+    notification_topic_arn: str | None = None  # also tell a team topic; None: only the task
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> EscalateConfig:
+        reference = environ.get("TASK_REFERENCE_URL") or None
+        if reference is not None:
+            _check_reference_url(reference)
         return cls(
             **cls.common_kwargs(environ),  # type: ignore[arg-type]
             connect_instance_id=_require(environ, "CONNECT_INSTANCE_ID"),
             connect_contact_flow_id=_require(environ, "CONNECT_CONTACT_FLOW_ID"),
+            task_reference_url=reference,
+            notification_topic_arn=environ.get("ESCALATION_TOPIC_ARN") or None,
         )
+
+
+REFERENCE_PLACEHOLDERS = ("customerId", "invitationId", "surveyId")
+
+
+def _check_reference_url(url: str) -> None:
+    if not url.startswith("https://"):
+        raise ConfigError("TASK_REFERENCE_URL must be an https:// URL")
+    try:
+        url.format(**dict.fromkeys(REFERENCE_PLACEHOLDERS, "x"))
+    except (KeyError, IndexError, ValueError) as error:
+        raise ConfigError(
+            "TASK_REFERENCE_URL may use only {customerId}, {invitationId} and {surveyId}: "
+            f"{error}"
+        ) from None
 
 
 @dataclass(frozen=True)

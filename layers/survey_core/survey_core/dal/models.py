@@ -196,7 +196,19 @@ class AggregateCounter(Model):
         return attribute
 
 
+class ContactIdIndex(GlobalSecondaryIndex["Escalation"]):
+    """Escalations by their Amazon Connect contact id: contact events name only the contact."""
+
+    class Meta:
+        index_name = "by_contact_id"
+        projection = KeysOnlyProjection()
+
+    contact_id = UnicodeAttribute(hash_key=True)
+
+
 class Escalation(Model):
+    """One callback task per response, and how the team followed it up."""
+
     class Meta:
         table_name = "escalations"
 
@@ -204,11 +216,27 @@ class Escalation(Model):
     survey_id = UnicodeAttribute()
     metric = UnicodeAttribute()
     score = NumberAttribute()
+    reasons = ListAttribute(of=UnicodeAttribute, null=True)  # "nps 3 <= 6", "comment keyword"
+    segment = MapAttribute[str, Any](default=dict)  # for reports by team
     status = UnicodeAttribute()  # requested -> created
     contact_id = UnicodeAttribute(null=True)
+    sla_hours = NumberAttribute(null=True)
+    escalated_at = UnicodeAttribute(null=True)  # the task was created (the SLA clock starts)
+    scheduled_for = UnicodeAttribute(null=True)  # when business hours open, if later
+    announced_at = UnicodeAttribute(null=True)  # Survey Escalated published
+    # From Amazon Connect contact events, each the earliest seen (events come in any order).
+    connected_at = UnicodeAttribute(null=True)
+    disconnected_at = UnicodeAttribute(null=True)
+    completed_at = UnicodeAttribute(null=True)
+    # Derived from the above (escalation.follow_up), rewritten after every event.
+    seconds_to_agent = NumberAttribute(null=True)
+    done_at = UnicodeAttribute(null=True)
+    sla = UnicodeAttribute(null=True)  # open | met | missed
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     expires_at = TTLAttribute(null=True)
+
+    by_contact_id = ContactIdIndex()
 
 
 class Suppression(Model):

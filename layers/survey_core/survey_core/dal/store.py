@@ -445,11 +445,84 @@ def claim_escalation(escalation: Escalation) -> Escalation:
     return Escalation.get(escalation.invitation_id, consistent_read=True)
 
 
-def record_task(invitation_id: str, contact_id: str, now: datetime) -> None:
-    Escalation(invitation_id).update(
-        actions=[
-            Escalation.contact_id.set(contact_id),
-            Escalation.status.set("created"),
-            Escalation.updated_at.set(iso(now)),
-        ]
-    )
+def record_task(
+    invitation_id: str, contact_id: str, now: datetime, scheduled_for: datetime | None
+) -> None:
+    actions: list[Action] = [
+        Escalation.contact_id.set(contact_id),
+        Escalation.status.set("created"),
+        Escalation.escalated_at.set(Escalation.escalated_at | iso(now)),
+        Escalation.sla.set(Escalation.sla | "open"),
+        Escalation.updated_at.set(iso(now)),
+    ]
+    if scheduled_for is not None:
+        actions.append(Escalation.scheduled_for.set(iso(scheduled_for)))
+    Escalation(invitation_id).update(actions=actions)
+
+
+def mark_announced(invitation_id: str, now: datetime) -> None:
+    Escalation(invitation_id).update(actions=[Escalation.announced_at.set(iso(now))])
+
+
+def get_escalation(invitation_id: str) -> Escalation | None:
+    try:
+        return Escalation.get(invitation_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def escalation_of_contact(contact_id: str) -> Escalation | None:
+    for key in Escalation.by_contact_id.query(contact_id, limit=1):
+        return get_escalation(key.invitation_id)
+    return None
+
+
+CONTACT_MOMENTS = ("connected_at", "disconnected_at", "completed_at")
+
+
+def record_contact_moment(invitation_id: str, moment: str, at: datetime) -> bool:
+    """Keep the earliest time seen of one moment of the task (CONTACT_MOMENTS): a repeated or
+    late event changes nothing. False when an earlier or equal time is already stored."""
+    if moment not in CONTACT_MOMENTS:
+        raise ValueError(f"unknown contact moment {moment!r}")
+    attribute: UnicodeAttribute = getattr(Escalation, moment)
+    try:
+        Escalation(invitation_id).update(
+            actions=[attribute.set(iso(at))],
+            condition=Escalation.invitation_id.exists()
+            & (attribute.does_not_exist() | (attribute > iso(at))),
+        )
+    except UpdateError as error:
+        if _conditional_failed(error):
+            return False
+        raise
+    return True
+
+
+def record_follow_up(
+    escalation: Escalation,
+    *,
+    seconds_to_agent: int | None,
+    done_at: datetime | None,
+    sla: str,
+    now: datetime,
+) -> bool:
+    """Store what follow_up derived from the moments read; False (nothing written) when
+    another event moved a moment since: derive again from a fresh read."""
+    condition = Escalation.invitation_id.exists()
+    for moment in CONTACT_MOMENTS:
+        attribute: UnicodeAttribute = getattr(Escalation, moment)
+        value = getattr(escalation, moment)
+        condition &= attribute.does_not_exist() if value is None else attribute == value
+    try:
+        actions: list[Action] = [Escalation.sla.set(sla), Escalation.updated_at.set(iso(now))]
+        if seconds_to_agent is not None:
+            actions.append(Escalation.seconds_to_agent.set(seconds_to_agent))
+        if done_at is not None:
+            actions.append(Escalation.done_at.set(iso(done_at)))
+        Escalation(escalation.invitation_id).update(actions=actions, condition=condition)
+    except UpdateError as error:
+        if _conditional_failed(error):
+            return False
+        raise
+    return True

@@ -13,6 +13,7 @@ from ..dal import store
 from ..dal.gateways import EventBus, Lifecycle
 from ..dal.models import Invitation
 from ..errors import InvalidAnswer, InvitationNotFound, SurveyClosed
+from ..escalation import KEYWORD_FLAG, keyword_match, rule_for
 from ..i18n import text
 from ..rendering import (
     PageQuestion,
@@ -157,7 +158,7 @@ def show_survey(
         chosen = parse_score(invitation.metric, score)
         answer(
             invitation, {invitation.metric: chosen}, None, keep_comment=True, config=config,
-            ports=ports,
+            catalogue=catalogue, ports=ports,
         )  # fmt: skip
         selected[invitation.metric] = chosen
         html = _survey_page(
@@ -203,7 +204,10 @@ def submit_survey(
             error=text(invitation.language, f"error_{str(invalid).replace('-', '_')}"),
         )
         return Page(400, html)
-    answer(invitation, scores, comment, keep_comment=False, config=config, ports=ports)
+    answer(
+        invitation, scores, comment, keep_comment=False, config=config, catalogue=catalogue,
+        ports=ports,
+    )  # fmt: skip
     return Page(200, render_thank_you_page(language=invitation.language))
 
 
@@ -214,6 +218,7 @@ def answer(
     *,
     keep_comment: bool,
     config: CollectConfig,
+    catalogue: Catalogue,
     ports: CollectPorts,
     channel: str = "web",
 ) -> None:
@@ -242,6 +247,10 @@ def answer(
             "channel": channel,
             "scores": {k: int(v) for k, v in response.scores.as_dict().items()},
             "hasComment": bool(response.comment),
+            # The escalation rule matches this flag; the comment itself never goes on the bus.
+            KEYWORD_FLAG: keyword_match(
+                rule_for(catalogue, invitation.survey_id), response.comment
+            ),
             "revision": int(response.revision),
             "segment": invitation.segment.as_dict() if invitation.segment else {},
         },

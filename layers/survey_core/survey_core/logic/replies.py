@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from ..catalogue import Catalogue
 from ..config import CollectConfig
 from ..dal import store
 from ..dal.gateways import SmsSender
@@ -97,7 +98,9 @@ def replied_invitation(sms: InboundSms, now: datetime) -> Invitation | None:
     return max(open_ones, key=lambda i: str(i.last_sms_at), default=None)
 
 
-def handle_reply(sms: InboundSms, config: CollectConfig, ports: ReplyPorts) -> ReplyResult:
+def handle_reply(
+    sms: InboundSms, config: CollectConfig, catalogue: Catalogue, ports: ReplyPorts
+) -> ReplyResult:
     now = config.clock()
     invitation = replied_invitation(sms, now)
     invitation_id = invitation.invitation_id if invitation else None
@@ -125,6 +128,7 @@ def handle_reply(sms: InboundSms, config: CollectConfig, ports: ReplyPorts) -> R
             # A bare score keeps a comment given earlier (on the page); a new comment replaces it.
             keep_comment=reading.comment is None,
             config=config,
+            catalogue=catalogue,
             ports=ports,
             channel="sms",
         )
