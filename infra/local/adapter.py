@@ -210,7 +210,7 @@ class LocalAdapter:
                     "ContactId": contact_id,
                     "operation": operation.name,
                     "request": params,
-                    "at": datetime.now(UTC).isoformat(),
+                    "at": self.clock().isoformat(),  # the handlers' (scaled) time
                 }
             )
         return 200, {"ContactId": contact_id}

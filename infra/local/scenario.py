@@ -156,6 +156,7 @@ class TracerScenario:
             ("answer stored", self.stored),
             ("lifecycle ended", self.lifecycle_ended),
             ("callback task decided", self.connect_task),
+            ("callback followed up", self.follow_up),
             ("report mailed", self.report),
             ("bad input handled", self.bad_input),
         ]:
@@ -274,6 +275,54 @@ class TracerScenario:
         )
         self.result.facts["task"] = task
         return f"StartTaskContact {task['request']['Name']!r} -> contact {task['ContactId']}"
+
+    def follow_up(self) -> str:
+        """An agent takes the task two hours later and closes it the next day, as Amazon
+        Connect's contact events tell; the escalation record then shows the SLA outcome."""
+        task = self.result.facts.get("task")
+        if task is None:
+            return "no task to follow up"
+        contact_id = task["ContactId"]
+        escalations = self.stack.physical_id("EscalationsTable")
+        key = {"invitation_id": {"S": self.result.facts["invitation_id"]}}
+        # The record's own clock start: at this stack's time scale a second is hours.
+        created = datetime.fromisoformat(
+            wait_for(
+                "the task on the escalation record",
+                lambda: (
+                    self.stack.client("dynamodb")
+                    .get_item(TableName=escalations, Key=key, ConsistentRead=True)
+                    .get("Item", {})
+                    .get("escalated_at", {})
+                    .get("S")
+                ),
+                30,
+            )
+        )
+        for event_type, hours in (("CONNECTED_TO_AGENT", 2), ("DISCONNECTED", 26)):
+            at = (created + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            self.stack.control(
+                f"connect/contacts/{contact_id}/events", {"eventType": event_type, "at": at}
+            )
+
+        def recorded() -> dict[str, Any] | None:
+            item = (
+                self.stack.client("dynamodb")
+                .get_item(
+                    TableName=self.stack.physical_id("EscalationsTable"),
+                    Key={"invitation_id": {"S": self.result.facts["invitation_id"]}},
+                    ConsistentRead=True,
+                )
+                .get("Item", {})
+            )
+            return item if item.get("done_at") else None
+
+        item = wait_for("the follow-up on the escalation record", recorded, 30)
+        self.result.facts["follow_up"] = {k: next(iter(v.values())) for k, v in item.items()}
+        return (
+            f"agent connected, task done: SLA {item['sla']['S']} "
+            f"({item['sla_hours']['N']} h), {item['seconds_to_agent']['N']} s to an agent"
+        )
 
     def report(self) -> str:
         schedule = next(s for s in self.info["schedules"] if "WeeklyReport" in s)

@@ -5,17 +5,21 @@ The stack runs in a child process with a controlled clock: it starts on Monday 1
 6 s and the handlers' clock shows it as 24 h.
 """
 
+import json
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from infra.local.process import running_stack
-from infra.local.scenario import run_tracer
+from infra.local.scenario import LocalStackClient, run_tracer, wait_for
 
 pytestmark = pytest.mark.e2e
 
 START = "2026-11-16T09:00:00+02:00"
+EVENTS = Path(__file__).resolve().parents[2] / "events"
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +42,7 @@ def test_tracer_path_runs_every_stage(stack: dict[str, Any]) -> None:
         "answer stored",
         "lifecycle ended",
         "callback task decided",
+        "callback followed up",
         "report mailed",
         "bad input handled",
     ]
@@ -46,6 +51,10 @@ def test_tracer_path_runs_every_stage(stack: dict[str, Any]) -> None:
     assert task["Attributes"]["score"] == "3"
     assert task["Attributes"]["businessArea"] == "webshop"
     assert "Toimitus myöhästyi." in task["Description"]
+    # and the agent's follow-up came back from Connect's contact events: done within the SLA
+    follow_up = result.facts["follow_up"]
+    assert (follow_up["sla"], follow_up["sla_hours"]) == ("met", "48")
+    assert follow_up["seconds_to_agent"] == str(2 * 3600)
     # and the report covers the week of the answer with its NPS (-100: one detractor)
     report = result.facts["report"]
     assert "2026-11-16" in report["subject"]
@@ -58,3 +67,42 @@ def test_promoter_is_not_escalated(stack: dict[str, Any]) -> None:
     failed = [f"{s.name}: {s.detail}" for s in result.stages if not s.ok]
     assert failed == []
     assert "task" not in result.facts
+
+
+def test_a_task_connect_keeps_refusing_lands_in_the_dead_letter_queue_with_the_reason(
+    stack: dict[str, Any],
+) -> None:
+    # Given Amazon Connect refuses every StartTaskContact for one response
+    local = LocalStackClient(stack)
+    invitation_id = uuid.uuid4().hex
+    local.control(
+        "faults",
+        {"service": "connect", "operation": "StartTaskContact", "times": 3,
+         "code": "ServiceQuotaExceededException", "status": 429, "match": invitation_id},
+    )  # fmt: skip
+    # When a detractor's answer is published
+    detail = json.loads((EVENTS / "survey-response-received.json").read_text())["detail"]
+    detail.update({"invitationId": invitation_id, "scores": {"nps": 2}})
+    local.put_event("Survey Response Received", detail, "customer-feedback.surveys")
+    # Then after Lambda's two retries the event is in the failed-deliveries queue, with the reason
+    sqs = local.client("sqs")
+    url = stack["outputs"]["FailedDeliveriesQueueUrl"]
+
+    def dead_letter() -> dict[str, Any] | None:
+        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get(
+            "Messages", []
+        ):
+            body = json.loads(message["Body"])
+            if (
+                body.get("requestPayload", {}).get("detail", {}).get("invitationId")
+                == invitation_id
+            ):
+                return dict(body)
+        return None
+
+    record = wait_for("the dead letter", dead_letter, 30)
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 3
+    assert "ServiceQuotaExceededException" in json.dumps(record["responsePayload"])
+    [fault] = [f for f in local.control("faults") if f["match"] == invitation_id]
+    assert fault["injected"] == 3  # each attempt reached Connect once (no SDK retry of this)
