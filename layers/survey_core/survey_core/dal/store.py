@@ -20,6 +20,7 @@ from pynamodb.exceptions import (
 )
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
+from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from ..clock import iso
@@ -46,6 +47,17 @@ def _transactions(region: str | None) -> Connection:
 
 def _conditional_failed(error: Exception) -> bool:
     return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def _update_if(item: Model, actions: list[Action], condition: Condition) -> bool:
+    """UpdateItem under a condition: False when the condition did not hold (nothing written)."""
+    try:
+        item.update(actions=actions, condition=condition)
+    except UpdateError as error:
+        if _conditional_failed(error):
+            return False
+        raise
+    return True
 
 
 # ---------------------------------------------------------------- customers
@@ -100,17 +112,11 @@ def _move_forward(
 ) -> bool:
     """Set a customer's moment (and the day it indexes them under) to `at`, never back:
     late or repeated writes lose. False when a later moment is already stored."""
-    try:
-        Customer(customer_id).update(
-            actions=[moment.set(iso(at)), day.set(day_of(at))],
-            condition=Customer.customer_id.exists()
-            & (moment.does_not_exist() | (moment < iso(at))),
-        )
-    except UpdateError as error:
-        if _conditional_failed(error):
-            return False
-        raise
-    return True
+    return _update_if(
+        Customer(customer_id),
+        [moment.set(iso(at)), day.set(day_of(at))],
+        Customer.customer_id.exists() & (moment.does_not_exist() | (moment < iso(at))),
+    )
 
 
 def record_contact(customer_id: str, at: datetime) -> bool:
@@ -221,17 +227,11 @@ def invitations_asked_by_sms(sms_address: str, limit: int = 5) -> list[Invitatio
 
 def claim_help_reply(invitation_id: str, now: datetime) -> bool:
     """True once per invitation: the one help SMS an unreadable reply may get."""
-    try:
-        Invitation(invitation_id).update(
-            actions=[Invitation.help_replied_at.set(iso(now))],
-            condition=Invitation.invitation_id.exists()
-            & Invitation.help_replied_at.does_not_exist(),
-        )
-    except UpdateError as error:
-        if _conditional_failed(error):
-            return False
-        raise
-    return True
+    return _update_if(
+        Invitation(invitation_id),
+        [Invitation.help_replied_at.set(iso(now))],
+        Invitation.invitation_id.exists() & Invitation.help_replied_at.does_not_exist(),
+    )
 
 
 def store_task_token(invitation_id: str, task_token: str, now: datetime) -> None:
@@ -257,17 +257,13 @@ def record_attempt(
     if sent and sms_address:
         actions += [Invitation.sms_address.set(sms_address), Invitation.last_sms_at.set(iso(now))]
     condition = Invitation.invitation_id.exists()
-    if sent:
-        # pending -> sent, but never overwrite answered / expired / failed
-        try:
-            Invitation(invitation_id).update(
-                actions=[*actions, Invitation.status.set("sent")],
-                condition=condition & Invitation.status.is_in("pending", "sent"),
-            )
-            return
-        except UpdateError as error:
-            if not _conditional_failed(error):
-                raise
+    # pending -> sent, but never overwrite answered / expired / failed
+    if sent and _update_if(
+        Invitation(invitation_id),
+        [*actions, Invitation.status.set("sent")],
+        condition & Invitation.status.is_in("pending", "sent"),
+    ):
+        return
     Invitation(invitation_id).update(actions=actions, condition=condition)
 
 
@@ -277,16 +273,11 @@ def mark_attempt(
     """Record what became of a sent message (bounced, complained). False when the attempt at
     index is not that message (the list is append-only, so this means a wrong index)."""
     attempt = Invitation.attempts[index]
-    try:
-        Invitation(invitation_id).update(
-            actions=[attempt["outcome"].set(outcome), Invitation.updated_at.set(iso(now))],
-            condition=attempt["message_id"] == message_id,
-        )
-    except UpdateError as error:
-        if _conditional_failed(error):
-            return False
-        raise
-    return True
+    return _update_if(
+        Invitation(invitation_id),
+        [attempt["outcome"].set(outcome), Invitation.updated_at.set(iso(now))],
+        attempt["message_id"] == message_id,
+    )
 
 
 # ---------------------------------------------------------------- responses and aggregates
@@ -486,17 +477,11 @@ def record_contact_moment(invitation_id: str, moment: str, at: datetime) -> bool
     if moment not in CONTACT_MOMENTS:
         raise ValueError(f"unknown contact moment {moment!r}")
     attribute: UnicodeAttribute = getattr(Escalation, moment)
-    try:
-        Escalation(invitation_id).update(
-            actions=[attribute.set(iso(at))],
-            condition=Escalation.invitation_id.exists()
-            & (attribute.does_not_exist() | (attribute > iso(at))),
-        )
-    except UpdateError as error:
-        if _conditional_failed(error):
-            return False
-        raise
-    return True
+    return _update_if(
+        Escalation(invitation_id),
+        [attribute.set(iso(at))],
+        Escalation.invitation_id.exists() & (attribute.does_not_exist() | (attribute > iso(at))),
+    )
 
 
 def record_follow_up(
@@ -514,15 +499,9 @@ def record_follow_up(
         attribute: UnicodeAttribute = getattr(Escalation, moment)
         value = getattr(escalation, moment)
         condition &= attribute.does_not_exist() if value is None else attribute == value
-    try:
-        actions: list[Action] = [Escalation.sla.set(sla), Escalation.updated_at.set(iso(now))]
-        if seconds_to_agent is not None:
-            actions.append(Escalation.seconds_to_agent.set(seconds_to_agent))
-        if done_at is not None:
-            actions.append(Escalation.done_at.set(iso(done_at)))
-        Escalation(escalation.invitation_id).update(actions=actions, condition=condition)
-    except UpdateError as error:
-        if _conditional_failed(error):
-            return False
-        raise
-    return True
+    actions: list[Action] = [Escalation.sla.set(sla), Escalation.updated_at.set(iso(now))]
+    if seconds_to_agent is not None:
+        actions.append(Escalation.seconds_to_agent.set(seconds_to_agent))
+    if done_at is not None:
+        actions.append(Escalation.done_at.set(iso(done_at)))
+    return _update_if(Escalation(escalation.invitation_id), actions, condition)
