@@ -108,7 +108,12 @@ def csat(histogram: Mapping[int, int]) -> CsatSummary:
         return CsatSummary(0, 0.0, 0.0, 0.0)
     share = sum(c for s, c in histogram.items() if s >= 4) / n
     mean = sum(s * c for s, c in histogram.items()) / n
-    return CsatSummary(n, 100.0 * share, mean, 100.0 * Z_95 * math.sqrt(share * (1 - share) / n))
+    return CsatSummary(n, 100.0 * share, mean, share_margin(share, n))
+
+
+def share_margin(share: float, n: int) -> float:
+    """95 % margin of a share (0..1) of n answers, in percentage points (normal approximation)."""
+    return 100.0 * Z_95 * math.sqrt(share * (1 - share) / n) if n else 0.0
 
 
 @dataclass(frozen=True)
