@@ -1,0 +1,119 @@
+"""What a manager report says, as plain data: computed once (logic/report.py) and then shown
+three ways (the HTML email, its plain-text part, the .xlsx attachment), so the three always
+carry the same numbers. Pure: no AWS, no rendering here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A number with its 95 % margin of error (same unit), over n answers."""
+
+    value: float
+    margin: float
+    n: int
+
+
+@dataclass(frozen=True)
+class ChangeNote:
+    """The change against the previous period, called a change only outside the noise."""
+
+    difference: float | None  # this period minus the previous one, in the metric's unit
+    verdict: str  # up | down | no significant change | not enough data
+    p_value: float | None
+
+
+@dataclass(frozen=True)
+class MetricBlock:
+    """One survey x metric for the period.
+
+    NPS: headline = NPS (-100..100), shares = promoters / passives / detractors in %.
+    CSAT: headline = share of 4-5 in %, mean = mean score (1-5).
+    CES: headline = mean (1-7, 7 = very easy), shares = {"high effort": % of 1-3}.
+    """
+
+    survey_id: str
+    metric: str  # nps | csat | ces
+    label: str  # e.g. "NPS", shown as is
+    headline: Estimate
+    change: ChangeNote
+    shares: dict[str, Estimate] = field(default_factory=dict)
+    mean: Estimate | None = None
+
+
+@dataclass(frozen=True)
+class SegmentRow:
+    """One segment value (e.g. businessArea=webshop) of one survey x metric."""
+
+    survey_id: str
+    metric: str
+    attribute: str  # businessArea, touchpoint, agentId, ...
+    value: str
+    headline: Estimate
+    rank: int | None  # None: flagged as a small sample, not ranked
+    small_n: bool
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """The headline of one earlier period (oldest first), for the chart and the trend sheet."""
+
+    label: str  # e.g. "2026-W47" or "2026-11-16"
+    value: float | None  # None: no answers in that period
+    n: int
+
+
+@dataclass(frozen=True)
+class ChannelRow:
+    channel: str  # email | sms
+    sent: int  # invitations and reminders sent on it
+    answered: int  # responses that came from it (web link in that channel's message, or SMS)
+    rate_pct: float | None  # answered / invitations reached on it; None when nothing was sent
+
+
+@dataclass(frozen=True)
+class FollowUpSummary:
+    tasks_created: int
+    tasks_done: int
+    sla_met: int
+    sla_missed: int  # done late, or open past due
+
+    @property
+    def sla_met_pct(self) -> float | None:
+        decided = self.sla_met + self.sla_missed
+        return 100.0 * self.sla_met / decided if decided else None
+
+
+@dataclass(frozen=True)
+class CommentRow:
+    answered_on: str  # YYYY-MM-DD
+    survey_id: str
+    metric: str
+    score: int
+    text: str  # as the customer wrote it: every renderer escapes it for its format
+
+
+@dataclass(frozen=True)
+class ReportData:
+    title: str
+    group: str  # the recipient group's name
+    scope_label: str  # "All" or e.g. "Business area: webshop"
+    period_label: str  # e.g. "2026-11-16 - 2026-11-22"
+    previous_label: str
+    language: str  # fi | sv | en
+    blocks: list[MetricBlock]
+    trend_metric_label: str  # what the trend shows, e.g. "NPS, post-purchase"
+    trend: list[TrendPoint]
+    segments: list[SegmentRow]
+    channels: list[ChannelRow]
+    answered_after_reminder: int
+    responses: int
+    follow_up: FollowUpSummary
+    comments: list[CommentRow]
+
+    @property
+    def empty(self) -> bool:
+        """No responses this period: the report says so instead of showing empty tables."""
+        return self.responses == 0
