@@ -60,6 +60,7 @@ validate: venv $(SAM_VENV)/.installed
 # every problem named as file: path: problem.
 check-catalogue: venv
 	cd layers/survey_core && ../../$(PY) -m survey_core.catalogue
+	cd layers/survey_core && ../../$(PY) -m survey_core.report_config
 	$(PY) -m tools.check_escalation_rule
 
 build: check-catalogue $(SAM_VENV)/.installed
