@@ -130,6 +130,8 @@ def counted_vs_stored(
             if "N" in value and value["N"] != "0"
         }
         for item in scan(aggregates_table)
+        # the score series only; "#sent", "#responses", "#escalations" count other things
+        if item["series"]["S"].rsplit("#", 1)[1] in ("nps", "csat", "ces")
     }
     return (
         {key: counts for key, counts in counted.items() if counts},

@@ -81,7 +81,7 @@ def _counters(deployment: Deployment) -> dict[str, dict[str, str]]:
     return {
         item["bucket"]["S"]: {k: v["N"] for k, v in item.items() if "N" in v and v["N"] != "0"}
         for item in items
-        if item["bucket"]["S"].endswith("#all")
+        if item["bucket"]["S"].endswith("#all") and item["series"]["S"].endswith("#nps")
     }
 
 

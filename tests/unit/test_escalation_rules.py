@@ -146,3 +146,19 @@ def test_the_sla_is_met_when_done_within_its_hours(hours_to_done: float | None, 
     created = datetime(2026, 11, 16, 10, 0, tzinfo=UTC)
     done = None if hours_to_done is None else created + timedelta(hours=hours_to_done)
     assert follow_up(created, 48, None, done).sla == sla
+
+
+@pytest.mark.parametrize(
+    ("previous", "sla", "moves"),
+    [
+        ("open", "open", {}),
+        ("open", "met", {"sla_met": 1, "done": 1}),
+        ("open", "missed", {"sla_missed": 1, "done": 1}),
+        ("missed", "met", {"sla_missed": -1, "sla_met": 1}),
+        ("met", "met", {}),
+    ],
+)
+def test_sla_counters_move_with_the_outcome(previous: str, sla: str, moves: dict) -> None:
+    from survey_core.dal.store import sla_moves
+
+    assert sla_moves(previous, sla) == moves

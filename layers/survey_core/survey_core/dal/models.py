@@ -190,10 +190,41 @@ class AggregateCounter(Model):
         counts = {s: int(getattr(self, f"s{s}") or 0) for s in range(MAX_SCORE + 1)}
         return {s: c for s, c in counts.items() if c}
 
+    # Counts of other series (all optional): "#sent", "#responses", "#escalations".
+    invitations = NumberAttribute(null=True)  # sent: invitations that reached the customer
+    email_messages = NumberAttribute(null=True)
+    sms_messages = NumberAttribute(null=True)
+    email_invitations = NumberAttribute(null=True)  # invitations with a message on email
+    sms_invitations = NumberAttribute(null=True)
+    via_email = NumberAttribute(null=True)  # responses: the last message before was an email
+    via_sms = NumberAttribute(null=True)
+    after_reminder = NumberAttribute(null=True)  # responses after at least one reminder
+    created = NumberAttribute(null=True)  # escalations: tasks created
+    done = NumberAttribute(null=True)
+    sla_met = NumberAttribute(null=True)
+    sla_missed = NumberAttribute(null=True)
+
+    COUNTS = (
+        "n", "invitations", "email_messages", "sms_messages", "email_invitations",
+        "sms_invitations", "via_email", "via_sms", "after_reminder", "created", "done",
+        "sla_met", "sla_missed",
+    )  # fmt: skip
+
     @classmethod
     def score_attribute(cls, score: int) -> NumberAttribute:
         attribute: NumberAttribute = getattr(cls, f"s{score}")
         return attribute
+
+    @classmethod
+    def count_attribute(cls, name: str) -> NumberAttribute:
+        if name not in cls.COUNTS:
+            raise ValueError(f"unknown counter {name!r}")
+        attribute: NumberAttribute = getattr(cls, name)
+        return attribute
+
+    def counts(self) -> dict[str, int]:
+        found = {name: int(getattr(self, name) or 0) for name in self.COUNTS}
+        return {name: value for name, value in found.items() if value}
 
 
 class ContactIdIndex(GlobalSecondaryIndex["Escalation"]):
@@ -224,6 +255,7 @@ class Escalation(Model):
     escalated_at = UnicodeAttribute(null=True)  # the task was created (the SLA clock starts)
     scheduled_for = UnicodeAttribute(null=True)  # when business hours open, if later
     announced_at = UnicodeAttribute(null=True)  # Survey Escalated published
+    counted_day = UnicodeAttribute(null=True)  # the day its counters are under (task created)
     # From Amazon Connect contact events, each the earliest seen (events come in any order).
     connected_at = UnicodeAttribute(null=True)
     disconnected_at = UnicodeAttribute(null=True)

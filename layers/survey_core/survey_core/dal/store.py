@@ -247,9 +247,11 @@ def record_attempt(
     sent: bool,
     now: datetime,
     sms_address: str | None = None,
+    sent_counts: SentCounts | None = None,
 ) -> None:
     """Append the attempt; a sent SMS also files the invitation under its number's hash
-    (`sms_address`, dal/suppressions.address_key) for replies."""
+    (`sms_address`, dal/suppressions.address_key) for replies. A sent message is counted
+    (`sent_counts`) in the same transaction as its attempt, so it is counted exactly once."""
     actions: list[Action] = [
         Invitation.attempts.set(Invitation.attempts.append([attempt])),
         Invitation.updated_at.set(iso(now)),
@@ -257,14 +259,20 @@ def record_attempt(
     if sent and sms_address:
         actions += [Invitation.sms_address.set(sms_address), Invitation.last_sms_at.set(iso(now))]
     condition = Invitation.invitation_id.exists()
+    if sent_counts is None:
+        Invitation(invitation_id).update(actions=actions, condition=condition)
+    else:
+        connection = _transactions(getattr(Invitation.Meta, "region", None))
+        with TransactWrite(connection=connection) as transaction:
+            transaction.update(Invitation(invitation_id), actions=actions, condition=condition)
+            _add_counts(transaction, sent_counts.series, sent_counts.bucket_counts())
     # pending -> sent, but never overwrite answered / expired / failed
-    if sent and _update_if(
-        Invitation(invitation_id),
-        [*actions, Invitation.status.set("sent")],
-        condition & Invitation.status.is_in("pending", "sent"),
-    ):
-        return
-    Invitation(invitation_id).update(actions=actions, condition=condition)
+    if sent:
+        _update_if(
+            Invitation(invitation_id),
+            [Invitation.status.set("sent")],
+            Invitation.status.is_in("pending"),
+        )
 
 
 def mark_attempt(
@@ -288,6 +296,45 @@ def segment_keys(segment: Mapping[str, Any]) -> list[str]:
     keys = ["all"]
     keys.extend(f"{name}={value}" for name, value in sorted(segment.items()) if value)
     return keys
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Anonymous counts to add under one series, on one day, for every segment key."""
+
+    series: str  # "{survey}#sent", "{survey}#responses", "{survey}#escalations"
+    day: str
+    segment: Mapping[str, Any]
+    add: Mapping[str, int]  # counter attribute -> amount (negative moves a count away)
+
+    def bucket_counts(self) -> list[tuple[str, Mapping[str, int]]]:
+        return _buckets(self.day, self.segment, self.add)
+
+
+def _buckets(
+    day: str, segment: Mapping[str, Any], add: Mapping[str, int]
+) -> list[tuple[str, Mapping[str, int]]]:
+    return [(f"{day}#{key}", add) for key in segment_keys(segment)]
+
+
+SentCounts = Counts
+
+
+def _add_counts(
+    transaction: TransactWrite, series: str, buckets: list[tuple[str, Mapping[str, int]]]
+) -> None:
+    for bucket, add in buckets:
+        actions: list[Action] = [
+            AggregateCounter.count_attribute(name).add(amount) for name, amount in add.items()
+        ]
+        transaction.update(AggregateCounter(series, bucket), actions=actions)
+
+
+def add_counts(counts: Counts) -> None:
+    """Add counts on their own (one transaction for all segment keys)."""
+    connection = _transactions(getattr(AggregateCounter.Meta, "region", None))
+    with TransactWrite(connection=connection) as transaction:
+        _add_counts(transaction, counts.series, counts.bucket_counts())
 
 
 @dataclass(frozen=True)
@@ -320,6 +367,7 @@ def store_answer(
     now: datetime,
     day: str,
     expires_at: datetime,
+    first_answer_counts: Mapping[str, int] | None = None,
 ) -> StoredAnswer:
     """Write the response, mark the invitation answered and move the counters, atomically.
 
@@ -371,6 +419,15 @@ def store_answer(
                 )
                 for metric, previous, score in moves:
                     _count(transaction, response, metric, previous, score)
+                if existing is None and first_answer_counts:
+                    # Per response, not per metric: how many answered, through which
+                    # channel, after a reminder or not (report: response rates).
+                    segment = response.segment.as_dict() if response.segment else {}
+                    _add_counts(
+                        transaction,
+                        f"{invitation.survey_id}#responses",
+                        _buckets(day, segment, {"n": 1, **first_answer_counts}),
+                    )
         except TransactWriteError as error:
             if _retryable_transaction(error):
                 continue
@@ -437,8 +494,13 @@ def claim_escalation(escalation: Escalation) -> Escalation:
 
 
 def record_task(
-    invitation_id: str, contact_id: str, now: datetime, scheduled_for: datetime | None
+    invitation_id: str,
+    contact_id: str,
+    now: datetime,
+    scheduled_for: datetime | None,
+    counts: Counts | None = None,
 ) -> None:
+    """Store the task's contact id, once (a retry finds it stored), counting the task."""
     actions: list[Action] = [
         Escalation.contact_id.set(contact_id),
         Escalation.status.set("created"),
@@ -448,7 +510,22 @@ def record_task(
     ]
     if scheduled_for is not None:
         actions.append(Escalation.scheduled_for.set(iso(scheduled_for)))
-    Escalation(invitation_id).update(actions=actions)
+    if counts is not None:
+        actions.append(Escalation.counted_day.set(counts.day))
+    connection = _transactions(getattr(Escalation.Meta, "region", None))
+    try:
+        with TransactWrite(connection=connection) as transaction:
+            transaction.update(
+                Escalation(invitation_id),
+                actions=actions,
+                condition=Escalation.contact_id.does_not_exist(),
+            )
+            if counts is not None:
+                _add_counts(transaction, counts.series, counts.bucket_counts())
+    except TransactWriteError as error:
+        if not _retryable_transaction(error):
+            raise
+        # Already recorded by an earlier attempt: nothing to add.
 
 
 def mark_announced(invitation_id: str, now: datetime) -> None:
@@ -484,6 +561,20 @@ def record_contact_moment(invitation_id: str, moment: str, at: datetime) -> bool
     )
 
 
+def sla_moves(previous: str, sla: str) -> dict[str, int]:
+    """How the escalation counters move when a task's SLA outcome changes (open -> met, or
+    met <-> missed when a late event brings an earlier done time)."""
+    moves: dict[str, int] = {}
+    if previous == sla:
+        return moves
+    for outcome, step in ((previous, -1), (sla, 1)):
+        if outcome in ("met", "missed"):
+            moves[f"sla_{outcome}"] = moves.get(f"sla_{outcome}", 0) + step
+    if previous == "open":
+        moves["done"] = 1
+    return moves
+
+
 def record_follow_up(
     escalation: Escalation,
     *,
@@ -493,7 +584,8 @@ def record_follow_up(
     now: datetime,
 ) -> bool:
     """Store what follow_up derived from the moments read; False (nothing written) when
-    another event moved a moment since: derive again from a fresh read."""
+    another event moved a moment since: derive again from a fresh read. The escalation
+    counters move with the SLA outcome in the same transaction (done, met, missed)."""
     condition = Escalation.invitation_id.exists()
     for moment in CONTACT_MOMENTS:
         attribute: UnicodeAttribute = getattr(Escalation, moment)
@@ -504,4 +596,24 @@ def record_follow_up(
         actions.append(Escalation.seconds_to_agent.set(seconds_to_agent))
     if done_at is not None:
         actions.append(Escalation.done_at.set(iso(done_at)))
-    return _update_if(Escalation(escalation.invitation_id), actions, condition)
+    previous = str(escalation.sla or "open")
+    moves = sla_moves(previous, sla) if escalation.counted_day else {}
+    if not moves:
+        return _update_if(Escalation(escalation.invitation_id), actions, condition)
+    connection = _transactions(getattr(Escalation.Meta, "region", None))
+    counts = Counts(
+        f"{escalation.survey_id}#escalations",
+        str(escalation.counted_day),
+        escalation.segment.as_dict() if escalation.segment else {},
+        moves,
+    )
+    try:
+        with TransactWrite(connection=connection) as transaction:
+            transaction.update(Escalation(escalation.invitation_id), actions=actions,
+                               condition=condition & (Escalation.sla == previous))  # fmt: skip
+            _add_counts(transaction, counts.series, counts.bucket_counts())
+    except TransactWriteError as error:
+        if _retryable_transaction(error):
+            return False
+        raise
+    return True

@@ -23,6 +23,7 @@ from ..rendering import (
 )
 from ..scoring import ScoreOutOfRange, check_score
 from ..tokens import is_well_formed_link_token
+from .counting import answer_counts, counting_day
 
 MAX_COMMENT_LENGTH = 1000
 OPEN = frozenset({"pending", "sent", "answered"})
@@ -230,8 +231,9 @@ def answer(
         keep_comment=keep_comment,
         channel=channel,
         now=now,
-        day=now.astimezone(config.reporting_time_zone).date().isoformat(),
+        day=counting_day(now, config.reporting_time_zone),
         expires_at=now + timedelta(days=config.retention_days),
+        first_answer_counts=answer_counts(invitation, channel),
     )
     if stored.first_answer and invitation.task_token:
         ports.lifecycle.answer(invitation.task_token, {"status": "answered"})

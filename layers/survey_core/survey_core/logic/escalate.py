@@ -15,6 +15,7 @@ from ..contracts import validate_detail
 from ..dal import store
 from ..dal.gateways import ContactCenter, EventBus, Notifier
 from ..dal.models import Escalation
+from ..dal.store import Counts
 from ..escalation import (
     earliest,
     escalation_reasons,
@@ -23,6 +24,7 @@ from ..escalation import (
     rule_for,
     scheduled_time,
 )
+from .counting import counting_day
 
 SEGMENT_LABELS = {
     "businessArea": "Business area",
@@ -146,7 +148,13 @@ def escalate(
     when = scheduled_time(now, rule.business_hours, zone)
     request = task_request(detail, comment, reasons, config.task_reference_url)
     contact_id = ports.contact_center.start_task(**request, scheduled_time=when)
-    store.record_task(detail["invitationId"], contact_id, now, when)
+    counts = Counts(
+        f"{detail['surveyId']}#escalations",
+        counting_day(now, config.reporting_time_zone),
+        dict(detail.get("segment", {})),
+        {"created": 1},
+    )
+    store.record_task(detail["invitationId"], contact_id, now, when, counts)
     _announce(detail, contact_id, reasons, rule.sla_hours, config, ports)
     return EscalationResult("created", contact_id, reasons)
 

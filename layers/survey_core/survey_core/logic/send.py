@@ -22,9 +22,9 @@ from ..dal.suppressions import address_key
 from ..errors import DeliveryFailed, InvitationNotFound, MessageRefused, NoReachableChannel
 from ..rendering import render_invitation_email, render_sms
 from .channels import RungChannels, current_facts, rung_channels
+from .counting import DELIVERED, counting_day, sent_counts
 
 CLOSED = frozenset({"answered", "expired", "failed", "suppressed"})
-DELIVERED = frozenset({"sent", "bounced", "complained"})  # went out (SES may report on it later)
 
 
 @dataclass(frozen=True)
@@ -129,6 +129,7 @@ def send_rung(
             now,
             message_id=message_id,
             sms_to=customer.phone if channel == "sms" else None,
+            day=counting_day(now, config.reporting_time_zone),
         )
         store.record_contact(invitation.customer_id, now)
         _announce(invitation, request, channel, kind, now, ports)
@@ -222,7 +223,9 @@ def _record(
     message_id: str | None = None,
     reason: str | None = None,
     sms_to: str | None = None,
+    day: str | None = None,
 ) -> None:
+    """Record the attempt; a sent one is counted for the report under `day`."""
     attempt = Attempt(rung=request.rung, channel=channel, outcome=outcome, at=iso(now))
     attempt.message_id = message_id
     attempt.reason = reason
@@ -233,6 +236,7 @@ def _record(
         sent=outcome == "sent",
         now=now,
         sms_address=address_key("sms", sms_to) if sms_to else None,
+        sent_counts=sent_counts(invitation, channel, day) if day and outcome == "sent" else None,
     )
 
 

@@ -1,0 +1,101 @@
+"""The report's counters: each message, first answer and callback task counted exactly once,
+under the day and every segment key, in the transaction that records it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.stub import Stubber
+from chalice.test import Client
+
+from tests.conftest import Deployment
+from tests.integration.helpers import lambda_context, post_form
+from tests.integration.test_escalate import (
+    MONDAY_NOON,
+    _contact_event,
+    _event,
+    _store_response,
+)
+from tests.integration.test_send import FIXED_CLOCK, _rung, _start
+
+pytestmark = pytest.mark.integration
+
+
+def _counters(deployment: Deployment, series: str) -> dict[str, dict[str, int]]:
+    items = deployment.client("dynamodb").query(
+        TableName=deployment.physical_id("AggregatesTable"),
+        KeyConditionExpression="series = :s",
+        ExpressionAttributeValues={":s": {"S": series}},
+        ConsistentRead=True,
+    )["Items"]
+    return {
+        item["bucket"]["S"]: {k: int(v["N"]) for k, v in item.items() if "N" in v and v["N"] != "0"}
+        for item in items
+    }
+
+
+def test_messages_and_the_first_answer_are_counted_once(deployment: Deployment) -> None:
+    # Given a post-purchase invitation: the email invitation, then the SMS reminder, and the
+    # reminder's invocation retried after it was sent
+    invitation = _start(deployment)
+    send = deployment.load("SendFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    _rung(send, invitation, 0)
+    _rung(send, invitation, 1)
+    assert _rung(send, invitation, 1, token="retry")["outcome"] == "repeated"
+    # When the customer answers on the page, then changes the answer
+    collect = deployment.load("CollectFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    token = invitation["link_token"]["S"]
+    with Client(collect.app) as client:
+        assert post_form(client, f"/s/{token}", "score=4").status_code == 200
+        assert post_form(client, f"/s/{token}", "score=8").status_code == 200
+    # Then: one invitation reached, one message per channel, on every segment key
+    sent = _counters(deployment, "post-purchase#sent")
+    expected_sent = {"invitations": 1, "email_messages": 1, "sms_messages": 1,
+                     "email_invitations": 1, "sms_invitations": 1}  # fmt: skip
+    assert sent["2026-11-16#all"] == expected_sent
+    assert sent["2026-11-16#businessArea=webshop"] == expected_sent
+    # and one response, after a reminder, credited to the SMS (the last message it got)
+    responses = _counters(deployment, "post-purchase#responses")
+    assert responses["2026-11-16#all"] == {"n": 1, "via_sms": 1, "after_reminder": 1}
+
+
+def test_an_answer_before_any_reminder_is_credited_to_the_invitation(
+    deployment: Deployment,
+) -> None:
+    invitation = _start(deployment)
+    send = deployment.load("SendFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    _rung(send, invitation, 0)
+    collect = deployment.load("CollectFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    with Client(collect.app) as client:
+        client.http.get(f"/s/{invitation['link_token']['S']}?score=10")
+    responses = _counters(deployment, "post-purchase#responses")
+    assert responses["2026-11-16#all"] == {"n": 1, "via_email": 1}
+
+
+def _escalation_counts(deployment: Deployment) -> dict[str, int]:
+    return _counters(deployment, "post-purchase#escalations")["2026-11-16#all"]
+
+
+def test_tasks_and_their_sla_outcomes_are_counted_and_moved_by_late_events(
+    deployment: Deployment,
+) -> None:
+    # Given a callback task created on Monday (48 h SLA)
+    _store_response(deployment, None)
+    escalate = deployment.load("EscalateFunction", LOCAL_CLOCK=MONDAY_NOON)
+    with Stubber(escalate.PORTS.contact_center._connect) as stub:
+        stub.add_response("start_task_contact", {"ContactId": "contact-5"})
+        escalate.lambda_handler(_event({"nps": 3}), lambda_context())
+        escalate.lambda_handler(_event({"nps": 3}), lambda_context())  # a duplicate event
+    assert _escalation_counts(deployment) == {"created": 1}
+    follow = deployment.load("FollowUpFunction", LOCAL_CLOCK=MONDAY_NOON)
+    # When Connect says it was disconnected after 49 h (late), then, arriving later still,
+    # that it was completed after 30 h (so it was done in time after all), then repeats
+    events: list[Any] = [("DISCONNECTED", 49), ("COMPLETED", 30), ("COMPLETED", 30)]
+    outcomes = []
+    for event in events:
+        follow.follow_up_handler(_contact_event(*event), lambda_context())
+        outcomes.append(_escalation_counts(deployment))
+    # Then the counts moved from missed to met, and the task counted done once
+    assert outcomes[0] == {"created": 1, "done": 1, "sla_missed": 1}
+    assert outcomes[1] == outcomes[2] == {"created": 1, "done": 1, "sla_met": 1}
