@@ -1,0 +1,248 @@
+"""The manager report's numbers, from pre-aggregated counters only. Pure: the counters come in
+through `CounterRows` (dal/store reads them with one Query per series for the whole span of the
+trend: days x segment keys items, never per response)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from .catalogue import Catalogue, Survey
+from .report_config import Period, ReportGroup, trend_periods
+from .report_model import (
+    ChangeNote,
+    ChannelRow,
+    CommentRow,
+    Estimate,
+    FollowUpSummary,
+    MetricBlock,
+    ReportData,
+    SegmentRow,
+    TrendPoint,
+)
+from .scoring import NpsSummary, share_margin
+from .stats import (
+    Change,
+    ces_stats,
+    csat_stats,
+    mean_change,
+    nps,
+    nps_change,
+    proportion_change,
+    rank_segments,
+)
+
+METRIC_LABELS = {"nps": "NPS", "csat": "CSAT", "ces": "CES"}
+
+
+@dataclass(frozen=True)
+class CounterRow:
+    day: date
+    segment_key: str  # "all", "businessArea=webshop", ...
+    histogram: Mapping[int, int]  # score series
+    counts: Mapping[str, int]  # other series: invitations, via_email, created, ...
+
+
+CounterRows = Callable[[str, date, date], Iterable[CounterRow]]
+
+
+def _in(row: CounterRow, period: Period) -> bool:
+    return period.first_day <= row.day <= period.last_day
+
+
+def _histogram(rows: Sequence[CounterRow], period: Period, key: str) -> dict[int, int]:
+    total: Counter[int] = Counter()
+    for row in rows:
+        if row.segment_key == key and _in(row, period):
+            total.update(row.histogram)
+    return dict(total)
+
+
+def _counts(rows: Iterable[CounterRow], period: Period, key: str) -> Counter[str]:
+    total: Counter[str] = Counter()
+    for row in rows:
+        if row.segment_key == key and _in(row, period):
+            total.update(row.counts)
+    return total
+
+
+def _share(count: int, n: int) -> Estimate:
+    share = count / n if n else 0.0
+    return Estimate(100.0 * share, share_margin(share, n), n)
+
+
+def _note(change: Change) -> ChangeNote:
+    return ChangeNote(change.difference, change.verdict, change.p_value)
+
+
+def _headline(metric: str, histogram: Mapping[int, int]) -> Estimate:
+    if metric == "nps":
+        summary = nps(histogram)
+        return Estimate(summary.score, summary.margin, summary.n)
+    if metric == "csat":
+        satisfied = csat_stats(histogram).satisfied
+        return Estimate(satisfied.pct, satisfied.margin, satisfied.n)
+    mean = ces_stats(histogram).mean
+    return Estimate(mean.mean, mean.margin, mean.n)
+
+
+def metric_block(
+    survey_id: str, metric: str, now: Mapping[int, int], before: Mapping[int, int]
+) -> MetricBlock:
+    label = METRIC_LABELS[metric]
+    if metric == "nps":
+        after_nps: NpsSummary = nps(now)
+        shares = {
+            name: _share(sum(c for s, c in now.items() if low <= s <= high), after_nps.n)
+            for name, low, high in (
+                ("promoters", 9, 10),
+                ("passives", 7, 8),
+                ("detractors", 0, 6),
+            )
+        }
+        change = nps_change(nps(before), after_nps)
+        return MetricBlock(survey_id, metric, label, _headline(metric, now), _note(change), shares)
+    if metric == "csat":
+        after_csat, before_csat = csat_stats(now), csat_stats(before)
+        mean = Estimate(after_csat.mean.mean, after_csat.mean.margin, after_csat.n)
+        change = proportion_change(before_csat.satisfied, after_csat.satisfied)
+        return MetricBlock(
+            survey_id, metric, label, _headline(metric, now), _note(change), {}, mean
+        )
+    after_ces, before_ces = ces_stats(now), ces_stats(before)
+    high = after_ces.high_effort
+    return MetricBlock(
+        survey_id,
+        metric,
+        label,
+        _headline(metric, now),
+        _note(mean_change(before_ces.mean, after_ces.mean)),
+        {"high effort": Estimate(high.pct, high.margin, high.n)},
+    )
+
+
+def _segment_rows(
+    survey: Survey, metric: str, rows: Sequence[CounterRow], period: Period
+) -> list[SegmentRow]:
+    found = []
+    for attribute in survey.report_segments:
+        values = sorted(
+            {
+                r.segment_key.split("=", 1)[1]
+                for r in rows
+                if r.segment_key.startswith(f"{attribute}=")
+            }
+        )
+        headlines = {
+            value: _headline(metric, _histogram(rows, period, f"{attribute}={value}"))
+            for value in values
+        }
+        present = {value: est for value, est in headlines.items() if est.n}
+        for ranked in rank_segments(present, lambda est: est.value):
+            found.append(
+                SegmentRow(
+                    survey.id,
+                    metric,
+                    attribute,
+                    ranked.name,
+                    ranked.data,
+                    ranked.rank,
+                    ranked.flagged,
+                )
+            )
+    return found
+
+
+def period_label(period: Period, cadence: str) -> str:
+    if cadence == "weekly":
+        year, week, _ = period.first_day.isocalendar()
+        return f"{year}-W{week:02d}"
+    return period.label
+
+
+def build_report_data(
+    group: ReportGroup,
+    period: Period,
+    catalogue: Catalogue,
+    read: CounterRows,
+    comments: Sequence[CommentRow] = (),
+    title: str = "Customer feedback report",
+) -> ReportData:
+    """Every number of one group's report for one period, with the period before it and the
+    trend of the periods before that."""
+    periods = trend_periods(period)
+    first, last = periods[0].first_day, period.last_day
+    key = group.scope.segment_key
+    blocks: list[MetricBlock] = []
+    segments: list[SegmentRow] = []
+    trend: list[TrendPoint] = []
+    trend_label = ""
+    channel_counts: Counter[str] = Counter()
+    follow_up: Counter[str] = Counter()
+    for survey in catalogue.surveys:
+        for metric in survey.metrics:
+            rows = list(read(f"{survey.id}#{metric}", first, last))
+            now = _histogram(rows, period, key)
+            before = _histogram(rows, period.before(), key)
+            if not now and not before:
+                continue
+            blocks.append(metric_block(survey.id, metric, now, before))
+            if group.scope.attribute is None:
+                # Counters are kept per single attribute: breakdowns are for the whole scope.
+                segments += _segment_rows(survey, metric, rows, period)
+            if not trend:
+                trend_label = f"{METRIC_LABELS[metric]}, {survey.id}"
+                for earlier in periods:
+                    estimate = _headline(metric, _histogram(rows, earlier, key))
+                    trend.append(
+                        TrendPoint(
+                            period_label(earlier, group.cadence),
+                            round(estimate.value, 1) if estimate.n else None,
+                            estimate.n,
+                        )
+                    )
+        channel_counts += _counts(read(f"{survey.id}#sent", period.first_day, last), period, key)
+        channel_counts += _counts(
+            read(f"{survey.id}#responses", period.first_day, last), period, key
+        )
+        follow_up += _counts(read(f"{survey.id}#escalations", period.first_day, last), period, key)
+    channels = [
+        ChannelRow(
+            channel,
+            channel_counts[f"{channel}_messages"],
+            channel_counts[f"via_{channel}"],
+            (
+                100.0 * channel_counts[f"via_{channel}"] / channel_counts[f"{channel}_invitations"]
+                if channel_counts[f"{channel}_invitations"]
+                else None
+            ),
+        )
+        for channel in ("email", "sms")
+    ]
+    return ReportData(
+        title=title,
+        group=group.name,
+        scope_label=_scope_label(group),
+        period_label=period.label,
+        previous_label=period.before().label,
+        language=group.language,
+        blocks=blocks,
+        trend_metric_label=trend_label,
+        trend=trend,
+        segments=segments,
+        channels=channels,
+        answered_after_reminder=channel_counts["after_reminder"],
+        responses=channel_counts["n"],
+        follow_up=FollowUpSummary(
+            follow_up["created"], follow_up["done"], follow_up["sla_met"], follow_up["sla_missed"]
+        ),
+        comments=list(comments),
+    )
+
+
+def _scope_label(group: ReportGroup) -> str:
+    if group.scope.attribute is None:
+        return "All"
+    return f"{group.scope.attribute}: {group.scope.value}"
