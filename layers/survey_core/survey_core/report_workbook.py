@@ -1,0 +1,416 @@
+"""The manager report's .xlsx attachment, built in memory with XlsxWriter from ReportData.
+
+Four sheets: Summary (the metric blocks, response rates per channel, follow-up of callback
+tasks), Trend (earlier periods, with a line chart), Segments (with a bar chart per survey x
+metric x attribute of the ranked rows) and Comments.
+
+Every number is the report's own number, written as a number: a percentage stays 82.5 (as in
+the email) and shows as "82.5%" through its number format, so the workbook, the email and its
+text part agree cell for cell. Every text, above all the customers' comments and the segment
+values, is written with write_string: a comment "=HYPERLINK(...)" stays text, never a formula.
+The same data gives the same bytes: the file's creation date is the period's last day.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+import xlsxwriter
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
+
+from .report_chart import METRIC_RANGES, trend_has_values, trend_metric
+from .report_model import MetricBlock, ReportData, SegmentRow
+
+NO_RESPONSES = "No responses this period"
+
+# Shares as columns, in this order; a share the code does not know goes after them.
+_SHARE_ORDER = ("promoters", "passives", "detractors", "satisfied", "high effort")
+
+_PERCENT = '0.0"%"'  # the number is already in %: 82.5 shows as 82.5%
+# The headline's unit per metric: NPS points, CSAT %, CES mean (1-7).
+_VALUE_FORMATS = {"nps": "0.0", "csat": _PERCENT, "ces": "0.00"}
+_CHANGE_FORMATS = {"nps": "+0.0;-0.0;0.0", "csat": "+0.0;-0.0;0.0", "ces": "+0.00;-0.00;0.00"}
+# On charts: data labels and axis as the email shows them (NPS and CSAT whole, CES one decimal).
+_CHART_FORMATS = {"nps": "0", "csat": '0"%"', "ces": "0.0"}
+_MAJOR_UNITS = {"nps": 50.0, "csat": 25.0, "ces": 1.0}
+_EPOCH = datetime(2000, 1, 1)  # the file's date when the period names no date
+
+
+class _Formats:
+    """XlsxWriter formats, one object per number format (a workbook wants them reused)."""
+
+    def __init__(self, workbook: Any) -> None:
+        self._workbook = workbook
+        self._numbers: dict[str, Format] = {}
+        self.title: Format = workbook.add_format({"bold": True, "font_size": 14})
+        self.bold: Format = workbook.add_format({"bold": True})
+        self.header: Format = workbook.add_format(
+            {"bold": True, "bg_color": "#DCE6F1", "bottom": 1, "text_wrap": True, "valign": "top"}
+        )
+        self.wrap: Format = workbook.add_format({"text_wrap": True, "valign": "top"})
+        self.top: Format = workbook.add_format({"valign": "top"})
+        self.date: Format = workbook.add_format({"num_format": "yyyy-mm-dd", "valign": "top"})
+
+    def number(self, num_format: str) -> Format:
+        if num_format not in self._numbers:
+            self._numbers[num_format] = self._workbook.add_format(
+                {"num_format": num_format, "valign": "top"}
+            )
+        return self._numbers[num_format]
+
+
+def _number(
+    ws: Worksheet, row: int, col: int, value: float | None, fmt: Format | None = None
+) -> None:
+    """A number as a number; None (or NaN) as an empty cell, never as text."""
+    if value is None or not math.isfinite(value):
+        ws.write_blank(row, col, None, fmt)
+    else:
+        ws.write_number(row, col, value, fmt)
+
+
+def _header(ws: Worksheet, row: int, names: Iterable[str], fmt: Format) -> None:
+    for col, name in enumerate(names):
+        ws.write_string(row, col, name, fmt)
+
+
+def _created(data: ReportData) -> datetime:
+    """The period's last day (the report is about it), so the file does not depend on the clock."""
+    for found in reversed(re.findall(r"\d{4}-\d{2}-\d{2}", data.period_label)):
+        try:
+            return datetime.combine(date.fromisoformat(found), datetime.min.time())
+        except ValueError:
+            continue
+    return _EPOCH
+
+
+def _share_keys(blocks: Iterable[MetricBlock]) -> list[str]:
+    present: dict[str, None] = {}
+    for block in blocks:
+        present.update(dict.fromkeys(block.shares))
+    known = [key for key in _SHARE_ORDER if key in present]
+    return known + [key for key in present if key not in _SHARE_ORDER]
+
+
+def _metric_labels(data: ReportData) -> dict[tuple[str, str], str]:
+    return {(block.survey_id, block.metric): block.label for block in data.blocks}
+
+
+def _label_of(labels: dict[tuple[str, str], str], survey_id: str, metric: str) -> str:
+    return labels.get((survey_id, metric)) or metric.upper()
+
+
+# ---------------------------------------------------------------- Summary
+
+
+def _summary(wb: Any, f: _Formats, data: ReportData) -> None:
+    ws: Worksheet = wb.add_worksheet("Summary")
+    _print_setup(ws)
+    ws.write_string(0, 0, data.title, f.title)
+    row = 1
+    for name, value in (
+        ("Group", data.group),
+        ("Scope", data.scope_label),
+        ("Period", data.period_label),
+        ("Previous period", data.previous_label),
+    ):
+        ws.write_string(row, 0, name, f.bold)
+        ws.write_string(row, 1, value)
+        row += 1
+    ws.write_string(row, 0, "Responses", f.bold)
+    ws.write_number(row, 1, data.responses)
+    row += 2
+    ws.set_column(0, 0, 26)
+    ws.set_column(1, 5, 14)
+
+    if data.empty:
+        ws.write_string(row, 0, NO_RESPONSES, f.title)
+        row += 2
+    else:
+        row = _metric_table(ws, f, data, row) + 1
+
+    if data.channels:
+        _header(ws, row, ("Channel", "Sent", "Answered", "Rate %"), f.header)
+        row += 1
+        for channel in data.channels:
+            ws.write_string(row, 0, channel.channel)
+            ws.write_number(row, 1, channel.sent)
+            ws.write_number(row, 2, channel.answered)
+            _number(ws, row, 3, channel.rate_pct, f.number(_PERCENT))
+            row += 1
+        ws.write_string(row, 0, "Answered after a reminder", f.bold)
+        ws.write_number(row, 1, data.answered_after_reminder)
+        row += 2
+
+    fu = data.follow_up
+    if not data.empty or fu.tasks_created or fu.tasks_done or fu.sla_met or fu.sla_missed:
+        names = ("Tasks created", "Done", "SLA met", "SLA missed", "SLA met %")
+        _header(ws, row, names, f.header)
+        row += 1
+        for col, count in enumerate((fu.tasks_created, fu.tasks_done, fu.sla_met, fu.sla_missed)):
+            ws.write_number(row, col, count)
+        _number(ws, row, 4, fu.sla_met_pct, f.number(_PERCENT))
+
+
+def _metric_table(ws: Worksheet, f: _Formats, data: ReportData, row: int) -> int:
+    """One row per survey x metric from `row` on (its header there, frozen); the next free row."""
+    shares = _share_keys(data.blocks)
+    names = [
+        "Survey",
+        "Metric",
+        "Value",
+        "± Margin",
+        "n",
+        *(f"{key.capitalize()} %" for key in shares),
+        "Mean",
+        "Mean ±",
+        "Change",
+        "Verdict",
+        "p",
+    ]
+    _header(ws, row, names, f.header)
+    ws.freeze_panes(row + 1, 0)
+    ws.set_column(2, len(names) - 1, 12)
+    ws.set_column(names.index("Verdict"), names.index("Verdict"), 22)
+    row += 1
+    for block in data.blocks:
+        value_format = f.number(_VALUE_FORMATS.get(block.metric, "0.0"))
+        ws.write_string(row, 0, block.survey_id)
+        ws.write_string(row, 1, block.label)
+        _number(ws, row, 2, block.headline.value, value_format)
+        _number(ws, row, 3, block.headline.margin, value_format)
+        ws.write_number(row, 4, block.headline.n)
+        col = 5
+        for key in shares:
+            share = block.shares.get(key)
+            _number(ws, row, col, share.value if share else None, f.number(_PERCENT))
+            col += 1
+        mean = block.mean
+        _number(ws, row, col, mean.value if mean else None, f.number("0.00"))
+        _number(ws, row, col + 1, mean.margin if mean else None, f.number("0.00"))
+        change_format = f.number(_CHANGE_FORMATS.get(block.metric, "+0.0;-0.0;0.0"))
+        _number(ws, row, col + 2, block.change.difference, change_format)
+        ws.write_string(row, col + 3, block.change.verdict)
+        _number(ws, row, col + 4, block.change.p_value, f.number("0.000"))
+        row += 1
+    return row
+
+
+# ---------------------------------------------------------------- Trend
+
+
+def _value_axis(metric: str | None, values: Iterable[float]) -> dict[str, Any]:
+    """A chart's value axis: the metric's scale unless a value lies outside it."""
+    if metric not in METRIC_RANGES:
+        return {"major_gridlines": {"visible": True}}
+    axis: dict[str, Any] = {
+        "num_format": _CHART_FORMATS[metric],
+        "major_gridlines": {"visible": True},
+    }
+    low, high = METRIC_RANGES[metric]
+    values = list(values)
+    if not values or (low <= min(values) and max(values) <= high):
+        axis.update({"min": low, "max": high, "major_unit": _MAJOR_UNITS[metric]})
+    return axis
+
+
+def _data_labels(metric: str | None) -> dict[str, Any]:
+    return {"value": True, "num_format": _CHART_FORMATS.get(metric or "", "General")}
+
+
+def _chart_text(text: str) -> str:
+    """A chart title or series name: XlsxWriter reads one starting with "=" as a reference."""
+    return f" {text}" if text.startswith("=") else text
+
+
+def _print_setup(ws: Worksheet) -> None:
+    ws.set_landscape()
+    ws.set_paper(9)  # A4
+    ws.fit_to_pages(1, 0)  # as wide as one page, as long as it takes
+
+
+def _trend(wb: Any, f: _Formats, data: ReportData) -> None:
+    ws: Worksheet = wb.add_worksheet("Trend")
+    _print_setup(ws)
+    metric = trend_metric(data)
+    _header(ws, 0, ("Period", data.trend_metric_label, "n"), f.header)
+    ws.freeze_panes(1, 0)
+    ws.set_column(0, 0, 14)
+    ws.set_column(1, 1, 22)
+    ws.set_column(2, 2, 8)
+    value_format = f.number(_VALUE_FORMATS.get(metric or "", "0.0"))
+    for row, point in enumerate(data.trend, start=1):
+        ws.write_string(row, 0, point.label)
+        _number(ws, row, 1, point.value, value_format)
+        ws.write_number(row, 2, point.n)
+    if not trend_has_values(data):  # XlsxWriter (and Excel) want a series with data
+        return
+    last = len(data.trend)
+    chart = wb.add_chart({"type": "line"})
+    chart.add_series(
+        {
+            "name": ["Trend", 0, 1],
+            "categories": ["Trend", 1, 0, last, 0],
+            "values": ["Trend", 1, 1, last, 1],
+            "line": {"color": "#1D4ED8", "width": 2.25},
+            "marker": {
+                "type": "circle",
+                "size": 7,
+                "fill": {"color": "#1D4ED8"},
+                "border": {"color": "#1D4ED8"},
+            },
+            "data_labels": {**_data_labels(metric), "position": "above"},
+        }
+    )
+    chart.set_title({"name": ["Trend", 0, 1]})  # the header cell: a literal text
+    chart.set_legend({"none": True})
+    chart.show_blanks_as("gap")
+    values = [p.value for p in data.trend if p.value is not None]
+    chart.set_y_axis(_value_axis(metric, values))
+    # Period labels at the bottom even when the axis crosses at 0 (NPS): that line is the zero.
+    chart.set_x_axis({"label_position": "low"})
+    chart.set_size({"width": 640, "height": 320})
+    ws.insert_chart(1, 4, chart)
+
+
+# ---------------------------------------------------------------- Segments
+
+
+def _segment_groups(segments: Iterable[SegmentRow]) -> list[list[SegmentRow]]:
+    """Rows per survey x metric x attribute (in the report's order), ranked rows first by rank,
+    then the small samples."""
+    groups: dict[tuple[str, str, str], list[SegmentRow]] = {}
+    for seg in segments:
+        groups.setdefault((seg.survey_id, seg.metric, seg.attribute), []).append(seg)
+    ordered = []
+    for rows in groups.values():
+        ranked = sorted((r for r in rows if r.rank is not None), key=lambda r: r.rank or 0)
+        ordered.append(ranked + [r for r in rows if r.rank is None])
+    return ordered
+
+
+def _segments(wb: Any, f: _Formats, data: ReportData) -> None:
+    ws: Worksheet = wb.add_worksheet("Segments")
+    _print_setup(ws)
+    names = ("Survey", "Metric", "Attribute", "Value", "Score", "± Margin", "n", "Rank")
+    _header(ws, 0, (*names, "Small sample"), f.header)
+    ws.freeze_panes(1, 0)
+    ws.set_column(0, 3, 16)
+    ws.set_column(4, 7, 10)
+    ws.set_column(8, 8, 13)
+    labels = _metric_labels(data)
+    row = 1
+    chart_row = 1
+    for group in _segment_groups(data.segments):
+        first = row
+        for seg in group:
+            value_format = f.number(_VALUE_FORMATS.get(seg.metric, "0.0"))
+            ws.write_string(row, 0, seg.survey_id)
+            ws.write_string(row, 1, _label_of(labels, seg.survey_id, seg.metric))
+            ws.write_string(row, 2, seg.attribute)
+            ws.write_string(row, 3, seg.value)
+            _number(ws, row, 4, seg.headline.value, value_format)
+            _number(ws, row, 5, seg.headline.margin, value_format)
+            ws.write_number(row, 6, seg.headline.n)
+            _number(ws, row, 7, seg.rank)
+            ws.write_string(row, 8, "yes" if seg.small_n else "no")
+            row += 1
+        ranked = sum(1 for seg in group if seg.rank is not None)
+        if ranked:
+            chart_row = _segment_chart(wb, ws, data, group[0], labels, first, ranked, chart_row)
+
+
+def _segment_chart(
+    wb: Any,
+    ws: Worksheet,
+    data: ReportData,
+    head: SegmentRow,
+    labels: dict[tuple[str, str], str],
+    first: int,
+    ranked: int,
+    at_row: int,
+) -> int:
+    """A bar chart of one group's ranked rows (rows first..first+ranked-1); the next free row."""
+    last = first + ranked - 1
+    label = _label_of(labels, head.survey_id, head.metric)
+    chart = wb.add_chart({"type": "bar"})
+    chart.add_series(
+        {
+            "name": _chart_text(f"{label}, {head.survey_id}"),
+            "categories": ["Segments", first, 3, last, 3],
+            "values": ["Segments", first, 4, last, 4],
+            "fill": {"color": "#1D4ED8"},
+            "data_labels": _data_labels(head.metric),
+        }
+    )
+    chart.set_title({"name": _chart_text(f"{label} by {head.attribute}, {head.survey_id}")})
+    chart.set_legend({"none": True})
+    values = [
+        seg.headline.value
+        for seg in data.segments
+        if (seg.survey_id, seg.metric, seg.attribute)
+        == (head.survey_id, head.metric, head.attribute)
+        and seg.rank is not None
+    ]
+    chart.set_x_axis(_value_axis(head.metric, values))  # a bar chart's value axis is x
+    # Rank 1 at the top, the value axis still at the bottom.
+    chart.set_y_axis({"reverse": True, "label_position": "low", "crossing": "max"})
+    height = max(220, 90 + 28 * ranked)
+    chart.set_size({"width": 520, "height": height})
+    ws.insert_chart(at_row, 10, chart)
+    return at_row + math.ceil(height / 20) + 1
+
+
+# ---------------------------------------------------------------- Comments
+
+
+def _comments(wb: Any, f: _Formats, data: ReportData) -> None:
+    ws: Worksheet = wb.add_worksheet("Comments")
+    _print_setup(ws)
+    _header(ws, 0, ("Date", "Survey", "Metric", "Score", "Comment"), f.header)
+    ws.freeze_panes(1, 0)
+    ws.set_column(0, 0, 12)
+    ws.set_column(1, 2, 16)
+    ws.set_column(3, 3, 7)
+    ws.set_column(4, 4, 80)
+    labels = _metric_labels(data)
+    for row, comment in enumerate(data.comments, start=1):
+        try:
+            day = datetime.combine(date.fromisoformat(comment.answered_on), datetime.min.time())
+            ws.write_datetime(row, 0, day, f.date)
+        except ValueError:
+            ws.write_string(row, 0, comment.answered_on, f.top)
+        ws.write_string(row, 1, comment.survey_id, f.top)
+        ws.write_string(row, 2, _label_of(labels, comment.survey_id, comment.metric), f.top)
+        ws.write_number(row, 3, comment.score, f.top)
+        # Literal text whatever it starts with ("=", "+", "@"): never a formula or a link.
+        ws.write_string(row, 4, comment.text, f.wrap)
+
+
+def report_workbook(data: ReportData) -> bytes:
+    """The report as an .xlsx file's bytes (sheets Summary, Trend, Segments, Comments)."""
+    out = io.BytesIO()
+    wb = xlsxwriter.Workbook(
+        out,
+        {
+            "in_memory": True,
+            # Belt and braces: only write_string writes text here, and it never converts.
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+        },
+    )
+    wb.set_properties({"title": data.title, "created": _created(data)})
+    formats = _Formats(wb)
+    _summary(wb, formats, data)
+    _trend(wb, formats, data)
+    _segments(wb, formats, data)
+    _comments(wb, formats, data)
+    wb.close()
+    return out.getvalue()

@@ -1,0 +1,450 @@
+"""The report's trend chart (PNG, read back with Pillow) and its .xlsx attachment (read back with
+openpyxl) against the ReportData they were made from."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import zipfile
+from datetime import date, datetime
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+from PIL import Image
+from survey_core.report_chart import (
+    format_value,
+    trend_alt_text,
+    trend_chart_png,
+    trend_has_values,
+    trend_metric,
+)
+from survey_core.report_model import (
+    ChangeNote,
+    ChannelRow,
+    CommentRow,
+    Estimate,
+    FollowUpSummary,
+    MetricBlock,
+    ReportData,
+    SegmentRow,
+    TrendPoint,
+)
+from survey_core.report_workbook import report_workbook
+
+pytestmark = pytest.mark.unit
+
+EVIL_FORMULA = '=HYPERLINK("http://evil")'
+EVIL_MARKUP = "<script>alert(1)</script>"
+
+
+def report() -> ReportData:
+    nps = MetricBlock(
+        survey_id="post-purchase",
+        metric="nps",
+        label="NPS",
+        headline=Estimate(30.0, 15.3, 100),
+        change=ChangeNote(difference=12.0, verdict="up", p_value=0.03),
+        shares={
+            "promoters": Estimate(50.0, 9.8, 100),
+            "passives": Estimate(30.0, 9.0, 100),
+            "detractors": Estimate(20.0, 7.8, 100),
+        },
+    )
+    csat = MetricBlock(
+        survey_id="support",
+        metric="csat",
+        label="CSAT",
+        headline=Estimate(82.5, 8.3, 80),
+        change=ChangeNote(difference=-1.5, verdict="no significant change", p_value=0.71),
+        shares={"satisfied": Estimate(82.5, 8.3, 80)},
+        mean=Estimate(4.21, 0.18, 80),
+    )
+    ces = MetricBlock(
+        survey_id="support",
+        metric="ces",
+        label="CES",
+        headline=Estimate(5.4, 0.31, 60),
+        change=ChangeNote(difference=None, verdict="not enough data", p_value=None),
+        shares={"high effort": Estimate(15.0, 9.0, 60)},
+        mean=Estimate(5.4, 0.31, 60),
+    )
+    trend = [
+        TrendPoint("2026-W42", 12.0, 80),
+        TrendPoint("2026-W43", 18.5, 90),
+        TrendPoint("2026-W44", None, 0),
+        TrendPoint("2026-W45", -4.0, 40),
+        TrendPoint("2026-W46", 22.0, 95),
+        TrendPoint("2026-W47", 30.0, 100),
+    ]
+    segments = [
+        SegmentRow(
+            "post-purchase", "nps", "businessArea", "webshop", Estimate(41.0, 17.0, 60), 1, False
+        ),
+        SegmentRow(
+            "post-purchase", "nps", "businessArea", "stores", Estimate(25.0, 22.0, 32), 2, False
+        ),
+        SegmentRow(
+            "post-purchase", "nps", "businessArea", "b2b", Estimate(-10.0, 60.0, 8), None, True
+        ),
+        SegmentRow("support", "csat", "agentId", "agent-7", Estimate(90.0, 8.0, 50), 1, False),
+        SegmentRow("support", "csat", "agentId", "=agent-9", Estimate(60.0, 40.0, 5), None, True),
+    ]
+    return ReportData(
+        title="Weekly customer feedback",
+        group="Webshop managers",
+        scope_label="All",
+        period_label="2026-11-16 - 2026-11-22",
+        previous_label="2026-11-09 - 2026-11-15",
+        language="en",
+        blocks=[nps, csat, ces],
+        trend_metric_label="NPS, post-purchase",
+        trend=trend,
+        segments=segments,
+        channels=[ChannelRow("email", 400, 90, 22.5), ChannelRow("sms", 150, 30, 20.0)],
+        answered_after_reminder=25,
+        responses=120,
+        follow_up=FollowUpSummary(tasks_created=4, tasks_done=3, sla_met=2, sla_missed=1),
+        comments=[
+            CommentRow("2026-11-20", "post-purchase", "nps", 9, "Fast delivery, thank you!"),
+            CommentRow("2026-11-21", "support", "csat", 1, EVIL_FORMULA),
+            CommentRow("2026-11-22", "post-purchase", "nps", 2, EVIL_MARKUP + " " + "long " * 60),
+        ],
+    )
+
+
+def empty_report() -> ReportData:
+    return dataclasses.replace(
+        report(),
+        blocks=[],
+        trend=[TrendPoint("2026-W46", None, 0), TrendPoint("2026-W47", None, 0)],
+        segments=[],
+        channels=[ChannelRow("email", 0, 0, None)],
+        answered_after_reminder=0,
+        responses=0,
+        follow_up=FollowUpSummary(0, 0, 0, 0),
+        comments=[],
+    )
+
+
+# ---------------------------------------------------------------- the chart
+
+
+def decode(png: bytes) -> Image.Image:
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    image = Image.open(io.BytesIO(png))
+    image.load()
+    return image
+
+
+def distinct_colours(image: Image.Image) -> int:
+    return len(image.convert("RGB").getcolors(maxcolors=1_000_000) or [])
+
+
+def test_chart_is_a_png_of_the_asked_size_with_a_drawing_on_it() -> None:
+    image = decode(trend_chart_png(report()))
+    assert image.format == "PNG"
+    assert image.size == (640, 280)
+    assert distinct_colours(image) > 10
+    # The line colour is there (a dark blue), not only grey text.
+    rgb = image.convert("RGB")
+    assert any(b > 150 and r < 90 for _, (r, g, b) in rgb.getcolors(maxcolors=1_000_000) or [])
+
+    small = decode(trend_chart_png(report(), width=320, height=160))
+    assert small.size == (320, 160)
+
+
+def test_chart_is_deterministic_and_depends_on_the_data() -> None:
+    data = report()
+    assert trend_chart_png(data) == trend_chart_png(data)
+    other = dataclasses.replace(data, trend=[*data.trend[:-1], TrendPoint("2026-W47", 35.0, 100)])
+    assert trend_chart_png(other) != trend_chart_png(data)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [None],
+        [None, 10.0],
+        [10.0, None],
+        [None, 5.0, None],
+        [-100.0, 100.0, None, 0.0],
+    ],
+)
+def test_gaps_do_not_break_the_chart(values: list[float | None]) -> None:
+    trend = [TrendPoint(f"2026-W{40 + i}", v, 0 if v is None else 10) for i, v in enumerate(values)]
+    image = decode(trend_chart_png(dataclasses.replace(report(), trend=trend)))
+    assert image.size == (640, 280)
+
+
+def test_many_periods_and_out_of_range_values_still_draw() -> None:
+    trend = [TrendPoint(f"2026-11-{d:02d}", float(d * 3 - 40), 10) for d in range(1, 31)]
+    decode(trend_chart_png(dataclasses.replace(report(), trend=trend)))
+    wild = [TrendPoint("a", 250.0, 1), TrendPoint("b", -300.0, 1)]
+    decode(trend_chart_png(dataclasses.replace(report(), trend=wild)))
+    decode(trend_chart_png(report(), y_range=(0.0, 50.0)))
+    # Letters the bundled font lacks are drawn without accents, not as boxes, and do not crash.
+    finnish = dataclasses.replace(report(), language="fi", trend_metric_label="NPS, jälkiosto – å")
+    decode(trend_chart_png(finnish))
+
+
+def test_empty_report_gives_a_valid_png_saying_no_answers() -> None:
+    data = empty_report()
+    assert not trend_has_values(data)
+    image = decode(trend_chart_png(data))
+    assert image.size == (640, 280)
+    assert distinct_colours(image) > 2  # axes and the note
+    no_periods = decode(trend_chart_png(dataclasses.replace(data, trend=[])))
+    assert no_periods.size == (640, 280)
+    assert trend_has_values(report())
+
+
+def test_the_metric_and_its_scale_come_from_the_data() -> None:
+    assert trend_metric(report()) == "nps"
+    ces_trend = dataclasses.replace(report(), trend_metric_label="CES, support")
+    assert trend_metric(ces_trend) == "ces"
+    ces_points = [TrendPoint("2026-W46", 5.4, 60), TrendPoint("2026-W47", 5.0, 50)]
+    decode(trend_chart_png(dataclasses.replace(ces_trend, trend=ces_points)))
+    # A label the code does not know: the blocks decide.
+    only_csat = dataclasses.replace(
+        report(), trend_metric_label="Tyytyväisyys", blocks=[report().blocks[1]]
+    )
+    assert trend_metric(only_csat) == "csat"
+    assert format_value(82.46, "csat") == "82%"
+    assert format_value(-0.4, "nps") == "0"
+    assert format_value(5.43, "ces") == "5.4"
+
+
+def test_alt_text_names_every_point() -> None:
+    data = report()
+    text = trend_alt_text(data)
+    assert text == (
+        "NPS, post-purchase, by week: 2026-W42 12, 2026-W43 18, 2026-W44 n/a, "
+        "2026-W45 -4, 2026-W46 22, 2026-W47 30"
+    )
+    for point in data.trend:
+        assert point.label in text
+    assert "\n" not in text
+
+
+def test_alt_text_of_an_empty_trend_and_in_other_languages() -> None:
+    assert trend_alt_text(empty_report()) == (
+        "NPS, post-purchase, by week: no answers in these periods"
+    )
+    fi = dataclasses.replace(report(), language="fi")
+    assert "viikoittain" in trend_alt_text(fi)
+    assert "2026-W44 ei vastauksia" in trend_alt_text(fi)
+    daily = dataclasses.replace(
+        report(), trend=[TrendPoint("2026-11-20", 10.0, 5), TrendPoint("2026-11-21", 20.0, 5)]
+    )
+    assert trend_alt_text(daily).startswith("NPS, post-purchase, by day: ")
+
+
+# ---------------------------------------------------------------- the workbook
+
+
+def read(xlsx: bytes) -> Any:
+    return load_workbook(io.BytesIO(xlsx))
+
+
+def rows(ws: Any) -> list[tuple[Any, ...]]:
+    return [tuple(cell for cell in row) for row in ws.iter_rows(values_only=True)]
+
+
+def find_row(ws: Any, first: str) -> int:
+    """1-based index of the row whose first cell is `first`."""
+    for index, row in enumerate(ws.iter_rows(values_only=True), start=1):
+        if row and row[0] == first:
+            return index
+    raise AssertionError(f"no row starting with {first!r} on {ws.title}")
+
+
+def header_map(ws: Any, row: int) -> dict[str, int]:
+    return {cell.value: cell.column for cell in ws[row] if cell.value is not None}
+
+
+def test_workbook_has_the_four_sheets() -> None:
+    wb = read(report_workbook(report()))
+    assert wb.sheetnames == ["Summary", "Trend", "Segments", "Comments"]
+
+
+def test_summary_carries_the_reports_numbers() -> None:
+    data = report()
+    ws = read(report_workbook(data))["Summary"]
+    assert ws["A1"].value == data.title
+    values = rows(ws)
+    assert ("Group", data.group) in [r[:2] for r in values]
+    assert ("Scope", data.scope_label) in [r[:2] for r in values]
+    assert ("Period", data.period_label) in [r[:2] for r in values]
+    assert ("Previous period", data.previous_label) in [r[:2] for r in values]
+
+    head = find_row(ws, "Survey")
+    columns = header_map(ws, head)
+    assert ws.freeze_panes == f"A{head + 1}"
+    for offset, block in enumerate(data.blocks, start=1):
+        r = head + offset
+
+        def cell(name: str, r: int = r) -> Any:
+            return ws.cell(row=r, column=columns[name])
+
+        assert cell("Survey").value == block.survey_id
+        assert cell("Metric").value == block.label
+        assert cell("Value").value == block.headline.value
+        assert cell("± Margin").value == block.headline.margin
+        assert cell("n").value == block.headline.n
+        for key, share in block.shares.items():
+            assert cell(f"{key.capitalize()} %").value == share.value
+        assert cell("Mean").value == (block.mean.value if block.mean else None)
+        assert cell("Change").value == block.change.difference
+        assert cell("Verdict").value == block.change.verdict
+        assert cell("p").value == block.change.p_value
+        assert isinstance(cell("Value").value, int | float)
+        assert cell("Value").data_type == "n"
+        assert cell("Value").number_format != "General"
+    # Shares a block does not have stay empty.
+    assert ws.cell(row=head + 1, column=columns["Satisfied %"]).value is None
+    assert ws.cell(row=head + 2, column=columns["Promoters %"]).value is None
+    # The CSAT headline shows as a percentage while holding the report's number.
+    assert "%" in ws.cell(row=head + 2, column=columns["Value"]).number_format
+
+    channels = find_row(ws, "Channel")
+    assert rows(ws)[channels - 1][:4] == ("Channel", "Sent", "Answered", "Rate %")
+    for offset, channel in enumerate(data.channels, start=1):
+        assert rows(ws)[channels - 1 + offset][:4] == (
+            channel.channel,
+            channel.sent,
+            channel.answered,
+            channel.rate_pct,
+        )
+    reminder = find_row(ws, "Answered after a reminder")
+    assert ws.cell(row=reminder, column=2).value == data.answered_after_reminder
+    follow = find_row(ws, "Tasks created")
+    assert rows(ws)[follow - 1][:5] == (
+        "Tasks created",
+        "Done",
+        "SLA met",
+        "SLA missed",
+        "SLA met %",
+    )
+    fu = data.follow_up
+    assert rows(ws)[follow][:5] == (4, 3, 2, 1, pytest.approx(fu.sla_met_pct))
+    assert fu.sla_met_pct == pytest.approx(200 / 3)
+    assert ws.column_dimensions["A"].width > 10
+
+
+def test_trend_sheet_and_its_line_chart() -> None:
+    data = report()
+    ws = read(report_workbook(data))["Trend"]
+    assert rows(ws)[0][:3] == ("Period", data.trend_metric_label, "n")
+    body = [r[:3] for r in rows(ws)[1 : 1 + len(data.trend)]]
+    assert body == [(p.label, p.value, p.n) for p in data.trend]
+    assert ws.freeze_panes == "A2"
+    assert len(ws._charts) == 1
+    assert ws._charts[0].tagname == "lineChart"
+
+
+def test_segments_sheet_and_its_bar_charts() -> None:
+    data = report()
+    ws = read(report_workbook(data))["Segments"]
+    header = rows(ws)[0]
+    assert header[:9] == (
+        "Survey",
+        "Metric",
+        "Attribute",
+        "Value",
+        "Score",
+        "± Margin",
+        "n",
+        "Rank",
+        "Small sample",
+    )
+    body = {(r[0], r[2], r[3]): r for r in rows(ws)[1:] if r[0] is not None}
+    assert len(body) == len(data.segments)
+    for seg in data.segments:
+        r = body[(seg.survey_id, seg.attribute, seg.value)]
+        assert r[4:8] == (seg.headline.value, seg.headline.margin, seg.headline.n, seg.rank)
+        assert r[8] == ("yes" if seg.small_n else "no")
+    # Flagged rows have no rank; the segment value "=agent-9" stays text.
+    flagged = body[("support", "agentId", "=agent-9")]
+    assert flagged[7] is None
+    # One bar chart per survey x metric x attribute that has ranked rows.
+    assert len(ws._charts) == 2
+    assert {chart.tagname for chart in ws._charts} == {"barChart"}
+
+
+def test_comments_are_literal_text_never_formulas() -> None:
+    data = report()
+    ws = read(report_workbook(data))["Comments"]
+    assert rows(ws)[0][:5] == ("Date", "Survey", "Metric", "Score", "Comment")
+    for offset, comment in enumerate(data.comments, start=2):
+        text = ws.cell(row=offset, column=5)
+        assert text.value == comment.text
+        assert text.data_type == "s"
+        assert text.alignment.wrap_text
+        assert ws.cell(row=offset, column=1).value == datetime.combine(
+            date.fromisoformat(comment.answered_on), datetime.min.time()
+        )
+        assert ws.cell(row=offset, column=4).value == comment.score
+    evil = ws.cell(row=3, column=5)
+    assert evil.value == EVIL_FORMULA
+    assert evil.data_type == "s"
+    # Nowhere in the file is there a formula.
+    with zipfile.ZipFile(io.BytesIO(report_workbook(data))) as archive:
+        for name in archive.namelist():
+            if name.startswith("xl/worksheets/"):
+                assert b"<f>" not in archive.read(name), name
+
+
+@pytest.mark.parametrize(
+    "text", ["+SUM(1,2)", "-2+3", "@cmd", "=1+1", "https://example.com/x", "42", "_x0041_", "ä 😀"]
+)
+def test_texts_that_look_like_formulas_numbers_or_links_stay_text(text: str) -> None:
+    data = dataclasses.replace(
+        report(),
+        title=text,
+        trend_metric_label=text,
+        comments=[CommentRow("2026-11-20", "support", "csat", 3, text)],
+        segments=[dataclasses.replace(report().segments[0], value=text)],
+    )
+    wb = read(report_workbook(data))
+    for cell in (
+        wb["Summary"]["A1"],
+        wb["Trend"]["B1"],
+        wb["Comments"]["E2"],
+        wb["Segments"]["D2"],
+    ):
+        assert cell.value == text
+        assert cell.data_type == "s"
+        assert cell.hyperlink is None
+
+
+def test_segments_with_only_small_samples_get_no_chart() -> None:
+    flagged = [s for s in report().segments if s.small_n]
+    ws = read(report_workbook(dataclasses.replace(report(), segments=flagged)))["Segments"]
+    assert ws._charts == []
+    assert [r[7] for r in rows(ws)[1:3]] == [None, None]
+
+
+def test_workbook_is_deterministic() -> None:
+    data = report()
+    assert report_workbook(data) == report_workbook(data)
+    assert read(report_workbook(data)).properties.created == datetime(2026, 11, 22)
+
+
+def test_empty_report_says_so_and_has_no_charts() -> None:
+    data = empty_report()
+    wb = read(report_workbook(data))
+    assert wb.sheetnames == ["Summary", "Trend", "Segments", "Comments"]
+    summary = wb["Summary"]
+    texts = [c for r in rows(summary) for c in r if isinstance(c, str)]
+    assert "No responses this period" in texts
+    assert "Survey" not in texts  # no empty metric table
+    for ws in wb.worksheets:
+        assert ws._charts == [], ws.title
+    # The periods are still listed, without values.
+    trend = rows(wb["Trend"])
+    assert [r[:3] for r in trend[1:3]] == [("2026-W46", None, 0), ("2026-W47", None, 0)]
+    # Nothing at all: still a workbook.
+    bare = dataclasses.replace(data, trend=[], channels=[])
+    wb = read(report_workbook(bare))
+    assert all(ws._charts == [] for ws in wb.worksheets)
