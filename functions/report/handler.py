@@ -1,6 +1,8 @@
-"""Report: fired by EventBridge Scheduler; emails last period's report to the recipients."""
+"""Report: fired every hour by EventBridge Scheduler; emails the reports of reports.yaml whose
+send time has come, each once per period."""
 
 import os
+from dataclasses import asdict
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -10,12 +12,14 @@ from survey_core.clock import scheduled_time
 from survey_core.config import ReportConfig
 from survey_core.dal.gateways import Mailer, client
 from survey_core.dal.models import bind_tables
-from survey_core.logic.report import send_report
+from survey_core.logic.report import send_due_reports
 from survey_core.observability import logger, metrics, tracer
+from survey_core.report_config import load_groups
 
 CONFIG = ReportConfig.from_env(os.environ)
 bind_tables(CONFIG.tables, CONFIG.region)
 CATALOGUE = load_catalogue()
+GROUPS = load_groups()
 MAILER = Mailer(client("sesv2", CONFIG.region), CONFIG.sender_email)
 
 
@@ -23,14 +27,11 @@ MAILER = Mailer(client("sesv2", CONFIG.region), CONFIG.sender_email)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    report = send_report(scheduled_time(event, CONFIG.clock), CONFIG, CATALOGUE, MAILER)
-    metrics.add_metric(name="ReportsSent", unit=MetricUnit.Count, value=1)
-    logger.info(
-        "report sent",
-        extra={
-            "period": report["period_label"],
-            "rows": len(report["rows"]),
-            "empty": report["empty"],
-        },
-    )
-    return {"period": report["period_label"], "rows": len(report["rows"])}
+    when = scheduled_time(event, CONFIG.clock)
+    reports = send_due_reports(when, CONFIG, CATALOGUE, GROUPS, MAILER)
+    for report in reports:
+        name = "ReportsSent" if report.outcome == "sent" else "ReportsAlreadySent"
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+        # Group names and periods only: the recipients' addresses are not logged.
+        logger.info("report", extra=asdict(report))
+    return {"scheduledTime": when.isoformat(), "reports": [asdict(r) for r in reports]}

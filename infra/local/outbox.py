@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import email
 from email.policy import default as default_policy
 from typing import Any
@@ -25,7 +26,23 @@ def read_email(raw: str | bytes) -> dict[str, Any]:
         "body": html.get_content() if html is not None else "",
         "text": text.get_content() if text is not None else "",
         "headers": {name: str(message[name]) for name in SHOWN_HEADERS if message[name]},
+        # Inline images and attachments (base64), e.g. the report's chart and workbook.
+        "parts": [
+            {
+                "contentType": part.get_content_type(),
+                "contentId": str(part["Content-ID"] or "").strip("<>"),
+                "filename": part.get_filename() or "",
+                "data": base64.b64encode(_payload(part)).decode(),
+            }
+            for part in message.walk()
+            if not part.is_multipart() and part not in (html, text)
+        ],
     }
+
+
+def _payload(part: email.message.Message) -> bytes:
+    payload = part.get_payload(decode=True)
+    return payload if isinstance(payload, bytes) else b""
 
 
 # Sent messages never change: each is parsed once (tests poll the outbox many times a second).

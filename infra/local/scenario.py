@@ -118,6 +118,9 @@ def wait_for(what: str, probe: Callable[[], T | None], timeout: float) -> T:
     raise StageFailed(f"timed out after {timeout:g} s waiting for {what}")
 
 
+REPORT_RECIPIENT = "johto@example.com"  # the Leadership group in reports.yaml
+
+
 def next_monday_morning(start: datetime, zone: str) -> str:
     local = start.astimezone(ZoneInfo(zone))
     monday = (local + timedelta(days=7 - local.weekday())).replace(
@@ -325,20 +328,22 @@ class TracerScenario:
         )
 
     def report(self) -> str:
-        schedule = next(s for s in self.info["schedules"] if "WeeklyReport" in s)
+        """The hourly report schedule at next Monday 07:00 Helsinki: the Leadership group
+        (reports.yaml: weekly, everything) gets last week's report."""
+        schedule = next(s for s in self.info["schedules"] if "ReportSchedule" in s)
         start = datetime.fromisoformat(self.info["start_time"])
         when = next_monday_morning(start, "Europe/Helsinki")
         fired = self.stack.control(f"schedules/{schedule}/fire", {"scheduledTime": when})
         if fired["errored"]:
             raise StageFailed(f"report function failed: {fired['result']}")
         emails = self.stack.control("outbox")["emails"]
-        mail = next((m for m in reversed(emails) if "manager@example.com" in m["to"]), None)
+        mail = next((m for m in reversed(emails) if REPORT_RECIPIENT in m["to"]), None)
         if mail is None:
-            raise StageFailed("no report email to manager@example.com")
+            raise StageFailed(f"no report email to {REPORT_RECIPIENT}")
         if "post-purchase" not in mail["body"]:
             raise StageFailed("the report does not show the survey's NPS")
         self.result.facts["report"] = mail
-        return f"schedule fired for {when}: {mail['subject']!r} to manager@example.com"
+        return f"schedule fired for {when}: {mail['subject']!r} to {REPORT_RECIPIENT}"
 
     def bad_input(self) -> str:
         status, page = http("GET", self.link.rsplit("/", 1)[0] + "/" + "x" * 22)

@@ -31,7 +31,6 @@ DEFAULT_PARAMETERS = {
     "SenderEmail": "surveys@example.com",
     "ConnectInstanceId": "00000000-0000-4000-8000-000000000001",
     "ConnectContactFlowId": "00000000-0000-4000-8000-000000000002",
-    "ReportRecipients": "manager@example.com",
 }
 LOCAL_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "local",

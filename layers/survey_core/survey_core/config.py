@@ -174,16 +174,11 @@ class CohortsConfig(Common):
 
 @dataclass(frozen=True)
 class ReportConfig(Common):
-    sender_email: str
-    report_recipients: tuple[str, ...]
+    sender_email: str  # recipients, scopes and times are in reports.yaml
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> ReportConfig:
-        recipients = tuple(
-            r.strip() for r in _require(environ, "REPORT_RECIPIENTS").split(",") if r.strip()
-        )
         return cls(
             **cls.common_kwargs(environ),  # type: ignore[arg-type]
             sender_email=_require(environ, "SENDER_EMAIL"),
-            report_recipients=recipients,
         )

@@ -34,4 +34,18 @@ def compose_email(
         message["List-Unsubscribe-Post"] = ONE_CLICK
     message.set_content(email.text)
     message.add_alternative(email.html, subtype="html")
+    if email.inline_images:
+        # multipart/related around the HTML: mail clients show the images in place.
+        html_part = message.get_body(preferencelist=("html",))
+        assert isinstance(html_part, EmailMessage)
+        for image in email.inline_images:
+            html_part.add_related(
+                image.data, "image", image.subtype, cid=f"<{image.content_id}>",
+                disposition="inline", filename=f"{image.content_id}.{image.subtype}",
+            )  # fmt: skip
+    for attachment in email.attachments:
+        maintype, subtype = attachment.content_type.split("/", 1)
+        message.add_attachment(
+            attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename
+        )
     return message.as_bytes()

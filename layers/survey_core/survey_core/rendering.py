@@ -10,6 +10,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from .i18n import resolve_language, text
+from .report_model import ReportData
 from .scoring import scale_of
 from .sms import SmsSize, sms_size
 
@@ -27,6 +28,23 @@ class RenderedEmail:
     subject: str
     html: str
     text: str
+    # Shown inside the HTML (cid:<content_id>), e.g. the report's chart.
+    inline_images: tuple[InlineImage, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True)
+class InlineImage:
+    content_id: str  # referenced from the HTML as src="cid:<content_id>"
+    data: bytes
+    subtype: str = "png"
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    data: bytes
+    content_type: str  # e.g. application/vnd.openxmlformats-officedocument.spreadsheetml.sheet
 
 
 def _render(name: str, language: str, **context: Any) -> str:
@@ -192,9 +210,25 @@ def render_unsubscribed_page(*, language: str, company: str) -> str:
     return _render_message(language, "unsubscribed", company=company)
 
 
-def render_report_email(*, language: str, report: dict[str, Any]) -> RenderedEmail:
+def render_report_email(
+    *,
+    report: ReportData,
+    chart_png: bytes | None,
+    chart_alt: str,
+    workbook: bytes,
+    workbook_name: str,
+) -> RenderedEmail:
+    """The manager report: HTML (table layout, inline CSS, the chart by Content-ID with its alt
+    text), the plain-text part, and the .xlsx attached. Comments are escaped in the HTML."""
+    images = (InlineImage("trend", chart_png),) if chart_png else ()
+    alt = chart_alt if chart_png else ""
     return RenderedEmail(
-        subject=f"{report['title']}: {report['period_label']}",
-        html=_render("report_email.html", language, report=report),
-        text=_render("report_email.txt", language, report=report),
+        subject=f"{report.title}: {report.group}, {report.period_label}",
+        html=_render("report_email.html", report.language, report=report, chart_alt=alt),
+        text=_render("report_email.txt", report.language, report=report, chart_alt=alt),
+        inline_images=images,
+        attachments=(Attachment(workbook_name, workbook, XLSX_TYPE),),
     )
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -150,6 +150,18 @@ class Invitation(Model):
     by_sms_address = SmsAddressIndex()
 
 
+class CommentDayIndex(GlobalSecondaryIndex["Response"]):
+    """Responses with a comment, per survey and counted day, newest first: the report reads a
+    bounded number per day (sparse: responses without a comment are not in it)."""
+
+    class Meta:
+        index_name = "by_comment_day"
+        projection = IncludeProjection(["comment", "scores", "segment"])
+
+    comment_day = UnicodeAttribute(hash_key=True)  # "{survey_id}#{bucket_day}"
+    answered_at = UnicodeAttribute(range_key=True)
+
+
 class Response(Model):
     """One response per invitation: answering again replaces it (revision counts up)."""
 
@@ -167,7 +179,10 @@ class Response(Model):
     answered_at = UnicodeAttribute()
     revision = NumberAttribute()
     segment = MapAttribute[str, Any](default=dict)
+    comment_day = UnicodeAttribute(null=True)  # set only with a comment (by_comment_day)
     expires_at = TTLAttribute(null=True)
+
+    by_comment_day = CommentDayIndex()
 
 
 class AggregateCounter(Model):

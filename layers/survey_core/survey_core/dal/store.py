@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -400,6 +400,8 @@ def store_answer(
             segment=dict(invitation.segment.as_dict()) if invitation.segment else {},
             expires_at=expires_at,
         )
+        if response.comment:
+            response.comment_day = f"{invitation.survey_id}#{response.bucket_day}"
         condition: Condition
         if existing is None:
             condition = Response.invitation_id.does_not_exist()
@@ -419,7 +421,7 @@ def store_answer(
                 )
                 for metric, previous, score in moves:
                     _count(transaction, response, metric, previous, score)
-                if existing is None and first_answer_counts:
+                if existing is None and first_answer_counts is not None:
                     # Per response, not per metric: how many answered, through which
                     # channel, after a reminder or not (report: response rates).
                     segment = response.segment.as_dict() if response.segment else {}
@@ -477,6 +479,36 @@ def read_counters(series: str, first_day: str, last_day: str) -> Iterable[Aggreg
     return AggregateCounter.query(
         series, AggregateCounter.bucket.between(f"{first_day}#", f"{last_day}#\uffff")
     )
+
+
+COMMENTS_READ_PER_DAY = 25  # the report shows a few recent comments: a bounded read per day
+
+
+def recent_comments(survey_id: str, days: Sequence[str]) -> Iterable[Response]:
+    """Commented responses of a survey, the given days in order, newest first within each day,
+    at most COMMENTS_READ_PER_DAY a day: the items read do not grow with the responses."""
+    for day in days:
+        yield from Response.by_comment_day.query(
+            f"{survey_id}#{day}", scan_index_forward=False, limit=COMMENTS_READ_PER_DAY
+        )
+
+
+def claim_report(group: str, period_first_day: str, period_label: str, now: datetime) -> bool:
+    """True the first time a group's report for a period is recorded as sent; False when it
+    already was (a retried or repeated schedule)."""
+    log = AggregateCounter(f"report-log#{group}", f"{period_first_day}#{period_label}", n=1)
+    try:
+        log.save(condition=AggregateCounter.series.does_not_exist())
+    except PutError as error:
+        if _conditional_failed(error):
+            return False
+        raise
+    return True
+
+
+def release_report(group: str, period_first_day: str, period_label: str) -> None:
+    """Forget a claim whose email did not go out, so the next run sends it."""
+    AggregateCounter(f"report-log#{group}", f"{period_first_day}#{period_label}").delete()
 
 
 # ---------------------------------------------------------------- escalations

@@ -1,83 +1,118 @@
-"""The scheduled manager report: last period's scores from the aggregate counters."""
+"""The manager reports: every hour, the groups of reports.yaml whose send time has come get
+their report for the period just ended, once: an HTML email with the trend chart, its text
+part and the .xlsx, from pre-aggregated counters and bounded reads only."""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
 
 from ..catalogue import Catalogue
 from ..config import ReportConfig
 from ..dal import store
 from ..dal.gateways import Mailer
-from ..rendering import render_report_email
-from ..scoring import nps
+from ..i18n import text
+from ..rendering import RenderedEmail, render_report_email
+from ..report_chart import trend_alt_text, trend_chart_png, trend_has_values
+from ..report_config import DueReport, Period, ReportGroup, due_reports
+from ..report_content import CounterRow, build_report_data
+from ..report_model import CommentRow, ReportData
+from ..report_workbook import report_workbook
+
+COMMENTS_SHOWN = 5
 
 
 @dataclass(frozen=True)
-class Period:
-    first_day: date
-    last_day: date
-
-    @property
-    def label(self) -> str:
-        return f"{self.first_day.isoformat()} – {self.last_day.isoformat()}"
+class SentReport:
+    group: str
+    period: str
+    empty: bool
+    outcome: str  # sent | already-sent
 
 
-def previous_week(scheduled: datetime, zone: ZoneInfo) -> Period:
-    """The full Monday-to-Sunday week before the one the schedule fires in, in local time."""
-    local_day = scheduled.astimezone(zone).date()
-    this_monday = local_day - timedelta(days=local_day.weekday())
-    return Period(this_monday - timedelta(days=7), this_monday - timedelta(days=1))
+def counter_rows(series: str, first: date, last: date) -> Iterable[CounterRow]:
+    for counter in store.read_counters(series, first.isoformat(), last.isoformat()):
+        day, key = str(counter.bucket).split("#", 1)
+        yield CounterRow(date.fromisoformat(day), key, counter.histogram(), counter.counts())
 
 
-def histogram_for(survey_id: str, metric: str, period: Period, segment: str) -> dict[int, int]:
-    total: Counter[int] = Counter()
-    counters = store.read_counters(
-        f"{survey_id}#{metric}", period.first_day.isoformat(), period.last_day.isoformat()
-    )
-    for counter in counters:
-        if counter.bucket.split("#", 1)[1] == segment:
-            total.update(counter.histogram())
-    return dict(total)
+def _in_scope(group: ReportGroup, segment: dict[str, object]) -> bool:
+    scope = group.scope
+    return scope.attribute is None or segment.get(scope.attribute) == scope.value
 
 
-def build_report(period: Period, catalogue: Catalogue) -> dict[str, Any]:
-    rows = []
+def recent_comments(
+    group: ReportGroup, period: Period, catalogue: Catalogue, shown: int = COMMENTS_SHOWN
+) -> list[CommentRow]:
+    """The newest comments of the period in the group's scope, at most `shown`; the reads are
+    bounded per day (store.recent_comments), whatever the number of responses."""
+    days = [
+        (period.last_day - timedelta(days=n)).isoformat() for n in range(period.days)
+    ]  # newest first
+    found: list[tuple[str, CommentRow]] = []
     for survey in catalogue.surveys:
-        if "nps" not in survey.metrics:
-            continue
-        summary = nps(histogram_for(survey.id, "nps", period, "all"))
-        if summary.n == 0:
-            continue
-        rows.append(
-            {
-                "survey": survey.id,
-                "metric": "nps",
-                "n": summary.n,
-                "score": round(summary.score, 1),
-                "margin": round(summary.margin, 1),
-                "promoters_pct": round(summary.promoters_pct, 1),
-                "passives_pct": round(summary.passives_pct, 1),
-                "detractors_pct": round(summary.detractors_pct, 1),
-            }
-        )
-    return {
-        "title": "Weekly customer feedback report",
-        "period_label": period.label,
-        "scope_label": "All business areas",
-        "empty": not rows,
-        "rows": rows,
-    }
+        for response in store.recent_comments(survey.id, days):
+            segment = dict(response.segment.as_dict()) if response.segment else {}
+            if not response.comment or not _in_scope(group, segment):
+                continue
+            scores = {m: int(v) for m, v in response.scores.as_dict().items()}
+            metric = next((m for m in survey.metrics if m in scores), next(iter(scores)))
+            row = CommentRow(
+                str(response.answered_at)[:10], survey.id, metric, scores[metric],
+                str(response.comment),
+            )  # fmt: skip
+            found.append((str(response.answered_at), row))
+    found.sort(key=lambda item: item[0], reverse=True)
+    return [row for _, row in found[:shown]]
 
 
-def send_report(
-    scheduled: datetime, config: ReportConfig, catalogue: Catalogue, mailer: Mailer
-) -> dict[str, Any]:
-    period = previous_week(scheduled, config.reporting_time_zone)
-    report = build_report(period, catalogue)
-    email = render_report_email(language="en", report=report)
-    mailer.send(to=list(config.report_recipients), email=email)
-    return report
+def report_for(due: DueReport, catalogue: Catalogue) -> ReportData:
+    group = due.group
+    return build_report_data(
+        group,
+        due.period,
+        catalogue,
+        counter_rows,
+        recent_comments(group, due.period, catalogue),
+        title=text(group.language, "report_title"),
+    )
+
+
+def email_for(data: ReportData, period: Period) -> RenderedEmail:
+    chart = trend_chart_png(data) if trend_has_values(data) else None
+    return render_report_email(
+        report=data,
+        chart_png=chart,
+        chart_alt=trend_alt_text(data),
+        workbook=report_workbook(data),
+        workbook_name=f"report-{period.first_day.isoformat()}-{period.last_day.isoformat()}.xlsx",
+    )
+
+
+def send_due_reports(
+    scheduled: datetime,
+    config: ReportConfig,
+    catalogue: Catalogue,
+    groups: Sequence[ReportGroup],
+    mailer: Mailer,
+) -> list[SentReport]:
+    """Send every report due at `scheduled` (the hourly schedule's time), each exactly once:
+    a claim in the report log comes first, and is released when the email could not go."""
+    sent = []
+    for due in due_reports(tuple(groups), scheduled):
+        period = due.period
+        if not store.claim_report(
+            due.group.name, period.first_day.isoformat(), period.label, config.clock()
+        ):
+            sent.append(SentReport(due.group.name, period.label, False, "already-sent"))
+            continue
+        try:
+            data = report_for(due, catalogue)
+            email = email_for(data, period)
+            mailer.send(to=list(due.group.recipients), email=email)
+        except Exception:
+            store.release_report(due.group.name, period.first_day.isoformat(), period.label)
+            raise
+        sent.append(SentReport(due.group.name, period.label, data.empty, "sent"))
+    return sent

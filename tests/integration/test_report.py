@@ -1,0 +1,103 @@
+"""The scheduled manager reports against moto: who gets what, when, exactly once, and the
+email's parts (HTML with the chart by Content-ID, plain text, the .xlsx) agree."""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any
+
+import pytest
+from chalice.test import Client
+from openpyxl import load_workbook
+
+from tests.conftest import Deployment, example_event
+from tests.integration.helpers import lambda_context, post_form, sent_emails
+
+pytestmark = pytest.mark.integration
+
+MONDAY_0700_HELSINKI = "2026-11-23T05:00:00Z"  # the hourly schedule's tick
+COMMENT = '<script>alert("x")</script> =HYPERLINK("http://evil") Toimitus myöhästyi'
+
+
+def _answered(deployment: Deployment, score: int = 3, comment: str = COMMENT) -> None:
+    """One purchase answered on Monday 16 Nov 2026 (Helsinki) with a comment."""
+    trigger = deployment.load("TriggerFunction")
+    trigger.lambda_handler(example_event("purchase-completed.json"), lambda_context())
+    [invitation] = deployment.client("dynamodb").scan(
+        TableName=deployment.physical_id("InvitationsTable")
+    )["Items"]
+    collect = deployment.load("CollectFunction", LOCAL_CLOCK="2026-11-16T10:00:00+02:00|0|0")
+    with Client(collect.app) as client:
+        form = f"score={score}&comment={comment.replace('&', '%26').replace('=', '%3D')}"
+        assert post_form(client, f"/s/{invitation['link_token']['S']}", form).status_code == 200
+
+
+def _fire(deployment: Deployment, when: str = MONDAY_0700_HELSINKI) -> dict[str, Any]:
+    report = deployment.load("ReportFunction")
+    result: dict[str, Any] = report.lambda_handler({"scheduledTime": when}, lambda_context())
+    return result
+
+
+def _mail_to(address: str) -> dict[str, Any]:
+    [mail] = [m for m in sent_emails() if m["to"] == [address]]
+    return mail
+
+
+def test_monday_morning_sends_each_due_group_its_report_once(deployment: Deployment) -> None:
+    # Given an answer last week, When the hourly schedule ticks at Monday 07:00 Helsinki, twice
+    _answered(deployment)
+    first = _fire(deployment)
+    again = _fire(deployment)
+    # Then the weekly groups and the daily one got a report, once each
+    assert {(r["group"], r["outcome"]) for r in first["reports"]} == {
+        ("Leadership", "sent"),
+        ("Webshop", "sent"),
+        ("Customer service team", "sent"),
+    }
+    assert {r["outcome"] for r in again["reports"]} == {"already-sent"}
+    assert sorted(m["to"][0] for m in sent_emails()) == [
+        "asiakaspalvelu@example.com",
+        "johto@example.com",
+        "verkkokauppa@example.com",
+    ]
+
+
+def test_the_report_email_has_the_numbers_the_chart_and_the_same_numbers_in_the_xlsx(
+    deployment: Deployment,
+) -> None:
+    _answered(deployment, score=3)
+    _fire(deployment)
+    mail = _mail_to("johto@example.com")  # Leadership: everything, weekly, in Finnish
+    # The subject names the group and the week
+    assert mail["subject"] == "Asiakaspalauteraportti: Leadership, 2026-11-16 – 2026-11-22"
+    # The HTML: NPS -100 of one answer, the comment escaped, the chart inline with alt text
+    html = mail["body"]
+    assert "-100.0" in html and "n = 1" in html
+    assert "&lt;script&gt;" in html and "<script>" not in html
+    assert 'src="cid:trend"' in html and 'alt="NPS, post-purchase' in html
+    # The plain-text part says the same
+    assert "post-purchase NPS: -100.0" in mail["text"]
+    parts = {p["contentType"]: p for p in mail["parts"]}
+    assert parts["image/png"]["contentId"] == "trend"
+    xlsx = parts["application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"]
+    assert xlsx["filename"] == "report-2026-11-16-2026-11-22.xlsx"
+    # The workbook read back: the same NPS and n, and the comment as literal text
+    book = load_workbook(io.BytesIO(base64.b64decode(xlsx["data"])))
+    summary = [
+        [c for c in row if c is not None] for row in book["Summary"].iter_rows(values_only=True)
+    ]
+    assert any(-100.0 in row and 1 in row for row in summary), summary
+    comments = [row for row in book["Comments"].iter_rows(values_only=True) if COMMENT in row]
+    assert comments, list(book["Comments"].iter_rows(values_only=True))
+
+
+def test_a_scope_without_answers_gets_the_no_responses_variant(deployment: Deployment) -> None:
+    _answered(deployment)
+    _fire(deployment)
+    service = _mail_to("asiakaspalvelu@example.com")  # touchpoint "service", in English
+    assert "No responses this period." in service["text"]
+    assert "No responses this period." in service["body"]
+    assert not [p for p in service["parts"] if p["contentType"] == "image/png"]
+    webshop = _mail_to("verkkokauppa@example.com")  # daily: Sunday 22 Nov, nothing answered
+    assert "Ei vastauksia tällä jaksolla." in webshop["text"]
