@@ -11,7 +11,7 @@ UV_VERSION := 0.13.8
 SAM_PYENV := PYENV_VERSION=3.13.0:$(shell pyenv version-name 2>/dev/null || echo system)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv demo local test lint format typecheck validate check-catalogue build deploy unit integration e2e bench lock clean preview
+.PHONY: help venv demo local test lint format typecheck validate check-catalogue build deploy unit integration e2e bench lock clean preview report-preview
 
 help:
 	@echo "make demo   - run the whole survey loop on the local stack (no AWS account)"
@@ -20,6 +20,7 @@ help:
 	@echo "make deploy - check the catalogue, sam build, sam deploy --guided"
 	@echo "make bench  - benchmarks: trigger and answer cost against their floors, lifecycle transitions"
 	@echo "make preview - every survey email and SMS rendered to .preview/"
+	@echo "make report-preview - a sample manager report (HTML, chart, .xlsx, screenshots) in .preview/report/"
 
 $(VENV)/.installed: requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -96,3 +97,7 @@ bench: venv
 # Every email and SMS of every survey x language x metric, to files (index.html lists them).
 preview: venv
 	$(PY) -m tools.preview_messages --out .preview
+
+# A manager report from sample data: HTML, text, chart, .xlsx and Chromium screenshots.
+report-preview: venv
+	$(PY) -m tools.preview_report --out .preview/report
