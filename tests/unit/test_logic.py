@@ -10,7 +10,7 @@ from survey_core.errors import InvalidAnswer
 from survey_core.logic.channels import RungChannels, customer_facts, rung_channels
 from survey_core.logic.collect import parse_comment, parse_score
 from survey_core.logic.escalate import task_request
-from survey_core.logic.report import previous_week
+from survey_core.report_config import load_groups
 
 pytestmark = pytest.mark.unit
 HELSINKI = ZoneInfo("Europe/Helsinki")
@@ -158,5 +158,6 @@ def test_task_request_stays_inside_connects_limits() -> None:
     ],
 )
 def test_report_period_is_the_previous_local_week(fired: datetime, first: date, last: date) -> None:
-    period = previous_week(fired, HELSINKI)
+    leadership = load_groups()[0]  # weekly, Europe/Helsinki
+    period = leadership.period(fired.astimezone(HELSINKI).date())
     assert (period.first_day, period.last_day) == (first, last)

@@ -7,7 +7,6 @@ from survey_core.rendering import (
     PageQuestion,
     render_error_page,
     render_invitation_email,
-    render_report_email,
     render_sms,
     render_survey_page,
     render_thank_you_page,
@@ -235,21 +234,25 @@ def test_error_and_thank_you_pages_render(status: int, language: str) -> None:
     assert text(language, "thanks_title") in thanks
 
 
-def test_report_email_shows_scores_with_margins_and_an_empty_variant() -> None:
-    report = {
-        "title": "Weekly customer feedback report",
-        "period_label": "2026-11-16 – 2026-11-22",
-        "scope_label": "All",
-        "empty": False,
-        "rows": [
-            {"survey": "post-purchase", "metric": "nps", "n": 12, "score": 25.0, "margin": 18.3,
-             "promoters_pct": 50.0, "passives_pct": 25.0, "detractors_pct": 25.0}
-        ],
-    }  # fmt: skip
-    email = render_report_email(language="en", report=report)
-    assert "2026-11-16" in email.subject
-    assert "+25.0" in email.html and "18.3" in email.html
-    assert "+25.0 ± 18.3 (n = 12" in email.text
-    empty = render_report_email(language="fi", report={**report, "empty": True, "rows": []})
-    assert text("fi", "report_empty") in empty.html
-    assert text("fi", "report_empty") in empty.text
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_report_email_shows_scores_with_margins_and_an_empty_variant(language: str) -> None:
+    from survey_core.logic.report import email_for
+
+    from tools.preview_report import WEEK, sample_report
+
+    report = sample_report(language)
+    email = email_for(report, WEEK)
+    [nps] = [b for b in report.blocks if b.metric == "nps"]
+    shown = f"{nps.headline.value:.1f}"
+    assert f"{shown}</strong> &plusmn; {nps.headline.margin:.1f}" in email.html
+    assert f"NPS: {shown} ± {nps.headline.margin:.1f} (n = {nps.headline.n})" in email.text
+    assert report.group in email.subject and report.period_label in email.subject
+    # a comment with markup: escaped in the HTML, as written in the text part
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in email.html
+    assert "<script>alert(1)</script>" in email.text
+    assert [i.content_id for i in email.inline_images] == ["trend"]
+    assert email.attachments[0].filename == "report-2026-11-16-2026-11-22.xlsx"
+    empty = email_for(sample_report(language, empty=True), WEEK)
+    assert text(language, "report_empty") in empty.html
+    assert text(language, "report_empty") in empty.text
+    assert empty.inline_images == ()
