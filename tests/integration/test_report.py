@@ -99,5 +99,6 @@ def test_a_scope_without_answers_gets_the_no_responses_variant(deployment: Deplo
     assert "No responses this period." in service["text"]
     assert "No responses this period." in service["body"]
     assert not [p for p in service["parts"] if p["contentType"] == "image/png"]
+    assert "Toimitus" not in service["text"]  # the webshop customer's comment is out of scope
     webshop = _mail_to("verkkokauppa@example.com")  # daily: Sunday 22 Nov, nothing answered
     assert "Ei vastauksia tällä jaksolla." in webshop["text"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -484,13 +484,11 @@ def read_counters(series: str, first_day: str, last_day: str) -> Iterable[Aggreg
 COMMENTS_READ_PER_DAY = 25  # the report shows a few recent comments: a bounded read per day
 
 
-def recent_comments(survey_id: str, days: Sequence[str]) -> Iterable[Response]:
-    """Commented responses of a survey, the given days in order, newest first within each day,
-    at most COMMENTS_READ_PER_DAY a day: the items read do not grow with the responses."""
-    for day in days:
-        yield from Response.by_comment_day.query(
-            f"{survey_id}#{day}", scan_index_forward=False, limit=COMMENTS_READ_PER_DAY
-        )
+def recent_comments(survey_id: str, day: str, limit: int) -> Iterable[Response]:
+    """A survey's commented responses of one day, newest first, at most `limit` read."""
+    return Response.by_comment_day.query(
+        f"{survey_id}#{day}", scan_index_forward=False, limit=limit, page_size=limit
+    )
 
 
 def claim_report(group: str, period_first_day: str, period_label: str, now: datetime) -> bool:

@@ -8,10 +8,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from ..catalogue import Catalogue
+from ..catalogue import Catalogue, Survey
 from ..config import ReportConfig
 from ..dal import store
 from ..dal.gateways import Mailer
+from ..dal.models import Response
 from ..i18n import text
 from ..rendering import RenderedEmail, render_report_email
 from ..report_chart import trend_alt_text, trend_chart_png, trend_has_values
@@ -45,26 +46,32 @@ def _in_scope(group: ReportGroup, segment: dict[str, object]) -> bool:
 def recent_comments(
     group: ReportGroup, period: Period, catalogue: Catalogue, shown: int = COMMENTS_SHOWN
 ) -> list[CommentRow]:
-    """The newest comments of the period in the group's scope, at most `shown`; the reads are
-    bounded per day (store.recent_comments), whatever the number of responses."""
-    days = [
-        (period.last_day - timedelta(days=n)).isoformat() for n in range(period.days)
-    ]  # newest first
+    """The newest comments of the period in the group's scope, at most `shown`. Days are read
+    newest first and reading stops once enough are found; a whole-scope report reads only as
+    many as it shows, a scoped one at most store.COMMENTS_READ_PER_DAY a day. Either way the
+    items read do not grow with the number of responses."""
     found: list[tuple[str, CommentRow]] = []
-    for survey in catalogue.surveys:
-        for response in store.recent_comments(survey.id, days):
-            segment = dict(response.segment.as_dict()) if response.segment else {}
-            if not response.comment or not _in_scope(group, segment):
-                continue
-            scores = {m: int(v) for m, v in response.scores.as_dict().items()}
-            metric = next((m for m in survey.metrics if m in scores), next(iter(scores)))
-            row = CommentRow(
-                str(response.answered_at)[:10], survey.id, metric, scores[metric],
-                str(response.comment),
-            )  # fmt: skip
-            found.append((str(response.answered_at), row))
+    for back in range(period.days):
+        day = (period.last_day - timedelta(days=back)).isoformat()
+        for survey in catalogue.surveys:
+            missing = shown - len(found)
+            limit = store.COMMENTS_READ_PER_DAY if group.scope.attribute else max(missing, 1)
+            for response in store.recent_comments(survey.id, day, limit):
+                segment = dict(response.segment.as_dict()) if response.segment else {}
+                if response.comment and _in_scope(group, segment):
+                    found.append((str(response.answered_at), _comment_row(survey, response)))
+        if len(found) >= shown:
+            break  # older days hold older comments
     found.sort(key=lambda item: item[0], reverse=True)
     return [row for _, row in found[:shown]]
+
+
+def _comment_row(survey: Survey, response: Response) -> CommentRow:
+    scores = {m: int(v) for m, v in response.scores.as_dict().items()}
+    metric = next((m for m in survey.metrics if m in scores), next(iter(scores)))
+    return CommentRow(
+        str(response.answered_at)[:10], survey.id, metric, scores[metric], str(response.comment)
+    )
 
 
 def report_for(due: DueReport, catalogue: Catalogue) -> ReportData:

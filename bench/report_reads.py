@@ -1,0 +1,203 @@
+"""Benchmark: items read and time for one manager report at 1,000 and at 100,000 stored
+responses (and any other sizes given), against the template's own tables in moto.
+
+For each size, responses are generated over the six weeks the report reads (the trend) with
+random scores, segments and comments (one in five), and stored as the system stores them:
+every Response item, and the anonymous counters they add up to (per series, day and segment
+key). Then the Leadership report (everything, weekly) is built with the report function's own
+code (logic/report.report_for) while every DynamoDB answer is counted: items read is the sum of
+ScannedCount / Count of each Query and each item a GetItem returned.
+
+    .venv/bin/python -m bench.report_reads [--sizes 1000 100000]      (make bench)
+
+Target: items read at 100,000 responses at most 1.1 times the items at 1,000.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bench.floor import REPO_ROOT
+
+TARGET_RATIO = 1.1
+REGION = "eu-north-1"
+AREAS = ("webshop", "store", "app", "b2b")
+TOUCHPOINTS = ("checkout", "delivery", "returns")
+
+
+@contextmanager
+def items_read() -> Iterator[Counter[str]]:
+    """Items DynamoDB returned to any client of this process, by operation."""
+    import botocore.endpoint
+
+    counted: Counter[str] = Counter()
+    original = botocore.endpoint.Endpoint.make_request
+
+    def counting(self: Any, operation_model: Any, request_dict: Any) -> Any:
+        response = original(self, operation_model, request_dict)
+        parsed = response[1] if isinstance(response, tuple) else {}
+        if operation_model.service_model.service_name == "dynamodb":
+            if "ScannedCount" in parsed:
+                counted[operation_model.name] += int(parsed["ScannedCount"])
+            elif "Item" in parsed:
+                counted[operation_model.name] += 1
+            elif "Responses" in parsed:
+                counted[operation_model.name] += sum(len(v) for v in parsed["Responses"].values())
+        return response
+
+    botocore.endpoint.Endpoint.make_request = counting
+    try:
+        yield counted
+    finally:
+        botocore.endpoint.Endpoint.make_request = original
+
+
+def _store(responses: int, seed: int) -> None:
+    """Generate and store `responses` answers of post-purchase over the trend's six weeks."""
+    from survey_core.dal.models import AggregateCounter, Response
+    from survey_core.dal.store import segment_keys
+
+    rng = random.Random(seed)  # noqa: S311 - sample data
+    first = datetime(2026, 10, 12, 9, tzinfo=UTC)
+    counters: dict[tuple[str, str], Counter[str]] = {}
+    with Response.batch_write() as batch:
+        for number in range(responses):
+            at = first + timedelta(minutes=rng.randrange(42 * 24 * 60))
+            day = at.date().isoformat()
+            score = rng.choice(range(11))
+            segment = {"businessArea": rng.choice(AREAS), "touchpoint": rng.choice(TOUCHPOINTS)}
+            comment = f"Kommentti {number}" if rng.random() < 0.2 else None
+            item = Response(
+                f"bench-{seed}-{number}",
+                survey_id="post-purchase",
+                customer_id=f"bench-{number}",
+                scores={"nps": score},
+                comment=comment,
+                channel="web",
+                bucket_day=day,
+                first_answered_at=at.isoformat(),
+                answered_at=at.isoformat(),
+                revision=1,
+                segment=segment,
+            )
+            if comment:
+                item.comment_day = f"post-purchase#{day}"
+            batch.save(item)
+            for key in segment_keys(segment):
+                counts = counters.setdefault((day, key), Counter())
+                counts[f"s{score}"] += 1
+                counts["n"] += 1
+    with AggregateCounter.batch_write() as batch:
+        for (day, key), counts in counters.items():
+            counter = AggregateCounter("post-purchase#nps", f"{day}#{key}")
+            for name, value in counts.items():
+                setattr(counter, name, value)
+            batch.save(counter)
+
+
+def _measure(responses: int) -> tuple[int, float, Counter[str], bool]:
+    import boto3
+    from moto import mock_aws
+
+    from infra.local.stack import DEFAULT_PARAMETERS
+    from infra.local.template import build_local_template, create_stack
+
+    parameters = {**DEFAULT_PARAMETERS, "SurveyLinkBaseUrl": "https://surveys.example.com"}
+    with mock_aws():
+        outputs = create_stack(
+            boto3.client("cloudformation", region_name=REGION),
+            boto3.client("s3", region_name=REGION),
+            boto3.client("sesv2", region_name=REGION),
+            build_local_template(parameters, REGION),
+            parameters,
+            "feedback",
+        )
+        del outputs
+        from survey_core.catalogue import load_catalogue
+        from survey_core.config import Tables
+        from survey_core.dal.models import bind_tables
+        from survey_core.logic.report import report_for
+        from survey_core.report_config import Period, due_reports, load_groups
+
+        tables = {
+            name: next(
+                t
+                for t in boto3.client("dynamodb", region_name=REGION).list_tables()["TableNames"]
+                if t.startswith(f"feedback-{logical}")
+            )
+            for name, logical in (
+                ("customers", "CustomersTable"),
+                ("invitations", "InvitationsTable"),
+                ("responses", "ResponsesTable"),
+                ("aggregates", "AggregatesTable"),
+                ("escalations", "EscalationsTable"),
+                ("suppressions", "SuppressionsTable"),
+            )
+        }
+        bind_tables(Tables(**tables), REGION)
+        _store(responses, seed=responses)
+        leadership = next(g for g in load_groups() if g.name == "Leadership")
+        [due] = [
+            d
+            for d in due_reports((leadership,), datetime(2026, 11, 23, 5, 0, tzinfo=UTC))
+            if d.group is leadership
+        ]
+        assert due.period == Period(due.period.first_day, due.period.last_day)
+        catalogue = load_catalogue()
+        with items_read() as counted:
+            began = time.perf_counter()
+            data = report_for(due, catalogue)
+            seconds = time.perf_counter() - began
+        [block] = [b for b in data.blocks if b.metric == "nps"]
+        return sum(counted.values()), seconds, counted, block.headline.n > 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 100_000])
+    args = parser.parse_args(argv)
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+    }.items():
+        os.environ[name] = value
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    sys.path.insert(0, str(REPO_ROOT / "layers" / "survey_core"))
+    rows = []
+    for size in args.sizes:
+        items, seconds, counted, has_data = _measure(size)
+        if not has_data:
+            raise RuntimeError(f"the report at {size} responses shows no answers")
+        rows.append((size, items, seconds, counted))
+    print("\nitems read for one report (Leadership: everything, weekly, 6-week trend)\n")
+    print("| stored responses | items read | by operation | report built in |")
+    print("| ---------------: | ---------: | :----------- | --------------: |")
+    for size, items, seconds, counted in rows:
+        by_operation = ", ".join(f"{op} {n}" for op, n in sorted(counted.items()))
+        print(f"| {size:>16,} | {items:>10,} | {by_operation} | {seconds * 1000:>12.0f} ms |")
+    ratio = rows[-1][1] / rows[0][1]
+    verdict = "ok" if ratio <= TARGET_RATIO else "OVER TARGET"
+    print(
+        f"\nitems read at {rows[-1][0]:,} / at {rows[0][0]:,}: {ratio:.2f}  "
+        f"(target <= {TARGET_RATIO}: {verdict})"
+    )
+    print(
+        "note: counters are days x segment keys whatever the number of responses; comments are\n"
+        "read at most 25 a day. Times are moto in this process, not DynamoDB."
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
