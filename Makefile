@@ -92,6 +92,7 @@ clean:
 bench: venv
 	$(PY) -m bench.trigger_cost
 	$(PY) -m bench.collect_cost
+	$(PY) -m bench.report_reads
 	$(PY) -m bench.lifecycle
 
 # Every email and SMS of every survey x language x metric, to files (index.html lists them).
