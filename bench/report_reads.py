@@ -193,8 +193,9 @@ def main(argv: list[str] | None = None) -> int:
         f"(target <= {TARGET_RATIO}: {verdict})"
     )
     print(
-        "note: counters are days x segment keys whatever the number of responses; comments are\n"
-        "read at most 25 a day. Times are moto in this process, not DynamoDB."
+        "note: counters are days x segment keys whatever the number of responses; a whole-scope\n"
+        "report reads only the comments it shows. Times are moto in this process, whose Query\n"
+        "looks at every item of a table: they grow with the table there, not on DynamoDB."
     )
     return 0
 

@@ -92,9 +92,21 @@ def test_comments_are_kept_literally_and_capped() -> None:
         parse_comment("x" * 1001)
 
 
-def test_segment_keys_count_overall_and_per_attribute() -> None:
-    keys = segment_keys({"touchpoint": "checkout", "businessArea": "webshop", "agentId": ""})
-    assert keys == ["all", "businessArea=webshop", "touchpoint=checkout"]
+def test_segment_keys_count_overall_per_attribute_and_per_scope_pair() -> None:
+    keys = segment_keys(
+        {"touchpoint": "checkout", "businessArea": "webshop", "agentId": "", "storeId": "s1"}
+    )
+    assert keys == [
+        "all",
+        "businessArea=webshop",
+        "storeId=s1",
+        "touchpoint=checkout",
+        # pairs of a scope attribute (businessArea, touchpoint, agentId) with another one
+        "businessArea=webshop|storeId=s1",
+        "businessArea=webshop|touchpoint=checkout",
+        "touchpoint=checkout|businessArea=webshop",
+        "touchpoint=checkout|storeId=s1",
+    ]
 
 
 @pytest.mark.parametrize(

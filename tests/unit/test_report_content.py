@@ -35,6 +35,8 @@ TABLE = {
         _nps_rows(TUESDAY, "all", 50, 30, 20),
         _nps_rows(TUESDAY, "businessArea=webshop", 45, 25, 10),  # NPS 43.75, n 80
         _nps_rows(TUESDAY, "businessArea=store", 5, 5, 10),  # n 20: flagged
+        _nps_rows(TUESDAY, "businessArea=webshop|touchpoint=checkout", 40, 20, 5),  # n 65
+        _nps_rows(TUESDAY, "businessArea=webshop|touchpoint=delivery", 5, 5, 5),  # n 15
         # the week before: NPS -10 of 100 answers; three weeks before: none; five before: 10
         _nps_rows(TUESDAY - timedelta(days=7), "all", 20, 50, 30),
         _nps_rows(TUESDAY - timedelta(days=35), "all", 4, 2, 4),
@@ -107,7 +109,10 @@ def test_a_scoped_group_reads_only_its_scope() -> None:
     data = build_report_data(WEBSHOP, Period(TUESDAY, TUESDAY), CATALOGUE, _rows(TABLE))
     [block] = data.blocks
     assert block.headline.n == 80
-    assert data.segments == []  # breakdowns need the whole scope's single-attribute counters
+    # the breakdown inside the scope comes from the pair counters; the scope attribute is not
+    # broken down again
+    rows = [(s.attribute, s.value, s.rank, s.small_n) for s in data.segments]
+    assert rows == [("touchpoint", "checkout", 1, False), ("touchpoint", "delivery", None, True)]
     assert data.scope_label == "businessArea: webshop"
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from .catalogue import Catalogue, Survey
-from .report_config import Period, ReportGroup, trend_periods
+from .report_config import Period, ReportGroup, Scope, trend_periods
 from .report_model import (
     ChangeNote,
     ChannelRow,
@@ -124,19 +124,25 @@ def metric_block(
 
 
 def _segment_rows(
-    survey: Survey, metric: str, rows: Sequence[CounterRow], period: Period
+    survey: Survey, metric: str, rows: Sequence[CounterRow], period: Period, scope: Scope
 ) -> list[SegmentRow]:
+    """The breakdown by each of the survey's report segments; inside a scope, from the pair
+    counters ("businessArea=webshop|touchpoint=...")."""
+    prefix = "" if scope.attribute is None else f"{scope.segment_key}|"
     found = []
     for attribute in survey.report_segments:
+        if attribute == scope.attribute:
+            continue
+        start = f"{prefix}{attribute}="
         values = sorted(
             {
-                r.segment_key.split("=", 1)[1]
+                r.segment_key[len(start) :]
                 for r in rows
-                if r.segment_key.startswith(f"{attribute}=")
+                if r.segment_key.startswith(start) and "|" not in r.segment_key[len(start) :]
             }
         )
         headlines = {
-            value: _headline(metric, _histogram(rows, period, f"{attribute}={value}"))
+            value: _headline(metric, _histogram(rows, period, f"{start}{value}"))
             for value in values
         }
         present = {value: est for value, est in headlines.items() if est.n}
@@ -189,9 +195,7 @@ def build_report_data(
             if not now and not before:
                 continue
             blocks.append(metric_block(survey.id, metric, now, before))
-            if group.scope.attribute is None:
-                # Counters are kept per single attribute: breakdowns are for the whole scope.
-                segments += _segment_rows(survey, metric, rows, period)
+            segments += _segment_rows(survey, metric, rows, period, group.scope)
             if not trend:
                 trend_label = f"{METRIC_LABELS[metric]}, {survey.id}"
                 for earlier in periods:

@@ -291,10 +291,25 @@ def mark_attempt(
 # ---------------------------------------------------------------- responses and aggregates
 
 
+# Attributes a report can be scoped to (reports.schema.json): counters are also kept per pair
+# of one of these with another attribute, so a scoped report has its own breakdown.
+SCOPE_ATTRIBUTES = ("businessArea", "touchpoint", "agentId")
+
+
 def segment_keys(segment: Mapping[str, Any]) -> list[str]:
-    """Each response is counted once overall and once under every segment attribute it has."""
+    """Each response is counted once overall, once under every segment attribute it has, and
+    once under every pair of a scope attribute with another ("businessArea=webshop|
+    touchpoint=checkout"): the keys a whole or a scoped report reads."""
+    present = sorted((name, str(value)) for name, value in segment.items() if value)
     keys = ["all"]
-    keys.extend(f"{name}={value}" for name, value in sorted(segment.items()) if value)
+    keys.extend(f"{name}={value}" for name, value in present)
+    keys.extend(
+        f"{scope}={scope_value}|{name}={value}"
+        for scope, scope_value in present
+        if scope in SCOPE_ATTRIBUTES
+        for name, value in present
+        if name != scope
+    )
     return keys
 
 
