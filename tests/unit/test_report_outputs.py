@@ -448,3 +448,11 @@ def test_empty_report_says_so_and_has_no_charts() -> None:
     bare = dataclasses.replace(data, trend=[], channels=[])
     wb = read(report_workbook(bare))
     assert all(ws._charts == [] for ws in wb.worksheets)
+
+
+def test_the_chart_draws_finnish_and_swedish_letters() -> None:
+    from survey_core.report_chart import _drawable
+
+    assert (
+        _drawable("Kehitys: jälkiosto, påminnelse, Öljy") == "Kehitys: jälkiosto, påminnelse, Öljy"
+    )

@@ -22,6 +22,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -212,15 +213,22 @@ class _Canvas:
         return max(self.draw.textlength(text, font=self.font) for text in texts)
 
 
+# DejaVu Sans (free license: fonts/DejaVuSans.LICENSE) draws Finnish and Swedish letters;
+# Pillow's own default font covers ASCII only.
+FONT_PATH = Path(__file__).with_name("fonts") / "DejaVuSans.ttf"
+
+
 def _freetype(size: int) -> ImageFont.FreeTypeFont:
+    if FONT_PATH.exists():
+        return ImageFont.truetype(str(FONT_PATH), size=size)
     font = ImageFont.load_default(size=size)
     if not isinstance(font, ImageFont.FreeTypeFont):  # Pillow's wheels include FreeType
         raise RuntimeError("Pillow was built without FreeType: the chart needs it")
     return font
 
 
-# Pillow's bundled font covers ASCII only: ä, ö, å become a, o, a on the image (the alt text
-# and the email keep them), anything else without a base letter becomes "?".
+# A character the font lacks is spelled with its base letter (or "?") on the image; the alt
+# text and the email keep it as written.
 _REPLACEMENTS = {"–": "-", "—": "-", "’": "'", "‘": "'", "“": '"', "”": '"', "ß": "ss"}
 _REPLACEMENTS |= {"æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "œ": "oe", "Œ": "OE"}
 
