@@ -79,7 +79,7 @@ def _floor_answer(
     config: Any, clients: tuple[Any, Any, Any], invitation_id: str, token: str, score: int, day: str
 ) -> None:
     from botocore.exceptions import ClientError
-    from survey_core.dal.store import segment_keys
+    from survey_core.dal.store import counter_places
 
     dynamodb, sfn, events = clients
     [key] = dynamodb.query(
@@ -98,19 +98,22 @@ def _floor_answer(
         ConsistentRead=True,
     )
     stamp = datetime.now(UTC).isoformat()
+    # The counters a report needs: the score histogram and the response count, in the whole
+    # series and in each scope's series, per segment key (store.counter_places).
     counters = [
         {
             "Update": {
                 "TableName": config.tables.aggregates,
                 "Key": {
-                    "series": {"S": "post-purchase#nps"},
-                    "bucket": {"S": f"{day}#{segment}"},
+                    "series": {"S": f"post-purchase#{series}{suffix}"},
+                    "bucket": {"S": f"{day}#{key}"},
                 },
-                "UpdateExpression": f"ADD n :one, s{score} :one",
+                "UpdateExpression": update,
                 "ExpressionAttributeValues": {":one": {"N": "1"}},
             }
         }
-        for segment in segment_keys(SEGMENT)
+        for series, update in (("nps", f"ADD n :one, s{score} :one"), ("responses", "ADD n :one"))
+        for suffix, key in counter_places(SEGMENT)
     ]
     dynamodb.transact_write_items(
         TransactItems=[

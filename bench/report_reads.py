@@ -64,11 +64,11 @@ def items_read() -> Iterator[Counter[str]]:
 def _store(responses: int, seed: int) -> None:
     """Generate and store `responses` answers of post-purchase over the trend's six weeks."""
     from survey_core.dal.models import AggregateCounter, Response
-    from survey_core.dal.store import segment_keys
+    from survey_core.dal.store import counter_places
 
     rng = random.Random(seed)  # noqa: S311 - sample data
     first = datetime(2026, 10, 12, 9, tzinfo=UTC)
-    counters: dict[tuple[str, str], Counter[str]] = {}
+    counters: dict[tuple[str, str, str], Counter[str]] = {}
     with Response.batch_write() as batch:
         for number in range(responses):
             at = first + timedelta(minutes=rng.randrange(42 * 24 * 60))
@@ -92,13 +92,13 @@ def _store(responses: int, seed: int) -> None:
             if comment:
                 item.comment_day = f"post-purchase#{day}"
             batch.save(item)
-            for key in segment_keys(segment):
-                counts = counters.setdefault((day, key), Counter())
+            for suffix, key in counter_places(segment):
+                counts = counters.setdefault((suffix, day, key), Counter())
                 counts[f"s{score}"] += 1
                 counts["n"] += 1
     with AggregateCounter.batch_write() as batch:
-        for (day, key), counts in counters.items():
-            counter = AggregateCounter("post-purchase#nps", f"{day}#{key}")
+        for (suffix, day, key), counts in counters.items():
+            counter = AggregateCounter(f"post-purchase#nps{suffix}", f"{day}#{key}")
             for name, value in counts.items():
                 setattr(counter, name, value)
             batch.save(counter)

@@ -104,7 +104,7 @@ def counted_vs_stored(
     response is counted exactly once at its current score."""
     from collections import Counter
 
-    from survey_core.dal.store import segment_keys
+    from survey_core.dal.store import counter_places
 
     def scan(table: str) -> list[dict[str, Any]]:
         pages = dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True)
@@ -117,10 +117,9 @@ def counted_vs_stored(
         }
         for metric, score in response["scores"]["M"].items():
             series = f"{response['survey_id']['S']}#{metric}"
-            for key in segment_keys(segment):
-                counts = expected.setdefault(
-                    (series, f"{response['bucket_day']['S']}#{key}"), Counter()
-                )
+            for suffix, key in counter_places(segment):
+                bucket = f"{response['bucket_day']['S']}#{key}"
+                counts = expected.setdefault((series + suffix, bucket), Counter())
                 counts["n"] += 1
                 counts[f"s{score['N']}"] += 1
     counted = {
@@ -131,7 +130,7 @@ def counted_vs_stored(
         }
         for item in scan(aggregates_table)
         # the score series only; "#sent", "#responses", "#escalations" count other things
-        if item["series"]["S"].rsplit("#", 1)[1] in ("nps", "csat", "ces")
+        if item["series"]["S"].rsplit("#", 1)[1].split("@")[0] in ("nps", "csat", "ces")
     }
     return (
         {key: counts for key, counts in counted.items() if counts},

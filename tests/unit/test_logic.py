@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from survey_core.dal.models import Customer, Invitation
-from survey_core.dal.store import _histogram_moves, segment_keys
+from survey_core.dal.store import _histogram_moves, counter_places
 from survey_core.errors import InvalidAnswer
 from survey_core.logic.channels import RungChannels, customer_facts, rung_channels
 from survey_core.logic.collect import parse_comment, parse_score
@@ -92,20 +92,22 @@ def test_comments_are_kept_literally_and_capped() -> None:
         parse_comment("x" * 1001)
 
 
-def test_segment_keys_count_overall_per_attribute_and_per_scope_pair() -> None:
-    keys = segment_keys(
+def test_counters_go_to_the_whole_series_and_each_scope_series() -> None:
+    places = counter_places(
         {"touchpoint": "checkout", "businessArea": "webshop", "agentId": "", "storeId": "s1"}
     )
-    assert keys == [
-        "all",
-        "businessArea=webshop",
-        "storeId=s1",
-        "touchpoint=checkout",
-        # pairs of a scope attribute (businessArea, touchpoint, agentId) with another one
-        "businessArea=webshop|storeId=s1",
-        "businessArea=webshop|touchpoint=checkout",
-        "touchpoint=checkout|businessArea=webshop",
-        "touchpoint=checkout|storeId=s1",
+    assert places == [
+        ("", "all"),
+        ("", "businessArea=webshop"),
+        ("", "storeId=s1"),
+        ("", "touchpoint=checkout"),
+        # each scope attribute present (businessArea, touchpoint) has its own series
+        ("@businessArea=webshop", "all"),
+        ("@businessArea=webshop", "storeId=s1"),
+        ("@businessArea=webshop", "touchpoint=checkout"),
+        ("@touchpoint=checkout", "all"),
+        ("@touchpoint=checkout", "businessArea=webshop"),
+        ("@touchpoint=checkout", "storeId=s1"),
     ]
 
 

@@ -35,11 +35,15 @@ TABLE = {
         _nps_rows(TUESDAY, "all", 50, 30, 20),
         _nps_rows(TUESDAY, "businessArea=webshop", 45, 25, 10),  # NPS 43.75, n 80
         _nps_rows(TUESDAY, "businessArea=store", 5, 5, 10),  # n 20: flagged
-        _nps_rows(TUESDAY, "businessArea=webshop|touchpoint=checkout", 40, 20, 5),  # n 65
-        _nps_rows(TUESDAY, "businessArea=webshop|touchpoint=delivery", 5, 5, 5),  # n 15
         # the week before: NPS -10 of 100 answers; three weeks before: none; five before: 10
         _nps_rows(TUESDAY - timedelta(days=7), "all", 20, 50, 30),
         _nps_rows(TUESDAY - timedelta(days=35), "all", 4, 2, 4),
+    ],
+    # the webshop scope's own series: 80 answers, by touchpoint
+    "post-purchase#nps@businessArea=webshop": [
+        _nps_rows(TUESDAY, "all", 45, 25, 10),
+        _nps_rows(TUESDAY, "touchpoint=checkout", 40, 20, 5),  # n 65
+        _nps_rows(TUESDAY, "touchpoint=delivery", 5, 5, 5),  # n 15: flagged
     ],
     "post-purchase#sent": [
         CounterRow(
@@ -109,8 +113,8 @@ def test_a_scoped_group_reads_only_its_scope() -> None:
     data = build_report_data(WEBSHOP, Period(TUESDAY, TUESDAY), CATALOGUE, _rows(TABLE))
     [block] = data.blocks
     assert block.headline.n == 80
-    # the breakdown inside the scope comes from the pair counters; the scope attribute is not
-    # broken down again
+    # the breakdown inside the scope comes from the scope's own series; the scope attribute is
+    # not broken down again
     rows = [(s.attribute, s.value, s.rank, s.small_n) for s in data.segments]
     assert rows == [("touchpoint", "checkout", 1, False), ("touchpoint", "delivery", None, True)]
     assert data.scope_label == "businessArea: webshop"

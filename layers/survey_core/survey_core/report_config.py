@@ -63,6 +63,11 @@ class Scope:
         """The aggregate counters' segment key of this scope (dal/store.segment_keys)."""
         return "all" if self.attribute is None else f"{self.attribute}={self.value}"
 
+    @property
+    def series_suffix(self) -> str:
+        """The scope's own counter series (dal/store.counter_places): "" for everything."""
+        return "" if self.attribute is None else f"@{self.segment_key}"
+
 
 @dataclass(frozen=True)
 class ReportGroup:

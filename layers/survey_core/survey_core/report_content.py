@@ -126,20 +126,15 @@ def metric_block(
 def _segment_rows(
     survey: Survey, metric: str, rows: Sequence[CounterRow], period: Period, scope: Scope
 ) -> list[SegmentRow]:
-    """The breakdown by each of the survey's report segments; inside a scope, from the pair
-    counters ("businessArea=webshop|touchpoint=...")."""
-    prefix = "" if scope.attribute is None else f"{scope.segment_key}|"
+    """The breakdown by each of the survey's report segments (within the scope's own series,
+    so not by the scope's attribute)."""
     found = []
     for attribute in survey.report_segments:
         if attribute == scope.attribute:
             continue
-        start = f"{prefix}{attribute}="
+        start = f"{attribute}="
         values = sorted(
-            {
-                r.segment_key[len(start) :]
-                for r in rows
-                if r.segment_key.startswith(start) and "|" not in r.segment_key[len(start) :]
-            }
+            {r.segment_key[len(start) :] for r in rows if r.segment_key.startswith(start)}
         )
         headlines = {
             value: _headline(metric, _histogram(rows, period, f"{start}{value}"))
@@ -180,7 +175,8 @@ def build_report_data(
     trend of the periods before that."""
     periods = trend_periods(period)
     first, last = periods[0].first_day, period.last_day
-    key = group.scope.segment_key
+    key = "all"  # the scope's own series holds it whole under "all"
+    suffix = group.scope.series_suffix
     blocks: list[MetricBlock] = []
     segments: list[SegmentRow] = []
     trend: list[TrendPoint] = []
@@ -189,7 +185,7 @@ def build_report_data(
     follow_up: Counter[str] = Counter()
     for survey in catalogue.surveys:
         for metric in survey.metrics:
-            rows = list(read(f"{survey.id}#{metric}", first, last))
+            rows = list(read(f"{survey.id}#{metric}{suffix}", first, last))
             now = _histogram(rows, period, key)
             before = _histogram(rows, period.before(), key)
             if not now and not before:
@@ -207,11 +203,14 @@ def build_report_data(
                             estimate.n,
                         )
                     )
-        channel_counts += _counts(read(f"{survey.id}#sent", period.first_day, last), period, key)
-        channel_counts += _counts(
-            read(f"{survey.id}#responses", period.first_day, last), period, key
-        )
-        follow_up += _counts(read(f"{survey.id}#escalations", period.first_day, last), period, key)
+        for name, into in (
+            ("sent", channel_counts),
+            ("responses", channel_counts),
+            ("escalations", follow_up),
+        ):
+            into += _counts(
+                read(f"{survey.id}#{name}{suffix}", period.first_day, last), period, key
+            )
     channels = [
         ChannelRow(
             channel,

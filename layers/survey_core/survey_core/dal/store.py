@@ -291,26 +291,31 @@ def mark_attempt(
 # ---------------------------------------------------------------- responses and aggregates
 
 
-# Attributes a report can be scoped to (reports.schema.json): counters are also kept per pair
-# of one of these with another attribute, so a scoped report has its own breakdown.
+# Attributes a report can be scoped to (reports.schema.json). Each scope value has its own
+# counter series ("post-purchase#nps@businessArea=webshop"), so a scoped report reads only its
+# scope's items and still breaks down by the other attributes.
 SCOPE_ATTRIBUTES = ("businessArea", "touchpoint", "agentId")
 
 
 def segment_keys(segment: Mapping[str, Any]) -> list[str]:
-    """Each response is counted once overall, once under every segment attribute it has, and
-    once under every pair of a scope attribute with another ("businessArea=webshop|
-    touchpoint=checkout"): the keys a whole or a scoped report reads."""
-    present = sorted((name, str(value)) for name, value in segment.items() if value)
+    """The keys under which something is counted within one series: once overall ("all") and
+    once under every segment attribute it has ("businessArea=webshop")."""
     keys = ["all"]
-    keys.extend(f"{name}={value}" for name, value in present)
-    keys.extend(
-        f"{scope}={scope_value}|{name}={value}"
-        for scope, scope_value in present
-        if scope in SCOPE_ATTRIBUTES
-        for name, value in present
-        if name != scope
-    )
+    keys.extend(f"{name}={value}" for name, value in sorted(segment.items()) if value)
     return keys
+
+
+def counter_places(segment: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(series suffix, key) of every counter one thing adds to: the whole series' keys, and for
+    each scope attribute it has, that scope's series ("@businessArea=webshop") with the keys of
+    the other attributes."""
+    places = [("", key) for key in segment_keys(segment)]
+    for scope in SCOPE_ATTRIBUTES:
+        value = segment.get(scope)
+        if value:
+            others = {name: v for name, v in segment.items() if name != scope}
+            places += [(f"@{scope}={value}", key) for key in segment_keys(others)]
+    return places
 
 
 @dataclass(frozen=True)
@@ -322,27 +327,28 @@ class Counts:
     segment: Mapping[str, Any]
     add: Mapping[str, int]  # counter attribute -> amount (negative moves a count away)
 
-    def bucket_counts(self) -> list[tuple[str, Mapping[str, int]]]:
+    def bucket_counts(self) -> list[tuple[str, str, Mapping[str, int]]]:
         return _buckets(self.day, self.segment, self.add)
 
 
 def _buckets(
     day: str, segment: Mapping[str, Any], add: Mapping[str, int]
-) -> list[tuple[str, Mapping[str, int]]]:
-    return [(f"{day}#{key}", add) for key in segment_keys(segment)]
+) -> list[tuple[str, str, Mapping[str, int]]]:
+    """(series suffix, bucket, counts) of every counter to move."""
+    return [(suffix, f"{day}#{key}", add) for suffix, key in counter_places(segment)]
 
 
 SentCounts = Counts
 
 
 def _add_counts(
-    transaction: TransactWrite, series: str, buckets: list[tuple[str, Mapping[str, int]]]
+    transaction: TransactWrite, series: str, buckets: list[tuple[str, str, Mapping[str, int]]]
 ) -> None:
-    for bucket, add in buckets:
+    for suffix, bucket, add in buckets:
         actions: list[Action] = [
             AggregateCounter.count_attribute(name).add(amount) for name, amount in add.items()
         ]
-        transaction.update(AggregateCounter(series, bucket), actions=actions)
+        transaction.update(AggregateCounter(series + suffix, bucket), actions=actions)
 
 
 def add_counts(counts: Counts) -> None:
@@ -461,14 +467,14 @@ def _count(
     score: int,
 ) -> None:
     series = f"{response.survey_id}#{metric}"
-    for key in segment_keys(response.segment.as_dict() if response.segment else {}):
+    for suffix, key in counter_places(response.segment.as_dict() if response.segment else {}):
         actions: list[Action] = [AggregateCounter.score_attribute(score).add(1)]
         if previous is None:
             actions.append(AggregateCounter.n.add(1))
         else:
             actions.append(AggregateCounter.score_attribute(previous).add(-1))
         transaction.update(
-            AggregateCounter(series, f"{response.bucket_day}#{key}"), actions=actions
+            AggregateCounter(series + suffix, f"{response.bucket_day}#{key}"), actions=actions
         )
 
 
