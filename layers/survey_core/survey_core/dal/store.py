@@ -247,7 +247,7 @@ def record_attempt(
     sent: bool,
     now: datetime,
     sms_address: str | None = None,
-    sent_counts: SentCounts | None = None,
+    sent_counts: Counts | None = None,
 ) -> None:
     """Append the attempt; a sent SMS also files the invitation under its number's hash
     (`sms_address`, dal/suppressions.address_key) for replies. A sent message is counted
@@ -336,9 +336,6 @@ def _buckets(
 ) -> list[tuple[str, str, Mapping[str, int]]]:
     """(series suffix, bucket, counts) of every counter to move."""
     return [(suffix, f"{day}#{key}", add) for suffix, key in counter_places(segment)]
-
-
-SentCounts = Counts
 
 
 def _add_counts(
