@@ -348,13 +348,6 @@ def _add_counts(
         transaction.update(AggregateCounter(series + suffix, bucket), actions=actions)
 
 
-def add_counts(counts: Counts) -> None:
-    """Add counts on their own (one transaction for all segment keys)."""
-    connection = _transactions(getattr(AggregateCounter.Meta, "region", None))
-    with TransactWrite(connection=connection) as transaction:
-        _add_counts(transaction, counts.series, counts.bucket_counts())
-
-
 @dataclass(frozen=True)
 class StoredAnswer:
     response: Response
@@ -552,8 +545,9 @@ def record_task(
     actions: list[Action] = [
         Escalation.contact_id.set(contact_id),
         Escalation.status.set("created"),
-        Escalation.escalated_at.set(Escalation.escalated_at | iso(now)),
-        Escalation.sla.set(Escalation.sla | "open"),
+        # The condition below makes this the first and only write of these.
+        Escalation.escalated_at.set(iso(now)),
+        Escalation.sla.set("open"),
         Escalation.updated_at.set(iso(now)),
     ]
     if scheduled_for is not None:
