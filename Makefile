@@ -3,6 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 SAM_VENV := .venv-sam
+CHECKOV_VENV := .venv-checkov
 PY := $(VENV)/bin/python
 SAM := $(SAM_VENV)/bin/sam
 UV_VERSION := 0.13.8
@@ -34,6 +35,12 @@ $(SAM_VENV)/.installed: requirements/sam.txt
 	$(SAM_VENV)/bin/uv pip install --quiet --python $(SAM_VENV)/bin/python -r requirements/sam.txt
 	touch $@
 
+$(CHECKOV_VENV)/.installed: requirements/checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(CHECKOV_VENV)/bin/uv pip install --quiet --python $(CHECKOV_VENV)/bin/python -r requirements/checkov.txt
+	touch $@
+
 venv: $(VENV)/.installed
 
 demo: venv
@@ -53,9 +60,12 @@ format: venv
 typecheck: venv
 	$(VENV)/bin/mypy layers/survey_core/survey_core functions infra bench tools
 
-validate: venv $(SAM_VENV)/.installed
+# checkov: every skipped check carries its reason next to the resource in template.yaml.
+# --skip-download keeps it offline (no guideline lookups).
+validate: venv $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM_PYENV) $(SAM) validate --lint --region eu-north-1
+	$(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation --compact --quiet --skip-download
 
 # The survey catalogue ships in the layer: an invalid one stops the tests and the deploy, with
 # every problem named as file: path: problem.
@@ -85,9 +95,10 @@ test: lint typecheck validate build
 lock: venv
 	$(VENV)/bin/uv pip compile -q requirements/dev.in -o requirements/dev.txt --python-version 3.11 --no-header
 	$(VENV)/bin/uv pip compile -q requirements/sam.in -o requirements/sam.txt --python-version 3.11 --no-header
+	$(VENV)/bin/uv pip compile -q requirements/checkov.in -o requirements/checkov.txt --python-version 3.11 --no-header
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .local-stack .preview .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .local-stack .preview .pytest_cache .mypy_cache .ruff_cache
 
 bench: venv
 	$(PY) -m bench.trigger_cost

@@ -24,7 +24,9 @@ BUS = EventBus(client("events", CONFIG.region), CONFIG.event_bus_name, SOURCE)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    summary = run_daily(scheduled_time(event, CONFIG.clock), CATALOGUE, BUS, CONFIG.retention_days)
+    # Customers older than their retention are gone, so no cohort reaches further back.
+    retention_days = CONFIG.retention.customers
+    summary = run_daily(scheduled_time(event, CONFIG.clock), CATALOGUE, BUS, retention_days)
     inactive = sum(summary.inactive.values())
     requested = sum(summary.requested.values())
     metrics.add_metric(name="InactiveCustomersFound", unit=MetricUnit.Count, value=inactive)

@@ -16,6 +16,7 @@ from survey_core.errors import SurveyError
 from survey_core.forms import Form, first, parse_form
 from survey_core.i18n import DEFAULT_LANGUAGE
 from survey_core.logic.collect import (
+    Answered,
     CollectPorts,
     Page,
     error_page,
@@ -49,6 +50,18 @@ SECURITY_HEADERS: dict[str, str | list[str]] = {
 app = Chalice(app_name="survey-collect")
 
 
+def _count_answer(answered: Answered) -> None:
+    """Answers, per channel, and detractors (answers the escalation rule turns into tasks).
+    A changed answer is counted apart, so Answers stays one per invitation."""
+    if answered.first_answer:
+        metrics.add_metric(name="Answers", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=f"Answers_{answered.channel}", unit=MetricUnit.Count, value=1)
+    else:
+        metrics.add_metric(name="AnswersChanged", unit=MetricUnit.Count, value=1)
+    if answered.detractor:
+        metrics.add_metric(name="Detractors", unit=MetricUnit.Count, value=1)
+
+
 def _html(page: Page) -> Response:
     return Response(body=page.html, status_code=page.status, headers=SECURITY_HEADERS)
 
@@ -63,6 +76,9 @@ def _render(action: str, run: Callable[[], Page]) -> Response:
         logger.exception("survey page failed", extra={"action": action})
         page = error_page(DEFAULT_LANGUAGE, RuntimeError())
     logger.info("survey page", extra={"action": action, "status": page.status})
+    if page.answered:
+        _count_answer(page.answered)
+        metrics.flush_metrics()
     return _html(page)
 
 
@@ -145,4 +161,6 @@ def sms_reply(event: SNSEvent) -> None:
         },
     )
     metrics.add_metric(name=f"SmsReply_{result.outcome}", unit=MetricUnit.Count, value=1)
+    if result.answered:
+        _count_answer(result.answered)
     metrics.flush_metrics()

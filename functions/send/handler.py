@@ -42,7 +42,14 @@ OUTCOME_METRICS = {
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = SendRequest.from_event(event)
-    result = send_rung(request, CONFIG, CATALOGUE, PORTS)
+    try:
+        result = send_rung(request, CONFIG, CATALOGUE, PORTS)
+    except Exception as error:
+        # Step Functions retries; after the last retry the lifecycle marks the survey failed
+        # with this error (ExecutionsFailed). Only the type is counted and logged here.
+        metrics.add_metric(name="SendFailures", unit=MetricUnit.Count, value=1)
+        logger.warning("rung failed", extra={"rung": request.rung, "error": type(error).__name__})
+        raise
     metrics.add_metric(name=OUTCOME_METRICS[result.outcome], unit=MetricUnit.Count, value=1)
     if result.outcome == "sent":
         metrics.add_metric(name=f"Sent_{result.channel}", unit=MetricUnit.Count, value=1)

@@ -49,7 +49,11 @@ SERVED_BY_ADAPTER = frozenset(
         "AWS::SNS::TopicPolicy",
     }
 )
-# Of those, the types whose !Ref is their Name: references to them become the name.
+# Not on the local stack at all: moto's CloudFormation cannot create alarms, and the metrics
+# they watch (AWS/Lambda, AWS/SQS, AWS/SES, ...) are not published locally anyway.
+NOT_EMULATED = frozenset({"AWS::CloudWatch::Alarm"})
+# Of those served by the adapter, the types whose !Ref is their Name: references to them
+# become the name.
 REF_IS_NAME = frozenset({"AWS::SES::ConfigurationSet"})
 PSEUDO_PARAMETERS = ("AWS::StackName", "AWS::Region", "AWS::AccountId", "AWS::Partition")
 
@@ -103,7 +107,9 @@ class LocalTemplate:
                     props["DefinitionString"] = _substituted(
                         _definition_text(props["DefinitionString"]), substitutions
                     )
-        dropped = {k for k, v in resources.items() if v["Type"] in SERVED_BY_ADAPTER}
+        dropped = {
+            k for k, v in resources.items() if v["Type"] in SERVED_BY_ADAPTER | NOT_EMULATED
+        }
         for logical_id in dropped:
             del resources[logical_id]
         for resource in resources.values():

@@ -18,7 +18,10 @@ COMMON = {
     "ESCALATIONS_TABLE": "e",
     "SUPPRESSIONS_TABLE": "s",
     "EVENT_BUS_NAME": "bus",
-    "DATA_RETENTION_DAYS": "400",
+    "CUSTOMER_RETENTION_DAYS": "400",
+    "INVITATION_RETENTION_DAYS": "200",
+    "RESPONSE_RETENTION_DAYS": "730",
+    "ESCALATION_RETENTION_DAYS": "90",
     "REPORTING_TIME_ZONE": "Europe/Helsinki",
 }
 
@@ -55,9 +58,17 @@ def test_config_parses_and_fails_fast_naming_the_variable() -> None:
     env = {**COMMON, "STATE_MACHINE_ARN": "arn", "REJECTED_EVENTS_QUEUE_URL": "url"}
     config = TriggerConfig.from_env(env)
     assert config.tables.invitations == "i"
-    assert config.retention_days == 400
+    assert (config.retention.customers, config.retention.invitations) == (400, 200)
+    assert (config.retention.responses, config.retention.escalations) == (730, 90)
     with pytest.raises(ConfigError, match="STATE_MACHINE_ARN"):
         TriggerConfig.from_env(COMMON)
+
+
+@pytest.mark.parametrize("value", ["", "0", "-5", "1.5", "a year"])
+def test_config_rejects_a_bad_retention_naming_the_variable(value: str) -> None:
+    env = {**COMMON, "RESPONSE_RETENTION_DAYS": value, "SENDER_EMAIL": "a@b.c"}
+    with pytest.raises(ConfigError, match="RESPONSE_RETENTION_DAYS"):
+        ReportConfig.from_env(env)
 
 
 def test_config_rejects_unknown_time_zone() -> None:

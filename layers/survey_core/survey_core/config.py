@@ -43,20 +43,47 @@ class Tables:
 
 
 @dataclass(frozen=True)
+class Retention:
+    """Days each kind of personal data is kept before DynamoDB TTL deletes it (template
+    parameters per entity). A customer's clock restarts with each activity; the others count
+    from when the item was written."""
+
+    customers: int
+    invitations: int
+    responses: int
+    escalations: int
+
+
+RETENTION_VARIABLES = {
+    "customers": "CUSTOMER_RETENTION_DAYS",
+    "invitations": "INVITATION_RETENTION_DAYS",
+    "responses": "RESPONSE_RETENTION_DAYS",
+    "escalations": "ESCALATION_RETENTION_DAYS",
+}
+
+
+def _retention(environ: Mapping[str, str]) -> Retention:
+    days: dict[str, int] = {}
+    for entity, name in RETENTION_VARIABLES.items():
+        value = _require(environ, name)
+        if not value.isdigit() or int(value) < 1:
+            raise ConfigError(f"environment variable {name} must be a whole number of days")
+        days[entity] = int(value)
+    return Retention(**days)
+
+
+@dataclass(frozen=True)
 class Common:
     region: str
     tables: Tables
     event_bus_name: str
-    retention_days: int
+    retention: Retention
     reporting_time_zone: ZoneInfo
     clock: Clock
 
     @classmethod
     def common_kwargs(cls, environ: Mapping[str, str]) -> dict[str, object]:
         region = environ.get("AWS_REGION") or _require(environ, "AWS_DEFAULT_REGION")
-        retention = _require(environ, "DATA_RETENTION_DAYS")
-        if not retention.isdigit():
-            raise ConfigError("environment variable DATA_RETENTION_DAYS must be a whole number")
         return {
             "region": region,
             "tables": Tables(
@@ -68,7 +95,7 @@ class Common:
                 suppressions=_require(environ, "SUPPRESSIONS_TABLE"),
             ),
             "event_bus_name": _require(environ, "EVENT_BUS_NAME"),
-            "retention_days": int(retention),
+            "retention": _retention(environ),
             "reporting_time_zone": _time_zone(environ, "REPORTING_TIME_ZONE"),
             # Only the local stack sets LOCAL_CLOCK (a scaled clock); the cloud uses real time.
             "clock": clock_from_spec(environ.get("LOCAL_CLOCK")),

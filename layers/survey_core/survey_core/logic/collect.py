@@ -13,7 +13,7 @@ from ..dal import store
 from ..dal.gateways import EventBus, Lifecycle
 from ..dal.models import Invitation
 from ..errors import InvalidAnswer, InvitationNotFound, SurveyClosed
-from ..escalation import KEYWORD_FLAG, keyword_match, rule_for
+from ..escalation import KEYWORD_FLAG, escalation_reasons, keyword_match, rule_for
 from ..i18n import text
 from ..rendering import (
     PageQuestion,
@@ -39,6 +39,18 @@ class CollectPorts:
 class Page:
     status: int
     html: str
+    answered: Answered | None = None  # set when this request stored an answer
+
+
+@dataclass(frozen=True)
+class Answered:
+    """What an answer was, for metrics: no ids, scores or text."""
+
+    channel: str
+    first_answer: bool
+    # The survey's escalation rule makes this answer a callback task (a detractor score or a
+    # comment keyword).
+    detractor: bool
 
 
 def find_invitation(token: str) -> Invitation:
@@ -157,7 +169,7 @@ def show_survey(
     comment = (response.comment or "") if response else ""
     if score is not None:
         chosen = parse_score(invitation.metric, score)
-        answer(
+        answered = answer(
             invitation, {invitation.metric: chosen}, None, keep_comment=True, config=config,
             catalogue=catalogue, ports=ports,
         )  # fmt: skip
@@ -165,7 +177,7 @@ def show_survey(
         html = _survey_page(
             invitation, catalogue, action_url, selected=selected, comment=comment, stored=True
         )
-        return Page(200, html)
+        return Page(200, html, answered)
     return Page(
         200, _survey_page(invitation, catalogue, action_url, selected=selected, comment=comment)
     )
@@ -205,11 +217,11 @@ def submit_survey(
             error=text(invitation.language, f"error_{str(invalid).replace('-', '_')}"),
         )
         return Page(400, html)
-    answer(
+    answered = answer(
         invitation, scores, comment, keep_comment=False, config=config, catalogue=catalogue,
         ports=ports,
     )  # fmt: skip
-    return Page(200, render_thank_you_page(language=invitation.language))
+    return Page(200, render_thank_you_page(language=invitation.language), answered)
 
 
 def answer(
@@ -222,7 +234,7 @@ def answer(
     catalogue: Catalogue,
     ports: CollectPorts,
     channel: str = "web",
-) -> None:
+) -> Answered:
     now = config.clock()
     stored = store.store_answer(
         invitation,
@@ -232,12 +244,15 @@ def answer(
         channel=channel,
         now=now,
         day=counting_day(now, config.reporting_time_zone),
-        expires_at=now + timedelta(days=config.retention_days),
+        expires_at=now + timedelta(days=config.retention.responses),
         first_answer_counts=answer_counts(invitation, channel),
     )
     if stored.first_answer and invitation.task_token:
         ports.lifecycle.answer(invitation.task_token, {"status": "answered"})
     response = stored.response
+    rule = rule_for(catalogue, invitation.survey_id)
+    matched = keyword_match(rule, response.comment)
+    scores_now = {k: int(v) for k, v in response.scores.as_dict().items()}
     ports.bus.put(
         "Survey Response Received",
         {
@@ -247,13 +262,16 @@ def answer(
             "customerId": invitation.customer_id,
             "answeredAt": iso(now),
             "channel": channel,
-            "scores": {k: int(v) for k, v in response.scores.as_dict().items()},
+            "scores": scores_now,
             "hasComment": bool(response.comment),
             # The escalation rule matches this flag; the comment itself never goes on the bus.
-            KEYWORD_FLAG: keyword_match(
-                rule_for(catalogue, invitation.survey_id), response.comment
-            ),
+            KEYWORD_FLAG: matched,
             "revision": int(response.revision),
             "segment": invitation.segment.as_dict() if invitation.segment else {},
         },
+    )
+    return Answered(
+        channel=channel,
+        first_answer=stored.first_answer,
+        detractor=bool(escalation_reasons(rule, scores_now, matched)),
     )

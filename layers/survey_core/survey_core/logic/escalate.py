@@ -137,7 +137,7 @@ def escalate(
             sla_hours=rule.sla_hours,
             created_at=iso(now),
             updated_at=iso(now),
-            expires_at=now + timedelta(days=config.retention_days),
+            expires_at=now + timedelta(days=config.retention.escalations),
         )
     )
     if claimed.contact_id:

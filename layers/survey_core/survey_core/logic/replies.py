@@ -26,7 +26,7 @@ from ..eligibility import STOP_REPLY, normalize_phone
 from ..i18n import text
 from ..scoring import scale_of
 from ..sms_reply import read_reply
-from .collect import CollectPorts, accepts_answers, answer
+from .collect import Answered, CollectPorts, accepts_answers, answer
 
 Outcome = Literal[
     "answered", "opted-out", "help-sent", "help-already-sent", "no-open-survey", "rejected"
@@ -81,6 +81,7 @@ class ReplyResult:
     outcome: Outcome
     reading: str  # score | stop | out-of-range | unreadable
     invitation_id: str | None = None
+    answered: Answered | None = None
 
 
 def replied_invitation(sms: InboundSms, now: datetime) -> Invitation | None:
@@ -121,7 +122,7 @@ def handle_reply(
         return ReplyResult("no-open-survey", reading.kind)
     if reading.kind == "score":
         assert reading.score is not None
-        answer(
+        answered = answer(
             invitation,
             {invitation.metric: reading.score},
             reading.comment,
@@ -132,7 +133,7 @@ def handle_reply(
             ports=ports,
             channel="sms",
         )
-        return ReplyResult("answered", reading.kind, invitation_id)
+        return ReplyResult("answered", reading.kind, invitation_id, answered)
     if not store.claim_help_reply(invitation.invitation_id, now):
         return ReplyResult("help-already-sent", reading.kind, invitation_id)
     low, high = scale_of(invitation.metric)

@@ -175,7 +175,7 @@ def _remember_customer(
         time_zone=time_zone,
         consent=raw.get("consent", {}),
         now=now,
-        expires_at=now + timedelta(days=config.retention_days),
+        expires_at=now + timedelta(days=config.retention.customers),
     )
 
 
@@ -280,7 +280,7 @@ def _new_invitation(
         closes_at=iso(plan.expires_at) if plan.expires_at else None,
         created_at=iso(now),
         updated_at=iso(now),
-        expires_at=now + timedelta(days=config.retention_days),
+        expires_at=now + timedelta(days=config.retention.invitations),
     )
 
 
