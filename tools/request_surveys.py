@@ -31,6 +31,8 @@ if importlib.util.find_spec("survey_core") is None:  # run from a checkout, not 
 from survey_core.catalogue import load_catalogue
 from survey_core.contracts import InvalidEvent, validate_detail
 
+from tools.stack import UsageError, add_aws_arguments, aws_session, stack_output
+
 SOURCE = "customer-feedback.adhoc"
 DETAIL_TYPE = "Survey Requested"
 CUSTOMER_COLUMNS = {
@@ -51,10 +53,6 @@ CONSENT_COLUMNS = {"consent_email": "email", "consent_sms": "sms"}
 KNOWN_COLUMNS = {"customer_id", *CUSTOMER_COLUMNS, *SEGMENT_COLUMNS, *CONSENT_COLUMNS}
 TRUE, FALSE = {"true", "yes", "1"}, {"false", "no", "0"}
 MAX_ID = 128
-
-
-class UsageError(Exception):
-    """The command cannot run at all (exit 2)."""
 
 
 @dataclass(frozen=True)
@@ -185,32 +183,19 @@ def _check_header(path: Path, columns: list[str]) -> None:
 
 
 def _bus_name(session: Any, args: argparse.Namespace) -> str:
-    from botocore.exceptions import BotoCoreError, ClientError
-
     if args.event_bus:
         return str(args.event_bus)
     cloudformation = session.client("cloudformation", endpoint_url=args.endpoint_url)
-    try:
-        [stack] = cloudformation.describe_stacks(StackName=args.stack)["Stacks"]
-    except (BotoCoreError, ClientError) as error:
-        raise UsageError(f"cannot read stack {args.stack}: {error}") from None
-    for output in stack.get("Outputs", []):
-        if output["OutputKey"] == "EventBusName":
-            return str(output["OutputValue"])
-    raise UsageError(f"stack {args.stack} has no EventBusName output")
+    return stack_output(cloudformation, args.stack, "EventBusName")
 
 
 def send(valid: Sequence[Row], args: argparse.Namespace) -> list[int]:
     """Put the valid rows' events; return the line numbers that were not put."""
-    import boto3
     from botocore.exceptions import BotoCoreError, ClientError
     from survey_core.dal.gateways import PUT_EVENTS_BATCH, EventBus, EventsNotPut
     from tqdm import tqdm
 
-    try:
-        session = boto3.Session(profile_name=args.profile, region_name=args.region)
-    except BotoCoreError as error:  # an unknown profile
-        raise UsageError(str(error)) from None
+    session = aws_session(args.profile, args.region)
     bus = EventBus(
         session.client("events", endpoint_url=args.endpoint_url), _bus_name(session, args), SOURCE
     )
@@ -266,11 +251,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     where.add_argument(
         "--stack", metavar="STACK_NAME", help="read the bus name from this stack's outputs"
     )
-    parser.add_argument("--profile", metavar="P", help="AWS profile")
-    parser.add_argument("--region", metavar="R", help="AWS region")
-    parser.add_argument(
-        "--endpoint-url", metavar="URL", help="e.g. http://127.0.0.1:5000 for the local stack"
-    )
+    add_aws_arguments(parser)
     parser.add_argument(
         "--not-before", metavar="ISO_DATETIME", help="ISO date-time with offset: send no earlier"
     )
