@@ -14,6 +14,8 @@
 - Injected AWS errors (faults.py), to see retries and failure paths work.
 - A small control API under /_local/ to read what was sent, fire schedules, publish SES
   feedback and inject faults.
+- The AWS requests the functions make, recorded by botocore event hooks on every client made
+  in this process (/_local/function-calls; bench/cost_model.py prices them).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import json
 import threading
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -36,12 +38,13 @@ import botocore.session
 from botocore.validate import ParamValidator
 
 from .faults import Fault, FaultInjector, error_response, identify, rest_operation
-from .functions import LocalFunction, payload_of
+from .functions import LocalFunction, calling_function, payload_of
 from .outbox import sent_emails, sent_sms
 from .template import ACCOUNT_ID
 
 StartResponse = Callable[..., Any]
 ASYNC_RETRY_DELAY = 0.5  # seconds of real time
+FUNCTION_CALLS_KEPT = 10_000  # the most recent requests made by the functions
 
 
 @dataclass
@@ -71,6 +74,10 @@ class LocalAdapter:
         # AWS requests served, by operation (JSON-protocol services: those with X-Amz-Target)
         self.requests: Counter[str] = Counter()
         self._requests_lock = threading.Lock()
+        # AWS requests made by the functions' handlers: seq, function, service, operation,
+        # params and response (bytes as their length); see record_function_call.
+        self.function_calls: deque[dict[str, Any]] = deque(maxlen=FUNCTION_CALLS_KEPT)
+        self._function_call_seq = 0
         self.faults = FaultInjector()
         self.invocations: list[dict[str, Any]] = []
         self.pending = 0
@@ -102,6 +109,7 @@ class LocalAdapter:
                 "errored": invocation.errored,
                 "errorType": invocation.error_type,
                 "at": datetime.now(UTC).isoformat(),
+                "ms": round(invocation.ms, 3),
             }
         )
         return payload_of(invocation), invocation.errored
@@ -316,6 +324,36 @@ class LocalAdapter:
         with self._requests_lock:
             self.requests[operation] += 1
 
+    def record_function_call(self, params: Any, model: Any, context: Any, **_: Any) -> None:
+        """botocore's before-parameter-build hook (the API parameters, once per call): a
+        request made from inside a function's handler is recorded with the function's id."""
+        function = calling_function()
+        if function is None:
+            return
+        record = {
+            "function": function,
+            "service": model.service_model.service_name,
+            "operation": model.name,
+            "params": _plain(params),
+        }
+        with self._requests_lock:
+            self._function_call_seq += 1
+            record["seq"] = self._function_call_seq
+            self.function_calls.append(record)
+        context["local_function_call"] = record
+
+    def record_function_response(self, parsed: Any, context: Any, **_: Any) -> None:
+        """botocore's after-call hook: the response (or error) of a recorded call."""
+        record = context.get("local_function_call")
+        if record is not None and isinstance(parsed, dict):
+            response = _plain({k: v for k, v in parsed.items() if k != "ResponseMetadata"})
+            with self._requests_lock:
+                record["response"] = response
+
+    def function_call_records(self) -> list[dict[str, Any]]:
+        with self._requests_lock:
+            return [dict(record) for record in self.function_calls]
+
     # ------------------------------------------------------------ two-way SMS
     def inbound_sms(self, sender: str, body: str, in_reply_to: str | None) -> dict[str, Any]:
         """A customer's SMS reply, published on the stack's topic as End User Messaging does
@@ -345,6 +383,7 @@ class LocalAdapter:
         enable_workflow_variables()
         _keep_task_failure_cause()
         _record_email_requests(self)
+        _hook_clients(self)
 
 
 _DYNAMODB_LOCK = threading.RLock()
@@ -460,6 +499,36 @@ def _patch_events(adapter: LocalAdapter) -> None:
     Rule.send_to_targets = routing_send_to_targets(  # type: ignore[method-assign]
         Rule.send_to_targets, adapter.deliver
     )
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: bytes become {"bytes": length} (an email's size, not its content)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (bytes, bytearray)):
+        return {"bytes": len(value)}
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def _hook_clients(adapter: LocalAdapter) -> None:
+    """Every botocore client made in this process from now on (boto3's and PynamoDB's, so the
+    functions' clients made when their modules load) gets the adapter's request hooks."""
+    original = botocore.session.Session.create_client
+    if getattr(original, "hooked", False):
+        return
+
+    def create_client(self: Any, *args: Any, **kwargs: Any) -> Any:
+        client = original(self, *args, **kwargs)
+        client.meta.events.register("before-parameter-build", adapter.record_function_call)
+        client.meta.events.register("after-call", adapter.record_function_response)
+        return client
+
+    create_client.hooked = True  # type: ignore[attr-defined]
+    botocore.session.Session.create_client = create_client
 
 
 def _record_email_requests(adapter: LocalAdapter) -> None:
@@ -630,6 +699,10 @@ class ControlApp:
             ("POST", "/_local/faults"): self._add_fault,
             ("GET", "/_local/faults"): lambda _: (200, self.adapter.faults.listing()),
             ("GET", "/_local/requests"): lambda _: (200, dict(self.adapter.requests)),
+            ("GET", "/_local/function-calls"): lambda _: (
+                200,
+                self.adapter.function_call_records(),
+            ),
             ("DELETE", "/_local/faults"): lambda _: (200, self.adapter.faults.clear()),
         }
         route = routes.get((method, path))

@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Iterator, Mapping
@@ -26,6 +27,7 @@ from .template import REPO_ROOT, FunctionSource
 
 LAYER_DIR = REPO_ROOT / "layers" / "survey_core"
 SHARED_PACKAGE = "survey_core"
+MODULE_PREFIX = "lambda_"  # a handler module is named lambda_<LogicalId>_<hex>
 _IMPORT_LOCK = threading.Lock()
 
 
@@ -44,7 +46,7 @@ def load_module(source: FunctionSource, environ: Mapping[str, str]) -> ModuleTyp
     """Import the function's handler module afresh, with its own environment."""
     module_name = source.handler.rpartition(".")[0]
     path = Path(source.code_dir) / f"{module_name.replace('.', '/')}.py"
-    unique = f"lambda_{source.logical_id}_{uuid.uuid4().hex[:8]}"
+    unique = f"{MODULE_PREFIX}{source.logical_id}_{uuid.uuid4().hex[:8]}"
     with _IMPORT_LOCK, _environment(environ):
         if str(LAYER_DIR) not in sys.path:
             sys.path.insert(0, str(LAYER_DIR))
@@ -59,6 +61,18 @@ def load_module(source: FunctionSource, environ: Mapping[str, str]) -> ModuleTyp
 
 def load_handler(source: FunctionSource, environ: Mapping[str, str]) -> Any:
     return getattr(load_module(source, environ), source.handler.rpartition(".")[2])
+
+
+def calling_function() -> str | None:
+    """The logical id of the function whose handler code is running on this thread (however it
+    was invoked: by the adapter or by the survey pages' server), or None outside handlers."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        name = str(frame.f_globals.get("__name__", ""))
+        if name.startswith(MODULE_PREFIX):
+            return name[len(MODULE_PREFIX) :].rpartition("_")[0]
+        frame = frame.f_back  # type: ignore[assignment]
+    return None
 
 
 class FakeLambdaContext:
@@ -84,6 +98,7 @@ class Invocation:
     errored: bool
     error_type: str | None
     result: Any
+    ms: float = 0.0  # the handler's run time (wall clock, this process)
 
 
 @dataclass
@@ -113,6 +128,7 @@ class LocalFunction:
         """
         context = FakeLambdaContext(self.name, self.arn, self.memory, self.timeout)
         with self.lock:
+            began = time.perf_counter()
             try:
                 result = self.handler(event, context)
                 invocation = Invocation(self.source.logical_id, False, None, result)
@@ -123,6 +139,7 @@ class LocalFunction:
                     "stackTrace": traceback.format_exception(error),
                 }
                 invocation = Invocation(self.source.logical_id, True, type(error).__name__, payload)
+            invocation.ms = (time.perf_counter() - began) * 1000
         return invocation
 
 

@@ -1,0 +1,804 @@
+"""Cost model: what 1,000 surveys cost on AWS by component, counted on the local stack.
+
+The standard end-to-end scenarios run one after another on the local stack built from
+template.yaml and the ASL (infra.local.ladder): answered after the invitation, a detractor
+answered after the invitation (who gets an Amazon Connect task), answered after the SMS
+reminder, never answered. Per scenario this counts, rather than assumes:
+
+- every AWS request the Lambda functions make, by service and operation, with its parameters
+  and response: botocore event hooks on every client in the stack process
+  (GET /_local/function-calls). DynamoDB read and write request units, EventBridge events,
+  SES recipients and SMS segments are derived from them (rules in docs/cost.md);
+- the lifecycle's state transitions, from its execution history (infra.local.ladder), and the
+  requests of its direct integrations (Expire, AnnounceExpiry), from the states entered;
+- Lambda invocations and their run time (GET /_local/invocations; the answer page's requests
+  timed by the customer), billed at each function's memory;
+- API Gateway requests: the customer's answer, the one-tap score link (GET) and the form with
+  a comment (POST).
+
+The counts are priced with bench/prices.json (eu-north-1, with the date the prices were taken)
+per scenario and for a mix of scenarios (MIX), against the target: infrastructure (everything
+but SMS carrier fees) at most USD 0.50 per 1,000 surveys.
+
+    .venv/bin/python -m bench.cost_model [--json cost.json] [--billed-ms N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PRICES_FILE = REPO_ROOT / "bench" / "prices.json"
+TARGET_INFRASTRUCTURE_PER_1000 = 0.50  # USD per 1,000 surveys, everything but SMS carrier fees
+SOURCE_EVENTS = 1  # the product system's event that starts a survey (PutEvents on our bus)
+COMMENT = "Toimitus oli nopea, kiitos!"
+
+# Components, in the order of the table.
+LAMBDA = "Lambda"
+STEP_FUNCTIONS = "Step Functions"
+DYNAMODB = "DynamoDB"
+EVENTBRIDGE = "EventBridge"
+SES = "SES"
+API_GATEWAY = "API Gateway"
+SQS_SNS = "SQS, SNS"
+SMS_CARRIER = "SMS carrier"
+NOT_PRICED = "not priced"  # Amazon Connect tasks (the contact center's bill), unknown services
+INFRASTRUCTURE = (LAMBDA, STEP_FUNCTIONS, DYNAMODB, EVENTBRIDGE, SES, API_GATEWAY, SQS_SNS)
+COMPONENTS = (*INFRASTRUCTURE, SMS_CARRIER)
+
+SERVICE_COMPONENTS = {
+    "lambda": LAMBDA,
+    "stepfunctions": STEP_FUNCTIONS,  # API calls are free; Standard bills state transitions
+    "dynamodb": DYNAMODB,
+    "events": EVENTBRIDGE,
+    "ses": SES,
+    "sesv2": SES,
+    "apigateway": API_GATEWAY,
+    "sqs": SQS_SNS,
+    "sns": SQS_SNS,
+}
+# The prices the model uses (bench/prices.json), by name.
+PRICE_NAMES = (
+    "lambda_requests",
+    "lambda_arm64_gb_second",
+    "step_functions_standard_transition",
+    "dynamodb_write_request_unit",
+    "dynamodb_read_request_unit",
+    "eventbridge_custom_event",
+    "ses_outbound_email",
+    "api_gateway_rest_request",
+    "sqs_standard_request",
+    "sns_publish_request",
+    "sms_finland_message_part",
+)
+
+
+def component_of(service: str, operation: str, params: Mapping[str, Any] | None = None) -> str:
+    """The bill a request lands on. An SNS Publish to a phone number is an SMS."""
+    if service == "sns" and operation == "Publish" and (params or {}).get("PhoneNumber"):
+        return SMS_CARRIER
+    return SERVICE_COMPONENTS.get(service, NOT_PRICED)
+
+
+# ---------------------------------------------------------------- prices
+
+
+@dataclass(frozen=True)
+class Prices:
+    taken: str
+    region: str
+    unit: dict[str, float]  # USD for one unit, by price name
+    component: dict[str, str]  # by price name
+    carrier_fee: frozenset[str]  # price names that are carrier fees (not infrastructure)
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Prices:
+        prices = data["prices"]
+        return cls(
+            taken=str(data["taken"]),
+            region=str(data["region"]),
+            unit={name: float(p["usd"]) / float(p["per"]) for name, p in prices.items()},
+            component={name: str(p["component"]) for name, p in prices.items()},
+            carrier_fee=frozenset(n for n, p in prices.items() if p.get("carrier_fee")),
+        )
+
+    @classmethod
+    def load(cls, path: Path = PRICES_FILE) -> Prices:
+        return cls.from_data(json.loads(path.read_text(encoding="utf-8")))
+
+    def __getitem__(self, name: str) -> float:
+        return self.unit[name]
+
+
+# ---------------------------------------------------------------- what one survey makes
+
+
+@dataclass
+class Counts:
+    """What one survey of a scenario makes that AWS bills."""
+
+    lambda_invocations: int = 0
+    lambda_gb_seconds: float = 0.0  # billed duration (whole ms) x memory
+    transitions: int = 0
+    write_units: float = 0.0  # DynamoDB write request units (estimated, see dynamodb_units)
+    read_units: float = 0.0
+    events: int = 0  # EventBridge: 64 KB chunks of PutEvents entries
+    emails: int = 0  # SES: recipients of sent emails
+    sms_messages: int = 0
+    sms_segments: int = 0
+    api_requests: int = 0
+    sqs_requests: int = 0
+    sns_requests: int = 0  # topic publishes (not SMS)
+
+
+def cost_per_1000(counts: Counts, prices: Prices) -> dict[str, float]:
+    """USD per 1,000 surveys by component."""
+    p = prices
+    per_survey = {
+        LAMBDA: counts.lambda_invocations * p["lambda_requests"]
+        + counts.lambda_gb_seconds * p["lambda_arm64_gb_second"],
+        STEP_FUNCTIONS: counts.transitions * p["step_functions_standard_transition"],
+        DYNAMODB: counts.write_units * p["dynamodb_write_request_unit"]
+        + counts.read_units * p["dynamodb_read_request_unit"],
+        EVENTBRIDGE: counts.events * p["eventbridge_custom_event"],
+        SES: counts.emails * p["ses_outbound_email"],
+        API_GATEWAY: counts.api_requests * p["api_gateway_rest_request"],
+        SQS_SNS: counts.sqs_requests * p["sqs_standard_request"]
+        + counts.sns_requests * p["sns_publish_request"],
+        SMS_CARRIER: counts.sms_segments * p["sms_finland_message_part"],
+    }
+    return {component: usd * 1000 for component, usd in per_survey.items()}
+
+
+def infrastructure(costs: Mapping[str, float]) -> float:
+    """Everything but SMS carrier fees."""
+    return sum(costs[c] for c in INFRASTRUCTURE)
+
+
+def mixed(
+    costs: Mapping[str, Mapping[str, float]], weights: Mapping[str, float]
+) -> dict[str, float]:
+    """The weighted mean of the scenarios' costs (weights sum to 1)."""
+    if not math.isclose(sum(weights.values()), 1.0):
+        raise ValueError(f"mix weights sum to {sum(weights.values())}, not 1")
+    return {c: sum(w * costs[s][c] for s, w in weights.items()) for c in COMPONENTS}
+
+
+def lambda_gb_seconds(ms: float, memory_mb: int) -> float:
+    """Lambda bills duration rounded up to the millisecond, times memory (1 GB = 1024 MB)."""
+    return math.ceil(ms) / 1000 * memory_mb / 1024
+
+
+# ---------------------------------------------------------------- DynamoDB request units
+
+WRITE_BLOCK = 1024  # one write request unit: an item up to 1 KB
+READ_BLOCK = 4096  # one read request unit: 4 KB strongly consistent, 8 KB eventually
+_NAME = re.compile(r"(?<![:\w#.])#?[A-Za-z_]\w*")
+_NOT_ATTRIBUTES = frozenset(
+    {"SET", "REMOVE", "ADD", "DELETE", "AND", "OR", "NOT", "BETWEEN", "IN"}
+    | {"if_not_exists", "list_append", "attribute_exists", "attribute_not_exists"}
+    | {"attribute_type", "begins_with", "contains", "size"}
+)
+
+
+def value_size(value: Mapping[str, Any]) -> int:
+    """Bytes of one attribute value as DynamoDB sizes it (numbers approximately)."""
+    [(kind, v)] = value.items()
+    if kind == "S":
+        return len(str(v).encode("utf-8"))
+    if kind == "N":
+        digits = str(v).lstrip("-").replace(".", "").strip("0") or "0"
+        return (len(digits) + 1) // 2 + 1
+    if kind == "B":
+        return int(v["bytes"]) if isinstance(v, dict) else len(str(v)) * 3 // 4
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind in ("SS", "NS", "BS"):
+        return sum(value_size({kind[0]: member}) for member in v)
+    if kind == "M":
+        return 3 + sum(len(k.encode("utf-8")) + value_size(x) + 1 for k, x in v.items())
+    if kind == "L":
+        return 3 + sum(value_size(x) + 1 for x in v)
+    raise ValueError(f"not a DynamoDB attribute value: {kind}")
+
+
+def item_size(item: Mapping[str, Any] | None) -> int:
+    return sum(len(k.encode("utf-8")) + value_size(v) for k, v in (item or {}).items())
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    keys: tuple[str, ...]
+    projected: frozenset[str] | None  # non-key attributes it holds; None: ALL
+
+    def holds_any(self, attributes: set[str]) -> bool:
+        if self.projected is None:
+            return bool(attributes)
+        return bool(attributes & (set(self.keys) | self.projected))
+
+
+@dataclass(frozen=True)
+class Table:
+    keys: tuple[str, ...]
+    indexes: tuple[Index, ...] = ()
+
+    @classmethod
+    def from_description(cls, table: Mapping[str, Any]) -> Table:
+        indexes = []
+        for index in table.get("GlobalSecondaryIndexes", []):
+            projection = index.get("Projection", {})
+            kind = projection.get("ProjectionType", "ALL")
+            projected = None if kind == "ALL" else frozenset(projection.get("NonKeyAttributes", []))
+            keys = tuple(k["AttributeName"] for k in index["KeySchema"])
+            indexes.append(Index(index["IndexName"], keys, projected))
+        return cls(tuple(k["AttributeName"] for k in table["KeySchema"]), tuple(indexes))
+
+    def key_of(self, item: Mapping[str, Any]) -> str:
+        return json.dumps({k: item.get(k) for k in self.keys}, sort_keys=True)
+
+
+def updated_attributes(expression: str, names: Mapping[str, str]) -> set[str]:
+    """The attributes an update expression names (the ones it changes and any it reads: an
+    upper bound of what it writes)."""
+    found = set()
+    for token in _NAME.findall(expression):
+        if token.upper() in _NOT_ATTRIBUTES or token in _NOT_ATTRIBUTES:
+            continue
+        found.add(names.get(token, token) if token.startswith("#") else token)
+    return found
+
+
+@dataclass
+class WriteContext:
+    """What the write estimate needs beyond the request: the tables' keys and indexes, and each
+    written item as it was stored at the end of the scenario (by table and key)."""
+
+    tables: dict[str, Table]
+    stored: dict[tuple[str, str], dict[str, Any] | None] = field(default_factory=dict)
+
+
+def written_items(operation: str, params: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(kind, request) of every item a write request writes; kind Put, Update, Delete or
+    ConditionCheck, request with TableName and Item or Key."""
+    if operation in ("PutItem", "UpdateItem", "DeleteItem"):
+        return [(operation.removesuffix("Item"), dict(params))]
+    if operation == "TransactWriteItems":
+        return [(kind, dict(r)) for item in params["TransactItems"] for kind, r in item.items()]
+    if operation == "BatchWriteItem":
+        return [
+            ("Put", {"TableName": table, **r["PutRequest"]})
+            if "PutRequest" in r
+            else ("Delete", {"TableName": table, **r["DeleteRequest"]})
+            for table, requests in params["RequestItems"].items()
+            for r in requests
+        ]
+    return []
+
+
+def _index_writes(kind: str, request: Mapping[str, Any], table: Table, stored: Any) -> int:
+    """Index entries a write changes: 1 for a new entry or a projected attribute changed, 2 for
+    an update that sets an index key (DynamoDB deletes the old entry and puts the new one; an
+    upper bound, a first entry costs 1)."""
+    if kind == "ConditionCheck":
+        return 0
+    if kind == "Delete":
+        return len(table.indexes)  # upper bound: the item may not be in every index
+    if kind == "Put":
+        item, written = request["Item"], set(request["Item"])
+    else:
+        item = stored or {}
+        written = updated_attributes(
+            str(request.get("UpdateExpression", "")), request.get("ExpressionAttributeNames", {})
+        )
+    units = 0
+    for index in table.indexes:
+        if index.keys[0] not in item:  # sparse: the item is not in this index
+            continue
+        if written & set(index.keys):
+            units += 1 if kind == "Put" else 2
+        elif index.holds_any(written):
+            units += 1
+    return units
+
+
+def write_units(operation: str, params: Mapping[str, Any], context: WriteContext) -> float:
+    """Write request units of one request: per item ceil(size / 1 KB), the size being the
+    larger of the item written and the item as stored at the end of the scenario (DynamoDB
+    bills the larger of before and after; items only grow during a survey); twice that inside
+    a transaction; plus the index entries it changes (_index_writes)."""
+    factor = 2 if operation == "TransactWriteItems" else 1
+    units = 0.0
+    for kind, request in written_items(operation, params):
+        table = context.tables.get(request["TableName"], Table(()))
+        key_source = request.get("Item", request.get("Key", {}))
+        stored = context.stored.get((request["TableName"], table.key_of(key_source)))
+        size = max(item_size(request.get("Item")), item_size(stored), item_size(key_source))
+        units += factor * max(1, math.ceil(size / WRITE_BLOCK))
+        units += _index_writes(kind, request, table, stored)
+    return units
+
+
+def _read_blocks(size: float) -> int:
+    return max(1, math.ceil(size / READ_BLOCK))
+
+
+def read_units(operation: str, params: Mapping[str, Any], response: Mapping[str, Any]) -> float:
+    """Read request units of one request: 1 per 4 KB strongly consistent, half eventually
+    consistent, twice in a transaction. GetItem and BatchGetItem round each item (a missing
+    one costs the minimum); Query and Scan round the sum of the items read."""
+    if operation == "GetItem":
+        factor = 1.0 if params.get("ConsistentRead") else 0.5
+        return factor * _read_blocks(item_size(response.get("Item")))
+    if operation == "BatchGetItem":
+        units = 0.0
+        for table, spec in params["RequestItems"].items():
+            factor = 1.0 if spec.get("ConsistentRead") else 0.5
+            found = response.get("Responses", {}).get(table, [])
+            missing = max(0, len(spec["Keys"]) - len(found))
+            units += factor * (sum(_read_blocks(item_size(i)) for i in found) + missing)
+        return units
+    if operation in ("Query", "Scan"):
+        factor = 1.0 if params.get("ConsistentRead") and "IndexName" not in params else 0.5
+        items = response.get("Items", [])
+        size = float(sum(item_size(i) for i in items))
+        scanned = int(response.get("ScannedCount", len(items)))
+        if items and scanned > len(items):  # a filter dropped some after they were read
+            size *= scanned / len(items)
+        return factor * _read_blocks(size)
+    if operation == "TransactGetItems":
+        return 2.0 * sum(_read_blocks(item_size(r.get("Item"))) for r in response["Responses"])
+    return 0.0
+
+
+# ---------------------------------------------------------------- EventBridge, SES, SMS
+
+EVENT_CHUNK = 64 * 1024
+
+
+def event_entry_size(entry: Mapping[str, Any]) -> int:
+    """A PutEvents entry's size as EventBridge bills it: Time (14 bytes), Source, DetailType,
+    Detail and Resources, UTF-8."""
+    detail = entry.get("Detail", "")
+    if not isinstance(detail, str):
+        detail = json.dumps(detail)
+    parts = [entry.get("Source", ""), entry.get("DetailType", ""), detail]
+    parts += list(entry.get("Resources", []))
+    return (14 if entry.get("Time") else 0) + sum(len(str(p).encode("utf-8")) for p in parts)
+
+
+def billed_events(entries: Iterable[Mapping[str, Any]]) -> int:
+    return sum(max(1, math.ceil(event_entry_size(e) / EVENT_CHUNK)) for e in entries)
+
+
+def email_recipients(params: Mapping[str, Any]) -> int:
+    destination = params.get("Destination", {})
+    listed = sum(
+        len(destination.get(k, [])) for k in ("ToAddresses", "CcAddresses", "BccAddresses")
+    )
+    return max(1, listed)
+
+
+def sms_segments(text: str) -> int:
+    from survey_core.sms import sms_size
+
+    return sms_size(text).segments
+
+
+# ---------------------------------------------------------------- a scenario's calls -> counts
+
+
+def add_call(counts: Counts, call: Mapping[str, Any], context: WriteContext) -> str:
+    """Add one recorded request to the counts; returns its component."""
+    service, operation = call["service"], call["operation"]
+    params, response = call.get("params", {}), call.get("response") or {}
+    component = component_of(service, operation, params)
+    if component == DYNAMODB:
+        counts.write_units += write_units(operation, params, context)
+        counts.read_units += read_units(operation, params, response)
+    elif component == EVENTBRIDGE and operation == "PutEvents":
+        counts.events += billed_events(params.get("Entries", []))
+    elif component == SES and operation in ("SendEmail", "SendRawEmail"):
+        counts.emails += email_recipients(params)
+    elif component == SMS_CARRIER:
+        counts.sms_messages += 1
+        counts.sms_segments += sms_segments(str(params.get("Message", "")))
+    elif service == "sns" and operation == "Publish":
+        counts.sns_requests += 1
+    elif service == "sqs" and not operation.startswith(("Get", "List")):
+        counts.sqs_requests += 1
+    return component
+
+
+@dataclass(frozen=True)
+class Invocation:
+    function: str  # logical id
+    ms: float
+
+
+def add_invocations(
+    counts: Counts,
+    invocations: Iterable[Invocation],
+    memory_mb: Mapping[str, int],
+    billed_ms: float | None = None,
+) -> None:
+    for invocation in invocations:
+        counts.lambda_invocations += 1
+        ms = invocation.ms if billed_ms is None else billed_ms
+        counts.lambda_gb_seconds += lambda_gb_seconds(ms, memory_mb[invocation.function])
+
+
+# ---------------------------------------------------------------- the scenarios
+
+
+@dataclass(frozen=True)
+class Scenario:
+    key: str  # the column heading
+    name: str
+    weight: float  # share of surveys in the mix
+    answer_after: int | None = None  # messages received before the customer answers
+    score: int = 9
+
+
+SCENARIOS = (
+    Scenario("invited", "answered after the invitation", 0.15, answer_after=1),
+    Scenario("detractor", "detractor, answered after the invitation", 0.05, 1, score=3),
+    Scenario("reminded", "answered after the SMS reminder", 0.10, answer_after=2),
+    Scenario("unanswered", "never answered (expires)", 0.70),
+)
+MIX = {s.key: s.weight for s in SCENARIOS}
+# Run first and not priced: every function's first calls (connections, templates) are made here,
+# so the scenarios above are measured warm, as most invocations of a busy stack run.
+WARM_UP = Scenario("warm-up", "warm-up: a detractor answered after the SMS reminder", 0, 2, 3)
+EXPECTED_STATUS = {"unanswered": "expired"}  # the others: answered
+START = datetime(2026, 11, 16, 7, 0, tzinfo=UTC).isoformat()  # Monday 09:00 Helsinki
+
+
+@dataclass
+class Measured:
+    scenario: Scenario
+    counts: Counts
+    requests: dict[str, int]  # "service.Operation" -> per survey, by the functions
+    lifecycle_requests: dict[str, int]  # by the state machine's direct integrations
+    invocations: dict[str, int]  # by function
+    lambda_ms: float  # measured run time of all invocations
+    lambda_ms_by_function: dict[str, float]
+    messages: str  # emails + SMS that reached the customer
+    status: str
+    not_priced: dict[str, int]
+    dynamodb_units: dict[str, list[float]]  # "function operation" -> [write units, read units]
+
+
+def _customer(info: dict[str, Any], scenario: Scenario) -> Any:
+    """A ladder scenario whose customer answers as on the survey page: the one-tap score link
+    of the message (GET, stores the score) and then the form with a comment (POST)."""
+    from infra.local.ladder import LadderScenario, Script
+    from infra.local.scenario import http
+
+    class Customer(LadderScenario):
+        api_ms: list[float]
+
+        def _once(self, action: str, run: Any) -> None:
+            super()._once(action, self._answer if action == "answer" else run)
+
+        def _answer(self) -> tuple[int, str]:
+            link = self._link("s")
+            status, body = 0, ""
+            for method, url, form in (
+                ("GET", f"{link}?score={scenario.score}", None),
+                ("POST", link, {"score": str(scenario.score), "comment": COMMENT}),
+            ):
+                began = time.perf_counter()
+                status, body = http(method, url, form)
+                self.api_ms.append((time.perf_counter() - began) * 1000)
+                if status != 200:
+                    break
+            return status, body
+
+    customer = Customer(info, Script(scenario.name, answer_after=scenario.answer_after))
+    customer.api_ms = []
+    return customer
+
+
+class CostBench:
+    def __init__(self, info: dict[str, Any], billed_ms: float | None) -> None:
+        from infra.local.scenario import LocalStackClient
+
+        self.info = info
+        self.local = LocalStackClient(info)
+        self.billed_ms = billed_ms
+        self.dynamodb = self.local.client("dynamodb")
+        self.tables: dict[str, Table] = {}
+        self.last_seq = max((c["seq"] for c in self.local.control("function-calls")), default=0)
+        names = {
+            f["FunctionName"]: int(f["MemorySize"])
+            for f in self.local.client("lambda").list_functions()["Functions"]
+        }
+        self.memory_mb = {logical: names[name] for logical, name in info["functions"].items()}
+        sfn = self.local.client("stepfunctions")
+        definition = sfn.describe_state_machine(
+            stateMachineArn=info["outputs"]["SurveyLifecycleArn"]
+        )["definition"]
+        self.states = json.loads(definition)["States"]
+
+    def measure(self, scenario: Scenario) -> Measured:
+        first_invocation = len(self.local.control("invocations")["invocations"])
+        customer = _customer(self.info, scenario)
+        outcome = customer.run()
+        expected = EXPECTED_STATUS.get(scenario.key, "answered")
+        if outcome.status != expected:
+            raise RuntimeError(f"{scenario.name}: the invitation ended {outcome.status!r}")
+        calls = [c for c in self.local.control("function-calls") if c["seq"] > self.last_seq]
+        self.last_seq = max([self.last_seq, *(c["seq"] for c in calls)])
+        lifecycle_calls = self._lifecycle_calls(outcome.states, outcome.invitation_id)
+        context = self._write_context([*calls, *lifecycle_calls])
+        counts = Counts(
+            transitions=outcome.transitions,
+            events=SOURCE_EVENTS,
+            api_requests=len(customer.api_ms),
+        )
+        not_priced: Counter[str] = Counter()
+        units: dict[str, list[float]] = {}
+        for call in [*calls, *lifecycle_calls]:
+            before = (counts.write_units, counts.read_units)
+            component = add_call(counts, call, context)
+            if component == NOT_PRICED:
+                not_priced[f"{call['service']}.{call['operation']}"] += 1
+            elif component == DYNAMODB:
+                spent = units.setdefault(
+                    f"{call.get('function', 'SurveyLifecycle')} {call['operation']}", [0.0, 0.0]
+                )
+                spent[0] += counts.write_units - before[0]
+                spent[1] += counts.read_units - before[1]
+        invocations = [
+            Invocation(i["function"], float(i.get("ms", 0.0)))
+            for i in self.local.control("invocations")["invocations"][first_invocation:]
+        ] + [Invocation("CollectFunction", ms) for ms in customer.api_ms]
+        add_invocations(counts, invocations, self.memory_mb, self.billed_ms)
+        return Measured(
+            scenario=scenario,
+            counts=counts,
+            requests=dict(Counter(f"{c['service']}.{c['operation']}" for c in calls)),
+            lifecycle_requests=dict(
+                Counter(f"{c['service']}.{c['operation']}" for c in lifecycle_calls)
+            ),
+            invocations=dict(Counter(i.function for i in invocations)),
+            lambda_ms=sum(i.ms for i in invocations),
+            lambda_ms_by_function=_summed((i.function, i.ms) for i in invocations),
+            messages=f"{len(outcome.emails)} + {len(outcome.sms)}",
+            status=outcome.status,
+            not_priced=dict(not_priced),
+            dynamodb_units=units,
+        )
+
+    def _lifecycle_calls(self, states: list[str], invitation_id: str) -> list[dict[str, Any]]:
+        """The requests of the states entered that call a service directly (not Lambda), with
+        their parameters as the ASL gives them (paths: the invitation id, or a timestamp)."""
+        calls = []
+        for name in states:
+            resource = str(self.states[name].get("Resource", ""))
+            match = re.fullmatch(r"arn:aws:states:::(\w+):(\w+)", resource)
+            if not match or match[1] == "lambda":
+                continue
+            service, action = match[1], match[2][0].upper() + match[2][1:]
+            params = _resolve(self.states[name].get("Parameters", {}), invitation_id)
+            calls.append({"service": service, "operation": action, "params": params})
+        return calls
+
+    def _write_context(self, calls: list[dict[str, Any]]) -> WriteContext:
+        context = WriteContext(self.tables)
+        for call in calls:
+            if call["service"] != "dynamodb":
+                continue
+            for _, request in written_items(call["operation"], call.get("params", {})):
+                name = request["TableName"]
+                if name not in self.tables:
+                    table = self.dynamodb.describe_table(TableName=name)["Table"]
+                    self.tables[name] = Table.from_description(table)
+                key = self.tables[name].key_of(request.get("Item", request.get("Key", {})))
+                if (name, key) not in context.stored:
+                    item = self.dynamodb.get_item(
+                        TableName=name, Key=json.loads(key), ConsistentRead=True
+                    )
+                    context.stored[(name, key)] = item.get("Item")
+        return context
+
+
+def _summed(pairs: Iterable[tuple[str, float]]) -> dict[str, float]:
+    sums: dict[str, float] = {}
+    for key, value in pairs:
+        sums[key] = round(sums.get(key, 0.0) + value, 1)
+    return sums
+
+
+def _resolve(value: Any, invitation_id: str) -> Any:
+    """ASL Parameters with their paths filled in: "$.invitationId" and anything else (a time)."""
+    if isinstance(value, dict):
+        resolved = {}
+        for key, item in value.items():
+            if key.endswith(".$"):
+                filled = invitation_id if item == "$.invitationId" else "2026-11-23T07:00:00.000Z"
+                resolved[key[:-2]] = filled
+            else:
+                resolved[key] = _resolve(item, invitation_id)
+        return resolved
+    if isinstance(value, list):
+        return [_resolve(v, invitation_id) for v in value]
+    return value
+
+
+# ---------------------------------------------------------------- report
+
+
+def _usd(value: float) -> str:
+    return f"{value:.4f}" if value < 0.01 else f"{value:.3f}" if value < 10 else f"{value:.2f}"
+
+
+def report(
+    measured: list[Measured], warm_up: Measured, prices: Prices, billed_ms: float | None
+) -> dict[str, Any]:
+    costs = {m.scenario.key: cost_per_1000(m.counts, prices) for m in measured}
+    mix = mixed(costs, MIX)
+    infra_mix = infrastructure(mix)
+    verdict = "ok" if infra_mix <= TARGET_INFRASTRUCTURE_PER_1000 else "OVER TARGET"
+    _print_counts(measured, billed_ms)
+    _print_costs(measured, costs, mix, prices)
+    shares = ", ".join(f"{m.scenario.weight:.0%} {m.scenario.name}" for m in measured)
+    print(f"\nmix: {shares}")
+    print(
+        f"infrastructure per 1,000 surveys (mix): USD {infra_mix:.3f} "
+        f"(target <= {TARGET_INFRASTRUCTURE_PER_1000:.2f}: {verdict}); "
+        f"with SMS carrier fees: USD {sum(mix.values()):.2f}"
+    )
+    _print_requests(measured)
+    print(
+        f"\nwarm-up (not priced): {warm_up.counts.lambda_invocations} invocations, "
+        f"{warm_up.lambda_ms:.0f} ms: the functions' first calls, before the scenarios above"
+    )
+    return {
+        "prices": {"file": "bench/prices.json", "taken": prices.taken, "region": prices.region},
+        "target_infrastructure_usd_per_1000": TARGET_INFRASTRUCTURE_PER_1000,
+        "billed_ms_per_invocation": billed_ms,
+        "warm_up": {
+            "name": warm_up.scenario.name,
+            "lambda_invocations_by_function": warm_up.invocations,
+            "lambda_measured_ms": round(warm_up.lambda_ms, 1),
+            "lambda_measured_ms_by_function": warm_up.lambda_ms_by_function,
+        },
+        "scenarios": {
+            m.scenario.key: {
+                "name": m.scenario.name,
+                "weight": m.scenario.weight,
+                "status": m.status,
+                "messages_emails_plus_sms": m.messages,
+                "counts_per_survey": asdict(m.counts),
+                "lambda_invocations_by_function": m.invocations,
+                "lambda_measured_ms": round(m.lambda_ms, 1),
+                "lambda_measured_ms_by_function": m.lambda_ms_by_function,
+                "requests_by_functions": m.requests,
+                "requests_by_state_machine": m.lifecycle_requests,
+                "requests_not_priced": m.not_priced,
+                "dynamodb_units_by_request": m.dynamodb_units,
+                "usd_per_1000": {c: round(v, 6) for c, v in costs[m.scenario.key].items()},
+                "infrastructure_usd_per_1000": round(infrastructure(costs[m.scenario.key]), 6),
+            }
+            for m in measured
+        },
+        "mix": {
+            "weights": MIX,
+            "usd_per_1000": {c: round(v, 6) for c, v in mix.items()},
+            "infrastructure_usd_per_1000": round(infra_mix, 6),
+            "total_usd_per_1000": round(sum(mix.values()), 6),
+            "verdict": verdict,
+        },
+    }
+
+
+def _print_counts(measured: list[Measured], billed_ms: float | None) -> None:
+    print("\ncost model: what one survey makes (local stack, real template and ASL)\n")
+    heads = (
+        "scenario", "weight", "messages", "Lambda inv.", "Lambda ms", "transitions",
+        "WRU", "RRU", "events", "emails", "SMS parts", "API req.",
+    )  # fmt: skip
+    print("| " + " | ".join(heads) + " |")
+    print("| --- | " + " | ".join("---:" for _ in heads[1:]) + " |")
+    for m in measured:
+        c = m.counts
+        ms = f"{m.lambda_ms:.0f}" if billed_ms is None else f"{billed_ms:g} each"
+        cells = (
+            m.scenario.name, f"{m.scenario.weight:.0%}", m.messages, str(c.lambda_invocations),
+            ms, str(c.transitions), f"{c.write_units:g}", f"{c.read_units:g}", str(c.events),
+            str(c.emails), str(c.sms_segments), str(c.api_requests),
+        )  # fmt: skip
+        print("| " + " | ".join(cells) + " |")
+    print(
+        "messages: emails + SMS. WRU / RRU: DynamoDB request units (estimated from the requests"
+        "\nand item sizes). events: EventBridge events billed, with the product system's event."
+    )
+
+
+def _print_costs(
+    measured: list[Measured],
+    costs: dict[str, dict[str, float]],
+    mix: dict[str, float],
+    prices: Prices,
+) -> None:
+    keys = [m.scenario.key for m in measured]
+    print(
+        f"\nUSD per 1,000 surveys by component ({prices.region} prices taken {prices.taken}, "
+        "bench/prices.json)\n"
+    )
+    print("| component | " + " | ".join(keys) + " | mix |")
+    print("| --- | " + " | ".join("---:" for _ in keys) + " | ---: |")
+
+    def row(label: str, values: list[float]) -> None:
+        print(f"| {label} | " + " | ".join(_usd(v) for v in values) + " |")
+
+    for component in INFRASTRUCTURE:
+        row(component, [costs[k][component] for k in keys] + [mix[component]])
+    row("**infrastructure**", [infrastructure(costs[k]) for k in keys] + [infrastructure(mix)])
+    row("SMS carrier fees", [costs[k][SMS_CARRIER] for k in keys] + [mix[SMS_CARRIER]])
+    row("total", [sum(costs[k].values()) for k in keys] + [sum(mix.values())])
+
+
+def _print_requests(measured: list[Measured]) -> None:
+    print("\nAWS requests per survey (by the functions; + by the state machine):")
+    for m in measured:
+        listed = ", ".join(f"{op} {n}" for op, n in sorted(m.requests.items()))
+        direct = ", ".join(f"{op} {n}" for op, n in sorted(m.lifecycle_requests.items()))
+        functions = ", ".join(f"{f} {n}" for f, n in sorted(m.invocations.items()))
+        print(f"- {m.scenario.name}: {listed}" + (f"; + {direct}" if direct else ""))
+        print(f"  Lambda invocations: {functions}")
+        spent = sorted(m.dynamodb_units.items(), key=lambda kv: -kv[1][0] - kv[1][1])
+        print("  DynamoDB WRU/RRU: " + ", ".join(f"{k} {w:g}/{r:g}" for k, (w, r) in spent))
+        if m.not_priced:
+            print(f"  not priced: {', '.join(f'{op} {n}' for op, n in m.not_priced.items())}")
+
+
+# ---------------------------------------------------------------- main
+
+
+def run(time_scale: float, json_path: Path | None, billed_ms: float | None) -> int:
+    from infra.local.process import running_stack
+
+    sys.path.insert(0, str(REPO_ROOT / "layers" / "survey_core"))  # survey_core.sms
+    prices = Prices.load()
+    with running_stack(time_scale=time_scale, start_time=START, log_name="bench-cost.log") as info:
+        bench = CostBench(info, billed_ms)
+        warm_up = bench.measure(WARM_UP)
+        measured = [bench.measure(scenario) for scenario in SCENARIOS]
+    figures = report(measured, warm_up, prices, billed_ms)
+    if json_path is not None:
+        json_path.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+        print(f"\nfigures written to {json_path}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    parser.add_argument(
+        "--time-scale", type=float, default=14400, help="how much faster waits run (default 14400)"
+    )
+    parser.add_argument(
+        "--billed-ms",
+        type=float,
+        help="bill every Lambda invocation this many ms instead of its measured run time",
+    )
+    args = parser.parse_args(argv)
+    return run(args.time_scale, args.json, args.billed_ms)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
