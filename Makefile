@@ -19,7 +19,7 @@ help:
 	@echo "make test   - the gate: lint, types, template checks, sam build, all tests"
 	@echo "make local  - start the local stack and keep it running"
 	@echo "make deploy - check the catalogue, sam build, sam deploy --guided"
-	@echo "make bench  - benchmarks: trigger and answer cost against their floors, lifecycle transitions"
+	@echo "make bench  - benchmarks: trigger and answer cost against their floors, lifecycle transitions, USD per 1,000 surveys"
 	@echo "make preview - every survey email and SMS rendered to .preview/"
 	@echo "make report-preview - a sample manager report (HTML, chart, .xlsx, screenshots) in .preview/report/"
 
@@ -105,6 +105,7 @@ bench: venv
 	$(PY) -m bench.collect_cost
 	$(PY) -m bench.report_reads
 	$(PY) -m bench.lifecycle
+	$(PY) -m bench.cost_model
 
 # Every email and SMS of every survey x language x metric, to files (index.html lists them).
 preview: venv

@@ -75,6 +75,8 @@ def _render(action: str, run: Callable[[], Page]) -> Response:
     except Exception:
         logger.exception("survey page failed", extra={"action": action})
         page = error_page(DEFAULT_LANGUAGE, RuntimeError())
+    # The invitation id is the correlation id across trigger, lifecycle, send and answer logs.
+    logger.set_correlation_id(page.invitation_id)
     logger.info("survey page", extra={"action": action, "status": page.status})
     if page.answered:
         _count_answer(page.answered)
@@ -150,6 +152,7 @@ def sms_reply(event: SNSEvent) -> None:
         metrics.flush_metrics()
         return
     result = handle_reply(sms, CONFIG, CATALOGUE, _reply_ports())
+    logger.set_correlation_id(result.invitation_id)
     # The number and the text are personal data: only what happened is logged.
     logger.info(
         "sms reply",

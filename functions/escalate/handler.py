@@ -54,6 +54,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 @metrics.log_metrics
 def follow_up_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     result = record_contact_event(event, CONFIG.clock())
+    if result.invitation_id:  # found: correlate with the survey's other logs
+        logger.set_correlation_id(result.invitation_id)
     metrics.add_metric(name=f"FollowUp_{result.outcome}", unit=MetricUnit.Count, value=1)
     if result.sla in ("met", "missed"):
         metrics.add_metric(name=f"FollowUpSla_{result.sla}", unit=MetricUnit.Count, value=1)

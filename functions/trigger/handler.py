@@ -45,6 +45,8 @@ def reason_metric(reason: str) -> str:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     decisions = handle_event(event, CONFIG, CATALOGUE, PORTS)
     for decision in decisions:
+        # The invitation id correlates the survey's logs from here to its answer.
+        logger.set_correlation_id(decision.invitation_id or event.get("id"))
         metrics.add_metric(name=OUTCOME_METRICS[decision.outcome], unit=MetricUnit.Count, value=1)
         if decision.reason in REASON_METRICS:
             metrics.add_metric(name=reason_metric(decision.reason), unit=MetricUnit.Count, value=1)

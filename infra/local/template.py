@@ -107,9 +107,7 @@ class LocalTemplate:
                     props["DefinitionString"] = _substituted(
                         _definition_text(props["DefinitionString"]), substitutions
                     )
-        dropped = {
-            k for k, v in resources.items() if v["Type"] in SERVED_BY_ADAPTER | NOT_EMULATED
-        }
+        dropped = {k for k, v in resources.items() if v["Type"] in SERVED_BY_ADAPTER | NOT_EMULATED}
         for logical_id in dropped:
             del resources[logical_id]
         for resource in resources.values():

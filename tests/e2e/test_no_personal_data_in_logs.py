@@ -605,6 +605,48 @@ def test_no_personal_data_or_link_token_in_the_logs(captured: Captured) -> None:
         )
 
 
+def test_one_survey_is_followed_across_functions_by_its_invitation_id(
+    captured: Captured,
+) -> None:
+    # The web customer's invitation: made by trigger, sent by send, answered on the page,
+    # escalated and followed up; every one of those logs carries its id as correlation id.
+    invitation_id = captured.run.facts["web"]["invitation_id"]
+    correlated = {
+        r.get("service")
+        for r in records(captured.log)
+        if r.get("message") and r.get("correlation_id") == invitation_id
+    }
+    assert {"trigger", "send", "collect", "escalate", "follow-up"} <= correlated, correlated
+
+
+def test_the_funnel_metrics_are_emitted_in_emf(captured: Captured) -> None:
+    emitted: dict[tuple[str, str], float] = {}
+    for record in records(captured.log):
+        directives = record.get("_aws", {}).get("CloudWatchMetrics", [])
+        for directive in directives:
+            assert directive["Namespace"] == "CustomerFeedback"
+            for metric in directive["Metrics"]:
+                key = (str(record.get("service")), metric["Name"])
+                values = record[metric["Name"]]
+                total = sum(values) if isinstance(values, list) else values
+                emitted[key] = emitted.get(key, 0) + total
+    # triggered, suppressed by reason, sent by channel, answered, detractors, escalations
+    for key in [
+        ("trigger", "SurveysStarted"),
+        ("trigger", "SurveysSuppressed"),
+        ("trigger", "EligibilityOptedOut"),
+        ("trigger", "EventsRejected"),
+        ("send", "Sent_email"),
+        ("send", "Sent_sms"),
+        ("collect", "Answers"),
+        ("collect", "Detractors"),
+        ("sms-reply", "Answers"),
+        ("escalate", "EscalationsCreated"),
+    ]:
+        assert emitted.get(key, 0) >= 1, (key, sorted(emitted))
+    assert emitted[("collect", "Answers")] == 1  # one web customer answered once
+
+
 # ---------------------------------------------------------------------- the scanner's own test
 PLANTED = Secrets(
     personal={

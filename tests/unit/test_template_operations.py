@@ -140,3 +140,34 @@ def test_retention_is_a_parameter_per_entity_and_reaches_every_function() -> Non
     for name in ("CustomersTable", "InvitationsTable", "ResponsesTable", "EscalationsTable"):
         ttl = RESOURCES[name]["Properties"]["TimeToLiveSpecification"]
         assert ttl == {"AttributeName": "expires_at", "Enabled": True}, name
+
+
+def test_the_readme_deploy_table_lists_every_parameter() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = set(re.findall(r"^\| `(\w+)` \|", readme, flags=re.M))
+    assert set(TEMPLATE["Parameters"]) <= rows, set(TEMPLATE["Parameters"]) - rows
+
+
+def _rule_pattern(function: str, event: str) -> dict[str, Any]:
+    return dict(FUNCTIONS[function]["Properties"]["Events"][event]["Properties"]["Pattern"])
+
+
+def test_the_aws_sample_events_reach_their_functions() -> None:
+    from moto.events.models import EventPattern
+    from survey_core.logic.replies import InboundSms
+
+    samples = ROOT / "events" / "aws"
+    contact = json.loads((samples / "connect-task-connected-to-agent.json").read_text())
+    pattern = _rule_pattern("FollowUpFunction", "TaskContactEvents")
+    # The instance ARN is built with !Sub from the parameters: fill in the sample's instance.
+    pattern["detail"]["instanceArn"] = [contact["detail"]["instanceArn"]]
+    assert EventPattern.load(json.dumps(pattern)).matches_event(contact)
+    for name in ("ses-email-bounced.json", "ses-email-complaint.json"):
+        ses = json.loads((samples / name).read_text())
+        feedback = _rule_pattern("DeliveryFunction", "EmailFeedback")
+        configuration_set = ses["detail"]["mail"]["tags"]["ses:configuration-set"]
+        feedback["detail"]["mail"]["tags"]["ses:configuration-set"] = configuration_set
+        assert EventPattern.load(json.dumps(feedback)).matches_event(ses), name
+    # Two-way SMS: End User Messaging's message, as the SNS topic delivers it.
+    sms = InboundSms.from_sns_message((samples / "inbound-sms.json").read_text())
+    assert (sms.sender, sms.body) == ("+358401234567", "9 quick delivery")

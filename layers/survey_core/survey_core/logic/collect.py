@@ -40,6 +40,7 @@ class Page:
     status: int
     html: str
     answered: Answered | None = None  # set when this request stored an answer
+    invitation_id: str | None = None  # the logs' correlation id; None: no invitation found
 
 
 @dataclass(frozen=True)
@@ -177,10 +178,9 @@ def show_survey(
         html = _survey_page(
             invitation, catalogue, action_url, selected=selected, comment=comment, stored=True
         )
-        return Page(200, html, answered)
-    return Page(
-        200, _survey_page(invitation, catalogue, action_url, selected=selected, comment=comment)
-    )
+        return Page(200, html, answered, invitation.invitation_id)
+    html = _survey_page(invitation, catalogue, action_url, selected=selected, comment=comment)
+    return Page(200, html, invitation_id=invitation.invitation_id)
 
 
 def read_scores(invitation: Invitation, form: Mapping[str, str]) -> dict[str, int]:
@@ -216,12 +216,13 @@ def submit_survey(
             comment=(form.get("comment") or "")[:MAX_COMMENT_LENGTH],
             error=text(invitation.language, f"error_{str(invalid).replace('-', '_')}"),
         )
-        return Page(400, html)
+        return Page(400, html, invitation_id=invitation.invitation_id)
     answered = answer(
         invitation, scores, comment, keep_comment=False, config=config, catalogue=catalogue,
         ports=ports,
     )  # fmt: skip
-    return Page(200, render_thank_you_page(language=invitation.language), answered)
+    html = render_thank_you_page(language=invitation.language)
+    return Page(200, html, answered, invitation.invitation_id)
 
 
 def answer(

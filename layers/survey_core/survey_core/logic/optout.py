@@ -52,7 +52,8 @@ def show_unsubscribe(token: str, action_url: str, catalogue: Catalogue) -> Page:
     invitation = find_invitation(token)  # closed surveys too: old emails still unsubscribe
     addresses = _addresses(store.get_customer(invitation.customer_id))
     # The link came in an email: that is the channel offered checked.
-    return Page(200, _choice_page(invitation, addresses, catalogue, action_url, ["email"], None))
+    html = _choice_page(invitation, addresses, catalogue, action_url, ["email"], None)
+    return Page(200, html, invitation_id=invitation.invitation_id)
 
 
 def is_one_click(form: Form) -> bool:
@@ -70,7 +71,8 @@ def unsubscribe(
     chosen = ["email"] if one_click else [c for c in CHANNELS if c in form.get("channel", [])]
     if not chosen:
         error = text(invitation.language, "error_nothing_chosen")
-        return Page(400, _choice_page(invitation, addresses, catalogue, action_url, [], error)), []
+        html = _choice_page(invitation, addresses, catalogue, action_url, [], error)
+        return Page(400, html, invitation_id=invitation.invitation_id), []
     now = clock()
     for channel in chosen:
         address = addresses.get(channel)
@@ -84,4 +86,4 @@ def unsubscribe(
                 invitation_id=invitation.invitation_id,
             )
     html = render_unsubscribed_page(language=invitation.language, company=catalogue.company)
-    return Page(200, html), chosen
+    return Page(200, html, invitation_id=invitation.invitation_id), chosen
