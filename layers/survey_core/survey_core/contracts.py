@@ -6,6 +6,8 @@ Validators are built once at import; schemas live in schemas/ and ship with the 
 from __future__ import annotations
 
 import json
+import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,11 +52,30 @@ def _load(path: Path) -> dict[str, Any]:
     return schema
 
 
+# RFC 3339 date-times with an offset, in years events can really carry. Checked here rather
+# than by jsonschema's own checker, which checks "date-time" only when the optional
+# rfc3339-validator is installed; the year bounds keep the date arithmetic that follows (send
+# delays, quiet hours, retention) from overflowing.
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})")
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2199
+FORMATS = FormatChecker()
+
+
+@FORMATS.checks("date-time", raises=ValueError)
+def _is_date_time(value: object) -> bool:
+    if not isinstance(value, str):
+        return True  # "type" says what else is wrong
+    text = value.upper()
+    if not _DATE_TIME.fullmatch(text):
+        return False
+    return EARLIEST_YEAR <= datetime.fromisoformat(text).year <= LATEST_YEAR
+
+
 _COMMON = _load(SCHEMA_DIR / "common.schema.json")
 _REGISTRY: Registry = Registry().with_resource(_COMMON["$id"], Resource.from_contents(_COMMON))
 _VALIDATORS = {
     detail_type: Draft202012Validator(
-        _load(schema_file(detail_type)), registry=_REGISTRY, format_checker=FormatChecker()
+        _load(schema_file(detail_type)), registry=_REGISTRY, format_checker=FORMATS
     )
     for detail_type in INBOUND_DETAIL_TYPES + OUTBOUND_DETAIL_TYPES
 }
@@ -68,6 +89,14 @@ def error_path(error: ValidationError, root: str = "detail") -> str:
     return path
 
 
+def _shown_name(name: str) -> str:
+    """A producer's unexpected key, safe to put in a reason: printable and short, or quoted
+    with escapes (the reason goes into an SQS attribute and into logs)."""
+    if name.isprintable() and name.isascii() and len(name) <= 64:
+        return name
+    return ascii(name[:64])
+
+
 def describe_error(error: ValidationError) -> str:
     """The rule that failed, without the offending value."""
     rule = error.validator
@@ -77,7 +106,7 @@ def describe_error(error: ValidationError) -> str:
         return f"missing required {', '.join(missing)}"
     if rule == "additionalProperties":
         allowed = set(error.schema.get("properties", {}))
-        extra = sorted(k for k in (error.instance or {}) if k not in allowed)
+        extra = sorted(_shown_name(k) for k in (error.instance or {}) if k not in allowed)
         return f"unexpected {', '.join(extra)}"
     if rule == "type":
         return f"must be of type {expected}"

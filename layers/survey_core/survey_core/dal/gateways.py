@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -154,6 +155,22 @@ class EventBus:
             raise EventsNotPut(failed, codes)
 
 
+# Characters SQS accepts in messages and attributes (#x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD
+# #x10000-#x10FFFF); anything else is replaced so the message is never refused.
+_NOT_SQS_TEXT = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _sqs_text(text: str) -> str:
+    return _NOT_SQS_TEXT.sub("\ufffd", text)
+
+
+def _sqs_json(value: Any) -> str:
+    """JSON as UTF-8 text, not ASCII-escaped (non-ASCII text would grow up to 3 times), with
+    the few characters SQS refuses (lone surrogates, U+FFFE/U+FFFF) escaped: lossless."""
+    text = json.dumps(value, default=str, ensure_ascii=False)
+    return _NOT_SQS_TEXT.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
 class RejectedEvents:
     """Dead-letter queue for inbound events that fail validation: event and reason together."""
 
@@ -164,8 +181,10 @@ class RejectedEvents:
     def send(self, event: Any, reason: str) -> None:
         self._sqs.send_message(
             QueueUrl=self._url,
-            MessageBody=json.dumps({"reason": reason, "event": event}, default=str),
-            MessageAttributes={"reason": {"DataType": "String", "StringValue": reason[:1024]}},
+            MessageBody=_sqs_json({"reason": reason, "event": event}),
+            MessageAttributes={
+                "reason": {"DataType": "String", "StringValue": _sqs_text(reason[:1024])}
+            },
         )
 
 

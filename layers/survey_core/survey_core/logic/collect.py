@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -80,11 +81,17 @@ def open_invitation(token: str, now: datetime) -> Invitation:
     return invitation
 
 
+# A score as a person types it: ASCII digits, at most a sign and a few of them (str.isdigit
+# also accepts superscripts and other scripts' digits that int() refuses).
+_SCORE = re.compile(r"-?[0-9]{1,3}")
+
+
 def parse_score(metric: str, raw: str | None) -> int:
-    if raw is None or not raw.strip().lstrip("-").isdigit():
+    text = (raw or "").strip()
+    if not _SCORE.fullmatch(text):
         raise InvalidAnswer("missing-score")
     try:
-        return check_score(metric, int(raw.strip()))
+        return check_score(metric, int(text))
     except ScoreOutOfRange:
         raise InvalidAnswer("score-out-of-range") from None
 
