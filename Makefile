@@ -19,7 +19,7 @@ help:
 	@echo "make test   - the gate: lint, types, template checks, sam build, all tests"
 	@echo "make local  - start the local stack and keep it running"
 	@echo "make deploy - check the catalogue, sam build, sam deploy --guided"
-	@echo "make bench  - benchmarks: trigger and answer cost against their floors, lifecycle transitions, USD per 1,000 surveys"
+	@echo "make bench  - sam build, then every benchmark (cold starts, package sizes, costs against floors, report reads, transitions, USD, end-to-end): a summary table and .bench/results.json"
 	@echo "make preview - every survey email and SMS rendered to .preview/"
 	@echo "make report-preview - a sample manager report (HTML, chart, .xlsx, screenshots) in .preview/report/"
 
@@ -100,12 +100,9 @@ lock: venv
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .local-stack .preview .pytest_cache .mypy_cache .ruff_cache
 
-bench: venv
-	$(PY) -m bench.trigger_cost
-	$(PY) -m bench.collect_cost
-	$(PY) -m bench.report_reads
-	$(PY) -m bench.lifecycle
-	$(PY) -m bench.cost_model
+# sam build first: package sizes and cold starts are measured on the built artifacts.
+bench: venv build
+	$(PY) -m bench
 
 # Every email and SMS of every survey x language x metric, to files (index.html lists them).
 preview: venv

@@ -16,7 +16,7 @@ implementation of that answer must make, made directly with boto3 from this proc
 Both paths are interleaved answer by answer, so machine noise hits them alike. The requests
 of the POST are counted by the local stack (GET /_local/requests), the floor's in-process.
 
-    make bench            # or: .venv/bin/python -m bench.collect_cost --answers 200
+    make bench            # or: .venv/bin/python -m bench.collect_cost --answers 200 [--json PATH]
 """
 
 from __future__ import annotations
@@ -28,9 +28,18 @@ import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from bench.floor import MeasuredPath, bench_stack, counted_requests, print_against_floor
+from bench.floor import (
+    MeasuredPath,
+    against_floor,
+    bench_stack,
+    counted_requests,
+    floor_row,
+    print_against_floor,
+)
+from bench.summary import Row, write_json
 
 TARGET_RATIO = 1.5
 SEGMENT = {
@@ -174,7 +183,7 @@ def _score(n: int) -> int:
     return 9 + n % 2
 
 
-def run(answers: int) -> int:
+def run(answers: int) -> dict[str, Any]:
     from infra.local.scenario import http
 
     start = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
@@ -231,8 +240,7 @@ def run(answers: int) -> int:
             calls["floor"] += len(made_by_floor)
             for operation in made_by_floor:
                 operations["floor"][operation] = operations["floor"].get(operation, 0) + 1
-    _report(answers, timings, calls, operations)
-    return 0
+    return _report(answers, timings, calls, operations)
 
 
 def _report(
@@ -240,25 +248,38 @@ def _report(
     timings: dict[str, list[float]],
     calls: dict[str, int],
     operations: dict[str, dict[str, int]],
-) -> None:
+) -> dict[str, Any]:
+    measured = MeasuredPath(
+        "answer POST /s/{token} (HTTP, Chalice, handler)", calls["post"], timings["post"]
+    )
+    floor = MeasuredPath("floor (Query, GetItem x2, TransactWrite, SendTaskSuccess, PutEvents)",
+                         calls["floor"], timings["floor"])  # fmt: skip
     print_against_floor(
-        "cost of one answer POST (first answer, score and comment)",
-        MeasuredPath("answer POST /s/{token} (HTTP, Chalice, handler)", calls["post"],
-                     timings["post"]),
-        MeasuredPath("floor (Query, GetItem x2, TransactWrite, SendTaskSuccess, PutEvents)",
-                     calls["floor"], timings["floor"]),
-        TARGET_RATIO,
-    )  # fmt: skip
+        "cost of one answer POST (first answer, score and comment)", measured, floor, TARGET_RATIO
+    )
     for path, counts in operations.items():
         listed = ", ".join(f"{op} {count / answers:.1f}" for op, count in sorted(counts.items()))
         print(f"{path} requests per answer: {listed}")
+    return {
+        **against_floor(measured, floor, TARGET_RATIO),
+        "requests_per_answer": {
+            path: {op: round(count / answers, 2) for op, count in sorted(counts.items())}
+            for path, counts in operations.items()
+        },
+    }
+
+
+def summary(result: dict[str, Any]) -> list[Row]:
+    return [floor_row("collect_cost", "collect cost per answer POST", result)]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--answers", type=int, default=200, help="answers per path")
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
-    return run(args.answers)
+    write_json(args.json, run(args.answers))
+    return 0
 
 
 if __name__ == "__main__":

@@ -38,6 +38,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.summary import Row
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PRICES_FILE = REPO_ROOT / "bench" / "prices.json"
 TARGET_INFRASTRUCTURE_PER_1000 = 0.50  # USD per 1,000 surveys, everything but SMS carrier fees
@@ -769,7 +771,7 @@ def _print_requests(measured: list[Measured]) -> None:
 # ---------------------------------------------------------------- main
 
 
-def run(time_scale: float, json_path: Path | None, billed_ms: float | None) -> int:
+def run(time_scale: float, json_path: Path | None, billed_ms: float | None) -> dict[str, Any]:
     from infra.local.process import running_stack
 
     sys.path.insert(0, str(REPO_ROOT / "layers" / "survey_core"))  # survey_core.sms
@@ -782,7 +784,41 @@ def run(time_scale: float, json_path: Path | None, billed_ms: float | None) -> i
     if json_path is not None:
         json_path.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
         print(f"\nfigures written to {json_path}")
-    return 0
+    return figures
+
+
+def summary(result: dict[str, Any]) -> list[Row]:
+    """AWS requests and state transitions per survey by scenario, and the mix's USD."""
+    rows = []
+    for scenario in result["scenarios"].values():
+        by_functions = sum(scenario["requests_by_functions"].values())
+        by_machine = sum(scenario["requests_by_state_machine"].values())
+        counts = scenario["counts_per_survey"]
+        rows.append(
+            Row(
+                "cost_model",
+                f"AWS requests per survey: {scenario['name']}",
+                f"{by_functions + by_machine} ({by_functions} by functions + {by_machine} by "
+                f"the state machine; {counts['lambda_invocations']} invocations, "
+                f"{counts['transitions']} transitions)",
+                number=by_functions + by_machine,
+                unit="requests",
+            )
+        )
+    mix = result["mix"]
+    rows.append(
+        Row(
+            "cost_model",
+            "USD per 1,000 surveys, infrastructure (mix)",
+            f"{mix['infrastructure_usd_per_1000']:.3f} (with SMS carrier fees "
+            f"{mix['total_usd_per_1000']:.2f})",
+            f"<= {result['target_infrastructure_usd_per_1000']:.2f}",
+            mix["verdict"],
+            mix["infrastructure_usd_per_1000"],
+            "USD",
+        )
+    )
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -797,7 +833,8 @@ def main(argv: list[str] | None = None) -> int:
         help="bill every Lambda invocation this many ms instead of its measured run time",
     )
     args = parser.parse_args(argv)
-    return run(args.time_scale, args.json, args.billed_ms)
+    run(args.time_scale, args.json, args.billed_ms)
+    return 0
 
 
 if __name__ == "__main__":

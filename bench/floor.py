@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.summary import Row, ratio_text
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -84,6 +86,31 @@ def _p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[-1]
 
 
+def against_floor(
+    measured: MeasuredPath, floor: MeasuredPath, target_ratio: float
+) -> dict[str, Any]:
+    """The figures print_against_floor prints, as data."""
+    ratio = statistics.median(measured.timings_ms) / statistics.median(floor.timings_ms)
+
+    def path(p: MeasuredPath) -> dict[str, Any]:
+        return {
+            "name": p.name,
+            "calls_each": round(p.calls / len(p.timings_ms), 2),
+            "median_ms": round(statistics.median(p.timings_ms), 2),
+            "p95_ms": round(_p95(p.timings_ms), 2),
+        }
+
+    return {
+        "repetitions": len(measured.timings_ms),
+        "measured": path(measured),
+        "floor": path(floor),
+        "ratio_median": round(ratio, 3),
+        "ratio_by_quarter": [round(r, 3) for r in _by_quarter(measured, floor)],
+        "target_ratio": target_ratio,
+        "verdict": "ok" if ratio <= target_ratio else "OVER TARGET",
+    }
+
+
 def print_against_floor(
     title: str, measured: MeasuredPath, floor: MeasuredPath, target_ratio: float
 ) -> float:
@@ -102,11 +129,29 @@ def print_against_floor(
     verdict = "ok" if ratio <= target_ratio else "OVER TARGET"
     print(f"\n{measured.name.split(' ')[0]} / floor (median): {ratio:.2f}  "
           f"(target <= {target_ratio}: {verdict})")  # fmt: skip
+    print("by quarter of the run: " + ", ".join(f"{r:.2f}" for r in _by_quarter(measured, floor)))
+    return ratio
+
+
+def _by_quarter(measured: MeasuredPath, floor: MeasuredPath) -> list[float]:
+    """The median ratio in each quarter of the run (a drift shows as a trend)."""
+    count = len(measured.timings_ms)
     quarter = max(1, count // 4)
-    by_quarter = [
+    return [
         statistics.median(measured.timings_ms[i : i + quarter])
         / statistics.median(floor.timings_ms[i : i + quarter])
         for i in range(0, count - quarter + 1, quarter)
     ]
-    print("by quarter of the run: " + ", ".join(f"{r:.2f}" for r in by_quarter))
-    return ratio
+
+
+def floor_row(bench: str, figure: str, result: dict[str, Any]) -> Row:
+    """One summary line for a path measured against its floor."""
+    measured, floor = result["measured"], result["floor"]
+    value = (
+        f"{ratio_text(result['ratio_median'], result['target_ratio'])}x floor: "
+        f"{measured['calls_each']:g} calls, "
+        f"{measured['median_ms']:.1f} ms vs {floor['calls_each']:g} calls, "
+        f"{floor['median_ms']:.1f} ms (median of {result['repetitions']})"
+    )
+    target = f"<= {result['target_ratio']}x floor (median)"
+    return Row(bench, figure, value, target, result["verdict"], result["ratio_median"], "x floor")

@@ -6,7 +6,7 @@ suppression list (BatchGetItem), store the invitation exactly once (PutItem with
 and start its lifecycle (StartExecution). Both run against the same local
 stack in the same run, interleaved event by event, so machine noise hits them alike.
 
-    make bench            # or: .venv/bin/python -m bench.trigger_cost --events 200
+    make bench            # or: .venv/bin/python -m bench.trigger_cost --events 200 [--json PATH]
 """
 
 from __future__ import annotations
@@ -18,9 +18,19 @@ import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from bench.floor import REPO_ROOT, MeasuredPath, bench_stack, counted_requests, print_against_floor
+from bench.floor import (
+    REPO_ROOT,
+    MeasuredPath,
+    against_floor,
+    bench_stack,
+    counted_requests,
+    floor_row,
+    print_against_floor,
+)
+from bench.summary import Row, write_json
 
 TARGET_RATIO = 1.5
 
@@ -35,7 +45,7 @@ def _event(n: int, run: str) -> dict[str, Any]:
     return event
 
 
-def run(events: int) -> int:
+def run(events: int) -> dict[str, Any]:
     start = (datetime.now(UTC) - timedelta(days=1)).isoformat()
     with bench_stack(start, "bench.log"):
         import boto3
@@ -111,28 +121,31 @@ def run(events: int) -> int:
     return report(events, timings, calls)
 
 
-def report(events: int, timings: dict[str, list[float]], calls: dict[str, int]) -> int:
-    print_against_floor(
-        "trigger cost per new-survey event",
-        MeasuredPath("trigger (handle_event)", calls["trigger"], timings["trigger"]),
-        MeasuredPath(
-            "floor (Update+BatchGet+PutItem+StartExecution)", calls["floor"], timings["floor"]
-        ),
-        TARGET_RATIO,
+def report(events: int, timings: dict[str, list[float]], calls: dict[str, int]) -> dict[str, Any]:
+    measured = MeasuredPath("trigger (handle_event)", calls["trigger"], timings["trigger"])
+    floor = MeasuredPath(
+        "floor (Update+BatchGet+PutItem+StartExecution)", calls["floor"], timings["floor"]
     )
+    print_against_floor("trigger cost per new-survey event", measured, floor, TARGET_RATIO)
     print(
         "note: moto copies a whole table for every TransactWriteItems (to roll back), so on the\n"
         "local endpoint the trigger's transaction gets slower as the tables grow; DynamoDB's\n"
         "does not. The calls per event are the machine-independent part of the comparison."
     )
-    return 0
+    return against_floor(measured, floor, TARGET_RATIO)
+
+
+def summary(result: dict[str, Any]) -> list[Row]:
+    return [floor_row("trigger_cost", "trigger cost per event", result)]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--events", type=int, default=200, help="events per path")
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
-    return run(args.events)
+    write_json(args.json, run(args.events))
+    return 0
 
 
 if __name__ == "__main__":

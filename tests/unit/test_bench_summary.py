@@ -1,0 +1,315 @@
+"""The pure parts of `python -m bench`: ratios and verdicts, tables, the summary rows each
+benchmark makes of its figures, the JSON document, `python -X importtime` parsing and the
+template's function environments."""
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from bench import cold_start, lifecycle, report_reads, sam
+from bench import summary as s
+from bench.__main__ import BENCHES, NAMES, rows_of
+from bench.floor import MeasuredPath, against_floor, floor_row
+
+pytestmark = pytest.mark.unit
+
+
+def test_ratio_and_verdict():
+    assert s.ratio(125.0, 100.0) == pytest.approx(1.25)
+    assert s.verdict(1.25, 1.25) == s.OK  # the target is inclusive
+    assert s.verdict(1.2501, 1.25) == s.OVER
+    with pytest.raises(ValueError):
+        s.ratio(1.0, 0.0)
+
+
+def test_ratio_text_shows_a_third_decimal_only_where_two_would_hide_the_verdict():
+    assert s.ratio_text(2.944, 1.25) == "2.94"
+    assert s.ratio_text(1.5026, 1.5) == "1.503"  # over, though 1.50 would read as on target
+    assert s.ratio_text(1.4981, 1.5) == "1.498"
+    assert s.ratio_text(1.5, 1.5) == "1.50"
+
+
+def test_worst_verdict():
+    assert s.worst([s.OK, s.INFO]) == s.OK
+    assert s.worst([s.INFO]) == s.INFO
+    assert s.worst([s.OK, s.OVER, s.INFO]) == s.OVER
+    assert s.worst([s.OVER, s.FAILED]) == s.FAILED
+    assert s.worst([s.FAILED, s.ERROR, s.OK]) == s.ERROR
+
+
+def test_stats_and_units():
+    stats = s.stats_ms([3.0, 1.0, 2.0, 10.0])
+    assert stats["median_ms"] == 2.5
+    assert (stats["min_ms"], stats["max_ms"]) == (1.0, 10.0)
+    assert s.human_bytes(512) == "512 B"
+    assert s.human_bytes(54 * 1024 * 1024) == "54.0 MB"
+    assert s.human_ms(312.4) == "312 ms"
+    assert s.human_ms(1500) == "1.50 s"
+
+
+def test_format_table_pads_and_aligns():
+    table = s.format_table(("name", "ms"), [("a", "1"), ("longer", "100")], align="lr")
+    assert table.splitlines() == [
+        "| name   |  ms |",
+        "| ------ | --: |",
+        "| a      |   1 |",
+        "| longer | 100 |",
+    ]
+    with pytest.raises(ValueError):
+        s.format_table(("a", "b"), [("only one",)])
+
+
+def test_summary_table_columns():
+    rows = [s.Row("x", "figure one", "1.00x", "<= 1.25x", s.OK)]
+    header, _rule, line = s.summary_table(rows).splitlines()
+    assert [c.strip() for c in header.strip("|").split("|")] == [
+        "figure",
+        "value",
+        "target",
+        "verdict",
+    ]
+    assert "figure one" in line and "ok" in line
+
+
+def test_document_is_json_with_summary_and_benches():
+    rows = [
+        s.Row("packages", "package A", "1 KB", "<= 250 MB", s.OK, 1024, "bytes"),
+        s.Row("cold_start", "cold start A", "3.00x", "<= 1.25x", s.OVER, 3.0, "x floor"),
+    ]
+    doc = s.document(
+        machine={"cpu_count": 2},
+        benches={"packages": {"ok": True, "seconds": 1.0, "result": {"functions": {}}}},
+        rows=rows,
+        command=["python", "-m", "bench"],
+        quick=False,
+        started=datetime(2026, 11, 24, 10, 0, tzinfo=UTC),
+        finished=datetime(2026, 11, 24, 10, 5, tzinfo=UTC),
+    )
+    loaded = json.loads(json.dumps(doc))
+    assert loaded["schema_version"] == s.SCHEMA_VERSION
+    assert loaded["verdict"] == s.OVER
+    assert loaded["started"] == "2026-11-24T10:00:00+00:00"
+    assert set(loaded) >= {"machine", "summary", "benches", "command", "quick", "finished"}
+    assert loaded["summary"][1] == {
+        "bench": "cold_start",
+        "figure": "cold start A",
+        "value": "3.00x",
+        "target": "<= 1.25x",
+        "verdict": s.OVER,
+        "number": 3.0,
+        "unit": "x floor",
+    }
+
+
+def test_a_bench_that_did_not_run_is_an_error_row():
+    [row] = rows_of("trigger_cost", {"ok": False, "error": "exit code 1, no figures"})
+    assert row.verdict == s.ERROR
+    assert "exit code 1" in row.value
+    [row] = rows_of("trigger_cost", {"ok": True, "result": {"not": "the shape"}})
+    assert row.verdict == s.ERROR and row.value.startswith("summary failed")
+
+
+def test_every_bench_has_a_module_with_summary_and_quick_arguments():
+    assert set(NAMES) == {
+        "cold_start",
+        "packages",
+        "trigger_cost",
+        "collect_cost",
+        "report_reads",
+        "lifecycle",
+        "cost_model",
+        "e2e",
+    }
+    report = next(b for b in BENCHES if b.name == "report_reads")
+    assert report.args == ("--sizes", "1000", "10000", "100000")
+
+
+# ---------------------------------------------------------------- cold start
+
+IMPORTTIME = """\
+import time: self [us] | cumulative | imported package
+import time:       120 |        120 |   _io
+import time:      3000 |       5000 |     botocore.session
+import time:      2000 |       2000 |     botocore
+import time:     18000 |      18000 |   survey_core.contracts
+import time:     60000 |      90000 | handler
+some other line
+"""
+
+
+def test_parse_importtime():
+    lines = cold_start.parse_importtime(IMPORTTIME)
+    assert [line.name for line in lines] == [
+        "_io",
+        "botocore.session",
+        "botocore",
+        "survey_core.contracts",
+        "handler",
+    ]
+    assert lines[-1] == cold_start.ImportLine("handler", 60000, 90000)
+    top = cold_start.top_self(lines, 2)
+    assert top == [
+        {"module": "handler", "self_ms": 60.0, "cumulative_ms": 90.0},
+        {"module": "survey_core.contracts", "self_ms": 18.0, "cumulative_ms": 18.0},
+    ]
+    packages = cold_start.top_packages(lines, 3)
+    assert packages == [
+        {"package": "handler", "self_ms": 60.0},
+        {"package": "survey_core", "self_ms": 18.0},
+        {"package": "botocore", "self_ms": 5.0},
+    ]
+
+
+def test_importtime_medians_of_several_runs():
+    line = cold_start.ImportLine
+    runs = [
+        [line("a", 10, 30), line("b", 100, 100)],
+        [line("a", 12, 32), line("b", 5000, 5000)],  # a noisy run
+        [line("a", 11, 31)],  # b not imported
+    ]
+    assert cold_start.median_lines(runs) == [line("a", 11, 31), line("b", 100, 100)]
+
+
+def _cold_start_result(function_ms: float) -> dict:
+    floor = {"median_ms": 100.0}
+    ratio = function_ms / 100.0
+    over = s.verdict(ratio, cold_start.TARGET_RATIO)
+    return {
+        "modes": [cold_start.CACHED],
+        "floor": {"module": "boto3", cold_start.CACHED: floor},
+        "functions": {
+            "TriggerFunction": {
+                cold_start.CACHED: {"median_ms": function_ms},
+                "ratio": {cold_start.CACHED: ratio},
+                "verdict": over,
+            }
+        },
+    }
+
+
+def test_cold_start_summary_rows():
+    floor_row_, function_row = cold_start.summary(_cold_start_result(300.0))
+    assert floor_row_.figure == "cold start floor: import boto3"
+    assert function_row.figure == "cold start TriggerFunction"
+    assert function_row.verdict == s.OVER
+    assert function_row.number == pytest.approx(3.0)
+    assert "3.00x (300 ms)" in function_row.value
+    [_, ok_row] = cold_start.summary(_cold_start_result(120.0))
+    assert ok_row.verdict == s.OK
+
+
+def test_foreign_extension_modules_are_found_by_their_elf_machine(tmp_path):
+    dist_info = tmp_path / "demo-1.2.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: Demo\nVersion: 1.2\n\n")
+    (dist_info / "RECORD").write_text("demo/_speed.cpython-313-aarch64-linux-gnu.so,,\n")
+    (tmp_path / "demo").mkdir()
+    elf = bytearray(b"\x7fELF\x02\x01" + bytes(12) + (183).to_bytes(2, "little"))
+    (tmp_path / "demo" / "_speed.cpython-313-aarch64-linux-gnu.so").write_bytes(bytes(elf))
+    assert cold_start.foreign_distributions(tmp_path, "x86_64") == ["Demo==1.2"]
+    assert cold_start.foreign_distributions(tmp_path, "aarch64") == []
+
+
+# ---------------------------------------------------------------- the other benchmarks
+
+
+def test_against_floor_figures_and_row():
+    measured = MeasuredPath("trigger", 10, [2.0, 2.0, 2.0, 2.0, 2.0])
+    floor = MeasuredPath("floor", 5, [1.0, 1.0, 1.0, 1.0, 1.0])
+    figures = against_floor(measured, floor, 1.5)
+    assert figures["ratio_median"] == 2.0
+    assert figures["verdict"] == s.OVER
+    assert figures["measured"]["calls_each"] == 2.0
+    assert figures["floor"]["calls_each"] == 1.0
+    row = floor_row("trigger_cost", "trigger cost per event", figures)
+    assert row.verdict == s.OVER and row.number == 2.0
+    assert row.target == "<= 1.5x floor (median)"
+
+
+def test_report_reads_rows_compare_each_size_with_the_first():
+    result = {
+        "target_ratio": 1.1,
+        "sizes": [
+            {"responses": 1000, "items_read": 341, "report_ms": 500.0, "ratio_to_first": 1.0,
+             "verdict": s.INFO},
+            {"responses": 100_000, "items_read": 400, "report_ms": 900.0,
+             "ratio_to_first": 1.173, "verdict": s.OVER},
+        ],
+    }  # fmt: skip
+    first, last = report_reads.summary(result)
+    assert first.verdict == s.INFO and first.target == "-"
+    assert last.figure == "report items read at 100,000 responses"
+    assert last.verdict == s.OVER and "1.17x" in last.value
+
+
+def test_lifecycle_rows_hold_the_standard_scenarios_to_four():
+    scenarios = {
+        name: {"emails": 1, "sms": 0, "transitions": transitions, "status": "answered"}
+        for name, transitions in (
+            ("answered after the invitation", 2),
+            ("never answered", 9),
+            ("invitation email bounced, never answered", 11),
+        )
+    }
+    rows = {r.figure: r for r in lifecycle.summary({"scenarios": scenarios})}
+    assert rows["state transitions: answered after the invitation"].verdict == s.OK
+    assert rows["state transitions: never answered"].verdict == s.OVER
+    bounced = rows["state transitions: invitation email bounced, never answered"]
+    assert (bounced.verdict, bounced.target) == (s.INFO, "-")
+
+
+# ---------------------------------------------------------------- template.yaml
+
+
+def test_function_environments_resolve_the_template_intrinsics():
+    template = {
+        "Parameters": {
+            "SenderEmail": {"Type": "String"},
+            "SurveyLinkBaseUrl": {"Type": "String", "Default": ""},
+            "Days": {"Type": "Number", "Default": 400},
+        },
+        "Conditions": {"UseApiUrl": {"Fn::Equals": [{"Ref": "SurveyLinkBaseUrl"}, ""]}},
+        "Globals": {
+            "Function": {
+                "MemorySize": 512,
+                "Environment": {"Variables": {"TABLE": {"Ref": "Table"}, "DAYS": {"Ref": "Days"}}},
+            }
+        },
+        "Resources": {
+            "Table": {"Type": "AWS::DynamoDB::Table"},
+            "Queue": {"Type": "AWS::SQS::Queue"},
+            "Bus": {"Type": "AWS::Events::EventBus"},
+            "Api": {"Type": "AWS::Serverless::Api"},
+            "Fn": {
+                "Type": "AWS::Serverless::Function",
+                "Properties": {
+                    "CodeUri": "functions/fn/",
+                    "Handler": "app.handle",
+                    "Environment": {
+                        "Variables": {
+                            "QUEUE": {"Ref": "Queue"},
+                            "BUS": {"Fn::GetAtt": ["Bus", "Name"]},
+                            "SENDER": {"Ref": "SenderEmail"},
+                            "URL": {
+                                "Fn::If": [
+                                    "UseApiUrl",
+                                    {"Fn::Sub": "https://${Api}.execute-api.${AWS::Region}"},
+                                    {"Ref": "SurveyLinkBaseUrl"},
+                                ]
+                            },
+                        }
+                    },
+                },
+            },
+        },
+    }
+    [function] = sam.functions(template)
+    assert (function.logical_id, function.module, function.memory_mb) == ("Fn", "app", 512)
+    env = function.environment
+    assert env["TABLE"] == "feedback-Table-B3NCH0"
+    assert env["DAYS"] == "400"
+    assert env["QUEUE"] == "https://sqs.eu-north-1.amazonaws.com/123456789012/feedback-Queue-B3NCH0"
+    assert env["BUS"] == "feedback-Bus-B3NCH0"
+    assert env["SENDER"] == sam.PARAMETERS["SenderEmail"]
+    assert env["URL"] == "https://b3nch0api1.execute-api.eu-north-1"
