@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from pynamodb.attributes import UnicodeAttribute
 from pynamodb.connection import Connection
 from pynamodb.exceptions import (
     DoesNotExist,
     PutError,
+    PynamoDBException,
     TransactWriteError,
     UpdateError,
 )
@@ -47,6 +49,30 @@ def _transactions(region: str | None) -> Connection:
 
 def _conditional_failed(error: Exception) -> bool:
     return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+_T = TypeVar("_T")
+# Records of what already happened outside DynamoDB (a message went out): at 20 % throttling
+# eight attempts all fail once in 390,000; the waits stay well inside the function's timeout.
+PERSIST_ATTEMPTS = 8
+
+
+def persisting(write: Callable[[], _T]) -> _T:
+    """Run a write whose loss would misreport something already done, retrying transient
+    errors (throttling, 5xx) with backoff here: retrying the whole step would do it twice.
+    A condition that does not hold is no transient error and is raised at once."""
+    for attempt in range(1, PERSIST_ATTEMPTS + 1):
+        try:
+            return write()
+        except PynamoDBException as error:
+            reasons = getattr(error, "cancellation_reasons", None) or []
+            conditional = _conditional_failed(error) or any(
+                reason is not None and reason.code == "ConditionalCheckFailed" for reason in reasons
+            )
+            if conditional or attempt == PERSIST_ATTEMPTS:
+                raise
+            _backoff(attempt)
+    raise AssertionError("unreachable")
 
 
 def _update_if(item: Model, actions: list[Action], condition: Condition) -> bool:
@@ -263,15 +289,24 @@ def record_attempt(
         Invitation(invitation_id).update(actions=actions, condition=condition)
     else:
         connection = _transactions(getattr(Invitation.Meta, "region", None))
-        with TransactWrite(connection=connection) as transaction:
-            transaction.update(Invitation(invitation_id), actions=actions, condition=condition)
-            _add_counts(transaction, sent_counts.series, sent_counts.bucket_counts())
+        # A sent message's record is retried on transient errors (persisting); the request
+        # token makes a retry after an unseen commit a no-op, so it is never counted twice.
+        token = hashlib.sha256(f"{invitation_id}:{attempt.message_id}".encode()).hexdigest()
+
+        def write() -> None:
+            with TransactWrite(connection=connection, client_request_token=token[:36]) as tx:
+                tx.update(Invitation(invitation_id), actions=actions, condition=condition)
+                _add_counts(tx, sent_counts.series, sent_counts.bucket_counts())
+
+        persisting(write)
     # pending -> sent, but never overwrite answered / expired / failed
     if sent:
-        _update_if(
-            Invitation(invitation_id),
-            [Invitation.status.set("sent")],
-            Invitation.status.is_in("pending"),
+        persisting(
+            lambda: _update_if(
+                Invitation(invitation_id),
+                [Invitation.status.set("sent")],
+                Invitation.status.is_in("pending"),
+            )
         )
 
 

@@ -101,7 +101,10 @@ def send_rung(
         return SendResult("closed", reason=invitation.status)
     now = config.clock()
     # The token is stored before sending, so an answer that comes at once can end the wait.
-    store.store_task_token(invitation.invitation_id, request.task_token, now)
+    # Retried here on transient errors: the rung's own retries cover Lambda, not the store.
+    store.persisting(
+        lambda: store.store_task_token(invitation.invitation_id, request.task_token, now)
+    )
     earlier = _sent_before(invitation, request)
     if earlier is not None:
         # A retried invocation of a rung whose message already went out: waiting on the new
@@ -121,6 +124,9 @@ def send_rung(
             refused.append(f"{channel}: {refusal.code}")
             _record(invitation, request, channel, "failed", now, reason=refusal.code)
             continue
+        # The message is out: from here a transient store error must not fail the survey (the
+        # lifecycle would mark it failed, or a retried rung would send it again), so the
+        # records retry it themselves (store.persisting).
         _record(
             invitation,
             request,
@@ -131,7 +137,7 @@ def send_rung(
             sms_to=customer.phone if channel == "sms" else None,
             day=counting_day(now, config.reporting_time_zone),
         )
-        store.record_contact(invitation.customer_id, now)
+        store.persisting(lambda: store.record_contact(invitation.customer_id, now))
         _announce(invitation, request, channel, kind, now, ports)
         return SendResult("sent", channel=channel, kind=kind, sms_segments=segments)
     if not choice.candidates:
