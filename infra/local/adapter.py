@@ -746,8 +746,8 @@ class ControlApp:
 
     def _add_fault(self, environ: dict[str, Any]) -> tuple[int, Any]:
         try:
-            self.adapter.faults.add(Fault(**json.loads(_read_body(environ) or b"{}")))
-        except TypeError as error:
+            self.adapter.faults.add(Fault.from_json(json.loads(_read_body(environ) or b"{}")))
+        except (TypeError, ValueError) as error:
             return 400, {"message": str(error)}
         return 200, self.adapter.faults.listing()
 

@@ -6,18 +6,34 @@ handlers' retries and the lifecycle's Retry/Catch meet what the cloud would send
                           "code": "TooManyRequestsException", "status": 429,
                           "times": 4, "match": "maija@example.com"}
 
-service is the request's signing name (ses, sns, dynamodb, ...); match, when given, limits
-the rule to requests whose body contains the text (URL-decoded for form bodies), so one
-customer's messages can fail while others go through.
+service is the request's signing name (ses, sns, dynamodb, ...); operation "*" is every
+operation of the service; match, when given, limits the rule to requests whose body contains
+the text (URL-decoded for form bodies), so one customer's messages can fail while others go
+through. A rule fails the first `times` matching requests (default 1).
+
+A rule with a rate fails that share of its matching requests instead, at random (`seed` makes
+the draws repeatable; `times`, if given, still caps how many fail). `errors` lists the
+errors to answer with, drawn by weight (default 1), in place of code and status:
+
+    POST /_local/faults  {"service": "dynamodb", "operation": "*", "rate": 0.2, "seed": 7,
+                          "errors": [{"code": "ProvisionedThroughputExceededException"},
+                                     {"code": "InternalServerError", "status": 500,
+                                      "weight": 0.25}]}
+
+GET /_local/faults lists the rules with what they did: `seen` matching requests, `injected`
+failed, and `by_code`. The codes the SDKs retry: throttling (ThrottlingException,
+TooManyRequestsException, ProvisionedThroughputExceededException, Throttling; not SNS's
+Throttled) and any 500 or 503 (InternalFailure, InternalServerError, ServiceUnavailable).
 """
 
 from __future__ import annotations
 
 import json
+import random
 import re
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from functools import cache
 from typing import Any
 from urllib.parse import parse_qs, unquote_plus
@@ -29,15 +45,81 @@ _CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_reque
 REST_MODELS = {"ses": "sesv2", "connect": "connect"}
 
 
+@dataclass(frozen=True)
+class InjectedError:
+    code: str
+    status: int = 400
+    weight: float = 1.0
+
+
 @dataclass
 class Fault:
     service: str
-    operation: str
-    code: str
+    operation: str  # or "*": every operation of the service
+    code: str = ""
     status: int = 400
-    times: int = 1
+    times: int | None = None  # at most this many fail; default 1, or no limit with a rate
     match: str = ""
+    rate: float | None = None  # fail this share of the matching requests, at random
+    seed: int | None = None
+    errors: list[InjectedError] = field(default_factory=list)  # drawn by weight
     injected: int = 0
+    seen: int = 0  # matching requests drawn for (until used up), failed or not
+    by_code: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.errors = [
+            e if isinstance(e, InjectedError) else InjectedError(**e) for e in self.errors
+        ]
+        if not self.errors:
+            if not self.code:
+                raise ValueError("give a code, or errors")
+            self.errors = [InjectedError(self.code, self.status)]
+        if self.rate is not None and not 0 <= self.rate <= 1:
+            raise ValueError("rate must be between 0 and 1")
+        if any(e.weight <= 0 for e in self.errors):
+            raise ValueError("error weights must be positive")
+        if self.times is None and self.rate is None:
+            self.times = 1
+        self._random = random.Random(self.seed)  # noqa: S311 - fault draws, not secrets
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Fault:
+        """A rule as POST /_local/faults gives it; TypeError or ValueError when malformed."""
+        counters = {"injected", "seen", "by_code"} & set(body)
+        if counters:
+            raise TypeError(f"{', '.join(sorted(counters))}: counted, not given")
+        return cls(**body)
+
+    @property
+    def limit(self) -> float:
+        return float("inf") if self.times is None else self.times
+
+    def matches(self, request: AwsRequest) -> bool:
+        return (
+            self.service == request.service
+            and self.operation in ("*", request.operation)
+            and self.match in request.text
+        )
+
+    def draw(self) -> InjectedError | None:
+        """Whether this matching request fails, and with which error (under the lock)."""
+        self.seen += 1
+        if self.rate is not None and self._random.random() >= self.rate:
+            return None
+        error = self.errors[0]
+        if len(self.errors) > 1:
+            error = self._random.choices(self.errors, [e.weight for e in self.errors])[0]
+        self.injected += 1
+        self.by_code[error.code] = self.by_code.get(error.code, 0) + 1
+        return error
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **{k: v for k, v in vars(self).items() if not k.startswith("_")},
+            "errors": [asdict(e) for e in self.errors],
+            "by_code": dict(self.by_code),
+        }
 
 
 @dataclass(frozen=True)
@@ -107,39 +189,48 @@ class FaultInjector:
     def clear(self) -> list[dict[str, Any]]:
         with self._lock:
             done, self._faults = self._faults, []
-        return [vars(f) for f in done]
+            return [f.as_dict() for f in done]
 
     def listing(self) -> list[dict[str, Any]]:
         with self._lock:
-            return [vars(f) for f in self._faults]
+            return [f.as_dict() for f in self._faults]
 
-    def take(self, request: AwsRequest) -> Fault | None:
-        """The fault this request meets, counted; None lets it through to moto."""
+    def take(self, request: AwsRequest) -> InjectedError | None:
+        """The error this request meets, counted; None lets it through to moto. Rules are
+        asked in the order given; one that is used up, or whose rate lets the request pass,
+        leaves it to the next."""
         with self._lock:
             for fault in self._faults:
-                if (
-                    fault.service == request.service
-                    and fault.operation == request.operation
-                    and fault.match in request.text
-                    and fault.injected < fault.times
-                ):
-                    fault.injected += 1
-                    return fault
+                if fault.matches(request) and fault.injected < fault.limit:
+                    error = fault.draw()
+                    if error is not None:
+                        return error
         return None
 
 
-def error_response(fault: Fault, protocol: str) -> tuple[int, dict[str, str], bytes]:
+def error_response(
+    error: InjectedError | Fault, protocol: str
+) -> tuple[int, dict[str, str], bytes]:
     """Status, headers and body of the AWS error, as the protocol's parsers expect it."""
-    message = f"injected by the local stack ({fault.code})"
+    if isinstance(error, Fault):
+        error = error.errors[0]
+    message = f"injected by the local stack ({error.code})"
+    request_id = str(uuid.uuid4())  # AWS always gives one (moto's Step Functions reads it)
     if protocol == "query":
+        kind = "Receiver" if error.status >= 500 else "Sender"
         body = (
-            "<ErrorResponse><Error><Type>Sender</Type>"
-            f"<Code>{fault.code}</Code><Message>{message}</Message></Error>"
-            f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+            f"<ErrorResponse><Error><Type>{kind}</Type>"
+            f"<Code>{error.code}</Code><Message>{message}</Message></Error>"
+            f"<RequestId>{request_id}</RequestId></ErrorResponse>"
         )
-        return fault.status, {"Content-Type": "text/xml"}, body.encode()
+        return error.status, {"Content-Type": "text/xml"}, body.encode()
     if protocol == "json":
-        body_json = json.dumps({"__type": fault.code, "message": message})
-        return fault.status, {"Content-Type": "application/x-amz-json-1.0"}, body_json.encode()
-    headers = {"Content-Type": "application/json", "x-amzn-ErrorType": fault.code}
-    return fault.status, headers, json.dumps({"message": message}).encode()
+        body_json = json.dumps({"__type": error.code, "message": message})
+        headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": request_id}
+        return error.status, headers, body_json.encode()
+    headers = {
+        "Content-Type": "application/json",
+        "x-amzn-ErrorType": error.code,
+        "x-amzn-RequestId": request_id,
+    }
+    return error.status, headers, json.dumps({"message": message}).encode()
