@@ -98,6 +98,7 @@ lock: venv
 	$(VENV)/bin/uv pip compile -q requirements/dev.in -o requirements/dev.txt --python-version 3.11 --no-header
 	$(VENV)/bin/uv pip compile -q requirements/sam.in -o requirements/sam.txt --python-version 3.11 --no-header
 	$(VENV)/bin/uv pip compile -q requirements/checkov.in -o requirements/checkov.txt --python-version 3.11 --no-header
+	$(VENV)/bin/uv pip compile -q layers/survey_core/requirements.in -o layers/survey_core/requirements.txt --python-version 3.13 --python-platform aarch64-manylinux_2_34 --no-header
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .local-stack .preview .pytest_cache .mypy_cache .ruff_cache
