@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+from survey_core import yaml_file
 from survey_core.catalogue import (
     CATALOGUE_PATH,
     CatalogueError,
@@ -196,3 +197,13 @@ def test_the_check_command_fails_with_the_problems_on_stderr(tmp_path: Path) -> 
         cwd=LAYER,
     )
     assert ok.returncode == 0, ok.stderr
+
+
+@pytest.mark.parametrize("name", ["catalogue.yaml", "reports.yaml"])
+def test_libyaml_and_pure_python_read_the_shipped_files_alike(name: str) -> None:
+    # Given the loader the layer uses (libyaml's, as PyYAML's wheels have it)
+
+    assert yaml_file.SafeLoader is yaml.CSafeLoader
+    text = (CATALOGUE_PATH.parent / name).read_text(encoding="utf-8")
+    # Then it reads the shipped files exactly as PyYAML's pure-Python safe loader does
+    assert yaml_file.parse_yaml(text) == yaml.load(text, Loader=yaml.SafeLoader)

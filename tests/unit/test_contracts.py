@@ -127,3 +127,12 @@ def test_any_json_is_either_valid_or_invalid_never_a_crash(detail_type: str, det
         validate_detail(detail_type, detail)
     except InvalidEvent as invalid:
         assert invalid.reason
+
+
+@pytest.mark.parametrize(
+    "detail_type", [None, 7, ["Purchase Completed"], {"a": 1}, "purchase completed", ""]
+)
+def test_a_detail_type_that_names_no_contract_is_refused(detail_type: object) -> None:
+    # Validators are built on first use, keyed by name: any JSON value must still be refused
+    with pytest.raises(InvalidEvent, match="detail-type"):
+        validate_detail(detail_type, {})  # type: ignore[arg-type]

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from jsonschema import Draft202012Validator
 
 from .contracts import describe_error, error_path, has_field
 from .i18n import resolve_language, text
+from .yaml_file import YAMLError, parse_yaml
 
 CATALOGUE_PATH = Path(__file__).with_name("catalogue.yaml")
 SCHEMA_PATH = Path(__file__).with_name("catalogue.schema.json")
@@ -376,10 +376,10 @@ def parse_catalogue(raw: Any, source: str) -> Catalogue:
 
 def read_catalogue(path: Path) -> Catalogue:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = parse_yaml(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise CatalogueError([f"{path}: cannot be read ({error.strerror})"]) from None
-    except yaml.YAMLError as error:
+    except YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark is not None else ""
         raise CatalogueError([f"{path}:{line} is not valid YAML"]) from None

@@ -1,6 +1,7 @@
 """Event contracts: JSON Schemas (draft 2020-12) of every event's `detail`, validated at the edge.
 
-Validators are built once at import; schemas live in schemas/ and ship with the layer.
+A validator is built on its first use and kept: a function compiles only the schemas of the
+events it handles. Schemas live in schemas/ and ship with the layer.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,7 @@ OUTBOUND_DETAIL_TYPES = (
     "Survey Escalated",
     "Survey Expired",
 )
+DETAIL_TYPES = INBOUND_DETAIL_TYPES + OUTBOUND_DETAIL_TYPES
 MAX_REASON_ERRORS = 10
 
 
@@ -71,14 +74,25 @@ def _is_date_time(value: object) -> bool:
     return EARLIEST_YEAR <= datetime.fromisoformat(text).year <= LATEST_YEAR
 
 
-_COMMON = _load(SCHEMA_DIR / "common.schema.json")
-_REGISTRY: Registry = Registry().with_resource(_COMMON["$id"], Resource.from_contents(_COMMON))
-_VALIDATORS = {
-    detail_type: Draft202012Validator(
-        _load(schema_file(detail_type)), registry=_REGISTRY, format_checker=FORMATS
+@cache
+def _registry() -> Registry:
+    common = _load(SCHEMA_DIR / "common.schema.json")
+    return Registry().with_resource(common["$id"], Resource.from_contents(common))
+
+
+@cache
+def _validator_of(detail_type: str) -> Draft202012Validator:
+    return Draft202012Validator(
+        _load(schema_file(detail_type)), registry=_registry(), format_checker=FORMATS
     )
-    for detail_type in INBOUND_DETAIL_TYPES + OUTBOUND_DETAIL_TYPES
-}
+
+
+def validator(detail_type: object) -> Draft202012Validator | None:
+    """The validator of a known detail-type's contract; None for anything else (a detail-type
+    from an event may be any JSON value)."""
+    if not isinstance(detail_type, str) or detail_type not in DETAIL_TYPES:
+        return None
+    return _validator_of(detail_type)
 
 
 def error_path(error: ValidationError, root: str = "detail") -> str:
@@ -131,12 +145,12 @@ def describe_error(error: ValidationError) -> str:
 
 
 def validate_detail(detail_type: str, detail: Any) -> None:
-    validator = _VALIDATORS.get(detail_type)
-    if validator is None:
+    contract = validator(detail_type)
+    if contract is None:
         raise InvalidEvent(f"detail-type: unknown {detail_type!r}", "detail-type")
     if not isinstance(detail, dict):
         raise InvalidEvent("detail: must be a JSON object", "detail")
-    errors = sorted(validator.iter_errors(detail), key=lambda e: (error_path(e), str(e.validator)))
+    errors = sorted(contract.iter_errors(detail), key=lambda e: (error_path(e), str(e.validator)))
     if errors:
         shown = [f"{error_path(e)}: {describe_error(e)}" for e in errors[:MAX_REASON_ERRORS]]
         if len(errors) > MAX_REASON_ERRORS:
@@ -161,11 +175,11 @@ def validate_event(event: Any) -> tuple[str, dict[str, Any]]:
 
 def has_field(detail_type: str, dotted_path: str) -> bool:
     """Whether the contract of detail_type declares the field a.b.c (catalogue filters use it)."""
-    validator = _VALIDATORS.get(detail_type)
-    if validator is None:
+    contract = validator(detail_type)
+    if contract is None:
         return False
-    resolver = _REGISTRY.resolver(base_uri=validator.schema["$id"])
-    node: dict[str, Any] = validator.schema
+    resolver = _registry().resolver(base_uri=contract.schema["$id"])
+    node: dict[str, Any] = contract.schema
     for name in dotted_path.split("."):
         while "$ref" in node:
             resolved = resolver.lookup(node["$ref"])

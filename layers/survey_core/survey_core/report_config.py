@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from jsonschema import Draft202012Validator
+
+from .yaml_file import parse_yaml
 
 REPORTS_PATH = Path(__file__).with_name("reports.yaml")
 SCHEMA_PATH = Path(__file__).with_name("reports.schema.json")
@@ -201,7 +202,7 @@ def parse_groups(raw: Any, source: str = "reports.yaml") -> tuple[ReportGroup, .
 
 
 def load_groups(path: Path = REPORTS_PATH) -> tuple[ReportGroup, ...]:
-    return parse_groups(yaml.safe_load(path.read_text(encoding="utf-8")), path.name)
+    return parse_groups(parse_yaml(path.read_text(encoding="utf-8")), path.name)
 
 
 def main(argv: list[str]) -> int:
