@@ -10,7 +10,7 @@ reminder, never answered. Per scenario this counts, rather than assumes:
   (GET /_local/function-calls). DynamoDB read and write request units, EventBridge events,
   SES recipients and SMS segments are derived from them (rules in docs/cost.md);
 - the lifecycle's state transitions, from its execution history (infra.local.ladder), and the
-  requests of its direct integrations (Expire, AnnounceExpiry), from the states entered;
+  requests of its direct integrations (MarkFailed), from the states entered;
 - Lambda invocations and their run time (GET /_local/invocations; the answer page's requests
   timed by the customer), billed at each function's memory;
 - API Gateway requests: the customer's answer, the one-tap score link (GET) and the form with

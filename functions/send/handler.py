@@ -34,6 +34,7 @@ OUTCOME_METRICS = {
     "repeated": "RepeatedRungInvocations",
     "skipped": "RungsSkipped",
     "closed": "RungsAfterClose",
+    "expired": "SurveysExpired",
 }
 
 

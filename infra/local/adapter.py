@@ -380,6 +380,7 @@ class LocalAdapter:
         _patch_sns_to_lambda(self)
         _patch_events(self)
         _patch_step_functions_time(self.time_scale, lambda: self.clock())
+        _let_catchers_loop_to_their_own_state()
         enable_workflow_variables()
         _keep_task_failure_cause()
         _record_email_requests(self)
@@ -573,6 +574,36 @@ def _keep_task_failure_cause() -> None:
         return EmptyResult()
 
     StepFunctionResponse.send_task_failure = send_task_failure  # type: ignore[method-assign]
+
+
+def _let_catchers_loop_to_their_own_state() -> None:
+    """A Catch whose Next is its own state (the lifecycle's SendRung, rung after rung) loops in
+    Step Functions. moto's interpreter decides whether a catcher chose the next state by
+    comparing that choice with the current state's name, so there it took the state's own
+    End instead and the execution ended after the first rung. The catcher now says so itself.
+    """
+    from moto.stepfunctions.parser.asl.component.common.catch.catcher_decl import CatcherDecl
+    from moto.stepfunctions.parser.asl.component.common.catch.catcher_outcome import (
+        CatcherOutcomeCaught,
+    )
+    from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
+
+    original_catch = CatcherDecl._eval_body
+    original_set_next = CommonStateField._set_next
+
+    def catch(self: Any, env: Any) -> None:
+        original_catch(self, env)
+        if env.stack and isinstance(env.stack[-1], CatcherOutcomeCaught):
+            env.local_next_chosen_by_catcher = True
+
+    def set_next(self: Any, env: Any) -> None:
+        if getattr(env, "local_next_chosen_by_catcher", False):
+            env.local_next_chosen_by_catcher = False
+            return
+        original_set_next(self, env)
+
+    CatcherDecl._eval_body = catch  # type: ignore[method-assign]
+    CommonStateField._set_next = set_next  # type: ignore[method-assign]
 
 
 def _patch_step_functions_time(scale: float, clock: Callable[[], datetime]) -> None:

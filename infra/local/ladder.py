@@ -50,6 +50,7 @@ class Outcome:
     retries: int = 0  # task attempts beyond the first of each state entered
     attempts: list[dict[str, str]] = field(default_factory=list)
     response: dict[str, str] = field(default_factory=dict)  # channel, score, comment if stored
+    announced: list[str] = field(default_factory=list)  # detail-types put about it, in order
     seconds: float = 0.0
 
     @property
@@ -218,6 +219,7 @@ class LadderScenario:
         outcome.status = invitation["status"]["S"]
         outcome.failure_reason = invitation.get("failure_reason", {}).get("S", "")
         outcome.attempts = self._attempts()
+        outcome.announced = self._announced()
         stored = self.stack.client("dynamodb").get_item(
             TableName=self.stack.physical_id("ResponsesTable"),
             Key={"invitation_id": {"S": self.outcome.invitation_id}},
@@ -230,6 +232,19 @@ class LadderScenario:
                 "score": next(iter(item["scores"]["M"].values()))["N"],
                 "comment": item.get("comment", {}).get("S", ""),
             }
+
+    def _announced(self) -> list[str]:
+        """The detail-types the functions put on the bus about this invitation, in order (the
+        adapter keeps the functions' recent AWS requests)."""
+        found = []
+        for call in self.stack.control("function-calls"):
+            if (call["service"], call["operation"]) != ("events", "PutEvents"):
+                continue
+            for entry in call["params"].get("Entries", []):
+                detail = json.loads(entry.get("Detail") or "{}")
+                if detail.get("invitationId") == self.outcome.invitation_id:
+                    found.append(str(entry["DetailType"]))
+        return found
 
     def _invitation(self) -> dict[str, Any]:
         return dict(

@@ -1,10 +1,12 @@
 """The send function against moto: one rung at a time, as the lifecycle calls it."""
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from chalice.test import Client
+from survey_core.contracts import validate_detail
 
 from tests.conftest import Deployment, example_event
 from tests.integration.helpers import (
@@ -244,6 +246,74 @@ def test_a_rung_after_the_answer_sends_nothing_and_ends_the_wait(deployment: Dep
     assert (result["outcome"], result["reason"]) == ("closed", "answered")
     assert sent_sms() == []
     assert [r["taskToken"] for r in sfn.requests] == ["reminder-token"]
+
+
+def test_one_past_the_last_rung_the_survey_expires_is_announced_and_the_wait_ends(
+    deployment: Deployment,
+) -> None:
+    # Given the three rungs of a post-purchase invitation sent and no answer
+    invitation = _start(deployment)
+    invitation_id = invitation["invitation_id"]["S"]
+    send = deployment.load("SendFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    for rung in range(3):
+        _rung(send, invitation, rung)
+    recorder = BusRecorder(deployment)
+    sfn = AwsCalls(send.PORTS.lifecycle._sfn, "SendTaskSuccess")
+    # When the lifecycle calls the send function one past the last rung (its last wait ended)
+    result = _rung(send, invitation, 3, token="expiry-token")
+    # Then nothing is sent, the survey is expired, its expiry is announced under its contract,
+    # and the expiry step ends its own wait
+    assert result["outcome"] == "expired"
+    assert len(sent_emails()) == 2 and len(sent_sms()) == 1
+    stored = _invitation(deployment, invitation_id)
+    assert (stored["status"]["S"], stored["updated_at"]["S"]) == ("expired", "2026-11-16T10:00:00Z")
+    [expired] = [e for e in recorder.events() if e["detail-type"] == "Survey Expired"]
+    assert expired["detail"] == {
+        "version": "1",
+        "invitationId": invitation_id,
+        "expiredAt": "2026-11-16T10:00:00Z",
+    }
+    validate_detail("Survey Expired", expired["detail"])
+    assert [(r["taskToken"], json.loads(r["output"])) for r in sfn.requests] == [
+        ("expiry-token", {"status": "expired"})
+    ]
+
+
+def test_an_answer_that_beat_the_expiry_keeps_the_survey_answered(deployment: Deployment) -> None:
+    # Given an invitation answered just before its last wait ended
+    invitation = _start(deployment)
+    send = deployment.load("SendFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    _rung(send, invitation, 0)
+    collect = deployment.load("CollectFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    with Client(collect.app) as client:
+        assert client.http.get(f"/s/{invitation['link_token']['S']}?score=8").status_code == 200
+    recorder = BusRecorder(deployment)
+    sfn = AwsCalls(send.PORTS.lifecycle._sfn, "SendTaskSuccess")
+    # When the expiry step runs anyway
+    result = _rung(send, invitation, 3, token="expiry-token")
+    # Then the answer stands: nothing expires, nothing is announced, the wait ends
+    assert (result["outcome"], result["reason"]) == ("closed", "answered")
+    assert _invitation(deployment, invitation["invitation_id"]["S"])["status"]["S"] == "answered"
+    assert [e for e in recorder.events() if e["detail-type"] == "Survey Expired"] == []
+    assert [r["taskToken"] for r in sfn.requests] == ["expiry-token"]
+
+
+def test_a_retried_expiry_announces_again_rather_than_never(deployment: Deployment) -> None:
+    # Given an expiry step whose announcement was refused after the survey was marked expired
+    invitation = _start(deployment)
+    send = deployment.load("SendFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    _rung(send, invitation, 0)
+    events = AwsCalls(send.PORTS.bus._events, "PutEvents")
+    events.fail_next("AccessDeniedException", 400)
+    recorder = BusRecorder(deployment)
+    with pytest.raises(Exception, match="AccessDenied"):
+        _rung(send, invitation, 3, token="first")
+    assert _invitation(deployment, invitation["invitation_id"]["S"])["status"]["S"] == "expired"
+    # When the lifecycle retries the step
+    result = _rung(send, invitation, 3, token="second")
+    # Then the expiry is announced this time (at least once, never lost) and the wait ends
+    assert result["outcome"] == "expired"
+    assert [e["detail-type"] for e in recorder.events()] == ["Survey Expired"]
 
 
 def test_a_customer_who_opted_out_of_everything_is_not_invited(deployment: Deployment) -> None:

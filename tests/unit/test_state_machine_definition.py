@@ -72,6 +72,19 @@ def test_waits_for_the_answer_with_a_task_token_and_the_rungs_timeout() -> None:
     assert state["TimeoutSecondsPath"] == "$wait"
 
 
+def test_a_rung_without_an_answer_goes_straight_to_the_next_send() -> None:
+    # Every state entered is billed: the timeout leads to the next rung (or, one past the last,
+    # to the send function's expiry step) with no Choice in between, and nothing but the send
+    # function's own step expires a survey. Never answered: WaitForSendTime + rungs + 1.
+    [timeout] = [
+        c for c in ASL["States"]["SendRung"]["Catch"] if c["ErrorEquals"] == ["States.Timeout"]
+    ]
+    assert timeout["Next"] == "SendRung"
+    assert timeout["Assign"]["rung.$"] == "States.MathAdd($rung, 1)"
+    assert not [name for name, state in ASL["States"].items() if state["Type"] == "Choice"]
+    assert "expired" not in json.dumps(ASL)
+
+
 def _strings(node: object) -> list[str]:
     if isinstance(node, dict):
         return [s for key, value in node.items() for s in _strings(key) + _strings(value)]

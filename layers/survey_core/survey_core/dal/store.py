@@ -267,6 +267,16 @@ def store_task_token(invitation_id: str, task_token: str, now: datetime) -> None
     )
 
 
+def expire_invitation(invitation_id: str, now: datetime, *, from_statuses: Iterable[str]) -> bool:
+    """The survey closes unanswered; False when its status is no longer one of from_statuses
+    (an answer got there first): nothing is written then."""
+    return _update_if(
+        Invitation(invitation_id),
+        [Invitation.status.set("expired"), Invitation.updated_at.set(iso(now))],
+        Invitation.invitation_id.exists() & Invitation.status.is_in(*from_statuses),
+    )
+
+
 def record_attempt(
     invitation_id: str,
     attempt: Attempt,

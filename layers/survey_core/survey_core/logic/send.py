@@ -1,8 +1,10 @@
 """Send one rung of the channel ladder: the invitation (rung 0), a reminder, or the SMS that
-stands in for a rung's bounced email (a fallback).
+stands in for a rung's bounced email (a fallback); one past the last rung, expire the survey.
 
 The lifecycle calls this with a task token and waits on it; whatever happens here (sent,
 skipped, the survey already answered), the wait goes on until an answer or the next rung.
+The expiry ends the wait itself: the lifecycle has no expiry states of its own, because each
+state entered is a billed transition and most surveys are never answered.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from .channels import RungChannels, current_facts, rung_channels
 from .counting import DELIVERED, counting_day, sent_counts
 
 CLOSED = frozenset({"answered", "expired", "failed", "suppressed"})
+# What an unanswered survey may be in when its last wait ends; "expired" again when a retried
+# expiry finds its own write (the expiry is then announced again: at least once, never lost).
+EXPIRABLE = frozenset({"pending", "sent", "expired"})
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,7 @@ class SendRequest:
 
 @dataclass(frozen=True)
 class SendResult:
-    outcome: str  # sent | repeated | skipped | closed
+    outcome: str  # sent | repeated | skipped | closed | expired
     channel: str | None = None
     kind: str | None = None  # invitation | reminder | last-reminder
     reason: str | None = None
@@ -95,6 +100,8 @@ def send_rung(
     invitation = store.get_invitation(request.invitation_id)
     if invitation is None:
         raise InvitationNotFound(request.invitation_id)
+    if request.rung >= len(invitation.rung_at):
+        return expire(invitation, request, config, ports)
     if invitation.status in CLOSED:
         # Answered (or closed) while this rung was on its way: end the wait instead of sending.
         ports.lifecycle.answer(request.task_token, {"status": invitation.status})
@@ -149,6 +156,29 @@ def send_rung(
             raise DeliveryFailed("; ".join(refused))
         raise NoReachableChannel(choice.skipped_because or "no usable channel")
     return SendResult("skipped", kind=kind, reason="; ".join(refused) or choice.skipped_because)
+
+
+def expire(
+    invitation: Invitation, request: SendRequest, config: SendConfig, ports: SendPorts
+) -> SendResult:
+    """No answer before the last rung's wait ended: mark the survey expired (unless an answer
+    won the race), announce it, and end the lifecycle's wait."""
+    if invitation.status not in EXPIRABLE:
+        ports.lifecycle.answer(request.task_token, {"status": invitation.status})
+        return SendResult("closed", reason=invitation.status)
+    now = config.clock()
+    expired = store.persisting(
+        lambda: store.expire_invitation(invitation.invitation_id, now, from_statuses=EXPIRABLE)
+    )
+    if not expired:  # answered at the last moment
+        ports.lifecycle.answer(request.task_token, {"status": "answered"})
+        return SendResult("closed", reason="answered")
+    ports.bus.put(
+        "Survey Expired",
+        {"version": "1", "invitationId": invitation.invitation_id, "expiredAt": iso(now)},
+    )
+    ports.lifecycle.answer(request.task_token, {"status": "expired"})
+    return SendResult("expired")
 
 
 def _sent_before(invitation: Invitation, request: SendRequest) -> Attempt | None:

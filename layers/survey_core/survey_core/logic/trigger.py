@@ -35,6 +35,9 @@ from .channels import customer_facts
 # How often one decision is retried when other surveys for the same customer keep reserving
 # contact times concurrently; each retry re-reads the customer.
 RESERVATION_ATTEMPTS = 5
+# How long the lifecycle lets its expiry step take (the send function, called one past the last
+# rung, ends its own wait within seconds); a task timeout must be positive.
+EXPIRY_STEP_SECONDS = 900
 
 # When the business event happened, by contract; the send delay counts from it.
 OCCURRED_AT_FIELD = {
@@ -301,8 +304,8 @@ def lifecycle_input(invitation: Invitation) -> dict[str, Any]:
     """Derived from the stored invitation only, so a repeated start sends identical input.
 
     waits[i] is how long rung i waits for an answer: until rung i+1 is due, or until the
-    survey closes after the last rung. A trailing 0 lets the lifecycle read "the next rung's
-    wait" once more after the last rung, before it sees there is no next rung.
+    survey closes after the last rung. The last entry bounds the expiry step (the send
+    function called one past the last rung), which ends its own wait at once.
     """
     assert invitation.send_at and invitation.closes_at
     starts = [str(at) for at in invitation.rung_at]
@@ -310,6 +313,8 @@ def lifecycle_input(invitation: Invitation) -> dict[str, Any]:
     return {
         "invitationId": invitation.invitation_id,
         "sendAt": invitation.send_at,
-        "rungs": len(starts),
-        "waits": [*(_seconds_between(s, e) for s, e in zip(starts, ends, strict=True)), 0],
+        "waits": [
+            *(_seconds_between(s, e) for s, e in zip(starts, ends, strict=True)),
+            EXPIRY_STEP_SECONDS,
+        ],
     }
