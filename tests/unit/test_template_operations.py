@@ -171,3 +171,51 @@ def test_the_aws_sample_events_reach_their_functions() -> None:
     # Two-way SMS: End User Messaging's message, as the SNS topic delivers it.
     sms = InboundSms.from_sns_message((samples / "inbound-sms.json").read_text())
     assert (sms.sender, sms.body) == ("+358401234567", "9 quick delivery")
+
+
+# What shows that a function may call a service: a SAM policy template, or a statement with an
+# action of the service. Coarse on purpose (which action, which resource is the template's
+# business); it catches a client made without any permission for it, which moto, enforcing no
+# IAM, never would. DynamoDB goes through the PynamoDB models and their table policies.
+SERVICE_PERMISSIONS = {
+    "stepfunctions": ("StepFunctionsExecutionPolicy", "states:"),
+    "events": ("EventBridgePutEventsPolicy", "events:"),
+    "sesv2": ("", "ses:"),
+    "sns": ("SNSPublishMessagePolicy", "sns:"),
+    "sqs": ("SQSSendMessagePolicy", "sqs:"),
+    "connect": ("", "connect:"),
+}
+# Clients a function's module makes that its own handler never calls, and why.
+NEVER_CALLED = {
+    ("CollectFunction", "sns"): "app.py's SMS replies (SmsReplyFunction) make it, on a reply",
+    ("FollowUpFunction", "connect"): "handler.py is shared with EscalateFunction",
+    ("FollowUpFunction", "events"): "handler.py is shared with EscalateFunction",
+    ("FollowUpFunction", "sns"): "handler.py is shared with EscalateFunction",
+}
+
+
+def _clients_made(function: dict[str, Any]) -> set[str]:
+    properties = function["Properties"]
+    module = properties.get("Handler", "").split(".")[0]
+    source = (ROOT / properties["CodeUri"] / f"{module}.py").read_text(encoding="utf-8")
+    return set(re.findall(r"""client\(\s*["']([a-z0-9-]+)["']""", source))
+
+
+@pytest.mark.parametrize("name", sorted(of_type("AWS::Serverless::Function")))
+def test_every_client_a_function_makes_is_allowed_by_its_policies(name: str) -> None:
+    function = RESOURCES[name]
+    policies = function["Properties"].get("Policies", [])
+    templates = {key for policy in policies if isinstance(policy, dict) for key in policy}
+    actions = [
+        action
+        for statement in _statements(policies)
+        for action in (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+    ]
+    made = _clients_made(function)
+    assert made <= set(SERVICE_PERMISSIONS), f"{name}: map {made - set(SERVICE_PERMISSIONS)}"
+    for service in made - {s for (n, s) in NEVER_CALLED if n == name}:
+        template, prefix = SERVICE_PERMISSIONS[service]
+        allowed = template in templates or any(a.startswith(prefix) for a in actions)
+        assert allowed, f"{name} makes a {service} client but may call nothing of {service}"
