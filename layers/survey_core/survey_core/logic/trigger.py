@@ -35,9 +35,12 @@ from .channels import customer_facts
 # How often one decision is retried when other surveys for the same customer keep reserving
 # contact times concurrently; each retry re-reads the customer.
 RESERVATION_ATTEMPTS = 5
-# How long the lifecycle lets its expiry step take (the send function, called one past the last
-# rung, ends its own wait within seconds); a task timeout must be positive.
-EXPIRY_STEP_SECONDS = 900
+# How long the lifecycle lets its expiry step take: a backstop only. The send function, called
+# one past the last rung, ends its own wait within seconds or fails into MarkFailed; a step
+# still waiting after a day fails the execution (waits has no entry after it), which the
+# failed-surveys alarm reports. Generous, so a slow step is never cut off (a task timeout must
+# be positive; the local stack scales it with every wait).
+EXPIRY_STEP_SECONDS = 86_400
 
 # When the business event happened, by contract; the send delay counts from it.
 OCCURRED_AT_FIELD = {
