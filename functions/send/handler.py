@@ -52,6 +52,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.warning("rung failed", extra={"rung": request.rung, "error": type(error).__name__})
         raise
     metrics.add_metric(name=OUTCOME_METRICS[result.outcome], unit=MetricUnit.Count, value=1)
+    if not result.announced:
+        metrics.add_metric(name="AnnouncementsFailed", unit=MetricUnit.Count, value=1)
+        logger.warning("sent, but its Survey Invitation Sent event was refused")
     if result.outcome == "sent":
         metrics.add_metric(name=f"Sent_{result.channel}", unit=MetricUnit.Count, value=1)
         if result.sms_segments:

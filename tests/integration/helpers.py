@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 from tests.conftest import Deployment
@@ -136,3 +137,19 @@ def counted_vs_stored(
         {key: counts for key, counts in counted.items() if counts},
         {key: dict(counts) for key, counts in expected.items()},
     )
+
+
+def emf_metrics(stdout: str) -> tuple[Counter[str], int]:
+    """(sum of each metric, number of EMF blobs) in Powertools' stdout."""
+    totals: Counter[str] = Counter()
+    blobs = 0
+    for line in stdout.splitlines():
+        if not line.startswith('{"_aws"'):
+            continue
+        blob = json.loads(line)
+        blobs += 1
+        for directive in blob["_aws"]["CloudWatchMetrics"]:
+            for metric in directive["Metrics"]:
+                values = blob[metric["Name"]]
+                totals[metric["Name"]] += int(sum(values if isinstance(values, list) else [values]))
+    return totals, blobs

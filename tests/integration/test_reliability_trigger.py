@@ -40,7 +40,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import REPO_ROOT, Deployment, example_event
-from tests.integration.helpers import lambda_context
+from tests.integration.helpers import emf_metrics, lambda_context
 
 pytestmark = pytest.mark.integration
 
@@ -108,22 +108,6 @@ def sqs_legal(text: str) -> bool:
         c in "\t\n\r" or " " <= c <= "\ud7ff" or "\ue000" <= c <= "\ufffd" or c >= "\U00010000"
         for c in text
     )
-
-
-def _emf_metrics(stdout: str) -> tuple[Counter[str], int]:
-    """(sum of each metric, number of EMF blobs) in Powertools' stdout."""
-    totals: Counter[str] = Counter()
-    blobs = 0
-    for line in stdout.splitlines():
-        if not line.startswith('{"_aws"'):
-            continue
-        blob = json.loads(line)
-        blobs += 1
-        for directive in blob["_aws"]["CloudWatchMetrics"]:
-            for metric in directive["Metrics"]:
-                values = blob[metric["Name"]]
-                totals[metric["Name"]] += int(sum(values if isinstance(values, list) else [values]))
-    return totals, blobs
 
 
 # ---------------------------------------------------------------- 1,000 duplicate deliveries
@@ -221,7 +205,7 @@ def test_a_thousand_deliveries_of_one_purchase_start_one_survey(
     assert [c["customer_id"]["S"] for c in _scan(deployment, "CustomersTable")] == ["cust-dup-1"]
     assert _rejected_messages(deployment) == []
     # Each sequential delivery published one metric blob, each counting one duplicate
-    totals, blobs = _emf_metrics(stdout)
+    totals, blobs = emf_metrics(stdout)
     assert blobs == DELIVERIES - CONCURRENT
     assert totals == {"DuplicateEvents": DELIVERIES - CONCURRENT}
 
@@ -665,7 +649,7 @@ def test_a_thousand_malformed_events_are_rejected_with_reasons_and_none_lost(
         ledger.customers
     )
     # The metrics count the same
-    totals, _ = _emf_metrics(stdout)
+    totals, _ = emf_metrics(stdout)
     assert totals["EventsRejected"] == len(ledger.malformed)
     assert totals["SurveysStarted"] == len(ledger.started)
     assert totals["SurveysStarted"] + totals["SurveysSuppressed"] == len(ledger.valid)

@@ -12,6 +12,7 @@ from tests.conftest import Deployment, example_event
 from tests.integration.helpers import (
     AwsCalls,
     BusRecorder,
+    emf_metrics,
     lambda_context,
     post_form,
     sent_emails,
@@ -314,6 +315,29 @@ def test_a_retried_expiry_announces_again_rather_than_never(deployment: Deployme
     # Then the expiry is announced this time (at least once, never lost) and the wait ends
     assert result["outcome"] == "expired"
     assert [e["detail-type"] for e in recorder.events()] == ["Survey Expired"]
+
+
+def test_a_sent_message_whose_announcement_is_refused_stays_sent_and_is_counted(
+    deployment: Deployment, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given EventBridge refusing the Survey Invitation Sent of the invitation email
+    invitation = _start(deployment)
+    send = deployment.load("SendFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    events = AwsCalls(send.PORTS.bus._events, "PutEvents")
+    events.fail_next("InternalException", 500, times=10)
+    capsys.readouterr()
+    # When the lifecycle sends rung 0
+    result = _rung(send, invitation, 0)
+    # Then the email is out and the rung succeeds: the survey stays sent, not failed
+    assert (result["outcome"], result["channel"], result["announced"]) == ("sent", "email", False)
+    assert len(sent_emails()) == 1
+    stored = _invitation(deployment, invitation["invitation_id"]["S"])
+    assert stored["status"]["S"] == "sent"
+    # and the lost event is counted for the AnnouncementsFailed alarm and logged
+    stdout = capsys.readouterr().out
+    totals, _ = emf_metrics(stdout)
+    assert totals["AnnouncementsFailed"] == 1 and totals["MessagesSent"] == 1
+    assert "Survey Invitation Sent event was refused" in caplog.text
 
 
 def test_a_customer_who_opted_out_of_everything_is_not_invited(deployment: Deployment) -> None:

@@ -9,6 +9,15 @@ class SendThrottled(SurveyError):
     """SES or SNS throttled us; the lifecycle retries with backoff and jitter."""
 
 
+class EventsNotPut(SurveyError):
+    """EventBridge refused some events after retries; `failed` are their indexes. The expiry
+    step raises it for the lifecycle to retry."""
+
+    def __init__(self, failed: list[int], codes: set[str]) -> None:
+        super().__init__(f"{len(failed)} events not put: {', '.join(sorted(codes))}")
+        self.failed = failed
+
+
 class NoReachableChannel(SurveyError):
     """The invitation cannot go out: no channel of its ladder can reach the customer now."""
 

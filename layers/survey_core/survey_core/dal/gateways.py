@@ -14,7 +14,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from ..eligibility import E164
-from ..errors import MessageRefused, SendThrottled
+from ..errors import EventsNotPut, MessageRefused, SendThrottled
 
 if TYPE_CHECKING:
     # Every function imports this module; only the send and report functions mail, and the
@@ -98,14 +98,6 @@ PUT_EVENTS_BATCH = 10  # the PutEvents limit of entries per call
 PUT_EVENTS_ATTEMPTS = 4
 
 
-class EventsNotPut(RuntimeError):
-    """Some events were still refused after retries; `failed` are their indexes."""
-
-    def __init__(self, failed: list[int], codes: set[str]) -> None:
-        super().__init__(f"{len(failed)} events not put: {', '.join(sorted(codes))}")
-        self.failed = failed
-
-
 class EventBus:
     def __init__(self, events: Any, bus_name: str, source: str) -> None:
         self._events = events
@@ -121,7 +113,12 @@ class EventBus:
         }
 
     def put(self, detail_type: str, detail: dict[str, Any]) -> None:
-        self.put_many([(detail_type, detail)])
+        """One event; EventsNotPut if it was not put, whether the entry or the call was refused
+        (after the SDK's own retries)."""
+        try:
+            self.put_many([(detail_type, detail)])
+        except ClientError as error:
+            raise EventsNotPut([0], {_code(error)}) from error
 
     def put_many(
         self,
@@ -130,7 +127,8 @@ class EventBus:
     ) -> None:
         """Put events in batches of ten. PutEvents can refuse single entries of a batch
         (throttling, internal errors): those are retried; any still refused raise EventsNotPut,
-        so a caller never believes an event was put when it was not."""
+        so a caller never believes an event was put when it was not. A refused call raises its
+        ClientError: the events from its batch on were not put."""
         failed: list[int] = []
         codes: set[str] = set()
         for start in range(0, len(events), PUT_EVENTS_BATCH):

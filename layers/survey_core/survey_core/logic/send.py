@@ -21,7 +21,13 @@ from ..dal import store
 from ..dal.gateways import EventBus, Lifecycle, Mailer, SmsSender
 from ..dal.models import Attempt, Customer, Invitation
 from ..dal.suppressions import address_key
-from ..errors import DeliveryFailed, InvitationNotFound, MessageRefused, NoReachableChannel
+from ..errors import (
+    DeliveryFailed,
+    EventsNotPut,
+    InvitationNotFound,
+    MessageRefused,
+    NoReachableChannel,
+)
 from ..rendering import render_invitation_email, render_sms
 from .channels import RungChannels, current_facts, rung_channels
 from .counting import DELIVERED, counting_day, sent_counts
@@ -76,6 +82,7 @@ class SendResult:
     kind: str | None = None  # invitation | reminder | last-reminder
     reason: str | None = None
     sms_segments: int | None = None
+    announced: bool = True  # False: sent, but its Survey Invitation Sent was refused
 
 
 def survey_url(config: SendConfig, invitation: Invitation) -> str:
@@ -145,8 +152,10 @@ def send_rung(
             day=counting_day(now, config.reporting_time_zone),
         )
         store.persisting(lambda: store.record_contact(invitation.customer_id, now))
-        _announce(invitation, request, channel, kind, now, ports)
-        return SendResult("sent", channel=channel, kind=kind, sms_segments=segments)
+        announced = _announce(invitation, request, channel, kind, now, ports)
+        return SendResult(
+            "sent", channel=channel, kind=kind, sms_segments=segments, announced=announced
+        )
     if not choice.candidates:
         _record(invitation, request, "none", "skipped", now, reason=choice.skipped_because)
     if request.rung == 0 and request.fallback is None:
@@ -283,19 +292,27 @@ def _announce(
     kind: str,
     now: datetime,
     ports: SendPorts,
-) -> None:
-    ports.bus.put(
-        "Survey Invitation Sent",
-        {
-            "version": "1",
-            "invitationId": invitation.invitation_id,
-            "surveyId": invitation.survey_id,
-            "customerId": invitation.customer_id,
-            "channel": channel,
-            "rung": request.rung,
-            "kind": kind,
-            "fallback": request.fallback is not None,
-            "sentAt": iso(now),
-            "segment": invitation.segment.as_dict() if invitation.segment else {},
-        },
-    )
+) -> bool:
+    """Put Survey Invitation Sent; False when it was refused. The message is out and recorded
+    by then: failing the rung would mark a delivered survey failed, and its retry would find
+    the message sent and announce nothing either. So the event is lost, loudly: the handler
+    logs it and counts AnnouncementsFailed, which an alarm watches."""
+    try:
+        ports.bus.put(
+            "Survey Invitation Sent",
+            {
+                "version": "1",
+                "invitationId": invitation.invitation_id,
+                "surveyId": invitation.survey_id,
+                "customerId": invitation.customer_id,
+                "channel": channel,
+                "rung": request.rung,
+                "kind": kind,
+                "fallback": request.fallback is not None,
+                "sentAt": iso(now),
+                "segment": invitation.segment.as_dict() if invitation.segment else {},
+            },
+        )
+    except EventsNotPut:
+        return False
+    return True
