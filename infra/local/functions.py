@@ -9,6 +9,7 @@ One invocation at a time per function, as a single Lambda sandbox would.
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
 import os
 import sys
@@ -40,6 +41,44 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+class LineAtomicStream(io.TextIOBase):
+    """Standard output shared by handlers running on many threads, written a whole line at a
+    time. print() writes the text and its newline in two calls, so two handlers printing at
+    once (Powertools' metrics) could put two records on one line, and a log reader loses both.
+    Each thread's partial line waits in its own buffer; complete lines go out under one lock,
+    flushed, so nothing written is lost if the process is killed."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__()
+        self._stream = stream
+        self._lock = threading.Lock()
+        self._pending = threading.local()
+
+    def writable(self) -> bool:
+        return True
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return str(self._stream.encoding)
+
+    def fileno(self) -> int:
+        return int(self._stream.fileno())
+
+    def write(self, text: str) -> int:
+        buffered = getattr(self._pending, "text", "") + text
+        complete, newline, rest = buffered.rpartition("\n")
+        self._pending.text = rest
+        if newline:
+            with self._lock:
+                self._stream.write(complete + newline)
+                self._stream.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            self._stream.flush()
 
 
 def load_module(source: FunctionSource, environ: Mapping[str, str]) -> ModuleType:

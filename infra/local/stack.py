@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .adapter import ControlApp, LocalAdapter, LocalSchedule
-from .functions import LocalFunction
+from .functions import LineAtomicStream, LocalFunction
 from .template import ACCOUNT_ID, LocalTemplate, build_local_template, create_stack
 
 SURVEY_SERVER_BACKLOG = 512
@@ -242,6 +242,7 @@ class LocalStack:
 
 
 def main(argv: list[str] | None = None) -> int:
+    sys.stdout = LineAtomicStream(sys.stdout)  # the handlers' logs: whole lines, at once
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
