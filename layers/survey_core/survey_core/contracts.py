@@ -50,8 +50,8 @@ def schema_file(detail_type: str) -> Path:
 
 
 def _load(path: Path) -> dict[str, Any]:
+    # Checked against the metaschema by the tests (test_schemas.py), not on a cold start.
     schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    Draft202012Validator.check_schema(schema)
     return schema
 
 
