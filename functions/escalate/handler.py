@@ -10,6 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from survey_core.catalogue import load_catalogue
 from survey_core.config import EscalateConfig
+from survey_core.contracts import prepare
 from survey_core.dal.gateways import ContactCenter, EventBus, Notifier, client
 from survey_core.dal.models import bind_tables
 from survey_core.logic.escalate import EscalatePorts, escalate, record_contact_event
@@ -19,6 +20,7 @@ SOURCE = "customer-feedback.surveys"
 CONFIG = EscalateConfig.from_env(os.environ)
 bind_tables(CONFIG.tables, CONFIG.region)
 CATALOGUE = load_catalogue()
+prepare(("Survey Response Received",))  # every answer is validated: at init
 PORTS = EscalatePorts(
     contact_center=ContactCenter(
         client("connect", CONFIG.region), CONFIG.connect_instance_id, CONFIG.connect_contact_flow_id

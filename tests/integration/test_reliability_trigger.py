@@ -716,7 +716,7 @@ def test_date_times_are_checked_by_the_contracts_own_checker(value: str) -> None
     # ship: the contracts register their own, so Lambda checks what the tests check.
     from survey_core import contracts
 
-    assert contracts.FORMATS.checkers["date-time"][0] is contracts._is_date_time
+    assert contracts.format_checker().checkers["date-time"][0] is contracts._is_date_time
     detail = example_event("purchase-completed.json")["detail"]
     with pytest.raises(contracts.InvalidEvent, match="occurredAt"):
         contracts.validate_detail("Purchase Completed", {**detail, "occurredAt": value})
