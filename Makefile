@@ -68,9 +68,10 @@ validate: venv $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation --compact --quiet --skip-download
 
 # The survey catalogue ships in the layer: an invalid one stops the tests and the deploy, with
-# every problem named as file: path: problem.
+# every problem named as file: path: problem. A catalogue that passes gets its stamp
+# (catalogue.checked), so that the functions need not check it again at every cold start.
 check-catalogue: venv
-	cd layers/survey_core && ../../$(PY) -m survey_core.catalogue
+	cd layers/survey_core && ../../$(PY) -m survey_core.catalogue --stamp
 	cd layers/survey_core && ../../$(PY) -m survey_core.report_config
 	$(PY) -m tools.check_escalation_rule
 

@@ -14,9 +14,11 @@ from survey_core import yaml_file
 from survey_core.catalogue import (
     CATALOGUE_PATH,
     CatalogueError,
+    digest,
     load_catalogue,
     parse_catalogue,
     read_catalogue,
+    stamp_path,
 )
 
 pytestmark = pytest.mark.unit
@@ -207,3 +209,87 @@ def test_libyaml_and_pure_python_read_the_shipped_files_alike(name: str) -> None
     text = (CATALOGUE_PATH.parent / name).read_text(encoding="utf-8")
     # Then it reads the shipped files exactly as PyYAML's pure-Python safe loader does
     assert yaml_file.parse_yaml(text) == yaml.load(text, Loader=yaml.SafeLoader)
+
+
+# The stamp: a catalogue that passed the whole check is not checked again at a cold start.
+
+
+def _check(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "survey_core.catalogue", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=LAYER,
+    )
+
+
+def test_the_shipped_catalogue_carries_the_stamp_of_its_check() -> None:
+    # Refreshed by make check-catalogue (make test, make build, make deploy); a stale stamp
+    # costs only speed: the functions would check the catalogue in full.
+    stamp = stamp_path(CATALOGUE_PATH).read_text(encoding="ascii").strip()
+    assert stamp == digest(CATALOGUE_PATH.read_text(encoding="utf-8"))
+
+
+def test_a_stamped_catalogue_loads_without_jsonschema_and_an_unstamped_one_with_it(
+    tmp_path: Path,
+) -> None:
+    copy_path = tmp_path / "catalogue.yaml"
+    copy_path.write_text(CATALOGUE_PATH.read_text(encoding="utf-8"), encoding="utf-8")
+    probe = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from survey_core.catalogue import read_catalogue\n"
+        "read_catalogue(Path(sys.argv[1]))\n"
+        "print('jsonschema' in sys.modules)\n"
+    )
+
+    def imports_jsonschema(path: Path) -> bool:
+        done = subprocess.run(
+            [sys.executable, "-c", probe, str(path)],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=LAYER,
+        )
+        return done.stdout.strip() == "True"
+
+    assert imports_jsonschema(CATALOGUE_PATH) is False
+    assert imports_jsonschema(copy_path) is True  # no stamp beside it: the whole check
+    assert _check("--stamp", str(copy_path)).returncode == 0
+    assert imports_jsonschema(copy_path) is False
+
+
+def test_a_catalogue_changed_after_its_stamp_is_checked_in_full(tmp_path: Path) -> None:
+    path = tmp_path / "catalogue.yaml"
+    path.write_text(CATALOGUE_PATH.read_text(encoding="utf-8"), encoding="utf-8")
+    assert _check("--stamp", str(path)).returncode == 0
+    broken = copy.deepcopy(SHIPPED)
+    broken["surveys"][0]["sampling"] = 2
+    broken["surveys"][1]["trigger"]["filter"] = {"noSuchField": ["x"]}
+    path.write_text(yaml.safe_dump(broken), encoding="utf-8")
+    with pytest.raises(CatalogueError) as raised:
+        read_catalogue(path)
+    assert raised.value.problems == [f"{path}: $.surveys[0].sampling: violates maximum 1"]
+    broken["surveys"][0]["sampling"] = 1  # the schema passes; the rules still run
+    path.write_text(yaml.safe_dump(broken), encoding="utf-8")
+    with pytest.raises(CatalogueError, match="Service Contact Closed events have no field"):
+        read_catalogue(path)
+
+
+def test_the_check_writes_a_stamp_only_for_a_catalogue_that_passes(tmp_path: Path) -> None:
+    path = tmp_path / "catalogue.yaml"
+    broken = copy.deepcopy(SHIPPED)
+    broken["surveys"][0]["ladder"][0]["channel"] = "fax"
+    path.write_text(yaml.safe_dump(broken), encoding="utf-8")
+    failed = _check("--stamp", str(path))
+    assert failed.returncode == 1
+    assert not stamp_path(path).exists()
+    path.write_text(yaml.safe_dump(SHIPPED), encoding="utf-8")
+    passed = _check("--stamp", str(path))
+    assert passed.returncode == 0, passed.stderr
+    assert stamp_path(path).read_text(encoding="ascii") == digest(path.read_text("utf-8")) + "\n"
+    # A stamp is never trusted by the check itself: it always checks in full.
+    path.write_text(yaml.safe_dump(broken), encoding="utf-8")
+    stamp_path(path).write_text(digest(path.read_text("utf-8")) + "\n", encoding="ascii")
+    assert _check(str(path)).returncode == 1
