@@ -406,7 +406,8 @@ def _stamped(path: Path, text: str) -> bool:
     return stamp == digest(text)
 
 
-def read_catalogue(path: Path, trust_stamp: bool = True) -> Catalogue:
+def _read(path: Path, trust_stamp: bool) -> tuple[str, Catalogue]:
+    """The file's text and the catalogue built from that very text."""
     try:
         text = path.read_text(encoding="utf-8")
         raw = parse_yaml(text)
@@ -416,7 +417,12 @@ def read_catalogue(path: Path, trust_stamp: bool = True) -> Catalogue:
         mark = getattr(error, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark is not None else ""
         raise CatalogueError([f"{path}:{line} is not valid YAML"]) from None
-    return parse_catalogue(raw, str(path), checked=trust_stamp and _stamped(path, text))
+    checked = trust_stamp and _stamped(path, text)
+    return text, parse_catalogue(raw, str(path), checked=checked)
+
+
+def read_catalogue(path: Path, trust_stamp: bool = True) -> Catalogue:
+    return _read(path, trust_stamp)[1]
 
 
 @cache
@@ -429,13 +435,13 @@ def main(argv: list[str]) -> int:
     names = [arg for arg in argv if arg != "--stamp"]
     path = Path(names[0]) if names else CATALOGUE_PATH
     try:
-        catalogue = read_catalogue(path, trust_stamp=False)  # the whole check, always
+        text, catalogue = _read(path, trust_stamp=False)  # the whole check, always
     except CatalogueError as error:
         print(error, file=sys.stderr)
         return 1
     print(f"{path}: ok ({len(catalogue.surveys)} surveys)")
-    if stamp:
-        checked = digest(path.read_text(encoding="utf-8")) + "\n"
+    if stamp:  # the digest of the text that was checked, not of the file read again
+        checked = digest(text) + "\n"
         target = stamp_path(path)
         if not target.is_file() or target.read_text(encoding="ascii") != checked:
             target.write_text(checked, encoding="ascii")
