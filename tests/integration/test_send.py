@@ -61,6 +61,13 @@ def _rung(send: Any, invitation: dict[str, Any], rung: int, token: str = "", **e
     return send.lambda_handler(event, lambda_context())
 
 
+def _answer_by_link(deployment: Deployment, invitation: dict[str, Any]) -> None:
+    """The customer taps score 8 in the message: the survey is answered."""
+    collect = deployment.load("CollectFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    with Client(collect.app) as client:
+        assert client.http.get(f"/s/{invitation['link_token']['S']}?score=8").status_code == 200
+
+
 def _attempts(deployment: Deployment, invitation: dict[str, Any]) -> list[dict[str, Any]]:
     stored = _invitation(deployment, invitation["invitation_id"]["S"])
     return [
@@ -236,12 +243,9 @@ def test_throttling_is_raised_as_send_throttled_for_the_lifecycle_to_retry(
 
 def test_a_rung_after_the_answer_sends_nothing_and_ends_the_wait(deployment: Deployment) -> None:
     invitation = _start(deployment)
-    token = invitation["link_token"]["S"]
     send = deployment.load("SendFunction", LOCAL_CLOCK=FIXED_CLOCK)
     _rung(send, invitation, 0)
-    collect = deployment.load("CollectFunction", LOCAL_CLOCK=FIXED_CLOCK)
-    with Client(collect.app) as client:
-        assert client.http.get(f"/s/{token}?score=8").status_code == 200
+    _answer_by_link(deployment, invitation)
     sfn = AwsCalls(send.PORTS.lifecycle._sfn, "SendTaskSuccess")
     result = _rung(send, invitation, 1, token="reminder-token")
     assert (result["outcome"], result["reason"]) == ("closed", "answered")
@@ -285,9 +289,7 @@ def test_an_answer_that_beat_the_expiry_keeps_the_survey_answered(deployment: De
     invitation = _start(deployment)
     send = deployment.load("SendFunction", LOCAL_CLOCK=FIXED_CLOCK)
     _rung(send, invitation, 0)
-    collect = deployment.load("CollectFunction", LOCAL_CLOCK=FIXED_CLOCK)
-    with Client(collect.app) as client:
-        assert client.http.get(f"/s/{invitation['link_token']['S']}?score=8").status_code == 200
+    _answer_by_link(deployment, invitation)
     recorder = BusRecorder(deployment)
     sfn = AwsCalls(send.PORTS.lifecycle._sfn, "SendTaskSuccess")
     # When the expiry step runs anyway

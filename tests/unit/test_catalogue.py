@@ -35,6 +35,17 @@ def _problems(change: Any) -> list[str]:
     return raised.value.problems
 
 
+def _check(*args: str) -> subprocess.CompletedProcess[str]:
+    """The check command, as make check-catalogue and make deploy run it."""
+    return subprocess.run(
+        [sys.executable, "-m", "survey_core.catalogue", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=LAYER,
+    )
+
+
 def test_shipped_catalogue_loads_with_defaults_applied() -> None:
     catalogue = load_catalogue()
     purchase = catalogue.get("post-purchase")
@@ -182,22 +193,10 @@ def test_the_check_command_fails_with_the_problems_on_stderr(tmp_path: Path) -> 
     broken["surveys"][0]["sampling"] = 2
     path = tmp_path / "catalogue.yaml"
     path.write_text(yaml.safe_dump(broken), encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-m", "survey_core.catalogue", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=LAYER,
-    )
+    result = _check(str(path))
     assert result.returncode == 1
     assert f"{path}: $.surveys[0].sampling: violates maximum 1" in result.stderr
-    ok = subprocess.run(
-        [sys.executable, "-m", "survey_core.catalogue"],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=LAYER,
-    )
+    ok = _check()
     assert ok.returncode == 0, ok.stderr
 
 
@@ -212,16 +211,6 @@ def test_libyaml_and_pure_python_read_the_shipped_files_alike(name: str) -> None
 
 
 # The stamp: a catalogue that passed the whole check is not checked again at a cold start.
-
-
-def _check(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "survey_core.catalogue", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=LAYER,
-    )
 
 
 def test_the_shipped_catalogue_carries_the_stamp_of_its_check() -> None:
