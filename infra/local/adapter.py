@@ -6,7 +6,8 @@
 - Step Functions: waits and timeouts run `time_scale` times faster; workflow variables
   (JSONPath `Assign`, `$rung`) are evaluated (moto ships their JSONata evaluator stubbed
   out); SendTaskFailure keeps its cause (moto's HTTP layer drops it).
-- EventBridge Scheduler: schedules from the template, fired on request.
+- EventBridge Scheduler: schedules from the template, fired on request; one-time schedules
+  made through the API (each survey's expiry) run on the scaled clock.
 - Amazon Connect (not in moto): StartTaskContact requests are validated against botocore's
   Connect model and recorded.
 - SES: the tags and configuration set of every SendEmail are kept, so a bounce or complaint
@@ -20,6 +21,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import threading
@@ -31,6 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import boto3
 import botocore.endpoint
@@ -67,7 +70,9 @@ class LocalAdapter:
         self.functions: dict[str, LocalFunction] = {}  # by physical name
         self.functions_by_code_key: dict[str, LocalFunction] = {}
         self.on_failure: dict[str, str] = {}  # function name -> queue ARN
-        self.schedules: dict[str, LocalSchedule] = {}
+        self.schedules: dict[str, LocalSchedule] = {}  # the template's, fired on request
+        self._timers: dict[tuple[str, str], threading.Timer] = {}  # one-time, by group and name
+        self._timers_lock = threading.Lock()
         self.connect_tasks: list[dict[str, Any]] = []
         self.email_requests: dict[str, dict[str, Any]] = {}  # SES message id -> what was asked
         self.inbound_sms_topic: str | None = None  # the two-way SMS topic (template output)
@@ -114,7 +119,13 @@ class LocalAdapter:
         )
         return payload_of(invocation), invocation.errored
 
-    def invoke_async(self, function: LocalFunction, event: Any, retries: int = 2) -> None:
+    def invoke_async(
+        self,
+        function: LocalFunction,
+        event: Any,
+        retries: int = 2,
+        dead_letter_arn: str | None = None,
+    ) -> None:
         """Lambda's asynchronous invoke: retried, then sent to the on-failure destination.
 
         Lambda retries a minute or two later; here a retry waits ASYNC_RETRY_DELAY real seconds
@@ -130,7 +141,7 @@ class LocalAdapter:
                     payload, errored = self.invoke(function, event)
                     if not errored:
                         return
-                destination = self.on_failure.get(function.name)
+                destination = dead_letter_arn or self.on_failure.get(function.name)
                 if destination:
                     self._send_to_queue(
                         destination,
@@ -196,6 +207,49 @@ class LocalAdapter:
         if errored and schedule.dead_letter_arn:
             self._send_to_queue(schedule.dead_letter_arn, {"schedule": name, "error": payload})
         return {"schedule": name, "scheduledTime": when, "errored": errored, "result": payload}
+
+    def run_at(
+        self,
+        key: tuple[str, str],
+        expression: str,
+        time_zone: str,
+        target: dict[str, Any],
+        after_run: Callable[[], None],
+    ) -> None:
+        """A one-time schedule (at(...)) created through the API: invoke its target (a
+        function, asynchronously, as Scheduler does) when the scaled clock reaches it, with
+        failures dead-lettered to the target's queue; then after_run."""
+        local_at = datetime.fromisoformat(expression.removeprefix("at(").removesuffix(")"))
+        due = local_at.replace(tzinfo=ZoneInfo(time_zone or "UTC"))
+        delay = max(0.0, (due - self.clock()).total_seconds() / self.time_scale)
+
+        def fire() -> None:
+            function = self.functions[target["Arn"].split(":")[6]]
+            dead_letter = (target.get("DeadLetterConfig") or {}).get("Arn")
+            retries = (target.get("RetryPolicy") or {}).get("MaximumRetryAttempts", 185)
+            self.invoke_async(
+                function, json.loads(target.get("Input") or "{}"), min(retries, 2), dead_letter
+            )
+            with self._timers_lock:
+                self._timers.pop(key, None)
+            after_run()  # Scheduler is done once the asynchronous invoke is accepted
+
+        timer = threading.Timer(delay, fire)
+        timer.daemon = True
+        with self._timers_lock:
+            self._timers[key] = timer
+        timer.start()
+
+    def pending_schedules(self) -> int:
+        with self._timers_lock:
+            return len(self._timers)
+
+    def close(self) -> None:
+        """Cancel the one-time schedules still pending: they belong to this stack only."""
+        with self._timers_lock:
+            for timer in self._timers.values():
+                timer.cancel()
+            self._timers.clear()
 
     # ------------------------------------------------------------ Amazon Connect
     def connect_request(self, method: str, path: str, body: bytes) -> tuple[int, dict[str, Any]]:
@@ -385,6 +439,36 @@ class LocalAdapter:
         _keep_task_failure_cause()
         _record_email_requests(self)
         _hook_clients(self)
+        _run_one_time_schedules(self)
+
+
+def _run_one_time_schedules(adapter: LocalAdapter) -> None:
+    """moto stores schedules but never runs them: one-time ones run on the adapter's clock,
+    and are deleted after they ran when they ask to be (as Scheduler does)."""
+    from moto.scheduler.models import EventBridgeSchedulerBackend
+
+    original_create = EventBridgeSchedulerBackend.create_schedule
+
+    def create_schedule(self: Any, *args: Any, **kwargs: Any) -> Any:
+        schedule = original_create(self, *args, **kwargs)
+        if schedule.schedule_expression.startswith("at("):
+            backend = self
+
+            def delete_after_run() -> None:
+                if schedule.action_after_completion == "DELETE":
+                    with contextlib.suppress(Exception):  # deleted meanwhile
+                        backend.delete_schedule(schedule.group_name, schedule.name)
+
+            adapter.run_at(
+                (schedule.group_name, schedule.name),
+                schedule.schedule_expression,
+                schedule.schedule_expression_timezone,
+                schedule.target,
+                delete_after_run,
+            )
+        return schedule
+
+    EventBridgeSchedulerBackend.create_schedule = create_schedule  # type: ignore[method-assign]
 
 
 _DYNAMODB_LOCK = threading.RLock()

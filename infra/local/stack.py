@@ -237,6 +237,7 @@ class LocalStack:
         }
 
     def stop(self) -> None:
+        self.adapter.close()
         for shutdown in reversed(self._servers):
             shutdown()
 

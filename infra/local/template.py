@@ -41,6 +41,7 @@ SERVED_BY_ADAPTER = frozenset(
         "AWS::ApiGateway::Deployment",
         "AWS::ApiGateway::Stage",
         "AWS::Scheduler::Schedule",
+        "AWS::Scheduler::ScheduleGroup",
         "AWS::Lambda::EventInvokeConfig",
         "AWS::SQS::QueuePolicy",
         "AWS::SES::ConfigurationSet",
@@ -54,7 +55,7 @@ SERVED_BY_ADAPTER = frozenset(
 NOT_EMULATED = frozenset({"AWS::CloudWatch::Alarm"})
 # Of those served by the adapter, the types whose !Ref is their Name: references to them
 # become the name.
-REF_IS_NAME = frozenset({"AWS::SES::ConfigurationSet"})
+REF_IS_NAME = frozenset({"AWS::SES::ConfigurationSet", "AWS::Scheduler::ScheduleGroup"})
 PSEUDO_PARAMETERS = ("AWS::StackName", "AWS::Region", "AWS::AccountId", "AWS::Partition")
 
 
@@ -242,8 +243,13 @@ def create_stack(
         archive.writestr("README.txt", "The code runs from the work tree (infra/local).")
     for key in template.code_keys:
         s3.put_object(Bucket=CODE_BUCKET, Key=key, Body=placeholder.getvalue())
-    for name in template.named_by_adapter(pseudo).values():
-        sesv2.create_configuration_set(ConfigurationSetName=name)
+    names = template.named_by_adapter(pseudo)
+    for logical_id in template.resources_of_type("AWS::SES::ConfigurationSet"):
+        sesv2.create_configuration_set(ConfigurationSetName=names[logical_id])
+    # moto's server through AWS_ENDPOINT_URL, or mock_aws, like the handlers' own clients.
+    scheduler = boto3.client("scheduler", region_name=region)
+    for logical_id in template.resources_of_type("AWS::Scheduler::ScheduleGroup"):
+        scheduler.create_schedule_group(Name=names[logical_id])
     cloudformation.create_stack(
         StackName=stack_name,
         TemplateBody=json.dumps(template.for_moto(pseudo)),
