@@ -1,4 +1,5 @@
-"""Send: invoked by the lifecycle (with a task token) to send one rung of the channel ladder."""
+"""Send: invoked by the lifecycle (with a task token) to send one rung of the channel ladder,
+and by each survey's expiry schedule when the survey closes."""
 
 import os
 from dataclasses import asdict
@@ -8,9 +9,23 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from survey_core.catalogue import load_catalogue
 from survey_core.config import SendConfig
-from survey_core.dal.gateways import EventBus, Lifecycle, Mailer, SmsSender, client
+from survey_core.dal.gateways import (
+    EventBus,
+    ExpirySchedules,
+    Lifecycle,
+    Mailer,
+    SmsSender,
+    client,
+)
 from survey_core.dal.models import bind_tables
-from survey_core.logic.send import SendPorts, SendRequest, send_rung
+from survey_core.logic.send import (
+    SendPorts,
+    SendRequest,
+    SendResult,
+    expire_closed,
+    is_scheduled_expiry,
+    send_rung,
+)
 from survey_core.observability import logger, metrics, tracer
 
 SOURCE = "customer-feedback.surveys"
@@ -27,6 +42,12 @@ PORTS = SendPorts(
     ),
     sms=SmsSender(client("sns", CONFIG.region), CONFIG.sms_origination_identity),
     bus=EventBus(client("events", CONFIG.region), CONFIG.event_bus_name, SOURCE),
+    expiries=ExpirySchedules(
+        client("scheduler", CONFIG.region),
+        CONFIG.expiry_schedule_group,
+        CONFIG.expiry_schedule_role_arn,
+        CONFIG.failed_deliveries_queue_arn,
+    ),
 )
 # Outcomes come from a fixed list (logic/send.py), never from data: safe as metric names.
 OUTCOME_METRICS = {
@@ -42,7 +63,17 @@ OUTCOME_METRICS = {
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = SendRequest.from_event(event)
+    if is_scheduled_expiry(event):
+        # Scheduler retries a failed run, then leaves it in the failed-deliveries queue.
+        result = expire_closed(str(event["invitationId"]), CONFIG, PORTS)
+        metrics.add_metric(
+            name="SurveysExpired" if result.outcome == "expired" else "ExpiriesAlreadyClosed",
+            unit=MetricUnit.Count,
+            value=1,
+        )
+        logger.info("survey closed", extra=asdict(result))
+        return asdict(result)
+    request = SendRequest.from_event(event, context.invoked_function_arn)
     try:
         result = send_rung(request, CONFIG, CATALOGUE, PORTS)
     except Exception as error:
@@ -51,6 +82,18 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         metrics.add_metric(name="SendFailures", unit=MetricUnit.Count, value=1)
         logger.warning("rung failed", extra={"rung": request.rung, "error": type(error).__name__})
         raise
+    _count(result)
+    if not result.expiry_planned:
+        metrics.add_metric(name="ExpiriesNotPlanned", unit=MetricUnit.Count, value=1)
+        logger.warning("expiry schedule refused: the survey expires a day after it closes")
+    logger.info(
+        "rung processed",
+        extra={"rung": request.rung, "fallback": request.fallback is not None, **asdict(result)},
+    )
+    return asdict(result)
+
+
+def _count(result: SendResult) -> None:
     metrics.add_metric(name=OUTCOME_METRICS[result.outcome], unit=MetricUnit.Count, value=1)
     if not result.announced:
         metrics.add_metric(name="AnnouncementsFailed", unit=MetricUnit.Count, value=1)
@@ -59,8 +102,3 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         metrics.add_metric(name=f"Sent_{result.channel}", unit=MetricUnit.Count, value=1)
         if result.sms_segments:
             metrics.add_metric(name="SmsSegments", unit=MetricUnit.Count, value=result.sms_segments)
-    logger.info(
-        "rung processed",
-        extra={"rung": request.rung, "fallback": request.fallback is not None, **asdict(result)},
-    )
-    return asdict(result)

@@ -82,10 +82,10 @@ def test_the_ladder_sends_invitation_reminder_and_last_reminder(
     assert first["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert first["tags"] == {"invitation": outcome.invitation_id, "rung": "0"}
     assert first["configurationSet"] == "feedback-surveys"
-    # Three rungs and the expiry step: 2 + rungs transitions for a survey never answered
-    assert outcome.states == [
-        "WaitForSendTime", "SendRung", "SendRung", "SendRung", "SendRung",
-    ]  # fmt: skip
+    # Three rungs, and the expiry schedule ends the last wait: 1 + rungs transitions for a
+    # survey never answered (the budget is 4)
+    assert outcome.states == ["WaitForSendTime", "SendRung", "SendRung", "SendRung"]
+    assert outcome.transitions == 4
 
 
 def test_an_answer_stops_the_ladder_within_the_transition_budget(
@@ -167,14 +167,17 @@ def test_an_invitation_nothing_can_carry_is_marked_failed_with_the_reason(
 
 
 def test_never_answered_surveys_expire_and_say_so(outcomes: dict[str, Outcome]) -> None:
-    # The expiry step (the send function one past the last rung) expires the survey, announces
-    # it once and ends the execution, which succeeds
+    # The expiry schedule (the send function called back when the survey closes) expires the
+    # survey, announces it once and ends the last wait: the execution succeeds with no state
+    # of its own for it, and never reaches the backstop's expiry step
     expired = [o for o in outcomes.values() if o.status == "expired"]
     assert len(expired) == 8
     for outcome in expired:
         assert outcome.announced[-1] == "Survey Expired", outcome.script.name
         assert outcome.announced.count("Survey Expired") == 1, outcome.script.name
         assert outcome.execution == "SUCCEEDED", outcome.script.name
+        # every SendRung entered sent, skipped or resent a rung: none was an expiry step
+        assert outcome.states.count("SendRung") == len(outcome.attempts), outcome.script.name
     # and a survey that did not expire never says it did
     others = [o for o in outcomes.values() if o.status != "expired"]
     assert others and all("Survey Expired" not in o.announced for o in others)

@@ -284,6 +284,137 @@ def test_one_past_the_last_rung_the_survey_expires_is_announced_and_the_wait_end
     ]
 
 
+def _expiry_schedules(deployment: Deployment) -> list[dict[str, Any]]:
+    scheduler = deployment.client("scheduler")
+    group = deployment.environments["SendFunction"]["EXPIRY_SCHEDULE_GROUP"]
+    return [
+        scheduler.get_schedule(GroupName=group, Name=s["Name"])
+        for s in scheduler.list_schedules(GroupName=group)["Schedules"]
+    ]
+
+
+def _scheduled_expiry(send: Any, invitation: dict[str, Any]) -> dict[str, Any]:
+    """What the survey's expiry schedule sends the function when the survey closes."""
+    schedule_input = {"invitationId": invitation["invitation_id"]["S"], "expire": True}
+    return send.lambda_handler(schedule_input, lambda_context())
+
+
+def test_the_last_rung_plans_the_expiry_schedule_that_calls_the_function_back_at_close(
+    deployment: Deployment,
+) -> None:
+    # Given a post-purchase invitation (three rungs; it closes after the last one)
+    invitation = _start(deployment)
+    invitation_id = invitation["invitation_id"]["S"]
+    send = deployment.load("SendFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    # When the invitation and the first reminder go out, nothing is planned yet
+    _rung(send, invitation, 0)
+    _rung(send, invitation, 1)
+    assert _expiry_schedules(deployment) == []
+    # When the last rung goes out
+    result = _rung(send, invitation, 2, token="last-token")
+    # Then one one-time schedule calls this function back when the survey closes, runs with
+    # the expiry role, dead-letters to the failed-deliveries queue, and deletes itself
+    assert (result["outcome"], result["expiry_planned"]) == ("sent", True)
+    environment = deployment.environments["SendFunction"]
+    [schedule] = _expiry_schedules(deployment)
+    closes_at = invitation["closes_at"]["S"].removesuffix("Z")
+    assert schedule["Name"] == f"expire-{invitation_id}"
+    assert schedule["ScheduleExpression"] == f"at({closes_at})"
+    assert schedule["ScheduleExpressionTimezone"] == "UTC"
+    assert schedule["ActionAfterCompletion"] == "DELETE"
+    assert schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
+    target = schedule["Target"]
+    assert target["Arn"] == lambda_context().invoked_function_arn
+    assert target["RoleArn"] == environment["EXPIRY_SCHEDULE_ROLE_ARN"]
+    assert target["DeadLetterConfig"]["Arn"] == environment["FAILED_DELIVERIES_QUEUE_ARN"]
+    assert json.loads(target["Input"]) == {"invitationId": invitation_id, "expire": True}
+    # and the rung sent again (a retry) finds it planned: still one, and still sent
+    again = _rung(send, invitation, 2, token="retry-token")
+    assert (again["outcome"], again["expiry_planned"]) == ("repeated", True)
+    assert len(_expiry_schedules(deployment)) == 1
+
+
+def test_when_the_survey_closes_its_schedule_expires_it_and_ends_the_last_wait(
+    deployment: Deployment,
+) -> None:
+    # Given the three rungs sent and no answer
+    invitation = _start(deployment)
+    invitation_id = invitation["invitation_id"]["S"]
+    send = deployment.load("SendFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    for rung in range(3):
+        _rung(send, invitation, rung, token=f"token-{rung}")
+    recorder = BusRecorder(deployment)
+    sfn = AwsCalls(send.PORTS.lifecycle._sfn, "SendTaskSuccess")
+    # When the expiry schedule runs
+    result = _scheduled_expiry(send, invitation)
+    # Then the survey is expired and announced, and the last rung's wait ends with the token
+    # that rung stored: the lifecycle needs no expiry state
+    assert result["outcome"] == "expired"
+    assert _invitation(deployment, invitation_id)["status"]["S"] == "expired"
+    [expired] = [e for e in recorder.events() if e["detail-type"] == "Survey Expired"]
+    validate_detail("Survey Expired", expired["detail"])
+    assert [(r["taskToken"], json.loads(r["output"])) for r in sfn.requests] == [
+        ("token-2", {"status": "expired"})
+    ]
+
+
+def test_a_schedule_that_runs_after_an_answer_or_an_erasure_changes_nothing(
+    deployment: Deployment,
+) -> None:
+    # Given a survey answered after its last reminder, and another erased since
+    answered = _start(deployment)
+    erased = _start(
+        deployment,
+        {"id": "cust-0002", "email": "erkki@example.com", "phone": "+358401234568"},
+        order="A-1002",
+    )
+    send = deployment.load("SendFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    for invitation in (answered, erased):
+        for rung in range(3):
+            _rung(send, invitation, rung, token=f"{invitation['invitation_id']['S']}-{rung}")
+    _answer_by_link(deployment, answered)
+    deployment.client("dynamodb").delete_item(
+        TableName=deployment.physical_id("InvitationsTable"),
+        Key={"invitation_id": erased["invitation_id"]},
+    )
+    recorder = BusRecorder(deployment)
+    # When both expiry schedules run
+    results = [_scheduled_expiry(send, answered), _scheduled_expiry(send, erased)]
+    # Then the answer stands, the erased survey is not written again, nothing is announced
+    assert [(r["outcome"], r["reason"]) for r in results] == [
+        ("closed", "answered"),
+        ("closed", "erased"),
+    ]
+    assert _invitation(deployment, answered["invitation_id"]["S"])["status"]["S"] == "answered"
+    assert "Item" not in deployment.client("dynamodb").get_item(
+        TableName=deployment.physical_id("InvitationsTable"),
+        Key={"invitation_id": erased["invitation_id"]},
+    )
+    assert [e for e in recorder.events() if e["detail-type"] == "Survey Expired"] == []
+
+
+def test_a_refused_expiry_schedule_does_not_stop_the_last_rung_and_is_counted(
+    deployment: Deployment, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given Scheduler refusing the expiry schedule (its retries spent)
+    invitation = _start(deployment)
+    send = deployment.load("SendFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    _rung(send, invitation, 0)
+    _rung(send, invitation, 1)
+    scheduler = AwsCalls(send.PORTS.expiries._scheduler, "CreateSchedule")
+    scheduler.fail_next("ThrottlingException", 400, times=10)
+    capsys.readouterr()
+    # When the last rung goes out
+    result = _rung(send, invitation, 2)
+    # Then the message still goes out (the rung's backstop timeout expires the survey a day
+    # after it closes), and the missing schedule is counted for the operators
+    assert (result["outcome"], result["expiry_planned"]) == ("sent", False)
+    assert len(sent_emails()) == 2
+    totals, _ = emf_metrics(capsys.readouterr().out)
+    assert totals["ExpiriesNotPlanned"] == 1
+    assert _expiry_schedules(deployment) == []
+
+
 def test_an_answer_that_beat_the_expiry_keeps_the_survey_answered(deployment: Deployment) -> None:
     # Given an invitation answered just before its last wait ended
     invitation = _start(deployment)

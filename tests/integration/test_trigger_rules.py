@@ -12,7 +12,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from survey_core.logic.trigger import EXPIRY_STEP_SECONDS
+from survey_core.logic.trigger import EXPIRY_BACKSTOP_SECONDS, EXPIRY_STEP_SECONDS
 
 from tests.conftest import Deployment, example_event
 
@@ -176,8 +176,13 @@ def test_an_opted_out_channel_is_left_out_and_the_lifecycle_waits_through_its_ru
     assert [c["S"] for c in invitation["channels"]["L"]] == ["email", "email"]
     execution = _execution_input(deployment, decision.invitation_id)
     # The invitation waits 96 h (the skipped SMS rung's 24 h and the 72 h after it) for the
-    # last email, which waits 72 h until the survey closes; then comes the expiry step.
-    assert execution["waits"] == [96 * 3600, 72 * 3600, EXPIRY_STEP_SECONDS]
+    # last email, which waits 72 h until the survey closes (its expiry schedule ends that wait;
+    # the timeout is a backstop a day later); then, only after a backstop, the expiry step.
+    assert execution["waits"] == [
+        96 * 3600,
+        72 * 3600 + EXPIRY_BACKSTOP_SECONDS,
+        EXPIRY_STEP_SECONDS,
+    ]
 
 
 def test_a_send_in_quiet_hours_waits_for_the_morning(deployment: Deployment) -> None:

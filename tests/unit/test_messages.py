@@ -16,7 +16,11 @@ from survey_core.email_message import compose_email
 from survey_core.forms import parse_form
 from survey_core.logic.delivery import EmailFeedback, MalformedFeedback
 from survey_core.logic.send import message_kind
-from survey_core.logic.trigger import EXPIRY_STEP_SECONDS, lifecycle_input
+from survey_core.logic.trigger import (
+    EXPIRY_BACKSTOP_SECONDS,
+    EXPIRY_STEP_SECONDS,
+    lifecycle_input,
+)
 from survey_core.rendering import RenderedEmail
 from survey_core.sms import SmsSize, sms_size
 
@@ -202,11 +206,12 @@ def test_the_lifecycle_waits_each_rung_until_the_next_is_due_then_until_closing(
         rung_at=["2026-11-16T10:00:00Z", "2026-11-17T10:00:00Z", "2026-11-20T10:00:00Z"],
         closes_at="2026-11-23T10:00:00Z",
     )
-    # and then, one past the last rung, gives the expiry step its bound
+    # The last wait is ended by the expiry schedule at closing; its own timeout is the
+    # backstop a day later. One past the last rung, the expiry step gets its bound.
     assert lifecycle_input(invitation) == {
         "invitationId": "i",
         "sendAt": "2026-11-16T10:00:00Z",
-        "waits": [24 * 3600, 72 * 3600, 72 * 3600, EXPIRY_STEP_SECONDS],
+        "waits": [24 * 3600, 72 * 3600, 72 * 3600 + EXPIRY_BACKSTOP_SECONDS, EXPIRY_STEP_SECONDS],
     }
 
 

@@ -184,6 +184,7 @@ SERVICE_PERMISSIONS = {
     "sns": ("SNSPublishMessagePolicy", "sns:"),
     "sqs": ("SQSSendMessagePolicy", "sqs:"),
     "connect": ("", "connect:"),
+    "scheduler": ("", "scheduler:"),
 }
 # Clients a function's module makes that its own handler never calls, and why.
 NEVER_CALLED = {
@@ -219,3 +220,42 @@ def test_every_client_a_function_makes_is_allowed_by_its_policies(name: str) -> 
         template, prefix = SERVICE_PERMISSIONS[service]
         allowed = template in templates or any(a.startswith(prefix) for a in actions)
         assert allowed, f"{name} makes a {service} client but may call nothing of {service}"
+
+
+def test_expiry_schedules_may_call_only_the_send_function_and_only_send_plans_them() -> None:
+    # The role each survey's expiry schedule runs with invokes the send function and
+    # dead-letters to the failed-deliveries queue: nothing else.
+    role = RESOURCES["ExpirySchedulerRole"]["Properties"]
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "scheduler.amazonaws.com"
+    }
+    assert "Policies" not in role  # in a policy of its own: no dependency cycle with SendFunction
+    policy = RESOURCES["ExpirySchedulerPolicy"]["Properties"]
+    assert policy["Roles"] == [{"Ref": "ExpirySchedulerRole"}]
+    assert {
+        (s["Action"], json.dumps(s["Resource"])) for s in policy["PolicyDocument"]["Statement"]
+    } == {
+        ("lambda:InvokeFunction", json.dumps({"Fn::GetAtt": ["SendFunction", "Arn"]})),
+        ("sqs:SendMessage", json.dumps({"Fn::GetAtt": ["FailedDeliveriesQueue", "Arn"]})),
+    }
+    # Only the send function creates schedules, in the expiry group, and passes only that role
+    # (and only to Scheduler).
+    planners = {
+        name
+        for name, function in FUNCTIONS.items()
+        for statement in _statements(function["Properties"].get("Policies", []))
+        if "scheduler:CreateSchedule" in statement["Action"]
+    }
+    assert planners == {"SendFunction"}
+    statements = {
+        s["Sid"]: s for s in _statements(FUNCTIONS["SendFunction"]["Properties"]["Policies"])
+    }
+    assert (
+        "${SurveyExpiryScheduleGroup}/expire-*"
+        in statements["PlanSurveyExpiry"]["Resource"]["Fn::Sub"]
+    )
+    passing = statements["PassExpirySchedulerRole"]
+    assert passing["Resource"] == {"Fn::GetAtt": ["ExpirySchedulerRole", "Arn"]}
+    assert passing["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}
+    }

@@ -122,6 +122,10 @@ class SendConfig(Common):
     email_configuration_set: str
     sms_origination_identity: str | None
     survey_base_url: str
+    # Each survey's expiry: a one-time schedule in this group, run with this role.
+    expiry_schedule_group: str
+    expiry_schedule_role_arn: str
+    failed_deliveries_queue_arn: str | None = None  # where an expiry run that keeps failing waits
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> SendConfig:
@@ -131,6 +135,9 @@ class SendConfig(Common):
             email_configuration_set=_require(environ, "EMAIL_CONFIGURATION_SET"),
             sms_origination_identity=environ.get("SMS_ORIGINATION_IDENTITY") or None,
             survey_base_url=_require(environ, "SURVEY_BASE_URL").rstrip("/"),
+            expiry_schedule_group=_require(environ, "EXPIRY_SCHEDULE_GROUP"),
+            expiry_schedule_role_arn=_require(environ, "EXPIRY_SCHEDULE_ROLE_ARN"),
+            failed_deliveries_queue_arn=environ.get("FAILED_DELIVERIES_QUEUE_ARN") or None,
         )
 
 

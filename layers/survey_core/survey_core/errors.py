@@ -9,6 +9,11 @@ class SendThrottled(SurveyError):
     """SES or SNS throttled us; the lifecycle retries with backoff and jitter."""
 
 
+class ExpiryNotPlanned(SurveyError):
+    """Scheduler refused a survey's expiry schedule (the code says why). The survey still
+    expires: the last rung's own timeout is a backstop a day later."""
+
+
 class EventsNotPut(SurveyError):
     """EventBridge refused some events after retries; `failed` are their indexes. The expiry
     step raises it for the lifecycle to retry."""

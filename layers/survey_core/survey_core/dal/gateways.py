@@ -6,7 +6,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import boto3
@@ -14,7 +14,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from ..eligibility import E164
-from ..errors import EventsNotPut, MessageRefused, SendThrottled
+from ..errors import EventsNotPut, ExpiryNotPlanned, MessageRefused, SendThrottled
 
 if TYPE_CHECKING:
     # Every function imports this module; only the send and report functions mail, and the
@@ -51,6 +51,50 @@ def _code(error: ClientError) -> str:
 
 # SendTaskSuccess / SendTaskFailure on a task that no longer waits (timed out, ended).
 NO_LONGER_WAITING = frozenset({"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"})
+
+
+class ExpirySchedules:
+    """One-time EventBridge Scheduler schedules that end a survey's last wait when it closes.
+
+    A schedule costs a fraction of the state transition it replaces, and most surveys are
+    never answered. Each is deleted by Scheduler once it has run.
+    """
+
+    def __init__(
+        self, scheduler: Any, group: str, role_arn: str, dead_letter_arn: str | None = None
+    ) -> None:
+        self._scheduler = scheduler
+        self._group = group
+        self._role_arn = role_arn
+        self._dead_letter_arn = dead_letter_arn
+
+    def plan(self, name: str, at: datetime, target_arn: str, payload: dict[str, Any]) -> bool:
+        """Invoke target_arn with payload at `at` (UTC); False when it is planned already."""
+        target: dict[str, Any] = {
+            "Arn": target_arn,
+            "RoleArn": self._role_arn,
+            "Input": json.dumps(payload),
+            # A run that keeps failing waits in the failed-deliveries queue; the lifecycle's
+            # backstop timeout expires the survey a day later regardless.
+            "RetryPolicy": {"MaximumRetryAttempts": 10, "MaximumEventAgeInSeconds": 86_400},
+        }
+        if self._dead_letter_arn:
+            target["DeadLetterConfig"] = {"Arn": self._dead_letter_arn}
+        try:
+            self._scheduler.create_schedule(
+                Name=name,
+                GroupName=self._group,
+                ScheduleExpression=f"at({at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S')})",
+                ScheduleExpressionTimezone="UTC",
+                FlexibleTimeWindow={"Mode": "OFF"},
+                ActionAfterCompletion="DELETE",
+                Target=target,
+            )
+        except ClientError as error:
+            if _code(error) == "ConflictException":  # a retried or resent last rung
+                return False
+            raise ExpiryNotPlanned(_code(error)) from error
+        return True
 
 
 class Lifecycle:

@@ -3,14 +3,18 @@ stands in for a rung's bounced email (a fallback); one past the last rung, expir
 
 The lifecycle calls this with a task token and waits on it; whatever happens here (sent,
 skipped, the survey already answered), the wait goes on until an answer or the next rung.
-The expiry ends the wait itself: the lifecycle has no expiry states of its own, because each
-state entered is a billed transition and most surveys are never answered.
+Before the last rung goes out, it plans the survey's expiry: a one-time schedule calls this
+function again when the survey closes (expire_closed), which expires the survey and ends the
+last wait. The lifecycle has no expiry states of its own, because each state entered is a
+billed transition and most surveys are never answered. Should the schedule never run, the
+last rung's own timeout (a day later) brings the lifecycle here one past the last rung, and
+the survey expires then.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -18,12 +22,13 @@ from ..catalogue import Catalogue
 from ..clock import iso
 from ..config import SendConfig
 from ..dal import store
-from ..dal.gateways import EventBus, Lifecycle, Mailer, SmsSender
+from ..dal.gateways import EventBus, ExpirySchedules, Lifecycle, Mailer, SmsSender
 from ..dal.models import Attempt, Customer, Invitation
 from ..dal.suppressions import address_key
 from ..errors import (
     DeliveryFailed,
     EventsNotPut,
+    ExpiryNotPlanned,
     InvitationNotFound,
     MessageRefused,
     NoReachableChannel,
@@ -44,6 +49,7 @@ class SendPorts:
     mailer: Mailer
     sms: SmsSender
     bus: EventBus
+    expiries: ExpirySchedules
 
 
 @dataclass(frozen=True)
@@ -61,9 +67,10 @@ class SendRequest:
     rung: int
     task_token: str
     fallback: Fallback | None = None
+    function_arn: str = ""  # this function's: the survey's expiry schedule calls it back
 
     @classmethod
-    def from_event(cls, event: Mapping[str, Any]) -> SendRequest:
+    def from_event(cls, event: Mapping[str, Any], function_arn: str = "") -> SendRequest:
         raw = event.get("fallback")
         return cls(
             invitation_id=str(event["invitationId"]),
@@ -72,7 +79,17 @@ class SendRequest:
             fallback=Fallback(str(raw["channel"]), str(raw["at"]), int(raw["wait"]))
             if raw
             else None,
+            function_arn=function_arn,
         )
+
+
+def is_scheduled_expiry(event: Mapping[str, Any]) -> bool:
+    """The survey's expiry schedule calls with {"invitationId": ..., "expire": true}."""
+    return event.get("expire") is True
+
+
+def expiry_schedule_name(invitation_id: str) -> str:
+    return f"expire-{invitation_id}"
 
 
 @dataclass(frozen=True)
@@ -83,6 +100,8 @@ class SendResult:
     reason: str | None = None
     sms_segments: int | None = None
     announced: bool = True  # False: sent, but its Survey Invitation Sent was refused
+    # False: Scheduler refused the expiry schedule; the backstop expires the survey a day late.
+    expiry_planned: bool = True
 
 
 def survey_url(config: SendConfig, invitation: Invitation) -> str:
@@ -108,17 +127,47 @@ def send_rung(
     if invitation is None:
         raise InvitationNotFound(request.invitation_id)
     if request.rung >= len(invitation.rung_at):
-        return expire(invitation, request, config, ports)
+        return expire(invitation, request.task_token, config, ports)
     if invitation.status in CLOSED:
         # Answered (or closed) while this rung was on its way: end the wait instead of sending.
         ports.lifecycle.answer(request.task_token, {"status": invitation.status})
         return SendResult("closed", reason=invitation.status)
     now = config.clock()
-    # The token is stored before sending, so an answer that comes at once can end the wait.
+    # The token is stored before sending, so an answer that comes at once can end the wait
+    # (and the expiry schedule ends the last one with it).
     # Retried here on transient errors: the rung's own retries cover Lambda, not the store.
     store.persisting(
         lambda: store.store_task_token(invitation.invitation_id, request.task_token, now)
     )
+    planned = request.rung < len(invitation.rung_at) - 1 or _plan_expiry(invitation, request, ports)
+    result = _send(invitation, request, config, catalogue, ports, now)
+    return result if planned else replace(result, expiry_planned=False)
+
+
+def _plan_expiry(invitation: Invitation, request: SendRequest, ports: SendPorts) -> bool:
+    """Planned before the last rung goes out, so a retried rung plans it again; a rung sent
+    again (its email bounced) finds it planned."""
+    assert invitation.closes_at
+    try:
+        ports.expiries.plan(
+            expiry_schedule_name(invitation.invitation_id),
+            datetime.fromisoformat(str(invitation.closes_at)),
+            request.function_arn,
+            {"invitationId": invitation.invitation_id, "expire": True},
+        )
+    except ExpiryNotPlanned:
+        return False
+    return True
+
+
+def _send(
+    invitation: Invitation,
+    request: SendRequest,
+    config: SendConfig,
+    catalogue: Catalogue,
+    ports: SendPorts,
+    now: datetime,
+) -> SendResult:
     earlier = _sent_before(invitation, request)
     if earlier is not None:
         # A retried invocation of a rung whose message already went out: waiting on the new
@@ -167,27 +216,41 @@ def send_rung(
     return SendResult("skipped", kind=kind, reason="; ".join(refused) or choice.skipped_because)
 
 
+def expire_closed(invitation_id: str, config: SendConfig, ports: SendPorts) -> SendResult:
+    """The survey's expiry schedule: it closed. Expire it unless it was answered, and end the
+    lifecycle's last wait with the token the last rung stored."""
+    invitation = store.get_invitation(invitation_id)
+    if invitation is None:  # erased since (tools.customer_data): nothing is left to expire
+        return SendResult("closed", reason="erased")
+    return expire(invitation, str(invitation.task_token or ""), config, ports)
+
+
 def expire(
-    invitation: Invitation, request: SendRequest, config: SendConfig, ports: SendPorts
+    invitation: Invitation, task_token: str, config: SendConfig, ports: SendPorts
 ) -> SendResult:
-    """No answer before the last rung's wait ended: mark the survey expired (unless an answer
-    won the race), announce it, and end the lifecycle's wait."""
+    """No answer before the survey closed: mark it expired (unless an answer won the race),
+    announce it, and end the lifecycle's wait."""
     if invitation.status not in EXPIRABLE:
-        ports.lifecycle.answer(request.task_token, {"status": invitation.status})
+        _end_wait(ports, task_token, invitation.status)
         return SendResult("closed", reason=invitation.status)
     now = config.clock()
     expired = store.persisting(
         lambda: store.expire_invitation(invitation.invitation_id, now, from_statuses=EXPIRABLE)
     )
     if not expired:  # answered at the last moment
-        ports.lifecycle.answer(request.task_token, {"status": "answered"})
+        _end_wait(ports, task_token, "answered")
         return SendResult("closed", reason="answered")
     ports.bus.put(
         "Survey Expired",
         {"version": "1", "invitationId": invitation.invitation_id, "expiredAt": iso(now)},
     )
-    ports.lifecycle.answer(request.task_token, {"status": "expired"})
+    _end_wait(ports, task_token, "expired")
     return SendResult("expired")
+
+
+def _end_wait(ports: SendPorts, task_token: str, status: str) -> None:
+    if task_token:  # the last rung stored its token before it planned the expiry
+        ports.lifecycle.answer(task_token, {"status": status})
 
 
 def _sent_before(invitation: Invitation, request: SendRequest) -> Attempt | None:

@@ -41,6 +41,10 @@ RESERVATION_ATTEMPTS = 5
 # failed-surveys alarm reports. Generous, so a slow step is never cut off (a task timeout must
 # be positive; the local stack scales it with every wait).
 EXPIRY_STEP_SECONDS = 86_400
+# The survey's expiry schedule ends the last rung's wait when the survey closes. The rung's own
+# timeout is set this much later, a backstop for a schedule that never ran: it leads to the
+# expiry step, so the survey still expires, a day late (ExpiriesNotPlanned, failed deliveries).
+EXPIRY_BACKSTOP_SECONDS = 86_400
 
 # When the business event happened, by contract; the send delay counts from it.
 OCCURRED_AT_FIELD = {
@@ -296,19 +300,23 @@ def _seconds_between(start: str, end: str) -> int:
 
 
 def wait_ends(invitation: Invitation) -> list[str]:
-    """When each rung's wait for an answer ends: the next rung is due, or, after the last
-    rung, the survey closes."""
+    """When each rung's wait for an answer times out: the next rung is due, or, after the last
+    rung, the backstop after the survey closes (its expiry schedule ends that wait first)."""
     assert invitation.closes_at
     starts = [str(at) for at in invitation.rung_at]
-    return [*starts[1:], str(invitation.closes_at)]
+    backstop = datetime.fromisoformat(str(invitation.closes_at)) + timedelta(
+        seconds=EXPIRY_BACKSTOP_SECONDS
+    )
+    return [*starts[1:], iso(backstop)]
 
 
 def lifecycle_input(invitation: Invitation) -> dict[str, Any]:
     """Derived from the stored invitation only, so a repeated start sends identical input.
 
-    waits[i] is how long rung i waits for an answer: until rung i+1 is due, or until the
-    survey closes after the last rung. The last entry bounds the expiry step (the send
-    function called one past the last rung), which ends its own wait at once.
+    waits[i] is how long rung i waits for an answer: until rung i+1 is due, or, after the last
+    rung, until the backstop (the expiry schedule ends that wait when the survey closes). The
+    last entry bounds the expiry step (the send function called one past the last rung, only
+    when the schedule did not run), which ends its own wait at once.
     """
     assert invitation.send_at and invitation.closes_at
     starts = [str(at) for at in invitation.rung_at]
