@@ -64,6 +64,7 @@ SERVICE_COMPONENTS = {
     "stepfunctions": STEP_FUNCTIONS,  # API calls are free; Standard bills state transitions
     "dynamodb": DYNAMODB,
     "events": EVENTBRIDGE,
+    "scheduler": EVENTBRIDGE,  # EventBridge Scheduler: billed per scheduled invocation
     "ses": SES,
     "sesv2": SES,
     "apigateway": API_GATEWAY,
@@ -78,6 +79,7 @@ PRICE_NAMES = (
     "dynamodb_write_request_unit",
     "dynamodb_read_request_unit",
     "eventbridge_custom_event",
+    "eventbridge_scheduler_invocation",
     "ses_outbound_email",
     "api_gateway_rest_request",
     "sqs_standard_request",
@@ -136,6 +138,7 @@ class Counts:
     write_units: float = 0.0  # DynamoDB write request units (estimated, see dynamodb_units)
     read_units: float = 0.0
     events: int = 0  # EventBridge: 64 KB chunks of PutEvents entries
+    scheduled_invocations: int = 0  # EventBridge Scheduler: each one-time schedule runs once
     emails: int = 0  # SES: recipients of sent emails
     sms_messages: int = 0
     sms_segments: int = 0
@@ -153,7 +156,8 @@ def cost_per_1000(counts: Counts, prices: Prices) -> dict[str, float]:
         STEP_FUNCTIONS: counts.transitions * p["step_functions_standard_transition"],
         DYNAMODB: counts.write_units * p["dynamodb_write_request_unit"]
         + counts.read_units * p["dynamodb_read_request_unit"],
-        EVENTBRIDGE: counts.events * p["eventbridge_custom_event"],
+        EVENTBRIDGE: counts.events * p["eventbridge_custom_event"]
+        + counts.scheduled_invocations * p["eventbridge_scheduler_invocation"],
         SES: counts.emails * p["ses_outbound_email"],
         API_GATEWAY: counts.api_requests * p["api_gateway_rest_request"],
         SQS_SNS: counts.sqs_requests * p["sqs_standard_request"]
@@ -411,6 +415,9 @@ def add_call(counts: Counts, call: Mapping[str, Any], context: WriteContext) -> 
         counts.read_units += read_units(operation, params, response)
     elif component == EVENTBRIDGE and operation == "PutEvents":
         counts.events += billed_events(params.get("Entries", []))
+    elif service == "scheduler" and operation == "CreateSchedule":
+        # A one-time schedule (a survey's expiry) runs once; API requests are not billed.
+        counts.scheduled_invocations += 1
     elif component == SES and operation in ("SendEmail", "SendRawEmail"):
         counts.emails += email_recipients(params)
     elif component == SMS_CARRIER:

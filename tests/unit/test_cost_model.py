@@ -28,6 +28,11 @@ PRICES = cm.Prices.from_data(
             "dynamodb_write_request_unit": {"component": "DynamoDB", "per": 1e6, "usd": 0.625},
             "dynamodb_read_request_unit": {"component": "DynamoDB", "per": 1e6, "usd": 0.125},
             "eventbridge_custom_event": {"component": "EventBridge", "per": 1e6, "usd": 1.0},
+            "eventbridge_scheduler_invocation": {
+                "component": "EventBridge",
+                "per": 1e6,
+                "usd": 1.0,
+            },
             "ses_outbound_email": {"component": "SES", "per": 1000, "usd": 0.1},
             "api_gateway_rest_request": {"component": "API Gateway", "per": 1e6, "usd": 3.5},
             "sqs_standard_request": {"component": "SQS, SNS", "per": 1e6, "usd": 0.4},
@@ -51,6 +56,7 @@ def test_cost_per_1000_surveys_by_component() -> None:
         write_units=100,
         read_units=20,
         events=3,
+        scheduled_invocations=1,
         emails=2,
         sms_messages=1,
         sms_segments=2,
@@ -63,15 +69,15 @@ def test_cost_per_1000_surveys_by_component() -> None:
         "Lambda": 0.00346668,
         "Step Functions": 0.1,  # 1000 x 4 x 0.025 / 1000
         "DynamoDB": 0.065,  # 1000 x (100 x 0.625e-6 + 20 x 0.125e-6) = 0.0625 + 0.0025
-        "EventBridge": 0.003,  # 1000 x 3 x 1e-6
+        "EventBridge": 0.004,  # 1000 x (3 events + 1 scheduled invocation) x 1e-6
         "SES": 0.2,  # 1000 x 2 x 0.1 / 1000
         "API Gateway": 0.007,  # 1000 x 2 x 3.5e-6
         "SQS, SNS": 0.0004,  # 1000 x 1 x 0.4e-6
         "SMS carrier": 160.0,  # 1000 x 2 segments x 0.08
     }
     assert costs == pytest.approx(expected, rel=1e-9)
-    # everything but the carrier fees: 0.00346668 + 0.1 + 0.065 + 0.003 + 0.2 + 0.007 + 0.0004
-    assert cm.infrastructure(costs) == pytest.approx(0.37886668, rel=1e-9)
+    # everything but the carrier fees: 0.00346668 + 0.1 + 0.065 + 0.004 + 0.2 + 0.007 + 0.0004
+    assert cm.infrastructure(costs) == pytest.approx(0.37986668, rel=1e-9)
 
 
 def test_mix_is_the_weighted_mean_and_weights_must_sum_to_one() -> None:
@@ -232,6 +238,11 @@ def test_add_call_counts_sms_segments_emails_and_events() -> None:
     events = {"Entries": [{"Source": "s", "DetailType": "d", "Detail": "{}"}] * 2}
     cm.add_call(counts, {"service": "events", "operation": "PutEvents", "params": events}, context)
     assert (counts.sms_messages, counts.sms_segments, counts.emails, counts.events) == (1, 2, 1, 2)
+    # a survey's expiry schedule is one scheduled invocation (the API request itself is free)
+    schedule = {"Name": "expire-i", "ScheduleExpression": "at(2026-11-23T10:00:00)"}
+    call = {"service": "scheduler", "operation": "CreateSchedule", "params": schedule}
+    assert cm.add_call(counts, call, context) == "EventBridge"
+    assert (counts.scheduled_invocations, counts.events) == (1, 2)
 
 
 def test_the_mix_weights_sum_to_one() -> None:
