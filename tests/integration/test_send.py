@@ -1,7 +1,7 @@
 """The send function against moto: one rung at a time, as the lifecycle calls it."""
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -332,6 +332,24 @@ def test_the_last_rung_plans_the_expiry_schedule_that_calls_the_function_back_at
     again = _rung(send, invitation, 2, token="retry-token")
     assert (again["outcome"], again["expiry_planned"]) == ("repeated", True)
     assert len(_expiry_schedules(deployment)) == 1
+
+
+def test_a_last_rung_that_runs_after_closing_plans_its_expiry_a_minute_later(
+    deployment: Deployment,
+) -> None:
+    # Given the last rung running an hour after the survey's closing time (it ran very late)
+    invitation = _start(deployment)
+    closes_at = datetime.fromisoformat(invitation["closes_at"]["S"])
+    send = deployment.load("SendFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    _rung(send, invitation, 0)
+    late_clock = (closes_at + timedelta(hours=1)).isoformat()
+    late = deployment.load("SendFunction", LOCAL_CLOCK=f"{late_clock}|0|0")
+    # When it goes out
+    _rung(late, invitation, 2)
+    # Then its expiry is planned a minute from then, not at a time already past
+    [schedule] = _expiry_schedules(deployment)
+    expected = (closes_at + timedelta(hours=1, minutes=1)).strftime("%Y-%m-%dT%H:%M:%S")
+    assert schedule["ScheduleExpression"] == f"at({expected})"
 
 
 def test_when_the_survey_closes_its_schedule_expires_it_and_ends_the_last_wait(

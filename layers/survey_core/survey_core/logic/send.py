@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..catalogue import Catalogue
@@ -37,6 +37,8 @@ from ..rendering import render_invitation_email, render_sms
 from .channels import RungChannels, current_facts, rung_channels
 from .counting import DELIVERED, counting_day, sent_counts
 
+# The earliest an expiry schedule is planned from now (Scheduler runs with minute precision).
+EXPIRY_LEAD = timedelta(minutes=1)
 CLOSED = frozenset({"answered", "expired", "failed", "suppressed"})
 # What an unanswered survey may be in when its last wait ends; "expired" again when a retried
 # expiry finds its own write (the expiry is then announced again: at least once, never lost).
@@ -139,19 +141,24 @@ def send_rung(
     store.persisting(
         lambda: store.store_task_token(invitation.invitation_id, request.task_token, now)
     )
-    planned = request.rung < len(invitation.rung_at) - 1 or _plan_expiry(invitation, request, ports)
+    last = request.rung == len(invitation.rung_at) - 1
+    planned = not last or _plan_expiry(invitation, request, ports, now)
     result = _send(invitation, request, config, catalogue, ports, now)
     return result if planned else replace(result, expiry_planned=False)
 
 
-def _plan_expiry(invitation: Invitation, request: SendRequest, ports: SendPorts) -> bool:
+def _plan_expiry(
+    invitation: Invitation, request: SendRequest, ports: SendPorts, now: datetime
+) -> bool:
     """Planned before the last rung goes out, so a retried rung plans it again; a rung sent
-    again (its email bounced) finds it planned."""
+    again (its email bounced) finds it planned. A closing time already (nearly) past, a last
+    rung that ran very late, is planned a minute from now: never a time in the past."""
     assert invitation.closes_at
+    closes_at = datetime.fromisoformat(str(invitation.closes_at))
     try:
         ports.expiries.plan(
             expiry_schedule_name(invitation.invitation_id),
-            datetime.fromisoformat(str(invitation.closes_at)),
+            max(closes_at, now + EXPIRY_LEAD),
             request.function_arn,
             {"invitationId": invitation.invitation_id, "expire": True},
         )
