@@ -68,8 +68,9 @@ class ExpirySchedules:
         self._role_arn = role_arn
         self._dead_letter_arn = dead_letter_arn
 
-    def plan(self, name: str, at: datetime, target_arn: str, payload: dict[str, Any]) -> bool:
-        """Invoke target_arn with payload at `at` (UTC); False when it is planned already."""
+    def plan(self, name: str, at: datetime, target_arn: str, payload: dict[str, Any]) -> None:
+        """Invoke target_arn with payload at `at` (UTC). A schedule of that name already there
+        (a retried or resent last rung) is the same plan, so it counts as planned."""
         target: dict[str, Any] = {
             "Arn": target_arn,
             "RoleArn": self._role_arn,
@@ -91,10 +92,8 @@ class ExpirySchedules:
                 Target=target,
             )
         except ClientError as error:
-            if _code(error) == "ConflictException":  # a retried or resent last rung
-                return False
-            raise ExpiryNotPlanned(_code(error)) from error
-        return True
+            if _code(error) != "ConflictException":
+                raise ExpiryNotPlanned(_code(error)) from error
 
 
 class Lifecycle:
