@@ -32,6 +32,13 @@ class Deployment:
     # EventBridge matches for Lambda / Step Functions targets: (target ARN, event). moto cannot
     # deliver them; integration tests test one function, so they are recorded, not run.
     deliveries: list[tuple[str, dict[str, Any]]]
+    # DynamoDB stream records for event source mappings (the responses table's outbox), as
+    # Lambda would pass them: recorded, not run (tests/integration/helpers.run_outbox runs them).
+    stream_records: list[dict[str, Any]]
+
+    def take_stream_records(self) -> list[dict[str, Any]]:
+        taken, self.stream_records[:] = list(self.stream_records), []
+        return taken
 
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=REGION)
@@ -52,11 +59,12 @@ class Deployment:
 @pytest.fixture
 def deployment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
     from moto import mock_aws
-    from moto.awslambda.models import lambda_backends
+    from moto.awslambda.models import LambdaBackend, lambda_backends
     from moto.events.models import Rule
 
     from infra.local.adapter import routing_send_to_targets, serialize_dynamodb
     from infra.local.stack import DEFAULT_PARAMETERS
+    from infra.local.streams import records_of
     from infra.local.template import build_local_template, create_stack
 
     for name, value in {
@@ -80,6 +88,13 @@ def deployment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
             Rule.send_to_targets, lambda target, event: deliveries.append((target["Arn"], event))
         ),
     )
+    stream_records: list[dict[str, Any]] = []
+
+    def record_stream(self: Any, function_arn: str, items: list[Any], source: str) -> str:
+        stream_records.extend(records_of(items, self.region_name, source))
+        return "recorded"  # moto then clears the shard's items
+
+    monkeypatch.setattr(LambdaBackend, "send_dynamodb_items", record_stream)
     serialize_dynamodb()  # DynamoDB's per-request atomicity, for the concurrency tests
     with mock_aws():
         outputs = create_stack(
@@ -98,4 +113,4 @@ def deployment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
             by_key[f.code["S3Key"]]: {k: str(v) for k, v in f.environment_vars.items()}
             for f in lambda_backends["123456789012"][REGION].list_functions()
         }
-        yield Deployment(outputs, environments, template, deliveries)
+        yield Deployment(outputs, environments, template, deliveries, stream_records)

@@ -10,14 +10,13 @@ from chalice import Chalice, Response
 from chalice.app import SNSEvent
 from survey_core.catalogue import load_catalogue
 from survey_core.config import CollectConfig
-from survey_core.dal.gateways import EventBus, Lifecycle, SmsSender, client
+from survey_core.dal.gateways import SmsSender, client
 from survey_core.dal.models import bind_tables
 from survey_core.errors import SurveyError
 from survey_core.forms import Form, first, parse_form
 from survey_core.i18n import DEFAULT_LANGUAGE
 from survey_core.logic.collect import (
     Answered,
-    CollectPorts,
     Page,
     error_page,
     show_survey,
@@ -27,14 +26,11 @@ from survey_core.logic.optout import show_unsubscribe, unsubscribe
 from survey_core.logic.replies import InboundSms, InvalidInboundSms, ReplyPorts, handle_reply
 from survey_core.observability import logger, metrics
 
-SOURCE = "customer-feedback.surveys"
 CONFIG = CollectConfig.from_env(os.environ)
 bind_tables(CONFIG.tables, CONFIG.region)
 CATALOGUE = load_catalogue()
-PORTS = CollectPorts(
-    lifecycle=Lifecycle(client("stepfunctions", CONFIG.region)),
-    bus=EventBus(client("events", CONFIG.region), CONFIG.event_bus_name, SOURCE),
-)
+# No Step Functions or EventBridge client: an answer's consequences follow from the stored
+# response through the responses table's stream (functions/outbox).
 SECURITY_HEADERS: dict[str, str | list[str]] = {
     "Content-Type": "text/html; charset=utf-8",
     "Content-Security-Policy": (
@@ -91,7 +87,7 @@ def show(token: str) -> Response:
     query: dict[str, str] = dict(request.query_params or {})
     return _render(
         "show",
-        lambda: show_survey(token, query.get("score"), token, CONFIG, CATALOGUE, PORTS),
+        lambda: show_survey(token, query.get("score"), token, CONFIG, CATALOGUE),
     )
 
 
@@ -111,7 +107,7 @@ def submit(token: str) -> Response:
     raw = _form()
     # Each field's first value: score, score_<metric> for further questions, comment.
     form = {name: value for name in raw if (value := first(raw, name)) is not None}
-    return _render("submit", lambda: submit_survey(token, form, token, CONFIG, CATALOGUE, PORTS))
+    return _render("submit", lambda: submit_survey(token, form, token, CONFIG, CATALOGUE))
 
 
 @app.route("/u/{token}", methods=["GET"])
@@ -136,7 +132,7 @@ def unsubscribe_post(token: str) -> Response:
 def _reply_ports() -> ReplyPorts:
     # Made on the first reply: the survey pages (same app) never send an SMS.
     sms = SmsSender(client("sns", CONFIG.region), CONFIG.sms_origination_identity)
-    return ReplyPorts(lifecycle=PORTS.lifecycle, bus=PORTS.bus, sms=sms)
+    return ReplyPorts(sms=sms)
 
 
 @app.on_sns_message(topic="inbound-sms")

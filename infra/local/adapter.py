@@ -3,6 +3,8 @@
 - Lambda: runs the real handlers in-process (moto would need Docker).
 - EventBridge: delivers rule matches to Lambda (async, retried, then the function's on-failure
   destination) and Step Functions targets (moto delivers only to SQS, logs, buses).
+- DynamoDB Streams: records go to their event source mappings' functions (streams.py), as
+  Lambda's poller delivers them (filters, batches, partial failures, retries).
 - Step Functions: waits and timeouts run `time_scale` times faster; workflow variables
   (JSONPath `Assign`, `$rung`) are evaluated (moto ships their JSONata evaluator stubbed
   out); SendTaskFailure keeps its cause (moto's HTTP layer drops it).
@@ -43,6 +45,7 @@ from botocore.validate import ParamValidator
 from .faults import Fault, FaultInjector, error_response, identify, rest_operation
 from .functions import LocalFunction, calling_function, payload_of
 from .outbox import sent_emails, sent_sms
+from .streams import StreamDelivery, patch_moto
 from .template import ACCOUNT_ID
 
 StartResponse = Callable[..., Any]
@@ -85,8 +88,9 @@ class LocalAdapter:
         self._function_call_seq = 0
         self.faults = FaultInjector()
         self.invocations: list[dict[str, Any]] = []
-        self.pending = 0
+        self._async_pending = 0
         self._pending_lock = threading.Lock()
+        self.streams = StreamDelivery(self._invoke_by_arn, self._send_to_queue)
         self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="async-invoke")
         self._connect_model = botocore.session.get_session().get_service_model("connect")
         self._connect_lock = threading.Lock()
@@ -159,11 +163,22 @@ class LocalAdapter:
                     )
             finally:
                 with self._pending_lock:
-                    self.pending -= 1
+                    self._async_pending -= 1
 
         with self._pending_lock:
-            self.pending += 1
+            self._async_pending += 1
         self._executor.submit(run)
+
+    @property
+    def pending(self) -> int:
+        """Work in flight: asynchronous invocations and stream records not yet delivered."""
+        with self._pending_lock:
+            pending = self._async_pending
+        return pending + self.streams.pending()
+
+    def _invoke_by_arn(self, function_arn: str, event: dict[str, Any]) -> tuple[Any, bool]:
+        payload, errored = self.invoke(self.functions[function_arn.split(":")[6]], event)
+        return json.loads(payload), errored
 
     def _send_to_queue(self, queue_arn: str, body: dict[str, Any]) -> None:
         sqs = self.client("sqs")
@@ -246,6 +261,7 @@ class LocalAdapter:
 
     def close(self) -> None:
         """Cancel the one-time schedules still pending: they belong to this stack only."""
+        self.streams.stop()
         with self._timers_lock:
             for timer in self._timers.values():
                 timer.cancel()
@@ -432,6 +448,7 @@ class LocalAdapter:
         _route_cloudformation_state_machines()
         _patch_lambda(self)
         _patch_sns_to_lambda(self)
+        patch_moto(self.streams.enqueue)
         _patch_events(self)
         _patch_step_functions_time(self.time_scale, lambda: self.clock())
         _let_catchers_loop_to_their_own_state()

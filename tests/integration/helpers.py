@@ -153,3 +153,16 @@ def emf_metrics(stdout: str) -> tuple[Counter[str], int]:
                 values = blob[metric["Name"]]
                 totals[metric["Name"]] += int(sum(values if isinstance(values, list) else [values]))
     return totals, blobs
+
+
+def run_outbox(deployment: Deployment, outbox: Any = None) -> list[dict[str, Any]]:
+    """Deliver the stream records recorded so far to the outbox function (loaded once per
+    test unless given), in Lambda's batches of 25; returns each batch's response (its
+    batchItemFailures). What an answer implies happens here, not in collect."""
+    if outbox is None:
+        outbox = deployment.load("OutboxFunction")
+    records = deployment.take_stream_records()
+    return [
+        outbox.lambda_handler({"Records": records[start : start + 25]}, lambda_context())
+        for start in range(0, len(records), 25)
+    ]

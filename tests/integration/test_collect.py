@@ -4,7 +4,13 @@ import pytest
 from chalice.test import Client
 
 from tests.conftest import Deployment, example_event
-from tests.integration.helpers import BusRecorder, counted_vs_stored, lambda_context, post_form
+from tests.integration.helpers import (
+    BusRecorder,
+    counted_vs_stored,
+    lambda_context,
+    post_form,
+    run_outbox,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -54,6 +60,9 @@ def test_answer_is_stored_counted_once_and_published(deployment: Deployment) -> 
     assert overall["s9"]["N"] == "0"
     segments = {c["bucket"]["S"].split("#", 1)[1] for c in counters}
     assert "businessArea=webshop" in segments
+    # and once the responses table's stream reaches the outbox, each revision is published
+    assert recorder.events() == []  # the request itself publishes nothing
+    run_outbox(deployment)
     published = [e for e in recorder.events() if e["detail-type"] == "Survey Response Received"]
     assert [e["detail"]["scores"]["nps"] for e in published] == [9, 3]
     assert "comment" not in published[-1]["detail"]

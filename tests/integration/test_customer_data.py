@@ -15,7 +15,7 @@ from botocore.stub import Stubber
 from chalice.test import Client
 
 from tests.conftest import Deployment, example_event
-from tests.integration.helpers import BusRecorder, lambda_context, post_form
+from tests.integration.helpers import BusRecorder, lambda_context, post_form, run_outbox
 from tools.customer_data import main
 
 pytestmark = pytest.mark.integration
@@ -93,6 +93,7 @@ def data(deployment: Deployment) -> Data:
     with Client(collect.app) as client:
         assert post_form(client, f"/s/{token}", f"score=3&comment={COMMENT}").status_code == 200
         assert post_form(client, f"/u/{token}", "channel=sms").status_code == 200
+    run_outbox(deployment)
     [received] = [e for e in recorder.events() if e["detail-type"] == "Survey Response Received"]
     escalate = deployment.load("EscalateFunction")
     with Stubber(escalate.PORTS.contact_center._connect) as stub:

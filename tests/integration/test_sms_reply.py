@@ -10,7 +10,7 @@ from survey_core.dal.suppressions import address_key
 from survey_core.sms import sms_size
 
 from tests.conftest import Deployment
-from tests.integration.helpers import BusRecorder, lambda_context, sent_sms
+from tests.integration.helpers import BusRecorder, lambda_context, run_outbox, sent_sms
 from tests.integration.test_send import NOW, PHONE, _invitation, _rung, _start
 
 pytestmark = pytest.mark.integration
@@ -107,6 +107,7 @@ def test_a_score_answers_the_most_recent_survey_that_asked_by_sms(
     # and the answer is counted once and published
     [overall] = _counters(deployment).values()
     assert (overall["n"], overall["s8"]) == ("1", "1")
+    run_outbox(deployment)  # the stored answer's consequences, from the responses stream
     [published] = [e for e in recorder.events() if e["detail-type"] == "Survey Response Received"]
     assert published["detail"]["channel"] == "sms"
     assert published["detail"]["invitationId"] == newer["invitation_id"]["S"]

@@ -93,10 +93,20 @@ def test_every_alarm_notifies_the_optional_topic_and_ignores_missing_data() -> N
 
 
 def test_functions_that_run_asynchronously_dead_letter_their_failures() -> None:
-    # Synchronous callers (API Gateway, Step Functions) see the error themselves.
+    # Synchronous callers (API Gateway, Step Functions) see the error themselves; a stream
+    # event source mapping has its own OnFailure destination.
     synchronous = {"CollectFunction", "SendFunction"}
     for name, function in FUNCTIONS.items():
-        if name in synchronous:
+        streams = [
+            e["Properties"]
+            for e in function["Properties"].get("Events", {}).values()
+            if e["Type"] == "DynamoDB"
+        ]
+        for stream in streams:
+            destination = stream["DestinationConfig"]["OnFailure"]["Destination"]
+            assert destination == {"Fn::GetAtt": ["FailedDeliveriesQueue", "Arn"]}, name
+            assert "ReportBatchItemFailures" in stream["FunctionResponseTypes"], name
+        if name in synchronous or streams:
             continue
         on_failure = function["Properties"]["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
         assert on_failure["Destination"] == {"Fn::GetAtt": ["FailedDeliveriesQueue", "Arn"]}, name

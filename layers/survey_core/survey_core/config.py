@@ -155,6 +155,13 @@ class CollectConfig(Common):
 
 
 @dataclass(frozen=True)
+class OutboxConfig(Common):
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> OutboxConfig:
+        return cls(**cls.common_kwargs(environ))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
 class DeliveryConfig(Common):
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> DeliveryConfig:

@@ -260,10 +260,15 @@ def claim_help_reply(invitation_id: str, now: datetime) -> bool:
     )
 
 
-def store_task_token(invitation_id: str, task_token: str, now: datetime) -> None:
-    Invitation(invitation_id).update(
-        actions=[Invitation.task_token.set(task_token), Invitation.updated_at.set(iso(now))],
-        condition=Invitation.invitation_id.exists(),
+def store_task_token(invitation_id: str, task_token: str, now: datetime) -> bool:
+    """Store the token of the wait the lifecycle is in, while the survey is open. False when
+    it is not (answered since it was read): nothing is written, and the caller ends the wait.
+    An answer's outbox reads the token after the answer was committed, so between the two
+    every wait is ended once (logic/outbox.py)."""
+    return _update_if(
+        Invitation(invitation_id),
+        [Invitation.task_token.set(task_token), Invitation.updated_at.set(iso(now))],
+        Invitation.invitation_id.exists() & Invitation.status.is_in("pending", "sent"),
     )
 
 

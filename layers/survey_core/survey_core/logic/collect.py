@@ -1,4 +1,9 @@
-"""Survey pages and answers: open a link, store a score and comment, end the lifecycle's wait."""
+"""Survey pages and answers: open a link, store a score and comment.
+
+Storing is all an answer does here. What it implies (the lifecycle's wait ends, Survey Response
+Received is published, a detractor is escalated) follows from the stored response through the
+responses table's stream (logic/outbox.py), so it happens even if this request fails right
+after the commit, and the customer who answered always sees success."""
 
 from __future__ import annotations
 
@@ -8,13 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..catalogue import Catalogue
-from ..clock import iso
 from ..config import CollectConfig
 from ..dal import store
-from ..dal.gateways import EventBus, Lifecycle
 from ..dal.models import Invitation
 from ..errors import InvalidAnswer, InvitationNotFound, SurveyClosed
-from ..escalation import KEYWORD_FLAG, escalation_reasons, keyword_match, rule_for
+from ..escalation import escalation_reasons, keyword_match, rule_for
 from ..i18n import text
 from ..rendering import (
     PageQuestion,
@@ -28,12 +31,6 @@ from .counting import answer_counts, counting_day
 
 MAX_COMMENT_LENGTH = 1000
 OPEN = frozenset({"pending", "sent", "answered"})
-
-
-@dataclass(frozen=True)
-class CollectPorts:
-    lifecycle: Lifecycle
-    bus: EventBus
 
 
 @dataclass(frozen=True)
@@ -167,7 +164,6 @@ def show_survey(
     action_url: str,
     config: CollectConfig,
     catalogue: Catalogue,
-    ports: CollectPorts,
 ) -> Page:
     """GET: the survey page; with ?score=N (a one-tap link) the first question's score is
     stored at once, and the page offers the other questions and the comment."""
@@ -179,7 +175,7 @@ def show_survey(
         chosen = parse_score(invitation.metric, score)
         answered = answer(
             invitation, {invitation.metric: chosen}, None, keep_comment=True, config=config,
-            catalogue=catalogue, ports=ports,
+            catalogue=catalogue,
         )  # fmt: skip
         selected[invitation.metric] = chosen
         html = _survey_page(
@@ -206,7 +202,6 @@ def submit_survey(
     action_url: str,
     config: CollectConfig,
     catalogue: Catalogue,
-    ports: CollectPorts,
 ) -> Page:
     """POST: the scores and an optional comment; a bad form shows the page again with the
     reason and what the customer typed."""
@@ -225,9 +220,8 @@ def submit_survey(
         )
         return Page(400, html, invitation_id=invitation.invitation_id)
     answered = answer(
-        invitation, scores, comment, keep_comment=False, config=config, catalogue=catalogue,
-        ports=ports,
-    )  # fmt: skip
+        invitation, scores, comment, keep_comment=False, config=config, catalogue=catalogue
+    )
     html = render_thank_you_page(language=invitation.language)
     return Page(200, html, answered, invitation.invitation_id)
 
@@ -240,9 +234,10 @@ def answer(
     keep_comment: bool,
     config: CollectConfig,
     catalogue: Catalogue,
-    ports: CollectPorts,
     channel: str = "web",
 ) -> Answered:
+    """Store the answer (response, invitation status and counters in one transaction). Its
+    consequences follow from the stored response (logic/outbox.py), not from this request."""
     now = config.clock()
     stored = store.store_answer(
         invitation,
@@ -255,31 +250,11 @@ def answer(
         expires_at=now + timedelta(days=config.retention.responses),
         first_answer_counts=answer_counts(invitation, channel),
     )
-    if stored.first_answer and invitation.task_token:
-        ports.lifecycle.answer(invitation.task_token, {"status": "answered"})
     response = stored.response
     rule = rule_for(catalogue, invitation.survey_id)
-    matched = keyword_match(rule, response.comment)
     scores_now = {k: int(v) for k, v in response.scores.as_dict().items()}
-    ports.bus.put(
-        "Survey Response Received",
-        {
-            "version": "1",
-            "invitationId": invitation.invitation_id,
-            "surveyId": invitation.survey_id,
-            "customerId": invitation.customer_id,
-            "answeredAt": iso(now),
-            "channel": channel,
-            "scores": scores_now,
-            "hasComment": bool(response.comment),
-            # The escalation rule matches this flag; the comment itself never goes on the bus.
-            KEYWORD_FLAG: matched,
-            "revision": int(response.revision),
-            "segment": invitation.segment.as_dict() if invitation.segment else {},
-        },
-    )
     return Answered(
         channel=channel,
         first_answer=stored.first_answer,
-        detractor=bool(escalation_reasons(rule, scores_now, matched)),
+        detractor=bool(escalation_reasons(rule, scores_now, keyword_match(rule, response.comment))),
     )

@@ -26,7 +26,7 @@ from ..eligibility import STOP_REPLY, normalize_phone
 from ..i18n import text
 from ..scoring import scale_of
 from ..sms_reply import read_reply
-from .collect import Answered, CollectPorts, accepts_answers, answer
+from .collect import Answered, accepts_answers, answer
 
 Outcome = Literal[
     "answered", "opted-out", "help-sent", "help-already-sent", "no-open-survey", "rejected"
@@ -72,8 +72,8 @@ def _string(payload: Mapping[str, Any], name: str) -> str | None:
 
 
 @dataclass(frozen=True)
-class ReplyPorts(CollectPorts):
-    sms: SmsSender
+class ReplyPorts:
+    sms: SmsSender  # the one help reply to an unreadable answer
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,6 @@ def handle_reply(
             keep_comment=reading.comment is None,
             config=config,
             catalogue=catalogue,
-            ports=ports,
             channel="sms",
         )
         return ReplyResult("answered", reading.kind, invitation_id, answered)

@@ -138,9 +138,15 @@ def send_rung(
     # The token is stored before sending, so an answer that comes at once can end the wait
     # (and the expiry schedule ends the last one with it).
     # Retried here on transient errors: the rung's own retries cover Lambda, not the store.
-    store.persisting(
+    if not store.persisting(
         lambda: store.store_task_token(invitation.invitation_id, request.task_token, now)
-    )
+    ):
+        # Answered between the read above and now: the answer's outbox could only see the
+        # previous rung's token, so this wait is ours to end.
+        current = store.get_invitation(invitation.invitation_id)
+        status = str(current.status) if current is not None else "erased"
+        ports.lifecycle.answer(request.task_token, {"status": status})
+        return SendResult("closed", reason=status)
     last = request.rung == len(invitation.rung_at) - 1
     planned = not last or _plan_expiry(invitation, request, ports, now)
     result = _send(invitation, request, config, catalogue, ports, now)

@@ -1,0 +1,69 @@
+"""Outbox: the responses table's stream -> what each stored answer implies (logic/outbox.py):
+the lifecycle's wait ends and Survey Response Received is published, at least once each."""
+
+import os
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from survey_core.catalogue import load_catalogue
+from survey_core.config import OutboxConfig
+from survey_core.dal.gateways import EventBus, Lifecycle, client
+from survey_core.dal.models import bind_tables
+from survey_core.logic.outbox import OutboxPorts, UnreadableRecord, carry_out, revision_of
+from survey_core.observability import logger, metrics, tracer
+
+SOURCE = "customer-feedback.surveys"
+CONFIG = OutboxConfig.from_env(os.environ)
+bind_tables(CONFIG.tables, CONFIG.region)
+CATALOGUE = load_catalogue()
+PORTS = OutboxPorts(
+    lifecycle=Lifecycle(client("stepfunctions", CONFIG.region)),
+    bus=EventBus(client("events", CONFIG.region), CONFIG.event_bus_name, SOURCE),
+)
+# A failed record is reported by its sequence number; Lambda retries from it (and the records
+# after it in the shard), so nothing behind a failure is skipped.
+PROCESSOR = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+def record_handler(record: DynamoDBRecord) -> None:
+    keys = record.raw_event.get("dynamodb", {}).get("Keys", {})
+    invitation_id = keys.get("invitation_id", {}).get("S")
+    # Per record, before anything can log: a batch holds several invitations.
+    logger.set_correlation_id(invitation_id)
+    try:
+        revision = revision_of(record.raw_event)
+    except UnreadableRecord as unreadable:
+        # Retrying cannot fix it, and raising would hold up every later answer of the shard:
+        # counted and logged (keys and the reason only), never silent.
+        metrics.add_metric(name="OutboxUnreadableRecords", unit=MetricUnit.Count, value=1)
+        logger.error("unreadable stream record", extra={"reason": str(unreadable)})
+        return
+    if revision is None:
+        metrics.add_metric(name="OutboxRecordsWithoutRevision", unit=MetricUnit.Count, value=1)
+        return
+    result = carry_out(revision, CATALOGUE, PORTS)
+    metrics.add_metric(name="AnswersPublished", unit=MetricUnit.Count, value=1)
+    if result.lifecycle is not None:  # ended | no-longer-waiting | not-waiting | erased
+        name = "LifecycleWait_" + result.lifecycle.replace("-", "_")
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    logger.info(
+        "answer carried out",
+        extra={"revision": result.revision, "lifecycle": result.lifecycle},
+    )
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=PROCESSOR, context=context
+    )
