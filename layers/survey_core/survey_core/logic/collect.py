@@ -53,6 +53,8 @@ class Answered:
     # The survey's escalation rule makes this answer a callback task (a detractor score or a
     # comment keyword).
     detractor: bool
+    # The same inbound SMS applied before (a redelivery): nothing stored, counted or published.
+    duplicate: bool = False
 
 
 def find_invitation(token: str) -> Invitation:
@@ -242,6 +244,7 @@ def answer(
     catalogue: Catalogue,
     ports: CollectPorts,
     channel: str = "web",
+    inbound_id: str | None = None,
 ) -> Answered:
     now = config.clock()
     stored = store.store_answer(
@@ -254,7 +257,10 @@ def answer(
         day=counting_day(now, config.reporting_time_zone),
         expires_at=now + timedelta(days=config.retention.responses),
         first_answer_counts=answer_counts(invitation, channel),
+        inbound_id=inbound_id,
     )
+    if stored.duplicate:
+        return Answered(channel=channel, first_answer=False, detractor=False, duplicate=True)
     if stored.first_answer and invitation.task_token:
         ports.lifecycle.answer(invitation.task_token, {"status": "answered"})
     response = stored.response
