@@ -181,6 +181,9 @@ class Response(Model):
     segment = MapAttribute[str, Any](default=dict)
     comment_day = UnicodeAttribute(null=True)  # set only with a comment (by_comment_day)
     expires_at = TTLAttribute(null=True)
+    # The inbound SMS (End User Messaging inboundMessageId) already applied, oldest first, the
+    # last INBOUND_IDS_KEPT of them: a redelivered reply is recognised and changes nothing.
+    inbound_ids = ListAttribute(of=UnicodeAttribute, null=True)
 
     by_comment_day = CommentDayIndex()
 

@@ -403,6 +403,13 @@ class StoredAnswer:
     response: Response
     first_answer: bool
     changed: bool
+    duplicate: bool = False  # the inbound message was applied before: nothing was written
+
+
+# SNS delivers at least once and Lambda retries a failed invocation (twice, within minutes), so
+# a redelivery comes soon after the original; 20 replies to one invitation is far beyond what
+# a customer sends, and 20 ids of 36 characters keep the item small.
+INBOUND_IDS_KEPT = 20
 
 
 def _histogram_moves(
@@ -418,6 +425,17 @@ def _histogram_moves(
     return moves
 
 
+def _inbound_ids_after(existing: Response | None, inbound_id: str | None) -> list[str] | None:
+    """The inbound ids the response keeps after this answer; None when it holds inbound_id
+    already (a redelivery)."""
+    applied = [str(i) for i in existing.inbound_ids or []] if existing else []
+    if inbound_id is None:
+        return applied
+    if inbound_id in applied:
+        return None
+    return [*applied, inbound_id][-INBOUND_IDS_KEPT:]
+
+
 def store_answer(
     invitation: Invitation,
     *,
@@ -429,21 +447,27 @@ def store_answer(
     day: str,
     expires_at: datetime,
     first_answer_counts: Mapping[str, int] | None = None,
+    inbound_id: str | None = None,
 ) -> StoredAnswer:
     """Write the response, mark the invitation answered and move the counters, atomically.
 
     The response's revision is the optimistic lock: a concurrent answer makes the transaction
     fail and this one is recomputed from the new state, so counters always equal the stored
     responses (one count per response; a changed score moves one count).
+
+    inbound_id (an SMS reply's inboundMessageId) makes the answer apply once: the id is written
+    with the response, under the same lock, and an id the response already holds is a duplicate
+    (nothing written, no counter moved), even when two deliveries race.
     """
     connection = _transactions(getattr(Response.Meta, "region", None))
     for attempt in range(TRANSACTION_ATTEMPTS):
         if attempt:
             _backoff(attempt)
-        try:
-            existing: Response | None = Response.get(invitation.invitation_id, consistent_read=True)
-        except DoesNotExist:
-            existing = None
+        existing = get_response(invitation.invitation_id)
+        applied = _inbound_ids_after(existing, inbound_id)
+        if applied is None:
+            assert existing is not None
+            return StoredAnswer(existing, first_answer=False, changed=False, duplicate=True)
         old_scores = dict(existing.scores.as_dict()) if existing else {}
         merged = {**old_scores, **scores}
         moves = _histogram_moves(old_scores, scores)
@@ -460,6 +484,7 @@ def store_answer(
             revision=(int(existing.revision) + 1) if existing else 1,
             segment=dict(invitation.segment.as_dict()) if invitation.segment else {},
             expires_at=expires_at,
+            inbound_ids=applied or None,
         )
         if response.comment:
             response.comment_day = f"{invitation.survey_id}#{response.bucket_day}"

@@ -50,6 +50,8 @@ class Answered:
     # The survey's escalation rule makes this answer a callback task (a detractor score or a
     # comment keyword).
     detractor: bool
+    # The same inbound SMS applied before (a redelivery): nothing stored, counted or published.
+    duplicate: bool = False
 
 
 def find_invitation(token: str) -> Invitation:
@@ -235,6 +237,7 @@ def answer(
     config: CollectConfig,
     catalogue: Catalogue,
     channel: str = "web",
+    inbound_id: str | None = None,
 ) -> Answered:
     """Store the answer (response, invitation status and counters in one transaction). Its
     consequences follow from the stored response (logic/outbox.py), not from this request."""
@@ -249,7 +252,10 @@ def answer(
         day=counting_day(now, config.reporting_time_zone),
         expires_at=now + timedelta(days=config.retention.responses),
         first_answer_counts=answer_counts(invitation, channel),
+        inbound_id=inbound_id,
     )
+    if stored.duplicate:
+        return Answered(channel=channel, first_answer=False, detractor=False, duplicate=True)
     response = stored.response
     rule = rule_for(catalogue, invitation.survey_id)
     scores_now = {k: int(v) for k, v in response.scores.as_dict().items()}

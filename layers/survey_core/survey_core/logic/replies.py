@@ -1,11 +1,13 @@
-"""SMS replies (two-way SMS): a score answers a survey, a stop word opts the number out.
+"""SMS replies (two-way SMS): a score answers a survey, an opt-out suppresses the number.
 
 AWS End User Messaging SMS publishes each inbound message to an SNS topic as JSON
 (originationNumber, destinationNumber, messageBody, inboundMessageId, previousPublishedMessageId).
 A reply answers the customer's most recent open invitation that asked by SMS; when the carrier
 names the message being answered (previousPublishedMessageId) and it is one of ours, that one.
 An unreadable or out-of-range reply gets one short help SMS per invitation, so an
-auto-responder cannot start a loop. Nothing here logs the number or the text.
+auto-responder cannot start a loop, and none at all to a suppressed number (an opt-out means
+no SMS of any kind). SNS delivers at least once: a redelivered score (same inboundMessageId) is
+a duplicate and changes nothing. Nothing here logs the number or the text.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from ..config import CollectConfig
 from ..dal import store
 from ..dal.gateways import SmsSender
 from ..dal.models import Invitation
-from ..dal.suppressions import address_key, suppress
+from ..dal.suppressions import address_key, suppress, suppressions_of
 from ..eligibility import STOP_REPLY, normalize_phone
 from ..i18n import text
 from ..scoring import scale_of
@@ -29,7 +31,14 @@ from ..sms_reply import read_reply
 from .collect import Answered, accepts_answers, answer
 
 Outcome = Literal[
-    "answered", "opted-out", "help-sent", "help-already-sent", "no-open-survey", "rejected"
+    "answered",
+    "duplicate",
+    "opted-out",
+    "help-sent",
+    "help-already-sent",
+    "help-suppressed",
+    "no-open-survey",
+    "rejected",
 ]
 
 
@@ -81,7 +90,7 @@ class ReplyResult:
     outcome: Outcome
     reading: str  # score | stop | out-of-range | unreadable
     invitation_id: str | None = None
-    answered: Answered | None = None
+    answered: Answered | None = None  # set when this reply stored an answer (not a duplicate)
 
 
 def replied_invitation(sms: InboundSms, now: datetime) -> Invitation | None:
@@ -107,8 +116,9 @@ def handle_reply(
     invitation_id = invitation.invitation_id if invitation else None
     reading = read_reply(sms.body, invitation.metric if invitation else "nps")
     if reading.kind == "stop":
-        # The number opts out whether or not a survey is open; End User Messaging answers the
-        # keyword with its own confirmation, so no SMS of ours follows.
+        # The number opts out whether or not a survey is open. No SMS of ours follows (End User
+        # Messaging confirms its own keywords itself). A redelivered opt-out writes the same
+        # item again: harmless.
         suppress(
             channel="sms",
             address=sms.sender,
@@ -131,8 +141,14 @@ def handle_reply(
             config=config,
             catalogue=catalogue,
             channel="sms",
+            inbound_id=sms.inbound_id or None,
         )
+        if answered.duplicate:
+            return ReplyResult("duplicate", reading.kind, invitation_id)
         return ReplyResult("answered", reading.kind, invitation_id, answered)
+    if suppressions_of({"sms": sms.sender}):
+        # Opted out (a STOP reply, the unsubscribe page): no SMS of any kind, help included.
+        return ReplyResult("help-suppressed", reading.kind, invitation_id)
     if not store.claim_help_reply(invitation.invitation_id, now):
         return ReplyResult("help-already-sent", reading.kind, invitation_id)
     low, high = scale_of(invitation.metric)
