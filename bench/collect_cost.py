@@ -2,7 +2,9 @@
 
 The POST is a browser's form submit to /s/{token} on the local stack (Chalice's local server,
 the collect handler, moto over HTTP): a first answer with a score and a comment, to an
-invitation whose lifecycle waits on a task token. The floor is the AWS calls any correct
+invitation whose lifecycle waits on a task token. It is the only way a web answer is stored:
+the one-tap link's GET before it only reads (mail scanners open every link), so it is not
+measured here. The floor is the AWS calls any correct
 implementation of that answer must make, made directly with boto3 from this process:
 
 - Query by_link_token (the token is not the table key) and GetItem the invitation

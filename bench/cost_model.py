@@ -13,8 +13,8 @@ reminder, never answered. Per scenario this counts, rather than assumes:
   requests of its direct integrations (MarkFailed), from the states entered;
 - Lambda invocations and their run time (GET /_local/invocations; the answer page's requests
   timed by the customer), billed at each function's memory;
-- API Gateway requests: the customer's answer, the one-tap score link (GET) and the form with
-  a comment (POST).
+- API Gateway requests: the customer's answer, the one-tap score link (GET, which only opens
+  the page with the score chosen) and the form with a comment (POST, which stores it).
 
 The counts are priced with bench/prices.json (eu-north-1, with the date the prices were taken)
 per scenario and for a mix of scenarios (MIX), against the target: infrastructure (everything
@@ -491,15 +491,13 @@ class Measured:
 
 def _customer(info: dict[str, Any], scenario: Scenario) -> Any:
     """A ladder scenario whose customer answers as on the survey page: the one-tap score link
-    of the message (GET, stores the score) and then the form with a comment (POST)."""
+    of the message (GET: the page opens with the score chosen, nothing stored) and then the
+    form with a comment (POST: the answer). Each request is timed."""
     from infra.local.ladder import LadderScenario, Script
     from infra.local.scenario import http
 
     class Customer(LadderScenario):
         api_ms: list[float]
-
-        def _once(self, action: str, run: Any) -> None:
-            super()._once(action, self._answer if action == "answer" else run)
 
         def _answer(self) -> tuple[int, str]:
             link = self._link("s")

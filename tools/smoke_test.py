@@ -8,7 +8,9 @@ your own address on the stack's bus, and report what happened to it, step by ste
 It waits until the invitation's first message went out (or failed, or was suppressed, or is
 planned for later, e.g. quiet hours) and prints: the event put, the trigger's decision, the
 lifecycle execution's status, each message sent (channel and time), and how many messages wait
-in the rejected-events and failed-deliveries queues. The test customer's id is printed, so its
+in the rejected-events and failed-deliveries queues. To see the answer path, tap a score in the
+email and then the send button on the page it opens: the link alone records nothing, so a mail
+scanner that opens every link answers nothing. The test customer's id is printed, so its
 data can be erased afterwards with `python -m tools.customer_data erase --yes`. Your address
 and number are never printed.
 
@@ -175,6 +177,11 @@ def run(args: argparse.Namespace) -> Report:
         report.say("   not sent: the reason above is a rule of docs/catalogue.md, not an error")
     elif _planned_later(invitation) and not invitation.attempts:
         report.say("   planned for later (send delay or quiet hours); the lifecycle waits for it")
+    if report.ok:
+        # Opening a link records nothing (mail scanners open every link of an email).
+        report.say(
+            "   to answer: tap a score in the message, then the send button on the page it opens"
+        )
     _queues(sqs, queues, waiting_before, report)
     report.say(
         "4. clean up: python -m tools.customer_data erase --yes "

@@ -82,13 +82,12 @@ def _render(action: str, run: Callable[[], Page]) -> Response:
 
 @app.route("/s/{token}", methods=["GET"])
 def show(token: str) -> Response:
+    # Read only, like every GET here: mail scanners open each link of an email. ?score=N (a
+    # one-tap link) only chooses N on the page; the form's POST records it.
     request = app.current_request
     assert request is not None
     query: dict[str, str] = dict(request.query_params or {})
-    return _render(
-        "show",
-        lambda: show_survey(token, query.get("score"), token, CONFIG, CATALOGUE),
-    )
+    return _render("show", lambda: show_survey(token, query.get("score"), token, CONFIG, CATALOGUE))
 
 
 FORM_TYPES = ["application/x-www-form-urlencoded", "multipart/form-data"]

@@ -144,12 +144,21 @@ class LadderScenario:
         if script.opt_out_email_after and received >= script.opt_out_email_after:
             self._once("opt-out", lambda: http("POST", self._link("u"), {"channel": "email"}))
         if script.answer_after and received >= script.answer_after:
-            self._once("answer", lambda: http("GET", self._link("s") + "?score=9"))
+            self._once("answer", self._answer)
         if sms:
             for number, text in enumerate(script.sms_replies):
                 if f"sms-reply-{number}" not in self._done:
                     self._once(f"sms-reply-{number}", lambda text=text: self._text_back(text))
                     break
+
+    def _answer(self) -> tuple[int, str]:
+        """The one-tap link for 9 (a GET: the page opens with 9 chosen, nothing stored), then
+        the page's send button (the POST that records it)."""
+        link = self._link("s")
+        status, page = http("GET", link + "?score=9")
+        if status != 200:
+            return status, page
+        return http("POST", link, {"score": "9"})
 
     def _text_back(self, text: str) -> tuple[int, Any]:
         self.stack.control("sms/inbound", {"from": self.phone, "body": text})

@@ -208,14 +208,23 @@ class TracerScenario:
         return f"SMS to {self.phone}: {message['text']!r}"
 
     def answer(self) -> str:
-        status, page = http("GET", self.link)
-        if status != 200 or 'name="score"' not in page:
-            raise StageFailed(f"survey page answered {status}")
+        """The customer taps their score's one-tap link in the email; the page opens with it
+        chosen (the GET stores nothing: mail scanners open every link) and they send it with
+        a comment (the POST records it)."""
+        one_tap = f"{self.link}?score={self.score}"
+        if one_tap not in self.result.facts["email"]["body"]:
+            raise StageFailed(f"no one-tap link for {self.score} in the email")
+        status, page = http("GET", one_tap)
+        if status != 200 or f'value="{self.score}" checked' not in page:
+            raise StageFailed(f"survey page answered {status} without the score chosen")
         form = {"score": str(self.score), "comment": "Toimitus myöhästyi."}
         status, page = http("POST", self.link, form)
         if status != 200:
             raise StageFailed(f"answer POST answered {status}")
-        return f"opened the link, posted score {self.score} with a comment: HTTP {status}"
+        return (
+            f"tapped {self.score} in the email (page opened with it chosen), "
+            f"sent it with a comment: HTTP {status}"
+        )
 
     def stored(self) -> str:
         dynamodb = self.stack.client("dynamodb")

@@ -5,6 +5,8 @@ comment full of markup and sends it. The markup must stay text: nothing runs on 
 the thank-you page or when the link is opened again (also with the page's Content-Security-Policy
 switched off, so that the escaping itself is what is tested, not only the CSP), and the
 Responses table holds exactly what was typed. The page also works with the keyboard alone.
+A one-tap link from the email opens the page with its score chosen and the button that sends it
+in view on a 320 px wide screen: one more tap records it (the link itself stores nothing).
 
 Playwright never downloads a browser here: it starts /usr/bin/chromium (`apt-get install
 chromium`; .ci/run does it). Without that binary the tests are skipped.
@@ -117,6 +119,23 @@ def stored_comment(scenario: TracerScenario) -> str | None:
     return item["comment"]["S"] if "comment" in item else None
 
 
+def stored_response(scenario: TracerScenario) -> dict[str, Any] | None:
+    """The customer's stored response, or None (no answer yet)."""
+    dynamodb = scenario.stack.client("dynamodb")
+    [key] = dynamodb.query(
+        TableName=scenario.stack.physical_id("InvitationsTable"),
+        IndexName="by_link_token",
+        KeyConditionExpression="link_token = :t",
+        ExpressionAttributeValues={":t": {"S": scenario.link.rsplit("/", 1)[1]}},
+    )["Items"]
+    found: dict[str, Any] | None = dynamodb.get_item(
+        TableName=scenario.stack.physical_id("ResponsesTable"),
+        Key={"invitation_id": key["invitation_id"]},
+        ConsistentRead=True,
+    ).get("Item")
+    return found
+
+
 def assert_nothing_ran(watched: Watched, title: str) -> None:
     assert watched.pwned() is None
     assert watched.page.title() == title
@@ -223,3 +242,40 @@ def test_the_page_works_with_the_keyboard(stack: dict[str, Any], browser: Browse
     assert stored_comment(scenario) == "Näppäimistöllä ✓"
     assert watched.errors == [] and watched.console == []
     page.context.close()
+
+
+@pytest.mark.parametrize("score", [0, 10])
+def test_a_one_tap_link_opens_with_the_score_chosen_and_one_tap_sends_it(
+    stack: dict[str, Any], browser: Browser, score: int
+) -> None:
+    # Given a customer on a small phone (320 px wide) with the invitation email
+    scenario = invited_customer(stack, score=score)
+    language = scenario.detail["customer"]["language"]
+    one_tap = f"{scenario.link}?score={score}"
+    assert one_tap in scenario.result.facts["email"]["body"]
+    context = browser.new_context(viewport={"width": 320, "height": 568})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+
+    # When they tap the score in the email
+    response = page.goto(one_tap)
+    assert response is not None and response.ok
+
+    # Then the page shows that score chosen, says it is not sent yet, and the button that sends
+    # it is in view without scrolling; nothing is stored yet
+    expect(page.get_by_label(str(score), exact=True)).to_be_checked()
+    assert page.locator("input:checked").count() == 1
+    notice = text(language, "link_choice_notice", score=score)
+    expect(page.get_by_role("status")).to_have_text(notice)
+    send = page.get_by_role("button", name=text(language, "send_choice"))
+    expect(send).to_be_in_viewport()
+    assert page.evaluate("() => window.scrollY") == 0
+    assert stored_response(scenario) is None
+
+    # When they tap it: one more tap
+    send.click()
+
+    # Then the thank-you page, and the score is stored
+    expect(page.get_by_role("heading", level=1)).to_have_text(text(language, "thanks_title"))
+    assert stored_comment(scenario) is None  # stored() inside checks the score
+    context.close()

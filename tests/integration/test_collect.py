@@ -1,3 +1,4 @@
+import re
 from urllib.parse import quote
 
 import pytest
@@ -34,15 +35,24 @@ def test_answer_is_stored_counted_once_and_published(deployment: Deployment) -> 
     collect = deployment.load("CollectFunction")
     recorder = BusRecorder(deployment)
     with Client(collect.app) as client:
-        # When the customer taps 9 in the email, then changes it to 3 with a comment
+        # When the customer taps 9 in the email: the page opens with 9 chosen, nothing stored
         page = client.http.get(f"/s/{token}?score=9")
         assert page.status_code == 200
-        assert b'value="9" checked' in page.body or b"checked" in page.body
+        assert re.findall(rb'value="(\d+)" checked', page.body) == [b"9"]
+        assert _responses(deployment) == []
+        # and sends it, then changes it to 3 with a comment
+        assert post_form(client, f"/s/{token}", "score=9").status_code == 200
         thanks = post_form(
             client, f"/s/{token}", "score=3&comment=%3Cscript%3Ealert(1)%3C%2Fscript%3E+late"
         )
         assert thanks.status_code == 200
         assert thanks.headers["Content-Security-Policy"].startswith("default-src 'none'")
+        # Then the link opened again shows the stored 3; another one-tap link shows its own
+        # score chosen and still stores nothing
+        again = client.http.get(f"/s/{token}").body
+        assert re.findall(rb'value="(\d+)" checked', again) == [b"3"]
+        other = client.http.get(f"/s/{token}?score=7").body
+        assert re.findall(rb'value="(\d+)" checked', other) == [b"7"]
     # Then one response holds the latest score and the literal comment
     dynamodb = deployment.client("dynamodb")
     response = dynamodb.get_item(
@@ -254,14 +264,14 @@ def test_aggregates_stay_exact_through_changed_answers(deployment: Deployment) -
                 Key={"invitation_id": {"S": decision["invitation_id"]}},
             )["Item"]["link_token"]["S"]
         )
-    # When they answer, change their minds (one-tap links and the form), and answer again
+    # When they answer, change their minds (a one-tap link and its page's send button, or the
+    # form alone), and answer again
     with Client(collect.app) as client:
         for token, scores in zip(tokens, ([9, 3, 3, 10], [0], [5, 6, 5]), strict=True):
             for number, score in enumerate(scores):
                 if number % 2:
                     assert client.http.get(f"/s/{token}?score={score}").status_code == 200
-                else:
-                    assert post_form(client, f"/s/{token}", f"score={score}").status_code == 200
+                assert post_form(client, f"/s/{token}", f"score={score}").status_code == 200
     # Then the counters equal a recount of the stored responses: 10, 0 and 5, once each
     counted, expected = _counts(deployment)
     assert counted == expected

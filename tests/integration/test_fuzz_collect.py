@@ -7,8 +7,11 @@ rendered carries its security headers. The real open invitations stay consistent
 each accepted answer raises the response's revision by one and stores the score that was sent,
 a refused request changes nothing, and the counters equal a recount of the stored responses.
 
+A one-tap link (GET /s/{token}?score=N) stores nothing whatever its score: it opens the page
+with N chosen, or with the stored answer when N is not on the scale.
+
 Scores that once gave a 500 (str.isdigit accepts what int() refuses, see crashes_parse_score)
-are among the generated ones and pinned in test_scores_int_refuses_are_a_400.
+are among the generated ones and pinned in test_scores_int_refuses_are_a_400_or_choose_nothing.
 """
 
 from __future__ import annotations
@@ -64,7 +67,8 @@ def fuzz_settings(examples: int) -> settings:
 def crashes_parse_score(raw: str) -> bool:
     """Scores str.isdigit accepts but int() refuses: superscript and other non-decimal digits,
     several leading minus signs, more than 4,300 digits. They once gave a 500 (parse_score
-    trusted isdigit); now in the fuzz and in test_scores_int_refuses_are_a_400."""
+    trusted isdigit); now in the fuzz and pinned in
+    test_scores_int_refuses_are_a_400_or_choose_nothing."""
     candidate = raw.strip()
     if not candidate.lstrip("-").isdigit():
         return False
@@ -444,27 +448,34 @@ def test_generated_form_bodies_get_a_page_never_a_server_error(site: Site) -> No
     def submit(survey: str, route: str, body: Body, score: str) -> None:
         invitation = site.invitations[survey]
         if route == "one-tap":  # the link in the email: GET /s/{token}?score=N
+            before = site.stored(invitation)
             response = site.request("GET", f"/s/{invitation.token}?score={quote(score)}")
-            sent: str | None = score
-        else:
-            response = site.request("POST", route + invitation.token, body.data, body.content_type)
-            sent = body.first("score") if body.fields else None
+            # It only opens the page: N chosen if it is on the scale, else the stored answer
+            # (or nothing); never an error, never a write
+            assert response.status_code == 200, score
+            assert site.stored(invitation) == before
+            chosen = re.findall(rb'name="score" [^>]*value="(\d+)" checked', response.body)
+            if in_scale(invitation.metrics[0], score):
+                assert chosen == [str(int(score)).encode()], score
+            else:
+                scores_before = (before or {}).get("scores", {}).get("M", {})
+                first = scores_before.get(invitation.metrics[0], {}).get("N")
+                assert chosen == ([first.encode()] if first else []), score
+            return
+        response = site.request("POST", route + invitation.token, body.data, body.content_type)
+        sent = body.first("score") if body.fields else None
         status = response.status_code
         if status in FRAMEWORK_ANSWERS:
-            assert status == 415 and route != "one-tap", status
+            assert status == 415, status
         elif route == "/u/":
             assert status in (200, 400), status
         else:
             assert status in (200, 400), status
             if route == "/s/" and _surely_valid(invitation, body):
                 assert status == 200, body
-            if route == "one-tap" and in_scale(invitation.metrics[0], score):
-                assert status == 200, score
         # Each stored answer raises the revision by one and holds the score sent; a refused
         # request (or an opt-out) stores nothing
-        answered = status == 200 and (
-            route == "/s/" or (route == "one-tap" and bool(score.strip()))
-        )
+        answered = status == 200 and route == "/s/"
         invitation.answers += 1 if answered else 0
         stored = site.stored(invitation)
         assert (int(stored["revision"]["N"]) if stored else 0) == invitation.answers
@@ -489,7 +500,9 @@ def test_generated_form_bodies_get_a_page_never_a_server_error(site: Site) -> No
         for label, score in [("superscript", "²"), ("two-minus", "--5"), ("digits", "9" * 5000)]
     ],
 )
-def test_scores_int_refuses_are_a_400(deployment: Deployment, route: str, score: str) -> None:
+def test_scores_int_refuses_are_a_400_or_choose_nothing(
+    deployment: Deployment, route: str, score: str
+) -> None:
     trigger = deployment.load("TriggerFunction")
     [decision] = trigger.lambda_handler(example_event("purchase-completed.json"), lambda_context())[
         "decisions"
@@ -508,4 +521,9 @@ def test_scores_int_refuses_are_a_400(deployment: Deployment, route: str, score:
                 headers={"Content-Type": FORM_TYPE},
                 body=urlencode({"score": score}).encode(),
             )
-    assert response.status_code == 400
+    # The form refuses it; the link (a GET, which stores nothing) opens with nothing chosen
+    if route == "one-tap":
+        assert response.status_code == 200
+        assert b" checked" not in response.body
+    else:
+        assert response.status_code == 400

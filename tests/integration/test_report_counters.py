@@ -68,7 +68,9 @@ def test_an_answer_before_any_reminder_is_credited_to_the_invitation(
     _rung(send, invitation, 0)
     collect = deployment.load("CollectFunction", LOCAL_CLOCK=FIXED_CLOCK)
     with Client(collect.app) as client:
-        client.http.get(f"/s/{invitation['link_token']['S']}?score=10")
+        assert (
+            post_form(client, f"/s/{invitation['link_token']['S']}", "score=10").status_code == 200
+        )
     responses = _counters(deployment, "post-purchase#responses")
     assert responses["2026-11-16#all"] == {"n": 1, "via_email": 1}
 

@@ -62,10 +62,12 @@ def _rung(send: Any, invitation: dict[str, Any], rung: int, token: str = "", **e
 
 
 def _answer_by_link(deployment: Deployment, invitation: dict[str, Any]) -> None:
-    """The customer taps score 8 in the message: the survey is answered."""
+    """The customer taps score 8 in the message and sends the page it opens: answered."""
     collect = deployment.load("CollectFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    link = f"/s/{invitation['link_token']['S']}"
     with Client(collect.app) as client:
-        assert client.http.get(f"/s/{invitation['link_token']['S']}?score=8").status_code == 200
+        assert client.http.get(f"{link}?score=8").status_code == 200
+        assert post_form(client, link, "score=8").status_code == 200
 
 
 def _attempts(deployment: Deployment, invitation: dict[str, Any]) -> list[dict[str, Any]]:

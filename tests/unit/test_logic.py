@@ -8,7 +8,7 @@ from survey_core.dal.models import Customer, Invitation
 from survey_core.dal.store import _histogram_moves, counter_places
 from survey_core.errors import InvalidAnswer
 from survey_core.logic.channels import RungChannels, customer_facts, rung_channels
-from survey_core.logic.collect import parse_comment, parse_score
+from survey_core.logic.collect import link_choice, parse_comment, parse_score
 from survey_core.logic.escalate import task_request
 from survey_core.report_config import load_groups
 
@@ -82,6 +82,32 @@ def test_scores_within_the_scale_are_accepted(raw: str, score: int) -> None:
 def test_bad_scores_are_refused_with_a_reason(metric: str, raw: str | None, reason: str) -> None:
     with pytest.raises(InvalidAnswer, match=reason):
         parse_score(metric, raw)
+
+
+@pytest.mark.parametrize(
+    ("metric", "raw", "chosen"),
+    [
+        ("nps", "0", 0),
+        ("nps", "10", 10),
+        ("csat", "5", 5),
+        ("ces", "7", 7),
+        # A link that names no score on the scale chooses nothing: the page still opens.
+        ("nps", None, None),
+        ("nps", "", None),
+        ("nps", "11", None),
+        ("nps", "-1", None),
+        ("csat", "0", None),
+        ("ces", "8", None),
+        ("nps", "ten", None),
+        ("nps", "9.5", None),
+        ("nps", "\u00b2", None),  # a superscript two: str.isdigit says yes, int() says no
+        ("nps", "9" * 5000, None),
+    ],
+)
+def test_a_one_tap_link_chooses_its_score_or_nothing(
+    metric: str, raw: str | None, chosen: int | None
+) -> None:
+    assert link_choice(metric, raw) == chosen
 
 
 def test_comments_are_kept_literally_and_capped() -> None:

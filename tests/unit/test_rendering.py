@@ -163,7 +163,6 @@ def test_markup_is_escaped_everywhere_in_html() -> None:
         ask_comment=True,
         comment="</textarea><script>x()</script>",
         error=None,
-        stored=False,
     )
     for html in (email.html, page):
         assert "<script>" not in html
@@ -180,7 +179,6 @@ def test_survey_page_is_an_accessible_form_without_javascript(language: str) -> 
         ask_comment=True,
         comment="",
         error=text(language, "error_missing_score"),
-        stored=True,
     )
     assert f'<html lang="{language}">' in page
     assert "<h1>" in page
@@ -206,13 +204,78 @@ def test_survey_page_asks_every_question_and_only_the_first_is_required() -> Non
         ask_comment=False,
         comment="",
         error=None,
-        stored=False,
     )
     assert len(re.findall(r'name="score" [^>]*required', page)) == 5  # CSAT 1-5
     assert len(re.findall(r'name="score_ces"', page)) == 7  # CES 1-7
     assert not re.search(r'name="score_ces"[^>]*required', page)
     assert "How easy? <span" in page and "(optional)" in page
     assert "<textarea" not in page  # this survey asks no comment
+
+
+def _checked(page: str, field: str = "score") -> list[int]:
+    return [int(v) for v in re.findall(rf'name="{field}" [^>]*value="(\d+)" checked', page)]
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+@pytest.mark.parametrize("metric", sorted(SCALES))
+def test_a_one_tap_link_pre_checks_exactly_its_score_with_a_send_button_under_it(
+    language: str, metric: str
+) -> None:
+    low, high = SCALES[metric]
+    for score in range(low, high + 1):
+        # Given the page a one-tap link for this score opens (nothing stored yet)
+        page = render_survey_page(
+            language=language,
+            questions=[_question(metric, "Q?", selected=score)],
+            company="Example Oy",
+            action_url="tok",
+            ask_comment=True,
+            comment="",
+            error=None,
+            link_choice=score,
+        )
+        # Then exactly that score is checked, server-side (no script on the page)
+        assert _checked(page) == [score]
+        assert "<script" not in page
+        # and right under the question the page says it is not sent yet, with a send button
+        # before the comment, so one more tap records it
+        after_question = page.split("</fieldset>", 1)[1]
+        notice = text(language, "link_choice_notice", score=score)
+        assert after_question.index(notice) < after_question.index('<button type="submit"')
+        assert after_question.index('<button type="submit"') < after_question.index("<textarea")
+        assert text(language, "send_choice") in after_question.split("<textarea", 1)[0]
+
+
+def test_without_a_link_choice_the_page_has_one_button_and_no_notice() -> None:
+    page = render_survey_page(
+        language="en",
+        questions=[_question("nps", "Q?", selected=3)],  # a stored answer, shown again
+        company="Example Oy",
+        action_url="tok",
+        ask_comment=True,
+        comment="",
+        error=None,
+    )
+    assert _checked(page) == [3]
+    assert page.count("<button") == 1
+    assert 'class="notice"' not in page
+
+
+def test_a_link_choice_on_a_single_question_without_comment_keeps_one_button() -> None:
+    page = render_survey_page(
+        language="en",
+        questions=[_question("nps", "Q?", selected=9)],
+        company="Example Oy",
+        action_url="tok",
+        ask_comment=False,
+        comment="",
+        error=None,
+        link_choice=9,
+    )
+    # The form's own button already follows the question: no second one
+    assert _checked(page) == [9]
+    assert page.count("<button") == 1
+    assert page.index('class="notice"') < page.index("<button")
 
 
 def _question(

@@ -133,7 +133,7 @@ def render_sms(
 @dataclass(frozen=True)
 class PageQuestion:
     """One question on the survey page: its metric's scale, the form field it posts as, and
-    the score shown as chosen (a stored answer, or the one-tap score)."""
+    the score shown as chosen (a stored answer, or the score a one-tap link chose)."""
 
     metric: str
     text: str
@@ -151,8 +151,11 @@ def render_survey_page(
     ask_comment: bool,
     comment: str,
     error: str | None,
-    stored: bool,
+    link_choice: int | None = None,
 ) -> str:
+    """The survey form. link_choice: the score a one-tap link chose, not recorded yet; the page
+    says so right under the first question, with a send button there (the link's GET stores
+    nothing, so the customer's one more tap is what records it)."""
     return _render(
         "survey_page.html",
         language,
@@ -162,7 +165,7 @@ def render_survey_page(
         ask_comment=ask_comment,
         comment=comment,
         error=error,
-        stored=stored,
+        link_choice=link_choice,
     )
 
 

@@ -1,4 +1,5 @@
-"""Survey pages and answers: open a link, store a score and comment.
+"""Survey pages and answers: a link opens the page (GET, read only: mail scanners fetch every
+link); the form's POST stores the scores and comment.
 
 Storing is all an answer does here. What it implies (the lifecycle's wait ends, Survey Response
 Received is published, a detractor is escalated) follows from the stored response through the
@@ -112,7 +113,7 @@ def error_page(language: str, error: Exception) -> Page:
     return Page(status, render_error_page(language=language, status=status))
 
 
-PRIMARY_FIELD = "score"  # the first metric's field: also what a one-tap link sets (?score=N)
+PRIMARY_FIELD = "score"  # the first metric's field: also what a one-tap link chooses (?score=N)
 
 
 def score_field(invitation: Invitation, metric: str) -> str:
@@ -133,7 +134,7 @@ def _survey_page(
     selected: Mapping[str, int],
     comment: str = "",
     error: str | None = None,
-    stored: bool = False,
+    link_choice: int | None = None,
 ) -> str:
     survey = catalogue.find(invitation.survey_id)
     questions = [
@@ -156,8 +157,19 @@ def _survey_page(
         ask_comment=survey.comment if survey is not None else True,
         comment=comment,
         error=error,
-        stored=stored,
+        link_choice=link_choice,
     )
+
+
+def link_choice(metric: str, raw: str | None) -> int | None:
+    """The score a one-tap link chose (?score=N), or None when the link names no score on the
+    metric's scale: a mangled link still opens the survey, with nothing chosen."""
+    if raw is None:
+        return None
+    try:
+        return parse_score(metric, raw)
+    except InvalidAnswer:
+        return None
 
 
 def show_survey(
@@ -167,24 +179,21 @@ def show_survey(
     config: CollectConfig,
     catalogue: Catalogue,
 ) -> Page:
-    """GET: the survey page; with ?score=N (a one-tap link) the first question's score is
-    stored at once, and the page offers the other questions and the comment."""
+    """GET: the survey page; it records nothing (mail security scanners open every link of an
+    email, in order, seconds after delivery: DESIGN "No GET changes state"). A one-tap link
+    (?score=N) opens it with N chosen and a send button right under the first question, so
+    the customer's next tap, the POST, records it. Without a valid ?score the page shows the
+    answer stored so far, if any."""
     invitation = open_invitation(token, config.clock())
     response = store.get_response(invitation.invitation_id)
     selected = {m: int(v) for m, v in response.scores.as_dict().items()} if response else {}
     comment = (response.comment or "") if response else ""
-    if score is not None:
-        chosen = parse_score(invitation.metric, score)
-        answered = answer(
-            invitation, {invitation.metric: chosen}, None, keep_comment=True, config=config,
-            catalogue=catalogue,
-        )  # fmt: skip
+    chosen = link_choice(invitation.metric, score)
+    if chosen is not None:
         selected[invitation.metric] = chosen
-        html = _survey_page(
-            invitation, catalogue, action_url, selected=selected, comment=comment, stored=True
-        )
-        return Page(200, html, answered, invitation.invitation_id)
-    html = _survey_page(invitation, catalogue, action_url, selected=selected, comment=comment)
+    html = _survey_page(
+        invitation, catalogue, action_url, selected=selected, comment=comment, link_choice=chosen
+    )
     return Page(200, html, invitation_id=invitation.invitation_id)
 
 
