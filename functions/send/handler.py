@@ -95,6 +95,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 def _count(result: SendResult) -> None:
     metrics.add_metric(name=OUTCOME_METRICS[result.outcome], unit=MetricUnit.Count, value=1)
+    if not result.recorded:
+        # The message is out; its attempt stays "sending" (counted as sent, never sent again,
+        # its survey open). The invitation id is the log's correlation id.
+        metrics.add_metric(name="SentNotRecorded", unit=MetricUnit.Count, value=1)
+        logger.warning(
+            "sent, but recording it failed after retries", extra={"channel": result.channel}
+        )
     if not result.announced:
         metrics.add_metric(name="AnnouncementsFailed", unit=MetricUnit.Count, value=1)
         logger.warning("sent, but its Survey Invitation Sent event was refused")

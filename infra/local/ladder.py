@@ -34,6 +34,9 @@ class Script:
     bounce_first_email: bool = False  # SES reports the first email as a hard bounce
     throttle: int = 0  # throttling errors injected on this customer's first sends per channel
     refuse_email: bool = False  # SES refuses every email to this customer (MessageRejected)
+    # SNS answers every SMS to this customer with this error (neither a refusal of the number
+    # nor throttling: the stack's own problem, e.g. AuthorizationError), so its rungs fail
+    fail_sms: str = ""
     sms_replies: tuple[str, ...] = ()  # texted back, one by one, once an SMS has arrived
 
 
@@ -83,6 +86,12 @@ class LadderScenario:
                 "faults",
                 {"service": "ses", "operation": "SendEmail", "code": "MessageRejected",
                  "times": 1000, "match": self.email},
+            )  # fmt: skip
+        if self.script.fail_sms:
+            self.stack.control(
+                "faults",
+                {"service": "sns", "operation": "Publish", "code": self.script.fail_sms,
+                 "status": 403, "times": 1000, "match": self.phone},
             )  # fmt: skip
         self.stack.put_event("Purchase Completed", self._purchase(), "com.example.webshop")
         wait_for("the invitation and its lifecycle", self._started, 30)

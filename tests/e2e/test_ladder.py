@@ -31,6 +31,7 @@ SCRIPTS = [
     Script("email-only invitation bounced", phone=False, bounce_first_email=True),
     Script("answered by SMS reply", sms_replies=("8 nopea toimitus",)),
     Script("unreadable SMS replies", sms_replies=("kiitos", "ok?")),
+    Script("SMS reminder failing for good", fail_sms="AuthorizationError"),
 ]
 
 
@@ -164,6 +165,23 @@ def test_an_invitation_nothing_can_carry_is_marked_failed_with_the_reason(
     assert bounced.failure_reason == "DeliveryFailed"
     assert [(a["channel"], a["outcome"]) for a in bounced.attempts] == [("email", "bounced")]
     assert bounced.states[-2:] == ["MarkFailed", "SurveyFailed"]
+
+
+def test_a_reminder_that_fails_after_the_invitation_went_out_leaves_the_survey_open(
+    outcomes: dict[str, Outcome],
+) -> None:
+    # The invitation email went out; the SMS reminder fails for good (the stack's problem)
+    outcome = outcomes["SMS reminder failing for good"]
+    assert _counts(outcome) == (1, 0)
+    # The lifecycle stops with the reason recorded, but the survey is not failed: the customer
+    # got its link, which answers until the survey closes (the stack's clock has long passed
+    # that by now; tests/integration/test_send.py opens such a link)
+    assert outcome.states[-3:] == ["MarkFailed", "RecordFailureReason", "SendingStopped"]
+    assert outcome.execution == "FAILED"
+    assert (outcome.status, outcome.failure_reason) == ("sent", "AuthorizationErrorException")
+    assert [(a["rung"], a["channel"], a["outcome"]) for a in outcome.attempts] == [
+        ("0", "email", "sent")
+    ]
 
 
 def test_never_answered_surveys_expire_and_say_so(outcomes: dict[str, Outcome]) -> None:

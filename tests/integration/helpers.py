@@ -166,3 +166,41 @@ def run_outbox(deployment: Deployment, outbox: Any = None) -> list[dict[str, Any
         outbox.lambda_handler({"Records": records[start : start + 25]}, lambda_context())
         for start in range(0, len(records), 25)
     ]
+
+
+class DynamoDbOutage:
+    """Every DynamoDB request a loaded function makes through survey_core's store (its models
+    and its transactions) fails with an AWS error while the outage lasts (start() to stop()),
+    answered before moto is called, as AwsCalls does. `store` is the function's own copy of
+    survey_core.dal.store (e.g. `send.send_rung.__globals__["store"]`); `failed` counts the
+    requests that failed. The store's own retries do not wait (no real sleeps in tests)."""
+
+    def __init__(self, store: Any, code: str = "InternalServerError", status: int = 500) -> None:
+        region = getattr(store.Invitation.Meta, "region", None)
+        clients = [
+            model._get_connection().connection.client
+            for model in (store.Customer, store.Invitation, store.AggregateCounter)
+        ]
+        clients.append(store._transactions(region).client)
+        store._backoff = lambda attempt: None
+        self.failed = 0
+        self._error = (code, status)
+        self._on = False
+        for client in {id(c): c for c in clients}.values():
+            client.meta.events.register("before-call.dynamodb", self._before_call)
+
+    def start(self, **_: Any) -> None:
+        self._on = True
+
+    def stop(self) -> None:
+        self._on = False
+
+    def _before_call(self, **_: Any) -> Any:
+        if not self._on:
+            return None
+        self.failed += 1
+        from botocore.awsrequest import AWSResponse
+
+        code, status = self._error
+        response = AWSResponse("https://aws.example", status, {}, None)
+        return response, {"Error": {"Code": code, "Message": f"injected {code}"}}

@@ -152,6 +152,27 @@ def test_export_holds_everything_of_that_customer_and_nothing_of_another(
     assert OTHER not in text and OTHER_EMAIL not in text and data.other_answered not in text
 
 
+def test_export_leaves_out_the_hash_of_the_address_each_message_went_to(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    # Given an invitation whose email went out (its attempt keeps the address's suppression key)
+    invitation_id = _purchase(deployment.load("TriggerFunction"), "C-1")
+    send = deployment.load("SendFunction")
+    event = {"invitationId": invitation_id, "rung": 0, "taskToken": "t", "fallback": None}
+    assert send.lambda_handler(event, lambda_context())["outcome"] == "sent"
+    stored = _item(deployment, "InvitationsTable", invitation_id)
+    assert stored is not None and "address_key" in stored["attempts"]["L"][0]["M"]
+    # When the customer's data is exported
+    out = tmp_path / "export.json"
+    assert main(["export", "--customer-id", CUSTOMER, "--out", str(out), *STACK]) == 0
+    document = json.loads(out.read_text(encoding="utf-8"))
+    # Then the attempt is there without the hash, which the document names instead
+    [attempt] = document["invitations"][0]["attempts"]
+    assert (attempt["channel"], attempt["outcome"]) == ("email", "sent")
+    assert "address_key" not in attempt
+    assert "attempts.address_key" in document["omitted"]["invitations"]
+
+
 def test_export_reads_table_names_from_the_functions_environment(
     data: Data, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -4,13 +4,15 @@ from typing import Any
 
 import pytest
 from chalice.test import Client
+from survey_core.dal.suppressions import address_key
 
-from tests.conftest import Deployment
-from tests.integration.helpers import post_form
-from tests.integration.test_send import FIXED_CLOCK, _start
+from tests.conftest import Deployment, example_event
+from tests.integration.helpers import lambda_context, post_form
+from tests.integration.test_send import EMAIL, FIXED_CLOCK, PHONE, _start
 
 pytestmark = pytest.mark.integration
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+ONE_CLICK = "List-Unsubscribe=One-Click"
 
 
 def _suppressed(deployment: Deployment) -> list[tuple[str, str, str]]:
@@ -97,3 +99,77 @@ def test_an_opted_out_address_gets_no_later_survey_on_that_channel(
     # The opt-out belongs to the address: it holds under another customer id too.
     later = _start(deployment, {"id": "cust-0002"}, order="A-2002")
     assert [c["S"] for c in later["channels"]["L"]] == ["sms"]
+
+
+# ---------------------------------------------------------------- the address the link came to
+
+NEW_EMAIL = "maija.uusi@example.com"
+NEW_PHONE = "+358409998877"
+
+
+def _send(deployment: Deployment, invitation: dict[str, Any], rungs: int) -> None:
+    send = deployment.load("SendFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    for rung in range(rungs):
+        event = {
+            "invitationId": invitation["invitation_id"]["S"],
+            "rung": rung,
+            "taskToken": f"token-{rung}",
+            "fallback": None,
+        }
+        assert send.lambda_handler(event, lambda_context())["outcome"] == "sent"
+
+
+def _change_addresses(deployment: Deployment, **customer: str) -> None:
+    """A product system tells of a new purchase with the customer's new contact points."""
+    event = example_event("purchase-completed.json")
+    event["detail"]["orderId"] = "A-3003"
+    event["detail"]["customer"].update(customer)
+    trigger = deployment.load("TriggerFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    trigger.lambda_handler(event, lambda_context())
+    stored = deployment.client("dynamodb").get_item(
+        TableName=deployment.physical_id("CustomersTable"),
+        Key={"customer_id": {"S": event["detail"]["customer"]["id"]}},
+    )["Item"]
+    assert stored["email"]["S"] == customer.get("email", EMAIL)
+
+
+def _suppressed_keys(deployment: Deployment) -> list[tuple[str, str]]:
+    table = deployment.physical_id("SuppressionsTable")
+    items = deployment.client("dynamodb").scan(TableName=table)["Items"]
+    return sorted((i["address_key"]["S"], i["source"]["S"]) for i in items)
+
+
+def test_the_addresses_the_messages_went_to_are_suppressed_not_the_new_ones(
+    deployment: Deployment,
+) -> None:
+    # Given the invitation email and the SMS reminder sent, and then the customer's email and
+    # phone changed
+    invitation = _start(deployment)
+    _send(deployment, invitation, rungs=2)
+    _change_addresses(deployment, email=NEW_EMAIL, phone=NEW_PHONE)
+    # When the customer opts out of both by the link in that email
+    collect = deployment.load("CollectFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    with Client(collect.app) as client:
+        token = invitation["link_token"]["S"]
+        assert post_form(client, f"/u/{token}", "channel=email&channel=sms").status_code == 200
+    # Then the addresses the messages went to are suppressed, and the new ones are not
+    assert _suppressed_keys(deployment) == sorted(
+        [(address_key("email", EMAIL), "link"), (address_key("sms", PHONE), "link")]
+    )
+    # And a later survey reaches the customer at the new addresses
+    later = _start(deployment, {"id": "cust-0002", "email": NEW_EMAIL, "phone": NEW_PHONE}, "B-1")
+    assert [c["S"] for c in later["channels"]["L"]] == ["email", "sms", "email"]
+
+
+def test_one_click_suppresses_the_address_the_email_went_to(deployment: Deployment) -> None:
+    # Given the invitation email sent, then the customer's email changed
+    invitation = _start(deployment)
+    _send(deployment, invitation, rungs=1)
+    _change_addresses(deployment, email=NEW_EMAIL)
+    # When the mail client of the old address posts the one-click unsubscribe
+    collect = deployment.load("CollectFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    with Client(collect.app) as client:
+        done = post_form(client, f"/u/{invitation['link_token']['S']}", ONE_CLICK)
+    # Then the old address is suppressed, the new one is not
+    assert done.status_code == 200
+    assert _suppressed_keys(deployment) == [(address_key("email", EMAIL), "one-click")]

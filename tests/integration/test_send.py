@@ -12,6 +12,7 @@ from tests.conftest import Deployment, example_event
 from tests.integration.helpers import (
     AwsCalls,
     BusRecorder,
+    DynamoDbOutage,
     emf_metrics,
     lambda_context,
     post_form,
@@ -505,3 +506,89 @@ def test_a_customer_who_opted_out_of_everything_is_not_invited(deployment: Deplo
     assert type(raised.value).__name__ == "NoReachableChannel"
     assert str(raised.value) == "opted-out"
     assert sent_emails() == [] and sent_sms() == []
+
+
+def _sent_counters(deployment: Deployment, invitation: dict[str, Any]) -> dict[str, str]:
+    """The survey's "#sent" counters of the whole series ("all"), on the send's day."""
+    item = (
+        deployment.client("dynamodb")
+        .get_item(
+            TableName=deployment.physical_id("AggregatesTable"),
+            Key={"series": {"S": "post-purchase#sent"}, "bucket": {"S": "2026-11-16#all"}},
+            ConsistentRead=True,
+        )
+        .get("Item", {})
+    )
+    return {k: v["N"] for k, v in item.items() if "N" in v and v["N"] != "0"}
+
+
+def test_a_message_out_whose_record_fails_keeps_the_survey_open_and_is_never_sent_again(
+    deployment: Deployment, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given DynamoDB failing for good the moment SES has accepted the invitation email
+    invitation = _start(deployment)
+    send = deployment.load("SendFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    outage = DynamoDbOutage(send.send_rung.__globals__["store"])
+    send.PORTS.mailer._ses.meta.events.register("after-call.sesv2.SendEmail", outage.start)
+    capsys.readouterr()
+    # When the lifecycle sends rung 0
+    result = _rung(send, invitation, 0, token="first")
+    outage.stop()
+    # Then the rung does not fail (the lifecycle would retry it or mark the survey failed): it
+    # is sent, not recorded, and counted for the SentNotRecorded alarm
+    assert (result["outcome"], result["channel"], result["recorded"]) == ("sent", "email", False)
+    assert outage.failed >= 8  # the record's own retries were spent
+    totals, _ = emf_metrics(capsys.readouterr().out)
+    assert totals["SentNotRecorded"] == 1 and totals["MessagesSent"] == 1
+    assert "recording it failed" in caplog.text and EMAIL not in caplog.text
+    # and its intent, written before the email went, stands for it: sent once, counted once
+    attempts = _attempts(deployment, invitation)
+    assert [(a["rung"], a["channel"], a["outcome"]) for a in attempts] == [
+        ("0", "email", "sending")
+    ]
+    assert _sent_counters(deployment, invitation) == {
+        "invitations": "1",
+        "email_invitations": "1",
+        "email_messages": "1",
+    }
+    # and the survey's link still opens (the survey is not failed)
+    collect = deployment.load("CollectFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    with Client(collect.app) as client:
+        assert client.http.get(f"/s/{invitation['link_token']['S']}").status_code == 200
+    # When the lifecycle runs the rung again (a retry)
+    again = _rung(send, invitation, 0, token="second")
+    # Then nothing is sent twice, and the customer can still answer
+    assert again["outcome"] == "repeated"
+    assert len(sent_emails()) == 1
+    _answer_by_link(deployment, invitation)
+
+
+def test_a_message_not_taken_is_withdrawn_and_counted_back(deployment: Deployment) -> None:
+    # Given SES refusing the invitation email, and then throttling the SMS that stands in
+    invitation = _start(deployment)
+    send = deployment.load("SendFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    AwsCalls(send.PORTS.mailer._ses, "SendEmail").fail_next("MessageRejected", times=2)
+    AwsCalls(send.PORTS.sms._sns, "Publish").fail_next("Throttled")
+    # When the lifecycle sends rung 0
+    with pytest.raises(Exception) as raised:
+        _rung(send, invitation, 0)
+    # Then the rung is retried (SendThrottled), the refused email stays recorded as failed,
+    # the SMS is withdrawn, and nothing is counted as sent
+    assert type(raised.value).__name__ == "SendThrottled"
+    attempts = _attempts(deployment, invitation)
+    assert [(a["channel"], a["outcome"]) for a in attempts] == [("email", "failed")]
+    assert _sent_counters(deployment, invitation) == {}
+    stored = _invitation(deployment, invitation["invitation_id"]["S"])
+    assert "contacted_at" not in stored  # nothing reached the customer: it may be marked failed
+    # When the retried rung goes through
+    result = _rung(send, invitation, 0, token="retry")
+    # Then the SMS is counted once, as the invitation
+    assert (result["outcome"], result["channel"]) == ("sent", "sms")
+    assert _sent_counters(deployment, invitation) == {
+        "invitations": "1",
+        "sms_invitations": "1",
+        "sms_messages": "1",
+    }
+    assert _invitation(deployment, invitation["invitation_id"]["S"])["contacted_at"]["S"] == (
+        "2026-11-16T10:00:00Z"
+    )

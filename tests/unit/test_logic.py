@@ -4,12 +4,14 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from survey_core.dal.models import Customer, Invitation
+from survey_core.dal.models import Attempt, Customer, Invitation
 from survey_core.dal.store import _histogram_moves, counter_places
+from survey_core.dal.suppressions import address_key
 from survey_core.errors import InvalidAnswer
 from survey_core.logic.channels import RungChannels, customer_facts, rung_channels
 from survey_core.logic.collect import link_choice, parse_comment, parse_score
 from survey_core.logic.escalate import task_request
+from survey_core.logic.optout import opt_out_keys
 from survey_core.report_config import load_groups
 
 pytestmark = pytest.mark.unit
@@ -201,3 +203,48 @@ def test_report_period_is_the_previous_local_week(fired: datetime, first: date, 
     leadership = load_groups()[0]  # weekly, Europe/Helsinki
     period = leadership.period(fired.astimezone(HELSINKI).date())
     assert (period.first_day, period.last_day) == (first, last)
+
+
+def _sent(channel: str, outcome: str, key: str | None) -> Attempt:
+    attempt = Attempt(rung=0, channel=channel, outcome=outcome, at="2026-11-16T10:00:00Z")
+    attempt.address_key = key
+    return attempt
+
+
+OLD_EMAIL, NEW_EMAIL = (
+    address_key("email", "old@example.com"),
+    address_key("email", "a@example.com"),
+)
+OLD_PHONE = address_key("sms", "+358409998877")
+NEW_PHONE = address_key("sms", "+358401234567")
+
+
+@pytest.mark.parametrize(
+    ("attempts", "customer", "keys"),
+    [
+        # Each channel the invitation sent on: the addresses it went to, not the current ones.
+        ([_sent("email", "sent", OLD_EMAIL), _sent("sms", "sent", OLD_PHONE)], _customer(),
+         {"email": [OLD_EMAIL], "sms": [OLD_PHONE]}),
+        # A message whose record failed ("sending") may have carried the link.
+        ([_sent("email", "sending", OLD_EMAIL)], _customer(phone=None), {"email": [OLD_EMAIL]}),
+        # The link is the same in every message: every address it reached (a complaint did).
+        ([_sent("email", "sent", OLD_EMAIL), _sent("email", "complained", NEW_EMAIL)],
+         _customer(phone=None), {"email": [OLD_EMAIL, NEW_EMAIL]}),
+        # A refused or bounced email reached nobody; then the current address counts.
+        ([_sent("email", "failed", OLD_EMAIL), _sent("email", "bounced", OLD_EMAIL)],
+         _customer(phone=None), {"email": [NEW_EMAIL]}),
+        # Nothing sent on a channel, or an old message without a key: the current address.
+        ([], _customer(), {"email": [NEW_EMAIL], "sms": [NEW_PHONE]}),
+        ([_sent("email", "sent", None)], _customer(phone=None), {"email": [NEW_EMAIL]}),
+        ([_sent("email", "sent", None), _sent("email", "sent", OLD_EMAIL)],
+         _customer(phone=None), {"email": [OLD_EMAIL, NEW_EMAIL]}),
+        # Erased customer: only what the invitation itself knows.
+        ([_sent("sms", "sent", OLD_PHONE)], None, {"sms": [OLD_PHONE]}),
+        ([], None, {}),
+    ],
+)  # fmt: skip
+def test_an_opt_out_suppresses_the_addresses_the_invitation_reached(
+    attempts: list[Attempt], customer: Customer | None, keys: dict[str, list[str]]
+) -> None:
+    invitation = Invitation("i", channels=LADDER, attempts=attempts)
+    assert opt_out_keys(invitation, customer) == keys

@@ -139,3 +139,106 @@ def test_the_definition_passes_the_step_functions_schema_that_cfn_lint_ships() -
     broken = copy.deepcopy(ASL)
     broken["States"]["WaitForFallback"]["Assign"] = "not an object"
     assert any("E3601" in problem for problem in _lint(broken))
+
+
+# ---------------------------------------------------------------- the failure path, executed
+# A small interpreter of the failure path's DynamoDB tasks: their ConditionExpression (AND of
+# attribute_exists / attribute_not_exists / <>) and UpdateExpression (SET) on one item, and
+# their Catch of a failed condition. The e2e ladder runs the same states on moto.
+
+
+def _value(operand: str, names: dict, values: dict, item: dict) -> object:
+    if operand.startswith(":"):
+        return values[operand]
+    return item.get(names.get(operand, operand))
+
+
+def _holds(expression: str, names: dict, values: dict, item: dict) -> bool:
+    for clause in expression.split(" AND "):
+        if match := re.fullmatch(r"attribute_(not_)?exists\((#?\w+)\)", clause.strip()):
+            present = names.get(match[2], match[2]) in item
+            if present == bool(match[1]):
+                return False
+        elif match := re.fullmatch(r"(#\w+) <> (:\w+)", clause.strip()):
+            if _value(match[1], names, values, item) == values[match[2]]:
+                return False
+        else:
+            raise AssertionError(f"the interpreter does not know {clause!r}")
+    return True
+
+
+def _run_failure_path(item: dict, error: str = "DeliveryFailed") -> tuple[list[str], dict]:
+    """The states entered from MarkFailed, and the item they leave."""
+    item, entered, name = dict(item), [], "MarkFailed"
+    while True:
+        entered.append(name)
+        state = ASL["States"][name]
+        if state["Type"] != "Task":
+            return entered, item
+        parameters = state["Parameters"]
+        names = parameters["ExpressionAttributeNames"]
+        values = {
+            key: error if key == ":reason" else "2026-11-16T10:00:00Z" if key == ":now" else v["S"]
+            for key, v in parameters["ExpressionAttributeValues"].items()
+        }
+        if _holds(parameters["ConditionExpression"], names, values, item):
+            assignments = parameters["UpdateExpression"].removeprefix("SET ").split(", ")
+            for assignment in assignments:
+                name_, value = assignment.split(" = ")
+                item[names[name_]] = values[value]
+            name = state["Next"]
+        else:
+            [catch] = [
+                c
+                for c in state["Catch"]
+                if c["ErrorEquals"] == ["DynamoDB.ConditionalCheckFailedException"]
+            ]
+            name = catch["Next"]
+
+
+@pytest.mark.parametrize(
+    ("item", "states", "status", "reason"),
+    [
+        # Nothing reached the customer: the survey is failed with the reason.
+        ({"invitation_id": "i", "status": "pending"}, ["MarkFailed", "SurveyFailed"],
+         "failed", "DeliveryFailed"),
+        # A message may have reached the customer: only the reason, the survey stays open.
+        ({"invitation_id": "i", "status": "sent", "contacted_at": "t"},
+         ["MarkFailed", "RecordFailureReason", "SendingStopped"], "sent", "DeliveryFailed"),
+        ({"invitation_id": "i", "status": "pending", "contacted_at": "t"},
+         ["MarkFailed", "RecordFailureReason", "SendingStopped"], "pending", "DeliveryFailed"),
+        # Answered at the last moment: nothing is written.
+        ({"invitation_id": "i", "status": "answered", "contacted_at": "t"},
+         ["MarkFailed", "RecordFailureReason", "AnsweredAtTheLastMoment"], "answered", None),
+    ],
+)  # fmt: skip
+def test_mark_failed_fails_only_a_survey_that_reached_no_one(
+    item: dict, states: list[str], status: str, reason: str | None
+) -> None:
+    entered, after = _run_failure_path(item)
+    assert entered == states
+    assert (after["status"], after.get("failure_reason")) == (status, reason)
+
+
+def test_the_failure_paths_new_states_are_entered_only_after_an_error() -> None:
+    # RecordFailureReason and SendingStopped cost the answered and never-answered surveys
+    # nothing: without an error only WaitForSendTime and SendRung are entered.
+    assert {"RecordFailureReason", "SendingStopped"} <= set(ASL["States"])
+    reached, todo = set(), [ASL["StartAt"]]
+    while todo:
+        name = todo.pop()
+        if name in reached:
+            continue
+        reached.add(name)
+        state = ASL["States"][name]
+        todo += [state["Next"]] if "Next" in state else []
+        todo += [
+            c["Next"] for c in state.get("Catch", []) if c["ErrorEquals"] == ["States.Timeout"]
+        ]
+    assert reached == {"WaitForSendTime", "SendRung"}
+
+
+def test_a_rung_whose_intent_was_not_recorded_is_retried() -> None:
+    # Nothing was sent: running the rung again is safe.
+    [retry] = [r for r in ASL["States"]["SendRung"]["Retry"] if "SendThrottled" in r["ErrorEquals"]]
+    assert "IntentNotRecorded" in retry["ErrorEquals"]

@@ -9,6 +9,16 @@ class SendThrottled(SurveyError):
     """SES or SNS throttled us; the lifecycle retries with backoff and jitter."""
 
 
+class IntentNotRecorded(SurveyError):
+    """The note that a message is about to be sent could not be written (DynamoDB failed after
+    retries): nothing was sent, and the lifecycle retries the rung."""
+
+
+class NotRecorded(SurveyError):
+    """A record of what already happened (a message SES or SNS took, or did not take) could not
+    be written after retries."""
+
+
 class ExpiryNotPlanned(SurveyError):
     """Scheduler refused a survey's expiry schedule (the code says why). The survey still
     expires: the last rung's own timeout is a backstop a day later."""

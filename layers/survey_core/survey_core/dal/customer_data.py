@@ -32,6 +32,8 @@ OMITTED_FIELDS: dict[str, dict[str, str]] = {
         "task_token": "the survey workflow's internal callback secret",
         "sms_address": "a SHA-256 hash of the phone number the SMS went to (a lookup key "
         "for SMS replies); the number itself is on the customer",
+        "attempts.address_key": "a SHA-256 hash of the address each message went to (the key "
+        "an unsubscribe suppresses); the addresses themselves are on the customer",
     },
 }
 
@@ -170,7 +172,14 @@ def _delete(model: type[_M], items: Iterable[_M]) -> int:
 def _plain_item(item: Model, entity: str) -> dict[str, Any]:
     omitted = OMITTED_FIELDS.get(entity, {})
     values = {name: getattr(item, name) for name in item.get_attributes() if name not in omitted}
-    return {name: _plain(value) for name, value in values.items() if value is not None}
+    plain = {name: _plain(value) for name, value in values.items() if value is not None}
+    for path in omitted:  # "list.field": the field of each element of a list
+        outer, dot, inner = path.partition(".")
+        if dot and isinstance(plain.get(outer), list):
+            plain[outer] = [
+                {k: v for k, v in element.items() if k != inner} for element in plain[outer]
+            ]
+    return plain
 
 
 def _plain(value: Any) -> Any:

@@ -68,17 +68,26 @@ class Customer(Model):
     by_cohort_day = CohortDayIndex()
 
 
+# An attempt's outcome while its message is being handed to SES or SNS (logic/send.py).
+SENDING = "sending"
+
+
 class Attempt(MapAttribute[str, Any]):
     """One message of the ladder, as it happened."""
 
     rung = NumberAttribute()
     channel = UnicodeAttribute()  # email | sms | none (skipped: no usable channel)
-    # sent | skipped | failed; a sent email later turns bounced or complained (SES feedback)
+    # sending (handed to SES / SNS, what became of it not recorded yet) -> sent | failed;
+    # skipped; a sent email later turns bounced or complained (SES feedback)
     outcome = UnicodeAttribute()
     at = UnicodeAttribute()
     message_id = UnicodeAttribute(null=True)
     reason = UnicodeAttribute(null=True)
     fallback = BooleanAttribute(default=False)  # sent on SMS because the rung's email bounced
+    # Where it went, as its suppression key ("<channel>#<sha256 of the address>",
+    # dal/suppressions.address_key; never the address): an unsubscribe suppresses the address
+    # the message reached, even after the customer's address changed.
+    address_key = UnicodeAttribute(null=True)
 
 
 class LinkTokenIndex(GlobalSecondaryIndex["Invitation"]):
@@ -138,6 +147,10 @@ class Invitation(Model):
     updated_at = UnicodeAttribute()
     answered_at = UnicodeAttribute(null=True)
     failure_reason = UnicodeAttribute(null=True)
+    # When a message of this invitation was first handed to SES or SNS, while any may have
+    # reached the customer (removed again when the only one was refused or bounced). The
+    # lifecycle's MarkFailed never marks such a survey failed: its link must keep working.
+    contacted_at = UnicodeAttribute(null=True)
     # Set when an SMS of this invitation went out: the phone's suppression-style hash (never the
     # number itself) and when, so an SMS reply finds the invitation it answers.
     sms_address = UnicodeAttribute(null=True)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -20,13 +20,22 @@ from pynamodb.exceptions import (
     TransactWriteError,
     UpdateError,
 )
-from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.condition import Condition, size
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from ..clock import iso
-from .models import AggregateCounter, Attempt, Customer, Escalation, Invitation, Response
+from ..errors import IntentNotRecorded, NotRecorded
+from .models import (
+    SENDING,
+    AggregateCounter,
+    Attempt,
+    Customer,
+    Escalation,
+    Invitation,
+    Response,
+)
 
 # Each lost race means another writer's answer went in, so 20 simultaneous answers to one
 # invitation all land within 20 attempts; the backoff spreads the retries (full jitter).
@@ -166,11 +175,6 @@ def customers_in_cohort_day(day: str, limit: int | None = None) -> Iterable[Cust
     return Customer.by_cohort_day.query(day, limit=limit)
 
 
-def mark_picked_for_cohort(customer_id: str, now: datetime) -> None:
-    """A customer the recurring job picked leaves the old cohort days, surveyed or not."""
-    Customer(customer_id).update(actions=[Customer.cohort_day.set(day_of(now))])
-
-
 def get_customer(customer_id: str) -> Customer | None:
     try:
         return Customer.get(customer_id, consistent_read=True)
@@ -282,47 +286,161 @@ def expire_invitation(invitation_id: str, now: datetime, *, from_statuses: Itera
     )
 
 
-def record_attempt(
-    invitation_id: str,
-    attempt: Attempt,
-    sent: bool,
-    now: datetime,
-    sms_address: str | None = None,
-    sent_counts: Counts | None = None,
+def record_attempt(invitation_id: str, attempt: Attempt, now: datetime) -> None:
+    """Append an attempt that sent nothing (a skipped rung)."""
+    Invitation(invitation_id).update(
+        actions=[
+            Invitation.attempts.set(Invitation.attempts.append([attempt])),
+            Invitation.updated_at.set(iso(now)),
+        ],
+        condition=Invitation.invitation_id.exists(),
+    )
+
+
+def _attempts_are(index: int) -> Condition:
+    """The invitation's attempt list is `index` long: the next one appended lands at index."""
+    if index == 0:
+        return Invitation.attempts.does_not_exist() | (size(Invitation.attempts) == 0)
+    return size(Invitation.attempts) == index
+
+
+def record_intent(
+    invitation_id: str, attempt: Attempt, index: int, now: datetime, counts: Counts
 ) -> None:
-    """Append the attempt; a sent SMS also files the invitation under its number's hash
-    (`sms_address`, dal/suppressions.address_key) for replies. A sent message is counted
-    (`sent_counts`) in the same transaction as its attempt, so it is counted exactly once."""
+    """Before a message is handed to SES or SNS: append its attempt (outcome SENDING) at
+    `index`, note that the customer may be contacted (`contacted_at`, kept when set) and count
+    the message as sent, in one transaction. IntentNotRecorded when it is not written (after
+    retries, or another attempt was added meanwhile): nothing may be sent then.
+
+    The condition on the list's length makes `index` exact; the request token makes a retry
+    of the call after a commit it did not hear of a no-op, so the message is counted once."""
     actions: list[Action] = [
         Invitation.attempts.set(Invitation.attempts.append([attempt])),
+        Invitation.contacted_at.set(Invitation.contacted_at | attempt.at),
         Invitation.updated_at.set(iso(now)),
     ]
-    if sent and sms_address:
-        actions += [Invitation.sms_address.set(sms_address), Invitation.last_sms_at.set(iso(now))]
-    condition = Invitation.invitation_id.exists()
-    if sent_counts is None:
-        Invitation(invitation_id).update(actions=actions, condition=condition)
-    else:
-        connection = _transactions(getattr(Invitation.Meta, "region", None))
-        # A sent message's record is retried on transient errors (persisting); the request
-        # token makes a retry after an unseen commit a no-op, so it is never counted twice.
-        token = hashlib.sha256(f"{invitation_id}:{attempt.message_id}".encode()).hexdigest()
+    condition = Invitation.invitation_id.exists() & _attempts_are(index)
+    connection = _transactions(getattr(Invitation.Meta, "region", None))
+    token = str(uuid.uuid4())  # one per intent: the same for every retry of this write
 
-        def write() -> None:
-            with TransactWrite(connection=connection, client_request_token=token[:36]) as tx:
-                tx.update(Invitation(invitation_id), actions=actions, condition=condition)
-                _add_counts(tx, sent_counts.series, sent_counts.bucket_counts())
+    def write() -> None:
+        with TransactWrite(connection=connection, client_request_token=token) as tx:
+            tx.update(Invitation(invitation_id), actions=actions, condition=condition)
+            _add_counts(tx, counts.series, counts.bucket_counts())
 
+    try:
         persisting(write)
-    # pending -> sent, but never overwrite answered / expired / failed
-    if sent:
-        persisting(
-            lambda: _update_if(
-                Invitation(invitation_id),
-                [Invitation.status.set("sent")],
-                Invitation.status.is_in("pending"),
-            )
+    except PynamoDBException as error:
+        raise IntentNotRecorded(type(error).__name__) from error
+
+
+def record_sent(
+    invitation_id: str,
+    customer_id: str,
+    index: int,
+    message_id: str,
+    now: datetime,
+    sms_address: str | None = None,
+) -> None:
+    """SES or SNS accepted the message of the attempt at `index` (SENDING): it is sent, with
+    its message id; a sent SMS also files the invitation under its number's hash
+    (`sms_address`, dal/suppressions.address_key) for replies. Then the invitation is sent
+    (from pending; never over answered, expired or failed) and the customer's last contact
+    moves forward. Each write retries transient errors (persisting); NotRecorded when one
+    still fails."""
+    try:
+        _record_sent(invitation_id, customer_id, index, message_id, now, sms_address)
+    except PynamoDBException as error:
+        raise NotRecorded(type(error).__name__) from error
+
+
+def _record_sent(
+    invitation_id: str,
+    customer_id: str,
+    index: int,
+    message_id: str,
+    now: datetime,
+    sms_address: str | None,
+) -> None:
+    attempt = Invitation.attempts[index]
+    actions: list[Action] = [
+        attempt["outcome"].set("sent"),
+        attempt["message_id"].set(message_id),
+        Invitation.updated_at.set(iso(now)),
+    ]
+    if sms_address:
+        actions += [Invitation.sms_address.set(sms_address), Invitation.last_sms_at.set(iso(now))]
+    # False: already recorded (a retried write whose first try was committed): nothing to do.
+    persisting(
+        lambda: _update_if(Invitation(invitation_id), actions, attempt["outcome"] == SENDING)
+    )
+    persisting(
+        lambda: _update_if(
+            Invitation(invitation_id),
+            [Invitation.status.set("sent")],
+            Invitation.status.is_in("pending"),
         )
+    )
+    persisting(lambda: record_contact(customer_id, now))
+
+
+def withdraw_intent(
+    invitation_id: str,
+    index: int,
+    counts: Counts,
+    now: datetime,
+    *,
+    refused: str | None,
+    contacted_before: bool,
+) -> None:
+    """The message of the attempt at `index` (SENDING) did not go out: SES or SNS refused it
+    (`refused`: the code; the attempt stays, failed) or failed to take it (throttled, an
+    error: the attempt is removed, as if never tried, for the retried rung to send). Its count
+    is taken back in the same transaction, and `contacted_at` goes when no other message may
+    have reached the customer (`contacted_before` False). Conditional on the attempt still
+    being SENDING, so it happens once. NotRecorded when it cannot be written: the attempt
+    stays SENDING, which a retried rung takes as sent (never twice)."""
+    attempt = Invitation.attempts[index]
+    actions: list[Action] = [Invitation.updated_at.set(iso(now))]
+    if refused is not None:
+        actions += [attempt["outcome"].set("failed"), attempt["reason"].set(refused)]
+    else:
+        actions.append(attempt.remove())
+    if not contacted_before:
+        actions.append(Invitation.contacted_at.remove())
+    back = Counts(
+        counts.series, counts.day, counts.segment, {name: -n for name, n in counts.add.items()}
+    )
+    connection = _transactions(getattr(Invitation.Meta, "region", None))
+    token = str(uuid.uuid4())
+
+    def write() -> None:
+        with TransactWrite(connection=connection, client_request_token=token) as tx:
+            tx.update(
+                Invitation(invitation_id), actions=actions, condition=attempt["outcome"] == SENDING
+            )
+            _add_counts(tx, back.series, back.bucket_counts())
+
+    try:
+        persisting(write)
+    except TransactWriteError as error:
+        reasons = getattr(error, "cancellation_reasons", None) or []
+        if not (reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed"):
+            raise NotRecorded(type(error).__name__) from error
+        # Withdrawn already (a retried write whose first try was committed).
+    except PynamoDBException as error:
+        raise NotRecorded(type(error).__name__) from error
+
+
+def clear_contacted(invitation_id: str, attempts_seen: int) -> bool:
+    """No message of the invitation reached the customer after all (its only email bounced):
+    forget `contacted_at`, so the lifecycle may mark it failed. False, and nothing written,
+    when an attempt was added since the `attempts_seen` were read."""
+    return _update_if(
+        Invitation(invitation_id),
+        [Invitation.contacted_at.remove()],
+        Invitation.invitation_id.exists() & _attempts_are(attempts_seen),
+    )
 
 
 def mark_attempt(
@@ -593,6 +711,98 @@ def claim_report(group: str, period_first_day: str, period_label: str, now: date
 def release_report(group: str, period_first_day: str, period_label: str) -> None:
     """Forget a claim whose email did not go out, so the next run sends it."""
     AggregateCounter(f"report-log#{group}", f"{period_first_day}#{period_label}").delete()
+
+
+# ---------------------------------------------------------------- the recurring survey's quota
+# In the aggregates table, under "cohort-quota#<survey>": per local day the customers claimed
+# (bucket "<day>", n), and per run of the cohort job (bucket "<day>#run#<scheduled time>")
+# what that run claimed (n) and has requested and taken out of the cohort (done).
+
+
+@dataclass(frozen=True)
+class CohortQuota:
+    used: int  # claimed on the day, by every run
+    owned: int  # claimed by this run and not requested yet (a retried run's to finish)
+
+
+def _quota_keys(survey_id: str, day: str, run: str) -> tuple[str, str, str]:
+    return f"cohort-quota#{survey_id}", day, f"{day}#run#{run}"
+
+
+def cohort_quota(survey_id: str, day: str, run: str) -> CohortQuota:
+    series, day_bucket, run_bucket = _quota_keys(survey_id, day, run)
+    found = {
+        item.bucket: item
+        for item in AggregateCounter.batch_get(
+            [(series, day_bucket), (series, run_bucket)], consistent_read=True
+        )
+    }
+    used = int(found[day_bucket].n or 0) if day_bucket in found else 0
+    mine = found.get(run_bucket)
+    owned = int(mine.n or 0) - int(mine.done or 0) if mine is not None else 0
+    return CohortQuota(used, owned)
+
+
+def claim_cohort_quota(survey_id: str, day: str, run: str, count: int, cap: int) -> bool:
+    """Claim `count` more of the day's `cap` for this run; False (nothing written) when fewer
+    are left (another run claimed meanwhile)."""
+    series, day_bucket, run_bucket = _quota_keys(survey_id, day, run)
+    room = AggregateCounter.n.does_not_exist() | (AggregateCounter.n <= cap - count)
+    connection = _transactions(getattr(AggregateCounter.Meta, "region", None))
+    try:
+        with TransactWrite(connection=connection) as transaction:
+            transaction.update(
+                AggregateCounter(series, day_bucket),
+                actions=[AggregateCounter.n.add(count)],
+                condition=room,
+            )
+            transaction.update(
+                AggregateCounter(series, run_bucket), actions=[AggregateCounter.n.add(count)]
+            )
+    except TransactWriteError as error:
+        if _retryable_transaction(error):
+            return False
+        raise
+    return True
+
+
+def release_cohort_quota(survey_id: str, day: str, run: str, count: int) -> None:
+    """Give back `count` of this run's claim: customers it will not request."""
+    if count <= 0:
+        return
+    series, day_bucket, run_bucket = _quota_keys(survey_id, day, run)
+    connection = _transactions(getattr(AggregateCounter.Meta, "region", None))
+    with TransactWrite(connection=connection) as transaction:
+        for bucket in (day_bucket, run_bucket):
+            transaction.update(
+                AggregateCounter(series, bucket), actions=[AggregateCounter.n.add(-count)]
+            )
+
+
+COHORT_BATCH = 10  # customers requested per PutEvents call, and taken out of the cohort at once
+
+
+def mark_requested(
+    survey_id: str, day: str, run: str, customer_ids: Sequence[str], now: datetime
+) -> None:
+    """Customers the run requested (their events are on the bus) leave the old cohort days,
+    and count as done for the run, in one transaction: a retried run requests the rest of
+    its claim, never more."""
+    if not customer_ids:
+        return
+    if len(customer_ids) > COHORT_BATCH:
+        raise ValueError("at most COHORT_BATCH customers at once")
+    series, _, run_bucket = _quota_keys(survey_id, day, run)
+    connection = _transactions(getattr(Customer.Meta, "region", None))
+    with TransactWrite(connection=connection) as transaction:
+        for customer_id in customer_ids:
+            transaction.update(
+                Customer(customer_id), actions=[Customer.cohort_day.set(day_of(now))]
+            )
+        transaction.update(
+            AggregateCounter(series, run_bucket),
+            actions=[AggregateCounter.done.add(len(customer_ids))],
+        )
 
 
 # ---------------------------------------------------------------- escalations

@@ -48,8 +48,30 @@ def suppress(
     invitation_id: str | None = None,
 ) -> None:
     """Record the address as suppressed; a later reason replaces an earlier one."""
-    Suppression(
+    suppress_key(
         address_key(channel, address),
+        reason=reason,
+        source=source,
+        at=at,
+        invitation_id=invitation_id,
+    )
+
+
+def suppress_key(
+    key: str,
+    *,
+    reason: str,
+    source: str,
+    at: datetime,
+    invitation_id: str | None = None,
+) -> None:
+    """Record an address known only by its key (address_key: a message's attempt keeps the key
+    of the address it went to) as suppressed; a later reason replaces an earlier one."""
+    channel, separator, digest = key.partition("#")
+    if not separator or channel not in ("email", "sms") or len(digest) != 64:
+        raise ValueError("not a suppression key")
+    Suppression(
+        key,
         channel=channel,
         reason=reason,
         source=source,

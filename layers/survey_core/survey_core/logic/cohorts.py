@@ -3,7 +3,8 @@
 It never decides eligibility itself: it emits the same events a product system would
 (`Customer Inactive`, `Survey Requested`) and the trigger applies every rule to them. Both are
 idempotent per day: a retried run emits the same business keys, which the trigger drops as
-duplicates.
+duplicates. The recurring survey's daily cap holds per local day across runs (a quota in the
+aggregates table, dal/store.cohort_quota).
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from itertools import islice
 
 from ..catalogue import Catalogue, Recurring, Survey
 from ..clock import iso
 from ..dal import store
 from ..dal.gateways import EventBus
+from ..errors import EventsNotPut
 
 SOURCE = "customer-feedback.cohorts"
 
@@ -89,6 +92,13 @@ def request_id(survey_id: str, day: date, customer_id: str) -> str:
     return f"recurring:{survey_id}:{day.isoformat()}:{digest}"
 
 
+CLAIM_ATTEMPTS = 5  # each lost race means another run claimed part of the day meanwhile
+
+
+class QuotaContended(RuntimeError):
+    """Other runs kept claiming the day's quota meanwhile: the run fails and is retried."""
+
+
 def request_recurring(
     survey: Survey,
     recurring: Recurring,
@@ -96,14 +106,18 @@ def request_recurring(
     retention_days: int,
     bus: EventBus,
 ) -> int:
-    """Up to the daily cap of the cohort, their sends spread over today's window."""
-    today = scheduled.astimezone(UTC).date()
-    picked: list[str] = []
-    for customer_id in _cohort(recurring, today, retention_days):
-        picked.append(customer_id)
-        if len(picked) >= recurring.daily_cap:
-            break
+    """Up to the daily cap of the cohort, their sends spread over the day's window.
+
+    The cap holds per day in the survey's time zone, across runs: the customers are claimed
+    from the day's quota before their events are put, and what is not put is given back. A
+    retried run (the same scheduled time) finishes its own claim first: it requests the
+    customers it claimed and did not take out of the cohort yet (the same request ids, which
+    the trigger drops if they were put already), and claims more only while the day has room.
+    """
+    today = scheduled.astimezone(UTC).date()  # cohort days are UTC days
     local_day = scheduled.astimezone(survey.time_zone).date()
+    day, run = local_day.isoformat(), iso(scheduled)
+    picked = _claim(survey, recurring, today, day, run, retention_days)
     start, end = _window_on(survey, recurring, local_day)
     events = [
         (
@@ -118,9 +132,38 @@ def request_recurring(
         )
         for customer_id, send_at in zip(picked, spread(start, end, len(picked)), strict=True)
     ]
-    bus.put_many(events)
-    # Only after the events are on the bus: a run that fails before this picks them again,
-    # with the same request ids.
-    for customer_id in picked:
-        store.mark_picked_for_cohort(customer_id, scheduled)
+    for first in range(0, len(events), store.COHORT_BATCH):
+        batch = picked[first : first + store.COHORT_BATCH]
+        try:
+            bus.put_many(events[first : first + store.COHORT_BATCH])
+        except EventsNotPut as refused:
+            # Some of the batch are on the bus: they are requested; the rest go back.
+            put = [c for i, c in enumerate(batch) if i not in set(refused.failed)]
+            store.mark_requested(survey.id, day, run, put, scheduled)
+            store.release_cohort_quota(survey.id, day, run, len(picked) - first - len(put))
+            raise
+        except Exception:
+            store.release_cohort_quota(survey.id, day, run, len(picked) - first)
+            raise
+        # Only after their events are on the bus: a run that stops before this requests them
+        # again when retried, with the same request ids.
+        store.mark_requested(survey.id, day, run, batch, scheduled)
     return len(events)
+
+
+def _claim(
+    survey: Survey, recurring: Recurring, today: date, day: str, run: str, retention_days: int
+) -> list[str]:
+    """The customers this run requests: its unfinished claim and what the day has room for,
+    longest unsurveyed first, claimed from the day's quota."""
+    quota = store.cohort_quota(survey.id, day, run)
+    for _ in range(CLAIM_ATTEMPTS):
+        room = quota.owned + max(0, recurring.daily_cap - quota.used)
+        picked = list(islice(_cohort(recurring, today, retention_days), room))
+        more = len(picked) - quota.owned
+        if more < 0:  # fewer left in the cohort than this run had claimed
+            store.release_cohort_quota(survey.id, day, run, -more)
+        if more <= 0 or store.claim_cohort_quota(survey.id, day, run, more, recurring.daily_cap):
+            return picked
+        quota = store.cohort_quota(survey.id, day, run)
+    raise QuotaContended(survey.id)

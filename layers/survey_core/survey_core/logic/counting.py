@@ -2,17 +2,23 @@
 
 Decided from the invitation's attempts as they were before the message or the answer, so the
 counts are exact: each message and each response is counted once, in the transaction that
-records it (dal/store)."""
+records it (dal/store). A message is counted when it is handed to SES or SNS (its attempt
+"sending"), and taken back when they refuse it."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from ..dal.models import Invitation
+from ..dal.models import SENDING, Invitation
 from ..dal.store import Counts
 
-DELIVERED = frozenset({"sent", "bounced", "complained"})  # went out (SES may report on it later)
+# Went out, or may have (SES may report on it later): counted as sent. SENDING: handed to SES
+# or SNS and what became of it not recorded (yet, or ever: the record failed); it may have
+# gone out, so it counts as sent and is never sent again (logic/send.py).
+DELIVERED = frozenset({"sent", SENDING, "bounced", "complained"})
+# May have reached the customer: a bounced email did not.
+REACHED = frozenset({"sent", SENDING, "complained"})
 
 
 def counting_day(moment: datetime, zone: ZoneInfo) -> str:

@@ -23,10 +23,11 @@ from ..clock import iso
 from ..config import DeliveryConfig
 from ..dal import store
 from ..dal.gateways import Lifecycle
-from ..dal.models import Invitation
+from ..dal.models import SENDING, Invitation
 from ..dal.suppressions import suppress
 from ..eligibility import BOUNCED, COMPLAINED, outside_quiet_hours, zone_or_default
 from .channels import current_facts, planned_channel
+from .counting import REACHED
 from .trigger import wait_ends
 
 WAITING = frozenset({"pending", "sent"})
@@ -120,13 +121,7 @@ def handle_feedback(
     if invitation is None:
         return FeedbackResult("not-survey", feedback.permanent)
     index = _attempt_index(invitation, feedback.message_id)
-    recorded_rungs = {int(attempt.rung) for attempt in invitation.attempts}
-    if (
-        index is None
-        and invitation.status in WAITING
-        and feedback.rung is not None
-        and feedback.rung not in recorded_rungs
-    ):
+    if index is None and invitation.status in WAITING and _not_recorded_yet(invitation, feedback):
         raise FeedbackBeforeSendRecorded(f"invitation {invitation.invitation_id}")
     if index is not None:
         outcome = "bounced" if feedback.kind == "bounce" else "complained"
@@ -139,6 +134,18 @@ def handle_feedback(
     if not waiting_on_it:
         return FeedbackResult("noted", feedback.permanent, "a-later-rung-is-waiting")
     return _fall_back(invitation, index, feedback, now, config, catalogue, lifecycle)
+
+
+def _not_recorded_yet(invitation: Invitation, feedback: EmailFeedback) -> bool:
+    """The rung's email is not recorded as sent: no attempt of the rung at all, or its email
+    still "sending" (its message id comes with the record). One whose record failed for good
+    stays so: its feedback ends in the failed-deliveries queue, the address suppressed."""
+    if feedback.rung is None:
+        return False
+    of_rung = [a for a in invitation.attempts if int(a.rung) == feedback.rung]
+    return not of_rung or any(
+        a.channel == "email" and a.outcome == SENDING and not a.fallback for a in of_rung
+    )
 
 
 def _attempt_index(invitation: Invitation, message_id: str) -> int | None:
@@ -164,6 +171,10 @@ def _fall_back(
     if not sms_usable:
         if _delivered_elsewhere(invitation, index):
             return FeedbackResult("noted", feedback.permanent, "no-usable-sms")
+        # Nothing reached the customer after all: the lifecycle may mark the survey failed.
+        store.persisting(
+            lambda: store.clear_contacted(invitation.invitation_id, len(invitation.attempts))
+        )
         lifecycle.fail(token, "DeliveryFailed", "the email bounced and no other channel is usable")
         return FeedbackResult("failed", feedback.permanent)
     survey = catalogue.find(invitation.survey_id)
@@ -183,6 +194,7 @@ def _fall_back(
 
 
 def _delivered_elsewhere(invitation: Invitation, bounced: int) -> bool:
+    """Another message of the invitation may have reached the customer."""
     return any(
-        attempt.outcome == "sent" for i, attempt in enumerate(invitation.attempts) if i != bounced
+        attempt.outcome in REACHED for i, attempt in enumerate(invitation.attempts) if i != bounced
     )

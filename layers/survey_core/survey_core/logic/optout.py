@@ -4,6 +4,13 @@ GET shows the choice (never unsubscribes: mail scanners open links); the form's 
 it. A mail client's one-click POST (RFC 8058 body "List-Unsubscribe=One-Click") records the
 email opt-out at once. The opt-out is stored for the address, so it holds for every later
 survey and survives the customer's data being erased.
+
+The address is the one the invitation's messages went to (each attempt keeps its suppression
+key), not the customer's address now: after an address change, the address that got the link
+is the one that asked to be left alone. The link is the same in every message of the
+invitation, so every address it reached on the channel is suppressed (usually one). A channel
+the invitation sent nothing on, or a message older than the keys, falls back to the customer's
+current address: where the next message would go.
 """
 
 from __future__ import annotations
@@ -12,13 +19,14 @@ from ..catalogue import Catalogue
 from ..clock import Clock
 from ..dal import store
 from ..dal.models import Customer, Invitation
-from ..dal.suppressions import suppress
+from ..dal.suppressions import address_key, suppress_key
 from ..eligibility import UNSUBSCRIBED
 from ..email_message import ONE_CLICK
 from ..forms import Form, first
 from ..i18n import text
 from ..rendering import render_unsubscribe_page, render_unsubscribed_page
 from .collect import Page, find_invitation
+from .counting import REACHED
 
 CHANNELS = ("email", "sms")
 
@@ -30,9 +38,26 @@ def _addresses(customer: Customer | None) -> dict[str, str]:
     return {channel: str(address) for channel, address in found.items() if address}
 
 
+def opt_out_keys(invitation: Invitation, customer: Customer | None) -> dict[str, list[str]]:
+    """Per channel, the suppression keys an opt-out on it records: the address of each message
+    of the invitation that may have reached the customer there; and the customer's current
+    address when the invitation sent nothing there, or sent a message that has no key (an
+    invitation from before the keys). A channel with neither is not in the answer."""
+    current = _addresses(customer)
+    keys: dict[str, list[str]] = {}
+    for channel in CHANNELS:
+        reached = [a for a in invitation.attempts if a.channel == channel and a.outcome in REACHED]
+        found = list(dict.fromkeys(str(a.address_key) for a in reached if a.address_key))
+        if (not reached or any(not a.address_key for a in reached)) and channel in current:
+            found = list(dict.fromkeys([*found, address_key(channel, current[channel])]))
+        if found:
+            keys[channel] = found
+    return keys
+
+
 def _choice_page(
     invitation: Invitation,
-    addresses: dict[str, str],
+    keys: dict[str, list[str]],
     catalogue: Catalogue,
     action_url: str,
     checked: list[str],
@@ -42,7 +67,10 @@ def _choice_page(
         language=invitation.language,
         company=catalogue.company,
         action_url=action_url,
-        channels=[c for c in CHANNELS if c in addresses] or ["email"],
+        # The channels the invitation used or the customer has an address on: only there does
+        # an opt-out suppress anything. Consent and earlier opt-outs do not hide a channel: the
+        # opt-out holds even when a product system later sends consent again.
+        channels=[c for c in CHANNELS if c in keys] or ["email"],
         checked=checked,
         error=error,
     )
@@ -50,9 +78,9 @@ def _choice_page(
 
 def show_unsubscribe(token: str, action_url: str, catalogue: Catalogue) -> Page:
     invitation = find_invitation(token)  # closed surveys too: old emails still unsubscribe
-    addresses = _addresses(store.get_customer(invitation.customer_id))
+    keys = opt_out_keys(invitation, store.get_customer(invitation.customer_id))
     # The link came in an email: that is the channel offered checked.
-    html = _choice_page(invitation, addresses, catalogue, action_url, ["email"], None)
+    html = _choice_page(invitation, keys, catalogue, action_url, ["email"], None)
     return Page(200, html, invitation_id=invitation.invitation_id)
 
 
@@ -66,20 +94,19 @@ def unsubscribe(
 ) -> tuple[Page, list[str]]:
     """Record the opt-out; returns the page and the channels opted out (for metrics)."""
     invitation = find_invitation(token)
-    addresses = _addresses(store.get_customer(invitation.customer_id))
+    keys = opt_out_keys(invitation, store.get_customer(invitation.customer_id))
     one_click = is_one_click(form)
     chosen = ["email"] if one_click else [c for c in CHANNELS if c in form.get("channel", [])]
     if not chosen:
         error = text(invitation.language, "error_nothing_chosen")
-        html = _choice_page(invitation, addresses, catalogue, action_url, [], error)
+        html = _choice_page(invitation, keys, catalogue, action_url, [], error)
         return Page(400, html, invitation_id=invitation.invitation_id), []
     now = clock()
     for channel in chosen:
-        address = addresses.get(channel)
-        if address:  # nothing on file for the channel: nothing can be sent there anyway
-            suppress(
-                channel=channel,
-                address=address,
+        # No key for the channel: nothing on file there, so nothing can be sent there anyway.
+        for key in keys.get(channel, []):
+            suppress_key(
+                key,
                 reason=UNSUBSCRIBED,
                 source="one-click" if one_click else "link",
                 at=now,

@@ -13,9 +13,11 @@ the survey expires then.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from ..catalogue import Catalogue
@@ -23,7 +25,7 @@ from ..clock import iso
 from ..config import SendConfig
 from ..dal import store
 from ..dal.gateways import EventBus, ExpirySchedules, Lifecycle, Mailer, SmsSender
-from ..dal.models import Attempt, Customer, Invitation
+from ..dal.models import SENDING, Attempt, Customer, Invitation
 from ..dal.suppressions import address_key
 from ..errors import (
     DeliveryFailed,
@@ -32,10 +34,11 @@ from ..errors import (
     InvitationNotFound,
     MessageRefused,
     NoReachableChannel,
+    NotRecorded,
 )
 from ..rendering import render_invitation_email, render_sms
 from .channels import RungChannels, current_facts, rung_channels
-from .counting import DELIVERED, counting_day, sent_counts
+from .counting import DELIVERED, REACHED, counting_day, sent_counts
 
 # The earliest an expiry schedule is planned from now (Scheduler runs with minute precision).
 EXPIRY_LEAD = timedelta(minutes=1)
@@ -102,6 +105,8 @@ class SendResult:
     reason: str | None = None
     sms_segments: int | None = None
     announced: bool = True  # False: sent, but its Survey Invitation Sent was refused
+    # False: sent, but recording it failed after retries (its attempt stays "sending")
+    recorded: bool = True
     # False: Scheduler refused the expiry schedule; the backstop expires the survey a day late.
     expiry_planned: bool = True
 
@@ -117,7 +122,7 @@ def unsubscribe_url(config: SendConfig, invitation: Invitation) -> str:
 def message_kind(invitation: Invitation, rung: int) -> str:
     """The first message that reaches the customer invites; later ones remind. A bounced
     email did not reach them, so its SMS fallback invites."""
-    if not any(attempt.outcome == "sent" for attempt in invitation.attempts):
+    if not any(attempt.outcome in REACHED for attempt in invitation.attempts):
         return "invitation"
     return "last-reminder" if rung >= len(invitation.channels) - 1 else "reminder"
 
@@ -183,50 +188,115 @@ def _send(
 ) -> SendResult:
     earlier = _sent_before(invitation, request)
     if earlier is not None:
-        # A retried invocation of a rung whose message already went out: waiting on the new
-        # token is all that is left to do; the customer does not get the message twice.
+        # A retried invocation of a rung whose message went out (or may have: its attempt is
+        # still "sending"): waiting on the new token is all that is left to do; the customer
+        # does not get the message twice.
         return SendResult("repeated", channel=str(earlier.channel))
     customer = store.get_customer(invitation.customer_id)
     choice = _channels_for(invitation, request, customer)
-    kind = message_kind(invitation, request.rung)
+    outbox = _Outbox(invitation, request, config, now, message_kind(invitation, request.rung))
     refused: list[str] = []
     for channel in choice.candidates:
         assert customer is not None  # candidates come from the customer's contact points
         try:
-            message_id, segments = _deliver(
-                channel, kind, request.rung, invitation, customer, config, catalogue, ports
-            )
+            deliver = partial(
+                _deliver, channel, outbox.kind, request.rung, invitation, customer, config,
+                catalogue, ports,
+            )  # fmt: skip
+            sent = outbox.send(channel, customer, deliver)
         except MessageRefused as refusal:
             refused.append(f"{channel}: {refusal.code}")
-            _record(invitation, request, channel, "failed", now, reason=refusal.code)
             continue
-        # The message is out: from here a transient store error must not fail the survey (the
-        # lifecycle would mark it failed, or a retried rung would send it again), so the
-        # records retry it themselves (store.persisting).
-        _record(
-            invitation,
-            request,
-            channel,
-            "sent",
-            now,
-            message_id=message_id,
-            sms_to=customer.phone if channel == "sms" else None,
-            day=counting_day(now, config.reporting_time_zone),
-        )
-        store.persisting(lambda: store.record_contact(invitation.customer_id, now))
-        announced = _announce(invitation, request, channel, kind, now, ports)
-        return SendResult(
-            "sent", channel=channel, kind=kind, sms_segments=segments, announced=announced
-        )
+        announced = _announce(invitation, request, channel, outbox.kind, now, ports)
+        return replace(sent, announced=announced)
     if not choice.candidates:
-        _record(invitation, request, "none", "skipped", now, reason=choice.skipped_because)
+        _record_skipped(invitation, request, now, choice.skipped_because)
     if request.rung == 0 and request.fallback is None:
         # The invitation reached no one: the lifecycle records the failure with this error's
         # name (MarkFailed), so it is never lost silently.
         if refused:
             raise DeliveryFailed("; ".join(refused))
         raise NoReachableChannel(choice.skipped_because or "no usable channel")
-    return SendResult("skipped", kind=kind, reason="; ".join(refused) or choice.skipped_because)
+    return SendResult(
+        "skipped", kind=outbox.kind, reason="; ".join(refused) or choice.skipped_because
+    )
+
+
+class _Outbox:
+    """Hands one rung's messages to SES or SNS, each between an intent and its outcome.
+
+    Before a message goes, its attempt is stored as "sending" (with the address's suppression
+    key and the message counted as sent, dal/store.record_intent): if that write fails nothing
+    was sent, and the lifecycle retries the rung. After SES or SNS took it, it is recorded as
+    sent; if that fails after retries, the rung does not fail (the lifecycle would retry it or
+    mark a delivered survey failed): the attempt stays "sending", which a retried rung takes
+    as sent, and the result says it was not recorded (SentNotRecorded). A message refused or
+    not taken (throttled, an error) is withdrawn: counted back, and `contacted_at` forgotten
+    when nothing else may have reached the customer."""
+
+    def __init__(
+        self,
+        invitation: Invitation,
+        request: SendRequest,
+        config: SendConfig,
+        now: datetime,
+        kind: str,
+    ) -> None:
+        self.invitation = invitation
+        self.request = request
+        self.now = now
+        self.kind = kind
+        self.day = counting_day(now, config.reporting_time_zone)
+        self.index = len(invitation.attempts)  # where the next attempt lands
+        self.contacted = any(a.outcome in REACHED for a in invitation.attempts)
+
+    def send(
+        self,
+        channel: str,
+        customer: Customer,
+        deliver: Callable[[], tuple[str, int | None]],
+    ) -> SendResult:
+        """Send one message; MessageRefused (recorded) when SES or SNS refused it for good."""
+        invitation, index = self.invitation, self.index
+        address = str(customer.email if channel == "email" else customer.phone)
+        key = address_key(channel, address)
+        counts = sent_counts(invitation, channel, self.day)
+        attempt = Attempt(
+            rung=self.request.rung, channel=channel, outcome=SENDING, at=iso(self.now)
+        )
+        attempt.fallback = self.request.fallback is not None
+        attempt.address_key = key
+        store.record_intent(invitation.invitation_id, attempt, index, self.now, counts)
+        try:
+            message_id, segments = deliver()
+        except MessageRefused as refusal:
+            self.index += 1  # the attempt stays, failed with the code
+            store.withdraw_intent(
+                invitation.invitation_id, index, counts, self.now,
+                refused=refusal.code, contacted_before=self.contacted,
+            )  # fmt: skip
+            raise
+        except Exception:
+            # Not taken: withdrawn, so the retried rung sends it. Should even that fail, the
+            # retried rung finds it "sending" and takes it as sent: never twice.
+            with contextlib.suppress(NotRecorded):
+                store.withdraw_intent(
+                    invitation.invitation_id, index, counts, self.now,
+                    refused=None, contacted_before=self.contacted,
+                )  # fmt: skip
+            raise
+        self.index += 1
+        recorded = True
+        try:
+            store.record_sent(
+                invitation.invitation_id, invitation.customer_id, index, message_id, self.now,
+                sms_address=key if channel == "sms" else None,
+            )  # fmt: skip
+        except NotRecorded:
+            recorded = False
+        return SendResult(
+            "sent", channel=channel, kind=self.kind, sms_segments=segments, recorded=recorded
+        )
 
 
 def expire_closed(invitation_id: str, config: SendConfig, ports: SendPorts) -> SendResult:
@@ -334,31 +404,13 @@ def _deliver(
     return ports.sms.send(phone=customer.phone, text=sms.text), sms.size.segments
 
 
-def _record(
-    invitation: Invitation,
-    request: SendRequest,
-    channel: str,
-    outcome: str,
-    now: datetime,
-    *,
-    message_id: str | None = None,
-    reason: str | None = None,
-    sms_to: str | None = None,
-    day: str | None = None,
+def _record_skipped(
+    invitation: Invitation, request: SendRequest, now: datetime, reason: str | None
 ) -> None:
-    """Record the attempt; a sent one is counted for the report under `day`."""
-    attempt = Attempt(rung=request.rung, channel=channel, outcome=outcome, at=iso(now))
-    attempt.message_id = message_id
+    attempt = Attempt(rung=request.rung, channel="none", outcome="skipped", at=iso(now))
     attempt.reason = reason
     attempt.fallback = request.fallback is not None
-    store.record_attempt(
-        invitation.invitation_id,
-        attempt,
-        sent=outcome == "sent",
-        now=now,
-        sms_address=address_key("sms", sms_to) if sms_to else None,
-        sent_counts=sent_counts(invitation, channel, day) if day and outcome == "sent" else None,
-    )
+    store.record_attempt(invitation.invitation_id, attempt, now)
 
 
 def _announce(
