@@ -579,6 +579,25 @@ def _patch_sns_to_lambda(adapter: LocalAdapter) -> None:
     LambdaBackend.send_sns_message = send_sns_message  # type: ignore[method-assign]
 
 
+def as_delivered(event: dict[str, Any]) -> dict[str, Any]:
+    """The event as EventBridge hands it to a target: moto keeps `time` as Unix seconds (and
+    turns it into ISO 8601 only for its own targets); AWS sends "2026-11-17T08:12:00Z"."""
+    delivered = dict(event)
+    raw = delivered.get("time")
+    if isinstance(raw, int | float) or (isinstance(raw, str) and _is_number(raw)):
+        moment = datetime.fromtimestamp(float(raw), UTC)
+        delivered["time"] = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return delivered
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def routing_send_to_targets(
     original: Callable[..., None], deliver: Callable[[dict[str, Any], dict[str, Any]], None]
 ) -> Callable[..., None]:
@@ -590,7 +609,7 @@ def routing_send_to_targets(
             return
         ours = [t for t in self.targets if t["Arn"].split(":")[2] in ("lambda", "states")]
         for target in ours:
-            deliver(target, dict(original_event))
+            deliver(target, as_delivered(original_event))
         others = [t for t in self.targets if t not in ours]
         if others:
             with swap_lock:

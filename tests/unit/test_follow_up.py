@@ -367,6 +367,17 @@ def test_events_that_cannot_be_read_say_why(reason: str, raw: dict[str, Any]) ->
     assert str(error.value) == reason
 
 
+def test_the_envelope_time_is_read_only_when_the_event_has_no_time_of_its_own() -> None:
+    # Given a DISCONNECTED with its disconnectTimestamp, and an envelope time that is no text
+    raw = event("DISCONNECTED", 5)
+    raw["time"] = 1763287200.0
+    # Then the event's own time is used; without it the envelope's cannot stand in
+    assert parse_contact_event(raw).moments["disconnected_at"] == CREATED + timedelta(hours=5)
+    del raw["detail"]["disconnectTimestamp"]
+    with pytest.raises(NotUnderstood, match="timestamp is not a string"):
+        parse_contact_event(raw)
+
+
 def test_both_casings_read_the_same() -> None:
     current = parse_contact_event(event("DISCONNECTED", 30, agent_at=2))
     legacy = parse_contact_event(event("DISCONNECTED", 30, agent_at=2, legacy=True))

@@ -13,7 +13,7 @@ from moto.events.models import EventPattern
 from samtranslator.yaml_helper import yaml_parse
 from survey_core.follow_up import Contact, follow_up, merge, parse_contact_event
 
-from infra.local.adapter import LocalAdapter
+from infra.local.adapter import LocalAdapter, as_delivered
 
 pytestmark = pytest.mark.unit
 
@@ -121,3 +121,10 @@ def test_an_unknown_contact_cannot_be_transferred() -> None:
     adapter, _ = _adapter()
     with pytest.raises(KeyError):
         adapter.transfer_contact("nobody", None)
+
+
+def test_targets_get_the_event_time_as_aws_sends_it() -> None:
+    # moto keeps an event's time as Unix seconds; EventBridge hands targets ISO 8601
+    assert as_delivered({"time": 1763287200.0})["time"] == "2025-11-16T10:00:00Z"
+    assert as_delivered({"time": "1763287200"})["time"] == "2025-11-16T10:00:00Z"
+    assert as_delivered({"time": "2026-11-16T10:00:00Z"})["time"] == "2026-11-16T10:00:00Z"

@@ -135,7 +135,7 @@ def parse_contact_event(event: Mapping[str, Any]) -> ContactEvent:
         contact_id=contact_id,
         initial_contact_id=_text(_get(detail, "initialContactId")),
         previous_contact_id=_text(_get(detail, "previousContactId")),
-        moments=_moments(event_type, detail, _optional_time(_get(event, "time"))),
+        moments=_moments(event_type, detail, _get(event, "time")),
         disconnect_reason=_disconnect_reason(detail),
     )
 
@@ -149,9 +149,7 @@ OWN_MOMENT = {
 }
 
 
-def _moments(
-    event_type: str, detail: Mapping[str, Any], event_time: datetime | None
-) -> dict[str, datetime]:
+def _moments(event_type: str, detail: Mapping[str, Any], event_time: Any) -> dict[str, datetime]:
     """Every moment the event reports: its own, and those it carries of earlier ones (a
     DISCONNECTED tells when an agent connected, should that event have been lost)."""
     agent = _get(detail, "agentInfo")
@@ -170,9 +168,10 @@ def _moments(
     }
     own = OWN_MOMENT.get(event_type)
     if own is not None and reported[own] is None:
-        if event_time is None:
+        # Only then the envelope's time (EventBridge's, when Connect published it) is read.
+        if event_time is None or event_time == "":
             raise NotUnderstood("no time for its moment")
-        reported[own] = event_time
+        reported[own] = parse_time(event_time)
     return {name: at for name, at in reported.items() if at is not None}
 
 
