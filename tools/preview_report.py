@@ -92,7 +92,21 @@ def sample_rows(seed: int = 7) -> dict[str, list[CounterRow]]:
             )
         )
         table.setdefault("post-purchase#escalations", []).append(
-            CounterRow(day, "all", {}, {"created": 4, "done": 3, "sla_met": 3})
+            CounterRow(
+                day,
+                "all",
+                {},
+                {
+                    "created": 4,
+                    "done": 3,
+                    "completed": 2,
+                    "not_reached": 1,
+                    "sla_met": 2,
+                    "sla_missed": 1,
+                    "reached": 2,
+                    "to_agent_seconds": 2 * 3 * 3600,
+                },
+            )
         )
     return table
 
@@ -110,7 +124,13 @@ def sample_report(language: str = "fi", empty: bool = False) -> ReportData:
         for n, (comment, score) in enumerate(SAMPLE_COMMENTS)
     ]  # fmt: skip
     return build_report_data(
-        group, WEEK, load_catalogue(), read, comments, title=text(language, "report_title")
+        group,
+        WEEK,
+        load_catalogue(),
+        read,
+        comments,
+        title=text(language, "report_title"),
+        overdue=0 if empty else 1,  # one task of the week still open past its deadline
     )
 
 

@@ -3,6 +3,7 @@ Connect callback task; Amazon Connect contact events of those tasks -> the follo
 (the same code, deployed as FollowUpFunction with handler.follow_up_handler)."""
 
 import os
+from collections import Counter
 from dataclasses import asdict
 from typing import Any
 
@@ -13,7 +14,8 @@ from survey_core.config import EscalateConfig
 from survey_core.contracts import prepare
 from survey_core.dal.gateways import ContactCenter, EventBus, Notifier, client
 from survey_core.dal.models import bind_tables
-from survey_core.logic.escalate import EscalatePorts, escalate, record_contact_event
+from survey_core.logic.escalate import EscalatePorts, escalate
+from survey_core.logic.follow_up import record_contact_event
 from survey_core.observability import logger, metrics, tracer
 
 SOURCE = "customer-feedback.surveys"
@@ -55,13 +57,23 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def follow_up_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = record_contact_event(event, CONFIG.clock())
+    # An event that is not ours or not understood returns (counted); only AWS errors raise,
+    # and those Lambda retries, then sends to the failed-deliveries queue.
+    result = record_contact_event(event, CONFIG.clock(), CONFIG.task_expiry_days)
     if result.invitation_id:  # found: correlate with the survey's other logs
         logger.set_correlation_id(result.invitation_id)
     metrics.add_metric(name=f"FollowUp_{result.outcome}", unit=MetricUnit.Count, value=1)
-    if result.sla in ("met", "missed"):
+    for reason, count in sorted(Counter(result.refused).items()):
+        metrics.add_metric(name=f"FollowUpRefused_{reason}", unit=MetricUnit.Count, value=count)
+    if result.sla_decided:
         metrics.add_metric(name=f"FollowUpSla_{result.sla}", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(
+            name=f"FollowUpOutcome_{result.follow_up}", unit=MetricUnit.Count, value=1
+        )
+    detail = event.get("detail")
+    event_type = detail.get("eventType") if isinstance(detail, dict) else None
     logger.info(
-        "contact event", extra={"event_type": event["detail"].get("eventType"), **asdict(result)}
+        "contact event",
+        extra={"event_type": event_type if isinstance(event_type, str) else None, **asdict(result)},
     )
     return asdict(result)

@@ -11,7 +11,8 @@
 - EventBridge Scheduler: schedules from the template, fired on request; one-time schedules
   made through the API (each survey's expiry) run on the scaled clock.
 - Amazon Connect (not in moto): StartTaskContact requests are validated against botocore's
-  Connect model and recorded.
+  Connect model and recorded; contact events of the tasks (and of transfers' new contacts, in
+  the current or the older capitalised shape) are published on request.
 - SES: the tags and configuration set of every SendEmail are kept, so a bounce or complaint
   of a sent message can be published on the default bus as SES would (moto never does).
 - Injected AWS errors (faults.py), to see retries and failure paths work.
@@ -77,6 +78,7 @@ class LocalAdapter:
         self._timers: dict[tuple[str, str], threading.Timer] = {}  # one-time, by group and name
         self._timers_lock = threading.Lock()
         self.connect_tasks: list[dict[str, Any]] = []
+        self.connect_contacts: dict[str, LocalContact] = {}  # every contact of every chain
         self.email_requests: dict[str, dict[str, Any]] = {}  # SES message id -> what was asked
         self.inbound_sms_topic: str | None = None  # the two-way SMS topic (template output)
         # AWS requests served, by operation (JSON-protocol services: those with X-Amz-Target)
@@ -283,52 +285,75 @@ class LocalAdapter:
                 ):
                     return 200, {"ContactId": task["ContactId"]}
             contact_id = str(uuid.uuid4())
+            now = self.clock()  # the handlers' (scaled) time
             self.connect_tasks.append(
                 {
                     "ContactId": contact_id,
                     "operation": operation.name,
                     "request": params,
-                    "at": self.clock().isoformat(),  # the handlers' (scaled) time
+                    "at": now.isoformat(),
                 }
+            )
+            self.connect_contacts[contact_id] = LocalContact(
+                contact_id,
+                root=contact_id,
+                instance_arn=self._instance_arn(params["InstanceId"]),
+                initiation_method="API",
+                initiated=connect_time(now),
             )
         return 200, {"ContactId": contact_id}
 
-    def contact_event(self, contact_id: str, event_type: str, at: str | None) -> dict[str, Any]:
-        """An Amazon Connect contact event of a started task, on the default bus as Connect
-        publishes it (detail-type "Amazon Connect Contact Event"; fields of the documented
-        contact events data model). `at` is when it happened (default: the stack's clock)."""
-        task = next(t for t in self.connect_tasks if t["ContactId"] == contact_id)
-        when = at or self.clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-        instance = task["request"]["InstanceId"]
-        instance_arn = f"arn:aws:connect:{self.region}:{ACCOUNT_ID}:instance/{instance}"
-        detail: dict[str, Any] = {
-            "eventType": event_type,
-            "contactId": contact_id,
-            "initialContactId": contact_id,
-            "channel": "TASK",
-            "instanceArn": instance_arn,
-            "initiationMethod": "API",
-            "initiationTimestamp": task["at"],
-        }
-        if event_type == "CONNECTED_TO_AGENT":
-            detail["agentInfo"] = {
-                "agentArn": f"{instance_arn}/agent/local-agent",
-                "connectedToAgentTimestamp": when,
-            }
-        if event_type == "DISCONNECTED":
-            detail["disconnectTimestamp"] = when
-        self.client("events").put_events(
-            Entries=[
-                {
-                    "Source": "aws.connect",
-                    "DetailType": "Amazon Connect Contact Event",
-                    "Detail": json.dumps(detail),
-                    "Time": datetime.fromisoformat(when.replace("Z", "+00:00")),
-                    "Resources": [f"{instance_arn}/contact/{contact_id}", instance_arn],
-                }
-            ]
+    def _instance_arn(self, instance_id: str) -> str:
+        return f"arn:aws:connect:{self.region}:{ACCOUNT_ID}:instance/{instance_id}"
+
+    def contact_event(
+        self,
+        contact_id: str,
+        event_type: str,
+        at: str | None,
+        *,
+        shape: str = "current",
+        disconnect_reason: str | None = None,
+    ) -> dict[str, Any]:
+        """An Amazon Connect contact event of a contact the stack knows (a started task or a
+        transfer's new contact), on the default bus as Connect publishes it. `at` is when it
+        happened (default: the stack's clock); `shape` "older" gives AWS's older capitalised
+        variant; `disconnect_reason` e.g. "EXPIRED". KeyError: no such contact."""
+        with self._connect_lock:
+            contact = self.connect_contacts[contact_id]
+        when = at or connect_time(self.clock())
+        entry = contact_event_entry(
+            contact, event_type, when, shape=shape, disconnect_reason=disconnect_reason
         )
-        return {"published": event_type, "contactId": contact_id, "at": when}
+        self.client("events").put_events(Entries=[entry])
+        return {"published": event_type, "contactId": contact_id, "at": when, "shape": shape}
+
+    def transfer_contact(
+        self, contact_id: str, at: str | None, method: str = "TRANSFER"
+    ) -> dict[str, Any]:
+        """Transfer (or, with QUEUE_TRANSFER, re-queue) a contact as Connect does: a new contact
+        of the same chain starts (INITIATED, its initialContactId the chain's first contact, its
+        previousContactId this one) and this one is DISCONNECTED. KeyError: no such contact."""
+        with self._connect_lock:
+            previous = self.connect_contacts[contact_id]
+            when = at or connect_time(self.clock())
+            new_id = str(uuid.uuid4())
+            self.connect_contacts[new_id] = LocalContact(
+                new_id,
+                root=previous.root,
+                instance_arn=previous.instance_arn,
+                initiation_method=method,
+                initiated=when,
+                previous=contact_id,
+            )
+        self.contact_event(new_id, "INITIATED", when)
+        self.contact_event(contact_id, "DISCONNECTED", when)
+        return {
+            "contactId": new_id,
+            "initialContactId": previous.root,
+            "previousContactId": contact_id,
+            "at": when,
+        }
 
     # ------------------------------------------------------------ outbox
     def outbox(self) -> dict[str, Any]:
@@ -571,6 +596,25 @@ def _patch_sns_to_lambda(adapter: LocalAdapter) -> None:
     LambdaBackend.send_sns_message = send_sns_message  # type: ignore[method-assign]
 
 
+def as_delivered(event: dict[str, Any]) -> dict[str, Any]:
+    """The event as EventBridge hands it to a target: moto keeps `time` as Unix seconds (and
+    turns it into ISO 8601 only for its own targets); AWS sends "2026-11-17T08:12:00Z"."""
+    delivered = dict(event)
+    raw = delivered.get("time")
+    if isinstance(raw, int | float) or (isinstance(raw, str) and _is_number(raw)):
+        moment = datetime.fromtimestamp(float(raw), UTC)
+        delivered["time"] = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return delivered
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def routing_send_to_targets(
     original: Callable[..., None], deliver: Callable[[dict[str, Any], dict[str, Any]], None]
 ) -> Callable[..., None]:
@@ -582,7 +626,7 @@ def routing_send_to_targets(
             return
         ours = [t for t in self.targets if t["Arn"].split(":")[2] in ("lambda", "states")]
         for target in ours:
-            deliver(target, dict(original_event))
+            deliver(target, as_delivered(original_event))
         others = [t for t in self.targets if t not in ours]
         if others:
             with swap_lock:
@@ -760,6 +804,78 @@ def _patch_step_functions_time(scale: float, clock: Callable[[], datetime]) -> N
     botocore.endpoint.time = _ScaledTime()
 
 
+def connect_time(moment: datetime) -> str:
+    """A timestamp as Connect writes them: UTC, milliseconds, Z."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
+        f"{moment.microsecond // 1000:03d}Z"
+    )
+
+
+@dataclass
+class LocalContact:
+    """One contact of a task's chain, and what its events have told so far."""
+
+    contact_id: str
+    root: str  # the chain's first contact: the task
+    instance_arn: str
+    initiation_method: str  # API (the task), TRANSFER, QUEUE_TRANSFER
+    initiated: str
+    previous: str | None = None
+    connected: str | None = None  # an agent connected
+    disconnected: str | None = None
+
+
+def contact_event_entry(
+    contact: LocalContact,
+    event_type: str,
+    when: str,
+    *,
+    shape: str = "current",
+    disconnect_reason: str | None = None,
+) -> dict[str, Any]:
+    """The PutEvents entry of one contact event (fields of the documented contact events data
+    model). Later events carry what earlier ones told (the agent's connection, the disconnect),
+    as Connect's do. The "older" shape is AWS's earlier sample: AgentInfo.AgentArn, instanceARN,
+    channel "Task"."""
+    older = shape == "older"
+    if event_type == "CONNECTED_TO_AGENT" and contact.connected is None:
+        contact.connected = when
+    if event_type == "DISCONNECTED" and contact.disconnected is None:
+        contact.disconnected = when
+    detail: dict[str, Any] = {
+        "eventType": event_type,
+        "contactId": contact.contact_id,
+        "initialContactId": contact.root,
+        "channel": "Task" if older else "TASK",
+        ("instanceARN" if older else "instanceArn"): contact.instance_arn,
+        "initiationMethod": contact.initiation_method,
+        "initiationTimestamp": contact.initiated,
+    }
+    if contact.previous:
+        detail["previousContactId"] = contact.previous
+    if contact.connected:
+        agent = {
+            ("AgentArn" if older else "agentArn"): f"{contact.instance_arn}/agent/local-agent",
+            "connectedToAgentTimestamp": contact.connected,
+        }
+        if event_type == "COMPLETED":
+            agent["afterContactWorkEndTimestamp"] = when
+        detail["AgentInfo" if older else "agentInfo"] = agent
+    if event_type in ("DISCONNECTED", "COMPLETED"):
+        detail["disconnectTimestamp"] = contact.disconnected or when
+    if disconnect_reason:
+        detail["disconnectReason"] = disconnect_reason
+    return {
+        "Source": "aws.connect",
+        "DetailType": "Amazon Connect Contact Event",
+        "Detail": json.dumps(detail),
+        "Time": datetime.fromisoformat(when.replace("Z", "+00:00")),
+        "Resources": [f"{contact.instance_arn}/contact/{contact.contact_id}", contact.instance_arn],
+    }
+
+
+CONTACT_EVENT_SHAPES = ("current", "older")
+TRANSFER_METHODS = ("TRANSFER", "QUEUE_TRANSFER")
 CONTACT_EVENT_TYPES = frozenset(
     {
         "INITIATED",
@@ -814,10 +930,16 @@ class ControlApp:
         prefix = "/_local/connect/contacts/"
         if path.startswith(prefix) and path.endswith("/events") and method == "POST":
             return self._contact_event(environ, path[len(prefix) : -len("/events")])
+        if path.startswith(prefix) and path.endswith("/transfer") and method == "POST":
+            return self._transfer(environ, path[len(prefix) : -len("/transfer")])
         routes: dict[tuple[str, str], Callable[[dict[str, Any]], tuple[int, Any]]] = {
             ("GET", "/_local/info"): lambda _: (200, self.info()),
             ("GET", "/_local/outbox"): lambda _: (200, self.adapter.outbox()),
             ("GET", "/_local/connect/tasks"): lambda _: (200, self.adapter.connect_tasks),
+            ("GET", "/_local/connect/contacts"): lambda _: (
+                200,
+                [vars(c) for c in self.adapter.connect_contacts.values()],
+            ),
             ("GET", "/_local/invocations"): lambda _: (
                 200,
                 {"pending": self.adapter.pending, "invocations": self.adapter.invocations},
@@ -865,10 +987,32 @@ class ControlApp:
         event_type = body.get("eventType")
         if event_type not in CONTACT_EVENT_TYPES:
             return 400, {"message": f"eventType must be one of {sorted(CONTACT_EVENT_TYPES)}"}
+        shape = body.get("shape", "current")
+        if shape not in CONTACT_EVENT_SHAPES:
+            return 400, {"message": f"shape must be one of {list(CONTACT_EVENT_SHAPES)}"}
+        if not _iso_or_none(body.get("at")):
+            return 400, {"message": 'at must be an ISO 8601 time, e.g. "2026-11-17T08:12:00.000Z"'}
+        reason = body.get("disconnectReason")
+        if reason is not None and not isinstance(reason, str):
+            return 400, {"message": "disconnectReason must be a string, e.g. EXPIRED"}
         try:
-            return 200, self.adapter.contact_event(contact_id, event_type, body.get("at"))
+            return 200, self.adapter.contact_event(
+                contact_id, event_type, body.get("at"), shape=shape, disconnect_reason=reason
+            )
         except KeyError:
-            return 404, {"message": f"no task {contact_id!r} was started"}
+            return 404, {"message": f"no contact {contact_id!r}: start a task or transfer one"}
+
+    def _transfer(self, environ: dict[str, Any], contact_id: str) -> tuple[int, Any]:
+        body = json.loads(_read_body(environ) or b"{}")
+        method = body.get("method", "TRANSFER")
+        if method not in TRANSFER_METHODS:
+            return 400, {"message": f"method must be one of {list(TRANSFER_METHODS)}"}
+        if not _iso_or_none(body.get("at")):
+            return 400, {"message": 'at must be an ISO 8601 time, e.g. "2026-11-17T08:12:00.000Z"'}
+        try:
+            return 200, self.adapter.transfer_contact(contact_id, body.get("at"), method)
+        except KeyError:
+            return 404, {"message": f"no contact {contact_id!r}: start a task or transfer one"}
 
     def _inbound_sms(self, environ: dict[str, Any]) -> tuple[int, Any]:
         body = json.loads(_read_body(environ) or b"{}")
@@ -882,6 +1026,16 @@ class ControlApp:
         except (TypeError, ValueError) as error:
             return 400, {"message": str(error)}
         return 200, self.adapter.faults.listing()
+
+
+def _iso_or_none(value: Any) -> bool:
+    """True for None (the stack's clock) or an ISO 8601 time with a zone."""
+    if value is None:
+        return True
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).tzinfo is not None
+    except ValueError:
+        return False
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:

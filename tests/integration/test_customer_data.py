@@ -281,3 +281,31 @@ def test_without_table_names_the_command_cannot_run(
     assert "give --stack-name NAME, or set CUSTOMERS_TABLE" in capsys.readouterr().err
     assert main(["erase", "--customer-id", CUSTOMER, "--stack-name", "no-such-stack"]) == 2
     assert "no-such-stack" in capsys.readouterr().err
+
+
+def test_erasing_a_transferred_task_removes_its_chain_links(data: Data) -> None:
+    from survey_core.dal.customer_data import erase_customer
+
+    from tests.connect_events import contact_event
+
+    # Given the customer's callback task was transferred: its second contact has a link item
+    follow = data.deployment.load("FollowUpFunction")
+    escalation = _item(data.deployment, "EscalationsTable", data.answered)
+    assert escalation is not None
+    created = datetime.fromisoformat(escalation["escalated_at"]["S"].replace("Z", "+00:00"))
+    transfer = contact_event(
+        "INITIATED",
+        1,
+        "contact-1-transfer",
+        created=created,
+        root="contact-1",
+        previous="contact-1",
+    )
+    assert follow.follow_up_handler(transfer, lambda_context())["outcome"] == "recorded"
+    link = f"{data.answered}#contact#contact-1-transfer"
+    assert _item(data.deployment, "EscalationsTable", link) is not None
+    # When the customer is erased
+    erase_customer(CUSTOMER)
+    # Then the link went with the escalation
+    assert _item(data.deployment, "EscalationsTable", data.answered) is None
+    assert _item(data.deployment, "EscalationsTable", link) is None

@@ -1,11 +1,10 @@
 """Callback tasks against moto, with Amazon Connect stubbed (botocore Stubber checks every
-request against botocore's Connect model), and the follow-up from contact events."""
+request against botocore's Connect model). Their follow-up: test_follow_up.py."""
 
 from __future__ import annotations
 
-import itertools
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -209,100 +208,3 @@ def test_the_team_topic_hears_of_the_task_without_personal_data(deployment: Depl
     assert "NPS 1" in message["Message"] and "contact-3" in message["Message"]
     for personal in ("0401234567", "cust-0001", "Soittakaa"):
         assert personal not in json.dumps(message)
-
-
-# ---------------------------------------------------------------- follow-up
-
-
-def _created_task(deployment: Deployment) -> None:
-    _store_response(deployment, None)
-    escalate = deployment.load("EscalateFunction", LOCAL_CLOCK=MONDAY_NOON)
-    with Stubber(escalate.PORTS.contact_center._connect) as stub:
-        stub.add_response("start_task_contact", {"ContactId": "contact-5"})
-        escalate.lambda_handler(_event({"nps": 3}), lambda_context())
-
-
-def _contact_event(event_type: str, hours_after: float, contact: str = "contact-5") -> dict:
-    at = datetime(2026, 11, 16, 10, 0, tzinfo=UTC) + timedelta(hours=hours_after)
-    stamp = at.strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    detail: dict[str, Any] = {
-        "eventType": event_type,
-        "contactId": contact,
-        "channel": "TASK",
-        "instanceArn": f"arn:aws:connect:eu-north-1:123456789012:instance/{INSTANCE}",
-        "initiationMethod": "API",
-    }
-    if event_type == "CONNECTED_TO_AGENT":
-        detail["agentInfo"] = {"agentArn": "arn:agent", "connectedToAgentTimestamp": stamp}
-    if event_type == "DISCONNECTED":
-        detail["disconnectTimestamp"] = stamp
-    return {
-        "version": "0",
-        "id": f"{event_type}-{hours_after}",
-        "detail-type": "Amazon Connect Contact Event",
-        "source": "aws.connect",
-        "time": stamp,
-        "detail": detail,
-    }
-
-
-EVENTS = [("CONNECTED_TO_AGENT", 2), ("DISCONNECTED", 30), ("COMPLETED", 30.5)]
-
-
-@pytest.mark.parametrize(
-    "order",
-    [
-        list(EVENTS),  # in order
-        list(reversed(EVENTS)),  # out of order
-        [EVENTS[1], EVENTS[0], EVENTS[1], EVENTS[2], EVENTS[0]],  # duplicated and shuffled
-    ],
-    ids=["in-order", "reversed", "duplicated"],
-)
-def test_contact_events_in_any_order_give_the_same_follow_up(
-    deployment: Deployment, order: list[tuple[str, float]]
-) -> None:
-    # Given a callback task created on Monday 10:00 UTC with a 48 h SLA
-    _created_task(deployment)
-    follow = deployment.load("FollowUpFunction", LOCAL_CLOCK=MONDAY_NOON)
-    # When its contact events arrive in this order
-    results = [follow.follow_up_handler(_contact_event(*e), lambda_context()) for e in order]
-    # Then the record is the same whatever the order: 2 h to an agent, done in 30 h, SLA met
-    record = _escalation(deployment)
-    assert record["seconds_to_agent"] == str(2 * 3600)
-    assert record["done_at"] == "2026-11-17T16:00:00Z"
-    assert record["sla"] == "met"
-    assert {r["outcome"] for r in results} == {"recorded"}
-
-
-def test_a_task_done_after_its_sla_is_missed_and_foreign_tasks_are_ignored(
-    deployment: Deployment,
-) -> None:
-    _created_task(deployment)
-    follow = deployment.load("FollowUpFunction", LOCAL_CLOCK=MONDAY_NOON)
-    follow.follow_up_handler(_contact_event("DISCONNECTED", 49), lambda_context())
-    assert _escalation(deployment)["sla"] == "missed"
-    other = follow.follow_up_handler(
-        _contact_event("COMPLETED", 1, "someone-else"), lambda_context()
-    )
-    assert other["outcome"] == "not-ours"
-    ignored = follow.follow_up_handler(_contact_event("QUEUED", 1), lambda_context())
-    assert ignored["outcome"] == "ignored"
-
-
-def test_every_order_of_three_events_ends_the_same(deployment: Deployment) -> None:
-    _created_task(deployment)
-    follow = deployment.load("FollowUpFunction", LOCAL_CLOCK=MONDAY_NOON)
-    outcomes = set()
-    for order in itertools.permutations(EVENTS):
-        deployment.client("dynamodb").update_item(
-            TableName=deployment.physical_id("EscalationsTable"),
-            Key={"invitation_id": {"S": INVITATION}},
-            UpdateExpression="REMOVE connected_at, disconnected_at, completed_at, done_at, "
-            "seconds_to_agent SET sla = :open",
-            ExpressionAttributeValues={":open": {"S": "open"}},
-        )
-        for event in order:
-            follow.follow_up_handler(_contact_event(*event), lambda_context())
-        record = _escalation(deployment)
-        outcomes.add((record["seconds_to_agent"], record["done_at"], record["sla"]))
-    assert outcomes == {(str(7200), "2026-11-17T16:00:00Z", "met")}

@@ -102,3 +102,32 @@ def test_a_scope_without_answers_gets_the_no_responses_variant(deployment: Deplo
     assert "Toimitus" not in service["text"]  # the webshop customer's comment is out of scope
     webshop = _mail_to("verkkokauppa@example.com")  # daily: Sunday 22 Nov, nothing answered
     assert "Ei vastauksia tällä jaksolla." in webshop["text"]
+
+
+def test_callbacks_open_past_their_deadline_are_reported_as_missed(
+    deployment: Deployment,
+) -> None:
+    from tests.integration.test_follow_up import _follow, _task, event
+
+    # Given two callback tasks made on Monday 16 Nov (SLA 48 h): an agent took one after 2 h
+    # and closed it the next day; nobody has touched the other
+    _task(deployment)
+    _task(deployment, "0cc175b9c0f1b6a831c399e269772661", "contact-6")
+    follow = _follow(deployment)
+    follow.follow_up_handler(event("CONNECTED_TO_AGENT", 2), lambda_context())
+    follow.follow_up_handler(event("DISCONNECTED", 26, agent_at=2), lambda_context())
+    # When the weekly reports go out on Monday 23 Nov, five days after the second one was due
+    _fire(deployment)
+    mail = _mail_to("johto@example.com")  # Leadership: everything, in Finnish
+    # Then the open task past its deadline is counted as missed: within the SLA 1 of 2, 50 %
+    assert "Avoinna 1 (yli tavoiteajan 1)" in mail["text"]
+    assert "Tavoiteajassa: 50.0 % (1 / 2)" in mail["text"]
+    assert "Keskimääräinen aika käsittelijälle: 2.0 h (n = 1)" in mail["text"]
+    assert "yli tavoiteajan 1)" in mail["body"] and "(1 / 2)" in mail["body"]
+    # and the workbook has the same figures, as numbers
+    parts = {p["contentType"]: p for p in mail["parts"]}
+    xlsx = parts["application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"]
+    book = load_workbook(io.BytesIO(base64.b64decode(xlsx["data"])))
+    summary = list(book["Summary"].iter_rows(values_only=True))
+    [head] = [n for n, row in enumerate(summary) if row[0] == "Tasks created"]
+    assert summary[head + 1][:12] == (2, 1, 1, 1, 50.0, 1, 0, 0, 1, 1, 1, 2.0)

@@ -3,20 +3,14 @@ under the day and every segment key, in the transaction that records it."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from botocore.stub import Stubber
 from chalice.test import Client
 
 from tests.conftest import Deployment
 from tests.integration.helpers import lambda_context, post_form
-from tests.integration.test_escalate import (
-    MONDAY_NOON,
-    _contact_event,
-    _event,
-    _store_response,
-)
+from tests.integration.test_escalate import MONDAY_NOON, _event, _store_response
+from tests.integration.test_follow_up import TASK, event
 from tests.integration.test_send import FIXED_CLOCK, _rung, _start
 
 pytestmark = pytest.mark.integration
@@ -79,25 +73,41 @@ def _escalation_counts(deployment: Deployment) -> dict[str, int]:
     return _counters(deployment, "post-purchase#escalations")["2026-11-16#all"]
 
 
-def test_tasks_and_their_sla_outcomes_are_counted_and_moved_by_late_events(
-    deployment: Deployment,
-) -> None:
-    # Given a callback task created on Monday (48 h SLA)
+def test_tasks_and_their_follow_up_are_counted_and_moved_exactly(deployment: Deployment) -> None:
+    # Given a callback task created on Monday (48 h SLA), its event delivered twice
     _store_response(deployment, None)
     escalate = deployment.load("EscalateFunction", LOCAL_CLOCK=MONDAY_NOON)
     with Stubber(escalate.PORTS.contact_center._connect) as stub:
-        stub.add_response("start_task_contact", {"ContactId": "contact-5"})
+        stub.add_response("start_task_contact", {"ContactId": TASK})
         escalate.lambda_handler(_event({"nps": 3}), lambda_context())
         escalate.lambda_handler(_event({"nps": 3}), lambda_context())  # a duplicate event
     assert _escalation_counts(deployment) == {"created": 1}
     follow = deployment.load("FollowUpFunction", LOCAL_CLOCK=MONDAY_NOON)
-    # When Connect says it was disconnected after 49 h (late), then, arriving later still,
-    # that it was completed after 30 h (so it was done in time after all), then repeats
-    events: list[Any] = [("DISCONNECTED", 49), ("COMPLETED", 30), ("COMPLETED", 30)]
+    # When the task is re-queued before anyone took it: its DISCONNECTED arrives before the
+    # new contact's first event, then the new contact is taken after 4 h and closed after 49 h
+    events = [
+        event("DISCONNECTED", 1),
+        event("INITIATED", 1, "requeued", previous=TASK),
+        event("CONNECTED_TO_AGENT", 4, "requeued", previous=TASK),
+        event("DISCONNECTED", 49, "requeued", previous=TASK, agent_at=4),
+    ]
     outcomes = []
-    for event in events:
-        follow.follow_up_handler(_contact_event(*event), lambda_context())
+    for raw in events:
+        follow.follow_up_handler(raw, lambda_context())
         outcomes.append(_escalation_counts(deployment))
-    # Then the counts moved from missed to met, and the task counted done once
-    assert outcomes[0] == {"created": 1, "done": 1, "sla_missed": 1}
-    assert outcomes[1] == outcomes[2] == {"created": 1, "done": 1, "sla_met": 1}
+    # Then the counts followed the record: not reached, open again (the DISCONNECTED was the
+    # re-queue's), reached after 4 h, completed late
+    assert outcomes == [
+        {"created": 1, "done": 1, "not_reached": 1, "sla_missed": 1},
+        {"created": 1},
+        {"created": 1, "reached": 1, "to_agent_seconds": 4 * 3600},
+        {"created": 1, "done": 1, "completed": 1, "sla_missed": 1, "reached": 1,
+         "to_agent_seconds": 4 * 3600},
+    ]  # fmt: skip
+    # and every event delivered again, in another order, moves nothing
+    for raw in reversed(events):
+        follow.follow_up_handler(raw, lambda_context())
+    assert _escalation_counts(deployment) == outcomes[-1]
+    # on every segment key of the task, too
+    webshop = _counters(deployment, "post-purchase#escalations")["2026-11-16#businessArea=webshop"]
+    assert webshop == outcomes[-1]

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -16,7 +15,6 @@ from survey_core.escalation import (
     KEYWORD_FLAG,
     detail_pattern,
     escalation_reasons,
-    follow_up,
     keyword_match,
     rule_for,
     scheduled_time,
@@ -118,47 +116,3 @@ def test_tasks_are_scheduled_inside_business_hours(local_now: str, expected: str
     else:
         assert when == datetime.fromisoformat(expected).replace(tzinfo=HELSINKI)
     assert scheduled_time(now, None, HELSINKI) is None
-
-
-def test_the_sla_outcome_is_the_same_in_any_event_order() -> None:
-    created = datetime(2026, 11, 16, 10, 0, tzinfo=UTC)
-    connected = created + timedelta(hours=3)
-    disconnected = created + timedelta(hours=5)
-    completed = created + timedelta(hours=6)
-    # Whatever order and repetition the events come in, the earliest of each kind is kept.
-    seen = [("connected", connected), ("disconnected", disconnected), ("completed", completed)]
-    outcomes = set()
-    for order in itertools.permutations(seen + seen[:1]):
-        state: dict[str, datetime] = {}
-        for kind, at in order:
-            state[kind] = min(at, state.get(kind, at))
-        done = min(state["disconnected"], state["completed"])
-        outcomes.add(follow_up(created, 48, state["connected"], done))
-    assert len(outcomes) == 1
-    [outcome] = outcomes
-    assert (outcome.seconds_to_agent, outcome.sla) == (3 * 3600, "met")
-
-
-@pytest.mark.parametrize(
-    ("hours_to_done", "sla"), [(None, "open"), (24, "met"), (48, "met"), (48.01, "missed")]
-)
-def test_the_sla_is_met_when_done_within_its_hours(hours_to_done: float | None, sla: str) -> None:
-    created = datetime(2026, 11, 16, 10, 0, tzinfo=UTC)
-    done = None if hours_to_done is None else created + timedelta(hours=hours_to_done)
-    assert follow_up(created, 48, None, done).sla == sla
-
-
-@pytest.mark.parametrize(
-    ("previous", "sla", "moves"),
-    [
-        ("open", "open", {}),
-        ("open", "met", {"sla_met": 1, "done": 1}),
-        ("open", "missed", {"sla_missed": 1, "done": 1}),
-        ("missed", "met", {"sla_missed": -1, "sla_met": 1}),
-        ("met", "met", {}),
-    ],
-)
-def test_sla_counters_move_with_the_outcome(previous: str, sla: str, moves: dict) -> None:
-    from survey_core.dal.store import sla_moves
-
-    assert sla_moves(previous, sla) == moves

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from survey_core.catalogue import business_key
 from survey_core.clock import iso, scaled_clock
-from survey_core.config import ConfigError, ReportConfig, TriggerConfig
+from survey_core.config import ConfigError, EscalateConfig, ReportConfig, TriggerConfig
 from survey_core.tokens import invitation_id, is_well_formed_link_token, new_link_token
 
 pytestmark = pytest.mark.unit
@@ -75,6 +75,24 @@ def test_config_rejects_unknown_time_zone() -> None:
     env = {**COMMON, "REPORTING_TIME_ZONE": "Mars/Olympus"}
     with pytest.raises(ConfigError, match="REPORTING_TIME_ZONE"):
         ReportConfig.from_env({**env, "SENDER_EMAIL": "a@b.c"})
+
+
+CONNECT = {"CONNECT_INSTANCE_ID": "i", "CONNECT_CONTACT_FLOW_ID": "f"}
+
+
+@pytest.mark.parametrize(("value", "days"), [(None, 7), ("", 7), ("1", 1), ("90", 90)])
+def test_the_task_expiry_defaults_to_connects_seven_days(value: str | None, days: int) -> None:
+    env = {**COMMON, **CONNECT}
+    if value is not None:
+        env["CONNECT_TASK_EXPIRY_DAYS"] = value
+    assert EscalateConfig.from_env(env).task_expiry_days == days
+
+
+@pytest.mark.parametrize("value", ["0", "91", "7.5", "a week"])
+def test_a_task_expiry_connect_cannot_have_is_refused(value: str) -> None:
+    env = {**COMMON, **CONNECT, "CONNECT_TASK_EXPIRY_DAYS": value}
+    with pytest.raises(ConfigError, match="CONNECT_TASK_EXPIRY_DAYS"):
+        EscalateConfig.from_env(env)
 
 
 def test_scaled_clock_starts_at_the_given_instant() -> None:

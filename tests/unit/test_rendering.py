@@ -315,6 +315,14 @@ def test_report_email_shows_scores_with_margins_and_an_empty_variant(language: s
     assert "<script>alert(1)</script>" in email.text
     assert [i.content_id for i in email.inline_images] == ["trend"]
     assert email.attachments[0].filename == "report-2026-11-16-2026-11-22.xlsx"
+    # the follow-up: outcomes, the overdue open task counted as missed, time to an agent
+    fu = report.follow_up
+    assert (fu.overdue, fu.sla_met, fu.decided) == (1, 14, 22)
+    for part in (email.text, email.html):
+        assert f"{text(language, 'report_overdue')} 1)" in part
+        assert f"({fu.sla_met} / {fu.decided})" in part
+        assert f"{text(language, 'report_time_to_agent')}: " in part
+        assert "3.0 h (n = 14)" in part or "3,0 h (n = 14)" in part
     empty = email_for(sample_report(language, empty=True), WEEK)
     assert text(language, "report_empty") in empty.html
     assert text(language, "report_empty") in empty.text

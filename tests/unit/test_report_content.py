@@ -109,6 +109,30 @@ def test_channels_reminders_and_follow_up() -> None:
     assert data.follow_up.sla_met_pct == pytest.approx(80.0)
 
 
+def test_open_tasks_past_their_deadline_count_as_missed_and_time_to_agent_is_shown() -> None:
+    # Given a week of 20 callback tasks: 15 ended (12 completed, 10 of them in time; 2 not
+    # reached; 1 expired), 13 reached an agent after 3 h on average, and 3 of the 5 still open
+    # are past their deadline at the report's sending
+    escalations = {
+        "created": 20, "done": 15, "completed": 12, "not_reached": 2, "expired": 1,
+        "sla_met": 10, "sla_missed": 5, "reached": 13, "to_agent_seconds": 13 * 3 * 3600,
+    }  # fmt: skip
+    table = {**TABLE, "post-purchase#escalations": [CounterRow(TUESDAY, "all", {}, escalations)]}
+    # When the report is built
+    fu = build_report_data(LEADERSHIP, WEEK, CATALOGUE, _rows(table), overdue=3).follow_up
+    # Then the overdue open tasks are missed: 10 met of 18 decided, not 10 of 15
+    assert (fu.completed, fu.not_reached, fu.expired) == (12, 2, 1)
+    assert (fu.open, fu.overdue, fu.sla_missed, fu.decided) == (5, 3, 8, 18)
+    assert fu.sla_met_pct == pytest.approx(100 * 10 / 18)
+    assert (fu.reached, fu.mean_hours_to_agent) == (13, pytest.approx(3.0))
+
+
+def test_without_decided_tasks_there_is_no_sla_share() -> None:
+    table = {**TABLE, "post-purchase#escalations": [CounterRow(TUESDAY, "all", {}, {"created": 2})]}
+    fu = build_report_data(LEADERSHIP, WEEK, CATALOGUE, _rows(table)).follow_up
+    assert (fu.open, fu.sla_met_pct, fu.mean_hours_to_agent) == (2, None, None)
+
+
 def test_a_scoped_group_reads_only_its_scope() -> None:
     data = build_report_data(WEBSHOP, Period(TUESDAY, TUESDAY), CATALOGUE, _rows(TABLE))
     [block] = data.blocks

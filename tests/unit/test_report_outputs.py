@@ -332,6 +332,22 @@ def test_summary_carries_the_reports_numbers() -> None:
     assert ws.column_dimensions["A"].width > 10
 
 
+def test_summary_carries_the_follow_up_outcomes_and_time_to_agent() -> None:
+    # Given a report whose callbacks: 3 ended (2 completed, 1 not reached), 1 open past due
+    follow_up = FollowUpSummary(
+        tasks_created=4, tasks_done=3, sla_met=2, sla_missed=2, completed=2, not_reached=1,
+        overdue=1, reached=2, to_agent_seconds=2 * 5400,
+    )  # fmt: skip
+    ws = read(report_workbook(dataclasses.replace(report(), follow_up=follow_up)))["Summary"]
+    # Then the workbook has every figure the email shows, as numbers
+    follow = find_row(ws, "Tasks created")
+    assert rows(ws)[follow - 1][5:12] == (
+        "Completed", "Not reached", "Expired", "Open", "Open past due", "Reached an agent",
+        "Mean hours to agent",
+    )  # fmt: skip
+    assert rows(ws)[follow][:12] == (4, 3, 2, 2, 50.0, 2, 1, 0, 1, 1, 2, 1.5)
+
+
 def test_trend_sheet_and_its_line_chart() -> None:
     data = report()
     ws = read(report_workbook(data))["Trend"]

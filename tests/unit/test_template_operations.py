@@ -169,9 +169,19 @@ def test_the_aws_sample_events_reach_their_functions() -> None:
     samples = ROOT / "events" / "aws"
     contact = json.loads((samples / "connect-task-connected-to-agent.json").read_text())
     pattern = _rule_pattern("FollowUpFunction", "TaskContactEvents")
-    # The instance ARN is built with !Sub from the parameters: fill in the sample's instance.
-    pattern["detail"]["instanceArn"] = [contact["detail"]["instanceArn"]]
-    assert EventPattern.load(json.dumps(pattern)).matches_event(contact)
+    # The instance ARN is built with !Sub from the parameters: fill in the sample's instance,
+    # under both casings of its key.
+    instance = contact["detail"]["instanceArn"]
+    pattern["detail"]["$or"] = [{key: [instance]} for key in ("instanceArn", "instanceARN")]
+    contact_rule = EventPattern.load(json.dumps(pattern))
+    for name in (
+        "connect-task-connected-to-agent.json",
+        "connect-task-transferred-initiated.json",  # a transfer's new contact
+        "connect-task-disconnected-older-shape.json",  # AgentInfo, instanceARN, "Task"
+    ):
+        assert contact_rule.matches_event(json.loads((samples / name).read_text())), name
+    other_instance = json.loads(json.dumps(contact).replace(instance[-12:], "999999999999"))
+    assert not contact_rule.matches_event(other_instance)
     for name in ("ses-email-bounced.json", "ses-email-complaint.json"):
         ses = json.loads((samples / name).read_text())
         feedback = _rule_pattern("DeliveryFunction", "EmailFeedback")

@@ -176,19 +176,31 @@ class EscalateConfig(Common):
     # {customerId}, {invitationId} and {surveyId} are filled in. None: no link.
     task_reference_url: str | None = None
     notification_topic_arn: str | None = None  # also tell a team topic; None: only the task
+    # After how many days Connect ends a task nobody took (the instance's task expiry): a task
+    # that ends unassigned that late is "expired", not "not reached".
+    task_expiry_days: int = 7
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> EscalateConfig:
         reference = environ.get("TASK_REFERENCE_URL") or None
         if reference is not None:
             _check_reference_url(reference)
+        expiry = environ.get("CONNECT_TASK_EXPIRY_DAYS", "").strip() or "7"
+        if not expiry.isdigit() or not 1 <= int(expiry) <= MAX_TASK_EXPIRY_DAYS:
+            raise ConfigError(
+                f"CONNECT_TASK_EXPIRY_DAYS must be a whole number of days, 1-{MAX_TASK_EXPIRY_DAYS}"
+            )
         return cls(
             **cls.common_kwargs(environ),  # type: ignore[arg-type]
             connect_instance_id=_require(environ, "CONNECT_INSTANCE_ID"),
             connect_contact_flow_id=_require(environ, "CONNECT_CONTACT_FLOW_ID"),
             task_reference_url=reference,
             notification_topic_arn=environ.get("ESCALATION_TOPIC_ARN") or None,
+            task_expiry_days=int(expiry),
         )
+
+
+MAX_TASK_EXPIRY_DAYS = 90  # Connect lets a task live at most 90 days
 
 
 REFERENCE_PLACEHOLDERS = ("customerId", "invitationId", "surveyId")

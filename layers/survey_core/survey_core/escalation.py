@@ -3,8 +3,7 @@ scheduled, and whether the team met its SLA. Pure: no AWS calls."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -87,41 +86,3 @@ def scheduled_time(now: datetime, hours: BusinessHours | None, zone: ZoneInfo) -
         if local < opens:
             return opens
     return None  # no working day at all: never delay the task
-
-
-# ---------------------------------------------------------------- follow-up (contact events)
-
-CONNECTED = "connected_at"
-DONE = ("disconnected_at", "completed_at")
-
-
-@dataclass(frozen=True)
-class FollowUp:
-    """What the contact events say so far; the same whatever order they came in."""
-
-    seconds_to_agent: int | None
-    done_at: datetime | None
-    sla: str  # open | met | missed
-
-
-def earliest(moments: Iterable[datetime | None]) -> datetime | None:
-    present = [m for m in moments if m is not None]
-    return min(present) if present else None
-
-
-def follow_up(
-    escalated_at: datetime,
-    sla_hours: int,
-    connected_at: datetime | None,
-    done_at: datetime | None,
-) -> FollowUp:
-    """Time to agent from the task's creation; SLA met when the task was done (disconnected or
-    completed) within sla_hours of its creation. Undone tasks stay open (reports count an open
-    task past its due time as missed)."""
-    to_agent = None
-    if connected_at is not None:
-        to_agent = max(0, int((connected_at - escalated_at).total_seconds()))
-    if done_at is None:
-        return FollowUp(to_agent, None, "open")
-    met = done_at <= escalated_at + timedelta(hours=sla_hours)
-    return FollowUp(to_agent, done_at, "met" if met else "missed")

@@ -170,9 +170,11 @@ def build_report_data(
     read: CounterRows,
     comments: Sequence[CommentRow] = (),
     title: str = "Customer feedback report",
+    overdue: int = 0,
 ) -> ReportData:
     """Every number of one group's report for one period, with the period before it and the
-    trend of the periods before that."""
+    trend of the periods before that. `overdue`: the period's callback tasks in the scope
+    still open past their SLA deadline (a live read, not a counter): counted as missed."""
     periods = trend_periods(period)
     first, last = periods[0].first_day, period.last_day
     key = "all"  # the scope's own series holds it whole under "all"
@@ -239,7 +241,16 @@ def build_report_data(
         answered_after_reminder=channel_counts["after_reminder"],
         responses=channel_counts["n"],
         follow_up=FollowUpSummary(
-            follow_up["created"], follow_up["done"], follow_up["sla_met"], follow_up["sla_missed"]
+            tasks_created=follow_up["created"],
+            tasks_done=follow_up["done"],
+            sla_met=follow_up["sla_met"],
+            sla_missed=follow_up["sla_missed"] + overdue,
+            completed=follow_up["completed"],
+            not_reached=follow_up["not_reached"],
+            expired=follow_up["expired"],
+            overdue=overdue,
+            reached=follow_up["reached"],
+            to_agent_seconds=follow_up["to_agent_seconds"],
         ),
         comments=list(comments),
     )

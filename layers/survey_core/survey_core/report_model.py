@@ -75,15 +75,36 @@ class ChannelRow:
 
 @dataclass(frozen=True)
 class FollowUpSummary:
+    """Callback tasks made in the period and how they were followed up (Connect's contact
+    events), as of the report's sending."""
+
     tasks_created: int
-    tasks_done: int
-    sla_met: int
-    sla_missed: int  # done late, or open past due
+    tasks_done: int  # ended: completed + not reached + expired
+    sla_met: int  # completed by an agent within the SLA
+    sla_missed: int  # completed late, not reached, expired, or still open past the deadline
+    completed: int = 0  # an agent connected and the task's last contact ended
+    not_reached: int = 0  # ended without any agent
+    expired: int = 0  # ended unassigned by Connect's task expiry
+    overdue: int = 0  # still open after the SLA deadline (in sla_missed)
+    reached: int = 0  # tasks an agent connected to
+    to_agent_seconds: int = 0  # their times from creation to the first agent, summed
+
+    @property
+    def open(self) -> int:
+        return max(0, self.tasks_created - self.tasks_done)
+
+    @property
+    def decided(self) -> int:
+        """The SLA's denominator: tasks whose verdict is known (ended, or open past due)."""
+        return self.sla_met + self.sla_missed
 
     @property
     def sla_met_pct(self) -> float | None:
-        decided = self.sla_met + self.sla_missed
-        return 100.0 * self.sla_met / decided if decided else None
+        return 100.0 * self.sla_met / self.decided if self.decided else None
+
+    @property
+    def mean_hours_to_agent(self) -> float | None:
+        return self.to_agent_seconds / self.reached / 3600 if self.reached else None
 
 
 @dataclass(frozen=True)

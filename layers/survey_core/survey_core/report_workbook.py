@@ -149,13 +149,22 @@ def _summary(wb: Any, f: _Formats, data: ReportData) -> None:
         row += 2
 
     fu = data.follow_up
-    if not data.empty or fu.tasks_created or fu.tasks_done or fu.sla_met or fu.sla_missed:
-        names = ("Tasks created", "Done", "SLA met", "SLA missed", "SLA met %")
+    if not data.empty or fu.tasks_created or fu.tasks_done or fu.decided:
+        # "SLA missed" includes the tasks still open past their deadline ("Open past due").
+        names = (
+            "Tasks created", "Done", "SLA met", "SLA missed", "SLA met %", "Completed",
+            "Not reached", "Expired", "Open", "Open past due", "Reached an agent",
+            "Mean hours to agent",
+        )  # fmt: skip
         _header(ws, row, names, f.header)
         row += 1
         for col, count in enumerate((fu.tasks_created, fu.tasks_done, fu.sla_met, fu.sla_missed)):
             ws.write_number(row, col, count)
         _number(ws, row, 4, fu.sla_met_pct, f.number(_PERCENT))
+        outcomes = (fu.completed, fu.not_reached, fu.expired, fu.open, fu.overdue, fu.reached)
+        for col, count in enumerate(outcomes, start=5):
+            ws.write_number(row, col, count)
+        _number(ws, row, 11, fu.mean_hours_to_agent, f.number("0.0"))
 
 
 def _metric_table(ws: Worksheet, f: _Formats, data: ReportData, row: int) -> int:

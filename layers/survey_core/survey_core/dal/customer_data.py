@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from pynamodb.attributes import MapAttribute
 from pynamodb.models import Model
 
-from .models import Customer, Escalation, Invitation, Response
+from .models import ContactLink, Customer, Escalation, Invitation, Response
 
 EXPORT_FORMAT = "customer-data-export/1"
 
@@ -63,6 +63,7 @@ def bind_personal_tables(tables: PersonalTables, region: str, host: str | None =
         (Invitation, tables.invitations),
         (Response, tables.responses),
         (Escalation, tables.escalations),
+        (ContactLink, tables.escalations),
     ):
         model.Meta.table_name = name
         setattr(model.Meta, "region", region)  # noqa: B010 - Meta classes declare no region
@@ -135,13 +136,17 @@ def erase_customer(customer_id: str) -> dict[str, int]:
     order). Idempotent: a second run finds nothing and returns zeros."""
     records = customer_records(customer_id)
     erased = dict.fromkeys(ENTITIES, 0)
+    # A transferred task's later contacts have link items (ids only): they go with it.
+    _delete(ContactLink, [link for e in records.escalations for link in ContactLink.of(e)])
     erased["escalations"] += _delete(Escalation, records.escalations)
     erased["responses"] += _delete(Response, records.responses)
     erased["invitations"] += _delete(Invitation, records.invitations)
     # An answer or an escalation written between the read above and the invitations' delete
     # would be out of reach afterwards (they are found through the invitations): sweep once.
     ids = [i.invitation_id for i in records.invitations]
-    erased["escalations"] += _delete(Escalation, _by_invitation(Escalation, ids))
+    late = _by_invitation(Escalation, ids)
+    _delete(ContactLink, [link for e in late for link in ContactLink.of(e)])
+    erased["escalations"] += _delete(Escalation, late)
     erased["responses"] += _delete(Response, _by_invitation(Response, ids))
     if records.customer is not None:
         erased["customers"] += _delete(Customer, [records.customer])

@@ -231,14 +231,20 @@ class AggregateCounter(Model):
     via_sms = NumberAttribute(null=True)
     after_reminder = NumberAttribute(null=True)  # responses after at least one reminder
     created = NumberAttribute(null=True)  # escalations: tasks created
-    done = NumberAttribute(null=True)
+    done = NumberAttribute(null=True)  # ended: completed + not_reached + expired
+    completed = NumberAttribute(null=True)
+    not_reached = NumberAttribute(null=True)
+    expired = NumberAttribute(null=True)
     sla_met = NumberAttribute(null=True)
-    sla_missed = NumberAttribute(null=True)
+    sla_missed = NumberAttribute(null=True)  # ended outcomes only; open past due is read live
+    reached = NumberAttribute(null=True)  # an agent connected (time to agent known)
+    to_agent_seconds = NumberAttribute(null=True)  # their times to agent, summed
 
     COUNTS = (
         "n", "invitations", "email_messages", "sms_messages", "email_invitations",
         "sms_invitations", "via_email", "via_sms", "after_reminder", "created", "done",
-        "sla_met", "sla_missed",
+        "completed", "not_reached", "expired", "sla_met", "sla_missed", "reached",
+        "to_agent_seconds",
     )  # fmt: skip
 
     @classmethod
@@ -259,13 +265,35 @@ class AggregateCounter(Model):
 
 
 class ContactIdIndex(GlobalSecondaryIndex["Escalation"]):
-    """Escalations by their Amazon Connect contact id: contact events name only the contact."""
+    """Escalations by an Amazon Connect contact id: contact events name only the contact. The
+    task's own contact is on the escalation; a later contact of its chain (a transfer or a
+    re-queue) on a ContactLink item whose key starts with the escalation's key."""
 
     class Meta:
         index_name = "by_contact_id"
         projection = KeysOnlyProjection()
 
     contact_id = UnicodeAttribute(hash_key=True)
+
+
+# The projection of by_open_due: what a list of open callbacks shows without reading each one.
+OPEN_TASK_FIELDS = [
+    "segment", "counted_day", "escalated_at", "metric", "score", "contact_id", "reached_at",
+    "sla_hours",
+]  # fmt: skip
+
+
+class OpenDueIndex(GlobalSecondaryIndex["Escalation"]):
+    """Open callback tasks per survey by their SLA deadline, earliest first (sparse: the keys
+    are set when the task is made and removed when it ends). Overdue ones are a range query:
+    the report counts them as missed, the results view lists them first."""
+
+    class Meta:
+        index_name = "by_open_due"
+        projection = IncludeProjection(OPEN_TASK_FIELDS)
+
+    open_survey = UnicodeAttribute(hash_key=True)
+    open_due_at = UnicodeAttribute(range_key=True)
 
 
 class Escalation(Model):
@@ -287,19 +315,65 @@ class Escalation(Model):
     scheduled_for = UnicodeAttribute(null=True)  # when business hours open, if later
     announced_at = UnicodeAttribute(null=True)  # Survey Escalated published
     counted_day = UnicodeAttribute(null=True)  # the day its counters are under (task created)
-    # From Amazon Connect contact events, each the earliest seen (events come in any order).
+    # From Amazon Connect contact events: per contact id of the task's chain, its previous
+    # contact and the moments its events reported (dal/store.py CONTACT_FIELDS), each set once.
+    contacts = MapAttribute[str, Any](null=True)
+    # Derived from the whole map (follow_up.follow_up), rewritten with it.
+    outcome = UnicodeAttribute(null=True)  # open | completed | not_reached | expired
+    sla = UnicodeAttribute(null=True)  # open | met | missed
+    reached_at = UnicodeAttribute(null=True)  # an agent first connected, anywhere in the chain
+    seconds_to_agent = NumberAttribute(null=True)
+    done_at = UnicodeAttribute(null=True)
+    # What this task has added to its day's escalation counters (besides created): the next
+    # change moves them by the difference, in the same transaction.
+    counted = MapAttribute[str, Any](null=True)
+    follow_up_revision = NumberAttribute(null=True)  # the optimistic lock of the above
+    # Set while the task is open (by_open_due): the survey, and the SLA deadline.
+    open_survey = UnicodeAttribute(null=True)
+    open_due_at = UnicodeAttribute(null=True)
+    # Before the chain map: the earliest of each moment of the task's own contact (read only).
     connected_at = UnicodeAttribute(null=True)
     disconnected_at = UnicodeAttribute(null=True)
     completed_at = UnicodeAttribute(null=True)
-    # Derived from the above (escalation.follow_up), rewritten after every event.
-    seconds_to_agent = NumberAttribute(null=True)
-    done_at = UnicodeAttribute(null=True)
-    sla = UnicodeAttribute(null=True)  # open | met | missed
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     expires_at = TTLAttribute(null=True)
 
     by_contact_id = ContactIdIndex()
+    by_open_due = OpenDueIndex()
+
+
+class ContactLink(Model):
+    """A later contact of a task's chain, so its events find the escalation (by_contact_id).
+    Key: "<invitation id>#contact#<contact id>"; no personal data; same TTL as the escalation."""
+
+    class Meta:
+        table_name = "escalations"
+
+    invitation_id = UnicodeAttribute(hash_key=True)
+    contact_id = UnicodeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+    SEPARATOR = "#contact#"
+
+    @classmethod
+    def key(cls, invitation_id: str, contact_id: str) -> str:
+        return f"{invitation_id}{cls.SEPARATOR}{contact_id}"
+
+    @classmethod
+    def escalation_key(cls, key: str) -> str:
+        """The escalation's key in a by_contact_id hit: the link's prefix, or the key itself."""
+        return key.split(cls.SEPARATOR, 1)[0]
+
+    @classmethod
+    def of(cls, escalation: Escalation) -> list[ContactLink]:
+        """The links of an escalation's chain contacts (all but the task's own contact)."""
+        contacts = escalation.contacts.as_dict() if escalation.contacts is not None else {}
+        return [
+            cls(cls.key(str(escalation.invitation_id), str(contact_id)))
+            for contact_id in contacts
+            if contact_id != escalation.contact_id
+        ]
 
 
 class Suppression(Model):
@@ -325,6 +399,7 @@ def bind_tables(tables: Tables, region: str) -> None:
         (Response, tables.responses),
         (AggregateCounter, tables.aggregates),
         (Escalation, tables.escalations),
+        (ContactLink, tables.escalations),
         (Suppression, tables.suppressions),
     ):
         model.Meta.table_name = name

@@ -7,7 +7,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, TypeVar
 
@@ -27,10 +27,12 @@ from pynamodb.transactions import TransactWrite
 
 from ..clock import iso
 from ..errors import IntentNotRecorded, NotRecorded
+from ..follow_up import MOMENTS, Contact, FollowUp, counter_moves
 from .models import (
     SENDING,
     AggregateCounter,
     Attempt,
+    ContactLink,
     Customer,
     Escalation,
     Invitation,
@@ -826,13 +828,21 @@ def record_task(
     scheduled_for: datetime | None,
     counts: Counts | None = None,
 ) -> None:
-    """Store the task's contact id, once (a retry finds it stored), counting the task."""
+    """Store the task's contact id, once (a retry finds it stored), counting the task. The
+    task is open from now: it goes into by_open_due under its SLA deadline."""
+    claimed = Escalation.get(
+        invitation_id, consistent_read=True, attributes_to_get=["survey_id", "sla_hours"]
+    )
+    due = now + timedelta(hours=int(claimed.sla_hours))  # the claim sets the survey's SLA
     actions: list[Action] = [
         Escalation.contact_id.set(contact_id),
         Escalation.status.set("created"),
         # The condition below makes this the first and only write of these.
         Escalation.escalated_at.set(iso(now)),
+        Escalation.outcome.set("open"),
         Escalation.sla.set("open"),
+        Escalation.open_survey.set(str(claimed.survey_id)),
+        Escalation.open_due_at.set(iso(due)),
         Escalation.updated_at.set(iso(now)),
     ]
     if scheduled_for is not None:
@@ -866,81 +876,151 @@ def get_escalation(invitation_id: str) -> Escalation | None:
         return None
 
 
-def escalation_of_contact(contact_id: str) -> Escalation | None:
-    for key in Escalation.by_contact_id.query(contact_id, limit=1):
-        return get_escalation(key.invitation_id)
+def escalation_of_contact(contact_ids: Iterable[str]) -> Escalation | None:
+    """The escalation the first of these contact ids belongs to: the task's own contact (on
+    the escalation) or a later contact of its chain (a ContactLink). One Query per id tried,
+    and one GetItem."""
+    for contact_id in contact_ids:
+        for key in Escalation.by_contact_id.query(contact_id, limit=1):
+            found = get_escalation(ContactLink.escalation_key(str(key.invitation_id)))
+            if found is not None:
+                return found
     return None
 
 
-CONTACT_MOMENTS = ("connected_at", "disconnected_at", "completed_at")
+LEGACY_MOMENTS = ("connected_at", "disconnected_at", "completed_at")
+# A chain contact on the escalation item: moments as ISO text, like every timestamp here.
+CONTACT_FIELDS = ("previous", *MOMENTS, "disconnect_reason")
 
 
-def record_contact_moment(invitation_id: str, moment: str, at: datetime) -> bool:
-    """Keep the earliest time seen of one moment of the task (CONTACT_MOMENTS): a repeated or
-    late event changes nothing. False when an earlier or equal time is already stored."""
-    if moment not in CONTACT_MOMENTS:
-        raise ValueError(f"unknown contact moment {moment!r}")
-    attribute: UnicodeAttribute = getattr(Escalation, moment)
-    return _update_if(
-        Escalation(invitation_id),
-        [attribute.set(iso(at))],
-        Escalation.invitation_id.exists() & (attribute.does_not_exist() | (attribute > iso(at))),
-    )
+def contacts_of(escalation: Escalation) -> dict[str, Contact]:
+    """The chain as stored; a record from before the chain map has its task contact's moments
+    as attributes of its own."""
+    raw = escalation.contacts.as_dict() if escalation.contacts is not None else None
+    if raw is None:
+        legacy = {m: getattr(escalation, m) for m in LEGACY_MOMENTS}
+        if escalation.contact_id is None or not any(legacy.values()):
+            return {}
+        raw = {str(escalation.contact_id): legacy}
+    contacts = {}
+    for contact_id, fields in raw.items():
+        values: dict[str, Any] = {}
+        for name in CONTACT_FIELDS:
+            value = fields.get(name)
+            if value is None:
+                continue
+            values[name] = _parsed(value) if name in MOMENTS else str(value)
+        contacts[str(contact_id)] = Contact(**values)
+    return contacts
 
 
-def sla_moves(previous: str, sla: str) -> dict[str, int]:
-    """How the escalation counters move when a task's SLA outcome changes (open -> met, or
-    met <-> missed when a late event brings an earlier done time)."""
-    moves: dict[str, int] = {}
-    if previous == sla:
-        return moves
-    for outcome, step in ((previous, -1), (sla, 1)):
-        if outcome in ("met", "missed"):
-            moves[f"sla_{outcome}"] = moves.get(f"sla_{outcome}", 0) + step
-    if previous == "open":
-        moves["done"] = 1
-    return moves
+def counted_of(escalation: Escalation) -> dict[str, int]:
+    """What the task has added to its counters so far; a record from before `counted` added
+    `done` and its SLA outcome once it was done."""
+    if escalation.counted is not None:
+        return {str(k): int(v) for k, v in escalation.counted.as_dict().items()}
+    if escalation.counted_day and escalation.sla in ("met", "missed"):
+        return {"done": 1, f"sla_{escalation.sla}": 1}
+    return {}
 
 
-def record_follow_up(
+def _parsed(value: Any) -> datetime:
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def _stored_contacts(contacts: Mapping[str, Contact]) -> dict[str, dict[str, str]]:
+    stored = {}
+    for contact_id, contact in contacts.items():
+        fields = {}
+        for name in CONTACT_FIELDS:
+            value = getattr(contact, name)
+            if value is not None:
+                fields[name] = iso(value) if isinstance(value, datetime) else str(value)
+        stored[contact_id] = fields
+    return stored
+
+
+def save_follow_up(
     escalation: Escalation,
+    contacts: Mapping[str, Contact],
+    result: FollowUp,
+    counted: Mapping[str, int],
     *,
-    seconds_to_agent: int | None,
-    done_at: datetime | None,
-    sla: str,
+    new_contact: str | None,
     now: datetime,
 ) -> bool:
-    """Store what follow_up derived from the moments read; False (nothing written) when
-    another event moved a moment since: derive again from a fresh read. The escalation
-    counters move with the SLA outcome in the same transaction (done, met, missed)."""
-    condition = Escalation.invitation_id.exists()
-    for moment in CONTACT_MOMENTS:
-        attribute: UnicodeAttribute = getattr(Escalation, moment)
-        value = getattr(escalation, moment)
-        condition &= attribute.does_not_exist() if value is None else attribute == value
-    actions: list[Action] = [Escalation.sla.set(sla), Escalation.updated_at.set(iso(now))]
-    if seconds_to_agent is not None:
-        actions.append(Escalation.seconds_to_agent.set(seconds_to_agent))
-    if done_at is not None:
-        actions.append(Escalation.done_at.set(iso(done_at)))
-    previous = str(escalation.sla or "open")
-    moves = sla_moves(previous, sla) if escalation.counted_day else {}
-    if not moves:
-        return _update_if(Escalation(escalation.invitation_id), actions, condition)
-    connection = _transactions(getattr(Escalation.Meta, "region", None))
-    counts = Counts(
-        f"{escalation.survey_id}#escalations",
-        str(escalation.counted_day),
-        escalation.segment.as_dict() if escalation.segment else {},
-        moves,
+    """Store the chain and what follow_up derived from it, as read in `escalation`; False
+    (nothing written) when another event changed the record since: read and derive again.
+
+    One transaction: the escalation (on its revision), the counters by the difference between
+    `counted` and what the task had counted (so a retried or repeated event never counts
+    twice), and the link of a chain contact seen for the first time. While the task is open it
+    stays in by_open_due under its deadline; once it ends it leaves the index.
+    """
+    revision = escalation.follow_up_revision
+    condition = Escalation.invitation_id.exists() & (
+        Escalation.follow_up_revision.does_not_exist()
+        if revision is None
+        else Escalation.follow_up_revision == int(revision)
     )
+    optional: list[tuple[Any, Any]] = [
+        (Escalation.reached_at, iso(result.reached_at) if result.reached_at else None),
+        (Escalation.seconds_to_agent, result.seconds_to_agent),
+        (Escalation.done_at, iso(result.done_at) if result.done_at else None),
+    ]
+    actions: list[Action] = [
+        Escalation.contacts.set(_stored_contacts(contacts)),
+        Escalation.outcome.set(result.outcome),
+        Escalation.sla.set(result.sla),
+        Escalation.counted.set(dict(counted)),
+        Escalation.follow_up_revision.set(int(revision or 0) + 1),
+        Escalation.updated_at.set(iso(now)),
+        *(getattr(Escalation, m).remove() for m in LEGACY_MOMENTS),  # now in the map
+    ]
+    for attribute, value in optional:
+        actions.append(attribute.remove() if value is None else attribute.set(value))
+    if result.outcome == "open":
+        actions += [
+            Escalation.open_survey.set(str(escalation.survey_id)),
+            Escalation.open_due_at.set(iso(result.due_at)),
+        ]
+    else:
+        actions += [Escalation.open_survey.remove(), Escalation.open_due_at.remove()]
+    moves = counter_moves(counted_of(escalation), counted) if escalation.counted_day else {}
+    connection = _transactions(getattr(Escalation.Meta, "region", None))
     try:
         with TransactWrite(connection=connection) as transaction:
-            transaction.update(Escalation(escalation.invitation_id), actions=actions,
-                               condition=condition & (Escalation.sla == previous))  # fmt: skip
-            _add_counts(transaction, counts.series, counts.bucket_counts())
+            transaction.update(
+                Escalation(escalation.invitation_id), actions=actions, condition=condition
+            )
+            if moves:
+                counts = Counts(
+                    f"{escalation.survey_id}#escalations",
+                    str(escalation.counted_day),
+                    escalation.segment.as_dict() if escalation.segment else {},
+                    moves,
+                )
+                _add_counts(transaction, counts.series, counts.bucket_counts())
+            if new_contact is not None and new_contact != escalation.contact_id:
+                transaction.save(
+                    ContactLink(
+                        ContactLink.key(str(escalation.invitation_id), new_contact),
+                        contact_id=new_contact,
+                        expires_at=escalation.expires_at,
+                    )
+                )
     except TransactWriteError as error:
         if _retryable_transaction(error):
             return False
         raise
     return True
+
+
+def overdue_open_tasks(survey_id: str, since: datetime, as_of: datetime) -> Iterable[Escalation]:
+    """The survey's tasks still open whose SLA deadline fell in [since, as_of): one Query of
+    by_open_due, as many items as there are such tasks (each with OPEN_TASK_FIELDS)."""
+    for item in Escalation.by_open_due.query(
+        survey_id, Escalation.open_due_at.between(iso(since), iso(as_of))
+    ):
+        if str(item.open_due_at) < iso(as_of):
+            yield item

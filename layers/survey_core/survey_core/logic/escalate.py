@@ -1,14 +1,14 @@
 """A low score (or a comment keyword) becomes an Amazon Connect callback task, exactly once per
-response; Connect's contact events then record how the team followed it up."""
+response; Connect's contact events then record how the team followed it up (follow_up.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from ..catalogue import DEFAULT_SLA_HOURS, Catalogue
+from ..catalogue import Catalogue
 from ..clock import iso
 from ..config import EscalateConfig
 from ..contracts import validate_detail
@@ -17,9 +17,7 @@ from ..dal.gateways import ContactCenter, EventBus, Notifier
 from ..dal.models import Escalation
 from ..dal.store import Counts
 from ..escalation import (
-    earliest,
     escalation_reasons,
-    follow_up,
     keyword_match,
     rule_for,
     scheduled_time,
@@ -189,70 +187,3 @@ def _announce(
         },
     )
     store.mark_announced(detail["invitationId"], now)
-
-
-# ---------------------------------------------------------------- closing the loop
-
-# Amazon Connect contact event types that move a task's follow-up, and the moment each sets.
-MOMENTS = {
-    "CONNECTED_TO_AGENT": "connected_at",
-    "DISCONNECTED": "disconnected_at",
-    "COMPLETED": "completed_at",
-}
-FOLLOW_UP_ATTEMPTS = 10
-
-
-@dataclass(frozen=True)
-class ContactEventResult:
-    outcome: str  # recorded | ignored | not-ours
-    invitation_id: str | None = None
-    sla: str | None = None
-
-
-def _moment_time(detail: Mapping[str, Any], event_time: str) -> datetime:
-    """The time the event reports for its moment; the event's own time when it has none."""
-    candidates = {
-        "CONNECTED_TO_AGENT": (detail.get("agentInfo") or {}).get("connectedToAgentTimestamp"),
-        "DISCONNECTED": detail.get("disconnectTimestamp"),
-    }
-    raw = candidates.get(detail["eventType"]) or event_time
-    return datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-
-
-def _parsed(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
-def record_contact_event(event: Mapping[str, Any], now: datetime) -> ContactEventResult:
-    """An Amazon Connect contact event of a task: keep the earliest time of its moment, then
-    derive time to agent and the SLA outcome from what is stored. Events in any order, and
-    repeated, end in the same record."""
-    detail = event["detail"]
-    moment = MOMENTS.get(detail.get("eventType", ""))
-    if moment is None:
-        return ContactEventResult("ignored")
-    escalation = store.escalation_of_contact(str(detail["contactId"]))
-    if escalation is None:
-        return ContactEventResult("not-ours")  # another task in the same Connect instance
-    invitation_id = str(escalation.invitation_id)
-    store.record_contact_moment(invitation_id, moment, _moment_time(detail, event["time"]))
-    for _ in range(FOLLOW_UP_ATTEMPTS):
-        current = store.get_escalation(invitation_id)
-        assert current is not None  # escalations are never deleted while their task runs
-        escalated_at = _parsed(current.escalated_at) or _parsed(current.created_at)
-        assert escalated_at is not None
-        outcome = follow_up(
-            escalated_at,
-            int(current.sla_hours or DEFAULT_SLA_HOURS),
-            _parsed(current.connected_at),
-            earliest([_parsed(current.disconnected_at), _parsed(current.completed_at)]),
-        )
-        if store.record_follow_up(
-            current,
-            seconds_to_agent=outcome.seconds_to_agent,
-            done_at=outcome.done_at,
-            sla=outcome.sla,
-            now=now,
-        ):
-            return ContactEventResult("recorded", invitation_id, outcome.sla)
-    raise RuntimeError("follow-up not recorded: the escalation kept changing")

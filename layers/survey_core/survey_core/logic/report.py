@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from ..catalogue import Catalogue, Survey
 from ..config import ReportConfig
@@ -74,6 +74,21 @@ def _comment_row(survey: Survey, response: Response) -> CommentRow:
     )
 
 
+def overdue_tasks(group: ReportGroup, period: Period, catalogue: Catalogue, as_of: datetime) -> int:
+    """The period's callback tasks in the group's scope still open after their SLA deadline at
+    `as_of`: one Query of by_open_due per survey, reading only the open tasks whose deadline
+    has passed since the period began (so bounded by the overdue open tasks, not by all)."""
+    since = datetime.combine(period.first_day - timedelta(days=1), time.min, tzinfo=UTC)
+    first, last = period.first_day.isoformat(), period.last_day.isoformat()
+    found = 0
+    for survey in catalogue.surveys:
+        for task in store.overdue_open_tasks(survey.id, since, as_of):
+            segment = dict(task.segment.as_dict()) if task.segment else {}
+            if first <= str(task.counted_day or "") <= last and _in_scope(group, segment):
+                found += 1
+    return found
+
+
 def report_for(due: DueReport, catalogue: Catalogue) -> ReportData:
     group = due.group
     return build_report_data(
@@ -83,6 +98,7 @@ def report_for(due: DueReport, catalogue: Catalogue) -> ReportData:
         counter_rows,
         recent_comments(group, due.period, catalogue),
         title=text(group.language, "report_title"),
+        overdue=overdue_tasks(group, due.period, catalogue, due.send_moment),
     )
 
 

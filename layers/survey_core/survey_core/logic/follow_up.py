@@ -1,0 +1,102 @@
+"""Closing the loop: an Amazon Connect contact event of a callback task's chain becomes the
+follow-up on the escalation record, and its counters move with it, exactly once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..catalogue import DEFAULT_SLA_HOURS
+from ..dal import store
+from ..dal.models import Escalation
+from ..follow_up import (
+    NotUnderstood,
+    counted,
+    follow_up,
+    merge,
+    parse_contact_event,
+)
+
+FOLLOW_UP_ATTEMPTS = 10  # each lost race means another event of the same task went in
+
+
+@dataclass(frozen=True)
+class ContactEventResult:
+    # recorded | repeat (nothing new) | refused (only refused timestamps) | not_ours |
+    # not_understood
+    outcome: str
+    invitation_id: str | None = None
+    follow_up: str | None = None  # the task's outcome after this event: open | completed | ...
+    sla: str | None = None  # open | met | missed
+    sla_decided: bool = False  # this event decided (or changed) the SLA verdict
+    refused: list[str] = field(default_factory=list)  # one reason per refused timestamp
+    reason: str | None = None  # why not understood (never data from the event)
+
+
+def _created_at(escalation: Escalation) -> datetime:
+    raw = escalation.escalated_at or escalation.created_at  # the SLA clock starts at creation
+    return datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+
+
+def record_contact_event(
+    event: Mapping[str, Any], now: datetime, expiry_days: int
+) -> ContactEventResult:
+    """Read the event, find its task (its contact, or the chain's first or previous contact),
+    add what it reports to the chain and store the derived follow-up, re-read and derived
+    again whenever another event of the same task got in first. Events that are not a task's,
+    not ours, repeats or refused timestamps change nothing and raise nothing: a raise would
+    only retry them and then dead-letter them."""
+    try:
+        contact_event = parse_contact_event(event)
+    except NotUnderstood as error:
+        return ContactEventResult("not_understood", reason=str(error))
+    found = store.escalation_of_contact(contact_event.candidate_ids())
+    if found is None or found.contact_id is None:
+        return ContactEventResult("not_ours")  # another task of the same Connect instance
+    invitation_id = str(found.invitation_id)
+    escalation: Escalation | None = found
+    for _ in range(FOLLOW_UP_ATTEMPTS):
+        if escalation is None:  # erased meanwhile: nothing of it is kept
+            return ContactEventResult("not_ours")
+        created = _created_at(escalation)
+        stored = store.contacts_of(escalation)
+        merged = merge(stored, str(escalation.contact_id), contact_event, created)
+        result = follow_up(
+            created,
+            int(escalation.sla_hours or DEFAULT_SLA_HOURS),
+            str(escalation.contact_id),
+            merged.contacts,
+            expiry_days,
+        )
+        counts = counted(result) if escalation.counted_day else {}
+        unchanged = (
+            not merged.changed
+            and escalation.outcome == result.outcome
+            and escalation.sla == result.sla
+            and store.counted_of(escalation) == counts
+        )
+        if unchanged:
+            outcome = "refused" if merged.refused else "repeat"
+            return ContactEventResult(
+                outcome,
+                invitation_id,
+                result.outcome,
+                result.sla,
+                refused=merged.refused,
+            )
+        if store.save_follow_up(
+            escalation, merged.contacts, result, counts, new_contact=merged.new_contact, now=now
+        ):
+            decided = result.sla != (escalation.sla or "open") and result.sla != "open"
+            return ContactEventResult(
+                "recorded",
+                invitation_id,
+                result.outcome,
+                result.sla,
+                sla_decided=decided,
+                refused=merged.refused,
+            )
+        escalation = store.get_escalation(invitation_id)
+    raise RuntimeError("follow-up not recorded: the escalation kept changing")
