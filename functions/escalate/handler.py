@@ -36,6 +36,7 @@ PORTS = EscalatePorts(
 )
 OUTCOME_METRICS = {
     "created": "EscalationsCreated",
+    "updated": "EscalationTasksUpdated",
     "already-created": "EscalationsDeduplicated",
     "not-escalated": "EscalationsNotNeeded",
 }

@@ -271,13 +271,19 @@ class LocalAdapter:
 
     # ------------------------------------------------------------ Amazon Connect
     def connect_request(self, method: str, path: str, body: bytes) -> tuple[int, dict[str, Any]]:
-        if rest_operation("connect", method, path) != "StartTaskContact":
+        name = rest_operation("connect", method, path)
+        if name not in ("StartTaskContact", "UpdateContact"):
             return 501, {"__type": "NotImplemented", "message": f"{method} {path} is not emulated"}
-        operation = self._connect_model.operation_model("StartTaskContact")
+        operation = self._connect_model.operation_model(name)
         params = json.loads(body or b"{}")
+        if name == "UpdateContact":  # InstanceId and ContactId travel in the path
+            *_, instance_id, contact_id = path.rstrip("/").split("/")
+            params.update(InstanceId=instance_id, ContactId=contact_id)
         report = ParamValidator().validate(params, operation.input_shape)
         if report.has_errors():
             return 400, {"__type": "InvalidParameterException", "message": report.generate_report()}
+        if name == "UpdateContact":
+            return self._update_task(params)
         with self._connect_lock:
             for task in self.connect_tasks:
                 if params.get("ClientToken") and task["request"].get("ClientToken") == params.get(
@@ -305,6 +311,23 @@ class LocalAdapter:
 
     def _instance_arn(self, instance_id: str) -> str:
         return f"arn:aws:connect:{self.region}:{ACCOUNT_ID}:instance/{instance_id}"
+
+    def _update_task(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """UpdateContact of a started task: its name, description and references change (the
+        task keeps each version under "updates", newest last)."""
+        with self._connect_lock:
+            task = next(
+                (t for t in self.connect_tasks if t["ContactId"] == params["ContactId"]), None
+            )
+            if task is None:
+                return 404, {"__type": "ResourceNotFoundException", "message": "no such contact"}
+            changed: dict[str, Any] = {
+                k: params[k] for k in ("Name", "Description", "References") if k in params
+            }
+            task["request"].update(changed)
+            updates: list[dict[str, Any]] = task.setdefault("updates", [])
+            updates.append({**changed, "at": self.clock().isoformat()})
+        return 200, {}
 
     def contact_event(
         self,

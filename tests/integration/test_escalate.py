@@ -29,12 +29,19 @@ def _event(scores: dict[str, int], survey: str = "post-purchase", **detail: Any)
     return event
 
 
-def _store_response(deployment: Deployment, comment: str | None) -> None:
+def _store_response(
+    deployment: Deployment,
+    comment: str | None,
+    scores: dict[str, int] | None = None,
+    survey: str = "post-purchase",
+) -> None:
+    """The stored answer the event reports (the escalate function reads it back)."""
+    stored = scores or {"nps": 3}
     item: dict[str, Any] = {
         "invitation_id": {"S": INVITATION},
-        "survey_id": {"S": "post-purchase"},
+        "survey_id": {"S": survey},
         "customer_id": {"S": "cust-0001"},
-        "scores": {"M": {"nps": {"N": "3"}}},
+        "scores": {"M": {metric: {"N": str(score)} for metric, score in stored.items()}},
         "channel": {"S": "web"},
         "bucket_day": {"S": "2026-11-16"},
         "first_answered_at": {"S": "2026-11-16T12:30:00Z"},
@@ -183,7 +190,7 @@ def test_both_connect_attempts_carry_the_same_client_token(deployment: Deploymen
 def test_each_survey_applies_its_own_rule(
     deployment: Deployment, scores: dict, survey: str, comment: str | None, escalates: bool
 ) -> None:
-    _store_response(deployment, comment)
+    _store_response(deployment, comment, scores, survey)
     escalate = deployment.load("EscalateFunction", LOCAL_CLOCK=MONDAY_NOON)
     with Stubber(escalate.PORTS.contact_center._connect) as stub:
         if escalates:
@@ -208,3 +215,81 @@ def test_the_team_topic_hears_of_the_task_without_personal_data(deployment: Depl
     assert "NPS 1" in message["Message"] and "contact-3" in message["Message"]
     for personal in ("0401234567", "cust-0001", "Soittakaa"):
         assert personal not in json.dumps(message)
+
+
+def _revise_response(deployment: Deployment, revision: int, score: int, comment: str) -> None:
+    """The customer changes the stored answer (a new revision, as collect writes it)."""
+    deployment.client("dynamodb").update_item(
+        TableName=deployment.physical_id("ResponsesTable"),
+        Key={"invitation_id": {"S": INVITATION}},
+        UpdateExpression="SET revision = :r, scores = :s, #c = :c, answered_at = :t",
+        ExpressionAttributeNames={"#c": "comment"},
+        ExpressionAttributeValues={
+            ":r": {"N": str(revision)},
+            ":s": {"M": {"nps": {"N": str(score)}}},
+            ":c": {"S": comment},
+            ":t": {"S": "2026-11-16T12:31:10Z"},
+        },
+    )
+
+
+def test_a_comment_written_after_the_tap_reaches_the_agent_on_the_task(
+    deployment: Deployment,
+) -> None:
+    # Given a detractor who tapped 3 (revision 1, no comment) and got a callback task
+    _store_response(deployment, None)
+    escalate = deployment.load("EscalateFunction", LOCAL_CLOCK=MONDAY_NOON)
+    with Stubber(escalate.PORTS.contact_center._connect) as stub:
+        stub.add_response("start_task_contact", {"ContactId": "contact-9"})
+        created = escalate.lambda_handler(_event({"nps": 3}, revision=1), lambda_context())
+    assert created["outcome"] == "created"
+    assert _escalation(deployment)["task_revision"] == "1"
+    # When the customer then writes a comment and lowers the score (revision 2)
+    _revise_response(deployment, 2, 2, "Nobody called back about my broken order")
+    expected = {
+        "InstanceId": INSTANCE,
+        "ContactId": "contact-9",
+        "Name": "Callback: NPS 2 (post-purchase)",
+        "Description": (
+            "NPS 2 on survey post-purchase, answered 2026-11-16T12:31:10Z by web.\n"
+            "Escalated because: nps 2 <= 6.\n"
+            "Business area: webshop\n"
+            "Interaction channel: web\n"
+            "Product: sku-1234\n"
+            "Store: helsinki-kamppi\n"
+            "Touchpoint: checkout\n"
+            "Comment: Nobody called back about my broken order\n"
+            f"Customer: cust-0001. Invitation: {INVITATION}."
+        ),
+    }
+    with Stubber(escalate.PORTS.contact_center._connect) as stub:
+        stub.add_response("update_contact", {}, expected)
+        updated = escalate.lambda_handler(_event({"nps": 2}, revision=2), lambda_context())
+        stub.assert_no_pending_responses()
+    # Then the same task now carries the comment and the new score; no second task
+    assert updated == {"outcome": "updated", "contact_id": "contact-9", "reasons": ["nps 2 <= 6"]}
+    assert _escalation(deployment)["task_revision"] == "2"
+    # and the same event again (a redelivery), or revision 1's event arriving late, changes
+    # nothing more: the Stubber would fail on any Connect call
+    with Stubber(escalate.PORTS.contact_center._connect) as stub:
+        again = escalate.lambda_handler(_event({"nps": 2}, revision=2), lambda_context())
+        late = escalate.lambda_handler(_event({"nps": 3}, revision=1), lambda_context())
+    assert again["outcome"] == late["outcome"] == "already-created"
+
+
+def test_a_task_made_after_the_comment_shows_it_and_is_not_updated(
+    deployment: Deployment,
+) -> None:
+    # Given the customer tapped 3 and wrote a comment before revision 1's event was handled
+    _store_response(deployment, None)
+    _revise_response(deployment, 2, 3, "Late again")
+    escalate = deployment.load("EscalateFunction", LOCAL_CLOCK=MONDAY_NOON)
+    # When revision 1's event, then revision 2's, reach the escalate function
+    with Stubber(escalate.PORTS.contact_center._connect) as stub:
+        stub.add_response("start_task_contact", {"ContactId": "contact-5"})
+        first = escalate.lambda_handler(_event({"nps": 3}, revision=1), lambda_context())
+        second = escalate.lambda_handler(_event({"nps": 3}, revision=2), lambda_context())
+        stub.assert_no_pending_responses()  # one StartTaskContact, no UpdateContact
+    # Then the task was made from the answer as stored (with the comment) and left alone
+    assert (first["outcome"], second["outcome"]) == ("created", "already-created")
+    assert _escalation(deployment)["task_revision"] == "2"

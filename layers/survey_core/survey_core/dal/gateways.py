@@ -352,6 +352,26 @@ class ContactCenter:
         result = self._connect.start_task_contact(**request)
         return str(result["ContactId"])
 
+    def update_task(
+        self,
+        contact_id: str,
+        *,
+        name: str,
+        description: str,
+        references: dict[str, dict[str, str]],
+    ) -> None:
+        """UpdateContact: a task's name, description and references (what the agent reads),
+        e.g. when the customer added a comment after the task was made."""
+        request: dict[str, Any] = {
+            "InstanceId": self._instance,
+            "ContactId": contact_id,
+            "Name": name,
+            "Description": description,
+        }
+        if references:
+            request["References"] = references
+        self._connect.update_contact(**request)
+
 
 class Notifier:
     """An SNS topic the team subscribes to (email, chat); no personal data goes in."""

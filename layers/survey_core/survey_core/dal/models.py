@@ -314,6 +314,9 @@ class Escalation(Model):
     escalated_at = UnicodeAttribute(null=True)  # the task was created (the SLA clock starts)
     scheduled_for = UnicodeAttribute(null=True)  # when business hours open, if later
     announced_at = UnicodeAttribute(null=True)  # Survey Escalated published
+    # The response revision the task's name and description show (a later comment or score
+    # updates the task: UpdateContact).
+    task_revision = NumberAttribute(null=True)
     counted_day = UnicodeAttribute(null=True)  # the day its counters are under (task created)
     # From Amazon Connect contact events: per contact id of the task's chain, its previous
     # contact and the moments its events reported (dal/store.py CONTACT_FIELDS), each set once.

@@ -827,9 +827,11 @@ def record_task(
     now: datetime,
     scheduled_for: datetime | None,
     counts: Counts | None = None,
+    task_revision: int | None = None,
 ) -> None:
     """Store the task's contact id, once (a retry finds it stored), counting the task. The
-    task is open from now: it goes into by_open_due under its SLA deadline."""
+    task is open from now: it goes into by_open_due under its SLA deadline. task_revision:
+    the response revision the task was made from."""
     claimed = Escalation.get(
         invitation_id, consistent_read=True, attributes_to_get=["survey_id", "sla_hours"]
     )
@@ -847,6 +849,8 @@ def record_task(
     ]
     if scheduled_for is not None:
         actions.append(Escalation.scheduled_for.set(iso(scheduled_for)))
+    if task_revision is not None:
+        actions.append(Escalation.task_revision.set(task_revision))
     if counts is not None:
         actions.append(Escalation.counted_day.set(counts.day))
     connection = _transactions(getattr(Escalation.Meta, "region", None))
@@ -863,6 +867,17 @@ def record_task(
         if not _retryable_transaction(error):
             raise
         # Already recorded by an earlier attempt: nothing to add.
+
+
+def record_task_revision(invitation_id: str, revision: int, now: datetime) -> bool:
+    """The task now shows this response revision; False when it already shows this one or a
+    later one (nothing written)."""
+    return _update_if(
+        Escalation(invitation_id),
+        [Escalation.task_revision.set(revision), Escalation.updated_at.set(iso(now))],
+        Escalation.contact_id.exists()
+        & (Escalation.task_revision.does_not_exist() | (Escalation.task_revision < revision)),
+    )
 
 
 def mark_announced(invitation_id: str, now: datetime) -> None:

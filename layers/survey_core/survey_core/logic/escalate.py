@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from ..catalogue import Catalogue
+from ..catalogue import Catalogue, EscalationRule
 from ..clock import iso
 from ..config import EscalateConfig
 from ..contracts import validate_detail
 from ..dal import store
 from ..dal.gateways import ContactCenter, EventBus, Notifier
-from ..dal.models import Escalation
+from ..dal.models import Escalation, Response
 from ..dal.store import Counts
 from ..escalation import (
     escalation_reasons,
@@ -48,7 +48,7 @@ class EscalatePorts:
 
 @dataclass(frozen=True)
 class EscalationResult:
-    outcome: str  # created | already-created | not-escalated
+    outcome: str  # created | updated | already-created | not-escalated
     contact_id: str | None = None
     reasons: list[str] = field(default_factory=list)
 
@@ -105,6 +105,19 @@ def task_request(
     }
 
 
+def stored_answer(detail: Mapping[str, Any], response: Response | None) -> dict[str, Any]:
+    """The event's detail with the answer as stored now (scores, time, channel): the task
+    shows the customer's latest answer, whichever revision's event brought it here."""
+    if response is None:  # erased since: only the event is left
+        return dict(detail)
+    return {
+        **detail,
+        "scores": {k: int(v) for k, v in response.scores.as_dict().items()},
+        "answeredAt": str(response.answered_at),
+        "channel": str(response.channel),
+    }
+
+
 def escalate(
     event: Mapping[str, Any],
     config: EscalateConfig,
@@ -117,12 +130,14 @@ def escalate(
     survey = catalogue.find(detail["surveyId"])
     rule = rule_for(catalogue, detail["surveyId"])
     response = store.get_response(detail["invitationId"])
+    current = stored_answer(detail, response)
     comment = response.comment if response else None
-    reasons = escalation_reasons(rule, detail["scores"], keyword_match(rule, comment))
+    reasons = escalation_reasons(rule, current["scores"], keyword_match(rule, comment))
     if not reasons:
-        # The rule pattern holds the loosest threshold of all surveys; this survey's is lower.
+        # The rule pattern holds the loosest threshold of all surveys; this survey's is lower
+        # (or the customer has since changed the answer to one that is no reason for a call).
         return EscalationResult("not-escalated")
-    metric, score = next(iter(detail["scores"].items()))
+    metric, score = next(iter(current["scores"].items()))
     claimed = store.claim_escalation(
         Escalation(
             detail["invitationId"],
@@ -139,12 +154,17 @@ def escalate(
         )
     )
     if claimed.contact_id:
+        contact_id = str(claimed.contact_id)
         if not claimed.announced_at:  # an earlier attempt made the task, then failed
-            _announce(detail, str(claimed.contact_id), reasons, rule.sla_hours, config, ports)
-        return EscalationResult("already-created", str(claimed.contact_id), reasons)
+            _announce(detail, contact_id, reasons, rule.sla_hours, config, ports)
+        shown = int(claimed.task_revision or 1)
+        if response is not None and int(response.revision) > shown:
+            _update_task(detail, contact_id, response, rule, config, ports)
+            return EscalationResult("updated", contact_id, reasons)
+        return EscalationResult("already-created", contact_id, reasons)
     zone = survey.time_zone if survey is not None else config.reporting_time_zone
     when = scheduled_time(now, rule.business_hours, zone)
-    request = task_request(detail, comment, reasons, config.task_reference_url)
+    request = task_request(current, comment, reasons, config.task_reference_url)
     contact_id = ports.contact_center.start_task(**request, scheduled_time=when)
     counts = Counts(
         f"{detail['surveyId']}#escalations",
@@ -152,9 +172,44 @@ def escalate(
         dict(detail.get("segment", {})),
         {"created": 1},
     )
-    store.record_task(detail["invitationId"], contact_id, now, when, counts)
+    revision = int(response.revision) if response is not None else None
+    store.record_task(detail["invitationId"], contact_id, now, when, counts, revision)
     _announce(detail, contact_id, reasons, rule.sla_hours, config, ports)
     return EscalationResult("created", contact_id, reasons)
+
+
+TASK_UPDATE_ROUNDS = 5
+
+
+def _update_task(
+    detail: Mapping[str, Any],
+    contact_id: str,
+    response: Response,
+    rule: EscalationRule,
+    config: EscalateConfig,
+    ports: EscalatePorts,
+) -> None:
+    """The customer changed the answer after the task was made (typically: tapped a score,
+    then wrote a comment): UpdateContact gives the agent the answer as stored now. The
+    response is read again after each update, so when two revisions' events race, the task
+    ends up showing the latest (each caller updates until what it wrote is still current)."""
+    for _ in range(TASK_UPDATE_ROUNDS):
+        current = stored_answer(detail, response)
+        reasons = escalation_reasons(rule, current["scores"], keyword_match(rule, response.comment))
+        request = task_request(current, response.comment, reasons, config.task_reference_url)
+        ports.contact_center.update_task(
+            contact_id,
+            name=request["name"],
+            description=request["description"],
+            references=request["references"],
+        )
+        store.record_task_revision(
+            str(detail["invitationId"]), int(response.revision), config.clock()
+        )
+        latest = store.get_response(str(detail["invitationId"]))
+        if latest is None or int(latest.revision) == int(response.revision):
+            return
+        response = latest
 
 
 def _announce(
