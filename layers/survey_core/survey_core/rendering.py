@@ -182,7 +182,10 @@ def render_thank_you_page(*, language: str) -> str:
 
 
 def render_error_page(*, language: str, status: int) -> str:
-    status = status if status in (400, 404, 410) else 500
+    """404 and 410 have pages of their own; any other 4xx (a bad answer, or a request the
+    router refused: 405, 415) says to check the answer, and anything else went wrong here."""
+    if status not in (404, 410):
+        status = 400 if 400 <= status < 500 else 500
     return _render_message(language, f"error_{status}")
 
 

@@ -16,6 +16,7 @@ from ..dal.models import Invitation
 from ..errors import InvalidAnswer, InvitationNotFound, SurveyClosed
 from ..escalation import KEYWORD_FLAG, escalation_reasons, keyword_match, rule_for
 from ..i18n import text
+from ..observability import correlate
 from ..rendering import (
     PageQuestion,
     render_error_page,
@@ -62,6 +63,8 @@ def find_invitation(token: str) -> Invitation:
     invitation = store.find_invitation_by_link_token(token)
     if invitation is None:
         raise InvitationNotFound("unknown token")
+    # From here on, every log line of this request (an error too) carries the survey's id.
+    correlate(invitation.invitation_id)
     return invitation
 
 
