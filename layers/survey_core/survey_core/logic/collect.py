@@ -23,6 +23,7 @@ from ..rendering import (
     render_survey_page,
     render_thank_you_page,
 )
+from ..safe_text import clean_text
 from ..scoring import ScoreOutOfRange, check_score
 from ..tokens import is_well_formed_link_token
 from .counting import answer_counts, counting_day
@@ -100,7 +101,9 @@ def parse_score(metric: str, raw: str | None) -> int:
 
 
 def parse_comment(raw: str | None) -> str | None:
-    comment = (raw or "").strip()
+    """The comment as stored: without control or bidi-override characters, line breaks as
+    "\\n" (safe_text.py), trimmed; at most MAX_COMMENT_LENGTH characters."""
+    comment = clean_text(raw or "").strip()
     if len(comment) > MAX_COMMENT_LENGTH:
         raise InvalidAnswer("comment-too-long")
     return comment or None
