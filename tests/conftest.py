@@ -35,6 +35,9 @@ class Deployment:
     # DynamoDB stream records for event source mappings (the responses table's outbox), as
     # Lambda would pass them: recorded, not run (tests/integration/helpers.run_outbox runs them).
     stream_records: list[dict[str, Any]]
+    # The functions' IAM roles, enforced on their DynamoDB and SNS requests (moto enforces no
+    # IAM): a request the role does not allow gets AccessDeniedException, as in AWS.
+    iam: Any
 
     def take_stream_records(self) -> list[dict[str, Any]]:
         taken, self.stream_records[:] = list(self.stream_records), []
@@ -48,6 +51,11 @@ class Deployment:
             StackName="feedback", LogicalResourceId=logical_id
         )
         return str(resources["StackResources"][0]["PhysicalResourceId"])
+
+    def with_parameters(self, **values: str) -> None:
+        """The functions' roles as the template makes them with these parameter values (a test
+        that gives a function the matching environment through load(..., NAME=value))."""
+        self.iam.policies = self.iam.policies_for(values)
 
     def load(self, logical_id: str, **extra_env: str) -> ModuleType:
         from infra.local.functions import load_module
@@ -113,4 +121,38 @@ def deployment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
             by_key[f.code["S3Key"]]: {k: str(v) for k, v in f.environment_vars.items()}
             for f in lambda_backends["123456789012"][REGION].list_functions()
         }
-        yield Deployment(outputs, environments, template, deliveries, stream_records)
+        iam = _enforce_iam(template, parameters, monkeypatch)
+        yield Deployment(outputs, environments, template, deliveries, stream_records, iam)
+
+
+def _enforce_iam(template: Any, parameters: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Every botocore client made from now on (the functions' boto3 and PynamoDB clients are
+    made when a test loads them) checks the loaded function's requests against its role."""
+    import botocore.session
+
+    from infra.local.functions import calling_function
+    from infra.local.iam import Enforcer, Resolver, Stack, function_policies, table_hash_keys
+    from infra.local.template import ACCOUNT_ID
+
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    physical = {
+        r["LogicalResourceId"]: r.get("PhysicalResourceId", r["LogicalResourceId"])
+        for r in cloudformation.describe_stack_resources(StackName="feedback")["StackResources"]
+    }
+    stack = Stack(REGION, ACCOUNT_ID, table_hash_keys(template.cloudformation, physical))
+
+    def policies_for(values: dict[str, str]) -> dict[str, Any]:
+        given = {**parameters, **values}
+        resolver = Resolver(template.cloudformation, given, physical, stack, "feedback")
+        return function_policies(template.cloudformation, resolver)
+
+    enforcer = Enforcer(policies_for({}), stack, calling_function, policies_for)
+    original = botocore.session.Session.create_client
+
+    def create_client(self: Any, *args: Any, **kwargs: Any) -> Any:
+        client = original(self, *args, **kwargs)
+        enforcer.hook(client)
+        return client
+
+    monkeypatch.setattr(botocore.session.Session, "create_client", create_client)
+    return enforcer

@@ -20,7 +20,8 @@ CATALOGUE = load_catalogue()
 BUS = EventBus(client("events", CONFIG.region), CONFIG.event_bus_name, SOURCE)
 
 
-@logger.inject_lambda_context
+# A run is known by its scheduled time (a retried run keeps it).
+@logger.inject_lambda_context(correlation_id_path="scheduledTime")
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -7,12 +7,11 @@ from functools import cache
 
 from aws_lambda_powertools.metrics import MetricUnit
 from chalice import Chalice, Response
-from chalice.app import SNSEvent
+from chalice.app import Request, SNSEvent
 from survey_core.catalogue import load_catalogue
 from survey_core.config import CollectConfig
 from survey_core.dal.gateways import SmsSender, client
 from survey_core.dal.models import bind_tables
-from survey_core.errors import SurveyError
 from survey_core.forms import Form, first, parse_form
 from survey_core.i18n import DEFAULT_LANGUAGE
 from survey_core.logic.collect import (
@@ -24,26 +23,55 @@ from survey_core.logic.collect import (
 )
 from survey_core.logic.optout import show_unsubscribe, unsubscribe
 from survey_core.logic.replies import InboundSms, InvalidInboundSms, ReplyPorts, handle_reply
-from survey_core.observability import logger, metrics
+from survey_core.observability import correlate, logger, metrics
+from survey_core.rendering import render_error_page
+from survey_core.security_headers import SECURITY_HEADERS
 
 CONFIG = CollectConfig.from_env(os.environ)
 bind_tables(CONFIG.tables, CONFIG.region)
 CATALOGUE = load_catalogue()
 # No Step Functions or EventBridge client: an answer's consequences follow from the stored
 # response through the responses table's stream (functions/outbox).
-SECURITY_HEADERS: dict[str, str | list[str]] = {
-    "Content-Type": "text/html; charset=utf-8",
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-store",
-    "Strict-Transport-Security": "max-age=31536000",
-}
-
 app = Chalice(app_name="survey-collect")
+
+
+def _start(correlation_id: str | None, lambda_context: object) -> None:
+    """First thing in every request and SMS: this request's ids on every log line. The logger
+    outlives the request in a warm sandbox; without this, a line logged before the survey is
+    known would carry the previous request's id. The use cases replace the correlation id with
+    the invitation id once they know it (observability.correlate)."""
+    correlate(correlation_id)
+    logger.append_keys(function_request_id=getattr(lambda_context, "aws_request_id", None))
+
+
+@app.middleware("http")
+def every_response(request: Request | None, get_response: Callable[..., Response]) -> Response:
+    """Every HTTP response is an HTML page with the security headers: the app's own pages, the
+    router's answers (405, 415: Chalice answers those in JSON) and anything that crashed."""
+    context = request.context if request is not None else {}
+    lambda_context = request.lambda_context if request is not None else None
+    # API Gateway's request id (the x-amzn-RequestId the browser got), else the Lambda one.
+    _start(
+        context.get("requestId") or getattr(lambda_context, "aws_request_id", None),
+        lambda_context,
+    )
+    try:
+        response = get_response(request)
+    except Exception:
+        logger.exception("request failed")
+        response = Response(body="", status_code=500)
+    return _as_page(response)
+
+
+def _as_page(response: Response) -> Response:
+    content_type = {k.lower(): v for k, v in response.headers.items()}.get("content-type", "")
+    if response.status_code >= 400 and not str(content_type).startswith("text/html"):
+        # Chalice's own errors are JSON ({"Code": ..., "Message": ...}): a friendly page
+        # instead, in the default language (nothing tells the language of a failed request).
+        response.body = render_error_page(language=DEFAULT_LANGUAGE, status=response.status_code)
+    kept = {k: v for k, v in response.headers.items() if k.lower() == "allow"}
+    response.headers = {**kept, **SECURITY_HEADERS}
+    return response
 
 
 def _count_answer(answered: Answered) -> None:
@@ -59,20 +87,19 @@ def _count_answer(answered: Answered) -> None:
 
 
 def _html(page: Page) -> Response:
-    return Response(body=page.html, status_code=page.status, headers=SECURITY_HEADERS)
+    return Response(body=page.html, status_code=page.status, headers=dict(SECURITY_HEADERS))
 
 
 def _render(action: str, run: Callable[[], Page]) -> Response:
     # The token is a bearer secret: it is never logged.
     try:
         page = run()
-    except SurveyError as error:
+    except Exception as error:  # a domain error (SurveyError) or anything else
         page = error_page(DEFAULT_LANGUAGE, error)
-    except Exception:
-        logger.exception("survey page failed", extra={"action": action})
-        page = error_page(DEFAULT_LANGUAGE, RuntimeError())
-    # The invitation id is the correlation id across trigger, lifecycle, send and answer logs.
-    logger.set_correlation_id(page.invitation_id)
+        if page.status >= 500:  # not the link's or the answer's fault: ours to look into
+            # The correlation id is the invitation's once the token was found
+            # (logic/collect.py), else this request's (every_response): never an earlier one's.
+            logger.exception("survey page failed", extra={"action": action})
     logger.info("survey page", extra={"action": action, "status": page.status})
     if page.answered:
         _count_answer(page.answered)
@@ -139,6 +166,17 @@ def sms_reply(event: SNSEvent) -> None:
     """One inbound SMS. A message that is not an inbound SMS is logged and dropped with a
     metric (retrying cannot fix it); AWS errors raise, so Lambda retries and then the event
     goes to the failed-deliveries queue."""
+    # The SNS message's id until the reply's invitation is known (logic/replies.py).
+    _start(event.to_dict()["Records"][0]["Sns"].get("MessageId"), event.context)
+    try:
+        _reply(event)
+    except Exception as error:
+        # The type only: an AWS error's message may quote the number. Lambda retries.
+        logger.error("sms reply failed", extra={"error": type(error).__name__})
+        raise
+
+
+def _reply(event: SNSEvent) -> None:
     try:
         sms = InboundSms.from_sns_message(event.message)
     except InvalidInboundSms as invalid:
@@ -147,7 +185,6 @@ def sms_reply(event: SNSEvent) -> None:
         metrics.flush_metrics()
         return
     result = handle_reply(sms, CONFIG, CATALOGUE, _reply_ports())
-    logger.set_correlation_id(result.invitation_id)
     # The number and the text are personal data: only what happened is logged.
     logger.info(
         "sms reply",

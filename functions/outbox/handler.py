@@ -33,11 +33,15 @@ PORTS = OutboxPorts(
 PROCESSOR = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
-def record_handler(record: DynamoDBRecord) -> None:
+def _invitation_id(record: DynamoDBRecord) -> str | None:
     keys = record.raw_event.get("dynamodb", {}).get("Keys", {})
-    invitation_id = keys.get("invitation_id", {}).get("S")
+    value = keys.get("invitation_id", {}).get("S")
+    return str(value) if value else None
+
+
+def record_handler(record: DynamoDBRecord) -> None:
     # Per record, before anything can log: a batch holds several invitations.
-    logger.set_correlation_id(invitation_id)
+    logger.set_correlation_id(_invitation_id(record))
     try:
         revision = revision_of(record.raw_event)
     except UnreadableRecord as unreadable:
@@ -60,7 +64,7 @@ def record_handler(record: DynamoDBRecord) -> None:
     )
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:

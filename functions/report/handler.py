@@ -23,7 +23,8 @@ GROUPS = load_groups()
 MAILER = Mailer(client("sesv2", CONFIG.region), CONFIG.sender_email)
 
 
-@logger.inject_lambda_context
+# A run is known by its scheduled time (a retried run keeps it).
+@logger.inject_lambda_context(correlation_id_path="scheduledTime")
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -19,7 +19,9 @@
 - A small control API under /_local/ to read what was sent, fire schedules, publish SES
   feedback and inject faults.
 - The AWS requests the functions make, recorded by botocore event hooks on every client made
-  in this process (/_local/function-calls; bench/cost_model.py prices them).
+  in this process (/_local/function-calls; bench/cost_model.py prices them); their DynamoDB and
+  SNS requests checked against their IAM roles from the template (iam.py), a request the role
+  does not allow answered with AccessDeniedException as in AWS.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from botocore.validate import ParamValidator
 
 from .faults import Fault, FaultInjector, error_response, identify, rest_operation
 from .functions import LocalFunction, calling_function, payload_of
+from .iam import Enforcer, hook_active
 from .outbox import sent_emails, sent_sms
 from .streams import StreamDelivery, patch_moto
 from .template import ACCOUNT_ID
@@ -89,6 +92,7 @@ class LocalAdapter:
         self.function_calls: deque[dict[str, Any]] = deque(maxlen=FUNCTION_CALLS_KEPT)
         self._function_call_seq = 0
         self.faults = FaultInjector()
+        self.iam: Enforcer | None = None  # the functions' roles, set once the stack exists
         self.invocations: list[dict[str, Any]] = []
         self._async_pending = 0
         self._pending_lock = threading.Lock()
@@ -468,6 +472,11 @@ class LocalAdapter:
             with self._requests_lock:
                 record["response"] = response
 
+    def iam_denied(self) -> list[dict[str, str]]:
+        """The requests a function's role refused (AccessDeniedException), in order."""
+        denied = self.iam.denied if self.iam else []
+        return [{"function": f, "action": a.action, "resource": a.resource} for f, a in denied]
+
     def function_call_records(self) -> list[dict[str, Any]]:
         with self._requests_lock:
             return [dict(record) for record in self.function_calls]
@@ -694,6 +703,7 @@ def _hook_clients(adapter: LocalAdapter) -> None:
         client = original(self, *args, **kwargs)
         client.meta.events.register("before-parameter-build", adapter.record_function_call)
         client.meta.events.register("after-call", adapter.record_function_response)
+        hook_active(client)  # the functions' IAM roles (iam.py), once the stack is created
         return client
 
     create_client.hooked = True  # type: ignore[attr-defined]
@@ -981,6 +991,7 @@ class ControlApp:
                 self.adapter.function_call_records(),
             ),
             ("DELETE", "/_local/faults"): lambda _: (200, self.adapter.faults.clear()),
+            ("GET", "/_local/iam-denied"): lambda _: (200, self.adapter.iam_denied()),
         }
         route = routes.get((method, path))
         if route is None:

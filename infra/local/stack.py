@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .adapter import ControlApp, LocalAdapter, LocalSchedule
-from .functions import LineAtomicStream, LocalFunction
+from .functions import LineAtomicStream, LocalFunction, calling_function
 from .template import ACCOUNT_ID, LocalTemplate, build_local_template, create_stack
 
 SURVEY_SERVER_BACKLOG = 512
@@ -118,6 +118,7 @@ class LocalStack:
 
         template = build_local_template(self.parameters, self.region)
         self._create_stack(template)
+        self._enforce_iam(template)
         self._load_functions(template, process_env)
         self._wire_adapter(template)
         self.adapter.client("sesv2").create_email_identity(
@@ -140,6 +141,25 @@ class LocalStack:
             self.parameters,
             self.stack_name,
         )
+
+    def _enforce_iam(self, template: LocalTemplate) -> None:
+        """moto enforces no IAM: the functions' DynamoDB and SNS requests are checked against
+        their roles from the template, with this stack's names (infra/local/iam.py)."""
+        from .iam import Enforcer, Resolver, Stack, enforce, function_policies, table_hash_keys
+
+        found = self.adapter.client("cloudformation").describe_stack_resources(
+            StackName=self.stack_name
+        )["StackResources"]
+        physical = {r["LogicalResourceId"]: r.get("PhysicalResourceId", "") for r in found}
+        physical = {k: v or k for k, v in physical.items()}
+        names = table_hash_keys(template.cloudformation, physical)
+        stack = Stack(self.region, ACCOUNT_ID, names)
+        resolver = Resolver(
+            template.cloudformation, self.parameters, physical, stack, self.stack_name
+        )
+        policies = function_policies(template.cloudformation, resolver)
+        self.adapter.iam = Enforcer(policies, stack, calling_function, keep_requests=False)
+        enforce(self.adapter.iam)
 
     def _load_functions(self, template: LocalTemplate, process_env: dict[str, str]) -> None:
         from moto.awslambda.models import lambda_backends

@@ -561,6 +561,7 @@ class PiiRun:
         self.cohorts(activity_at)
         self.settle()
         self.facts["invocations"] = self.stack.control("invocations")["invocations"]
+        self.facts["iam_denied"] = self.stack.control("iam-denied")
 
 
 @dataclass
@@ -590,6 +591,8 @@ def test_the_capture_holds_records_of_every_function(captured: Captured) -> None
     # in AWS the runtime would log them: there must be none for the capture to be complete.
     errored = [i for i in captured.run.facts["invocations"] if i["errored"]]
     assert errored == [], f"functions failed: {[(i['function'], i['errorType']) for i in errored]}"
+    # and every function did all of it with its own IAM role from the template (infra/local/iam.py)
+    assert captured.run.facts["iam_denied"] == []
 
 
 def test_no_personal_data_or_link_token_in_the_logs(captured: Captured) -> None:

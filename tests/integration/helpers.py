@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import io
 import json
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from tests.conftest import Deployment
@@ -204,3 +207,20 @@ class DynamoDbOutage:
         code, status = self._error
         response = AWSResponse("https://aws.example", status, {}, None)
         return response, {"Error": {"Code": code, "Message": f"injected {code}"}}
+
+
+@contextmanager
+def log_records(logger: Any) -> Iterator[list[dict[str, Any]]]:
+    """The JSON lines a loaded function's Powertools logger writes inside the block (filled in
+    when the block ends). Loggers of one service share their handler in this process, so the
+    handler's stream is swapped rather than stdout captured."""
+    stream = io.StringIO()
+    handler = logger.registered_handler
+    previous = handler.setStream(stream)
+    records: list[dict[str, Any]] = []
+    try:
+        yield records
+    finally:
+        handler.setStream(previous)
+        lines = stream.getvalue().splitlines()
+        records.extend(json.loads(line) for line in lines if line.startswith("{"))

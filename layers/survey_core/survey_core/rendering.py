@@ -8,11 +8,23 @@ from functools import partial
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from .i18n import resolve_language, text
 from .report_model import ReportData
+from .safe_text import clean_text, one_line
 from .scoring import scale_of
 from .sms import SmsSize, sms_size
+
+
+def _clean(value: Any) -> Any:
+    """Every value a template prints, before it is escaped: no control or bidi-override
+    characters reach a page or an email, whatever was stored (safe_text.py). Markup is the
+    templates' own (already safe) output and stays as it is."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return clean_text(value)
+    return value
+
 
 _ENV = Environment(
     loader=PackageLoader("survey_core", "templates"),
@@ -20,7 +32,10 @@ _ENV = Environment(
     undefined=StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
+    finalize=_clean,
 )
+# A value that must stay on its line in a plain-text email (a comment, a segment value).
+_ENV.filters["one_line"] = one_line
 
 
 @dataclass(frozen=True)
@@ -185,7 +200,10 @@ def render_thank_you_page(*, language: str) -> str:
 
 
 def render_error_page(*, language: str, status: int) -> str:
-    status = status if status in (400, 404, 410) else 500
+    """404 and 410 have pages of their own; any other 4xx (a bad answer, or a request the
+    router refused: 405, 415) says to check the answer, and anything else went wrong here."""
+    if status not in (404, 410):
+        status = 400 if 400 <= status < 500 else 500
     return _render_message(language, f"error_{status}")
 
 

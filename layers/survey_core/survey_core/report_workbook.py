@@ -6,8 +6,11 @@ metric x attribute of the ranked rows) and Comments.
 
 Every number is the report's own number, written as a number: a percentage stays 82.5 (as in
 the email) and shows as "82.5%" through its number format, so the workbook, the email and its
-text part agree cell for cell. Every text, above all the customers' comments and the segment
-values, is written with write_string: a comment "=HYPERLINK(...)" stays text, never a formula.
+text part agree cell for cell. Every text goes through _text: cleaned of control and
+bidi-override characters (safe_text.py) and written with write_string, so a comment
+"=HYPERLINK(...)" is a text cell, never a formula. The texts from outside (the customers'
+comments, the segment values from product systems' events) also carry Excel's quote prefix,
+so they stay text even when someone edits the cell and presses Enter.
 The same data gives the same bytes: the file's creation date is the period's last day.
 """
 
@@ -26,6 +29,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from .report_chart import METRIC_RANGES, trend_has_values, trend_metric
 from .report_model import MetricBlock, ReportData, SegmentRow
+from .safe_text import clean_text
 
 NO_RESPONSES = "No responses this period"
 
@@ -53,7 +57,11 @@ class _Formats:
         self.header: Format = workbook.add_format(
             {"bold": True, "bg_color": "#DCE6F1", "bottom": 1, "text_wrap": True, "valign": "top"}
         )
-        self.wrap: Format = workbook.add_format({"text_wrap": True, "valign": "top"})
+        # Texts from outside: quote-prefixed, text even after an edit of the cell.
+        self.outside: Format = workbook.add_format({"quote_prefix": True})
+        self.outside_wrap: Format = workbook.add_format(
+            {"text_wrap": True, "valign": "top", "quote_prefix": True}
+        )
         self.top: Format = workbook.add_format({"valign": "top"})
         self.date: Format = workbook.add_format({"num_format": "yyyy-mm-dd", "valign": "top"})
 
@@ -63,6 +71,11 @@ class _Formats:
                 {"num_format": num_format, "valign": "top"}
             )
         return self._numbers[num_format]
+
+
+def _text(ws: Worksheet, row: int, col: int, value: str, fmt: Format | None = None) -> None:
+    """A text as a text cell (never a formula, number or link), without control characters."""
+    ws.write_string(row, col, clean_text(value), fmt)
 
 
 def _number(
@@ -77,7 +90,7 @@ def _number(
 
 def _header(ws: Worksheet, row: int, names: Iterable[str], fmt: Format) -> None:
     for col, name in enumerate(names):
-        ws.write_string(row, col, name, fmt)
+        _text(ws, row, col, name, fmt)
 
 
 def _created(data: ReportData) -> datetime:
@@ -112,7 +125,7 @@ def _label_of(labels: dict[tuple[str, str], str], survey_id: str, metric: str) -
 def _summary(wb: Any, f: _Formats, data: ReportData) -> None:
     ws: Worksheet = wb.add_worksheet("Summary")
     _print_setup(ws)
-    ws.write_string(0, 0, data.title, f.title)
+    _text(ws, 0, 0, data.title, f.title)
     row = 1
     for name, value in (
         ("Group", data.group),
@@ -120,17 +133,17 @@ def _summary(wb: Any, f: _Formats, data: ReportData) -> None:
         ("Period", data.period_label),
         ("Previous period", data.previous_label),
     ):
-        ws.write_string(row, 0, name, f.bold)
-        ws.write_string(row, 1, value)
+        _text(ws, row, 0, name, f.bold)
+        _text(ws, row, 1, value)
         row += 1
-    ws.write_string(row, 0, "Responses", f.bold)
+    _text(ws, row, 0, "Responses", f.bold)
     ws.write_number(row, 1, data.responses)
     row += 2
     ws.set_column(0, 0, 26)
     ws.set_column(1, 5, 14)
 
     if data.empty:
-        ws.write_string(row, 0, NO_RESPONSES, f.title)
+        _text(ws, row, 0, NO_RESPONSES, f.title)
         row += 2
     else:
         row = _metric_table(ws, f, data, row) + 1
@@ -139,12 +152,12 @@ def _summary(wb: Any, f: _Formats, data: ReportData) -> None:
         _header(ws, row, ("Channel", "Sent", "Answered", "Rate %"), f.header)
         row += 1
         for channel in data.channels:
-            ws.write_string(row, 0, channel.channel)
+            _text(ws, row, 0, channel.channel)
             ws.write_number(row, 1, channel.sent)
             ws.write_number(row, 2, channel.answered)
             _number(ws, row, 3, channel.rate_pct, f.number(_PERCENT))
             row += 1
-        ws.write_string(row, 0, "Answered after a reminder", f.bold)
+        _text(ws, row, 0, "Answered after a reminder", f.bold)
         ws.write_number(row, 1, data.answered_after_reminder)
         row += 2
 
@@ -190,8 +203,8 @@ def _metric_table(ws: Worksheet, f: _Formats, data: ReportData, row: int) -> int
     row += 1
     for block in data.blocks:
         value_format = f.number(_VALUE_FORMATS.get(block.metric, "0.0"))
-        ws.write_string(row, 0, block.survey_id)
-        ws.write_string(row, 1, block.label)
+        _text(ws, row, 0, block.survey_id)
+        _text(ws, row, 1, block.label)
         _number(ws, row, 2, block.headline.value, value_format)
         _number(ws, row, 3, block.headline.margin, value_format)
         ws.write_number(row, 4, block.headline.n)
@@ -205,7 +218,7 @@ def _metric_table(ws: Worksheet, f: _Formats, data: ReportData, row: int) -> int
         _number(ws, row, col + 1, mean.margin if mean else None, f.number("0.00"))
         change_format = f.number(_CHANGE_FORMATS.get(block.metric, "+0.0;-0.0;0.0"))
         _number(ws, row, col + 2, block.change.difference, change_format)
-        ws.write_string(row, col + 3, block.change.verdict)
+        _text(ws, row, col + 3, block.change.verdict)
         _number(ws, row, col + 4, block.change.p_value, f.number("0.000"))
         row += 1
     return row
@@ -235,6 +248,7 @@ def _data_labels(metric: str | None) -> dict[str, Any]:
 
 def _chart_text(text: str) -> str:
     """A chart title or series name: XlsxWriter reads one starting with "=" as a reference."""
+    text = clean_text(text)
     return f" {text}" if text.startswith("=") else text
 
 
@@ -255,7 +269,7 @@ def _trend(wb: Any, f: _Formats, data: ReportData) -> None:
     ws.set_column(2, 2, 8)
     value_format = f.number(_VALUE_FORMATS.get(metric or "", "0.0"))
     for row, point in enumerate(data.trend, start=1):
-        ws.write_string(row, 0, point.label)
+        _text(ws, row, 0, point.label)
         _number(ws, row, 1, point.value, value_format)
         ws.write_number(row, 2, point.n)
     if not trend_has_values(data):  # XlsxWriter (and Excel) want a series with data
@@ -320,15 +334,15 @@ def _segments(wb: Any, f: _Formats, data: ReportData) -> None:
         first = row
         for seg in group:
             value_format = f.number(_VALUE_FORMATS.get(seg.metric, "0.0"))
-            ws.write_string(row, 0, seg.survey_id)
-            ws.write_string(row, 1, _label_of(labels, seg.survey_id, seg.metric))
-            ws.write_string(row, 2, seg.attribute)
-            ws.write_string(row, 3, seg.value)
+            _text(ws, row, 0, seg.survey_id)
+            _text(ws, row, 1, _label_of(labels, seg.survey_id, seg.metric))
+            _text(ws, row, 2, seg.attribute)
+            _text(ws, row, 3, seg.value, f.outside)
             _number(ws, row, 4, seg.headline.value, value_format)
             _number(ws, row, 5, seg.headline.margin, value_format)
             ws.write_number(row, 6, seg.headline.n)
             _number(ws, row, 7, seg.rank)
-            ws.write_string(row, 8, "yes" if seg.small_n else "no")
+            _text(ws, row, 8, "yes" if seg.small_n else "no")
             row += 1
         ranked = sum(1 for seg in group if seg.rank is not None)
         if ranked:
@@ -394,12 +408,12 @@ def _comments(wb: Any, f: _Formats, data: ReportData) -> None:
             day = datetime.combine(date.fromisoformat(comment.answered_on), datetime.min.time())
             ws.write_datetime(row, 0, day, f.date)
         except ValueError:
-            ws.write_string(row, 0, comment.answered_on, f.top)
-        ws.write_string(row, 1, comment.survey_id, f.top)
-        ws.write_string(row, 2, _label_of(labels, comment.survey_id, comment.metric), f.top)
+            _text(ws, row, 0, comment.answered_on, f.top)
+        _text(ws, row, 1, comment.survey_id, f.top)
+        _text(ws, row, 2, _label_of(labels, comment.survey_id, comment.metric), f.top)
         ws.write_number(row, 3, comment.score, f.top)
-        # Literal text whatever it starts with ("=", "+", "@"): never a formula or a link.
-        ws.write_string(row, 4, comment.text, f.wrap)
+        # Literal text whatever it starts with ("=", "+", "-", "@"): never a formula or a link.
+        _text(ws, row, 4, comment.text, f.outside_wrap)
 
 
 def report_workbook(data: ReportData) -> bytes:
@@ -409,7 +423,7 @@ def report_workbook(data: ReportData) -> bytes:
         out,
         {
             "in_memory": True,
-            # Belt and braces: only write_string writes text here, and it never converts.
+            # Belt and braces: only _text writes text here (write_string never converts).
             "strings_to_formulas": False,
             "strings_to_urls": False,
             "strings_to_numbers": False,

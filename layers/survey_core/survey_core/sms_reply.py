@@ -28,6 +28,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
+from .safe_text import clean_text
 from .scoring import scale_of
 
 MAX_REPLY_COMMENT = 1000  # the survey page's cap; a long SMS comment is cut, not refused
@@ -200,7 +201,8 @@ def is_opt_out(body: str) -> bool:
 
 
 def _comment(rest: str) -> str | None:
-    comment = rest.lstrip(_SEPARATORS).rstrip()
+    # Stored clean: no control or bidi-override characters (safe_text.py).
+    comment = clean_text(rest).lstrip(_SEPARATORS).rstrip()
     # Punctuation only ("10!!!") is no comment; anything with a letter, digit or emoji is.
     if not comment or all(unicodedata.category(c)[0] in "PZ" for c in comment):
         return None

@@ -20,12 +20,14 @@ from ..dal.models import Invitation
 from ..errors import InvalidAnswer, InvitationNotFound, SurveyClosed
 from ..escalation import escalation_reasons, keyword_match, rule_for
 from ..i18n import text
+from ..observability import correlate
 from ..rendering import (
     PageQuestion,
     render_error_page,
     render_survey_page,
     render_thank_you_page,
 )
+from ..safe_text import clean_text
 from ..scoring import ScoreOutOfRange, check_score
 from ..tokens import is_well_formed_link_token
 from .counting import answer_counts, counting_day
@@ -62,6 +64,8 @@ def find_invitation(token: str) -> Invitation:
     invitation = store.find_invitation_by_link_token(token)
     if invitation is None:
         raise InvitationNotFound("unknown token")
+    # From here on, every log line of this request (an error too) carries the survey's id.
+    correlate(invitation.invitation_id)
     return invitation
 
 
@@ -97,7 +101,9 @@ def parse_score(metric: str, raw: str | None) -> int:
 
 
 def parse_comment(raw: str | None) -> str | None:
-    comment = (raw or "").strip()
+    """The comment as stored: without control or bidi-override characters, line breaks as
+    "\\n" (safe_text.py), trimmed; at most MAX_COMMENT_LENGTH characters."""
+    comment = clean_text(raw or "").strip()
     if len(comment) > MAX_COMMENT_LENGTH:
         raise InvalidAnswer("comment-too-long")
     return comment or None

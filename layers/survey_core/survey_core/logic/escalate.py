@@ -22,6 +22,7 @@ from ..escalation import (
     rule_for,
     scheduled_time,
 )
+from ..safe_text import one_line
 from .counting import counting_day
 
 SEGMENT_LABELS = {
@@ -68,8 +69,10 @@ def task_request(
         f"by {detail['channel']}.",
         f"Escalated because: {'; '.join(reasons)}.",
     ]
-    lines += [f"{SEGMENT_LABELS.get(k, k)}: {v}" for k, v in sorted(segment.items())]
+    # Values from outside stay on their own line: a comment cannot forge the task's lines.
+    lines += [f"{SEGMENT_LABELS.get(k, k)}: {one_line(str(v))}" for k, v in sorted(segment.items())]
     if comment:
+        comment = one_line(comment)
         cut = (
             comment if len(comment) <= MAX_COMMENT_IN_TASK else comment[:MAX_COMMENT_IN_TASK] + "…"
         )

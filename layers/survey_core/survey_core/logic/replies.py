@@ -26,6 +26,7 @@ from ..dal.models import Invitation
 from ..dal.suppressions import address_key, suppress, suppressions_of
 from ..eligibility import STOP_REPLY, normalize_phone
 from ..i18n import text
+from ..observability import correlate
 from ..scoring import scale_of
 from ..sms_reply import read_reply
 from .collect import Answered, accepts_answers, answer
@@ -114,6 +115,8 @@ def handle_reply(
     now = config.clock()
     invitation = replied_invitation(sms, now)
     invitation_id = invitation.invitation_id if invitation else None
+    if invitation_id:  # this reply's later log lines (an error too) carry the survey's id
+        correlate(invitation_id)
     reading = read_reply(sms.body, invitation.metric if invitation else "nps")
     if reading.kind == "stop":
         # The number opts out whether or not a survey is open. No SMS of ours follows (End User

@@ -1,0 +1,182 @@
+"""Least privilege, checked: every function's role grants exactly the DynamoDB actions its code
+calls. The `deployment` fixture enforces each role on the functions' DynamoDB and SNS requests
+in every integration test (infra/local/iam.py: a request the role does not allow fails with
+AccessDeniedException, as in AWS), which catches a used action that is not granted. Here each
+function runs through every path that reaches DynamoDB, and every (action, resource) its role
+grants must have been used by one of its requests: a grant nothing uses fails the test. A new
+function needs a scenario here (test_every_function_has_a_scenario)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from botocore.stub import Stubber
+from chalice.test import Client
+
+from tests.conftest import Deployment
+from tests.integration.helpers import AwsCalls, lambda_context, post_form, run_outbox
+from tests.integration.test_delivery import _delivery, _emailed, _report
+from tests.integration.test_escalate import MONDAY_NOON, _event, _store_response
+from tests.integration.test_follow_up import C2, TASK
+from tests.integration.test_follow_up import event as follow_up_event
+from tests.integration.test_report import MONDAY_0700_HELSINKI, _answered
+from tests.integration.test_send import FIXED_CLOCK, _rung, _start
+from tests.integration.test_sms_reply import _reply, _sms_sent
+from tests.integration.test_trigger_rules import NOW, _activity, _decide, _run_cohorts, _trigger
+
+pytestmark = pytest.mark.integration
+
+
+def _trigger_paths(deployment: Deployment) -> None:
+    from tests.conftest import example_event
+
+    trigger = deployment.load("TriggerFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    # A new invitation loses the race for the customer's contact time once: re-read, retry
+    store = trigger.handle_event.__globals__["store"]
+    original, lost = store.schedule_invitation, []
+
+    def race(*args: Any, **kwargs: Any) -> Any:
+        if not lost:
+            lost.append(True)
+            raise store.ContactChanged()
+        return original(*args, **kwargs)
+
+    store.schedule_invitation = race
+    event = example_event("purchase-completed.json")
+    assert trigger.lambda_handler(event, lambda_context())["decisions"][0]["outcome"] == "started"
+    store.schedule_invitation = original
+    # The same purchase again: a duplicate, read back
+    again = trigger.lambda_handler(event, lambda_context())["decisions"][0]
+    assert again["outcome"] == "duplicate"
+    # A customer no channel can reach: stored suppressed, alone
+    event["detail"]["orderId"] = "A-2"
+    event["detail"]["customer"] = {"id": "cust-unreachable"}
+    assert (
+        trigger.lambda_handler(event, lambda_context())["decisions"][0]["outcome"] == "suppressed"
+    )
+
+
+def _send_paths(deployment: Deployment) -> None:
+    invitation = _start(deployment)
+    send = deployment.load("SendFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    assert _rung(send, invitation, 0)["outcome"] == "sent"
+
+
+def _collect_paths(deployment: Deployment) -> None:
+    invitation = _start(deployment)
+    token = invitation["link_token"]["S"]
+    collect = deployment.load("CollectFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    with Client(collect.app) as client:
+        assert client.http.get(f"/s/{token}?score=9").status_code == 200
+        assert post_form(client, f"/s/{token}", "score=9").status_code == 200
+        assert client.http.get(f"/u/{token}").status_code == 200
+        assert post_form(client, f"/u/{token}", "channel=email").status_code == 200
+
+
+def _outbox_paths(deployment: Deployment) -> None:
+    invitation = _start(deployment)
+    send = deployment.load("SendFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    assert _rung(send, invitation, 0, token="wait")["outcome"] == "sent"
+    collect = deployment.load("CollectFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    with Client(collect.app) as client:
+        assert (
+            post_form(client, f"/s/{invitation['link_token']['S']}", "score=9").status_code == 200
+        )
+    # The answer's stream record: the invitation's task token read, the wait ended
+    assert run_outbox(deployment) == [{"batchItemFailures": []}]
+
+
+def _sms_reply_paths(deployment: Deployment) -> None:
+    _sms_sent(deployment, "A-1", "cust-sms", at_hours=24)
+    assert _reply(deployment, "great", at_hours=30) is None  # unreadable: the one help SMS
+    assert _reply(deployment, "9", at_hours=30) is None  # an answer
+    assert _reply(deployment, "STOP", at_hours=30) is None  # an opt-out
+
+
+def _escalation_paths(deployment: Deployment) -> None:
+    _store_response(deployment, "Paketti hukassa")
+    escalate = deployment.load("EscalateFunction", LOCAL_CLOCK=MONDAY_NOON)
+    with Stubber(escalate.PORTS.contact_center._connect) as stub:
+        stub.add_response("start_task_contact", {"ContactId": "contact-5"})
+        result = escalate.lambda_handler(_event({"nps": 3}), lambda_context())
+        # The same event again (EventBridge delivers at least once): the claim is read back
+        again = escalate.lambda_handler(_event({"nps": 3}), lambda_context())
+    assert (result["outcome"], again["outcome"]) == ("created", "already-created")
+    follow = deployment.load("FollowUpFunction", LOCAL_CLOCK=MONDAY_NOON)
+    # The task is transferred (a new contact of its chain: a link item), then completed
+    for raw in (
+        follow_up_event("CONNECTED_TO_AGENT", 2),
+        follow_up_event("INITIATED", 3, C2, previous=TASK),
+        follow_up_event("DISCONNECTED", 3, TASK, agent_at=2),
+        follow_up_event("DISCONNECTED", 30, C2, previous=TASK),
+    ):
+        follow.follow_up_handler(raw, lambda_context())
+
+
+def _delivery_paths(deployment: Deployment) -> None:
+    invitation, _ = _emailed(deployment)
+    delivery, _ = _delivery(deployment)
+    result = _report(deployment, delivery, "aws/ses-email-bounced.json", invitation)
+    assert result["outcome"] == "fallback"
+
+
+def _report_paths(deployment: Deployment) -> None:
+    _answered(deployment)
+    report = deployment.load("ReportFunction")
+    # The first due report's email is refused: its claim is released (DeleteItem), and the
+    # run fails for Scheduler to retry; the retry sends them all
+    AwsCalls(report.MAILER._ses, "SendEmail").fail_next("MessageRejected")
+    with pytest.raises(Exception, match="MessageRejected"):
+        report.lambda_handler({"scheduledTime": MONDAY_0700_HELSINKI}, lambda_context())
+    result = report.lambda_handler({"scheduledTime": MONDAY_0700_HELSINKI}, lambda_context())
+    assert {r["outcome"] for r in result["reports"]} == {"sent"}
+
+
+def _cohort_paths(deployment: Deployment) -> None:
+    for customer, days in (("cust-quiet", 90), ("cust-old", 100)):
+        when = NOW - timedelta(days=days)
+        _decide(_trigger(deployment, when), _activity(customer, when))
+    result = _run_cohorts(deployment, NOW.replace(hour=5, minute=30))
+    assert result["inactive"] + result["requested"] >= 2
+
+
+SCENARIOS: dict[str, Callable[[Deployment], None]] = {
+    "TriggerFunction": _trigger_paths,
+    "SendFunction": _send_paths,
+    "CollectFunction": _collect_paths,
+    "SmsReplyFunction": _sms_reply_paths,
+    "OutboxFunction": _outbox_paths,
+    "EscalateFunction": _escalation_paths,
+    "FollowUpFunction": _escalation_paths,
+    "DeliveryFunction": _delivery_paths,
+    "ReportFunction": _report_paths,
+    "CohortsFunction": _cohort_paths,
+}
+
+
+def test_every_function_has_a_scenario() -> None:
+    from infra.local.template import read_sam_template
+
+    resources = read_sam_template()["Resources"]
+    functions = {n for n, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
+    assert functions == set(SCENARIOS), "add a scenario for each function's DynamoDB paths"
+
+
+@pytest.mark.parametrize("function", sorted(SCENARIOS))
+def test_every_dynamodb_grant_is_used_and_every_use_granted(
+    deployment: Deployment, function: str
+) -> None:
+    # Given the stack with each function's role enforced
+    # When the function runs through its paths (and the others it needs run theirs)
+    SCENARIOS[function](deployment)
+    # Then nothing any function did was refused
+    assert deployment.iam.denied == []
+    # and every DynamoDB action this function's role grants was used
+    policy = deployment.iam.policies[function]
+    requests = deployment.iam.requests.get(function, [])
+    unused = [g for g in policy.grants("dynamodb") if not policy.used(g, requests)]
+    assert unused == [], json.dumps([g.__dict__ for g in unused], indent=1)

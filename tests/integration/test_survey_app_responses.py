@@ -1,0 +1,94 @@
+"""Every response of the survey app is an HTML page with the security headers: its own pages,
+and what Chalice's router answers by itself (405, 415) or a crash outside the pages' own error
+handling. (What API Gateway answers by itself: tests/unit/test_gateway_responses.py.)"""
+
+from typing import Any
+
+import pytest
+from chalice.test import Client
+from survey_core.security_headers import SECURITY_HEADERS
+
+from tests.conftest import Deployment
+from tests.integration.helpers import lambda_context, log_records, post_form
+
+pytestmark = pytest.mark.integration
+
+UNKNOWN = "/s/" + "x" * 22
+
+
+def _is_friendly_page(response: Any, status: int, title: bytes) -> None:
+    assert response.status_code == status
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers.get(name) == value, name
+    body = response.body
+    assert body.startswith(b"<!DOCTYPE html>") and title in body
+    assert b'"Code"' not in body and b"Traceback" not in body
+
+
+def test_the_apps_own_error_pages_and_the_routers_refusals_are_friendly_pages(
+    deployment: Deployment,
+) -> None:
+    collect = deployment.load("CollectFunction")
+    with Client(collect.app) as client:
+        not_found = client.http.get(UNKNOWN)
+        # A method the route does not take (API Gateway only forwards GET and POST: defence in
+        # depth) and a body that is not a form (a bot posting JSON)
+        not_allowed = client.http.put(UNKNOWN, body=b"")
+        not_a_form = client.http.post(
+            UNKNOWN, headers={"Content-Type": "application/json"}, body=b'{"score": 9}'
+        )
+    _is_friendly_page(not_found, 404, b"Survey not found")
+    _is_friendly_page(not_allowed, 405, b"Please check your answer")
+    assert not_allowed.headers["Allow"] == "GET, POST"
+    _is_friendly_page(not_a_form, 415, b"Please check your answer")
+
+
+def test_a_crash_outside_the_pages_error_handling_is_a_friendly_500(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a survey app whose form parsing crashes (before the page's own error handling)
+    collect = deployment.load("CollectFunction")
+
+    def crash(*_: Any) -> None:
+        raise RuntimeError("form parser broke")
+
+    monkeypatch.setattr(collect, "parse_form", crash)
+    with Client(collect.app) as client:
+        # When a form is posted
+        crashed = post_form(client, UNKNOWN, "score=9")
+    # Then the customer sees the friendly page, with the headers, not Chalice's JSON
+    _is_friendly_page(crashed, 500, b"Something went wrong")
+
+
+def test_a_request_the_router_cannot_route_is_logged_and_answered_with_a_page(
+    deployment: Deployment,
+) -> None:
+    # Given an API Gateway event the router cannot take apart (its path parameter is missing):
+    # Chalice's router raises before any view runs
+    collect = deployment.load("CollectFunction")
+    event = {
+        "resource": "/s/{token}",
+        "path": "/s/abc",
+        "httpMethod": "GET",
+        "headers": {},
+        "multiValueHeaders": {},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": {},
+        "stageVariables": None,
+        "requestContext": {"resourcePath": "/s/{token}", "httpMethod": "GET", "requestId": "r-1"},
+        "body": None,
+        "isBase64Encoded": False,
+    }
+    with log_records(collect.logger) as records:
+        response = collect.app(event, lambda_context())
+    # Then the answer is the friendly 500 page with the headers, and the error is logged under
+    # the request's id
+    assert response["statusCode"] == 500
+    assert (
+        response["headers"]["Content-Security-Policy"]
+        == SECURITY_HEADERS["Content-Security-Policy"]
+    )
+    assert response["body"].startswith("<!DOCTYPE html>")
+    [error] = [r for r in records if r["level"] == "ERROR"]
+    assert (error["message"], error["correlation_id"]) == ("request failed", "r-1")
