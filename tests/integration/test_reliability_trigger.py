@@ -221,7 +221,7 @@ def test_a_thousand_deliveries_of_one_purchase_start_one_survey(
 # (survey_core.events.contracts.validate_event) is then asked as a cross-check, not as the oracle: a
 # mutation it accepted would be a bug in it (or in this generator), never a silent skip.
 
-SCHEMA_DIR = REPO_ROOT / "layers" / "survey_core" / "survey_core" / "schemas"
+SCHEMA_DIR = REPO_ROOT / "layers" / "survey_core" / "survey_core" / "events" / "schemas"
 COMMON_DEFS: dict[str, Any] = json.loads(
     (SCHEMA_DIR / "common.schema.json").read_text(encoding="utf-8")
 )["$defs"]
