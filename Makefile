@@ -72,7 +72,7 @@ validate: venv $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 # (catalogue.checked), so that the functions need not check it again at every cold start.
 check-catalogue: venv
 	cd layers/survey_core && ../../$(PY) -m survey_core.catalogue --stamp
-	cd layers/survey_core && ../../$(PY) -m survey_core.report_config
+	cd layers/survey_core && ../../$(PY) -m survey_core.report.config
 	$(PY) -m tools.check_escalation_rule
 
 build: check-catalogue $(SAM_VENV)/.installed

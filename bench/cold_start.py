@@ -494,7 +494,7 @@ def top_self(lines: list[ImportLine], count: int = TOP) -> list[dict[str, Any]]:
 
 
 def top_packages(lines: list[ImportLine], count: int = TOP) -> list[dict[str, Any]]:
-    """Self time summed by top-level package (survey_core.contracts -> survey_core)."""
+    """Self time summed by top-level package (survey_core.events.contracts -> survey_core)."""
     sums: Counter[str] = Counter()
     for line in lines:
         sums[line.name.split(".", 1)[0]] += line.self_us

@@ -397,7 +397,7 @@ def email_recipients(params: Mapping[str, Any]) -> int:
 
 
 def sms_segments(text: str) -> int:
-    from survey_core.sms import sms_size
+    from survey_core.messages.sms import sms_size
 
     return sms_size(text).segments
 
@@ -779,7 +779,7 @@ def _print_requests(measured: list[Measured]) -> None:
 def run(time_scale: float, json_path: Path | None, billed_ms: float | None) -> dict[str, Any]:
     from infra.local.process import running_stack
 
-    sys.path.insert(0, str(REPO_ROOT / "layers" / "survey_core"))  # survey_core.sms
+    sys.path.insert(0, str(REPO_ROOT / "layers" / "survey_core"))  # survey_core.messages.sms
     prices = Prices.load()
     with running_stack(time_scale=time_scale, start_time=START, log_name="bench-cost.log") as info:
         bench = CostBench(info, billed_ms)

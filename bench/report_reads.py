@@ -130,7 +130,7 @@ def _measure(responses: int) -> tuple[int, float, Counter[str], bool]:
         from survey_core.config import Tables
         from survey_core.dal.models import bind_tables
         from survey_core.logic.report import report_for
-        from survey_core.report_config import Period, due_reports, load_groups
+        from survey_core.report.config import Period, due_reports, load_groups
 
         tables = {
             name: next(

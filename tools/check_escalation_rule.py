@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def main() -> int:
     sys.path.insert(0, str(ROOT / "layers" / "survey_core"))
     from survey_core.catalogue import load_catalogue
-    from survey_core.escalation import detail_pattern
+    from survey_core.rules.escalation import detail_pattern
 
     template = yaml_parse((ROOT / "template.yaml").read_text(encoding="utf-8"))
     rule = template["Resources"]["EscalateFunction"]["Properties"]["Events"]["Detractors"]

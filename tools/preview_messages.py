@@ -25,7 +25,7 @@ if importlib.util.find_spec("survey_core") is None:  # run from a checkout, not 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers" / "survey_core"))
 
 from survey_core.catalogue import LANGUAGES, Catalogue, load_catalogue
-from survey_core.rendering import MESSAGE_KINDS, render_invitation_email, render_sms
+from survey_core.messages.rendering import MESSAGE_KINDS, render_invitation_email, render_sms
 
 DEFAULT_BASE_URL = "https://a1b2c3d4e5.execute-api.eu-north-1.amazonaws.com/prod"
 SAMPLE_TOKEN = "AbCdEfGhIjKlMnOpQrStUv"  # noqa: S105 - a sample link token (22 characters)

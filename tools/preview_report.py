@@ -29,11 +29,11 @@ if importlib.util.find_spec("survey_core") is None:  # run from a checkout, not 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers" / "survey_core"))
 
 from survey_core.catalogue import load_catalogue
-from survey_core.i18n import text
 from survey_core.logic.report import email_for
-from survey_core.report_config import Period, load_groups, trend_periods
-from survey_core.report_content import CounterRow, build_report_data
-from survey_core.report_model import CommentRow, ReportData
+from survey_core.messages.i18n import text
+from survey_core.report.config import Period, load_groups, trend_periods
+from survey_core.report.content import CounterRow, build_report_data
+from survey_core.report.model import CommentRow, ReportData
 
 CHROMIUM = Path("/usr/bin/chromium")
 WEEK = Period(date(2026, 11, 16), date(2026, 11, 22))

@@ -36,7 +36,7 @@ if importlib.util.find_spec("survey_core") is None:  # run from a checkout, not 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers" / "survey_core"))
 
 from survey_core.catalogue import load_catalogue
-from survey_core.contracts import InvalidEvent, validate_detail
+from survey_core.events.contracts import InvalidEvent, validate_detail
 
 from tools.stack import UsageError, add_aws_arguments, aws_session, stack_output, stack_resource
 

@@ -12,8 +12,6 @@ from survey_core.catalogue import load_catalogue
 from survey_core.config import CollectConfig
 from survey_core.dal.gateways import SmsSender, client
 from survey_core.dal.models import bind_tables
-from survey_core.forms import Form, first, parse_form
-from survey_core.i18n import DEFAULT_LANGUAGE
 from survey_core.logic.collect import (
     Answered,
     Page,
@@ -23,9 +21,11 @@ from survey_core.logic.collect import (
 )
 from survey_core.logic.optout import show_unsubscribe, unsubscribe
 from survey_core.logic.replies import InboundSms, InvalidInboundSms, ReplyPorts, handle_reply
+from survey_core.messages.i18n import DEFAULT_LANGUAGE
+from survey_core.messages.rendering import render_error_page
 from survey_core.observability import correlate, logger, metrics
-from survey_core.rendering import render_error_page
-from survey_core.security_headers import SECURITY_HEADERS
+from survey_core.web.forms import Form, first, parse_form
+from survey_core.web.security_headers import SECURITY_HEADERS
 
 CONFIG = CollectConfig.from_env(os.environ)
 bind_tables(CONFIG.tables, CONFIG.region)

@@ -11,9 +11,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from survey_core.catalogue import load_catalogue
 from survey_core.config import EscalateConfig
-from survey_core.contracts import prepare
 from survey_core.dal.gateways import ContactCenter, EventBus, Notifier, client
 from survey_core.dal.models import bind_tables
+from survey_core.events.contracts import prepare
 from survey_core.logic.escalate import EscalatePorts, escalate
 from survey_core.logic.follow_up import record_contact_event
 from survey_core.observability import logger, metrics, tracer

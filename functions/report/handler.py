@@ -14,7 +14,7 @@ from survey_core.dal.gateways import Mailer, client
 from survey_core.dal.models import bind_tables
 from survey_core.logic.report import send_due_reports
 from survey_core.observability import logger, metrics, tracer
-from survey_core.report_config import load_groups
+from survey_core.report.config import load_groups
 
 CONFIG = ReportConfig.from_env(os.environ)
 bind_tables(CONFIG.tables, CONFIG.region)

@@ -8,12 +8,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from survey_core.catalogue import load_catalogue
 from survey_core.config import TriggerConfig
-from survey_core.contracts import INBOUND_DETAIL_TYPES, prepare
 from survey_core.dal.gateways import Lifecycle, RejectedEvents, client
 from survey_core.dal.models import bind_tables
-from survey_core.eligibility import REASONS
+from survey_core.events.contracts import INBOUND_DETAIL_TYPES, prepare
 from survey_core.logic.trigger import FILTER_REASONS, TriggerPorts, handle_event
 from survey_core.observability import logger, metrics, tracer
+from survey_core.rules.eligibility import REASONS
 
 CONFIG = TriggerConfig.from_env(os.environ)
 bind_tables(CONFIG.tables, CONFIG.region)

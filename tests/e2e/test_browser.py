@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, expect, sync_playwright
 from survey_core.catalogue import load_catalogue
-from survey_core.i18n import text
+from survey_core.messages.i18n import text
 
 from infra.local.process import running_stack
 from infra.local.scenario import TracerScenario

@@ -218,10 +218,10 @@ def test_a_thousand_deliveries_of_one_purchase_start_one_survey(
 # a length or minimum outside the bounds, a property the schema does not allow, an object
 # replaced by garbage that lacks its required fields or has a foreign key), and mutations of
 # one event never touch overlapping paths, so none can repair another. The project's validator
-# (survey_core.contracts.validate_event) is then asked as a cross-check, not as the oracle: a
+# (survey_core.events.contracts.validate_event) is then asked as a cross-check, not as the oracle: a
 # mutation it accepted would be a bug in it (or in this generator), never a silent skip.
 
-SCHEMA_DIR = REPO_ROOT / "layers" / "survey_core" / "survey_core" / "schemas"
+SCHEMA_DIR = REPO_ROOT / "layers" / "survey_core" / "survey_core" / "events" / "schemas"
 COMMON_DEFS: dict[str, Any] = json.loads(
     (SCHEMA_DIR / "common.schema.json").read_text(encoding="utf-8")
 )["$defs"]
@@ -575,7 +575,7 @@ def test_a_thousand_malformed_events_are_rejected_with_reasons_and_none_lost(
     queue_url = deployment.outputs["RejectedEventsQueueUrl"]
     trigger = _trigger(deployment)
     # the validator of the handler's own copy of survey_core (imported with it)
-    contracts = importlib.import_module("survey_core.contracts")
+    contracts = importlib.import_module("survey_core.events.contracts")
     ledger = Ledger()
     valid_kinds = [d for d in VALID_BASES if d != "Customer Activity"]  # these invite
 
@@ -714,7 +714,7 @@ def test_extreme_inputs_are_rejected_with_a_reason_sqs_accepts(
 def test_date_times_are_checked_by_the_contracts_own_checker(value: str) -> None:
     # jsonschema's own checker needs the optional rfc3339-validator, which the layer does not
     # ship: the contracts register their own, so Lambda checks what the tests check.
-    from survey_core import contracts
+    from survey_core.events import contracts
 
     assert contracts.format_checker().checkers["date-time"][0] is contracts._is_date_time
     detail = example_event("purchase-completed.json")["detail"]

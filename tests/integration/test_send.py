@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from chalice.test import Client
-from survey_core.contracts import validate_detail
+from survey_core.events.contracts import validate_detail
 
 from tests.conftest import Deployment, example_event
 from tests.integration.helpers import (

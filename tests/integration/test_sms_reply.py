@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from survey_core.dal.suppressions import address_key
-from survey_core.sms import sms_size
+from survey_core.messages.sms import sms_size
 
 from tests.conftest import Deployment
 from tests.integration.helpers import (

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from chalice.test import Client
-from survey_core.security_headers import SECURITY_HEADERS
+from survey_core.web.security_headers import SECURITY_HEADERS
 
 from tests.conftest import Deployment
 from tests.integration.helpers import lambda_context, log_records, post_form

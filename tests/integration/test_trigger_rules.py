@@ -90,7 +90,7 @@ def test_fifty_concurrent_deliveries_of_one_event_create_one_invitation(
 
 
 def _sampled_customer(survey_id: str, rate: float) -> str:
-    from survey_core.eligibility import sampled
+    from survey_core.rules.eligibility import sampled
 
     return next(f"cust-{n}" for n in range(1000) if sampled(f"cust-{n}", survey_id, rate))
 

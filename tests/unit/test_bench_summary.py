@@ -132,7 +132,7 @@ import time: self [us] | cumulative | imported package
 import time:       120 |        120 |   _io
 import time:      3000 |       5000 |     botocore.session
 import time:      2000 |       2000 |     botocore
-import time:     18000 |      18000 |   survey_core.contracts
+import time:     18000 |      18000 |   survey_core.events.contracts
 import time:     60000 |      90000 | handler
 some other line
 """
@@ -144,14 +144,14 @@ def test_parse_importtime():
         "_io",
         "botocore.session",
         "botocore",
-        "survey_core.contracts",
+        "survey_core.events.contracts",
         "handler",
     ]
     assert lines[-1] == cold_start.ImportLine("handler", 60000, 90000)
     top = cold_start.top_self(lines, 2)
     assert top == [
         {"module": "handler", "self_ms": 60.0, "cumulative_ms": 90.0},
-        {"module": "survey_core.contracts", "self_ms": 18.0, "cumulative_ms": 18.0},
+        {"module": "survey_core.events.contracts", "self_ms": 18.0, "cumulative_ms": 18.0},
     ]
     packages = cold_start.top_packages(lines, 3)
     assert packages == [

@@ -200,7 +200,7 @@ def test_the_check_command_fails_with_the_problems_on_stderr(tmp_path: Path) -> 
     assert ok.returncode == 0, ok.stderr
 
 
-@pytest.mark.parametrize("name", ["catalogue.yaml", "reports.yaml"])
+@pytest.mark.parametrize("name", ["catalogue.yaml", "report/reports.yaml"])
 def test_libyaml_and_pure_python_read_the_shipped_files_alike(name: str) -> None:
     # Given the loader the layer uses (libyaml's, as PyYAML's wheels have it)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from survey_core.contracts import (
+from survey_core.events.contracts import (
     INBOUND_DETAIL_TYPES,
     OUTBOUND_DETAIL_TYPES,
     InvalidEvent,
@@ -146,7 +146,7 @@ def test_jsonschema_is_imported_only_by_a_function_that_validates_events() -> No
     # at import, so its first invocation does not pay for them.
     probe = (
         "import sys\n"
-        "from survey_core import contracts\n"
+        "from survey_core.events import contracts\n"
         "print('jsonschema' in sys.modules)\n"
         "contracts.prepare(contracts.INBOUND_DETAIL_TYPES)\n"
         "print('jsonschema' in sys.modules, contracts._validator_of.cache_info().currsize)\n"

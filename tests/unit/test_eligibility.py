@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from survey_core import eligibility as rules
 from survey_core.catalogue import Survey, Window, load_catalogue
-from survey_core.eligibility import ChannelState, CustomerFacts, plan_invitation
+from survey_core.rules import eligibility as rules
+from survey_core.rules.eligibility import ChannelState, CustomerFacts, plan_invitation
 
 pytestmark = pytest.mark.unit
 

@@ -11,7 +11,7 @@ import pytest
 from moto.events.models import EventPattern
 from samtranslator.yaml_helper import yaml_parse
 from survey_core.catalogue import BusinessHours, load_catalogue
-from survey_core.escalation import (
+from survey_core.rules.escalation import (
     KEYWORD_FLAG,
     detail_pattern,
     escalation_reasons,
@@ -19,7 +19,7 @@ from survey_core.escalation import (
     rule_for,
     scheduled_time,
 )
-from survey_core.scoring import SCALES
+from survey_core.rules.scoring import SCALES
 
 pytestmark = pytest.mark.unit
 

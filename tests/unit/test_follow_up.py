@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from survey_core.follow_up import (
+from survey_core.rules.follow_up import (
     Contact,
     FollowUp,
     NotUnderstood,

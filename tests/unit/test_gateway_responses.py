@@ -1,15 +1,15 @@
 """What API Gateway answers by itself (no route, throttled, the function failed or timed out)
 carries the survey app's security headers and a friendly HTML page in the three languages:
 the SurveyApi's GatewayResponses in template.yaml, checked here against
-survey_core/security_headers.py and the texts of the app's own error pages."""
+survey_core/web/security_headers.py and the texts of the app's own error pages."""
 
 from pathlib import Path
 from typing import Any
 
 import pytest
 from samtranslator.yaml_helper import yaml_parse
-from survey_core.i18n import SUPPORTED_LANGUAGES, text
-from survey_core.security_headers import SECURITY_HEADERS
+from survey_core.messages.i18n import SUPPORTED_LANGUAGES, text
+from survey_core.web.security_headers import SECURITY_HEADERS
 
 pytestmark = pytest.mark.unit
 

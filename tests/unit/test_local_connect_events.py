@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from moto.events.models import EventPattern
 from samtranslator.yaml_helper import yaml_parse
-from survey_core.follow_up import Contact, follow_up, merge, parse_contact_event
+from survey_core.rules.follow_up import Contact, follow_up, merge, parse_contact_event
 
 from infra.local.adapter import LocalAdapter, as_delivered
 

@@ -12,7 +12,7 @@ from survey_core.logic.channels import RungChannels, customer_facts, rung_channe
 from survey_core.logic.collect import link_choice, parse_comment, parse_score
 from survey_core.logic.escalate import task_request
 from survey_core.logic.optout import opt_out_keys
-from survey_core.report_config import load_groups
+from survey_core.report.config import load_groups
 
 pytestmark = pytest.mark.unit
 HELSINKI = ZoneInfo("Europe/Helsinki")

@@ -12,8 +12,6 @@ import pytest
 from botocore.stub import Stubber
 from survey_core.dal.gateways import SmsSender
 from survey_core.dal.models import Attempt, Invitation
-from survey_core.email_message import compose_email
-from survey_core.forms import parse_form
 from survey_core.logic.delivery import EmailFeedback, MalformedFeedback
 from survey_core.logic.send import message_kind
 from survey_core.logic.trigger import (
@@ -21,8 +19,10 @@ from survey_core.logic.trigger import (
     EXPIRY_STEP_SECONDS,
     lifecycle_input,
 )
-from survey_core.rendering import RenderedEmail
-from survey_core.sms import SmsSize, sms_size
+from survey_core.messages.email import compose_email
+from survey_core.messages.rendering import RenderedEmail
+from survey_core.messages.sms import SmsSize, sms_size
+from survey_core.web.forms import parse_form
 
 pytestmark = pytest.mark.unit
 EVENTS = Path(__file__).resolve().parents[2] / "events"

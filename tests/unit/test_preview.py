@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 from survey_core.catalogue import LANGUAGES, load_catalogue
-from survey_core.rendering import MESSAGE_KINDS
+from survey_core.messages.rendering import MESSAGE_KINDS
 
 from tools.preview_messages import SMS_KINDS, main
 

@@ -1,8 +1,8 @@
 import re
 
 import pytest
-from survey_core.i18n import MESSAGES, SUPPORTED_LANGUAGES, resolve_language, text
-from survey_core.rendering import (
+from survey_core.messages.i18n import MESSAGES, SUPPORTED_LANGUAGES, resolve_language, text
+from survey_core.messages.rendering import (
     MESSAGE_KINDS,
     PageQuestion,
     render_error_page,
@@ -11,8 +11,8 @@ from survey_core.rendering import (
     render_survey_page,
     render_thank_you_page,
 )
-from survey_core.scoring import SCALES
-from survey_core.sms import SmsSize
+from survey_core.messages.sms import SmsSize
+from survey_core.rules.scoring import SCALES
 
 pytestmark = pytest.mark.unit
 

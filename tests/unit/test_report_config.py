@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
-from survey_core.report_config import (
+from survey_core.report.config import (
     REPORTS_PATH,
     Period,
     ReportConfigError,

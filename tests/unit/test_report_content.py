@@ -7,8 +7,8 @@ from datetime import date, timedelta
 
 import pytest
 from survey_core.catalogue import load_catalogue
-from survey_core.report_config import Period, load_groups
-from survey_core.report_content import CounterRow, build_report_data
+from survey_core.report.config import Period, load_groups
+from survey_core.report.content import CounterRow, build_report_data
 
 pytestmark = pytest.mark.unit
 

@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 from PIL import Image
-from survey_core.report_chart import (
+from survey_core.report.chart import (
     format_value,
     trend_alt_text,
     trend_chart_png,
     trend_has_values,
     trend_metric,
 )
-from survey_core.report_model import (
+from survey_core.report.model import (
     ChangeNote,
     ChannelRow,
     CommentRow,
@@ -30,7 +30,7 @@ from survey_core.report_model import (
     SegmentRow,
     TrendPoint,
 )
-from survey_core.report_workbook import report_workbook
+from survey_core.report.workbook import report_workbook
 
 pytestmark = pytest.mark.unit
 
@@ -467,7 +467,7 @@ def test_empty_report_says_so_and_has_no_charts() -> None:
 
 
 def test_the_chart_draws_finnish_and_swedish_letters() -> None:
-    from survey_core.report_chart import _drawable
+    from survey_core.report.chart import _drawable
 
     assert (
         _drawable("Kehitys: jälkiosto, påminnelse, Öljy") == "Kehitys: jälkiosto, påminnelse, Öljy"

@@ -11,11 +11,11 @@ import zipfile
 import pytest
 from survey_core.logic.collect import parse_comment
 from survey_core.logic.escalate import task_request
-from survey_core.rendering import PageQuestion, render_report_email, render_survey_page
-from survey_core.report_model import CommentRow
-from survey_core.report_workbook import report_workbook
-from survey_core.safe_text import clean_text, one_line
-from survey_core.sms_reply import read_reply
+from survey_core.messages.rendering import PageQuestion, render_report_email, render_survey_page
+from survey_core.messages.safe_text import clean_text, one_line
+from survey_core.report.model import CommentRow
+from survey_core.report.workbook import report_workbook
+from survey_core.rules.sms_reply import read_reply
 
 from tests.unit.test_report_outputs import read, report
 

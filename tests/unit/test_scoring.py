@@ -1,7 +1,7 @@
 import math
 
 import pytest
-from survey_core.scoring import (
+from survey_core.rules.scoring import (
     Z_95,
     ScoreOutOfRange,
     ces,

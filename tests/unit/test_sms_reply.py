@@ -3,10 +3,10 @@
 from pathlib import Path
 
 import pytest
-from survey_core.i18n import SUPPORTED_LANGUAGES, text
-from survey_core.scoring import scale_of
-from survey_core.sms import sms_size
-from survey_core.sms_reply import (
+from survey_core.messages.i18n import SUPPORTED_LANGUAGES, text
+from survey_core.messages.sms import sms_size
+from survey_core.rules.scoring import scale_of
+from survey_core.rules.sms_reply import (
     COURTESY_WORDS,
     MAX_REPLY_COMMENT,
     OPT_OUT_KEYWORDS,

@@ -1,4 +1,4 @@
-"""survey_core.stats against values computed by hand; the arithmetic is in the comments.
+"""survey_core.report.stats against values computed by hand; the arithmetic is in the comments.
 
 z below is 1.96 in the comments; the code uses Z_95 = 1.959963..., which moves the margins in
 the fourth significant digit, so hand values are compared with a tolerance.
@@ -7,8 +7,7 @@ the fourth significant digit, so hand values are compared with a tolerance.
 import math
 
 import pytest
-from survey_core import scoring
-from survey_core.stats import (
+from survey_core.report.stats import (
     MIN_N,
     Change,
     MeanEstimate,
@@ -22,6 +21,7 @@ from survey_core.stats import (
     proportion_change,
     rank_segments,
 )
+from survey_core.rules import scoring
 
 pytestmark = pytest.mark.unit
 

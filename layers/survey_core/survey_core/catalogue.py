@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .contracts import describe_error, error_path, has_field
-from .i18n import resolve_language, text
+from .events.contracts import describe_error, error_path, has_field
+from .messages.i18n import resolve_language, text
 from .yaml_file import YAMLError, parse_yaml
 
 if TYPE_CHECKING:

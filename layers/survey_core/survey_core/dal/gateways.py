@@ -13,13 +13,13 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from ..eligibility import E164
 from ..errors import EventsNotPut, ExpiryNotPlanned, MessageRefused, SendThrottled
+from ..rules.eligibility import E164
 
 if TYPE_CHECKING:
     # Every function imports this module; only the send and report functions mail, and the
     # email package and jinja2 cost about 30 ms of a cold start (make bench: cold start).
-    from ..rendering import RenderedEmail
+    from ..messages.rendering import RenderedEmail
 
 THROTTLING_CODES = frozenset(
     {
@@ -267,7 +267,7 @@ class Mailer:
         unsubscribe_url: str | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> str:
-        from ..email_message import compose_email  # imported here: see TYPE_CHECKING above
+        from ..messages.email import compose_email  # imported here: see TYPE_CHECKING above
 
         raw = compose_email(
             sender=self._sender,

@@ -27,7 +27,7 @@ from pynamodb.transactions import TransactWrite
 
 from ..clock import iso
 from ..errors import IntentNotRecorded, NotRecorded
-from ..follow_up import MOMENTS, Contact, FollowUp, counter_moves
+from ..rules.follow_up import MOMENTS, Contact, FollowUp, counter_moves
 from .models import (
     SENDING,
     AggregateCounter,

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from ..dal.models import Customer, Invitation
 from ..dal.suppressions import suppressions_of
-from ..eligibility import ChannelState, CustomerFacts
+from ..rules.eligibility import ChannelState, CustomerFacts
 
 
 def customer_facts(

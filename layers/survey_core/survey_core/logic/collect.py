@@ -18,17 +18,17 @@ from ..config import CollectConfig
 from ..dal import store
 from ..dal.models import Invitation
 from ..errors import InvalidAnswer, InvitationNotFound, SurveyClosed
-from ..escalation import escalation_reasons, keyword_match, rule_for
-from ..i18n import text
-from ..observability import correlate
-from ..rendering import (
+from ..messages.i18n import text
+from ..messages.rendering import (
     PageQuestion,
     render_error_page,
     render_survey_page,
     render_thank_you_page,
 )
-from ..safe_text import clean_text
-from ..scoring import ScoreOutOfRange, check_score
+from ..messages.safe_text import clean_text
+from ..observability import correlate
+from ..rules.escalation import escalation_reasons, keyword_match, rule_for
+from ..rules.scoring import ScoreOutOfRange, check_score
 from ..tokens import is_well_formed_link_token
 from .counting import answer_counts, counting_day
 

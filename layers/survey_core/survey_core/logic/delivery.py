@@ -25,7 +25,7 @@ from ..dal import store
 from ..dal.gateways import Lifecycle
 from ..dal.models import SENDING, Invitation
 from ..dal.suppressions import suppress
-from ..eligibility import BOUNCED, COMPLAINED, outside_quiet_hours, zone_or_default
+from ..rules.eligibility import BOUNCED, COMPLAINED, outside_quiet_hours, zone_or_default
 from .channels import current_facts, planned_channel
 from .counting import REACHED
 from .trigger import wait_ends

@@ -11,18 +11,18 @@ from typing import Any
 from ..catalogue import Catalogue, EscalationRule
 from ..clock import iso
 from ..config import EscalateConfig
-from ..contracts import validate_detail
 from ..dal import store
 from ..dal.gateways import ContactCenter, EventBus, Notifier
 from ..dal.models import Escalation, Response
 from ..dal.store import Counts
-from ..escalation import (
+from ..events.contracts import validate_detail
+from ..messages.safe_text import one_line
+from ..rules.escalation import (
     escalation_reasons,
     keyword_match,
     rule_for,
     scheduled_time,
 )
-from ..safe_text import one_line
 from .counting import counting_day
 
 SEGMENT_LABELS = {

@@ -11,7 +11,7 @@ from typing import Any
 from ..catalogue import DEFAULT_SLA_HOURS
 from ..dal import store
 from ..dal.models import Escalation
-from ..follow_up import (
+from ..rules.follow_up import (
     NotUnderstood,
     counted,
     follow_up,

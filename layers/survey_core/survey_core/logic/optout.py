@@ -20,11 +20,11 @@ from ..clock import Clock
 from ..dal import store
 from ..dal.models import Customer, Invitation
 from ..dal.suppressions import address_key, suppress_key
-from ..eligibility import UNSUBSCRIBED
-from ..email_message import ONE_CLICK
-from ..forms import Form, first
-from ..i18n import text
-from ..rendering import render_unsubscribe_page, render_unsubscribed_page
+from ..messages.email import ONE_CLICK
+from ..messages.i18n import text
+from ..messages.rendering import render_unsubscribe_page, render_unsubscribed_page
+from ..rules.eligibility import UNSUBSCRIBED
+from ..web.forms import Form, first
 from .collect import Page, find_invitation
 from .counting import REACHED
 

@@ -25,7 +25,7 @@ from ..catalogue import Catalogue
 from ..dal import store
 from ..dal.gateways import EventBus, Lifecycle
 from ..dal.models import Response
-from ..escalation import KEYWORD_FLAG, keyword_match, rule_for
+from ..rules.escalation import KEYWORD_FLAG, keyword_match, rule_for
 
 RESPONSE_RECEIVED = "Survey Response Received"
 

@@ -24,11 +24,11 @@ from ..dal import store
 from ..dal.gateways import SmsSender
 from ..dal.models import Invitation
 from ..dal.suppressions import address_key, suppress, suppressions_of
-from ..eligibility import STOP_REPLY, normalize_phone
-from ..i18n import text
+from ..messages.i18n import text
 from ..observability import correlate
-from ..scoring import scale_of
-from ..sms_reply import read_reply
+from ..rules.eligibility import STOP_REPLY, normalize_phone
+from ..rules.scoring import scale_of
+from ..rules.sms_reply import read_reply
 from .collect import Answered, accepts_answers, answer
 
 Outcome = Literal[

@@ -13,13 +13,13 @@ from ..config import ReportConfig
 from ..dal import store
 from ..dal.gateways import Mailer
 from ..dal.models import Response
-from ..i18n import text
-from ..rendering import RenderedEmail, render_report_email
-from ..report_chart import trend_alt_text, trend_chart_png, trend_has_values
-from ..report_config import DueReport, Period, ReportGroup, due_reports
-from ..report_content import CounterRow, build_report_data
-from ..report_model import CommentRow, ReportData
-from ..report_workbook import report_workbook
+from ..messages.i18n import text
+from ..messages.rendering import RenderedEmail, render_report_email
+from ..report.chart import trend_alt_text, trend_chart_png, trend_has_values
+from ..report.config import DueReport, Period, ReportGroup, due_reports
+from ..report.content import CounterRow, build_report_data
+from ..report.model import CommentRow, ReportData
+from ..report.workbook import report_workbook
 
 COMMENTS_SHOWN = 5
 

@@ -36,7 +36,7 @@ from ..errors import (
     NoReachableChannel,
     NotRecorded,
 )
-from ..rendering import render_invitation_email, render_sms
+from ..messages.rendering import render_invitation_email, render_sms
 from .channels import RungChannels, current_facts, rung_channels
 from .counting import DELIVERED, REACHED, counting_day, sent_counts
 

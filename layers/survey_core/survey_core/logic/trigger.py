@@ -16,19 +16,19 @@ from typing import Any
 from ..catalogue import Catalogue, Survey, business_key
 from ..clock import iso
 from ..config import TriggerConfig
-from ..contracts import InvalidEvent, validate_event
 from ..dal import store
 from ..dal.gateways import Lifecycle, RejectedEvents
 from ..dal.models import Customer, Invitation
 from ..dal.suppressions import suppressions_of
-from ..eligibility import (
+from ..events.contracts import InvalidEvent, validate_event
+from ..messages.i18n import resolve_language
+from ..rules.eligibility import (
     Plan,
     known_time_zone,
     normalize_email,
     normalize_phone,
     plan_invitation,
 )
-from ..i18n import resolve_language
 from ..tokens import invitation_id, new_link_token
 from .channels import customer_facts
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from .report_model import ReportData, TrendPoint
+from .model import ReportData, TrendPoint
 
 # The headline's scale per metric (see MetricBlock): NPS -100..100, CSAT % 0..100, CES 1..7.
 METRIC_RANGES: dict[str, tuple[float, float]] = {

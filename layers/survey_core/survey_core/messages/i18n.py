@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .scoring import SCALES
+from ..rules.scoring import SCALES
 
 SUPPORTED_LANGUAGES = ("fi", "sv", "en")
 DEFAULT_LANGUAGE = "en"

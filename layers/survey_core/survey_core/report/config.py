@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jsonschema import Draft202012Validator
 
-from .yaml_file import parse_yaml
+from ..yaml_file import parse_yaml
 
 REPORTS_PATH = Path(__file__).with_name("reports.yaml")
 SCHEMA_PATH = Path(__file__).with_name("reports.schema.json")

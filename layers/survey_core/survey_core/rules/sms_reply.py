@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from .safe_text import clean_text
+from ..messages.safe_text import clean_text
 from .scoring import scale_of
 
 MAX_REPLY_COMMENT = 1000  # the survey page's cap; a long SMS comment is cut, not refused

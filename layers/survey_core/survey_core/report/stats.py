@@ -2,10 +2,10 @@
 periods that are outside the noise, and segment rankings that set small samples apart.
 
 Pure functions over score histograms (score -> count), standard library only. The summaries
-themselves come from :mod:`survey_core.scoring`; this module adds what the report needs on top
+themselves come from :mod:`survey_core.rules.scoring`; this module adds what the report needs on top
 and does not compute any of them a second time:
 
-* NPS: :func:`survey_core.scoring.nps` already gives the shares of promoters (9-10), passives
+* NPS: :func:`survey_core.rules.scoring.nps` already gives the shares of promoters (9-10), passives
   (7-8) and detractors (0-6), the NPS (-100..100), n and the 95 % margin. Every answer counts
   +1 (promoter), 0 (passive) or -1 (detractor); the NPS is 100 times their mean, so with the
   shares p_P and p_D::
@@ -15,7 +15,7 @@ and does not compute any of them a second time:
 
   which is the variance of a difference of two proportions of one multinomial sample. It is
   re-exported here (:data:`nps`, :class:`NpsSummary`) so the report imports one module.
-* Every margin is ``z * standard error`` with z = :data:`~survey_core.scoring.Z_95`
+* Every margin is ``z * standard error`` with z = :data:`~survey_core.rules.scoring.Z_95`
   (1.95996..., the exact two-sided 95 % normal quantile; "1.96" rounded), so a change test
   takes the standard error as ``margin / z``: the variance scoring.py computed, not a copy.
 """
@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Generic, Literal, Protocol, TypeVar
 
-from .scoring import Z_95, NpsSummary, ces, csat, nps, share_margin
+from ..rules.scoring import Z_95, NpsSummary, ces, csat, nps, share_margin
 
 __all__ = [
     "MIN_N",

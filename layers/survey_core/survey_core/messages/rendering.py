@@ -10,10 +10,10 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from ..report.model import ReportData
+from ..rules.scoring import scale_of
 from .i18n import resolve_language, text
-from .report_model import ReportData
 from .safe_text import clean_text, one_line
-from .scoring import scale_of
 from .sms import SmsSize, sms_size
 
 
@@ -27,7 +27,7 @@ def _clean(value: Any) -> Any:
 
 
 _ENV = Environment(
-    loader=PackageLoader("survey_core", "templates"),
+    loader=PackageLoader("survey_core.messages", "templates"),
     autoescape=select_autoescape(["html"], default_for_string=True, default=False),
     undefined=StrictUndefined,
     trim_blocks=True,

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .catalogue import (
+from ..catalogue import (
     DEFAULT_ESCALATION_SCORES,
     DEFAULT_SLA_HOURS,
     BusinessHours,

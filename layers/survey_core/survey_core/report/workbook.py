@@ -27,9 +27,9 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from .report_chart import METRIC_RANGES, trend_has_values, trend_metric
-from .report_model import MetricBlock, ReportData, SegmentRow
-from .safe_text import clean_text
+from ..messages.safe_text import clean_text
+from .chart import METRIC_RANGES, trend_has_values, trend_metric
+from .model import MetricBlock, ReportData, SegmentRow
 
 NO_RESPONSES = "No responses this period"
 

@@ -9,9 +9,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from .catalogue import Catalogue, Survey
-from .report_config import Period, ReportGroup, Scope, trend_periods
-from .report_model import (
+from ..catalogue import Catalogue, Survey
+from ..rules.scoring import NpsSummary, share_margin
+from .config import Period, ReportGroup, Scope, trend_periods
+from .model import (
     ChangeNote,
     ChannelRow,
     CommentRow,
@@ -22,7 +23,6 @@ from .report_model import (
     SegmentRow,
     TrendPoint,
 )
-from .scoring import NpsSummary, share_margin
 from .stats import (
     Change,
     ces_stats,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .catalogue import Rung, Survey, Window
+from ..catalogue import Rung, Survey, Window
 
 # Suppression reasons: no invitation is sent.
 NOT_SAMPLED = "not-sampled"

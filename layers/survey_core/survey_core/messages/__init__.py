@@ -1,0 +1,1 @@
+"""What people read: emails, SMS texts and pages (templates, rendering, languages)."""

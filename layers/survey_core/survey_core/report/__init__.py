@@ -1,0 +1,1 @@
+"""The manager report: its configuration, statistics, content model, chart and workbook."""

@@ -1,0 +1,1 @@
+"""Pure decision rules: eligibility, scoring, SMS reply reading, escalation, follow-up."""

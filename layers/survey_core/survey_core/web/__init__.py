@@ -1,0 +1,1 @@
+"""HTTP helpers of the survey pages: form parsing and security headers."""
