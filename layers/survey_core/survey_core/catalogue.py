@@ -13,7 +13,6 @@ digest of the YAML it came from: a cold start parses no YAML and imports no YAML
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from collections.abc import Mapping
@@ -24,9 +23,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from . import schemas
-from .events.contracts import has_field
-from .messages.i18n import resolve_language, text
+# A cold start only builds the catalogue its stamp vouches for: the schema check, the event
+# contracts (filters) and the texts (questions) are imported where they are used.
 
 CATALOGUE_PATH = Path(__file__).with_name("catalogue.yaml")
 SCHEMA_PATH = Path(__file__).with_name("catalogue.schema.json")
@@ -160,6 +158,8 @@ class Catalogue:
     def question(self, survey_id: str, metric: str, language: str) -> str:
         """The survey's question; the built-in text when the survey has left the catalogue
         while its invitations are still open."""
+        from .messages.i18n import resolve_language, text
+
         language = resolve_language(language)
         survey = self.find(survey_id)
         if survey is not None and metric in survey.questions:
@@ -263,6 +263,8 @@ def _check_quiet_hours(window: Mapping[str, str], where: str, problems: list[str
 
 
 def _check_trigger(trigger: Mapping[str, Any], where: str, problems: list[str]) -> None:
+    from .events.contracts import has_field
+
     detail_type = trigger["detailType"]
     for path in trigger.get("filter", {}):
         if not has_field(detail_type, path):
@@ -348,6 +350,8 @@ def parse_catalogue(raw: Any, source: str, checked: bool = False) -> Catalogue:
     """Build the catalogue, or raise CatalogueError listing every problem found. checked: this
     very catalogue passed the whole check before (its stamp matched), so only build it."""
     if not checked:
+        from . import schemas
+
         errors = schemas.errors("catalogue", raw)
         if errors:
             raise CatalogueError([f"{source}: {e.at('$')}: {schemas.describe(e)}" for e in errors])
@@ -375,6 +379,8 @@ def parse_catalogue(raw: Any, source: str, checked: bool = False) -> Catalogue:
 
 def digest(catalogue_text: str) -> str:
     """What a stamp holds: the catalogue's and its schema's bytes, hashed together."""
+    import hashlib
+
     content = SCHEMA_PATH.read_bytes() + b"\0" + catalogue_text.encode("utf-8")
     return hashlib.sha256(content).hexdigest()
 
