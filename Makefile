@@ -58,7 +58,7 @@ format: venv
 	$(VENV)/bin/ruff check --fix .
 
 typecheck: venv
-	$(VENV)/bin/mypy layers/survey_core/survey_core functions infra bench tools
+	$(VENV)/bin/mypy layers/survey_core/survey_core layers/survey_core/build_layer.py functions infra bench tools
 
 # checkov: every skipped check carries its reason next to the resource in template.yaml.
 # --skip-download keeps it offline (no guideline lookups).
@@ -100,6 +100,7 @@ lock: venv
 	$(VENV)/bin/uv pip compile -q requirements/sam.in -o requirements/sam.txt --python-version 3.11 --no-header
 	$(VENV)/bin/uv pip compile -q requirements/checkov.in -o requirements/checkov.txt --python-version 3.11 --no-header
 	$(VENV)/bin/uv pip compile -q layers/survey_core/requirements.in -o layers/survey_core/requirements.txt --python-version 3.13 --python-platform aarch64-manylinux_2_34 --no-header
+	$(VENV)/bin/uv pip compile -q functions/report/requirements.in -o functions/report/requirements.txt --python-version 3.13 --python-platform aarch64-manylinux_2_34 --no-header
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .local-stack .preview .pytest_cache .mypy_cache .ruff_cache

@@ -7,6 +7,7 @@ import dataclasses
 import io
 import zipfile
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from survey_core.report.chart import (
     trend_chart_png,
     trend_has_values,
     trend_metric,
+    use_font,
 )
 from survey_core.report.model import (
     ChangeNote,
@@ -33,6 +35,10 @@ from survey_core.report.model import (
 from survey_core.report.workbook import report_workbook
 
 pytestmark = pytest.mark.unit
+
+# The font the report function ships (functions/report/Makefile) and names at import.
+FONT = Path(__file__).resolve().parents[2] / "functions" / "report" / "fonts" / "DejaVuSans.ttf"
+use_font(FONT)
 
 EVIL_FORMULA = '=HYPERLINK("http://evil")'
 EVIL_MARKUP = "<script>alert(1)</script>"

@@ -1,10 +1,12 @@
 """The manager report's trend chart: a PNG line chart of ReportData.trend for the HTML email,
 and its one-sentence text alternative for the image's alt attribute.
 
-Drawn with Pillow and its bundled default font (no font file to ship), at twice the size and
-scaled down, so lines are smooth. That font has ASCII only: letters it lacks are drawn without
-their accents (ä -> a) on the image; the alt text keeps them. The same data gives the same
-bytes: nothing here reads the clock or the machine's fonts.
+Drawn with Pillow, at twice the size and scaled down, so lines are smooth, in DejaVu Sans: the
+report function ships the font and names it with use_font() (the shared layer has neither
+Pillow nor the font; Pillow is imported only when a chart is drawn). Without it, Pillow's own
+font, which has ASCII only: letters a font lacks are drawn without their accents (ä -> a) on
+the image; the alt text keeps them. The same data gives the same bytes: nothing here reads the
+clock or the machine's fonts.
 
 A trend with no value at all (every period without answers, or no periods) still gives a
 valid PNG, with axes and a "no answers" note; `trend_has_values` tells the email whether to
@@ -23,10 +25,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-
-from PIL import Image, ImageDraw, ImageFont
+from typing import TYPE_CHECKING
 
 from .model import ReportData, TrendPoint
+
+if TYPE_CHECKING:
+    from PIL import ImageDraw, ImageFont
 
 # The headline's scale per metric (see MetricBlock): NPS -100..100, CSAT % 0..100, CES 1..7.
 METRIC_RANGES: dict[str, tuple[float, float]] = {
@@ -213,14 +217,25 @@ class _Canvas:
         return max(self.draw.textlength(text, font=self.font) for text in texts)
 
 
-# DejaVu Sans (free license: fonts/DejaVuSans.LICENSE) draws Finnish and Swedish letters;
-# Pillow's own default font covers ASCII only.
-FONT_PATH = Path(__file__).with_name("fonts") / "DejaVuSans.ttf"
+# DejaVu Sans (free license: functions/report/fonts/DejaVuSans.LICENSE) draws Finnish and
+# Swedish letters; Pillow's own default font covers ASCII only.
+FONT_NAME = "DejaVuSans.ttf"
+_font: list[Path] = []  # the font use_font() named
+
+
+def use_font(path: Path) -> None:
+    """Draw with this TrueType font (the report function's copy of DejaVu Sans)."""
+    if not path.is_file():
+        raise FileNotFoundError(f"no font at {path}")
+    _font[:] = [path]
+    _has_glyph.cache_clear()
 
 
 def _freetype(size: int) -> ImageFont.FreeTypeFont:
-    if FONT_PATH.exists():
-        return ImageFont.truetype(str(FONT_PATH), size=size)
+    from PIL import ImageFont
+
+    if _font:
+        return ImageFont.truetype(str(_font[0]), size=size)
     font = ImageFont.load_default(size=size)
     if not isinstance(font, ImageFont.FreeTypeFont):  # Pillow's wheels include FreeType
         raise RuntimeError("Pillow was built without FreeType: the chart needs it")
@@ -334,6 +349,8 @@ def trend_chart_png(
     metric = trend_metric(data)
     values = [point.value for point in data.trend if point.value is not None]
     low, high, ticks = _axis(metric, values, y_range)
+
+    from PIL import Image, ImageDraw
 
     s = _SCALE
     image = Image.new("RGB", (width * s, height * s), _BACKGROUND)

@@ -21,15 +21,15 @@ import math
 import re
 from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any
-
-import xlsxwriter
-from xlsxwriter.format import Format
-from xlsxwriter.worksheet import Worksheet
+from typing import TYPE_CHECKING, Any
 
 from ..messages.safe_text import clean_text
 from .chart import METRIC_RANGES, trend_has_values, trend_metric
 from .model import MetricBlock, ReportData, SegmentRow
+
+if TYPE_CHECKING:  # XlsxWriter ships with the report function and loads when a report is due
+    from xlsxwriter.format import Format
+    from xlsxwriter.worksheet import Worksheet
 
 NO_RESPONSES = "No responses this period"
 
@@ -418,6 +418,8 @@ def _comments(wb: Any, f: _Formats, data: ReportData) -> None:
 
 def report_workbook(data: ReportData) -> bytes:
     """The report as an .xlsx file's bytes (sheets Summary, Trend, Segments, Comments)."""
+    import xlsxwriter
+
     out = io.BytesIO()
     wb = xlsxwriter.Workbook(
         out,
