@@ -181,6 +181,16 @@ def test_chart_is_deterministic_and_depends_on_the_data() -> None:
     assert trend_chart_png(other) != trend_chart_png(data)
 
 
+def test_the_chart_uses_the_datas_axis_not_the_whole_scale() -> None:
+    data = report()
+    assert data.trend_axis == (-30.0, 50.0)
+    png = trend_chart_png(data)
+    assert png == trend_chart_png(data, y_range=data.trend_axis)
+    assert png != trend_chart_png(data, y_range=(-100.0, 100.0))
+    # without a known metric there is no data axis: the chart falls back to the label's scale
+    assert dataclasses.replace(data, trend_metric="").trend_axis is None
+
+
 @pytest.mark.parametrize(
     "values",
     [
@@ -481,7 +491,7 @@ def test_a_withheld_figure_is_empty_cells_and_a_note_never_a_number() -> None:
     ] * 5
 
 
-def test_the_trend_sheet_carries_each_points_interval() -> None:
+def test_the_trend_sheet_carries_each_points_interval_and_the_data_axis() -> None:
     data = report()
     ws = read(report_workbook(data))["Trend"]
     assert rows(ws)[0][:5] == ("Period", data.trend_metric_label, "n", "95 % low", "95 % high")
@@ -489,6 +499,10 @@ def test_the_trend_sheet_carries_each_points_interval() -> None:
     assert body == [(p.label, p.value, p.n, p.low, p.high) for p in data.trend]
     # the empty week: no value and no interval
     assert body[2] == ("2026-W44", None, 0, None, None)
+    # the chart's value axis is the data's own range (-19..38 padded, on 10s), not -100..100
+    assert data.trend_axis == (-30.0, 50.0)
+    axis = ws._charts[0].y_axis.scaling
+    assert (axis.min, axis.max) == data.trend_axis
 
 
 def test_workbook_is_deterministic() -> None:

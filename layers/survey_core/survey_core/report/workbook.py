@@ -318,7 +318,11 @@ def _trend(wb: Any, f: _Formats, data: ReportData) -> None:
     chart.set_legend({"none": True})
     chart.show_blanks_as("gap")
     values = [p.value for p in data.trend if p.value is not None]
-    chart.set_y_axis(_value_axis(metric, values))
+    axis = _value_axis(metric, values)
+    if data.trend_axis is not None:  # the data's own range (with its intervals), not the scale
+        axis.update(dict(zip(("min", "max"), data.trend_axis, strict=True)))
+        axis.pop("major_unit", None)
+    chart.set_y_axis(axis)
     # Period labels at the bottom even when the axis crosses at 0 (NPS): that line is the zero.
     chart.set_x_axis({"label_position": "low"})
     chart.set_size({"width": 640, "height": 320})
