@@ -298,7 +298,7 @@ def test_error_and_thank_you_pages_render(status: int, language: str) -> None:
 
 
 @pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
-def test_report_email_shows_scores_with_margins_and_an_empty_variant(language: str) -> None:
+def test_report_email_shows_scores_with_intervals_and_an_empty_variant(language: str) -> None:
     from survey_core.logic.report import email_for
 
     from tools.preview_report import WEEK, sample_report
@@ -306,9 +306,25 @@ def test_report_email_shows_scores_with_margins_and_an_empty_variant(language: s
     report = sample_report(language)
     email = email_for(report, WEEK)
     [nps] = [b for b in report.blocks if b.metric == "nps"]
-    shown = f"{nps.headline.value:.1f}"
-    assert f"{shown}</strong> &plusmn; {nps.headline.margin:.1f}" in email.html
-    assert f"NPS: {shown} ± {nps.headline.margin:.1f} (n = {nps.headline.n})" in email.text
+    h = nps.headline
+    assert h.value is not None and h.low is not None and h.high is not None
+    shown, interval = f"{h.value:.1f}", f"{h.low:.1f} &hellip; {h.high:.1f}"
+    assert f"{shown}</strong> ({interval})" in email.html
+    assert f"NPS: {shown} ({h.low:.1f} … {h.high:.1f}) (n = {h.n})" in email.text
+    assert "&plusmn;" not in email.html and "±" not in email.text
+    # the takeaway first, in the report's language
+    assert report.takeaway_line
+    assert email.text.index(report.takeaway_line) < email.text.index("NPS: ")
+    assert report.takeaway_line in email.html
+    # each rate beside its own denominator
+    email_row = next(c for c in report.channels if c.channel == "email")
+    rate = email_row.rate
+    assert f"email: {rate.numerator} / {rate.denominator} = " in email.text
+    cells = re.sub(r"<td[^>]*>", "<td>", email.html)
+    assert f"<td>email</td><td>{rate.numerator}</td><td>{rate.denominator}</td>" in cells
+    # a segment with too few answers says so; no segment is ranked by number
+    assert text(language, "report_too_few") in email.text
+    assert text(language, "report_segment_no_difference") in email.html
     assert report.group in email.subject and report.period_label in email.subject
     # a comment with markup: escaped in the HTML, as written in the text part
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in email.html

@@ -342,12 +342,15 @@ def trend_chart_png(
 ) -> bytes:
     """A PNG line chart of data.trend: one point per period, oldest first, its value printed at
     the point; a period without answers (value None) breaks the line and shows a dash. The
-    y-axis covers the metric's scale (NPS -100..100 with a zero line, CSAT 0..100 %, CES 1..7),
-    or y_range when given; values outside it widen it."""
+    y-axis covers y_range when given, else the data's own range (ReportData.trend_axis: every
+    point's interval, padded), else the metric's scale (NPS -100..100 with a zero line, CSAT
+    0..100 %, CES 1..7); values outside it widen it."""
     if width < 160 or height < 100:
         raise ValueError(f"chart too small: {width}x{height} (at least 160x100)")
     metric = trend_metric(data)
     values = [point.value for point in data.trend if point.value is not None]
+    if y_range is None:
+        y_range = data.trend_axis  # the data and its intervals, padded (stats.trend_axis)
     low, high, ticks = _axis(metric, values, y_range)
 
     from PIL import Image, ImageDraw
