@@ -7,7 +7,6 @@ Nothing here logs: keys and bodies may hold pseudonyms and comments.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +15,6 @@ from botocore.exceptions import ClientError
 from ..lake.objects import LakeObject, compress, decode, lines
 
 REWRITE_ATTEMPTS = 5  # another rewrite of the same object got in first: read it again
-READ_THREADS = 8
 # S3's answers to a conditional write when the object changed since it was read.
 CHANGED_MEANWHILE = ("PreconditionFailed", "ConditionalRequestConflict")
 
@@ -88,9 +86,8 @@ class LakeBucket:
         self, prefix: str, change: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
     ) -> int:
         """Rewrite every object under a prefix (a partition) that change changes; how many."""
-        keys = self.keys(prefix)
-        with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
-            return sum(pool.map(lambda key: self.rewrite(key, change), keys))
+        # One after another: erasures are rare, and a day holds at most a batch a minute.
+        return sum(self.rewrite(key, change) for key in self.keys(prefix))
 
 
 def pseudonym_key(secrets: Any, secret_arn: str) -> bytes:
