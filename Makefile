@@ -12,7 +12,7 @@ UV_VERSION := 0.13.8
 SAM_PYENV := PYENV_VERSION=3.13.0:$(shell pyenv version-name 2>/dev/null || echo system)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv demo local test lint format typecheck validate check-catalogue build deploy unit integration e2e bench lock clean preview report-preview
+.PHONY: help venv demo local test lint format typecheck validate check-catalogue build deploy unit integration e2e bench lock clean preview report-preview analytics
 
 help:
 	@echo "make demo   - run the whole survey loop on the local stack (no AWS account)"
@@ -22,6 +22,7 @@ help:
 	@echo "make bench  - sam build, then every benchmark (cold starts, package sizes, costs against floors, report reads, transitions, USD, end-to-end): a summary table and .bench/results.json"
 	@echo "make preview - every survey email and SMS rendered to .preview/"
 	@echo "make report-preview - a sample manager report (HTML, chart, .xlsx, screenshots) in .preview/report/"
+	@echo "make analytics - the data lake's named queries on DuckDB, over a local stack fed through the real flow"
 
 $(VENV)/.installed: requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -116,3 +117,9 @@ preview: venv
 # A manager report from sample data: HTML, text, chart, .xlsx and Chromium screenshots.
 report-preview: venv
 	$(PY) -m tools.preview_report --out .preview/report
+
+# The data lake: a local stack, surveys through the real flow, then the named queries (the
+# template's Athena SQL, translated by sqlglot) on DuckDB over the stack's lake bucket.
+# On a running stack (make local): .venv/bin/python -m tools.lake query
+analytics: venv
+	$(PY) -m tools.lake demo
