@@ -26,8 +26,7 @@ from zoneinfo import ZoneInfo
 
 from boto3.dynamodb.types import TypeDeserializer
 
-from ..dal.store import segment_keys
-from ..logic.counting import DELIVERED, counting_day
+from ..logic.counting import DELIVERED, counting_day, segment_keys
 
 RESPONSES = "responses"
 COMMENTS = "comments"
