@@ -1,7 +1,7 @@
 """The named queries, kept once in template.yaml in Athena's dialect, translated to DuckDB by
 sqlglot (tools/lake_sql.py) and run on lake objects made here: each answers its question,
 counts every entity once in its latest version (a row written twice, or an older version,
-changes nothing), and computes its margins as the report does."""
+changes nothing), and computes its 95 % intervals as the report does (report/stats.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 from survey_core.lake.objects import encode
-from survey_core.report.stats import ces_stats, csat_stats
-from survey_core.rules.scoring import nps
+from survey_core.report.stats import ces_stats, csat_stats, nps_stats, wilson
 
 from tools.lake_sql import (
     PARAMETERS,
@@ -91,7 +90,7 @@ def test_every_query_runs_on_an_empty_lake(tmp_path: Path) -> None:
         assert result(tmp_path, name) == [], name
 
 
-def test_nps_by_week_counts_the_latest_revision_once_with_the_reports_margin(
+def test_nps_by_week_counts_the_latest_revision_once_with_the_reports_interval(
     tmp_path: Path,
 ) -> None:
     # Given three answers; the first changed from 2 to 9 (two revisions, the first row written
@@ -104,18 +103,20 @@ def test_nps_by_week_counts_the_latest_revision_once_with_the_reports_margin(
     # When the week's scores are asked
     found = {r["segment"]: r for r in result(tmp_path, "scores_by_week_and_segment")}
     # Then each answer counts once, as its latest revision: 9, 6 and 10
-    expected = nps({9: 1, 6: 1, 10: 1})
+    expected = nps_stats({9: 1, 6: 1, 10: 1}).score
     everyone = found["all"]
     assert (everyone["n"], everyone["promoters"], everyone["detractors"]) == (3, 2, 1)
-    assert everyone["value"] == pytest.approx(round(expected.score, 2))
-    assert everyone["margin"] == pytest.approx(round(expected.margin, 2))
-    assert everyone["ci_high"] <= 100 and everyone["ci_low"] >= -100
+    assert everyone["value"] == pytest.approx(round(expected.value, 2))
+    assert (everyone["ci_low"], everyone["ci_high"]) == pytest.approx(
+        (round(expected.low, 2), round(expected.high, 2))
+    )
+    assert everyone["shown"] is expected.shown is False  # three answers: "too few answers"
     assert str(everyone["week_start"]) == "2026-11-16"
     assert found["businessArea=webshop"]["n"] == 2 and found["businessArea=store"]["n"] == 1
     assert set(found) == {"all", "businessArea=webshop", "businessArea=store"}
 
 
-def test_csat_and_ces_have_their_own_values_and_margins(tmp_path: Path) -> None:
+def test_csat_and_ces_have_their_own_values_and_intervals(tmp_path: Path) -> None:
     scores = [{"csat": 5, "ces": 7}, {"csat": 4, "ces": 2}, {"csat": 2, "ces": 6}]
     write(
         tmp_path, "responses", "2026-11-18",
@@ -123,12 +124,16 @@ def test_csat_and_ces_have_their_own_values_and_margins(tmp_path: Path) -> None:
     )  # fmt: skip
     found = {r["metric"]: r for r in result(tmp_path, "scores_by_week_and_segment")}
     csat = csat_stats({5: 1, 4: 1, 2: 1})
-    assert found["csat"]["value"] == pytest.approx(round(csat.satisfied.pct, 2))
-    assert found["csat"]["margin"] == pytest.approx(round(csat.satisfied.margin, 2))
+    assert found["csat"]["value"] == pytest.approx(round(csat.satisfied.value, 2))
+    assert (found["csat"]["ci_low"], found["csat"]["ci_high"]) == pytest.approx(
+        (round(csat.satisfied.low, 2), round(csat.satisfied.high, 2))
+    )
     assert found["csat"]["satisfied"] == 2 and found["csat"]["promoters"] is None
     ces = ces_stats({7: 1, 2: 1, 6: 1})
-    assert found["ces"]["value"] == pytest.approx(round(ces.mean.mean, 2))
-    assert found["ces"]["margin"] == pytest.approx(round(ces.mean.margin, 2))
+    assert found["ces"]["value"] == pytest.approx(round(ces.mean.value, 2))
+    assert (found["ces"]["ci_low"], found["ces"]["ci_high"]) == pytest.approx(
+        (round(ces.mean.low, 2), round(ces.mean.high, 2))
+    )
     assert found["ces"]["high_effort"] == 1
     assert found["ces"]["ci_high"] <= 7  # inside the scale
 
@@ -184,6 +189,10 @@ def test_response_rate_by_channel_and_step_attributes_each_answer_once(tmp_path:
     assert steps[("email", 0)]["answers"] == 1
     assert steps[("sms", 1)]["answers"] == 1 and steps[("email", 1)]["answers"] == 1
     assert steps[("email", 0)]["response_rate_pct"] == 50.0
+    rate = wilson(1, 2)
+    assert (steps[("email", 0)]["ci_low"], steps[("email", 0)]["ci_high"]) == pytest.approx(
+        (round(rate.low, 2), round(rate.high, 2))
+    )
 
 
 def escalation(invitation: str, version: str, **extra: Any) -> dict[str, Any]:
