@@ -63,7 +63,10 @@ def demo_plans(tag: str = "lake") -> list[Plan]:
     """Twelve purchases and four service contacts, answered every way there is."""
     areas, touchpoints = ("webshop", "store"), ("checkout", "delivery")
     nps = [9, 10, 3, 7, 10, 2, 8, 6, 9, 5, 0, 10]
-    hows = ["page", "page", "page", "page-after-reminder", "page-after-reminder", "sms"]
+    # A purchase survey asks by email first and by SMS at its reminder (catalogue.yaml): its
+    # customers can answer by SMS only after the reminder.
+    hows = ["page", "page", "page", "page-after-reminder", "page-after-reminder"]
+    hows += ["sms-after-reminder"]
     hows += ["sms-after-reminder", "page", "none", "page-after-reminder", "page", "none"]
     follow = {2: "completed", 5: "not-reached", 10: "completed"}
     plans = [
@@ -183,6 +186,11 @@ class LakeFlow:
     # ------------------------------------------------------------ answers
     def answer(self, plan: Plan) -> None:
         if plan.how.startswith("sms"):
+            # A reply to no SMS answers nothing (logic/replies.py: no open survey asked this
+            # number by SMS): a plan that does so is wrong, and would only show as a missing
+            # callback task much later.
+            if not self._messages(plan, self._outbox())[1]:
+                raise RuntimeError(f"{plan.customer} answers by SMS but got no SMS ({plan.how})")
             score = next(iter(plan.scores.values()))
             text = f"{score} {plan.comment}" if plan.comment else str(score)
             self.stack.control("sms/inbound", {"from": plan.phone, "body": text})
