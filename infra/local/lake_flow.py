@@ -218,7 +218,7 @@ class LakeFlow:
     def follow_up_tasks(self, timeout: float = 60) -> None:
         """Contact events for the detractors' tasks, as Amazon Connect publishes them."""
         wanted = [p for p in self.plans if p.answers and p.follow_up != "open"]
-        ids = {self._invitation_id(p): p for p in wanted}
+        ids = {self.invitation_id(p): p for p in wanted}
 
         def tasks() -> dict[str, Any] | None:
             found = {
@@ -239,7 +239,7 @@ class LakeFlow:
                 path = f"connect/contacts/{task['ContactId']}/events"
                 self.stack.control(path, {"eventType": event_type, "at": at})
 
-    def _invitation_id(self, plan: Plan) -> str:
+    def invitation_id(self, plan: Plan) -> str:
         token = urllib.parse.urlparse(plan.link).path.rsplit("/", 1)[1]
         keys = self.stack.client("dynamodb").query(
             TableName=self.stack.physical_id("InvitationsTable"),
