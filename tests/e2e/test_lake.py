@@ -239,6 +239,43 @@ def test_a_replayed_stream_batch_changes_no_result(lake_stack: Lake, tmp_path: P
     assert lake_stack.results(tmp_path / "after") == before
 
 
+def test_the_backfill_exports_what_was_stored_before_the_export_and_is_idempotent(
+    lake_stack: Lake, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the named queries' results over the lake the streams wrote
+    exported = lake_stack.results(tmp_path / "streams")
+    assert all(exported.values())
+    # and then an empty lake, while the tables keep what they hold: as before the export existed
+    s3 = lake_stack.stack.client("s3")
+    for key in lake_stack.objects():
+        s3.delete_object(Bucket=lake_stack.bucket, Key=key)
+    assert not any(lake_stack.results(tmp_path / "empty").values())
+    command = [
+        "backfill",
+        "--stack-name",
+        lake_stack.info["stack_name"],
+        "--region",
+        lake_stack.info["region"],
+        "--endpoint-url",
+        lake_stack.info["endpoint_url"],
+    ]
+    # When the backfill runs without --yes, it counts and writes nothing
+    assert lake.main(command) == 0
+    assert "dry run" in capsys.readouterr().out
+    assert lake_stack.objects() == {}
+    # When it runs with --yes
+    assert lake.main([*command, "--yes"]) == 0
+    assert " 0 unreadable" in capsys.readouterr().out
+    # Then every named query gives what the streams' lake gave
+    first_keys = set(lake_stack.objects())
+    assert lake_stack.results(tmp_path / "first") == exported
+    # When it runs again
+    assert lake.main([*command, "--yes"]) == 0
+    # Then it wrote the same objects again (no new ones) and every result is the same
+    assert set(lake_stack.objects()) == first_keys
+    assert lake_stack.results(tmp_path / "second") == exported
+
+
 def test_erase_removes_the_customers_comments_from_the_lake(lake_stack: Lake) -> None:
     # Given a customer whose answer with a comment is in the lake
     plan = next(p for p in lake_stack.plans if p.answers and p.comment and p.how == "page")
