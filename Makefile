@@ -19,7 +19,7 @@ help:
 	@echo "make test   - the gate: lint, types, template checks, sam build, all tests"
 	@echo "make local  - start the local stack and keep it running"
 	@echo "make deploy - check the catalogue, sam build, sam deploy --guided"
-	@echo "make bench  - sam build, then every benchmark (cold starts, package sizes, costs against floors, report reads, transitions, USD, end-to-end): a summary table and .bench/results.json"
+	@echo "make bench  - sam build, then every benchmark (cold starts, package sizes, costs against floors, report reads, transitions, USD, end-to-end, the data lake): a summary table and .bench/results.json"
 	@echo "make preview - every survey email and SMS rendered to .preview/"
 	@echo "make report-preview - a sample manager report (HTML, chart, .xlsx, screenshots) in .preview/report/"
 	@echo "make analytics - the data lake's named queries on DuckDB, over a local stack fed through the real flow"

@@ -5,9 +5,9 @@ one summary table (figure, value, target, verdict) and all figures as JSON.
                               [--skip NAME ...]
 
 Benchmarks: cold_start, packages (both need `make build`), trigger_cost, collect_cost,
-report_reads, lifecycle, cost_model, e2e. --quick: fewer repetitions and events, for a smoke
-run (its figures are noisier; the JSON says quick). Exit 1 if a benchmark failed to run; a
-figure over its target is reported, not an error.
+report_reads, lifecycle, cost_model, e2e, analytics. --quick: fewer repetitions and events, for
+a smoke run (its figures are noisier; the JSON says quick). Exit 1 if a benchmark failed to run;
+a figure over its target is reported, not an error.
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ BENCHES = (
     Bench("lifecycle"),
     Bench("cost_model"),
     Bench("e2e"),
+    Bench("analytics", (), ("--sizes", "100000", "--lag-answers", "3")),
 )
 NAMES = tuple(b.name for b in BENCHES)
 

@@ -165,7 +165,7 @@ def _context(args: argparse.Namespace, cloudformation: Any) -> Any:
     from survey_core.lake.rows import LakeContext
 
     parameters = _stack_parameters(cloudformation, args.stack_name)
-    secret = stack_resource(cloudformation, args.stack_name, "LakeKeySecret")
+    secret = stack_output(cloudformation, args.stack_name, "LakeKeySecretArn")
     tables = {
         stack_resource(cloudformation, args.stack_name, logical): entity
         for entity, logical in ENTITY_TABLES.items()
@@ -245,7 +245,7 @@ def churn(args: argparse.Namespace) -> int:
     from survey_core.lake.objects import encode
 
     cloudformation = _client(args, "cloudformation")
-    secret = stack_resource(cloudformation, args.stack_name, "LakeKeySecret")
+    secret = stack_output(cloudformation, args.stack_name, "LakeKeySecretArn")
     key = pseudonym_key(_client(args, "secretsmanager"), secret)
     rows = churn_rows(args.csv, key)
     bucket = LakeBucket(

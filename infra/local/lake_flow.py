@@ -63,7 +63,10 @@ def demo_plans(tag: str = "lake") -> list[Plan]:
     """Twelve purchases and four service contacts, answered every way there is."""
     areas, touchpoints = ("webshop", "store"), ("checkout", "delivery")
     nps = [9, 10, 3, 7, 10, 2, 8, 6, 9, 5, 0, 10]
-    hows = ["page", "page", "page", "page-after-reminder", "page-after-reminder", "sms"]
+    # A purchase survey asks by email first and by SMS at its reminder (catalogue.yaml): its
+    # customers can answer by SMS only after the reminder.
+    hows = ["page", "page", "page", "page-after-reminder", "page-after-reminder"]
+    hows += ["sms-after-reminder"]
     hows += ["sms-after-reminder", "page", "none", "page-after-reminder", "page", "none"]
     follow = {2: "completed", 5: "not-reached", 10: "completed"}
     plans = [
@@ -183,6 +186,11 @@ class LakeFlow:
     # ------------------------------------------------------------ answers
     def answer(self, plan: Plan) -> None:
         if plan.how.startswith("sms"):
+            # A reply to no SMS answers nothing (logic/replies.py: no open survey asked this
+            # number by SMS): a plan that does so is wrong, and would only show as a missing
+            # callback task much later.
+            if not self._messages(plan, self._outbox())[1]:
+                raise RuntimeError(f"{plan.customer} answers by SMS but got no SMS ({plan.how})")
             score = next(iter(plan.scores.values()))
             text = f"{score} {plan.comment}" if plan.comment else str(score)
             self.stack.control("sms/inbound", {"from": plan.phone, "body": text})
@@ -210,7 +218,7 @@ class LakeFlow:
     def follow_up_tasks(self, timeout: float = 60) -> None:
         """Contact events for the detractors' tasks, as Amazon Connect publishes them."""
         wanted = [p for p in self.plans if p.answers and p.follow_up != "open"]
-        ids = {self._invitation_id(p): p for p in wanted}
+        ids = {self.invitation_id(p): p for p in wanted}
 
         def tasks() -> dict[str, Any] | None:
             found = {
@@ -231,7 +239,7 @@ class LakeFlow:
                 path = f"connect/contacts/{task['ContactId']}/events"
                 self.stack.control(path, {"eventType": event_type, "at": at})
 
-    def _invitation_id(self, plan: Plan) -> str:
+    def invitation_id(self, plan: Plan) -> str:
         token = urllib.parse.urlparse(plan.link).path.rsplit("/", 1)[1]
         keys = self.stack.client("dynamodb").query(
             TableName=self.stack.physical_id("InvitationsTable"),

@@ -1,0 +1,440 @@
+# ruff: noqa: S608 - every SQL text here is built from this module's own constants
+"""The data lake (docs/analytics.md): export lag, DuckDB time per named query, export cost.
+
+- Export lag: on the local stack, surveys answered on the survey page one after another; for
+  each, the wall time from the answer's POST to the first lake object under responses/ that
+  holds its row (the stream, the export function, S3). Locally the stream is delivered as soon
+  as it is written; in AWS the event source mapping's batching window (60 s) comes on top.
+- DuckDB: answers (and their messages, callback tasks and a churn list) generated straight
+  into the lake's layout by DuckDB itself (gzip JSON lines under <table>/dt=<day>/, as the
+  export writes them), then every named query of template.yaml, translated by sqlglot, timed
+  over the files (tools/lake_sql.connect: views over the JSON, what `make analytics` does) and
+  over the same tables loaded into memory once. Target: each under 2 s at 1,000,000 answers.
+- Cost: the export's modelled cost per 1,000,000 answers (model below, prices with sources),
+  from the rows and bytes per answer the local stack's lake holds after the demo flow.
+
+    .venv/bin/python -m bench.analytics [--sizes 100000 1000000] [--lag-answers 10]
+                                        [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import math
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.summary import OK, OVER, Row
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PRICES_FILE = REPO_ROOT / "bench" / "prices.json"
+TARGET_QUERY_SECONDS = 2.0
+DAYS = 84  # twelve weeks of answers
+START_DAY = "2026-08-31"  # a Monday
+MINUTES_PER_MONTH = 30 * 24 * 60
+EXPORT_MEMORY_GB = 0.5  # LakeExportFunction's memory (template Globals: 512 MB)
+
+# Prices not in bench/prices.json (they are the lake's only): list prices as published for US
+# East (N. Virginia) when these were taken; Stockholm's may differ by some per cent. Re-check
+# on the source page before relying on them.
+LAKE_PRICES: dict[str, dict[str, Any]] = {
+    "s3_put_request": {
+        "usd": 0.005,
+        "per": 1000,
+        "unit": "S3 Standard PUT, COPY, POST or LIST request",
+        "source": "https://aws.amazon.com/s3/pricing/",
+    },
+    "s3_standard_gb_month": {
+        "usd": 0.023,
+        "per": 1,
+        "unit": "GB-month of S3 Standard storage, first 50 TB",
+        "source": "https://aws.amazon.com/s3/pricing/",
+    },
+    "athena_tb_scanned": {
+        "usd": 5.0,
+        "per": 1,
+        "unit": "TB of data scanned by an Athena SQL query (10 MB minimum per query)",
+        "source": "https://aws.amazon.com/athena/pricing/",
+    },
+    "secrets_manager_secret_month": {
+        "usd": 0.40,
+        "per": 1,
+        "unit": "secret stored, per month",
+        "source": "https://aws.amazon.com/secrets-manager/pricing/",
+    },
+}
+
+
+# ---------------------------------------------------------------- generated answers
+
+
+def generate(root: Path, answers: int) -> dict[str, int]:
+    """The lake's responses, messages, escalations and churn objects for `answers` answers over
+    DAYS days, written by DuckDB: rows per table."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET threads = 2; SET preserve_insertion_order = false; SET memory_limit = '2GB'")
+    # Three answers in four are to the NPS survey, the others to the service survey (CSAT and
+    # CES). Each invitation got a message, half a reminder; an answer comes after one of them.
+    con.execute(
+        f"""
+        CREATE TABLE answers AS
+        SELECT i,
+          lpad(to_hex(hash(i)), 16, '0') || lpad(to_hex(hash(i + 7)), 16, '0') AS invitation_id,
+          CASE WHEN i % 4 = 3 THEN 'service-contact' ELSE 'post-purchase' END AS survey_id,
+          lpad(to_hex(hash(i % {max(answers // 2, 1)})), 32, '0') AS customer,
+          CAST(DATE '{START_DAY}' + CAST(i % {DAYS} AS INTEGER) AS VARCHAR) AS dt,
+          (hash(i) % 11)::INTEGER AS nps,
+          (1 + hash(i + 1) % 5)::INTEGER AS csat,
+          (1 + hash(i + 2) % 7)::INTEGER AS ces,
+          ['webshop', 'store', 'app'][1 + (i % 3)::INTEGER] AS area,
+          ['checkout', 'delivery', 'returns', 'service'][1 + (i % 4)::INTEGER] AS touchpoint,
+          i % 2 AS reminded,
+          CASE WHEN i % 5 = 0 THEN 'sms' ELSE 'web' END AS channel
+        FROM range({answers}) AS t(i)
+        """
+    )
+    at = "dt || 'T10:00:00Z'"
+    later = "dt || 'T12:00:00Z'"
+    statements = {
+        "responses": f"""
+            SELECT invitation_id, 1 AS revision, survey_id, customer, channel,
+              {later} AS answered_at, {later} AS first_answered_at, dt AS counted_day,
+              CASE WHEN survey_id = 'post-purchase' THEN MAP {{'nps': nps}}
+                ELSE MAP {{'csat': csat, 'ces': ces}} END AS scores,
+              false AS has_comment,
+              MAP {{'businessArea': area, 'touchpoint': touchpoint}} AS segment,
+              ['all', 'businessArea=' || area, 'touchpoint=' || touchpoint] AS segment_keys, dt
+            FROM answers""",
+        "messages": f"""
+            SELECT invitation_id, '0' AS version, s.step AS attempt, s.step AS rung,
+              CASE WHEN s.step = 0 THEN 'email' ELSE 'sms' END AS channel, 'sent' AS outcome,
+              false AS fallback, true AS delivered,
+              CASE WHEN s.step = 0 THEN {at} ELSE dt || 'T11:00:00Z' END AS sent_at,
+              dt AS sent_day, survey_id,
+              ['all', 'businessArea=' || area, 'touchpoint=' || touchpoint] AS segment_keys, dt
+            FROM answers CROSS JOIN (SELECT 0 AS step UNION ALL SELECT 1) AS s
+            WHERE s.step <= reminded""",
+        "escalations": f"""
+            SELECT invitation_id, '0' AS version, survey_id, 'nps' AS metric, nps AS score,
+              CASE i % 3 WHEN 0 THEN 'completed' WHEN 1 THEN 'not_reached' ELSE 'open' END
+                AS outcome,
+              CASE i % 3 WHEN 0 THEN 'met' WHEN 1 THEN 'missed' END AS sla,
+              48 AS sla_hours, {later} AS created_at, dt AS created_day, {later} AS escalated_at,
+              dt AS counted_day,
+              CASE WHEN i % 3 = 0 THEN 3600 + i % 7200 END AS seconds_to_agent,
+              ['all', 'businessArea=' || area, 'touchpoint=' || touchpoint] AS segment_keys, dt
+            FROM answers WHERE survey_id = 'post-purchase' AND nps <= 6""",
+    }
+    rows = {}
+    for table, select in statements.items():
+        target = root / table
+        con.execute(
+            f"COPY ({select}) TO '{target}' (FORMAT JSON, COMPRESSION GZIP, "
+            "PARTITION_BY (dt), FILENAME_PATTERN 'part_{i}')"
+        )
+        rows[table] = int(con.execute(f"SELECT count(*) FROM ({select})").fetchone()[0])  # type: ignore[index]
+    (root / "churn").mkdir()
+    con.execute(
+        f"""COPY (SELECT DISTINCT customer, CAST(DATE '{START_DAY}' + {DAYS} AS VARCHAR)
+            AS churned_on FROM answers WHERE hash(customer) % 20 = 0)
+            TO '{root / "churn" / "part_0.json.gz"}' (FORMAT JSON, COMPRESSION GZIP)"""
+    )
+    with gzip.open(root / "churn" / "part_0.json.gz") as churned:
+        rows["churn"] = sum(1 for _ in churned)
+    con.close()
+    return rows
+
+
+def time_queries(root: Path, period: tuple[str, str]) -> dict[str, dict[str, float]]:
+    """Seconds per named query, over the files (views) and over tables loaded once."""
+    from tools import lake_sql
+
+    found = lake_sql.catalogue()
+    timings: dict[str, dict[str, float]] = {q: {} for q in found.queries}
+    for mode in ("files", "memory"):
+        began = time.perf_counter()
+        con = lake_sql.connect(root, found.tables, materialize=mode == "memory")
+        con.execute("SET threads = 2")
+        load = time.perf_counter() - began
+        for name, query in found.queries.items():
+            began = time.perf_counter()
+            result = lake_sql.run(con, query, *period)
+            timings[name][mode] = round(time.perf_counter() - began, 3)
+            timings[name][f"{mode}_rows"] = len(result.rows)
+        if mode == "memory":
+            for name in timings:
+                timings[name]["load"] = round(load, 3)
+        con.close()
+    return timings
+
+
+def duckdb_figures(sizes: Sequence[int]) -> list[dict[str, Any]]:
+    from datetime import date, timedelta
+
+    last = (date.fromisoformat(START_DAY) + timedelta(days=DAYS - 1)).isoformat()
+    figures = []
+    for size in sizes:
+        with tempfile.TemporaryDirectory(prefix="lake-bench-") as scratch:
+            root = Path(scratch)
+            began = time.perf_counter()
+            rows = generate(root, size)
+            generated = time.perf_counter() - began
+            stored = sum(p.stat().st_size for p in root.rglob("*.json.gz"))
+            print(
+                f"  {size:,} answers: {rows} rows, {stored / 1e6:.1f} MB gzip JSON lines, "
+                f"generated in {generated:.1f} s",
+                flush=True,
+            )
+            queries = time_queries(root, (START_DAY, last))
+        figures.append(
+            {
+                "answers": size,
+                "rows": rows,
+                "bytes": stored,
+                "generate_seconds": round(generated, 1),
+                "queries": queries,
+            }
+        )
+    return figures
+
+
+# ---------------------------------------------------------------- the local stack
+
+
+def local_figures(lag_answers: int) -> dict[str, Any]:
+    """Export lag per answer, and the demo flow's lake: objects, rows and bytes per answer."""
+    from infra.local.lake_flow import PURCHASE, LakeFlow, Plan, demo_plans
+    from infra.local.process import running_stack
+    from infra.local.scenario import wait_for
+
+    figures: dict[str, Any] = {}
+    with running_stack(
+        time_scale=7200.0, start_time="2026-11-16T09:00:00+02:00", log_name="bench-lake.log"
+    ) as info:
+        # The demo flow: its lake sizes the cost model (rows, bytes, objects per answer)
+        flow = LakeFlow(info, demo_plans("bench"))
+        flow.run()
+        s3 = flow.stack.client("s3")
+        bucket = info["outputs"]["LakeBucketName"]
+        listed = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+        answered = sum(p.answers for p in flow.plans)
+        rows = 0
+        per_table: dict[str, list[bytes]] = {}
+        for entry in listed:
+            body = s3.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read()
+            found = gzip.decompress(body).splitlines(keepends=True)
+            rows += len(found)
+            per_table.setdefault(str(entry["Key"]).split("/", 1)[0], []).extend(found)
+        # Locally each batch holds a record or two; in AWS a minute's batch fills an object
+        # with many rows. The same rows in one object per table: the bytes batched.
+        batched = sum(len(gzip.compress(b"".join(lines), 6)) for lines in per_table.values())
+        batches = flow.stack.control("lake/batches")
+        records = sum(len(b["Records"]) for b in batches)
+        figures["demo"] = {
+            "surveys": len(flow.plans),
+            "answers": answered,
+            "objects": len(listed),
+            "bytes": sum(int(e["Size"]) for e in listed),
+            "bytes_batched": batched,
+            "rows": rows,
+            "stream_records": records,
+            "batches": len(batches),
+        }
+        # Export lag: one answer at a time, from its POST to its row in an object
+        plans = [
+            Plan(
+                customer=f"lag-{n:02d}",
+                survey=PURCHASE,
+                how="page",
+                scores={"nps": 9},
+                segment={"businessArea": "webshop", "touchpoint": "checkout"},
+            )
+            for n in range(lag_answers)
+        ]
+        lag_flow = LakeFlow(info, plans)
+        lag_flow.put_events()
+        lag_flow.wait_for_invitations()
+        seen = {str(e["Key"]) for e in listed}
+        lags = []
+        for plan in plans:
+            lag_flow.answer(plan)
+            invitation_id = lag_flow.invitation_id(plan)
+            answered_at = plan.answered_at or time.time()
+
+            def arrived(invitation_id: str = invitation_id) -> float | None:
+                for page in s3.get_paginator("list_objects_v2").paginate(
+                    Bucket=bucket, Prefix="responses/"
+                ):
+                    for entry in page.get("Contents", []):
+                        key = str(entry["Key"])
+                        if key in seen:
+                            continue
+                        seen.add(key)
+                        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+                        if invitation_id.encode() in gzip.decompress(body):
+                            return time.time()
+                return None
+
+            lags.append(wait_for("the answer's lake object", arrived, 60) - answered_at)
+        figures["lag_seconds"] = [round(x, 3) for x in lags]
+    return figures
+
+
+# ---------------------------------------------------------------- cost model
+
+
+def cost_model(demo: dict[str, Any], answers: int = 1_000_000) -> dict[str, Any]:
+    """The export's cost for `answers` answers in a month, spread over it (the worst case for
+    batching: the least records per batch), with the demo's rows and bytes per answer.
+
+    - Lambda: the event source mapping batches a minute of records per stream (BatchSize 1,000
+      is not reached below ~1,000 records a minute), so each of the three streams invokes the
+      function about once a minute whenever anything changed: 3 x 43,200 invocations a month,
+      each about EXPORT_MS at 512 MB. DynamoDB Streams reads by a Lambda trigger are free.
+    - S3: one PUT per lake table and day of a batch: 5 objects a minute (responses, comments,
+      invitations, messages, escalations). Storage: the demo's compressed bytes per answer,
+      kept LakeRetentionDays (730 days: 24 months of storage per month of answers).
+    - Secrets Manager: one secret; its GetSecretValue once per cold start (negligible).
+    - Athena: each named query scans at most the period's partitions of the tables it reads;
+      the whole lake of the month is the upper bound."""
+    prices = json.loads(PRICES_FILE.read_text(encoding="utf-8"))["prices"]
+
+    def price(name: str) -> float:
+        entry = prices[name] if name in prices else LAKE_PRICES[name]
+        return float(entry["usd"]) / float(entry["per"])
+
+    bytes_per_answer = demo["bytes_batched"] / demo["answers"]
+    records_per_minute = demo["stream_records"] / demo["answers"] * answers / MINUTES_PER_MONTH
+    invocations = 3 * MINUTES_PER_MONTH
+    export_seconds = EXPORT_MS / 1000
+    lake_gb = bytes_per_answer * answers / 1e9
+    monthly = {
+        "lambda_requests": invocations * price("lambda_requests"),
+        "lambda_duration": invocations
+        * export_seconds
+        * EXPORT_MEMORY_GB
+        * price("lambda_arm64_gb_second"),
+        "s3_puts": 5 * MINUTES_PER_MONTH * price("s3_put_request"),
+        "secrets_manager": price("secrets_manager_secret_month"),
+    }
+    # The month's rows, kept LakeRetentionDays (730 days: 24 monthly storage bills)
+    storage = lake_gb * 24 * price("s3_standard_gb_month")
+    return {
+        "answers": answers,
+        "bytes_per_answer": round(bytes_per_answer),
+        "stream_records_per_answer": round(demo["stream_records"] / demo["answers"], 2),
+        "records_per_minute": round(records_per_minute, 1),
+        "invocations": invocations,
+        "export_ms_assumed": EXPORT_MS,
+        "lake_gb": round(lake_gb, 4),
+        "usd": {name: round(usd, 4) for name, usd in monthly.items()},
+        "usd_export": round(sum(monthly.values()), 2),
+        "usd_storage_730_days": round(storage, 4),
+        "usd_total": round(sum(monthly.values()) + storage, 2),
+        "athena_usd_per_query_whole_month": round(
+            max(lake_gb / 1000, 10e6 / 1e12) * price("athena_tb_scanned"), 5
+        ),
+        "prices": {name: LAKE_PRICES[name] for name in LAKE_PRICES},
+    }
+
+
+EXPORT_MS = 300  # a minute's batch: map the records, a few PutObjects (assumed; see docs)
+
+
+# ---------------------------------------------------------------- output
+
+
+def summary(result: dict[str, Any]) -> list[Row]:
+    rows = []
+    lags = result.get("lag_seconds") or []
+    if lags:
+        rows.append(
+            Row(
+                "analytics",
+                "lake export lag, answer to object (local stack)",
+                f"median {statistics.median(lags):.2f} s, max {max(lags):.2f} s "
+                f"({len(lags)} answers)",
+                number=statistics.median(lags),
+                unit="s",
+            )
+        )
+    for figure in result.get("duckdb", []):
+        for name, timing in figure["queries"].items():
+            worst = timing["files"]
+            rows.append(
+                Row(
+                    "analytics",
+                    f"DuckDB {name} at {figure['answers']:,} answers",
+                    f"{timing['files']:.2f} s from files, {timing['memory']:.2f} s in memory",
+                    f"<= {TARGET_QUERY_SECONDS:g} s",
+                    OK if worst <= TARGET_QUERY_SECONDS else OVER,
+                    worst,
+                    "s",
+                )
+            )
+    cost = result.get("cost")
+    if cost:
+        rows.append(
+            Row(
+                "analytics",
+                "lake export cost per 1,000,000 answers (modelled)",
+                f"USD {cost['usd_total']:.2f} (export {cost['usd_export']:.2f} + 730 days "
+                f"storage {cost['usd_storage_730_days']:.2f})",
+                number=cost["usd_total"],
+                unit="USD",
+            )
+        )
+    return rows
+
+
+def print_table(rows: list[Row]) -> None:
+    width = max(len(r.figure) for r in rows)
+    value_width = max(len(r.value) for r in rows)
+    for row in rows:
+        print(f"{row.figure:<{width}}  {row.value:<{value_width}}  {row.target:<8}  {row.verdict}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--lag-answers", type=int, default=10)
+    parser.add_argument("--skip-stack", action="store_true", help="DuckDB figures only")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(REPO_ROOT / "layers" / "survey_core"))  # the demo's sampling rule
+    result: dict[str, Any] = {}
+    if not args.skip_stack:
+        print("local stack: the demo flow, then export lag ...", flush=True)
+        result.update(local_figures(args.lag_answers))
+        result["cost"] = cost_model(result["demo"])
+    print("DuckDB over generated answers ...", flush=True)
+    result["duckdb"] = duckdb_figures(args.sizes)
+    rows = summary(result)
+    print()
+    print_table(rows)
+    if "cost" in result:
+        cost = result["cost"]
+        print(
+            f"\ncost per 1,000,000 answers in a month (USD; {cost['bytes_per_answer']} bytes and "
+            f"{cost['stream_records_per_answer']} stream records per answer):"
+        )
+        for name, usd in cost["usd"].items():
+            print(f"  {name:<22} {usd:>8.4f}")
+        print(f"  {'storage, 730 days':<22} {cost['usd_storage_730_days']:>8.4f}")
+        print(f"  {'total':<22} {cost['usd_total']:>8.2f}")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return 0 if all(math.isfinite(r.number or 0) for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
