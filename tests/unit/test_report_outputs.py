@@ -12,6 +12,9 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 from PIL import Image
+from survey_core.messages.formatting import format_period_key
+from survey_core.messages.localizer import Localizer
+from survey_core.messages.names import DisplayNames
 from survey_core.report.chart import (
     format_value,
     trend_alt_text,
@@ -93,7 +96,7 @@ def report() -> ReportData:
     return ReportData(
         title="Weekly customer feedback",
         group="Webshop managers",
-        scope_label="All",
+        scope_label="everything",
         period_label="2026-11-16 - 2026-11-22",
         previous_label="2026-11-09 - 2026-11-15",
         language="en",
@@ -110,7 +113,16 @@ def report() -> ReportData:
             CommentRow("2026-11-21", "support", "csat", 1, EVIL_FORMULA),
             CommentRow("2026-11-22", "post-purchase", "nps", 2, EVIL_MARKUP + " " + "long " * 60),
         ],
+        names=NAMES,
     )
+
+
+# The catalogue's names for the ids above ("support" has none: a readable form is shown).
+NAMES = DisplayNames(
+    surveys={"post-purchase": {"fi": "Oston jälkeen", "sv": "Efter köpet", "en": "After purchase"}},
+    values={"businessArea": {"webshop": {"fi": "Verkkokauppa", "sv": "Webbutik", "en": "Webshop"}}},
+)
+EN = Localizer("en", NAMES)
 
 
 def empty_report() -> ReportData:
@@ -219,11 +231,11 @@ def test_alt_text_names_every_point() -> None:
     data = report()
     text = trend_alt_text(data)
     assert text == (
-        "NPS, post-purchase, by week: 2026-W42 12, 2026-W43 18, 2026-W44 n/a, "
-        "2026-W45 -4, 2026-W46 22, 2026-W47 30"
+        "NPS, post-purchase, by week: wk 42/2026 12, wk 43/2026 19, wk 44/2026 n/a, "
+        "wk 45/2026 -4, wk 46/2026 22, wk 47/2026 30"
     )
     for point in data.trend:
-        assert point.label in text
+        assert format_period_key("en", point.label) in text
     assert "\n" not in text
 
 
@@ -233,7 +245,8 @@ def test_alt_text_of_an_empty_trend_and_in_other_languages() -> None:
     )
     fi = dataclasses.replace(report(), language="fi")
     assert "viikoittain" in trend_alt_text(fi)
-    assert "2026-W44 ei vastauksia" in trend_alt_text(fi)
+    assert "vk 44/2026 ei vastauksia" in trend_alt_text(fi)
+    assert "vk 43/2026 19" in trend_alt_text(fi)  # rounded half away from zero, as Excel
     daily = dataclasses.replace(
         report(), trend=[TrendPoint("2026-11-20", 10.0, 5), TrendPoint("2026-11-21", 20.0, 5)]
     )
@@ -273,10 +286,10 @@ def test_summary_carries_the_reports_numbers() -> None:
     ws = read(report_workbook(data))["Summary"]
     assert ws["A1"].value == data.title
     values = rows(ws)
-    assert ("Group", data.group) in [r[:2] for r in values]
+    assert ("Report for", data.group) in [r[:2] for r in values]
     assert ("Scope", data.scope_label) in [r[:2] for r in values]
-    assert ("Period", data.period_label) in [r[:2] for r in values]
-    assert ("Previous period", data.previous_label) in [r[:2] for r in values]
+    assert ("Period", "16–22 Nov 2026") in [r[:2] for r in values]
+    assert ("Compared with", "9–15 Nov 2026") in [r[:2] for r in values]
 
     head = find_row(ws, "Survey")
     columns = header_map(ws, head)
@@ -287,42 +300,47 @@ def test_summary_carries_the_reports_numbers() -> None:
         def cell(name: str, r: int = r) -> Any:
             return ws.cell(row=r, column=columns[name])
 
-        assert cell("Survey").value == block.survey_id
+        assert cell("Survey").value == EN.survey(block.survey_id)
         assert cell("Metric").value == block.label
-        assert cell("Value").value == block.headline.value
+        assert cell("Score").value == block.headline.value
         assert cell("± Margin").value == block.headline.margin
         assert cell("n").value == block.headline.n
         for key, share in block.shares.items():
-            assert cell(f"{key.capitalize()} %").value == share.value
+            assert cell(f"{EN.share(key)} %").value == share.value
         assert cell("Mean").value == (block.mean.value if block.mean else None)
         assert cell("Change").value == block.change.difference
-        assert cell("Verdict").value == block.change.verdict
+        assert cell("Verdict").value == EN.verdict(block.change.verdict)
         assert cell("p").value == block.change.p_value
-        assert isinstance(cell("Value").value, int | float)
-        assert cell("Value").data_type == "n"
-        assert cell("Value").number_format != "General"
+        assert isinstance(cell("Score").value, int | float)
+        assert cell("Score").data_type == "n"
+        assert cell("Score").number_format != "General"
+    assert [ws.cell(row=head + i, column=columns["Survey"]).value for i in (1, 2)] == [
+        "After purchase",  # the catalogue's name
+        "Support",  # no name: a readable form of the id
+    ]
+    assert ws.cell(row=head + 1, column=columns["Verdict"]).value == "up (significant)"
     # Shares a block does not have stay empty.
-    assert ws.cell(row=head + 1, column=columns["Satisfied %"]).value is None
+    assert ws.cell(row=head + 1, column=columns["Satisfied (4-5) %"]).value is None
     assert ws.cell(row=head + 2, column=columns["Promoters %"]).value is None
     # The CSAT headline shows as a percentage while holding the report's number.
-    assert "%" in ws.cell(row=head + 2, column=columns["Value"]).number_format
+    assert "%" in ws.cell(row=head + 2, column=columns["Score"]).number_format
 
     channels = find_row(ws, "Channel")
-    assert rows(ws)[channels - 1][:4] == ("Channel", "Sent", "Answered", "Rate %")
+    assert rows(ws)[channels - 1][:4] == ("Channel", "Messages sent", "Answers", "Response rate")
     for offset, channel in enumerate(data.channels, start=1):
         assert rows(ws)[channels - 1 + offset][:4] == (
-            channel.channel,
+            EN.channel(channel.channel),
             channel.sent,
             channel.answered,
             channel.rate_pct,
         )
-    reminder = find_row(ws, "Answered after a reminder")
+    reminder = find_row(ws, "Answers after a reminder")
     assert ws.cell(row=reminder, column=2).value == data.answered_after_reminder
     follow = find_row(ws, "Tasks created")
     assert rows(ws)[follow - 1][:5] == (
         "Tasks created",
         "Done",
-        "SLA met",
+        "Within the SLA",
         "SLA missed",
         "SLA met %",
     )
@@ -353,7 +371,8 @@ def test_trend_sheet_and_its_line_chart() -> None:
     ws = read(report_workbook(data))["Trend"]
     assert rows(ws)[0][:3] == ("Period", data.trend_metric_label, "n")
     body = [r[:3] for r in rows(ws)[1 : 1 + len(data.trend)]]
-    assert body == [(p.label, p.value, p.n) for p in data.trend]
+    assert body == [(EN.period(p.label), p.value, p.n) for p in data.trend]
+    assert body[0][0] == "wk 42/2026"
     assert ws.freeze_panes == "A2"
     assert len(ws._charts) == 1
     assert ws._charts[0].tagname == "lineChart"
@@ -366,8 +385,8 @@ def test_segments_sheet_and_its_bar_charts() -> None:
     assert header[:9] == (
         "Survey",
         "Metric",
-        "Attribute",
-        "Value",
+        "Breakdown",
+        "Segment",
         "Score",
         "± Margin",
         "n",
@@ -377,11 +396,16 @@ def test_segments_sheet_and_its_bar_charts() -> None:
     body = {(r[0], r[2], r[3]): r for r in rows(ws)[1:] if r[0] is not None}
     assert len(body) == len(data.segments)
     for seg in data.segments:
-        r = body[(seg.survey_id, seg.attribute, seg.value)]
+        names = (EN.survey(seg.survey_id), EN.attribute(seg.attribute))
+        r = body[(*names, EN.value(seg.attribute, seg.value))]
         assert r[4:8] == (seg.headline.value, seg.headline.margin, seg.headline.n, seg.rank)
         assert r[8] == ("yes" if seg.small_n else "no")
+    # Names, not ids: the catalogue's, a readable form, or a code as it is
+    assert ("After purchase", "Business area", "Webshop") in body
+    assert ("After purchase", "Business area", "Stores") in body
+    assert ("Support", "Agent", "agent-7") in body
     # Flagged rows have no rank; the segment value "=agent-9" stays text.
-    flagged = body[("support", "agentId", "=agent-9")]
+    flagged = body[("Support", "Agent", "=agent-9")]
     assert flagged[7] is None
     # One bar chart per survey x metric x attribute that has ranked rows.
     assert len(ws._charts) == 2
@@ -453,13 +477,13 @@ def test_empty_report_says_so_and_has_no_charts() -> None:
     assert wb.sheetnames == ["Summary", "Trend", "Segments", "Comments"]
     summary = wb["Summary"]
     texts = [c for r in rows(summary) for c in r if isinstance(c, str)]
-    assert "No responses this period" in texts
+    assert "No responses this period." in texts
     assert "Survey" not in texts  # no empty metric table
     for ws in wb.worksheets:
         assert ws._charts == [], ws.title
     # The periods are still listed, without values.
     trend = rows(wb["Trend"])
-    assert [r[:3] for r in trend[1:3]] == [("2026-W46", None, 0), ("2026-W47", None, 0)]
+    assert [r[:3] for r in trend[1:3]] == [("wk 46/2026", None, 0), ("wk 47/2026", None, 0)]
     # Nothing at all: still a workbook.
     bare = dataclasses.replace(data, trend=[], channels=[])
     wb = read(report_workbook(bare))

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .events.contracts import describe_error, error_path, has_field
 from .messages.i18n import resolve_language, text
+from .messages.names import DisplayNames
 from .yaml_file import YAMLError, parse_yaml
 
 if TYPE_CHECKING:
@@ -137,6 +138,7 @@ class Survey:
     escalation: EscalationRule
     report_segments: tuple[str, ...]
     recurring: Recurring | None
+    name: Mapping[str, str] = field(default_factory=dict)  # language -> display name
 
     @property
     def primary_metric(self) -> str:
@@ -151,6 +153,8 @@ class Catalogue:
     company: str
     default_language: str
     surveys: tuple[Survey, ...]
+    # The display names of the surveys and of the segment values (`segments`), per language.
+    names: DisplayNames = field(default_factory=DisplayNames)
 
     def surveys_for(self, detail_type: str) -> list[Survey]:
         return [s for s in self.surveys if s.trigger and s.trigger.detail_type == detail_type]
@@ -314,6 +318,7 @@ def _survey(
         ),
         escalation=_escalation(raw.get("escalation", {}), raw["metrics"]),
         report_segments=tuple(raw["reportSegments"]),
+        name=dict(raw["name"]),
         recurring=(
             Recurring(
                 not_surveyed_days=recurring_raw["notSurveyedDays"],
@@ -384,7 +389,16 @@ def parse_catalogue(raw: Any, source: str, checked: bool = False) -> Catalogue:
     if problems:
         raise CatalogueError(problems)
     return Catalogue(
-        company=raw["company"], default_language=defaults["language"], surveys=tuple(surveys)
+        company=raw["company"],
+        default_language=defaults["language"],
+        surveys=tuple(surveys),
+        names=DisplayNames(
+            surveys={survey.id: survey.name for survey in surveys},
+            values={
+                attribute: {value: dict(names) for value, names in values.items()}
+                for attribute, values in raw.get("segments", {}).items()
+            },
+        ),
     )
 
 

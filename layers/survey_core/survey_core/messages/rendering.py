@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -13,6 +12,8 @@ from markupsafe import Markup
 from ..report.model import ReportData
 from ..rules.scoring import scale_of
 from .i18n import resolve_language, text
+from .localizer import Localizer
+from .names import DisplayNames
 from .safe_text import clean_text, one_line
 from .sms import SmsSize, sms_size
 
@@ -62,15 +63,37 @@ class Attachment:
     content_type: str  # e.g. application/vnd.openxmlformats-officedocument.spreadsheetml.sheet
 
 
-def _render(name: str, language: str, **context: Any) -> str:
+def _render(name: str, language: str, names: DisplayNames | None = None, **context: Any) -> str:
+    """A template with its language's texts (t), and numbers, dates and names (l)."""
+    words = Localizer(language, names or DisplayNames())
+    return _ENV.get_template(name).render(language=words.language, t=words.text, l=words, **context)
+
+
+# The texts at the ends of each metric's scale, without the number: "{score} = {label}"
+# (scale_end) puts the number in front, once.
+_SCALE_ENDS = {
+    "nps": ("low_nps", "high_nps"),
+    "csat": ("low_csat", "high_csat"),
+    "ces": ("low_ces", "high_ces"),
+}
+
+
+def _scale(language: str, metric: str) -> dict[str, Any]:
+    """The scores of a metric's scale and the texts at its ends, e.g. low_label "en lainkaan
+    todennäköisesti" and low_end "0 = en lainkaan todennäköisesti"."""
     language = resolve_language(language)
-    translate = partial(text, language)
-    return _ENV.get_template(name).render(language=language, t=translate, **context)
-
-
-def _scale(metric: str) -> dict[str, Any]:
     low, high = scale_of(metric)
-    return {"scores": list(range(low, high + 1)), "low": low, "high": high}
+    low_id, high_id = _SCALE_ENDS[metric]
+    low_label, high_label = text(language, low_id), text(language, high_id)
+    return {
+        "scores": list(range(low, high + 1)),
+        "low": low,
+        "high": high,
+        "low_label": low_label,
+        "high_label": high_label,
+        "low_end": text(language, "scale_end", score=low, label=low_label),
+        "high_end": text(language, "scale_end", score=high, label=high_label),
+    }
 
 
 # What a ladder message says: the first message a customer gets is the invitation (also when
@@ -108,7 +131,7 @@ def render_invitation_email(
         "survey_url": survey_url,
         "unsubscribe_url": unsubscribe_url,
         "intro_key": _INTROS[kind],
-        **_scale(metric),
+        **_scale(language, metric),
     }
     return RenderedEmail(
         subject=text(resolve_language(language), _SUBJECTS[kind], company=company),
@@ -174,7 +197,7 @@ def render_survey_page(
     return _render(
         "survey_page.html",
         language,
-        questions=[{"q": question, **_scale(question.metric)} for question in questions],
+        questions=[{"q": question, **_scale(language, question.metric)} for question in questions],
         company=company,
         action_url=action_url,
         ask_comment=ask_comment,
@@ -184,19 +207,28 @@ def render_survey_page(
     )
 
 
-def _render_message(language: str, key: str, **params: Any) -> str:
-    """A page with a title and one paragraph: texts `<key>_title` and `<key>_body`."""
+def _render_message(language: str, title_key: str, body_key: str, **params: Any) -> str:
+    """A page with a title and one paragraph, by their message ids."""
     return _render(
         "message_page.html",
         language,
-        title_key=f"{key}_title",
-        body_key=f"{key}_body",
+        title_key=title_key,
+        body_key=body_key,
         params=params,
     )
 
 
 def render_thank_you_page(*, language: str) -> str:
-    return _render_message(language, "thanks")
+    return _render_message(language, "thanks_title", "thanks_body")
+
+
+# The error pages' title and text by HTTP status.
+_ERROR_PAGES = {
+    400: ("error_400_title", "error_400_body"),
+    404: ("error_404_title", "error_404_body"),
+    410: ("error_410_title", "error_410_body"),
+    500: ("error_500_title", "error_500_body"),
+}
 
 
 def render_error_page(*, language: str, status: int) -> str:
@@ -204,7 +236,7 @@ def render_error_page(*, language: str, status: int) -> str:
     router refused: 405, 415) says to check the answer, and anything else went wrong here."""
     if status not in (404, 410):
         status = 400 if 400 <= status < 500 else 500
-    return _render_message(language, f"error_{status}")
+    return _render_message(language, *_ERROR_PAGES[status])
 
 
 def render_unsubscribe_page(
@@ -221,14 +253,18 @@ def render_unsubscribe_page(
         language,
         company=company,
         action_url=action_url,
-        channels=list(channels),
+        options=[(channel, _UNSUBSCRIBE_OPTIONS[channel]) for channel in channels],
         checked=list(checked),
         error=error,
     )
 
 
+# The unsubscribe page's choice per channel.
+_UNSUBSCRIBE_OPTIONS = {"email": "unsubscribe_email_option", "sms": "unsubscribe_sms_option"}
+
+
 def render_unsubscribed_page(*, language: str, company: str) -> str:
-    return _render_message(language, "unsubscribed", company=company)
+    return _render_message(language, "unsubscribed_title", "unsubscribed_body", company=company)
 
 
 def render_report_email(
@@ -240,13 +276,23 @@ def render_report_email(
     workbook_name: str,
 ) -> RenderedEmail:
     """The manager report: HTML (table layout, inline CSS, the chart by Content-ID with its alt
-    text), the plain-text part, and the .xlsx attached. Comments are escaped in the HTML."""
+    text), the plain-text part, and the .xlsx attached, in the report's language (texts,
+    numbers, dates, and the catalogue's names for surveys and segments). Comments are escaped
+    in the HTML."""
     images = (InlineImage("trend", chart_png),) if chart_png else ()
     alt = chart_alt if chart_png else ""
+    words = Localizer(report.language, report.names)
+    subject = words.text(
+        "report_subject",
+        title=report.title,
+        group=report.group,
+        period=words.period(report.period_label),
+    )
+    context = {"report": report, "chart_alt": alt}
     return RenderedEmail(
-        subject=f"{report.title}: {report.group}, {report.period_label}",
-        html=_render("report_email.html", report.language, report=report, chart_alt=alt),
-        text=_render("report_email.txt", report.language, report=report, chart_alt=alt),
+        subject=subject,
+        html=_render("report_email.html", report.language, report.names, **context),
+        text=_render("report_email.txt", report.language, report.names, **context),
         inline_images=images,
         attachments=(Attachment(workbook_name, workbook, XLSX_TYPE),),
     )

@@ -1,10 +1,11 @@
 """The manager report's trend chart: a PNG line chart of ReportData.trend for the HTML email,
 and its one-sentence text alternative for the image's alt attribute.
 
-Drawn with Pillow and its bundled default font (no font file to ship), at twice the size and
-scaled down, so lines are smooth. That font has ASCII only: letters it lacks are drawn without
-their accents (ä -> a) on the image; the alt text keeps them. The same data gives the same
-bytes: nothing here reads the clock or the machine's fonts.
+Drawn with Pillow at twice the size and scaled down, so lines are smooth, with DejaVu Sans
+(shipped in fonts/): a letter it lacks is drawn without its accents on the image; the alt text
+keeps it. Every word, number and period label is in the report's language (message catalogues,
+messages/formatting.py: "vk 47", "82 %", "5,4"). The same data gives the same bytes: nothing
+here reads the clock or the machine's fonts.
 
 A trend with no value at all (every period without answers, or no periods) still gives a
 valid PNG, with axes and a "no answers" note; `trend_has_values` tells the email whether to
@@ -26,6 +27,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from ..messages.formatting import format_number, format_percent, format_period_key
+from ..messages.i18n import text
 from .model import ReportData, TrendPoint
 
 # The headline's scale per metric (see MetricBlock): NPS -100..100, CSAT % 0..100, CES 1..7.
@@ -50,37 +53,15 @@ _LINE = (29, 78, 216)  # 6.7:1 on white
 
 _SCALE = 2  # drawn at twice the size, then scaled down (anti-aliasing)
 
-# The few words of the alt text and the image, in the report's language.
-_WORDS: dict[str, dict[str, str]] = {
-    "en": {
-        "week": "by week",
-        "month": "by month",
-        "day": "by day",
-        "period": "by period",
-        "gap": "n/a",
-        "none": "no answers in these periods",
-    },
-    "fi": {
-        "week": "viikoittain",
-        "month": "kuukausittain",
-        "day": "päivittäin",
-        "period": "jaksoittain",
-        "gap": "ei vastauksia",
-        "none": "ei vastauksia näillä jaksoilla",
-    },
-    "sv": {
-        "week": "per vecka",
-        "month": "per månad",
-        "day": "per dag",
-        "period": "per period",
-        "gap": "inga svar",
-        "none": "inga svar under dessa perioder",
-    },
+# The few words of the alt text and the image: message ids (messages/locale/*.po).
+_GRANULARITY = {
+    "week": "chart_by_week",
+    "month": "chart_by_month",
+    "day": "chart_by_day",
+    "period": "chart_by_period",
 }
-
-
-def _word(language: str, key: str) -> str:
-    return _WORDS.get(language, _WORDS["en"])[key]
+_GAP = "chart_gap"
+_NO_ANSWERS = "chart_no_answers"
 
 
 def trend_metric(data: ReportData) -> str | None:
@@ -103,15 +84,16 @@ def trend_has_values(data: ReportData) -> bool:
     return any(point.value is not None for point in data.trend)
 
 
-def format_value(value: float, metric: str | None) -> str:
-    """A point's value as printed on the chart and in the alt text: NPS and CSAT whole numbers
-    (CSAT with %), CES one decimal."""
+def format_value(value: float, metric: str | None, language: str = "en") -> str:
+    """A point's value as printed on the chart and in the alt text, in the report's language:
+    NPS and CSAT whole numbers (CSAT as a percentage: "82 %" in Finnish), CES one decimal."""
     if metric == "ces":
-        return f"{value:.1f}"
-    if metric in ("nps", "csat"):
-        text = f"{round(value) + 0:d}"  # + 0: no "-0"
-        return f"{text}%" if metric == "csat" else text
-    return f"{value:.1f}".removesuffix(".0")
+        return format_number(language, value, 1)
+    if metric == "csat":
+        return format_percent(language, value, 0)
+    if metric == "nps":
+        return format_number(language, value, 0)
+    return format_number(language, value, 0 if float(value).is_integer() else 1)
 
 
 def _granularity(labels: Sequence[str]) -> str:
@@ -135,17 +117,21 @@ def _granularity(labels: Sequence[str]) -> str:
 
 
 def trend_alt_text(data: ReportData) -> str:
-    """One sentence naming every point, e.g.
-    "NPS, post-purchase, by week: 2026-W45 12, 2026-W46 n/a, 2026-W47 30"."""
+    """One sentence naming every point, in the report's language, e.g.
+    "NPS, After purchase, by week: wk 45/2026 12, wk 46/2026 n/a, wk 47/2026 30"."""
     language = data.language
     metric = trend_metric(data)
     labels = [point.label for point in data.trend]
-    head = f"{data.trend_metric_label}, {_word(language, _granularity(labels))}"
+    head = f"{data.trend_metric_label}, {text(language, _GRANULARITY[_granularity(labels)])}"
     if not trend_has_values(data):
-        return f"{head}: {_word(language, 'none')}"
+        return f"{head}: {text(language, _NO_ANSWERS)}"
     points = ", ".join(
-        f"{point.label} "
-        + (_word(language, "gap") if point.value is None else format_value(point.value, metric))
+        f"{format_period_key(language, point.label)} "
+        + (
+            text(language, _GAP)
+            if point.value is None
+            else format_value(point.value, metric, language)
+        )
         for point in data.trend
     )
     return f"{head}: {points}"
@@ -184,12 +170,12 @@ def _axis(
     return _nice_ticks(0.0, 100.0)
 
 
-def _shorten(labels: list[str]) -> list[str]:
-    """ "2026-W45" -> "W45", "2026-11-16" -> "11-16" when every label has the same year."""
+def _shorten(labels: list[str], language: str) -> list[str]:
+    """ "2026-W45" -> "vk 45", "2026-11-16" -> "16.11." when every label has the same year."""
     years = {label[:5] for label in labels}
     if len(years) == 1 and re.fullmatch(r"\d{4}-", next(iter(years))):
-        return [label[5:] or label for label in labels]
-    return labels
+        return [format_period_key(language, label, short=True) for label in labels]
+    return [format_period_key(language, label) for label in labels]
 
 
 @dataclass
@@ -205,6 +191,7 @@ class _Canvas:
     bottom: float
     low: float
     high: float
+    language: str
 
     def y_of(self, value: float) -> float:
         return self.bottom - (value - self.low) / (self.high - self.low) * (self.bottom - self.top)
@@ -251,11 +238,13 @@ def _drawable(text: str) -> str:
     return "".join(out)
 
 
-def _tick_text(value: float, metric: str | None) -> str:
+def _tick_text(value: float, metric: str | None, language: str) -> str:
     """An axis label: whole numbers without decimals (CES 1..7), else as the points show."""
     if float(value).is_integer():
-        return f"{value:.0f}%" if metric == "csat" else f"{value:.0f}"
-    return format_value(value, metric)
+        if metric == "csat":
+            return format_percent(language, value, 0)
+        return format_number(language, value, 0)
+    return format_value(value, metric, language)
 
 
 def _draw_axis(c: _Canvas, metric: str | None, ticks: Sequence[float]) -> None:
@@ -265,15 +254,17 @@ def _draw_axis(c: _Canvas, metric: str | None, ticks: Sequence[float]) -> None:
         zero = metric == "nps" and tick == 0
         colour, thickness = (_ZERO, 2) if zero else (_GRID, 1)
         c.draw.line([(c.left, y), (c.right, y)], fill=colour, width=thickness * s)
-        text = _tick_text(tick, metric)
-        c.draw.text((c.left - 8 * s, y), text, font=c.font, fill=_MUTED, anchor="rm")
+        label = _tick_text(tick, metric, c.language)
+        c.draw.text((c.left - 8 * s, y), label, font=c.font, fill=_MUTED, anchor="rm")
 
 
-def _label_step(c: _Canvas, labels: list[str], step: float) -> tuple[list[str], int]:
-    """Period labels that fit side by side: shortened, then only every k-th one."""
+def _label_step(c: _Canvas, keys: list[str], step: float) -> tuple[list[str], int]:
+    """Period labels (from the points' ISO keys) that fit side by side: in full, shortened,
+    then only every k-th one."""
     pad = 6 * _SCALE
+    labels = [_drawable(format_period_key(c.language, key)) for key in keys]
     if c.width_of(labels) + pad > step:
-        labels = _shorten(labels)
+        labels = [_drawable(label) for label in _shorten(keys, c.language)]
     return labels, max(1, math.ceil((c.width_of(labels) + pad) / step))
 
 
@@ -282,12 +273,12 @@ def _draw_points(c: _Canvas, points: Sequence[TrendPoint], metric: str | None) -
     count = len(points)
     step = (c.right - c.left) / count
     xs = [c.left + step * (i + 0.5) for i in range(count)]
-    labels, every = _label_step(c, [_drawable(point.label) for point in points], step)
+    labels, every = _label_step(c, [point.label for point in points], step)
     # Every k-th label and value, counted from the newest, which always has both.
     shown = [(count - 1 - i) % every == 0 for i in range(count)]
-    for x, text, show in zip(xs, labels, shown, strict=True):
+    for x, label, show in zip(xs, labels, shown, strict=True):
         if show:
-            c.draw.text((x, c.bottom + 6 * s), text, font=c.font, fill=_MUTED, anchor="ma")
+            c.draw.text((x, c.bottom + 6 * s), label, font=c.font, fill=_MUTED, anchor="ma")
 
     coords = [
         None if p.value is None else (x, c.y_of(p.value)) for x, p in zip(xs, points, strict=True)
@@ -306,10 +297,10 @@ def _draw_points(c: _Canvas, points: Sequence[TrendPoint], metric: str | None) -
             # Above the point, or below it when the point is at the top.
             above = y - radius - 4 * s - c.value_font.size > c.top - 12 * s
             anchor, ty = ("md", y - radius - 4 * s) if above else ("ma", y + radius + 4 * s)
-            text = format_value(point.value, metric)
+            value_text = format_value(point.value, metric, c.language)
             c.draw.text(
                 (x, ty),
-                text,
+                value_text,
                 font=c.value_font,
                 fill=_TEXT,
                 anchor=anchor,
@@ -342,7 +333,8 @@ def trend_chart_png(
     size = max(11, round(height * 0.07))
     font, big = _freetype(size * s), _freetype(round(size * 1.1) * s)
     pad = 10 * s
-    tick_width = max(draw.textlength(_tick_text(t, metric), font=font) for t in ticks)
+    language = data.language
+    tick_width = max(draw.textlength(_tick_text(t, metric, language), font=font) for t in ticks)
     c = _Canvas(
         draw=draw,
         font=font,
@@ -353,6 +345,7 @@ def trend_chart_png(
         bottom=height * s - pad - (size + 8) * s,
         low=low,
         high=high,
+        language=language,
     )
     draw.text((pad, pad), _drawable(data.trend_metric_label), font=big, fill=_TEXT)
     _draw_axis(c, metric, ticks)
@@ -360,10 +353,10 @@ def trend_chart_png(
         _draw_points(c, data.trend, metric)
     if not values:
         middle = ((c.left + c.right) / 2, (c.top + c.bottom) / 2)
-        text = _drawable(_word(data.language, "none"))
+        note = _drawable(text(language, _NO_ANSWERS))
         draw.text(
             middle,
-            text,
+            note,
             font=big,
             fill=_MUTED,
             anchor="mm",

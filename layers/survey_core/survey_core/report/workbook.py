@@ -2,7 +2,10 @@
 
 Four sheets: Summary (the metric blocks, response rates per channel, follow-up of callback
 tasks), Trend (earlier periods, with a line chart), Segments (with a bar chart per survey x
-metric x attribute of the ranked rows) and Comments.
+metric x attribute of the ranked rows) and Comments. Every sheet name, header, verdict and
+note is in the report's language (message catalogues), surveys and segments by the names the
+catalogue gives them, periods and dates as the language writes them; numbers are numbers, so
+Excel shows them with the reader's own decimal separator.
 
 Every number is the report's own number, written as a number: a percentage stays 82.5 (as in
 the email) and shows as "82.5%" through its number format, so the workbook, the email and its
@@ -27,11 +30,10 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
+from ..messages.localizer import Localizer
 from ..messages.safe_text import clean_text
 from .chart import METRIC_RANGES, trend_has_values, trend_metric
 from .model import MetricBlock, ReportData, SegmentRow
-
-NO_RESPONSES = "No responses this period"
 
 # Shares as columns, in this order; a share the code does not know goes after them.
 _SHARE_ORDER = ("promoters", "passives", "detractors", "satisfied", "high effort")
@@ -63,7 +65,9 @@ class _Formats:
             {"text_wrap": True, "valign": "top", "quote_prefix": True}
         )
         self.top: Format = workbook.add_format({"valign": "top"})
-        self.date: Format = workbook.add_format({"num_format": "yyyy-mm-dd", "valign": "top"})
+        # Excel's built-in short date (format 14): shown as the reader's regional settings
+        # write a date (16.11.2026, 2026-11-16, 16/11/2026), like the numbers' separators.
+        self.date: Format = workbook.add_format({"num_format": 14, "valign": "top"})
 
     def number(self, num_format: str) -> Format:
         if num_format not in self._numbers:
@@ -111,65 +115,63 @@ def _share_keys(blocks: Iterable[MetricBlock]) -> list[str]:
     return known + [key for key in present if key not in _SHARE_ORDER]
 
 
-def _metric_labels(data: ReportData) -> dict[tuple[str, str], str]:
-    return {(block.survey_id, block.metric): block.label for block in data.blocks}
-
-
-def _label_of(labels: dict[tuple[str, str], str], survey_id: str, metric: str) -> str:
-    return labels.get((survey_id, metric)) or metric.upper()
+def _words(data: ReportData) -> Localizer:
+    return Localizer(data.language, data.names)
 
 
 # ---------------------------------------------------------------- Summary
 
 
 def _summary(wb: Any, f: _Formats, data: ReportData) -> None:
-    ws: Worksheet = wb.add_worksheet("Summary")
+    w = _words(data)
+    ws: Worksheet = wb.add_worksheet(w.text("xlsx_sheet_summary"))
     _print_setup(ws)
     _text(ws, 0, 0, data.title, f.title)
     row = 1
     for name, value in (
-        ("Group", data.group),
-        ("Scope", data.scope_label),
-        ("Period", data.period_label),
-        ("Previous period", data.previous_label),
+        (w.text("report_group"), data.group),
+        (w.text("report_scope"), data.scope_label),
+        (w.text("report_period"), w.period(data.period_label)),
+        (w.text("report_previous"), w.period(data.previous_label)),
     ):
         _text(ws, row, 0, name, f.bold)
         _text(ws, row, 1, value)
         row += 1
-    _text(ws, row, 0, "Responses", f.bold)
+    _text(ws, row, 0, w.text("report_responses"), f.bold)
     ws.write_number(row, 1, data.responses)
     row += 2
     ws.set_column(0, 0, 26)
     ws.set_column(1, 5, 14)
 
     if data.empty:
-        _text(ws, row, 0, NO_RESPONSES, f.title)
+        _text(ws, row, 0, w.text("report_empty"), f.title)
         row += 2
     else:
         row = _metric_table(ws, f, data, row) + 1
 
     if data.channels:
-        _header(ws, row, ("Channel", "Sent", "Answered", "Rate %"), f.header)
+        names = ("report_channel", "report_sent", "report_answered", "report_rate")
+        _header(ws, row, [w.text(name) for name in names], f.header)
         row += 1
         for channel in data.channels:
-            _text(ws, row, 0, channel.channel)
+            _text(ws, row, 0, w.channel(channel.channel))
             ws.write_number(row, 1, channel.sent)
             ws.write_number(row, 2, channel.answered)
             _number(ws, row, 3, channel.rate_pct, f.number(_PERCENT))
             row += 1
-        _text(ws, row, 0, "Answered after a reminder", f.bold)
+        _text(ws, row, 0, w.text("report_after_reminder"), f.bold)
         ws.write_number(row, 1, data.answered_after_reminder)
         row += 2
 
     fu = data.follow_up
     if not data.empty or fu.tasks_created or fu.tasks_done or fu.decided:
         # "SLA missed" includes the tasks still open past their deadline ("Open past due").
-        names = (
-            "Tasks created", "Done", "SLA met", "SLA missed", "SLA met %", "Completed",
-            "Not reached", "Expired", "Open", "Open past due", "Reached an agent",
-            "Mean hours to agent",
+        headers = (
+            "report_tasks_created", "report_tasks_done", "report_sla_met", "xlsx_sla_missed",
+            "xlsx_sla_met_pct", "xlsx_completed", "xlsx_not_reached", "xlsx_expired",
+            "report_open", "xlsx_overdue", "xlsx_reached", "xlsx_mean_hours",
         )  # fmt: skip
-        _header(ws, row, names, f.header)
+        _header(ws, row, [w.text(name) for name in headers], f.header)
         row += 1
         for col, count in enumerate((fu.tasks_created, fu.tasks_done, fu.sla_met, fu.sla_missed)):
             ws.write_number(row, col, count)
@@ -182,29 +184,31 @@ def _summary(wb: Any, f: _Formats, data: ReportData) -> None:
 
 def _metric_table(ws: Worksheet, f: _Formats, data: ReportData, row: int) -> int:
     """One row per survey x metric from `row` on (its header there, frozen); the next free row."""
+    w = _words(data)
     shares = _share_keys(data.blocks)
     names = [
-        "Survey",
-        "Metric",
-        "Value",
-        "± Margin",
+        w.text("report_survey"),
+        w.text("report_metric"),
+        w.text("report_score"),
+        w.text("xlsx_margin"),
         "n",
-        *(f"{key.capitalize()} %" for key in shares),
-        "Mean",
-        "Mean ±",
-        "Change",
-        "Verdict",
+        *(w.text("xlsx_share_pct", share=w.share(key)) for key in shares),
+        w.text("report_mean"),
+        w.text("xlsx_mean_margin"),
+        w.text("report_change"),
+        w.text("xlsx_verdict"),
         "p",
     ]
     _header(ws, row, names, f.header)
     ws.freeze_panes(row + 1, 0)
     ws.set_column(2, len(names) - 1, 12)
-    ws.set_column(names.index("Verdict"), names.index("Verdict"), 22)
+    verdict_column = len(names) - 2
+    ws.set_column(verdict_column, verdict_column, 22)
     row += 1
     for block in data.blocks:
         value_format = f.number(_VALUE_FORMATS.get(block.metric, "0.0"))
-        _text(ws, row, 0, block.survey_id)
-        _text(ws, row, 1, block.label)
+        _text(ws, row, 0, w.survey(block.survey_id))
+        _text(ws, row, 1, w.metric(block.metric))
         _number(ws, row, 2, block.headline.value, value_format)
         _number(ws, row, 3, block.headline.margin, value_format)
         ws.write_number(row, 4, block.headline.n)
@@ -218,7 +222,7 @@ def _metric_table(ws: Worksheet, f: _Formats, data: ReportData, row: int) -> int
         _number(ws, row, col + 1, mean.margin if mean else None, f.number("0.00"))
         change_format = f.number(_CHANGE_FORMATS.get(block.metric, "+0.0;-0.0;0.0"))
         _number(ws, row, col + 2, block.change.difference, change_format)
-        _text(ws, row, col + 3, block.change.verdict)
+        _text(ws, row, col + 3, w.verdict(block.change.verdict))
         _number(ws, row, col + 4, block.change.p_value, f.number("0.000"))
         row += 1
     return row
@@ -259,17 +263,19 @@ def _print_setup(ws: Worksheet) -> None:
 
 
 def _trend(wb: Any, f: _Formats, data: ReportData) -> None:
-    ws: Worksheet = wb.add_worksheet("Trend")
+    w = _words(data)
+    sheet = w.text("xlsx_sheet_trend")
+    ws: Worksheet = wb.add_worksheet(sheet)
     _print_setup(ws)
     metric = trend_metric(data)
-    _header(ws, 0, ("Period", data.trend_metric_label, "n"), f.header)
+    _header(ws, 0, (w.text("report_period"), data.trend_metric_label, "n"), f.header)
     ws.freeze_panes(1, 0)
     ws.set_column(0, 0, 14)
     ws.set_column(1, 1, 22)
     ws.set_column(2, 2, 8)
     value_format = f.number(_VALUE_FORMATS.get(metric or "", "0.0"))
     for row, point in enumerate(data.trend, start=1):
-        _text(ws, row, 0, point.label)
+        _text(ws, row, 0, w.period(point.label))
         _number(ws, row, 1, point.value, value_format)
         ws.write_number(row, 2, point.n)
     if not trend_has_values(data):  # XlsxWriter (and Excel) want a series with data
@@ -278,9 +284,9 @@ def _trend(wb: Any, f: _Formats, data: ReportData) -> None:
     chart = wb.add_chart({"type": "line"})
     chart.add_series(
         {
-            "name": ["Trend", 0, 1],
-            "categories": ["Trend", 1, 0, last, 0],
-            "values": ["Trend", 1, 1, last, 1],
+            "name": [sheet, 0, 1],
+            "categories": [sheet, 1, 0, last, 0],
+            "values": [sheet, 1, 1, last, 1],
             "line": {"color": "#1D4ED8", "width": 2.25},
             "marker": {
                 "type": "circle",
@@ -291,7 +297,7 @@ def _trend(wb: Any, f: _Formats, data: ReportData) -> None:
             "data_labels": {**_data_labels(metric), "position": "above"},
         }
     )
-    chart.set_title({"name": ["Trend", 0, 1]})  # the header cell: a literal text
+    chart.set_title({"name": [sheet, 0, 1]})  # the header cell: a literal text
     chart.set_legend({"none": True})
     chart.show_blanks_as("gap")
     values = [p.value for p in data.trend if p.value is not None]
@@ -319,60 +325,68 @@ def _segment_groups(segments: Iterable[SegmentRow]) -> list[list[SegmentRow]]:
 
 
 def _segments(wb: Any, f: _Formats, data: ReportData) -> None:
-    ws: Worksheet = wb.add_worksheet("Segments")
+    w = _words(data)
+    sheet = w.text("xlsx_sheet_segments")
+    ws: Worksheet = wb.add_worksheet(sheet)
     _print_setup(ws)
-    names = ("Survey", "Metric", "Attribute", "Value", "Score", "± Margin", "n", "Rank")
-    _header(ws, 0, (*names, "Small sample"), f.header)
+    names = (
+        "report_survey", "report_metric", "xlsx_attribute", "report_segment", "report_score",
+        "xlsx_margin",
+    )  # fmt: skip
+    headers = [w.text(name) for name in names]
+    _header(ws, 0, (*headers, "n", w.text("report_rank"), w.text("xlsx_small_sample")), f.header)
     ws.freeze_panes(1, 0)
     ws.set_column(0, 3, 16)
     ws.set_column(4, 7, 10)
     ws.set_column(8, 8, 13)
-    labels = _metric_labels(data)
     row = 1
     chart_row = 1
     for group in _segment_groups(data.segments):
         first = row
         for seg in group:
             value_format = f.number(_VALUE_FORMATS.get(seg.metric, "0.0"))
-            _text(ws, row, 0, seg.survey_id)
-            _text(ws, row, 1, _label_of(labels, seg.survey_id, seg.metric))
-            _text(ws, row, 2, seg.attribute)
-            _text(ws, row, 3, seg.value, f.outside)
+            _text(ws, row, 0, w.survey(seg.survey_id))
+            _text(ws, row, 1, w.metric(seg.metric))
+            _text(ws, row, 2, w.attribute(seg.attribute))
+            _text(ws, row, 3, w.value(seg.attribute, seg.value), f.outside)
             _number(ws, row, 4, seg.headline.value, value_format)
             _number(ws, row, 5, seg.headline.margin, value_format)
             ws.write_number(row, 6, seg.headline.n)
             _number(ws, row, 7, seg.rank)
-            _text(ws, row, 8, "yes" if seg.small_n else "no")
+            _text(ws, row, 8, w.text("xlsx_yes" if seg.small_n else "xlsx_no"))
             row += 1
         ranked = sum(1 for seg in group if seg.rank is not None)
         if ranked:
-            chart_row = _segment_chart(wb, ws, data, group[0], labels, first, ranked, chart_row)
+            chart_row = _segment_chart(wb, ws, data, sheet, group[0], first, ranked, chart_row)
 
 
 def _segment_chart(
     wb: Any,
     ws: Worksheet,
     data: ReportData,
+    sheet: str,
     head: SegmentRow,
-    labels: dict[tuple[str, str], str],
     first: int,
     ranked: int,
     at_row: int,
 ) -> int:
     """A bar chart of one group's ranked rows (rows first..first+ranked-1); the next free row."""
+    w = _words(data)
     last = first + ranked - 1
-    label = _label_of(labels, head.survey_id, head.metric)
+    metric, survey = w.metric(head.metric), w.survey(head.survey_id)
+    attribute = w.attribute(head.attribute)
     chart = wb.add_chart({"type": "bar"})
     chart.add_series(
         {
-            "name": _chart_text(f"{label}, {head.survey_id}"),
-            "categories": ["Segments", first, 3, last, 3],
-            "values": ["Segments", first, 4, last, 4],
+            "name": _chart_text(w.text("xlsx_series", metric=metric, survey=survey)),
+            "categories": [sheet, first, 3, last, 3],
+            "values": [sheet, first, 4, last, 4],
             "fill": {"color": "#1D4ED8"},
             "data_labels": _data_labels(head.metric),
         }
     )
-    chart.set_title({"name": _chart_text(f"{label} by {head.attribute}, {head.survey_id}")})
+    title = w.text("xlsx_segment_chart_title", metric=metric, attribute=attribute, survey=survey)
+    chart.set_title({"name": _chart_text(title)})
     chart.set_legend({"none": True})
     values = [
         seg.headline.value
@@ -394,30 +408,32 @@ def _segment_chart(
 
 
 def _comments(wb: Any, f: _Formats, data: ReportData) -> None:
-    ws: Worksheet = wb.add_worksheet("Comments")
+    w = _words(data)
+    ws: Worksheet = wb.add_worksheet(w.text("xlsx_sheet_comments"))
     _print_setup(ws)
-    _header(ws, 0, ("Date", "Survey", "Metric", "Score", "Comment"), f.header)
+    names = ("xlsx_date", "report_survey", "report_metric", "report_score", "xlsx_comment")
+    _header(ws, 0, [w.text(name) for name in names], f.header)
     ws.freeze_panes(1, 0)
     ws.set_column(0, 0, 12)
     ws.set_column(1, 2, 16)
     ws.set_column(3, 3, 7)
     ws.set_column(4, 4, 80)
-    labels = _metric_labels(data)
     for row, comment in enumerate(data.comments, start=1):
         try:
             day = datetime.combine(date.fromisoformat(comment.answered_on), datetime.min.time())
             ws.write_datetime(row, 0, day, f.date)
         except ValueError:
             _text(ws, row, 0, comment.answered_on, f.top)
-        _text(ws, row, 1, comment.survey_id, f.top)
-        _text(ws, row, 2, _label_of(labels, comment.survey_id, comment.metric), f.top)
+        _text(ws, row, 1, w.survey(comment.survey_id), f.top)
+        _text(ws, row, 2, w.metric(comment.metric), f.top)
         ws.write_number(row, 3, comment.score, f.top)
         # Literal text whatever it starts with ("=", "+", "-", "@"): never a formula or a link.
         _text(ws, row, 4, comment.text, f.outside_wrap)
 
 
 def report_workbook(data: ReportData) -> bytes:
-    """The report as an .xlsx file's bytes (sheets Summary, Trend, Segments, Comments)."""
+    """The report as an .xlsx file's bytes (sheets Summary, Trend, Segments, Comments, named in
+    the report's language)."""
     out = io.BytesIO()
     wb = xlsxwriter.Workbook(
         out,
