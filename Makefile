@@ -12,7 +12,7 @@ UV_VERSION := 0.13.8
 SAM_PYENV := PYENV_VERSION=3.13.0:$(shell pyenv version-name 2>/dev/null || echo system)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv catalogues demo local test lint format typecheck validate check-catalogue build deploy unit integration e2e bench lock clean preview report-preview
+.PHONY: help venv catalogues demo local test lint format typecheck validate check-catalogue build deploy unit integration e2e bench lock clean preview report-preview analytics
 
 help:
 	@echo "make demo   - run the whole survey loop on the local stack (no AWS account)"
@@ -22,6 +22,7 @@ help:
 	@echo "make bench  - sam build, then every benchmark (cold starts, package sizes, costs against floors, report reads, transitions, USD, end-to-end): a summary table and .bench/results.json"
 	@echo "make preview - every survey email and SMS rendered to .preview/"
 	@echo "make report-preview - a sample manager report (HTML, chart, .xlsx, screenshots) in .preview/report/"
+	@echo "make analytics - the data lake's named queries on DuckDB, over a local stack fed through the real flow"
 
 $(VENV)/.installed: requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -64,7 +65,7 @@ format: venv
 	$(VENV)/bin/ruff check --fix .
 
 typecheck: venv
-	$(VENV)/bin/mypy layers/survey_core/survey_core functions infra bench tools
+	$(VENV)/bin/mypy layers/survey_core/survey_core layers/survey_core/build_layer.py functions infra bench tools
 
 # checkov: every skipped check carries its reason next to the resource in template.yaml.
 # --skip-download keeps it offline (no guideline lookups).
@@ -109,6 +110,7 @@ lock: venv
 	$(VENV)/bin/uv pip compile -q requirements/sam.in -o requirements/sam.txt --python-version 3.11 --no-header
 	$(VENV)/bin/uv pip compile -q requirements/checkov.in -o requirements/checkov.txt --python-version 3.11 --no-header
 	$(VENV)/bin/uv pip compile -q layers/survey_core/requirements.in -o layers/survey_core/requirements.txt --python-version 3.13 --python-platform aarch64-manylinux_2_34 --no-header
+	$(VENV)/bin/uv pip compile -q functions/report/requirements.in -o functions/report/requirements.txt --python-version 3.13 --python-platform aarch64-manylinux_2_34 --no-header
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .local-stack .preview .pytest_cache .mypy_cache .ruff_cache
@@ -124,3 +126,9 @@ preview: catalogues
 # A manager report from sample data: HTML, text, chart, .xlsx and Chromium screenshots.
 report-preview: catalogues
 	$(PY) -m tools.preview_report --out .preview/report
+
+# The data lake: a local stack, surveys through the real flow, then the named queries (the
+# template's Athena SQL, translated by sqlglot) on DuckDB over the stack's lake bucket.
+# On a running stack (make local): .venv/bin/python -m tools.lake query
+analytics: venv
+	$(PY) -m tools.lake demo

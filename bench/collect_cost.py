@@ -90,7 +90,7 @@ def _floor_answer(
     config: Any, clients: tuple[Any, Any, Any], invitation_id: str, token: str, score: int, day: str
 ) -> None:
     from botocore.exceptions import ClientError
-    from survey_core.dal.store import counter_places
+    from survey_core.dal.store import counter_bucket, segment_of
 
     dynamodb, sfn, events = clients
     [key] = dynamodb.query(
@@ -109,22 +109,22 @@ def _floor_answer(
         ConsistentRead=True,
     )
     stamp = datetime.now(UTC).isoformat()
-    # The counters a report needs: the score histogram and the response count, in the whole
-    # series and in each scope's series, per segment key (store.counter_places).
+    # The counters a report needs: the score histogram and the response count, one counter
+    # per series for the day and the answer's combination of segment values (store.Counts).
+    segment = {"M": {k: {"S": v} for k, v in segment_of(SEGMENT).items()}}
     counters = [
         {
             "Update": {
                 "TableName": config.tables.aggregates,
                 "Key": {
-                    "series": {"S": f"post-purchase#{series}{suffix}"},
-                    "bucket": {"S": f"{day}#{key}"},
+                    "series": {"S": f"post-purchase#{series}"},
+                    "bucket": {"S": counter_bucket(day, SEGMENT)},
                 },
-                "UpdateExpression": update,
-                "ExpressionAttributeValues": {":one": {"N": "1"}},
+                "UpdateExpression": f"SET segment = :segment {update}",
+                "ExpressionAttributeValues": {":one": {"N": "1"}, ":segment": segment},
             }
         }
         for series, update in (("nps", f"ADD n :one, s{score} :one"), ("responses", "ADD n :one"))
-        for suffix, key in counter_places(SEGMENT)
     ]
     dynamodb.transact_write_items(
         TransactItems=[

@@ -3,15 +3,19 @@ responses (or any other sizes given), against the template's own tables in moto.
 
 For each size, responses are generated over the six weeks the report reads (the trend) with
 random scores, segments and comments (one in five), and stored as the system stores them:
-every Response item, and the anonymous counters they add up to (per series, day and segment
-key). Then the Leadership report (everything, weekly) is built with the report function's own
-code (logic/report.report_for) while every DynamoDB answer is counted: items read is the sum of
-ScannedCount / Count of each Query and each item a GetItem returned.
+every Response item, and the anonymous counters they add up to (per series, day and
+combination of segment values). Then the Leadership report (everything, weekly) is built with
+the report function's own code (logic/report.report_for) while every DynamoDB answer is
+counted: items read is the sum of ScannedCount / Count of each Query and each item a GetItem
+returned.
 
     .venv/bin/python -m bench.report_reads [--sizes 1000 10000 100000] [--json PATH]  (make bench)
 
-Target: items read at 10,000 and at 100,000 responses at most 1.1 times the items at 1,000
-(each size against the first).
+Target: items read at 10,000 and at 100,000 responses at most 1.2 times the items at 1,000
+(each size against the first). The counters are one item per series, day and combination of
+segment values; the generator uses 12 combinations (4 business areas x 3 touchpoints), of
+which a day of the 1,000-response sample (24 answers a day) sees about 10.4 and the larger
+samples all 12: at most 12 / 10.4 = 1.15 times the items, and no more however many responses.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from typing import Any
 from bench.floor import REPO_ROOT
 from bench.summary import INFO, Row, verdict, write_json
 
-TARGET_RATIO = 1.1
+TARGET_RATIO = 1.2  # the combinations not yet seen at 1,000 responses (docstring)
 SIZES = (1000, 10_000, 100_000)
 REGION = "eu-north-1"
 AREAS = ("webshop", "store", "app", "b2b")
@@ -68,11 +72,11 @@ def items_read() -> Iterator[Counter[str]]:
 def _store(responses: int, seed: int) -> None:
     """Generate and store `responses` answers of post-purchase over the trend's six weeks."""
     from survey_core.dal.models import AggregateCounter, Response
-    from survey_core.dal.store import counter_places
+    from survey_core.dal.store import counter_bucket, segment_of
 
     rng = random.Random(seed)  # noqa: S311 - sample data
     first = datetime(2026, 10, 12, 9, tzinfo=UTC)
-    counters: dict[tuple[str, str, str], Counter[str]] = {}
+    counters: dict[tuple[str, str], tuple[dict[str, str], Counter[str]]] = {}
     with Response.batch_write() as batch:
         for number in range(responses):
             at = first + timedelta(minutes=rng.randrange(42 * 24 * 60))
@@ -96,13 +100,15 @@ def _store(responses: int, seed: int) -> None:
             if comment:
                 item.comment_day = f"post-purchase#{day}"
             batch.save(item)
-            for suffix, key in counter_places(segment):
-                counts = counters.setdefault((suffix, day, key), Counter())
-                counts[f"s{score}"] += 1
-                counts["n"] += 1
+            # one counter per day and combination of segment values (dal/store.Counts)
+            _, counts = counters.setdefault(
+                (day, counter_bucket(day, segment)), (segment_of(segment), Counter())
+            )
+            counts[f"s{score}"] += 1
+            counts["n"] += 1
     with AggregateCounter.batch_write() as batch:
-        for (suffix, day, key), counts in counters.items():
-            counter = AggregateCounter(f"post-purchase#nps{suffix}", f"{day}#{key}")
+        for (_, bucket), (segment, counts) in counters.items():
+            counter = AggregateCounter("post-purchase#nps", bucket, segment=segment)
             for name, value in counts.items():
                 setattr(counter, name, value)
             batch.save(counter)
@@ -196,9 +202,10 @@ def run(sizes: list[int]) -> dict[str, Any]:
             end="",
         )
     print(
-        "\nnote: counters are days x segment keys whatever the number of responses; a whole-scope\n"
-        "report reads only the comments it shows. Times are moto in this process, whose Query\n"
-        "looks at every item of a table: they grow with the table there, not on DynamoDB."
+        "\nnote: counters are days x segment combinations (here 12 a day), bounded by the\n"
+        "combinations seen, not by the responses; a whole-scope report reads only the comments\n"
+        "it shows. Times are moto in this process, whose Query looks at every item of a table:\n"
+        "they grow with the table there, not on DynamoDB."
     )
     return {
         "report": "Leadership: everything, weekly, 6-week trend",

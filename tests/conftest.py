@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -38,6 +38,9 @@ class Deployment:
     # The functions' IAM roles, enforced on their DynamoDB and SNS requests (moto enforces no
     # IAM): a request the role does not allow gets AccessDeniedException, as in AWS.
     iam: Any
+    # The stream records for the data lake's export function (all three tables' streams), as
+    # Lambda would pass them: recorded, not run (tests/integration/test_lake_export.py).
+    lake_records: list[dict[str, Any]] = field(default_factory=list)
 
     def take_stream_records(self) -> list[dict[str, Any]]:
         taken, self.stream_records[:] = list(self.stream_records), []
@@ -97,9 +100,13 @@ def deployment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
         ),
     )
     stream_records: list[dict[str, Any]] = []
+    lake_records: list[dict[str, Any]] = []
 
     def record_stream(self: Any, function_arn: str, items: list[Any], source: str) -> str:
-        stream_records.extend(records_of(items, self.region_name, source))
+        export = "LakeExportFunction" in function_arn
+        (lake_records if export else stream_records).extend(
+            records_of(items, self.region_name, source)
+        )
         return "recorded"  # moto then clears the shard's items
 
     monkeypatch.setattr(LambdaBackend, "send_dynamodb_items", record_stream)
@@ -122,7 +129,9 @@ def deployment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
             for f in lambda_backends["123456789012"][REGION].list_functions()
         }
         iam = _enforce_iam(template, parameters, monkeypatch)
-        yield Deployment(outputs, environments, template, deliveries, stream_records, iam)
+        yield Deployment(
+            outputs, environments, template, deliveries, stream_records, iam, lake_records
+        )
 
 
 def _enforce_iam(template: Any, parameters: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Any:

@@ -3,6 +3,7 @@ send time has come, each once per period."""
 
 import os
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -14,6 +15,7 @@ from survey_core.dal.gateways import Mailer, client
 from survey_core.dal.models import bind_tables
 from survey_core.logic.report import send_due_reports
 from survey_core.observability import logger, metrics, tracer
+from survey_core.report.chart import use_font
 from survey_core.report.config import load_groups
 
 CONFIG = ReportConfig.from_env(os.environ)
@@ -21,6 +23,8 @@ bind_tables(CONFIG.tables, CONFIG.region)
 CATALOGUE = load_catalogue()
 GROUPS = load_groups()
 MAILER = Mailer(client("sesv2", CONFIG.region), CONFIG.sender_email)
+# The chart's font ships with this function (Makefile), not in the shared layer.
+use_font(Path(__file__).with_name("fonts") / "DejaVuSans.ttf")
 
 
 # A run is known by its scheduled time (a retried run keeps it).

@@ -1,16 +1,17 @@
 """The functions' IAM policies from template.yaml, evaluated against the AWS requests they make.
 
 moto enforces no IAM, so a function whose role lacks an action it calls works locally and fails
-in the cloud. This module closes that gap for DynamoDB and SNS: it reads each function's role
-from the transformed template (SAM policy templates expanded, intrinsic functions resolved with
-the stack's physical names), turns a request into the authorizations AWS checks for it
-(a transaction: one per item, with the item's own action; a query on an index: the index's
-ARN; the partition key values as dynamodb:LeadingKeys), and evaluates them: an explicit Deny
-wins, then any Allow whose action, resource and conditions match.
+in the cloud. This module closes that gap for DynamoDB, SNS, S3 and Secrets Manager: it reads
+each function's role from the transformed template (SAM policy templates expanded, intrinsic
+functions resolved with the stack's physical names), turns a request into the authorizations
+AWS checks for it (a transaction: one per item, with the item's own action; a query on an
+index: the index's ARN; the partition key values as dynamodb:LeadingKeys; an S3 object's ARN,
+a listing's prefix as s3:prefix), and evaluates them: an explicit Deny wins, then any Allow
+whose action, resource and conditions match.
 
 Used by the integration tests' `deployment` fixture, which answers a request the role does not
 allow with AccessDeniedException as AWS would, and by tests/integration/test_iam_grants.py,
-which checks that every DynamoDB action a role grants is used.
+which checks that every DynamoDB, S3 and Secrets Manager action a role grants is used.
 """
 
 from __future__ import annotations
@@ -21,7 +22,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-ENFORCED_SERVICES = ("dynamodb", "sns")
+ENFORCED_SERVICES = ("dynamodb", "sns", "s3", "secretsmanager")
+# S3 operations whose IAM action is not s3:<operation>, and those on an object (not a bucket).
+S3_ACTIONS = {
+    "HeadObject": "s3:GetObject",
+    "ListObjectsV2": "s3:ListBucket",
+    "ListObjects": "s3:ListBucket",
+}
+S3_OBJECT_OPERATIONS = frozenset({"PutObject", "GetObject", "HeadObject", "DeleteObject"})
 # TransactWriteItems has no IAM action of its own: each item needs its operation's action.
 TRANSACT_ITEM_ACTIONS = {
     "Put": "dynamodb:PutItem",
@@ -91,7 +99,26 @@ def authorizations(
         return [Authorization("sns:Publish", str(target) if target else "*")]
     if service == "sns":
         return [Authorization(f"sns:{operation}", str(params.get("TopicArn", "*")))]
+    if service == "s3":
+        return [_s3(stack, operation, params)]
+    if service == "secretsmanager":
+        secret = str(params.get("SecretId", "*"))
+        if not secret.startswith("arn:"):  # a name: the secret's ARN ends in -<6 characters>
+            arn = f"arn:{stack.partition}:secretsmanager:{stack.region}:{stack.account}"
+            secret = f"{arn}:secret:{secret}-??????"
+        return [Authorization(f"secretsmanager:{operation}", secret)]
     return []
+
+
+def _s3(stack: Stack, operation: str, params: Mapping[str, Any]) -> Authorization:
+    """An object operation on the object's ARN; a bucket operation on the bucket's, a listing
+    with its prefix as s3:prefix."""
+    action = S3_ACTIONS.get(operation, f"s3:{operation}")
+    bucket = f"arn:{stack.partition}:s3:::{params.get('Bucket', '')}"
+    if operation in S3_OBJECT_OPERATIONS:
+        return Authorization(action, f"{bucket}/{params.get('Key', '')}")
+    context = {"s3:prefix": (str(params["Prefix"]),)} if "Prefix" in params else {}
+    return Authorization(action, bucket, context)
 
 
 def _dynamodb(stack: Stack, operation: str, params: Mapping[str, Any]) -> list[Authorization]:
@@ -280,6 +307,8 @@ class Resolver:
             return self._stack.table_arn(name)
         if kind == "AWS::SNS::Topic" and attribute == "TopicArn":
             return name
+        if kind == "AWS::S3::Bucket" and attribute == "Arn":
+            return f"arn:{self._stack.partition}:s3:::{name}"
         if attribute == "Arn":
             service = kind.split("::")[1].lower() if "::" in kind else "unknown"
             stack = self._stack

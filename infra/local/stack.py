@@ -24,6 +24,7 @@ from typing import Any
 
 from .adapter import ControlApp, LocalAdapter, LocalSchedule
 from .functions import LineAtomicStream, LocalFunction, calling_function
+from .lake import ExportBatches, LakeControl, keep_export_batches
 from .template import ACCOUNT_ID, LocalTemplate, build_local_template, create_stack
 
 SURVEY_SERVER_BACKLOG = 512
@@ -31,6 +32,8 @@ DEFAULT_PARAMETERS = {
     "SenderEmail": "surveys@example.com",
     "ConnectInstanceId": "00000000-0000-4000-8000-000000000001",
     "ConnectContactFlowId": "00000000-0000-4000-8000-000000000002",
+    # Locally the lake gets the comments too, so an erasure's effect on it can be seen.
+    "LakeExportComments": "true",
 }
 LOCAL_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "local",
@@ -91,9 +94,9 @@ class LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no per-request lines
         self.adapter.install()
         moto_app = DomainDispatcherApplication(create_backend_app)
-        server = make_server(
-            self.host, self.port, ControlApp(moto_app, self.adapter, self.info), threaded=True
-        )
+        self.lake_batches = ExportBatches()
+        control = LakeControl(ControlApp(moto_app, self.adapter, self.info), self.lake_batches)
+        server = make_server(self.host, self.port, control, threaded=True)
         self.port = int(server.server_address[1])
         self.adapter.endpoint_url = self.endpoint_url
         anchor = time.time()
@@ -120,6 +123,7 @@ class LocalStack:
         self._create_stack(template)
         self._enforce_iam(template)
         self._load_functions(template, process_env)
+        keep_export_batches(self.adapter, self.lake_batches)
         self._wire_adapter(template)
         self.adapter.client("sesv2").create_email_identity(
             EmailIdentity=self.parameters["SenderEmail"]

@@ -25,6 +25,9 @@ from samtranslator.utils.py27hash_fix import (
 )
 from samtranslator.yaml_helper import yaml_parse
 
+from .lake import SERVED_TYPES as SERVED_BY_LAKE
+from .lake import serve_after_stack, serve_before_stack
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
 CODE_BUCKET = "local-stack-code"
@@ -48,6 +51,10 @@ SERVED_BY_ADAPTER = frozenset(
         "AWS::SES::ConfigurationSetEventDestination",
         "AWS::SNS::Subscription",
         "AWS::SNS::TopicPolicy",
+        # The data lake (infra/local/lake.py): moto's CloudFormation has no Secrets Manager,
+        # Glue or Athena resources, its APIs do; and moto enforces no bucket policies.
+        *SERVED_BY_LAKE,
+        "AWS::S3::BucketPolicy",
     }
 )
 # Not on the local stack at all: moto's CloudFormation cannot create alarms, and the metrics
@@ -250,6 +257,7 @@ def create_stack(
     scheduler = boto3.client("scheduler", region_name=region)
     for logical_id in template.resources_of_type("AWS::Scheduler::ScheduleGroup"):
         scheduler.create_schedule_group(Name=names[logical_id])
+    serve_before_stack(template.cloudformation, parameters, stack_name, region)
     cloudformation.create_stack(
         StackName=stack_name,
         TemplateBody=json.dumps(template.for_moto(pseudo)),
@@ -259,4 +267,5 @@ def create_stack(
     stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
     if stack["StackStatus"] != "CREATE_COMPLETE":
         raise RuntimeError(f"stack {stack_name} not created: {stack.get('StackStatusReason')}")
+    serve_after_stack(template.cloudformation, parameters, stack_name, region)
     return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}

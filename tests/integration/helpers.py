@@ -100,46 +100,89 @@ class AwsCalls:
         return response, {"Error": {"Code": code, "Message": f"injected {code}"}}
 
 
+def _segment(item: dict[str, Any]) -> dict[str, str]:
+    """A stored segment map, as plain text values (empty values left out, as counted)."""
+    raw = item.get("segment", {}).get("M", {})
+    plain = {k: str(next(iter(v.values()))) for k, v in raw.items()}
+    return {k: v for k, v in sorted(plain.items()) if v}
+
+
+def counters(dynamodb: Any, aggregates_table: str, series: str) -> dict[str, dict[str, int]]:
+    """The counters of one series (or of a scope of it: "post-purchase#nps@businessArea=
+    webshop") as the report reads them: per "{day}#{segment key}", the counts summed over the
+    day's combinations, zeros left out."""
+    from survey_core.logic.counting import counter_view, split_scope
+
+    base, attribute, value = split_scope(series)
+    pages = dynamodb.get_paginator("query").paginate(
+        TableName=aggregates_table,
+        KeyConditionExpression="series = :s",
+        ExpressionAttributeValues={":s": {"S": base}},
+        ConsistentRead=True,
+    )
+    records = [
+        (
+            item["bucket"]["S"].split("#", 1)[0],
+            _segment(item),
+            {k: int(v["N"]) for k, v in item.items() if "N" in v},
+        )
+        for page in pages
+        for item in page["Items"]
+    ]
+    view = counter_view(records, attribute, value)
+    found = {f"{day}#{key}": {k: n for k, n in counts.items() if n} for day, key, counts in view}
+    return {bucket: counts for bucket, counts in found.items() if counts}
+
+
 def counted_vs_stored(
     dynamodb: Any, responses_table: str, aggregates_table: str
 ) -> tuple[dict, dict]:
     """(what the aggregate counters hold, what the stored responses say they must hold):
-    per series and bucket, n and each score's count, zeros left out. Equal when every
-    response is counted exactly once at its current score."""
+    per series, day and combination of segment values, n and each score's count, zeros left
+    out. Equal when every response is counted exactly once at its current score."""
     from collections import Counter
-
-    from survey_core.dal.store import counter_places
 
     def scan(table: str) -> list[dict[str, Any]]:
         pages = dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True)
         return [item for page in pages for item in page["Items"]]
 
-    expected: dict[tuple[str, str], Counter[str]] = {}
+    expected: dict[tuple[str, str, str], Counter[str]] = {}
     for response in scan(responses_table):
-        segment = {
-            k: next(iter(v.values())) for k, v in response.get("segment", {}).get("M", {}).items()
-        }
+        combination = json.dumps(_segment(response), sort_keys=True)
         for metric, score in response["scores"]["M"].items():
             series = f"{response['survey_id']['S']}#{metric}"
-            for suffix, key in counter_places(segment):
-                bucket = f"{response['bucket_day']['S']}#{key}"
-                counts = expected.setdefault((series + suffix, bucket), Counter())
-                counts["n"] += 1
-                counts[f"s{score['N']}"] += 1
+            key = (series, response["bucket_day"]["S"], combination)
+            counts = expected.setdefault(key, Counter())
+            counts["n"] += 1
+            counts[f"s{score['N']}"] += 1
     counted = {
-        (item["series"]["S"], item["bucket"]["S"]): {
+        (
+            item["series"]["S"],
+            item["bucket"]["S"].split("#", 1)[0],
+            json.dumps(_segment(item), sort_keys=True),
+        ): {
             name: int(value["N"])
             for name, value in item.items()
             if "N" in value and value["N"] != "0"
         }
         for item in scan(aggregates_table)
         # the score series only; "#sent", "#responses", "#escalations" count other things
-        if item["series"]["S"].rsplit("#", 1)[1].split("@")[0] in ("nps", "csat", "ces")
+        if item["series"]["S"].rsplit("#", 1)[1] in ("nps", "csat", "ces")
     }
     return (
         {key: counts for key, counts in counted.items() if counts},
         {key: dict(counts) for key, counts in expected.items()},
     )
+
+
+def summed(counted: dict, series: str | None = None) -> dict[str, int]:
+    """The counts of counted_vs_stored's counters added up over days and combinations (of one
+    series, or of all): what the report's "all" shows."""
+    total: Counter[str] = Counter()
+    for (name, _, _), counts in counted.items():
+        if series is None or name == series:
+            total.update(counts)
+    return dict(total)
 
 
 def emf_metrics(stdout: str) -> tuple[Counter[str], int]:

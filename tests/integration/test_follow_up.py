@@ -14,7 +14,7 @@ from botocore.stub import Stubber
 
 from tests.conftest import Deployment
 from tests.connect_events import contact_event
-from tests.integration.helpers import emf_metrics, lambda_context
+from tests.integration.helpers import counters, emf_metrics, lambda_context
 from tests.integration.test_escalate import (
     INSTANCE,
     INVITATION,
@@ -73,12 +73,11 @@ def _record(deployment: Deployment, invitation: str = INVITATION) -> dict[str, A
 
 
 def _counts(deployment: Deployment) -> dict[str, int]:
-    item = deployment.client("dynamodb").get_item(
-        TableName=deployment.physical_id("AggregatesTable"),
-        Key={"series": {"S": "post-purchase#escalations"}, "bucket": {"S": "2026-11-16#all"}},
-        ConsistentRead=True,
-    )["Item"]
-    return {name: int(v["N"]) for name, v in item.items() if "N" in v and v["N"] != "0"}
+    return counters(
+        deployment.client("dynamodb"),
+        deployment.physical_id("AggregatesTable"),
+        "post-purchase#escalations",
+    )["2026-11-16#all"]
 
 
 def _open_tasks(deployment: Deployment) -> list[dict[str, Any]]:

@@ -144,6 +144,25 @@ def _cohort_paths(deployment: Deployment) -> None:
     assert result["inactive"] + result["requested"] >= 2
 
 
+def _lake_export_paths(deployment: Deployment) -> None:
+    from tests.integration.test_lake_export import CUSTOMER, _answered, _export, _tables
+
+    # A detractor's answer with a comment, escalated: rows of every lake table
+    invitation = _answered(deployment)
+    escalate = deployment.load("EscalateFunction", LOCAL_CLOCK=MONDAY_NOON)
+    event = _event({"nps": 3}, invitationId=invitation["invitation_id"]["S"], customerId=CUSTOMER)
+    with Stubber(escalate.PORTS.contact_center._connect) as stub:
+        stub.add_response("start_task_contact", {"ContactId": "contact-lake"})
+        assert escalate.lambda_handler(event, lambda_context())["outcome"] == "created"
+    assert _export(deployment) == {"batchItemFailures": []}
+    # The customer erased: the partitions read and rewritten without pseudonym and comments
+    from tools.customer_data import main as customer_data
+
+    erase = ["erase", "--customer-id", CUSTOMER, "--yes"]
+    assert customer_data(erase, environ=_tables(deployment)) == 0
+    assert _export(deployment) == {"batchItemFailures": []}
+
+
 SCENARIOS: dict[str, Callable[[Deployment], None]] = {
     "TriggerFunction": _trigger_paths,
     "SendFunction": _send_paths,
@@ -155,6 +174,7 @@ SCENARIOS: dict[str, Callable[[Deployment], None]] = {
     "DeliveryFunction": _delivery_paths,
     "ReportFunction": _report_paths,
     "CohortsFunction": _cohort_paths,
+    "LakeExportFunction": _lake_export_paths,
 }
 
 
@@ -175,8 +195,9 @@ def test_every_dynamodb_grant_is_used_and_every_use_granted(
     SCENARIOS[function](deployment)
     # Then nothing any function did was refused
     assert deployment.iam.denied == []
-    # and every DynamoDB action this function's role grants was used
+    # and every DynamoDB, S3 and Secrets Manager action this function's role grants was used
     policy = deployment.iam.policies[function]
     requests = deployment.iam.requests.get(function, [])
-    unused = [g for g in policy.grants("dynamodb") if not policy.used(g, requests)]
+    grants = [g for s in ("dynamodb", "s3", "secretsmanager") for g in policy.grants(s)]
+    unused = [g for g in grants if not policy.used(g, requests)]
     assert unused == [], json.dumps([g.__dict__ for g in unused], indent=1)

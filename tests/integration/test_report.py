@@ -20,17 +20,30 @@ MONDAY_0700_HELSINKI = "2026-11-23T05:00:00Z"  # the hourly schedule's tick
 COMMENT = '<script>alert("x")</script> =HYPERLINK("http://evil") Toimitus myöhästyi'
 
 
-def _answered(deployment: Deployment, score: int = 3, comment: str = COMMENT) -> None:
-    """One purchase answered on Monday 16 Nov 2026 (Helsinki) with a comment."""
+def _answered(
+    deployment: Deployment, score: int = 3, comment: str = COMMENT, customers: int = 1
+) -> None:
+    """Purchases of `customers` customers, each answered on Monday 16 Nov 2026 (Helsinki) with
+    a comment."""
     trigger = deployment.load("TriggerFunction")
-    trigger.lambda_handler(example_event("purchase-completed.json"), lambda_context())
-    [invitation] = deployment.client("dynamodb").scan(
+    for number in range(1, customers + 1):
+        event = example_event("purchase-completed.json")
+        event["id"] = event["id"][:-4] + f"{number:04d}"
+        event["detail"]["orderId"] = f"A-{1000 + number}"
+        event["detail"]["customer"]["id"] = f"cust-{number:04d}"
+        event["detail"]["customer"]["email"] = f"customer-{number}@example.com"
+        event["detail"]["customer"]["phone"] = f"+3584012345{number:02d}"
+        trigger.lambda_handler(event, lambda_context())
+    invitations = deployment.client("dynamodb").scan(
         TableName=deployment.physical_id("InvitationsTable")
     )["Items"]
+    assert len(invitations) == customers
     collect = deployment.load("CollectFunction", LOCAL_CLOCK="2026-11-16T10:00:00+02:00|0|0")
     with Client(collect.app) as client:
         form = f"score={score}&comment={comment.replace('&', '%26').replace('=', '%3D')}"
-        assert post_form(client, f"/s/{invitation['link_token']['S']}", form).status_code == 200
+        for invitation in invitations:
+            link = f"/s/{invitation['link_token']['S']}"
+            assert post_form(client, link, form).status_code == 200
 
 
 def _fire(deployment: Deployment, when: str = MONDAY_0700_HELSINKI) -> dict[str, Any]:
@@ -66,19 +79,21 @@ def test_monday_morning_sends_each_due_group_its_report_once(deployment: Deploym
 def test_the_report_email_has_the_numbers_the_chart_and_the_same_numbers_in_the_xlsx(
     deployment: Deployment,
 ) -> None:
-    _answered(deployment, score=3)
+    # Given six detractors' answers (NPS -100, 95 % interval -100 .. -25.9)
+    _answered(deployment, score=3, customers=6)
     _fire(deployment)
     mail = _mail_to("johto@example.com")  # Leadership: everything, weekly, in Finnish
     # The subject names the group and the week, as Finnish writes it
     assert mail["subject"] == "Asiakaspalauteraportti: Leadership, 16.–22.11.2026"
-    # The HTML: NPS -100 of one answer, the comment escaped, the chart inline with alt text,
-    # the survey by its name
+    # The HTML: NPS -100 of six answers with its interval, the comment escaped, the chart
+    # inline with alt text, the survey by its name
     html = mail["body"]
-    assert "-100,0" in html and "n = 1" in html
+    assert "-100,0</strong> (-100,0 – -25,9)" in html and "n = 6" in html
     assert "&lt;script&gt;" in html and "<script>" not in html
     assert 'src="cid:trend"' in html and 'alt="NPS, Oston jälkeen' in html
-    # The plain-text part says the same
-    assert "Oston jälkeen NPS: -100,0" in mail["text"]
+    # The plain-text part says the same, after the takeaway
+    assert "Oston jälkeen NPS: -100,0 (-100,0 – -25,9) (n = 6)" in mail["text"]
+    assert "\nNPS -100, " in mail["text"]
     parts = {p["contentType"]: p for p in mail["parts"]}
     assert parts["image/png"]["contentId"] == "trend"
     xlsx = parts["application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"]
@@ -88,9 +103,36 @@ def test_the_report_email_has_the_numbers_the_chart_and_the_same_numbers_in_the_
     summary = [
         [c for c in row if c is not None] for row in book["Yhteenveto"].iter_rows(values_only=True)
     ]
-    assert any(-100.0 in row and 1 in row for row in summary), summary
+    assert any(-100.0 in row and 6 in row and -25.9 in [round(c, 1) for c in row
+               if isinstance(c, float)] for row in summary), summary  # fmt: skip
     comments = [row for row in book["Kommentit"].iter_rows(values_only=True) if COMMENT in row]
     assert comments, list(book["Kommentit"].iter_rows(values_only=True))
+
+
+def test_one_answer_is_too_few_answers_not_a_score_and_draws_no_chart(
+    deployment: Deployment,
+) -> None:
+    # Given one detractor's answer
+    _answered(deployment, score=3)
+    # When the reports go out
+    _fire(deployment)
+    mail = _mail_to("johto@example.com")  # Leadership, in Finnish
+    # Then no "-100.0 ± 0.0 (n = 1)": the words and n, in the email, its text and the workbook
+    assert "liian vähän vastauksia" in mail["body"] and "n = 1" in mail["body"]
+    assert "Oston jälkeen NPS: liian vähän vastauksia (n = 1)" in mail["text"]
+    assert "-100,0" not in mail["body"] and "-100,0" not in mail["text"]
+    # and the trend has no value to draw: no chart
+    assert not [p for p in mail["parts"] if p["contentType"] == "image/png"]
+    parts = {p["contentType"]: p for p in mail["parts"]}
+    xlsx = parts["application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"]
+    book = load_workbook(io.BytesIO(base64.b64decode(xlsx["data"])))
+    summary = [
+        [c for c in row if c is not None] for row in book["Yhteenveto"].iter_rows(values_only=True)
+    ]
+    assert any("NPS" in row and 1 in row and "liian vähän vastauksia" in row for row in summary), (
+        summary
+    )
+    assert not any(-100.0 in row for row in summary), summary
 
 
 def test_a_scope_without_answers_gets_the_no_responses_variant(deployment: Deployment) -> None:

@@ -8,7 +8,7 @@ from botocore.stub import Stubber
 from chalice.test import Client
 
 from tests.conftest import Deployment
-from tests.integration.helpers import lambda_context, post_form
+from tests.integration.helpers import counters, lambda_context, post_form
 from tests.integration.test_escalate import MONDAY_NOON, _event, _store_response
 from tests.integration.test_follow_up import TASK, event
 from tests.integration.test_send import FIXED_CLOCK, _rung, _start
@@ -17,16 +17,10 @@ pytestmark = pytest.mark.integration
 
 
 def _counters(deployment: Deployment, series: str) -> dict[str, dict[str, int]]:
-    items = deployment.client("dynamodb").query(
-        TableName=deployment.physical_id("AggregatesTable"),
-        KeyConditionExpression="series = :s",
-        ExpressionAttributeValues={":s": {"S": series}},
-        ConsistentRead=True,
-    )["Items"]
-    return {
-        item["bucket"]["S"]: {k: int(v["N"]) for k, v in item.items() if "N" in v and v["N"] != "0"}
-        for item in items
-    }
+    """Per "{day}#{segment key}", as the report reads them (summed over combinations)."""
+    return counters(
+        deployment.client("dynamodb"), deployment.physical_id("AggregatesTable"), series
+    )
 
 
 def test_messages_and_the_first_answer_are_counted_once(deployment: Deployment) -> None:

@@ -13,6 +13,7 @@ from tests.integration.helpers import (
     AwsCalls,
     BusRecorder,
     DynamoDbOutage,
+    counters,
     emf_metrics,
     lambda_context,
     post_form,
@@ -510,16 +511,12 @@ def test_a_customer_who_opted_out_of_everything_is_not_invited(deployment: Deplo
 
 def _sent_counters(deployment: Deployment, invitation: dict[str, Any]) -> dict[str, str]:
     """The survey's "#sent" counters of the whole series ("all"), on the send's day."""
-    item = (
-        deployment.client("dynamodb")
-        .get_item(
-            TableName=deployment.physical_id("AggregatesTable"),
-            Key={"series": {"S": "post-purchase#sent"}, "bucket": {"S": "2026-11-16#all"}},
-            ConsistentRead=True,
-        )
-        .get("Item", {})
-    )
-    return {k: v["N"] for k, v in item.items() if "N" in v and v["N"] != "0"}
+    found = counters(
+        deployment.client("dynamodb"),
+        deployment.physical_id("AggregatesTable"),
+        "post-purchase#sent",
+    ).get("2026-11-16#all", {})
+    return {k: str(n) for k, n in found.items()}
 
 
 def test_a_message_out_whose_record_fails_keeps_the_survey_open_and_is_never_sent_again(

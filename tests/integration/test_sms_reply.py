@@ -15,6 +15,7 @@ from survey_core.messages.sms import sms_size
 from tests.conftest import Deployment
 from tests.integration.helpers import (
     BusRecorder,
+    counters,
     emf_metrics,
     lambda_context,
     run_outbox,
@@ -91,13 +92,15 @@ def _response(deployment: Deployment, invitation: dict) -> dict | None:
 
 
 def _counters(deployment: Deployment) -> dict[str, dict[str, str]]:
-    items = deployment.client("dynamodb").scan(TableName=deployment.physical_id("AggregatesTable"))[
-        "Items"
-    ]
+    """The score counters of every survey, "all" key only, per "{day}#all"."""
+    dynamodb, table = deployment.client("dynamodb"), deployment.physical_id("AggregatesTable")
+    series = {i["series"]["S"] for i in dynamodb.scan(TableName=table)["Items"]}
     return {
-        item["bucket"]["S"]: {k: v["N"] for k, v in item.items() if "N" in v and v["N"] != "0"}
-        for item in items
-        if item["bucket"]["S"].endswith("#all") and item["series"]["S"].endswith("#nps")
+        bucket: {k: str(n) for k, n in counts.items()}
+        for name in series
+        if name.endswith("#nps")
+        for bucket, counts in counters(dynamodb, table, name).items()
+        if bucket.endswith("#all")
     }
 
 

@@ -1,6 +1,4 @@
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -138,21 +136,3 @@ def test_a_detail_type_that_names_no_contract_is_refused(detail_type: object) ->
     # Validators are built on first use, keyed by name: any JSON value must still be refused
     with pytest.raises(InvalidEvent, match="detail-type"):
         validate_detail(detail_type, {})  # type: ignore[arg-type]
-
-
-def test_jsonschema_is_imported_only_by_a_function_that_validates_events() -> None:
-    # A function that validates no event (send, collect, delivery, cohorts) never imports
-    # jsonschema; one that validates every event (trigger, escalate) prepares its validators
-    # at import, so its first invocation does not pay for them.
-    probe = (
-        "import sys\n"
-        "from survey_core.events import contracts\n"
-        "print('jsonschema' in sys.modules)\n"
-        "contracts.prepare(contracts.INBOUND_DETAIL_TYPES)\n"
-        "print('jsonschema' in sys.modules, contracts._validator_of.cache_info().currsize)\n"
-    )
-    layer = Path(__file__).resolve().parents[2] / "layers" / "survey_core"
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=layer
-    )
-    assert done.stdout.split("\n")[:2] == ["False", "True 5"]

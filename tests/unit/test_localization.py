@@ -17,9 +17,10 @@ from pathlib import Path
 
 import babel
 import pytest
-from survey_core.messages import babel_data, catalogues
+from survey_core.messages import catalogues
 from survey_core.messages import compile as compile_cli
 from survey_core.messages.formatting import (
+    BABEL_LOCALES,
     format_date,
     format_hours,
     format_number,
@@ -31,6 +32,8 @@ from survey_core.messages.formatting import (
 )
 from survey_core.messages.i18n import SUPPORTED_LANGUAGES, plural, resolve_language, text
 from survey_core.messages.names import DisplayNames, readable
+
+from functions.report import prune_babel as babel_data
 
 pytestmark = pytest.mark.unit
 
@@ -127,7 +130,8 @@ def test_the_check_finds_missing_messages_placeholders_fuzzy_and_empty_texts(
     # When they are checked
     found = "\n".join(catalogues.problems(root))
     # Then every problem is named with its file, line and message id
-    assert re.search(r"fi/LC_MESSAGES/surveys.po:\d+: greeting: placeholders \{nimi\} differ", found)
+    fi_po = r"fi/LC_MESSAGES/surveys.po:\d+"
+    assert re.search(fi_po + r": greeting: placeholders \{nimi\} differ", found)
     assert re.search(r"fi/LC_MESSAGES/surveys.po:\d+: bye: marked fuzzy", found)
     assert re.search(r"fi/LC_MESSAGES/surveys.po:\d+: count: plural here and not", found)
     assert re.search(r"fi/LC_MESSAGES/surveys.po:\d+: brace: not a str.format text", found)
@@ -154,7 +158,11 @@ def test_compiled_catalogues_read_back_and_a_stale_one_is_compiled_in_memory(
         with catalogues.mo_path(language, root).open("rb") as mo:
             compiled = gettext.GNUTranslations(mo)
         for key, entry in catalogues.entries(language, root).items():
-            assert compiled.gettext(key) == entry.text, (language, key)
+            if entry.plural:
+                forms = tuple(compiled.ngettext(key, key, n) for n in (1, 2))
+                assert forms == entry.text, (language, key)
+            else:
+                assert compiled.gettext(key) == entry.text, (language, key)
     # When a .po is edited after its .mo was made
     po = catalogues.po_path("fi", root)
     po.write_text(po.read_text("utf-8").replace("Kiitos!", "Kiitos paljon!"), "utf-8")
@@ -169,7 +177,7 @@ def test_compiled_catalogues_read_back_and_a_stale_one_is_compiled_in_memory(
     assert catalogues.load("fi", root).gettext("thanks_title") == "Kiitos!"
     # and without either, the error says how to compile
     mo.unlink()
-    with pytest.raises(catalogues.CatalogueMissing, match="survey_core.messages.compile"):
+    with pytest.raises(catalogues.CatalogueMissing, match=r"survey_core\.messages\.compile"):
         catalogues.load("fi", root)
 
 
@@ -264,12 +272,8 @@ def _python_strings(path: Path) -> tuple[set[str], list[tuple[str, str]]]:
             fields = [p for p in parts if isinstance(p, ast.FormattedValue)]
             if len(fields) == 1:
                 index = parts.index(fields[0])
-                before = "".join(
-                    p.value for p in parts[:index] if isinstance(p, ast.Constant)
-                )
-                after = "".join(
-                    p.value for p in parts[index + 1 :] if isinstance(p, ast.Constant)
-                )
+                before = "".join(p.value for p in parts[:index] if isinstance(p, ast.Constant))
+                after = "".join(p.value for p in parts[index + 1 :] if isinstance(p, ast.Constant))
                 patterns.append((str(before), str(after)))
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             constants.add(node.value)
@@ -445,7 +449,7 @@ def test_readable_forms_of_ids() -> None:
 
 
 def test_babel_pruned_to_the_three_languages_still_formats_them(tmp_path: Path) -> None:
-    # Given a copy of the installed Babel, pruned as the layer's build prunes it
+    # Given a copy of the installed Babel, pruned as the report function's build prunes it
     site = tmp_path / "site"
     shutil.copytree(
         Path(babel.__file__).parent, site / "babel", ignore=shutil.ignore_patterns("__pycache__")
@@ -466,7 +470,7 @@ def test_babel_pruned_to_the_three_languages_still_formats_them(tmp_path: Path) 
         "format_period_key(l, '2026-11'), format_period_key(l, '2026-11-16', short=True))\n"
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(LAYER)])}
-    pruned = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
+    pruned = subprocess.run(  # this interpreter, a fixed script
         [sys.executable, "-S", "-c", script], env=env, capture_output=True, text=True, check=True
     )
     expected = "\n".join(
@@ -491,3 +495,8 @@ def test_the_inheritance_of_locales_follows_cldr() -> None:
     assert babel_data.inheritance("en_GB", exceptions) == ["en_GB", "en_001", "en", "root"]
     assert babel_data.inheritance("fi", exceptions) == ["fi", "root"]
     assert babel_data.inheritance("sv_FI", exceptions) == ["sv_FI", "sv", "root"]
+
+
+def test_the_report_build_keeps_the_locales_the_formatting_uses() -> None:
+    # The report function's build prunes Babel to its own list: the same as formatting's
+    assert set(babel_data.LOCALES) == set(BABEL_LOCALES.values())

@@ -5,11 +5,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from survey_core.dal.models import Attempt, Customer, Invitation
-from survey_core.dal.store import _histogram_moves, counter_places
+from survey_core.dal.store import _histogram_moves, combination_key
 from survey_core.dal.suppressions import address_key
 from survey_core.errors import InvalidAnswer
 from survey_core.logic.channels import RungChannels, customer_facts, rung_channels
 from survey_core.logic.collect import link_choice, parse_comment, parse_score
+from survey_core.logic.counting import counter_view
 from survey_core.logic.escalate import task_request
 from survey_core.logic.optout import opt_out_keys
 from survey_core.report.config import load_groups
@@ -120,23 +121,42 @@ def test_comments_are_kept_literally_and_capped() -> None:
         parse_comment("x" * 1001)
 
 
-def test_counters_go_to_the_whole_series_and_each_scope_series() -> None:
-    places = counter_places(
-        {"touchpoint": "checkout", "businessArea": "webshop", "agentId": "", "storeId": "s1"}
-    )
-    assert places == [
-        ("", "all"),
-        ("", "businessArea=webshop"),
-        ("", "storeId=s1"),
-        ("", "touchpoint=checkout"),
-        # each scope attribute present (businessArea, touchpoint) has its own series
-        ("@businessArea=webshop", "all"),
-        ("@businessArea=webshop", "storeId=s1"),
-        ("@businessArea=webshop", "touchpoint=checkout"),
-        ("@touchpoint=checkout", "all"),
-        ("@touchpoint=checkout", "businessArea=webshop"),
-        ("@touchpoint=checkout", "storeId=s1"),
+def test_one_counter_per_combination_adds_up_to_every_segment_key_and_scope() -> None:
+    # Given three counters of one day: two combinations in the webshop, one in a store
+    webshop_checkout = {"touchpoint": "checkout", "businessArea": "webshop", "agentId": ""}
+    webshop_returns = {"businessArea": "webshop", "touchpoint": "returns", "storeId": "s1"}
+    store = {"businessArea": "store", "touchpoint": "checkout"}
+    records = [
+        ("2026-11-16", webshop_checkout, {"n": 2, "s9": 2}),
+        ("2026-11-16", webshop_returns, {"n": 1, "s3": 1}),
+        ("2026-11-16", store, {"n": 1, "s9": 1}),
     ]
+    # When they are read as a whole and within the webshop's scope
+    whole = {key: counts for _, key, counts in counter_view(records)}
+    webshop = {key: counts for _, key, counts in counter_view(records, "businessArea", "webshop")}
+    # Then every segment key is the sum of the combinations that have it (empty values are none)
+    assert whole == {
+        "all": {"n": 4, "s9": 3, "s3": 1},
+        "businessArea=store": {"n": 1, "s9": 1},
+        "businessArea=webshop": {"n": 3, "s9": 2, "s3": 1},
+        "storeId=s1": {"n": 1, "s3": 1},
+        "touchpoint=checkout": {"n": 3, "s9": 3},
+        "touchpoint=returns": {"n": 1, "s3": 1},
+    }
+    # and a scope holds only its own combinations, by the other attributes
+    assert webshop == {
+        "all": {"n": 3, "s9": 2, "s3": 1},
+        "storeId=s1": {"n": 1, "s3": 1},
+        "touchpoint=checkout": {"n": 2, "s9": 2},
+        "touchpoint=returns": {"n": 1, "s3": 1},
+    }
+
+
+def test_a_combination_is_named_by_its_values_whatever_their_order_or_characters() -> None:
+    assert combination_key({"a": "1", "b": "2"}) == combination_key({"b": "2", "a": "1", "c": ""})
+    # values may hold any separator: "a=1|b" and "2" must not be "a=1" and "b=2"
+    assert combination_key({"a": "1|b=2"}) != combination_key({"a": "1", "b": "2"})
+    assert len(combination_key({})) == 24
 
 
 @pytest.mark.parametrize(

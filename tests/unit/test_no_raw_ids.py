@@ -201,7 +201,7 @@ def test_the_checks_catch_a_leak_and_a_decimal_point() -> None:
     assert decimal_points("fi", "16.11.2026, 16.–22.11.2026, 16.11., 3,0 h") == []
     assert decimal_points("en", "NPS 33.3") == []
     assert visible_html(
-        '<html><head><title>T</title><style>.a{x:1.5}</style></head>'
+        "<html><head><title>T</title><style>.a{x:1.5}</style></head>"
         '<body><img alt="Alt" src="x.png"><a href="post-purchase">Link</a></body></html>'
     ).split("\n") == ["T", "Alt", "Link"]
 
@@ -248,8 +248,9 @@ def _survey_outputs(language: str) -> Iterator[tuple[str, str]]:
             checked=["email"], error=error,
         )  # fmt: skip
         yield "unsubscribe page", visible_html(page)
-    yield "unsubscribed page", visible_html(
-        render_unsubscribed_page(language=language, company=company)
+    yield (
+        "unsubscribed page",
+        visible_html(render_unsubscribed_page(language=language, company=company)),
     )
 
 
@@ -265,9 +266,14 @@ def test_scale_labels_carry_their_number_once() -> None:
     # Given the NPS page and email in Finnish
     page = visible_html(
         render_survey_page(
-            language="fi", questions=[PageQuestion("nps", "Q?", "score", None, True)],
-            company="Example Oy", action_url="tok", ask_comment=False, comment="", error=None,
-        )  # fmt: skip
+            language="fi",
+            questions=[PageQuestion("nps", "Q?", "score", None, True)],
+            company="Example Oy",
+            action_url="tok",
+            ask_comment=False,
+            comment="",
+            error=None,
+        )
     )
     email = render_invitation_email(
         language="fi", metric="nps", question="Q?", company="Example Oy", survey_url=URL,
@@ -334,7 +340,8 @@ def test_the_finnish_report_names_things_as_the_catalogue_does(
     assert "Rajaus: kaikki" in shown
     assert "Oston jälkeen" in shown and "Liiketoiminta-alue: Verkkokauppa" in shown
     assert "Jakso: 16.–22.11.2026" in shown
-    assert re.search(r"Sähköposti\s+3\u00a0010\s+518\s+19,0\u00a0%", shown)
+    # answers / invitations = rate, then the messages sent: Finnish numbers
+    assert re.search(r"Sähköposti\s+518\s+2\u00a0730\s+19,0\u00a0%\s+3\u00a0010", shown)
     assert "Rajaus: Liiketoiminta-alue: Verkkokauppa" in visible_html(
         email_for(_scoped_report("fi"), WEEK).html
     )

@@ -1,7 +1,7 @@
 import re
 
 import pytest
-from survey_core.messages.formatting import format_hours, format_number
+from survey_core.messages.formatting import format_hours, format_number, format_score_interval
 from survey_core.messages.i18n import SUPPORTED_LANGUAGES, resolve_language, text
 from survey_core.messages.rendering import (
     MESSAGE_KINDS,
@@ -294,7 +294,7 @@ def test_error_and_thank_you_pages_render(status: int, language: str) -> None:
 
 
 @pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
-def test_report_email_shows_scores_with_margins_and_an_empty_variant(language: str) -> None:
+def test_report_email_shows_scores_with_intervals_and_an_empty_variant(language: str) -> None:
     from survey_core.logic.report import email_for
 
     from tools.preview_report import WEEK, sample_report
@@ -302,10 +302,29 @@ def test_report_email_shows_scores_with_margins_and_an_empty_variant(language: s
     report = sample_report(language)
     email = email_for(report, WEEK)
     [nps] = [b for b in report.blocks if b.metric == "nps"]
-    shown = format_number(language, nps.headline.value, 1)
-    margin = format_number(language, nps.headline.margin, 1)
-    assert f"{shown}</strong> &plusmn; {margin}" in email.html
-    assert f"NPS: {shown} ± {margin} (n = {nps.headline.n})" in email.text
+    h = nps.headline
+    assert h.value is not None and h.low is not None and h.high is not None
+    shown = format_number(language, h.value, 1)
+    interval = format_score_interval(language, h.low, h.high, 1)
+    assert f"{shown}</strong> ({interval})" in email.html
+    assert f"NPS: {shown} ({interval}) (n = {h.n})" in email.text
+    assert "&plusmn;" not in email.html and "±" not in email.text
+    # the takeaway first, in the report's language
+    assert report.takeaway_line
+    assert email.text.index(report.takeaway_line) < email.text.index("NPS: ")
+    assert report.takeaway_line in email.html
+    # each rate beside its own denominator, the channel by its name
+    email_row = next(c for c in report.channels if c.channel == "email")
+    rate = email_row.rate
+    numerator = format_number(language, rate.numerator)
+    denominator = format_number(language, rate.denominator)
+    channel = text(language, "channel_email")
+    assert f"{channel}: {numerator} / {denominator} = " in email.text
+    cells = re.sub(r"<td[^>]*>", "<td>", email.html)
+    assert f"<td>{channel}</td><td>{numerator}</td><td>{denominator}</td>" in cells
+    # a segment with too few answers says so; no segment is ranked by number
+    assert text(language, "report_too_few") in email.text
+    assert text(language, "report_segment_no_difference") in email.html
     period = {"fi": "16.–22.11.2026", "sv": "16–22 nov. 2026", "en": "16–22 Nov 2026"}[language]
     assert report.group in email.subject and period in email.subject
     # a comment with markup: escaped in the HTML, as written in the text part

@@ -7,6 +7,7 @@ import dataclasses
 import io
 import zipfile
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from survey_core.report.chart import (
     trend_chart_png,
     trend_has_values,
     trend_metric,
+    use_font,
 )
 from survey_core.report.model import (
     ChangeNote,
@@ -29,6 +31,7 @@ from survey_core.report.model import (
     Estimate,
     FollowUpSummary,
     MetricBlock,
+    Rate,
     ReportData,
     SegmentRow,
     TrendPoint,
@@ -37,8 +40,19 @@ from survey_core.report.workbook import report_workbook
 
 pytestmark = pytest.mark.unit
 
+# The font the report function ships (functions/report/Makefile) and names at import.
+FONT = Path(__file__).resolve().parents[2] / "functions" / "report" / "fonts" / "DejaVuSans.ttf"
+use_font(FONT)
+
 EVIL_FORMULA = '=HYPERLINK("http://evil")'
 EVIL_MARKUP = "<script>alert(1)</script>"
+
+
+def point(label: str, value: float | None, n: int, half: float = 8.0) -> TrendPoint:
+    """A trend point with an interval value -+ half (or none without a value)."""
+    if value is None:
+        return TrendPoint(label, Estimate.withheld(n))
+    return TrendPoint(label, Estimate(value, value - half, value + half, n))
 
 
 def report() -> ReportData:
@@ -46,53 +60,61 @@ def report() -> ReportData:
         survey_id="post-purchase",
         metric="nps",
         label="NPS",
-        headline=Estimate(30.0, 15.3, 100),
+        headline=Estimate(30.0, 14.1, 44.2, 100),
         change=ChangeNote(difference=12.0, verdict="up", p_value=0.03),
         shares={
-            "promoters": Estimate(50.0, 9.8, 100),
-            "passives": Estimate(30.0, 9.0, 100),
-            "detractors": Estimate(20.0, 7.8, 100),
+            "promoters": Estimate(50.0, 40.4, 59.6, 100),
+            "passives": Estimate(30.0, 21.9, 39.6, 100),
+            "detractors": Estimate(20.0, 13.3, 28.9, 100),
         },
     )
     csat = MetricBlock(
         survey_id="support",
         metric="csat",
         label="CSAT",
-        headline=Estimate(82.5, 8.3, 80),
+        headline=Estimate(82.5, 72.7, 89.3, 80),
         change=ChangeNote(difference=-1.5, verdict="no significant change", p_value=0.71),
-        shares={"satisfied": Estimate(82.5, 8.3, 80)},
-        mean=Estimate(4.21, 0.18, 80),
+        shares={"satisfied": Estimate(82.5, 72.7, 89.3, 80)},
+        mean=Estimate(4.21, 4.0, 4.38, 80),
     )
     ces = MetricBlock(
         survey_id="support",
         metric="ces",
         label="CES",
-        headline=Estimate(5.4, 0.31, 60),
+        headline=Estimate(5.4, 5.05, 5.7, 60),
         change=ChangeNote(difference=None, verdict="not enough data", p_value=None),
-        shares={"high effort": Estimate(15.0, 9.0, 60)},
-        mean=Estimate(5.4, 0.31, 60),
+        shares={"high effort": Estimate(15.0, 8.1, 26.1, 60)},
+        mean=Estimate(5.4, 5.05, 5.7, 60),
     )
     trend = [
-        TrendPoint("2026-W42", 12.0, 80),
-        TrendPoint("2026-W43", 18.5, 90),
-        TrendPoint("2026-W44", None, 0),
-        TrendPoint("2026-W45", -4.0, 40),
-        TrendPoint("2026-W46", 22.0, 95),
-        TrendPoint("2026-W47", 30.0, 100),
+        point("2026-W42", 12.0, 80),
+        point("2026-W43", 18.5, 90),
+        point("2026-W44", None, 0),
+        point("2026-W45", -4.0, 40, half=15.0),
+        point("2026-W46", 22.0, 95),
+        point("2026-W47", 30.0, 100),
     ]
     segments = [
         SegmentRow(
-            "post-purchase", "nps", "businessArea", "webshop", Estimate(41.0, 17.0, 60), 1, False
+            "post-purchase", "nps", "businessArea", "webshop", Estimate(41.0, 24.0, 56.0, 60),
+            "higher", 16.0, 0.02,
         ),
         SegmentRow(
-            "post-purchase", "nps", "businessArea", "stores", Estimate(25.0, 22.0, 32), 2, False
+            "post-purchase", "nps", "businessArea", "stores", Estimate(25.0, 3.0, 45.0, 32),
+            "no clear difference", -3.0, 0.8,
         ),
         SegmentRow(
-            "post-purchase", "nps", "businessArea", "b2b", Estimate(-10.0, 60.0, 8), None, True
+            "post-purchase", "nps", "businessArea", "b2b", Estimate.withheld(3),
+            "too few answers",
         ),
-        SegmentRow("support", "csat", "agentId", "agent-7", Estimate(90.0, 8.0, 50), 1, False),
-        SegmentRow("support", "csat", "agentId", "=agent-9", Estimate(60.0, 40.0, 5), None, True),
-    ]
+        SegmentRow(
+            "support", "csat", "agentId", "agent-7", Estimate(90.0, 78.6, 95.7, 50),
+            "no clear difference", 8.0, 0.3,
+        ),
+        SegmentRow(
+            "support", "csat", "agentId", "=agent-9", Estimate.withheld(2), "too few answers"
+        ),
+    ]  # fmt: skip
     return ReportData(
         title="Weekly customer feedback",
         group="Webshop managers",
@@ -104,9 +126,12 @@ def report() -> ReportData:
         trend_metric_label="NPS, post-purchase",
         trend=trend,
         segments=segments,
-        channels=[ChannelRow("email", 400, 90, 22.5), ChannelRow("sms", 150, 30, 20.0)],
-        answered_after_reminder=25,
-        responses=120,
+        channels=[
+            ChannelRow("email", Rate(90, 400), 480),
+            ChannelRow("sms", Rate(30, 150), 160),
+        ],
+        response_rate=Rate(120, 500),
+        after_reminder=Rate(25, 120),
         follow_up=FollowUpSummary(tasks_created=4, tasks_done=3, sla_met=2, sla_missed=1),
         comments=[
             CommentRow("2026-11-20", "post-purchase", "nps", 9, "Fast delivery, thank you!"),
@@ -114,6 +139,7 @@ def report() -> ReportData:
             CommentRow("2026-11-22", "post-purchase", "nps", 2, EVIL_MARKUP + " " + "long " * 60),
         ],
         names=NAMES,
+        trend_metric="nps",
     )
 
 
@@ -129,11 +155,11 @@ def empty_report() -> ReportData:
     return dataclasses.replace(
         report(),
         blocks=[],
-        trend=[TrendPoint("2026-W46", None, 0), TrendPoint("2026-W47", None, 0)],
+        trend=[point("2026-W46", None, 0), point("2026-W47", None, 0)],
         segments=[],
-        channels=[ChannelRow("email", 0, 0, None)],
-        answered_after_reminder=0,
-        responses=0,
+        channels=[ChannelRow("email", Rate(0, 0), 0)],
+        response_rate=Rate(0, 0),
+        after_reminder=Rate(0, 0),
         follow_up=FollowUpSummary(0, 0, 0, 0),
         comments=[],
     )
@@ -169,8 +195,18 @@ def test_chart_is_a_png_of_the_asked_size_with_a_drawing_on_it() -> None:
 def test_chart_is_deterministic_and_depends_on_the_data() -> None:
     data = report()
     assert trend_chart_png(data) == trend_chart_png(data)
-    other = dataclasses.replace(data, trend=[*data.trend[:-1], TrendPoint("2026-W47", 35.0, 100)])
+    other = dataclasses.replace(data, trend=[*data.trend[:-1], point("2026-W47", 35.0, 100)])
     assert trend_chart_png(other) != trend_chart_png(data)
+
+
+def test_the_chart_uses_the_datas_axis_not_the_whole_scale() -> None:
+    data = report()
+    assert data.trend_axis == (-30.0, 50.0)
+    png = trend_chart_png(data)
+    assert png == trend_chart_png(data, y_range=data.trend_axis)
+    assert png != trend_chart_png(data, y_range=(-100.0, 100.0))
+    # without a known metric there is no data axis: the chart falls back to the label's scale
+    assert dataclasses.replace(data, trend_metric="").trend_axis is None
 
 
 @pytest.mark.parametrize(
@@ -184,15 +220,15 @@ def test_chart_is_deterministic_and_depends_on_the_data() -> None:
     ],
 )
 def test_gaps_do_not_break_the_chart(values: list[float | None]) -> None:
-    trend = [TrendPoint(f"2026-W{40 + i}", v, 0 if v is None else 10) for i, v in enumerate(values)]
+    trend = [point(f"2026-W{40 + i}", v, 0 if v is None else 10) for i, v in enumerate(values)]
     image = decode(trend_chart_png(dataclasses.replace(report(), trend=trend)))
     assert image.size == (640, 280)
 
 
 def test_many_periods_and_out_of_range_values_still_draw() -> None:
-    trend = [TrendPoint(f"2026-11-{d:02d}", float(d * 3 - 40), 10) for d in range(1, 31)]
+    trend = [point(f"2026-11-{d:02d}", float(d * 3 - 40), 10) for d in range(1, 31)]
     decode(trend_chart_png(dataclasses.replace(report(), trend=trend)))
-    wild = [TrendPoint("a", 250.0, 1), TrendPoint("b", -300.0, 1)]
+    wild = [point("a", 250.0, 1), point("b", -300.0, 1)]
     decode(trend_chart_png(dataclasses.replace(report(), trend=wild)))
     decode(trend_chart_png(report(), y_range=(0.0, 50.0)))
     # Letters the bundled font lacks are drawn without accents, not as boxes, and do not crash.
@@ -215,7 +251,7 @@ def test_the_metric_and_its_scale_come_from_the_data() -> None:
     assert trend_metric(report()) == "nps"
     ces_trend = dataclasses.replace(report(), trend_metric_label="CES, support")
     assert trend_metric(ces_trend) == "ces"
-    ces_points = [TrendPoint("2026-W46", 5.4, 60), TrendPoint("2026-W47", 5.0, 50)]
+    ces_points = [point("2026-W46", 5.4, 60, 0.3), point("2026-W47", 5.0, 50, 0.3)]
     decode(trend_chart_png(dataclasses.replace(ces_trend, trend=ces_points)))
     # A label the code does not know: the blocks decide.
     only_csat = dataclasses.replace(
@@ -248,7 +284,7 @@ def test_alt_text_of_an_empty_trend_and_in_other_languages() -> None:
     assert "vk 44/2026 ei vastauksia" in trend_alt_text(fi)
     assert "vk 43/2026 19" in trend_alt_text(fi)  # rounded half away from zero, as Excel
     daily = dataclasses.replace(
-        report(), trend=[TrendPoint("2026-11-20", 10.0, 5), TrendPoint("2026-11-21", 20.0, 5)]
+        report(), trend=[point("2026-11-20", 10.0, 5), point("2026-11-21", 20.0, 5)]
     )
     assert trend_alt_text(daily).startswith("NPS, post-purchase, by day: ")
 
@@ -303,11 +339,13 @@ def test_summary_carries_the_reports_numbers() -> None:
         assert cell("Survey").value == EN.survey(block.survey_id)
         assert cell("Metric").value == block.label
         assert cell("Score").value == block.headline.value
-        assert cell("± Margin").value == block.headline.margin
+        assert cell("95 % low").value == block.headline.low
+        assert cell("95 % high").value == block.headline.high
         assert cell("n").value == block.headline.n
         for key, share in block.shares.items():
             assert cell(f"{EN.share(key)} %").value == share.value
         assert cell("Mean").value == (block.mean.value if block.mean else None)
+        assert cell("Mean, 95 % low").value == (block.mean.low if block.mean else None)
         assert cell("Change").value == block.change.difference
         assert cell("Verdict").value == EN.verdict(block.change.verdict)
         assert cell("p").value == block.change.p_value
@@ -325,17 +363,22 @@ def test_summary_carries_the_reports_numbers() -> None:
     # The CSAT headline shows as a percentage while holding the report's number.
     assert "%" in ws.cell(row=head + 2, column=columns["Score"]).number_format
 
+    # Each rate beside its own numerator and denominator; the messages after it
     channels = find_row(ws, "Channel")
-    assert rows(ws)[channels - 1][:4] == ("Channel", "Messages sent", "Answers", "Response rate")
-    for offset, channel in enumerate(data.channels, start=1):
-        assert rows(ws)[channels - 1 + offset][:4] == (
+    assert rows(ws)[channels - 1][:5] == (
+        "Channel", "Answers", "Invitations", "Response rate", "Messages sent"
+    )  # fmt: skip
+    assert rows(ws)[channels][:5] == ("All channels", 120, 500, 24.0, 640)
+    for offset, channel in enumerate(data.channels, start=2):
+        assert rows(ws)[channels - 1 + offset][:5] == (
             EN.channel(channel.channel),
-            channel.sent,
-            channel.answered,
-            channel.rate_pct,
+            channel.rate.numerator,
+            channel.rate.denominator,
+            channel.rate.pct,
+            channel.messages,
         )
     reminder = find_row(ws, "Answers after a reminder")
-    assert ws.cell(row=reminder, column=2).value == data.answered_after_reminder
+    assert rows(ws)[reminder - 1][1:4] == (25, 120, pytest.approx(100 * 25 / 120))
     follow = find_row(ws, "Tasks created")
     assert rows(ws)[follow - 1][:5] == (
         "Tasks created",
@@ -382,32 +425,31 @@ def test_segments_sheet_and_its_bar_charts() -> None:
     data = report()
     ws = read(report_workbook(data))["Segments"]
     header = rows(ws)[0]
-    assert header[:9] == (
-        "Survey",
-        "Metric",
-        "Breakdown",
-        "Segment",
-        "Score",
-        "± Margin",
-        "n",
-        "Rank",
-        "Small sample",
-    )
+    assert header[:11] == (
+        "Survey", "Metric", "Breakdown", "Segment", "Score", "95 % low", "95 % high", "n",
+        "Against the rest", "Difference to the rest", "p (Holm)",
+    )  # fmt: skip
     body = {(r[0], r[2], r[3]): r for r in rows(ws)[1:] if r[0] is not None}
     assert len(body) == len(data.segments)
+    standings = {
+        "higher": "higher than the rest",
+        "lower": "lower than the rest",
+        "no clear difference": "no clear difference",
+        "too few answers": "too few answers",
+    }
     for seg in data.segments:
         names = (EN.survey(seg.survey_id), EN.attribute(seg.attribute))
         r = body[(*names, EN.value(seg.attribute, seg.value))]
-        assert r[4:8] == (seg.headline.value, seg.headline.margin, seg.headline.n, seg.rank)
-        assert r[8] == ("yes" if seg.small_n else "no")
+        assert r[4:8] == (seg.headline.value, seg.headline.low, seg.headline.high, seg.headline.n)
+        assert r[8:11] == (standings[seg.standing], seg.difference, seg.p_value)
     # Names, not ids: the catalogue's, a readable form, or a code as it is
     assert ("After purchase", "Business area", "Webshop") in body
     assert ("After purchase", "Business area", "Stores") in body
     assert ("Support", "Agent", "agent-7") in body
-    # Flagged rows have no rank; the segment value "=agent-9" stays text.
+    # Too few answers: no score, no interval, no comparison; "=agent-9" stays text.
     flagged = body[("Support", "Agent", "=agent-9")]
-    assert flagged[7] is None
-    # One bar chart per survey x metric x attribute that has ranked rows.
+    assert flagged[4:11] == (None, None, None, 2, "too few answers", None, None)
+    # One bar chart per survey x metric x attribute that has rows with a figure.
     assert len(ws._charts) == 2
     assert {chart.tagname for chart in ws._charts} == {"barChart"}
 
@@ -459,10 +501,44 @@ def test_texts_that_look_like_formulas_numbers_or_links_stay_text(text: str) -> 
 
 
 def test_segments_with_only_small_samples_get_no_chart() -> None:
-    flagged = [s for s in report().segments if s.small_n]
+    flagged = [s for s in report().segments if s.headline.too_few]
     ws = read(report_workbook(dataclasses.replace(report(), segments=flagged)))["Segments"]
     assert ws._charts == []
-    assert [r[7] for r in rows(ws)[1:3]] == [None, None]
+    assert [r[4] for r in rows(ws)[1:3]] == [None, None]
+
+
+def test_a_withheld_figure_is_empty_cells_and_a_note_never_a_number() -> None:
+    # Given a block whose headline had too few answers
+    block = dataclasses.replace(
+        report().blocks[0],
+        headline=Estimate.withheld(3),
+        shares={k: Estimate.withheld(3) for k in report().blocks[0].shares},
+        change=ChangeNote(None, "not enough data", None),
+    )
+    ws = read(report_workbook(dataclasses.replace(report(), blocks=[block])))["Summary"]
+    # Then its row has n and the note, and no figure at all
+    head = find_row(ws, "Survey")
+    columns = header_map(ws, head)
+    row = {name: ws.cell(row=head + 1, column=col).value for name, col in columns.items()}
+    assert row["n"] == 3
+    assert row["Note"] == "too few answers"
+    assert [row[k] for k in ("Score", "95 % low", "95 % high", "Promoters %", "Change")] == [
+        None
+    ] * 5
+
+
+def test_the_trend_sheet_carries_each_points_interval_and_the_data_axis() -> None:
+    data = report()
+    ws = read(report_workbook(data))["Trend"]
+    assert rows(ws)[0][:5] == ("Period", data.trend_metric_label, "n", "95 % low", "95 % high")
+    body = [r[:5] for r in rows(ws)[1 : 1 + len(data.trend)]]
+    assert body == [(EN.period(p.label), p.value, p.n, p.low, p.high) for p in data.trend]
+    # the empty week: no value and no interval
+    assert body[2] == ("wk 44/2026", None, 0, None, None)
+    # the chart's value axis is the data's own range (-19..38 padded, on 10s), not -100..100
+    assert data.trend_axis == (-30.0, 50.0)
+    axis = ws._charts[0].y_axis.scaling
+    assert (axis.min, axis.max) == data.trend_axis
 
 
 def test_workbook_is_deterministic() -> None:

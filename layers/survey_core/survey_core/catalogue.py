@@ -6,13 +6,13 @@ on fields the event really has). Every problem is reported as "<file>: <path>: <
 `python -m survey_core.catalogue [FILE]` runs the same check for make and the deploy; with
 --stamp it also writes the digest of the catalogue and its schema that passed (catalogue.checked,
 shipped beside them). A function loading a catalogue whose digest matches its stamp builds it
-without checking it again, and so never imports jsonschema for it (about 40 ms of a cold start);
-any other catalogue is checked in full, as before.
+without checking it again (the schema check and the rules); any other catalogue is checked in
+full, as before. The layer ships the catalogue as JSON (`--compile`, run by its build), with the
+digest of the YAML it came from: a cold start parses no YAML and imports no YAML library.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from collections.abc import Mapping
@@ -20,20 +20,18 @@ from dataclasses import dataclass, field
 from datetime import time, timedelta
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .events.contracts import describe_error, error_path, has_field
-from .messages.i18n import resolve_language, text
 from .messages.names import DisplayNames
-from .yaml_file import YAMLError, parse_yaml
 
-if TYPE_CHECKING:
-    from jsonschema import Draft202012Validator
+# A cold start only builds the catalogue its stamp vouches for: the schema check, the event
+# contracts (filters) and the texts (questions) are imported where they are used.
 
 CATALOGUE_PATH = Path(__file__).with_name("catalogue.yaml")
 SCHEMA_PATH = Path(__file__).with_name("catalogue.schema.json")
 STAMP_NAME = "catalogue.checked"
+COMPILED_SUFFIX = ".json"  # catalogue.yaml -> catalogue.json, beside it in the built layer
 LANGUAGES = ("fi", "sv", "en")
 
 # The field of each inbound event that identifies the business occurrence: the same order
@@ -165,6 +163,8 @@ class Catalogue:
     def question(self, survey_id: str, metric: str, language: str) -> str:
         """The survey's question; the built-in text when the survey has left the catalogue
         while its invitations are still open."""
+        from .messages.i18n import resolve_language, text
+
         language = resolve_language(language)
         survey = self.find(survey_id)
         if survey is not None and metric in survey.questions:
@@ -268,6 +268,8 @@ def _check_quiet_hours(window: Mapping[str, str], where: str, problems: list[str
 
 
 def _check_trigger(trigger: Mapping[str, Any], where: str, problems: list[str]) -> None:
+    from .events.contracts import has_field
+
     detail_type = trigger["detailType"]
     for path in trigger.get("filter", {}):
         if not has_field(detail_type, path):
@@ -350,27 +352,15 @@ def _escalation(raw: Mapping[str, Any], metrics: list[str]) -> EscalationRule:
     )
 
 
-@cache
-def _schema_validator() -> Draft202012Validator:
-    # Imported here: a catalogue that matches its stamp never needs jsonschema. The schema
-    # itself is checked against the metaschema by the tests (test_schemas.py), not here.
-    from jsonschema import Draft202012Validator
-
-    return Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
-
-
 def parse_catalogue(raw: Any, source: str, checked: bool = False) -> Catalogue:
     """Build the catalogue, or raise CatalogueError listing every problem found. checked: this
     very catalogue passed the whole check before (its stamp matched), so only build it."""
     if not checked:
-        errors = sorted(
-            _schema_validator().iter_errors(raw),
-            key=lambda e: (list(e.absolute_path), e.validator),
-        )
+        from . import schemas
+
+        errors = schemas.errors("catalogue", raw)
         if errors:
-            raise CatalogueError(
-                [f"{source}: {error_path(e, root='$')}: {describe_error(e)}" for e in errors]
-            )
+            raise CatalogueError([f"{source}: {e.at('$')}: {schemas.describe(e)}" for e in errors])
     problems: list[str] = []
     defaults = raw["defaults"]
     default_zone = _zone(defaults["timeZone"], f"{source}: $.defaults.timeZone", problems)
@@ -404,6 +394,8 @@ def parse_catalogue(raw: Any, source: str, checked: bool = False) -> Catalogue:
 
 def digest(catalogue_text: str) -> str:
     """What a stamp holds: the catalogue's and its schema's bytes, hashed together."""
+    import hashlib
+
     content = SCHEMA_PATH.read_bytes() + b"\0" + catalogue_text.encode("utf-8")
     return hashlib.sha256(content).hexdigest()
 
@@ -422,6 +414,8 @@ def _stamped(path: Path, text: str) -> bool:
 
 def _read(path: Path, trust_stamp: bool) -> tuple[str, Catalogue]:
     """The file's text and the catalogue built from that very text."""
+    from .yaml_file import YAMLError, parse_yaml  # YAML only where the YAML is read
+
     try:
         text = path.read_text(encoding="utf-8")
         raw = parse_yaml(text)
@@ -439,12 +433,41 @@ def read_catalogue(path: Path, trust_stamp: bool = True) -> Catalogue:
     return _read(path, trust_stamp)[1]
 
 
+def compiled_path(path: Path) -> Path:
+    return path.with_suffix(COMPILED_SUFFIX)
+
+
+def compile_catalogue(path: Path, target: Path) -> None:
+    """The catalogue as JSON, with the digest of the YAML text it came from (what its stamp is
+    compared with): the layer's build writes it, and load_catalogue prefers it."""
+    from .yaml_file import parse_yaml
+
+    text = path.read_text(encoding="utf-8")
+    compiled = {"source": path.name, "digest": digest(text), "catalogue": parse_yaml(text)}
+    target.write_text(json.dumps(compiled, ensure_ascii=False), encoding="utf-8")
+
+
+def read_compiled(path: Path) -> Catalogue:
+    compiled = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        stamp = stamp_path(path).read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        stamp = None
+    checked = stamp == compiled["digest"]
+    return parse_catalogue(compiled["catalogue"], compiled["source"], checked=checked)
+
+
 @cache
 def load_catalogue(path: Path = CATALOGUE_PATH) -> Catalogue:
-    return read_catalogue(path)
+    """The catalogue a function runs with: the built layer's JSON, else the YAML (sources)."""
+    compiled = compiled_path(path)
+    return read_compiled(compiled) if compiled.is_file() else read_catalogue(path)
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--compile"]:  # --compile TARGET [FILE]: the layer's build step
+        compile_catalogue(Path(argv[2]) if len(argv) > 2 else CATALOGUE_PATH, Path(argv[1]))
+        return 0
     stamp = "--stamp" in argv
     names = [arg for arg in argv if arg != "--stamp"]
     path = Path(names[0]) if names else CATALOGUE_PATH

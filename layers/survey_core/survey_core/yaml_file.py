@@ -1,6 +1,7 @@
 """The YAML configuration files (the catalogue, the report groups), parsed by libyaml's safe
-loader where the PyYAML wheel has it (Lambda's does): a few times faster than PyYAML's pure
-Python one, and the same data (tests/unit/test_catalogue.py checks both)."""
+loader where the PyYAML wheel has it: a few times faster than PyYAML's pure Python one, and the
+same data (tests/unit/test_catalogue.py checks both). Used by the checks, the tests, the local
+stack and the layer's build, which ships the files as JSON: Lambda never parses YAML."""
 
 from typing import Any
 

@@ -18,6 +18,7 @@ from pynamodb.models import Model
 from ..config import Tables
 
 MAX_SCORE = 10  # the widest scale (NPS 0-10); CSAT and CES use a part of it
+SCORE_NAMES = frozenset(f"s{score}" for score in range(MAX_SCORE + 1))
 
 
 class ActivityDayIndex(GlobalSecondaryIndex["Customer"]):
@@ -202,7 +203,9 @@ class Response(Model):
 
 
 class AggregateCounter(Model):
-    """Anonymous counts per survey x metric (series) and day x segment (bucket).
+    """Anonymous counts per survey x metric (series), day and combination of segment values
+    (bucket): one item per combination seen that day, so a message or an answer adds to one
+    item per series. The report adds them up by segment key and scope (logic/counting.py).
 
     n is the number of responses; s0..s10 count each score: the histogram.
     """
@@ -211,7 +214,9 @@ class AggregateCounter(Model):
         table_name = "aggregates"
 
     series = UnicodeAttribute(hash_key=True)  # "{survey_id}#{metric}"
-    bucket = UnicodeAttribute(range_key=True)  # "{YYYY-MM-DD}#{segment key}"
+    # "{YYYY-MM-DD}#{combination}": store.combination_key of the segment below
+    bucket = UnicodeAttribute(range_key=True)
+    segment = MapAttribute[str, Any](null=True)  # the combination: attribute -> value
     n = NumberAttribute(default=0)
     for _score in range(MAX_SCORE + 1):
         locals()[f"s{_score}"] = NumberAttribute(null=True)
@@ -254,7 +259,7 @@ class AggregateCounter(Model):
 
     @classmethod
     def count_attribute(cls, name: str) -> NumberAttribute:
-        if name not in cls.COUNTS:
+        if name not in cls.COUNTS and name not in SCORE_NAMES:
             raise ValueError(f"unknown counter {name!r}")
         attribute: NumberAttribute = getattr(cls, name)
         return attribute
@@ -262,6 +267,13 @@ class AggregateCounter(Model):
     def counts(self) -> dict[str, int]:
         found = {name: int(getattr(self, name) or 0) for name in self.COUNTS}
         return {name: value for name, value in found.items() if value}
+
+    def all_counts(self) -> dict[str, int]:
+        """Every count it holds: the histogram's s0..s10 and the other counts."""
+        return {**{f"s{s}": c for s, c in self.histogram().items()}, **self.counts()}
+
+    def segment_values(self) -> dict[str, str]:
+        return {str(k): str(v) for k, v in (self.segment.as_dict() if self.segment else {}).items()}
 
 
 class ContactIdIndex(GlobalSecondaryIndex["Escalation"]):

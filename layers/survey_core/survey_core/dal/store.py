@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -328,7 +331,7 @@ def record_intent(
     def write() -> None:
         with TransactWrite(connection=connection, client_request_token=token) as tx:
             tx.update(Invitation(invitation_id), actions=actions, condition=condition)
-            _add_counts(tx, counts.series, counts.bucket_counts())
+            _add_counts(tx, counts)
 
     try:
         persisting(write)
@@ -421,7 +424,7 @@ def withdraw_intent(
             tx.update(
                 Invitation(invitation_id), actions=actions, condition=attempt["outcome"] == SENDING
             )
-            _add_counts(tx, back.series, back.bucket_counts())
+            _add_counts(tx, back)
 
     try:
         persisting(write)
@@ -461,61 +464,45 @@ def mark_attempt(
 # ---------------------------------------------------------------- responses and aggregates
 
 
-# Attributes a report can be scoped to (reports.schema.json). Each scope value has its own
-# counter series ("post-purchase#nps@businessArea=webshop"), so a scoped report reads only its
-# scope's items and still breaks down by the other attributes.
-SCOPE_ATTRIBUTES = ("businessArea", "touchpoint", "agentId")
+def segment_of(segment: Mapping[str, Any]) -> dict[str, str]:
+    """The segment as the counters keep it: its attributes with a value, as text."""
+    return {str(name): str(value) for name, value in sorted(segment.items()) if value}
 
 
-def segment_keys(segment: Mapping[str, Any]) -> list[str]:
-    """The keys under which something is counted within one series: once overall ("all") and
-    once under every segment attribute it has ("businessArea=webshop")."""
-    keys = ["all"]
-    keys.extend(f"{name}={value}" for name, value in sorted(segment.items()) if value)
-    return keys
+def combination_key(segment: Mapping[str, Any]) -> str:
+    """A short, unambiguous name of one combination of segment values: the first 96 bits of
+    the SHA-256 of its canonical JSON (values may hold any character, so no separator would
+    do; the item keeps the segment itself)."""
+    canonical = json.dumps(segment_of(segment), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:24]
 
 
-def counter_places(segment: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(series suffix, key) of every counter one thing adds to: the whole series' keys, and for
-    each scope attribute it has, that scope's series ("@businessArea=webshop") with the keys of
-    the other attributes."""
-    places = [("", key) for key in segment_keys(segment)]
-    for scope in SCOPE_ATTRIBUTES:
-        value = segment.get(scope)
-        if value:
-            others = {name: v for name, v in segment.items() if name != scope}
-            places += [(f"@{scope}={value}", key) for key in segment_keys(others)]
-    return places
+def counter_bucket(day: str, segment: Mapping[str, Any]) -> str:
+    return f"{day}#{combination_key(segment)}"
 
 
 @dataclass(frozen=True)
 class Counts:
-    """Anonymous counts to add under one series, on one day, for every segment key."""
+    """Anonymous counts to add to one counter: one series, one day, one combination of
+    segment values (the report adds the combinations up by segment key and scope)."""
 
-    series: str  # "{survey}#sent", "{survey}#responses", "{survey}#escalations"
+    series: str  # "{survey}#sent", "{survey}#responses", "{survey}#escalations", "{survey}#nps"
     day: str
     segment: Mapping[str, Any]
     add: Mapping[str, int]  # counter attribute -> amount (negative moves a count away)
 
-    def bucket_counts(self) -> list[tuple[str, str, Mapping[str, int]]]:
-        return _buckets(self.day, self.segment, self.add)
+
+def _counter_actions(segment: Mapping[str, Any], add: Mapping[str, int]) -> list[Action]:
+    actions: list[Action] = [AggregateCounter.segment.set(segment_of(segment))]
+    actions += [AggregateCounter.count_attribute(name).add(n) for name, n in add.items()]
+    return actions
 
 
-def _buckets(
-    day: str, segment: Mapping[str, Any], add: Mapping[str, int]
-) -> list[tuple[str, str, Mapping[str, int]]]:
-    """(series suffix, bucket, counts) of every counter to move."""
-    return [(suffix, f"{day}#{key}", add) for suffix, key in counter_places(segment)]
-
-
-def _add_counts(
-    transaction: TransactWrite, series: str, buckets: list[tuple[str, str, Mapping[str, int]]]
-) -> None:
-    for suffix, bucket, add in buckets:
-        actions: list[Action] = [
-            AggregateCounter.count_attribute(name).add(amount) for name, amount in add.items()
-        ]
-        transaction.update(AggregateCounter(series + suffix, bucket), actions=actions)
+def _add_counts(transaction: TransactWrite, counts: Counts) -> None:
+    transaction.update(
+        AggregateCounter(counts.series, counter_bucket(counts.day, counts.segment)),
+        actions=_counter_actions(counts.segment, counts.add),
+    )
 
 
 @dataclass(frozen=True)
@@ -633,8 +620,12 @@ def store_answer(
                     segment = response.segment.as_dict() if response.segment else {}
                     _add_counts(
                         transaction,
-                        f"{invitation.survey_id}#responses",
-                        _buckets(day, segment, {"n": 1, **first_answer_counts}),
+                        Counts(
+                            f"{invitation.survey_id}#responses",
+                            day,
+                            segment,
+                            {"n": 1, **first_answer_counts},
+                        ),
                     )
         except TransactWriteError as error:
             if _retryable_transaction(error):
@@ -651,16 +642,12 @@ def _count(
     previous: int | None,
     score: int,
 ) -> None:
-    series = f"{response.survey_id}#{metric}"
-    for suffix, key in counter_places(response.segment.as_dict() if response.segment else {}):
-        actions: list[Action] = [AggregateCounter.score_attribute(score).add(1)]
-        if previous is None:
-            actions.append(AggregateCounter.n.add(1))
-        else:
-            actions.append(AggregateCounter.score_attribute(previous).add(-1))
-        transaction.update(
-            AggregateCounter(series + suffix, f"{response.bucket_day}#{key}"), actions=actions
-        )
+    add = {f"s{score}": 1, **({"n": 1} if previous is None else {f"s{previous}": -1})}
+    segment = response.segment.as_dict() if response.segment else {}
+    _add_counts(
+        transaction,
+        Counts(f"{response.survey_id}#{metric}", str(response.bucket_day), segment, add),
+    )
 
 
 def _retryable_transaction(error: TransactWriteError) -> bool:
@@ -680,11 +667,17 @@ def get_response(invitation_id: str) -> Response | None:
         return None
 
 
+_COMBINATION_BUCKET = re.compile(r"\d{4}-\d{2}-\d{2}#[0-9a-f]{24}")
+
+
 def read_counters(series: str, first_day: str, last_day: str) -> Iterable[AggregateCounter]:
-    """Every counter of one series in a day range: days x segments items, never per response."""
-    return AggregateCounter.query(
+    """Every counter of one series in a day range: one item per day and combination of
+    segment values seen that day, never per response. Items of the layout before
+    combinations (buckets "{day}#all", "{day}#businessArea=webshop") are not read."""
+    found = AggregateCounter.query(
         series, AggregateCounter.bucket.between(f"{first_day}#", f"{last_day}#\uffff")
     )
+    return (item for item in found if _COMBINATION_BUCKET.fullmatch(str(item.bucket)))
 
 
 COMMENTS_READ_PER_DAY = 25  # the report shows a few recent comments: a bounded read per day
@@ -862,7 +855,7 @@ def record_task(
                 condition=Escalation.contact_id.does_not_exist(),
             )
             if counts is not None:
-                _add_counts(transaction, counts.series, counts.bucket_counts())
+                _add_counts(transaction, counts)
     except TransactWriteError as error:
         if not _retryable_transaction(error):
             raise
@@ -1015,7 +1008,7 @@ def save_follow_up(
                     escalation.segment.as_dict() if escalation.segment else {},
                     moves,
                 )
-                _add_counts(transaction, counts.series, counts.bucket_counts())
+                _add_counts(transaction, counts)
             if new_contact is not None and new_contact != escalation.contact_id:
                 transaction.save(
                     ContactLink(

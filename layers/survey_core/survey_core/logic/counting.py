@@ -1,13 +1,23 @@
-"""What each sent message and each first answer adds to the report's counters.
+"""What each sent message and each first answer adds to the report's counters, and how the
+report reads them back by segment key and scope.
 
 Decided from the invitation's attempts as they were before the message or the answer, so the
 counts are exact: each message and each response is counted once, in the transaction that
 records it (dal/store). A message is counted when it is handed to SES or SNS (its attempt
-"sending"), and taken back when they refuse it."""
+"sending"), and taken back when they refuse it.
+
+Each counter holds one series (e.g. "post-purchase#sent"), one day and one combination of
+segment values, so one message or answer adds to one counter per series. The report's views
+are sums of them: a segment key ("all", "businessArea=webshop") is the sum of the
+combinations that have it, and a scope ("@businessArea=webshop": a report for one business
+area) keeps only the combinations inside it (counter_view)."""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..dal.models import SENDING, Invitation
@@ -58,3 +68,53 @@ def answer_counts(invitation: Invitation, answered_by: str) -> dict[str, int]:
     if any(rung >= 1 for rung, _, _ in delivered):
         add["after_reminder"] = 1
     return add
+
+
+# ---------------------------------------------------------------- reading by segment key
+
+SCOPE_MARK = "@"  # "post-purchase#nps@businessArea=webshop": the series within one scope
+
+
+def segment_keys(segment: Mapping[str, Any]) -> list[str]:
+    """The keys a combination counts under: once overall ("all") and once under every segment
+    attribute it has a value for ("businessArea=webshop")."""
+    keys = ["all"]
+    keys.extend(f"{name}={value}" for name, value in sorted(segment.items()) if value)
+    return keys
+
+
+def split_scope(series: str) -> tuple[str, str | None, str | None]:
+    """("post-purchase#nps", "businessArea", "webshop") of "post-purchase#nps@businessArea=
+    webshop"; (series, None, None) for a series without a scope."""
+    base, mark, scope = series.partition(SCOPE_MARK)
+    if not mark:
+        return series, None, None
+    attribute, _, value = scope.partition("=")
+    return base, attribute, value
+
+
+def in_scope(segment: Mapping[str, Any], attribute: str | None, value: str | None) -> bool:
+    return attribute is None or str(segment.get(attribute) or "") == value
+
+
+def scoped_keys(segment: Mapping[str, Any], attribute: str | None) -> list[str]:
+    """The keys of a combination within a scope: the scope whole ("all") and the other
+    attributes' values (within a business area, by touchpoint, ...)."""
+    return segment_keys({k: v for k, v in segment.items() if k != attribute})
+
+
+def counter_view(
+    records: Iterable[tuple[str, Mapping[str, Any], Mapping[str, int]]],
+    attribute: str | None = None,
+    value: str | None = None,
+) -> Iterator[tuple[str, str, dict[str, int]]]:
+    """(day, segment key, summed counts) of counters given as (day, segment, counts), within a
+    scope (attribute = value) or all of them: the per-key view the report reads."""
+    sums: dict[tuple[str, str], Counter[str]] = {}
+    for day, segment, counts in records:
+        if not in_scope(segment, attribute, value):
+            continue
+        for key in scoped_keys(segment, attribute):
+            sums.setdefault((day, key), Counter()).update(counts)
+    for (day, key), counts in sorted(sums.items()):
+        yield day, key, dict(counts)

@@ -12,7 +12,7 @@ from ..catalogue import Catalogue, Survey
 from ..config import ReportConfig
 from ..dal import store
 from ..dal.gateways import Mailer
-from ..dal.models import Response
+from ..dal.models import SCORE_NAMES, Response
 from ..messages.i18n import text
 from ..messages.rendering import RenderedEmail, render_report_email
 from ..report.chart import trend_alt_text, trend_chart_png, trend_has_values
@@ -20,6 +20,7 @@ from ..report.config import DueReport, Period, ReportGroup, due_reports
 from ..report.content import CounterRow, build_report_data
 from ..report.model import CommentRow, ReportData
 from ..report.workbook import report_workbook
+from .counting import counter_view, split_scope
 
 COMMENTS_SHOWN = 5
 
@@ -33,9 +34,17 @@ class SentReport:
 
 
 def counter_rows(series: str, first: date, last: date) -> Iterable[CounterRow]:
-    for counter in store.read_counters(series, first.isoformat(), last.isoformat()):
-        day, key = str(counter.bucket).split("#", 1)
-        yield CounterRow(date.fromisoformat(day), key, counter.histogram(), counter.counts())
+    """The counters of a series (or of a scope of it: "...@businessArea=webshop") per day and
+    segment key, summed from the day's combinations: one Query for the whole span."""
+    base, attribute, value = split_scope(series)
+    records = (
+        (str(counter.bucket).split("#", 1)[0], counter.segment_values(), counter.all_counts())
+        for counter in store.read_counters(base, first.isoformat(), last.isoformat())
+    )
+    for day, key, counts in counter_view(records, attribute, value):
+        histogram = {int(name[1:]): n for name, n in counts.items() if name in SCORE_NAMES and n}
+        others = {name: n for name, n in counts.items() if name not in SCORE_NAMES and n}
+        yield CounterRow(date.fromisoformat(day), key, histogram, others)
 
 
 def _in_scope(group: ReportGroup, segment: dict[str, object]) -> bool:

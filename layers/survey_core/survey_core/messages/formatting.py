@@ -11,9 +11,11 @@ English is written the British way (en_GB: "16 Nov 2026", "82.5%"), not the US o
 readers are in Europe. Values are rounded half away from zero, as Excel rounds the same number
 in the report's workbook, so the email and the sheet agree.
 
-Babel is imported on first use only: the functions that never format a number (survey pages,
-emails, SMS) do not pay for it at a cold start. Its locale data is pruned at build to the
-locales below and their parents (babel_data.py).
+Babel is imported on first use only, and only the report formats numbers and dates: Babel
+ships with the report function (functions/report/requirements.in), not in the shared layer,
+its locale data pruned at build to the locales below and their parents
+(functions/report/prune_babel.py). The message catalogues need no Babel at run time
+(catalogues.py: the build compiles them; the standard library's gettext reads them).
 """
 
 from __future__ import annotations

@@ -52,9 +52,9 @@ def text(language: str, key: str, **params: object) -> str:
     return _fallbacks_last(language).gettext(key).format(**params)
 
 
-def plural(language: str, key: str, count: int, **params: object) -> str:
-    """The plural message `key` in the form for `count`; {count} is filled in with the number
+def plural(language: str, key: str, number: int, **params: object) -> str:
+    """The plural message `key` in the form for `number`; {count} is filled in with the number
     as given (format it first, e.g. with formatting.format_number, and pass it as a param to
     show it otherwise)."""
-    template = _fallbacks_last(language).ngettext(key, key, count)
-    return template.format(**{"count": count, **params})
+    template = _fallbacks_last(language).ngettext(key, key, number)
+    return template.format(**{"count": number, **params})

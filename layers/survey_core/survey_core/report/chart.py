@@ -1,11 +1,13 @@
 """The manager report's trend chart: a PNG line chart of ReportData.trend for the HTML email,
 and its one-sentence text alternative for the image's alt attribute.
 
-Drawn with Pillow at twice the size and scaled down, so lines are smooth, with DejaVu Sans
-(shipped in fonts/): a letter it lacks is drawn without its accents on the image; the alt text
-keeps it. Every word, number and period label is in the report's language (message catalogues,
-messages/formatting.py: "vk 47", "82 %", "5,4"). The same data gives the same bytes: nothing
-here reads the clock or the machine's fonts.
+Drawn with Pillow, at twice the size and scaled down, so lines are smooth, in DejaVu Sans: the
+report function ships the font and names it with use_font() (the shared layer has neither
+Pillow nor the font; Pillow is imported only when a chart is drawn). Without it, Pillow's own
+font, which has ASCII only: letters a font lacks are drawn without their accents (ä -> a) on
+the image; the alt text keeps them. The same data gives the same bytes: nothing here reads the
+clock or the machine's fonts. Every word, number and period label is in the report's language
+(message catalogues, messages/formatting.py: "vk 47", "82 %", "5,4").
 
 A trend with no value at all (every period without answers, or no periods) still gives a
 valid PNG, with axes and a "no answers" note; `trend_has_values` tells the email whether to
@@ -24,12 +26,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-
-from PIL import Image, ImageDraw, ImageFont
+from typing import TYPE_CHECKING
 
 from ..messages.formatting import format_number, format_percent, format_period_key
 from ..messages.i18n import text
 from .model import ReportData, TrendPoint
+
+if TYPE_CHECKING:
+    from PIL import ImageDraw, ImageFont
 
 # The headline's scale per metric (see MetricBlock): NPS -100..100, CSAT % 0..100, CES 1..7.
 METRIC_RANGES: dict[str, tuple[float, float]] = {
@@ -200,14 +204,25 @@ class _Canvas:
         return max(self.draw.textlength(text, font=self.font) for text in texts)
 
 
-# DejaVu Sans (free license: fonts/DejaVuSans.LICENSE) draws Finnish and Swedish letters;
-# Pillow's own default font covers ASCII only.
-FONT_PATH = Path(__file__).with_name("fonts") / "DejaVuSans.ttf"
+# DejaVu Sans (free license: functions/report/fonts/DejaVuSans.LICENSE) draws Finnish and
+# Swedish letters; Pillow's own default font covers ASCII only.
+FONT_NAME = "DejaVuSans.ttf"
+_font: list[Path] = []  # the font use_font() named
+
+
+def use_font(path: Path) -> None:
+    """Draw with this TrueType font (the report function's copy of DejaVu Sans)."""
+    if not path.is_file():
+        raise FileNotFoundError(f"no font at {path}")
+    _font[:] = [path]
+    _has_glyph.cache_clear()
 
 
 def _freetype(size: int) -> ImageFont.FreeTypeFont:
-    if FONT_PATH.exists():
-        return ImageFont.truetype(str(FONT_PATH), size=size)
+    from PIL import ImageFont
+
+    if _font:
+        return ImageFont.truetype(str(_font[0]), size=size)
     font = ImageFont.load_default(size=size)
     if not isinstance(font, ImageFont.FreeTypeFont):  # Pillow's wheels include FreeType
         raise RuntimeError("Pillow was built without FreeType: the chart needs it")
@@ -318,13 +333,18 @@ def trend_chart_png(
 ) -> bytes:
     """A PNG line chart of data.trend: one point per period, oldest first, its value printed at
     the point; a period without answers (value None) breaks the line and shows a dash. The
-    y-axis covers the metric's scale (NPS -100..100 with a zero line, CSAT 0..100 %, CES 1..7),
-    or y_range when given; values outside it widen it."""
+    y-axis covers y_range when given, else the data's own range (ReportData.trend_axis: every
+    point's interval, padded), else the metric's scale (NPS -100..100 with a zero line, CSAT
+    0..100 %, CES 1..7); values outside it widen it."""
     if width < 160 or height < 100:
         raise ValueError(f"chart too small: {width}x{height} (at least 160x100)")
     metric = trend_metric(data)
     values = [point.value for point in data.trend if point.value is not None]
+    if y_range is None:
+        y_range = data.trend_axis  # the data and its intervals, padded (stats.trend_axis)
     low, high, ticks = _axis(metric, values, y_range)
+
+    from PIL import Image, ImageDraw
 
     s = _SCALE
     image = Image.new("RGB", (width * s, height * s), _BACKGROUND)

@@ -12,17 +12,15 @@ import json
 import sys
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from jsonschema import Draft202012Validator
-
-from ..yaml_file import parse_yaml
+from .. import schemas
 
 REPORTS_PATH = Path(__file__).with_name("reports.yaml")
 SCHEMA_PATH = Path(__file__).with_name("reports.schema.json")
+COMPILED_SUFFIX = ".json"  # reports.yaml -> reports.json, beside it in the built layer
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 TICK = timedelta(hours=1)  # how often the report schedule fires
 TREND_PERIODS = 6  # earlier periods shown in the trend, the current one included
@@ -139,17 +137,10 @@ def trend_periods(period: Period, count: int = TREND_PERIODS) -> list[Period]:
 # ---------------------------------------------------------------- loading
 
 
-@cache
-def _validator() -> Draft202012Validator:
-    return Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
-
-
 def parse_groups(raw: Any, source: str = "reports.yaml") -> tuple[ReportGroup, ...]:
-    errors = sorted(_validator().iter_errors(raw), key=lambda e: list(e.absolute_path))
+    errors = schemas.errors("reports", raw)
     if errors:
-        raise ReportConfigError(
-            [f"{source}: {error.json_path}: {error.message}" for error in errors]
-        )
+        raise ReportConfigError([f"{source}: {e.at('$')}: {schemas.describe(e)}" for e in errors])
     defaults = raw["defaults"]
     problems: list[str] = []
     groups = []
@@ -201,11 +192,33 @@ def parse_groups(raw: Any, source: str = "reports.yaml") -> tuple[ReportGroup, .
     return tuple(groups)
 
 
+def compiled_path(path: Path) -> Path:
+    return path.with_suffix(COMPILED_SUFFIX)
+
+
+def compile_groups(path: Path, target: Path) -> None:
+    """reports.yaml as JSON, for the layer (its build runs this): no YAML at a cold start."""
+    from ..yaml_file import parse_yaml
+
+    raw = parse_yaml(path.read_text(encoding="utf-8"))
+    target.write_text(json.dumps({"source": path.name, "groups": raw}), encoding="utf-8")
+
+
 def load_groups(path: Path = REPORTS_PATH) -> tuple[ReportGroup, ...]:
+    """The report groups: the built layer's JSON, else the YAML (sources). Checked either way."""
+    compiled = compiled_path(path)
+    if compiled.is_file():
+        found = json.loads(compiled.read_text(encoding="utf-8"))
+        return parse_groups(found["groups"], found["source"])
+    from ..yaml_file import parse_yaml
+
     return parse_groups(parse_yaml(path.read_text(encoding="utf-8")), path.name)
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--compile"]:  # --compile TARGET [FILE]: the layer's build step
+        compile_groups(Path(argv[2]) if len(argv) > 2 else REPORTS_PATH, Path(argv[1]))
+        return 0
     path = Path(argv[0]) if argv else REPORTS_PATH
     try:
         groups = load_groups(path)

@@ -12,7 +12,7 @@ from datetime import date
 from ..catalogue import Catalogue, Survey
 from ..messages.i18n import text
 from ..messages.names import metric_name
-from ..rules.scoring import NpsSummary, share_margin
+from . import stats
 from .config import Period, ReportGroup, Scope, trend_periods
 from .model import (
     ChangeNote,
@@ -21,20 +21,12 @@ from .model import (
     Estimate,
     FollowUpSummary,
     MetricBlock,
+    Rate,
     ReportData,
     SegmentRow,
     TrendPoint,
 )
-from .stats import (
-    Change,
-    ces_stats,
-    csat_stats,
-    mean_change,
-    nps,
-    nps_change,
-    proportion_change,
-    rank_segments,
-)
+from .takeaway import build_takeaway, takeaway_text
 
 METRIC_LABELS = {"nps": "NPS", "csat": "CSAT", "ces": "CES"}
 
@@ -70,58 +62,80 @@ def _counts(rows: Iterable[CounterRow], period: Period, key: str) -> Counter[str
     return total
 
 
-def _share(count: int, n: int) -> Estimate:
-    share = count / n if n else 0.0
-    return Estimate(100.0 * share, share_margin(share, n), n)
+def _estimate(interval: stats.Interval) -> Estimate:
+    """The report's figure: the value with its interval when it is worth showing
+    (stats.Interval.shown), else none, only n."""
+    if not interval.shown:
+        return Estimate.withheld(interval.n)
+    # The interval holds its value (checked for every n >= MIN_ANSWERS in the tests); min/max
+    # only absorb floating point at the bounds.
+    return Estimate(
+        interval.value,
+        min(interval.low, interval.value),
+        max(interval.high, interval.value),
+        interval.n,
+    )
 
 
-def _note(change: Change) -> ChangeNote:
+def _note(change: stats.Change) -> ChangeNote:
     return ChangeNote(change.difference, change.verdict, change.p_value)
 
 
-def _headline(metric: str, histogram: Mapping[int, int]) -> Estimate:
-    if metric == "nps":
-        summary = nps(histogram)
-        return Estimate(summary.score, summary.margin, summary.n)
-    if metric == "csat":
-        satisfied = csat_stats(histogram).satisfied
-        return Estimate(satisfied.pct, satisfied.margin, satisfied.n)
-    mean = ces_stats(histogram).mean
-    return Estimate(mean.mean, mean.margin, mean.n)
+def _withheld_with(headline: Estimate, estimates: dict[str, Estimate]) -> dict[str, Estimate]:
+    """A block's other figures are shown only when its headline is: one n, one verdict."""
+    if headline.shown:
+        return estimates
+    return {name: Estimate.withheld(e.n) for name, e in estimates.items()}
 
 
 def metric_block(
     survey_id: str, metric: str, now: Mapping[int, int], before: Mapping[int, int]
 ) -> MetricBlock:
     label = METRIC_LABELS[metric]
+    headline_now, headline_before = stats.headline(metric, now), stats.headline(metric, before)
+    headline = _estimate(headline_now)
+    note = _note(stats.change(headline_before, headline_now))
     if metric == "nps":
-        after_nps: NpsSummary = nps(now)
+        found = stats.nps_stats(now)
         shares = {
-            name: _share(sum(c for s, c in now.items() if low <= s <= high), after_nps.n)
-            for name, low, high in (
-                ("promoters", 9, 10),
-                ("passives", 7, 8),
-                ("detractors", 0, 6),
-            )
+            "promoters": _estimate(found.promoters),
+            "passives": _estimate(found.passives),
+            "detractors": _estimate(found.detractors),
         }
-        change = nps_change(nps(before), after_nps)
-        return MetricBlock(survey_id, metric, label, _headline(metric, now), _note(change), shares)
+        shares = _withheld_with(headline, shares)
+        return MetricBlock(survey_id, metric, label, headline, note, shares)
     if metric == "csat":
-        after_csat, before_csat = csat_stats(now), csat_stats(before)
-        mean = Estimate(after_csat.mean.mean, after_csat.mean.margin, after_csat.n)
-        change = proportion_change(before_csat.satisfied, after_csat.satisfied)
-        return MetricBlock(
-            survey_id, metric, label, _headline(metric, now), _note(change), {}, mean
-        )
-    after_ces, before_ces = ces_stats(now), ces_stats(before)
-    high = after_ces.high_effort
+        mean = _withheld_with(headline, {"mean": _estimate(stats.csat_stats(now).mean)})["mean"]
+        return MetricBlock(survey_id, metric, label, headline, note, {}, mean)
+    high_effort = _estimate(stats.ces_stats(now).high_effort)
     return MetricBlock(
         survey_id,
         metric,
         label,
-        _headline(metric, now),
-        _note(mean_change(before_ces.mean, after_ces.mean)),
-        {"high effort": Estimate(high.pct, high.margin, high.n)},
+        headline,
+        note,
+        _withheld_with(headline, {"high effort": high_effort}),
+    )
+
+
+def _rest(whole: Mapping[int, int], part: Mapping[int, int]) -> dict[int, int]:
+    """The scope's answers outside one segment: the whole minus the segment, per score."""
+    rest = {score: count - part.get(score, 0) for score, count in whole.items()}
+    return {score: count for score, count in rest.items() if count > 0}
+
+
+# Within a breakdown: set apart first (higher by value, then lower by value), then the
+# segments with no clear difference by name (an order by value would read as a ranking the
+# data does not support), then those with too few answers by name.
+_STANDING_ORDER = {"higher": 0, "lower": 2, "no clear difference": 1, "too few answers": 3}
+
+
+def _segment_order(row: SegmentRow) -> tuple[int, float, str]:
+    by_value = row.standing in ("higher", "lower") and row.headline.value is not None
+    return (
+        _STANDING_ORDER[row.standing],
+        -(row.headline.value or 0.0) if by_value else 0.0,
+        row.value,
     )
 
 
@@ -129,7 +143,9 @@ def _segment_rows(
     survey: Survey, metric: str, rows: Sequence[CounterRow], period: Period, scope: Scope
 ) -> list[SegmentRow]:
     """The breakdown by each of the survey's report segments (within the scope's own series,
-    so not by the scope's attribute)."""
+    so not by the scope's attribute), each segment against the rest of the scope
+    (stats.compare_segments: Holm-corrected within one attribute)."""
+    whole = _histogram(rows, period, "all")
     found = []
     for attribute in survey.report_segments:
         if attribute == scope.attribute:
@@ -138,23 +154,27 @@ def _segment_rows(
         values = sorted(
             {r.segment_key[len(start) :] for r in rows if r.segment_key.startswith(start)}
         )
-        headlines = {
-            value: _headline(metric, _histogram(rows, period, f"{start}{value}"))
-            for value in values
+        histograms = {value: _histogram(rows, period, f"{start}{value}") for value in values}
+        present = {value: h for value, h in histograms.items() if sum(h.values())}
+        pairs = {
+            value: (stats.headline(metric, h), stats.headline(metric, _rest(whole, h)))
+            for value, h in present.items()
         }
-        present = {value: est for value, est in headlines.items() if est.n}
-        for ranked in rank_segments(present, lambda est: est.value):
-            found.append(
-                SegmentRow(
-                    survey.id,
-                    metric,
-                    attribute,
-                    ranked.name,
-                    ranked.data,
-                    ranked.rank,
-                    ranked.flagged,
-                )
+        compared = stats.compare_segments(pairs)
+        breakdown = [
+            SegmentRow(
+                survey.id,
+                metric,
+                attribute,
+                value,
+                _estimate(pairs[value][0]),
+                result.standing,
+                result.difference,
+                result.p_value,
             )
+            for value, result in compared.items()
+        ]
+        found += sorted(breakdown, key=_segment_order)
     return found
 
 
@@ -185,8 +205,8 @@ def build_report_data(
     blocks: list[MetricBlock] = []
     segments: list[SegmentRow] = []
     trend: list[TrendPoint] = []
-    trend_label = ""
-    channel_counts: Counter[str] = Counter()
+    trend_label = trend_metric = ""
+    counts: Counter[str] = Counter()
     follow_up: Counter[str] = Counter()
     for survey in catalogue.surveys:
         for metric in survey.metrics:
@@ -200,36 +220,35 @@ def build_report_data(
             if not trend:
                 survey_name = catalogue.names.survey(group.language, survey.id)
                 trend_label = f"{metric_name(group.language, metric)}, {survey_name}"
-                for earlier in periods:
-                    estimate = _headline(metric, _histogram(rows, earlier, key))
-                    trend.append(
-                        TrendPoint(
-                            period_label(earlier, group.cadence),
-                            round(estimate.value, 1) if estimate.n else None,
-                            estimate.n,
-                        )
+                trend_metric = metric
+                trend = [
+                    TrendPoint(
+                        period_label(earlier, group.cadence),
+                        _estimate(stats.headline(metric, _histogram(rows, earlier, key))),
                     )
+                    for earlier in periods
+                ]
         for name, into in (
-            ("sent", channel_counts),
-            ("responses", channel_counts),
+            ("sent", counts),
+            ("responses", counts),
             ("escalations", follow_up),
         ):
             into += _counts(
                 read(f"{survey.id}#{name}{suffix}", period.first_day, last), period, key
             )
-    channels = [
-        ChannelRow(
-            channel,
-            channel_counts[f"{channel}_messages"],
-            channel_counts[f"via_{channel}"],
-            (
-                100.0 * channel_counts[f"via_{channel}"] / channel_counts[f"{channel}_invitations"]
-                if channel_counts[f"{channel}_invitations"]
-                else None
-            ),
-        )
-        for channel in ("email", "sms")
-    ]
+    fu = FollowUpSummary(
+        tasks_created=follow_up["created"],
+        tasks_done=follow_up["done"],
+        sla_met=follow_up["sla_met"],
+        sla_missed=follow_up["sla_missed"] + overdue,
+        completed=follow_up["completed"],
+        not_reached=follow_up["not_reached"],
+        expired=follow_up["expired"],
+        overdue=overdue,
+        reached=follow_up["reached"],
+        to_agent_seconds=follow_up["to_agent_seconds"],
+    )
+    takeaway = build_takeaway(blocks, fu, group.cadence)
     return ReportData(
         title=title or text(group.language, "report_title"),
         group=group.name,
@@ -241,24 +260,29 @@ def build_report_data(
         trend_metric_label=trend_label,
         trend=trend,
         segments=segments,
-        channels=channels,
-        answered_after_reminder=channel_counts["after_reminder"],
-        responses=channel_counts["n"],
-        follow_up=FollowUpSummary(
-            tasks_created=follow_up["created"],
-            tasks_done=follow_up["done"],
-            sla_met=follow_up["sla_met"],
-            sla_missed=follow_up["sla_missed"] + overdue,
-            completed=follow_up["completed"],
-            not_reached=follow_up["not_reached"],
-            expired=follow_up["expired"],
-            overdue=overdue,
-            reached=follow_up["reached"],
-            to_agent_seconds=follow_up["to_agent_seconds"],
-        ),
+        channels=channel_rows(counts),
+        response_rate=Rate(counts["n"], counts["invitations"]),
+        after_reminder=Rate(counts["after_reminder"], counts["n"]),
+        follow_up=fu,
         comments=list(comments),
         names=catalogue.names,
+        trend_metric=trend_metric,
+        takeaway=takeaway,
+        takeaway_line=takeaway_text(takeaway, group.language) if takeaway else "",
     )
+
+
+def channel_rows(counts: Mapping[str, int]) -> list[ChannelRow]:
+    """Per channel: answers that came through it / invitations with a message on it (the
+    #sent and #responses counters, logic/counting.py), and the messages sent on it."""
+    return [
+        ChannelRow(
+            channel,
+            Rate(counts.get(f"via_{channel}", 0), counts.get(f"{channel}_invitations", 0)),
+            counts.get(f"{channel}_messages", 0),
+        )
+        for channel in ("email", "sms")
+    ]
 
 
 def _scope_label(group: ReportGroup, catalogue: Catalogue) -> str:

@@ -1,169 +1,278 @@
-"""Statistics for the manager report: estimates with their 95 % margins, changes between two
-periods that are outside the noise, and segment rankings that set small samples apart.
+"""Statistics for the manager report: every figure with a 95 % interval inside its scale (or
+no figure at all when the answers are too few), changes between two periods called only
+outside the noise, segments set apart from the rest only where the difference is significant,
+and the range a trend chart should show. docs/statistics.md explains each method, with its
+reference and the coverage it reaches on small samples.
 
-Pure functions over score histograms (score -> count), standard library only. The summaries
-themselves come from :mod:`survey_core.rules.scoring`; this module adds what the report needs on top
-and does not compute any of them a second time:
+Pure functions over score histograms (score -> count), standard library only. The counts
+behind each figure (promoters, satisfied, high effort, the mean) come from
+:mod:`survey_core.rules.scoring`; this module adds the intervals and the tests.
 
-* NPS: :func:`survey_core.rules.scoring.nps` already gives the shares of promoters (9-10), passives
-  (7-8) and detractors (0-6), the NPS (-100..100), n and the 95 % margin. Every answer counts
-  +1 (promoter), 0 (passive) or -1 (detractor); the NPS is 100 times their mean, so with the
-  shares p_P and p_D::
+* Shares (CSAT satisfied %, promoters / passives / detractors %, CES high-effort %): the
+  Wilson score interval (Wilson 1927; recommended by Brown, Cai & DasGupta 2001).
+* NPS: the adjusted-Wald interval of Rocks (2016): 3/4 of an answer added to the promoters
+  and to the detractors, 3 to n, and the variance of a difference of two multinomial shares.
+* Means (CSAT 1-5, CES 1-7): the Agresti-Coull idea carried over to a bounded scale: z^2 / 2
+  answers added at each end of the scale, then the normal interval of that sample. On a
+  two-point scale it is the Agresti-Coull interval itself (Agresti & Coull 1998).
+* Every interval is clipped to its scale: the true value lies in the scale, so clipping never
+  loses coverage.
 
-      var    = p_P + p_D - (p_P - p_D)^2        (per answer, on the -1..1 scale)
-      margin = 100 * z * sqrt(var / n)          (NPS points)
-
-  which is the variance of a difference of two proportions of one multinomial sample. It is
-  re-exported here (:data:`nps`, :class:`NpsSummary`) so the report imports one module.
-* Every margin is ``z * standard error`` with z = :data:`~survey_core.rules.scoring.Z_95`
-  (1.95996..., the exact two-sided 95 % normal quantile; "1.96" rounded), so a change test
-  takes the standard error as ``margin / z``: the variance scoring.py computed, not a copy.
+Each :class:`Interval` also carries the adjusted centre and standard error its tests use: a
+change between periods and a segment against the rest of the scope are both a two-sided z
+test of two independent estimates, z = (centre2 - centre1) / sqrt(se1^2 + se2^2): for NPS the
+adjusted-Wald test of Lewis & Sauro (2021), for shares Agresti & Caffo (2000) (one answer
+added to each side), for means the same bounded-scale adjustment as the interval.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Generic, Literal, Protocol, TypeVar
+from typing import Literal
 
-from ..rules.scoring import Z_95, NpsSummary, ces, csat, nps, share_margin
+from ..rules.scoring import SCALES, Z_95, ces, csat, nps
 
 __all__ = [
-    "MIN_N",
+    "HEADLINE_SCALES",
+    "MAX_RELATIVE_WIDTH",
+    "MIN_ANSWERS",
+    "PERCENT",
     "CesStats",
     "Change",
     "CsatStats",
-    "MeanEstimate",
-    "NpsSummary",
-    "ProportionEstimate",
-    "RankedSegment",
+    "Interval",
+    "NpsStats",
+    "SegmentComparison",
+    "Standing",
     "Verdict",
     "ces_stats",
+    "change",
+    "compare_segments",
     "csat_stats",
-    "is_small_n",
-    "mean_change",
-    "mean_estimate",
-    "nps",
-    "nps_change",
-    "proportion_change",
-    "rank_segments",
+    "headline",
+    "holm",
+    "mean_interval",
+    "nps_interval",
+    "nps_stats",
+    "trend_axis",
+    "wilson",
 ]
 
-MIN_N = 30
-"""A segment with fewer answers than this is flagged as a small sample and not ranked."""
+Z = Z_95  # the two-sided 95 % normal quantile, 1.95996...
+ALPHA = 0.05  # the significance level of every test here, matching the 95 % intervals
+
+MIN_ANSWERS = 5
+"""Fewer answers than this: "too few answers", whatever the interval. Below 5 the figure
+describes a few customers rather than a group (with 1-4 answers, one customer moves NPS by
+20-100 points), and the approximations behind every interval here are not checked there."""
+
+MAX_RELATIVE_WIDTH = 0.5
+"""An interval wider than this share of its scale: "too few answers". A figure whose 95 %
+interval spans more than half the scale (NPS -30..+70, CSAT 40..95 %) cannot tell a good
+result from a bad one, so printing it would only invite a reading the data does not support."""
+
+PERCENT = (0.0, 100.0)
+# The scale of each metric's headline: NPS points, the CSAT satisfied share in %, the CES mean.
+HEADLINE_SCALES: dict[str, tuple[float, float]] = {
+    "nps": (-100.0, 100.0),
+    "csat": PERCENT,
+    "ces": (float(SCALES["ces"][0]), float(SCALES["ces"][1])),
+}
 
 Verdict = Literal["up", "down", "no significant change", "not enough data"]
+Standing = Literal["higher", "lower", "no clear difference", "too few answers"]
 
 
-def is_small_n(n: int) -> bool:
-    """True when n answers are too few to rank (n < MIN_N)."""
-    return n < MIN_N
-
-
-# --- Estimates ---------------------------------------------------------------------------------
+# --- Intervals ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class ProportionEstimate:
-    """A share of answers in %, with two 95 % descriptions of its uncertainty.
+class Interval:
+    """A figure over n answers with its 95 % interval, in the figure's unit.
 
-    ``margin`` is the normal-approximation (Wald) half-width, z * sqrt(p (1 - p) / n) * 100, in
-    percentage points: the "±" the report prints and the standard error the change test uses.
-    It is the same formula as the CSAT margin in scoring.py. Its limit: at p = 0 or p = 1 it is
-    0, and for small n it is too narrow; ``margin_reliable`` says whether n p >= 5 and
-    n (1 - p) >= 5, the usual condition for the approximation.
+    ``value`` is the plain estimate (the NPS, the share, the mean as the answers give it);
+    ``low`` .. ``high`` its 95 % interval, inside ``scale``, not necessarily symmetric around
+    the value. ``centre`` and ``se`` are the adjusted estimate and standard error the tests
+    use (see the module's docstring). With n = 0 nothing is known: the value is meaningless
+    and the interval is the whole scale.
 
-    ``low`` and ``high`` are the Wilson score interval, in %, which stays inside 0..100 and
-    does not collapse at p = 0 or 1 (12 answers all satisfied: 75.8 % .. 100 %). The report
-    should print it instead of "± margin" whenever ``margin_reliable`` is False.
-
-    With n = 0 the share is 0, the margin 0 and the interval the whole 0..100: nothing is known.
+    ``shown`` says whether the figure is worth a number: n >= MIN_ANSWERS and an interval no
+    wider than MAX_RELATIVE_WIDTH of the scale. Otherwise the report says "too few answers".
     """
 
     n: int
-    pct: float
-    margin: float
+    value: float
     low: float
     high: float
+    centre: float
+    se: float
+    scale: tuple[float, float]
 
     @property
-    def empty(self) -> bool:
-        return self.n == 0
+    def width(self) -> float:
+        return self.high - self.low
 
     @property
-    def margin_reliable(self) -> bool:
-        share = self.pct / 100.0
-        return self.n * share >= 5 and self.n * (1 - share) >= 5
+    def shown(self) -> bool:
+        span = self.scale[1] - self.scale[0]
+        # 1e-9: a width of exactly half the scale, computed in floating point, still counts.
+        return self.n >= MIN_ANSWERS and self.width <= MAX_RELATIVE_WIDTH * span + 1e-9
 
 
-def _proportion(share: float, n: int) -> ProportionEstimate:
-    """The estimate of a share (0..1) of n answers; the share itself comes from scoring.py."""
-    if n == 0:
-        return ProportionEstimate(0, 0.0, 0.0, 0.0, 100.0)
-    z2 = Z_95 * Z_95
+def _clip(value: float, scale: tuple[float, float]) -> float:
+    return min(max(value, scale[0]), scale[1])
+
+
+def _nothing(scale: tuple[float, float]) -> Interval:
+    middle = (scale[0] + scale[1]) / 2
+    return Interval(0, middle, scale[0], scale[1], middle, 0.0, scale)
+
+
+def wilson(count: int, n: int) -> Interval:
+    """The share count / n in %, with its Wilson score interval:
+
+        centre = (p + z^2 / 2n) / (1 + z^2 / n)
+        half   = z / (1 + z^2 / n) * sqrt(p (1 - p) / n + z^2 / 4n^2)
+
+    It stays inside 0..100 and does not collapse at p = 0 or 1 (12 of 12 satisfied:
+    75.8 .. 100 %). The test's centre and standard error are Agresti-Caffo's,
+    p~ = (count + 1) / (n + 2), se = sqrt(p~ (1 - p~) / (n + 2)).
+    """
+    if n <= 0:
+        return _nothing(PERCENT)
+    share = count / n
+    z2 = Z * Z
     centre = (share + z2 / (2 * n)) / (1 + z2 / n)
-    half = Z_95 / (1 + z2 / n) * math.sqrt(share * (1 - share) / n + z2 / (4 * n * n))
+    half = Z / (1 + z2 / n) * math.sqrt(share * (1 - share) / n + z2 / (4 * n * n))
     # At p = 0 (or 1) the bound is exactly 0 (or 1); floating point would leave 1e-15 over.
-    low = 0.0 if share <= 0.0 else max(0.0, centre - half)
-    high = 1.0 if share >= 1.0 else min(1.0, centre + half)
-    return ProportionEstimate(
+    low = 0.0 if count <= 0 else max(0.0, centre - half)
+    high = 1.0 if count >= n else min(1.0, centre + half)
+    adjusted = (count + 1) / (n + 2)
+    return Interval(
         n=n,
-        pct=100.0 * share,
-        margin=share_margin(share, n),
+        value=100.0 * share,
         low=100.0 * low,
         high=100.0 * high,
+        centre=100.0 * adjusted,
+        se=100.0 * math.sqrt(adjusted * (1 - adjusted) / (n + 2)),
+        scale=PERCENT,
+    )
+
+
+def nps_interval(promoters: int, detractors: int, n: int) -> Interval:
+    """NPS = 100 (P - D) / n with the adjusted-Wald interval of Rocks (2016):
+
+        n' = n + 3,  p' = (P + 3/4) / n',  d' = (D + 3/4) / n'
+        var = p' + d' - (p' - d')^2                 (one answer: +1, 0 or -1)
+        interval = 100 (p' - d' +- z sqrt(var / n')), clipped to -100..100
+
+    The plain Wald interval (no pseudo-answers) collapses to 0 width when every answer is a
+    promoter and covers the true NPS far less than 95 % of the time for small n; see
+    docs/statistics.md for both, computed exactly.
+    """
+    scale = HEADLINE_SCALES["nps"]
+    if n <= 0:
+        return _nothing(scale)
+    adjusted_n = n + 3
+    p = (promoters + 0.75) / adjusted_n
+    d = (detractors + 0.75) / adjusted_n
+    se = math.sqrt((p + d - (p - d) ** 2) / adjusted_n)
+    centre = p - d
+    return Interval(
+        n=n,
+        value=100.0 * (promoters - detractors) / n,
+        low=_clip(100.0 * (centre - Z * se), scale),
+        high=_clip(100.0 * (centre + Z * se), scale),
+        centre=100.0 * centre,
+        se=100.0 * se,
+        scale=scale,
+    )
+
+
+def mean_interval(histogram: Mapping[int, int], scale: tuple[float, float]) -> Interval:
+    """The mean score with an interval that stays inside the scale and never collapses:
+
+        add z^2 / 2 answers at the scale's lowest and z^2 / 2 at its highest score,
+        n~ = n + z^2, centre = the mean of that sample, var = its variance (divisor n~),
+        interval = centre +- z sqrt(var / n~), clipped to the scale.
+
+    On a scale of two points this is exactly the Agresti-Coull interval for a proportion. The
+    mean -+ z s / sqrt(n) interval the report used before (and Student's t alike) has width 0
+    whenever every answer is the same (five answers of 5: "5.0 +- 0.0"), and held the mean of
+    a CSAT with 98 % fives only 9-45 % of the time at n = 5..30, where this one stays at or
+    above 95 % (tools/interval_coverage.py, docs/statistics.md).
+    """
+    n = sum(histogram.values())
+    if n <= 0:
+        return _nothing(scale)
+    value = sum(score * count for score, count in histogram.items()) / n
+    pseudo = Z * Z / 2
+    weights: dict[float, float] = {float(s): float(c) for s, c in histogram.items()}
+    for end in scale:
+        weights[end] = weights.get(end, 0.0) + pseudo
+    total = n + 2 * pseudo
+    centre = sum(s * w for s, w in weights.items()) / total
+    variance = sum(w * (s - centre) ** 2 for s, w in weights.items()) / total
+    se = math.sqrt(variance / total)
+    return Interval(
+        n=n,
+        value=value,
+        low=_clip(centre - Z * se, scale),
+        high=_clip(centre + Z * se, scale),
+        centre=centre,
+        se=se,
+        scale=scale,
+    )
+
+
+def _count(share_pct: float, n: int) -> int:
+    """The count behind a share that scoring.py gives in % (100 * count / n): exact after
+    rounding, so the category rules (satisfied = 4-5, high effort = 1-3) stay in scoring.py."""
+    return round(share_pct * n / 100.0)
+
+
+@dataclass(frozen=True)
+class NpsStats:
+    """NPS (0-10): the score and the shares of promoters (9-10), passives (7-8) and
+    detractors (0-6), each with its interval."""
+
+    n: int
+    score: Interval
+    promoters: Interval
+    passives: Interval
+    detractors: Interval
+
+
+def nps_stats(histogram: Mapping[int, int]) -> NpsStats:
+    summary = nps(histogram)
+    n = summary.n
+    return NpsStats(
+        n=n,
+        score=nps_interval(summary.promoters, summary.detractors, n),
+        promoters=wilson(summary.promoters, n),
+        passives=wilson(summary.passives, n),
+        detractors=wilson(summary.detractors, n),
     )
 
 
 @dataclass(frozen=True)
-class MeanEstimate:
-    """A mean score with its 95 % margin, z * s / sqrt(n), s the sample standard deviation.
-
-    z rather than Student's t: it is what scoring.py uses for the CES mean, and for the samples
-    the report ranks (n >= MIN_N = 30) t(0.975, 29) = 2.045 is within 5 % of 1.96. Smaller
-    samples are flagged, not ranked. With n = 1 the margin is 0 (s is undefined): unknown, not
-    exact; the change test refuses n < 2.
-    """
-
-    n: int
-    mean: float
-    margin: float
-
-    @property
-    def empty(self) -> bool:
-        return self.n == 0
-
-
-def mean_estimate(histogram: Mapping[int, int]) -> MeanEstimate:
-    """Mean of any score histogram and its 95 % margin.
-
-    scoring.ces computes exactly this (mean, sample variance with n - 1, z margin) for whatever
-    histogram it is given; it is called rather than repeated.
-    """
-    summary = ces(histogram)
-    return MeanEstimate(summary.n, summary.mean, summary.margin)
-
-
-@dataclass(frozen=True)
 class CsatStats:
-    """CSAT (1-5): the share of satisfied answers (4 and 5) and the mean, each with its margin."""
+    """CSAT (1-5): the share of satisfied answers (4 and 5) and the mean score."""
 
     n: int
-    satisfied: ProportionEstimate
-    mean: MeanEstimate
-
-    @property
-    def empty(self) -> bool:
-        return self.n == 0
+    satisfied: Interval
+    mean: Interval
 
 
 def csat_stats(histogram: Mapping[int, int]) -> CsatStats:
     summary = csat(histogram)
+    low, high = SCALES["csat"]
     return CsatStats(
         n=summary.n,
-        satisfied=_proportion(summary.satisfied_pct / 100.0, summary.n),
-        mean=mean_estimate(histogram),
+        satisfied=wilson(_count(summary.satisfied_pct, summary.n), summary.n),
+        mean=mean_interval(histogram, (float(low), float(high))),
     )
 
 
@@ -172,37 +281,66 @@ class CesStats:
     """CES (1-7, 7 = very easy): the mean and the share of high-effort answers (1-3)."""
 
     n: int
-    mean: MeanEstimate
-    high_effort: ProportionEstimate
-
-    @property
-    def empty(self) -> bool:
-        return self.n == 0
+    mean: Interval
+    high_effort: Interval
 
 
 def ces_stats(histogram: Mapping[int, int]) -> CesStats:
     summary = ces(histogram)
     return CesStats(
         n=summary.n,
-        mean=MeanEstimate(summary.n, summary.mean, summary.margin),
-        high_effort=_proportion(summary.high_effort_pct / 100.0, summary.n),
+        mean=mean_interval(histogram, HEADLINE_SCALES["ces"]),
+        high_effort=wilson(_count(summary.high_effort_pct, summary.n), summary.n),
     )
 
 
-# --- Change between two periods ----------------------------------------------------------------
+def headline(metric: str, histogram: Mapping[int, int]) -> Interval:
+    """The figure a metric is reported by: NPS; CSAT's satisfied share; CES's mean."""
+    if metric == "nps":
+        return nps_stats(histogram).score
+    if metric == "csat":
+        return csat_stats(histogram).satisfied
+    if metric == "ces":
+        return ces_stats(histogram).mean
+    raise ValueError(f"unknown metric {metric!r}")
+
+
+# --- Two estimates compared --------------------------------------------------------------------
+
+
+def _z(first: Interval, second: Interval) -> float:
+    """z of second - first, two independent estimates, on their adjusted centres. Every
+    standard error here is above 0 for n >= 1 (the pseudo-answers see to it)."""
+    return (second.centre - first.centre) / math.sqrt(first.se**2 + second.se**2)
+
+
+def _two_sided_p(z: float) -> float:
+    return math.erfc(abs(z) / math.sqrt(2))
+
+
+def _direction(z: float, difference: float) -> int:
+    """+1 / -1 when z says the difference is real and agrees with the plain difference in
+    sign (the adjusted centres shrink towards the middle of the scale, unequally for unequal n,
+    so in rare cases their difference and the plain one point opposite ways: then no call)."""
+    if z > 0 and difference > 0:
+        return 1
+    if z < 0 and difference < 0:
+        return -1
+    return 0
 
 
 @dataclass(frozen=True)
 class Change:
     """The change from one period to the next and whether it is outside the noise.
 
-    ``difference`` is after - before in the metric's own unit (NPS points, percentage points or
-    score points). ``z`` and ``p_value`` (two-sided) are None when the test cannot be made, and
-    the verdict is then "not enough data". "up" and "down" describe the number, not whether it
-    is good: a high-effort share that goes up is worse.
+    ``difference`` is after - before of the plain values, in the metric's unit (NPS points,
+    percentage points, score points); None, with z and p, when the verdict is "not enough
+    data": either period's figure is not shown (too few answers, see Interval.shown), so no
+    change is reported either. "up" and "down" describe the number, not whether it is good:
+    a high-effort share that goes up is worse.
     """
 
-    difference: float
+    difference: float | None
     z: float | None
     p_value: float | None
     verdict: Verdict
@@ -212,127 +350,116 @@ class Change:
         return self.verdict in ("up", "down")
 
 
-def _z_test(
-    before: float, after: float, se_before: float, se_after: float, n_before: int, n_after: int
-) -> Change:
-    """Two-sided z-test of after - before with independent standard errors.
-
-    z = (after - before) / sqrt(se_before^2 + se_after^2), p = erfc(|z| / sqrt 2), significant
-    when |z| > Z_95 (alpha 0.05, the same z as the margins). z does not depend on the unit, so
-    NPS points give the same z as the -1..1 scale.
-
-    "not enough data", with z and p None, when either period has n < 2 (no variance can be
-    estimated) or both standard errors are 0 (every answer alike in both periods: the normal
-    approximation says nothing, and the ratio would be a division by zero).
-    """
-    difference = after - before
-    denominator = math.sqrt(se_before**2 + se_after**2)
-    if n_before < 2 or n_after < 2 or denominator == 0.0:
-        return Change(difference, None, None, "not enough data")
-    z = difference / denominator
-    p_value = math.erfc(abs(z) / math.sqrt(2))
-    if abs(z) <= Z_95:
-        return Change(difference, z, p_value, "no significant change")
-    return Change(difference, z, p_value, "up" if z > 0 else "down")
-
-
-def _standard_error(margin: float) -> float:
-    # Every margin here and in scoring.py is Z_95 * standard error.
-    return margin / Z_95
-
-
-def nps_change(before: NpsSummary, after: NpsSummary) -> Change:
-    """NPS after vs before: z = (NPS2 - NPS1) / sqrt(var1 / n1 + var2 / n2), on the -1..1
-    scale, var = p_P + p_D - (p_P - p_D)^2 of each period. ``difference`` is in NPS points."""
-    return _z_test(
-        before.score,
-        after.score,
-        _standard_error(before.margin),
-        _standard_error(after.margin),
-        before.n,
-        after.n,
+def change(before: Interval, after: Interval) -> Change:
+    """Two-sided z test at 5 % of after - before on the adjusted centres and standard errors:
+    significant when |z| > 1.96 (p < 0.05) and the plain difference points the same way."""
+    if not (before.shown and after.shown):
+        return Change(None, None, None, "not enough data")
+    difference = after.value - before.value
+    z = _z(before, after)
+    p_value = _two_sided_p(z)
+    direction = _direction(z, difference) if p_value < ALPHA else 0
+    verdict: Verdict = (
+        "up" if direction > 0 else "down" if direction < 0 else "no significant change"
     )
+    return Change(difference, z, p_value, verdict)
 
 
-def proportion_change(before: ProportionEstimate, after: ProportionEstimate) -> Change:
-    """Unpooled z-test of two proportions (CSAT satisfied share, CES high-effort share):
-    z = (p2 - p1) / sqrt(p1 (1 - p1) / n1 + p2 (1 - p2) / n2). ``difference`` is in
-    percentage points."""
-    return _z_test(
-        before.pct,
-        after.pct,
-        _standard_error(before.margin),
-        _standard_error(after.margin),
-        before.n,
-        after.n,
-    )
+# --- Segments against the rest -----------------------------------------------------------------
 
 
-def mean_change(before: MeanEstimate, after: MeanEstimate) -> Change:
-    """Welch z approximation for two means: z = (m2 - m1) / sqrt(s1^2 / n1 + s2^2 / n2)."""
-    return _z_test(
-        before.mean,
-        after.mean,
-        _standard_error(before.margin),
-        _standard_error(after.margin),
-        before.n,
-        after.n,
-    )
-
-
-# --- Ranking segments --------------------------------------------------------------------------
-
-
-class Counted(Protocol):
-    """Anything with a number of answers: NpsSummary, CsatStats, CesStats, the estimates."""
-
-    @property
-    def n(self) -> int: ...
-
-
-S = TypeVar("S", bound=Counted)
+def holm(p_values: Mapping[str, float]) -> dict[str, float]:
+    """Holm's step-down adjusted p-values (Holm 1979): sorted p(1) <= ... <= p(m),
+    adjusted p(i) = max over j <= i of min(1, (m - j + 1) p(j)). Rejecting where the adjusted
+    p < alpha keeps the chance of any false "different" in the family at most alpha."""
+    ordered = sorted(p_values.items(), key=lambda item: (item[1], item[0]))
+    m = len(ordered)
+    adjusted: dict[str, float] = {}
+    running = 0.0
+    for index, (name, p) in enumerate(ordered):
+        running = max(running, min(1.0, (m - index) * p))
+        adjusted[name] = running
+    return adjusted
 
 
 @dataclass(frozen=True)
-class RankedSegment(Generic[S]):
-    """One segment in a ranking. ``rank`` is 1 for the best; None when the segment is flagged
-    (n < MIN_N). ``data`` is the segment's summary, kept whole."""
+class SegmentComparison:
+    """One segment against the rest of the scope. ``difference``: segment - rest (plain
+    values); ``p_value``: Holm-adjusted over the segments compared together; both None when
+    no comparison was made (too few answers in the segment or in the rest)."""
 
-    name: str
-    score: float
-    data: S
-    rank: int | None
-
-    @property
-    def n(self) -> int:
-        return self.data.n
-
-    @property
-    def flagged(self) -> bool:
-        return self.rank is None
+    standing: Standing
+    difference: float | None
+    p_value: float | None
 
 
-def rank_segments(
-    segments: Mapping[str, S],
-    score: Callable[[S], float],
-    *,
-    higher_is_better: bool = True,
-) -> list[RankedSegment[S]]:
-    """Segments best first by ``score``, those with n >= MIN_N ranked 1, 2, ...; the flagged
-    ones (n < MIN_N) follow, unranked, in the same order by score, and empty ones (n = 0, whose
-    score means nothing) come last. Equal scores are ordered by name; each gets its own rank.
+def compare_segments(
+    segments: Mapping[str, tuple[Interval, Interval]],
+) -> dict[str, SegmentComparison]:
+    """Each segment (its own figure, the figure of the rest of the scope) set apart only where
+    it differs from the rest significantly, after Holm's correction over the segments given
+    (one breakdown: one survey x metric x attribute).
 
-    ``higher_is_better=False`` for a metric where less is better (the CES high-effort share).
+    "too few answers": the segment's figure is not shown. "no clear difference": not
+    significant, or the rest is too small to compare with. "higher" / "lower": the segment's
+    figure against the rest's, as numbers (every headline here is better when higher).
     """
-    sign = -1.0 if higher_is_better else 1.0
+    found: dict[str, SegmentComparison] = {}
+    tests: dict[str, tuple[float, float, float]] = {}  # name -> (z, p, difference)
+    for name, (segment, rest) in segments.items():
+        if not segment.shown:
+            found[name] = SegmentComparison("too few answers", None, None)
+        elif not rest.shown:
+            found[name] = SegmentComparison("no clear difference", None, None)
+        else:
+            z = _z(rest, segment)
+            tests[name] = (z, _two_sided_p(z), segment.value - rest.value)
+    adjusted = holm({name: p for name, (_, p, _) in tests.items()})
+    for name, (z, _, difference) in tests.items():
+        direction = _direction(z, difference) if adjusted[name] < ALPHA else 0
+        standing: Standing = (
+            "higher" if direction > 0 else "lower" if direction < 0 else "no clear difference"
+        )
+        found[name] = SegmentComparison(standing, difference, adjusted[name])
+    return {name: found[name] for name in segments}
 
-    def order(item: tuple[str, S]) -> tuple[bool, float, str]:
-        name, data = item
-        return (data.n == 0, sign * score(data), name)
 
-    ranked = sorted(((k, v) for k, v in segments.items() if not is_small_n(v.n)), key=order)
-    flagged = sorted(((k, v) for k, v in segments.items() if is_small_n(v.n)), key=order)
-    return [
-        RankedSegment(name, score(data), data, position)
-        for position, (name, data) in enumerate(ranked, start=1)
-    ] + [RankedSegment(name, score(data), data, None) for name, data in flagged]
+# --- The trend chart's axis --------------------------------------------------------------------
+
+MIN_AXIS_SHARE = 0.2  # the axis spans at least this share of the scale: noise is not magnified
+AXIS_PAD_SHARE = 0.05  # room above and below the outermost interval, as a share of the scale
+
+
+def _nice_step(raw: float) -> float:
+    magnitude = 10.0 ** math.floor(math.log10(raw))
+    return next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw - 1e-12)
+
+
+def trend_axis(
+    intervals: Iterable[tuple[float, float]], scale: tuple[float, float]
+) -> tuple[float, float] | None:
+    """The value range a trend chart should show: every interval (low, high) given, with
+    AXIS_PAD_SHARE of the scale above and below, at least MIN_AXIS_SHARE of the scale wide,
+    on round steps (a twentieth of the scale, rounded to 1, 2, 2.5 or 5 x 10^k), and never
+    beyond the scale. None when there is no interval (no period with a figure).
+
+    NPS intervals 10..45 and 20..60 give 0..70, not -100..100."""
+    bounds = list(intervals)
+    if not bounds:
+        return None
+    first, last = scale
+    span = last - first
+    low = min(b[0] for b in bounds) - AXIS_PAD_SHARE * span
+    high = max(b[1] for b in bounds) + AXIS_PAD_SHARE * span
+    shortfall = MIN_AXIS_SHARE * span - (high - low)
+    if shortfall > 0:
+        low, high = low - shortfall / 2, high + shortfall / 2
+    # Slide a range that sticks out of the scale back in before clipping, keeping its width.
+    if low < first:
+        low, high = first, high + (first - low)
+    if high > last:
+        low, high = low - (high - last), last
+    step = _nice_step(span / 20)
+    low = math.floor(low / step + 1e-9) * step
+    high = math.ceil(high / step - 1e-9) * step
+    return max(first, round(low, 9)), min(last, round(high, 9))

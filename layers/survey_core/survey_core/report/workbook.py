@@ -24,16 +24,24 @@ import math
 import re
 from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any
-
-import xlsxwriter
-from xlsxwriter.format import Format
-from xlsxwriter.worksheet import Worksheet
+from typing import TYPE_CHECKING, Any
 
 from ..messages.localizer import Localizer
 from ..messages.safe_text import clean_text
 from .chart import METRIC_RANGES, trend_has_values, trend_metric
-from .model import MetricBlock, ReportData, SegmentRow
+from .model import MetricBlock, Rate, ReportData, SegmentRow
+
+if TYPE_CHECKING:  # XlsxWriter ships with the report function and loads when a report is due
+    from xlsxwriter.format import Format
+    from xlsxwriter.worksheet import Worksheet
+
+# The segment standings (SegmentRow.standing) -> message ids.
+_STANDINGS = {
+    "higher": "report_segment_higher",
+    "lower": "report_segment_lower",
+    "no clear difference": "report_segment_no_difference",
+    "too few answers": "report_too_few",
+}
 
 # Shares as columns, in this order; a share the code does not know goes after them.
 _SHARE_ORDER = ("promoters", "passives", "detractors", "satisfied", "high effort")
@@ -90,6 +98,13 @@ def _number(
         ws.write_blank(row, col, None, fmt)
     else:
         ws.write_number(row, col, value, fmt)
+
+
+def _rate(ws: Worksheet, row: int, col: int, rate: Rate, f: _Formats) -> None:
+    """A rate as three cells: numerator, denominator, % (empty when the denominator is 0)."""
+    ws.write_number(row, col, rate.numerator)
+    ws.write_number(row, col + 1, rate.denominator)
+    _number(ws, row, col + 2, rate.pct, f.number(_PERCENT))
 
 
 def _header(ws: Worksheet, row: int, names: Iterable[str], fmt: Format) -> None:
@@ -150,17 +165,24 @@ def _summary(wb: Any, f: _Formats, data: ReportData) -> None:
         row = _metric_table(ws, f, data, row) + 1
 
     if data.channels:
-        names = ("report_channel", "report_sent", "report_answered", "report_rate")
+        # Each rate beside its own numerator and denominator; messages (reminders included)
+        # are volume, after the rate.
+        names = (
+            "report_channel", "report_answered", "report_invitations", "report_rate",
+            "xlsx_messages_sent",
+        )  # fmt: skip
         _header(ws, row, [w.text(name) for name in names], f.header)
         row += 1
-        for channel in data.channels:
-            _text(ws, row, 0, w.channel(channel.channel))
-            ws.write_number(row, 1, channel.sent)
-            ws.write_number(row, 2, channel.answered)
-            _number(ws, row, 3, channel.rate_pct, f.number(_PERCENT))
+        messages_sent = sum(c.messages for c in data.channels)
+        rates = [(w.text("report_all_channels"), data.response_rate, messages_sent)]
+        rates += [(w.channel(c.channel), c.rate, c.messages) for c in data.channels]
+        for name, rate, messages in rates:
+            _text(ws, row, 0, name)
+            _rate(ws, row, 1, rate, f)
+            ws.write_number(row, 4, messages)
             row += 1
         _text(ws, row, 0, w.text("report_after_reminder"), f.bold)
-        ws.write_number(row, 1, data.answered_after_reminder)
+        _rate(ws, row, 1, data.after_reminder, f)
         row += 2
 
     fu = data.follow_up
@@ -190,14 +212,17 @@ def _metric_table(ws: Worksheet, f: _Formats, data: ReportData, row: int) -> int
         w.text("report_survey"),
         w.text("report_metric"),
         w.text("report_score"),
-        w.text("xlsx_margin"),
+        w.text("xlsx_low"),
+        w.text("xlsx_high"),
         "n",
         *(w.text("xlsx_share_pct", share=w.share(key)) for key in shares),
         w.text("report_mean"),
-        w.text("xlsx_mean_margin"),
+        w.text("xlsx_mean_low"),
+        w.text("xlsx_mean_high"),
         w.text("report_change"),
         w.text("xlsx_verdict"),
         "p",
+        w.text("xlsx_note"),
     ]
     _header(ws, row, names, f.header)
     ws.freeze_panes(row + 1, 0)
@@ -209,21 +234,27 @@ def _metric_table(ws: Worksheet, f: _Formats, data: ReportData, row: int) -> int
         value_format = f.number(_VALUE_FORMATS.get(block.metric, "0.0"))
         _text(ws, row, 0, w.survey(block.survey_id))
         _text(ws, row, 1, w.metric(block.metric))
-        _number(ws, row, 2, block.headline.value, value_format)
-        _number(ws, row, 3, block.headline.margin, value_format)
-        ws.write_number(row, 4, block.headline.n)
-        col = 5
+        # A withheld figure (too few answers) is three empty cells and a note, never a number.
+        headline = block.headline
+        _number(ws, row, 2, headline.value, value_format)
+        _number(ws, row, 3, headline.low, value_format)
+        _number(ws, row, 4, headline.high, value_format)
+        ws.write_number(row, 5, headline.n)
+        col = 6
         for key in shares:
             share = block.shares.get(key)
             _number(ws, row, col, share.value if share else None, f.number(_PERCENT))
             col += 1
         mean = block.mean
-        _number(ws, row, col, mean.value if mean else None, f.number("0.00"))
-        _number(ws, row, col + 1, mean.margin if mean else None, f.number("0.00"))
+        for offset, part in enumerate(("value", "low", "high")):
+            figure = getattr(mean, part) if mean else None
+            _number(ws, row, col + offset, figure, f.number("0.00"))
         change_format = f.number(_CHANGE_FORMATS.get(block.metric, "+0.0;-0.0;0.0"))
-        _number(ws, row, col + 2, block.change.difference, change_format)
-        _text(ws, row, col + 3, w.verdict(block.change.verdict))
-        _number(ws, row, col + 4, block.change.p_value, f.number("0.000"))
+        _number(ws, row, col + 3, block.change.difference, change_format)
+        _text(ws, row, col + 4, w.verdict(block.change.verdict))
+        _number(ws, row, col + 5, block.change.p_value, f.number("0.000"))
+        if headline.too_few:
+            _text(ws, row, col + 6, w.text("report_too_few"))
         row += 1
     return row
 
@@ -268,16 +299,20 @@ def _trend(wb: Any, f: _Formats, data: ReportData) -> None:
     ws: Worksheet = wb.add_worksheet(sheet)
     _print_setup(ws)
     metric = trend_metric(data)
-    _header(ws, 0, (w.text("report_period"), data.trend_metric_label, "n"), f.header)
+    names = (w.text("report_period"), data.trend_metric_label, "n")
+    _header(ws, 0, (*names, w.text("xlsx_low"), w.text("xlsx_high")), f.header)
     ws.freeze_panes(1, 0)
     ws.set_column(0, 0, 14)
     ws.set_column(1, 1, 22)
-    ws.set_column(2, 2, 8)
+    ws.set_column(2, 4, 10)
     value_format = f.number(_VALUE_FORMATS.get(metric or "", "0.0"))
     for row, point in enumerate(data.trend, start=1):
+        # A period without answers, or with too few, has no value: a gap in the chart.
         _text(ws, row, 0, w.period(point.label))
         _number(ws, row, 1, point.value, value_format)
         ws.write_number(row, 2, point.n)
+        _number(ws, row, 3, point.low, value_format)
+        _number(ws, row, 4, point.high, value_format)
     if not trend_has_values(data):  # XlsxWriter (and Excel) want a series with data
         return
     last = len(data.trend)
@@ -301,27 +336,30 @@ def _trend(wb: Any, f: _Formats, data: ReportData) -> None:
     chart.set_legend({"none": True})
     chart.show_blanks_as("gap")
     values = [p.value for p in data.trend if p.value is not None]
-    chart.set_y_axis(_value_axis(metric, values))
+    axis = _value_axis(metric, values)
+    if data.trend_axis is not None:  # the data's own range (with its intervals), not the scale
+        axis.update(dict(zip(("min", "max"), data.trend_axis, strict=True)))
+        axis.pop("major_unit", None)
+    chart.set_y_axis(axis)
     # Period labels at the bottom even when the axis crosses at 0 (NPS): that line is the zero.
     chart.set_x_axis({"label_position": "low"})
     chart.set_size({"width": 640, "height": 320})
-    ws.insert_chart(1, 4, chart)
+    ws.insert_chart(1, 6, chart)
 
 
 # ---------------------------------------------------------------- Segments
 
 
 def _segment_groups(segments: Iterable[SegmentRow]) -> list[list[SegmentRow]]:
-    """Rows per survey x metric x attribute (in the report's order), ranked rows first by rank,
-    then the small samples."""
+    """Rows per survey x metric x attribute, in the report's order, those with a figure first
+    (the chart's rows), then those with too few answers."""
     groups: dict[tuple[str, str, str], list[SegmentRow]] = {}
     for seg in segments:
         groups.setdefault((seg.survey_id, seg.metric, seg.attribute), []).append(seg)
-    ordered = []
-    for rows in groups.values():
-        ranked = sorted((r for r in rows if r.rank is not None), key=lambda r: r.rank or 0)
-        ordered.append(ranked + [r for r in rows if r.rank is None])
-    return ordered
+    return [
+        [r for r in rows if r.headline.shown] + [r for r in rows if not r.headline.shown]
+        for rows in groups.values()
+    ]
 
 
 def _segments(wb: Any, f: _Formats, data: ReportData) -> None:
@@ -331,14 +369,16 @@ def _segments(wb: Any, f: _Formats, data: ReportData) -> None:
     _print_setup(ws)
     names = (
         "report_survey", "report_metric", "xlsx_attribute", "report_segment", "report_score",
-        "xlsx_margin",
+        "xlsx_low", "xlsx_high",
     )  # fmt: skip
     headers = [w.text(name) for name in names]
-    _header(ws, 0, (*headers, "n", w.text("report_rank"), w.text("xlsx_small_sample")), f.header)
+    more = ("report_standing", "xlsx_difference_rest", "xlsx_p_holm")
+    _header(ws, 0, (*headers, "n", *(w.text(name) for name in more)), f.header)
     ws.freeze_panes(1, 0)
     ws.set_column(0, 3, 16)
     ws.set_column(4, 7, 10)
-    ws.set_column(8, 8, 13)
+    ws.set_column(8, 8, 20)
+    ws.set_column(9, 10, 12)
     row = 1
     chart_row = 1
     for group in _segment_groups(data.segments):
@@ -350,14 +390,17 @@ def _segments(wb: Any, f: _Formats, data: ReportData) -> None:
             _text(ws, row, 2, w.attribute(seg.attribute))
             _text(ws, row, 3, w.value(seg.attribute, seg.value), f.outside)
             _number(ws, row, 4, seg.headline.value, value_format)
-            _number(ws, row, 5, seg.headline.margin, value_format)
-            ws.write_number(row, 6, seg.headline.n)
-            _number(ws, row, 7, seg.rank)
-            _text(ws, row, 8, w.text("xlsx_yes" if seg.small_n else "xlsx_no"))
+            _number(ws, row, 5, seg.headline.low, value_format)
+            _number(ws, row, 6, seg.headline.high, value_format)
+            ws.write_number(row, 7, seg.headline.n)
+            _text(ws, row, 8, w.text(_STANDINGS[seg.standing]))
+            change_format = f.number(_CHANGE_FORMATS.get(seg.metric, "+0.0;-0.0;0.0"))
+            _number(ws, row, 9, seg.difference, change_format)
+            _number(ws, row, 10, seg.p_value, f.number("0.000"))
             row += 1
-        ranked = sum(1 for seg in group if seg.rank is not None)
-        if ranked:
-            chart_row = _segment_chart(wb, ws, data, sheet, group[0], first, ranked, chart_row)
+        shown = sum(1 for seg in group if seg.headline.shown)
+        if shown:
+            chart_row = _segment_chart(wb, ws, data, sheet, group[:shown], first, chart_row)
 
 
 def _segment_chart(
@@ -365,14 +408,16 @@ def _segment_chart(
     ws: Worksheet,
     data: ReportData,
     sheet: str,
-    head: SegmentRow,
+    shown: list[SegmentRow],
     first: int,
-    ranked: int,
     at_row: int,
 ) -> int:
-    """A bar chart of one group's ranked rows (rows first..first+ranked-1); the next free row."""
+    """A bar chart of one group's rows with a figure (rows first..first+len(shown)-1, in the
+    report's order: set apart first, then no clear difference); the next free row."""
     w = _words(data)
-    last = first + ranked - 1
+    head = shown[0]
+    count = len(shown)
+    last = first + count - 1
     metric, survey = w.metric(head.metric), w.survey(head.survey_id)
     attribute = w.attribute(head.attribute)
     chart = wb.add_chart({"type": "bar"})
@@ -388,17 +433,11 @@ def _segment_chart(
     title = w.text("xlsx_segment_chart_title", metric=metric, attribute=attribute, survey=survey)
     chart.set_title({"name": _chart_text(title)})
     chart.set_legend({"none": True})
-    values = [
-        seg.headline.value
-        for seg in data.segments
-        if (seg.survey_id, seg.metric, seg.attribute)
-        == (head.survey_id, head.metric, head.attribute)
-        and seg.rank is not None
-    ]
+    values = [seg.headline.value for seg in shown if seg.headline.value is not None]
     chart.set_x_axis(_value_axis(head.metric, values))  # a bar chart's value axis is x
-    # Rank 1 at the top, the value axis still at the bottom.
+    # The first row at the top, the value axis still at the bottom.
     chart.set_y_axis({"reverse": True, "label_position": "low", "crossing": "max"})
-    height = max(220, 90 + 28 * ranked)
+    height = max(220, 90 + 28 * count)
     chart.set_size({"width": 520, "height": height})
     ws.insert_chart(at_row, 10, chart)
     return at_row + math.ceil(height / 20) + 1
@@ -434,6 +473,8 @@ def _comments(wb: Any, f: _Formats, data: ReportData) -> None:
 def report_workbook(data: ReportData) -> bytes:
     """The report as an .xlsx file's bytes (sheets Summary, Trend, Segments, Comments, named in
     the report's language)."""
+    import xlsxwriter
+
     out = io.BytesIO()
     wb = xlsxwriter.Workbook(
         out,

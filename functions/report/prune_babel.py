@@ -1,11 +1,12 @@
-"""Babel's locale data, pruned to what the system formats in.
+"""Babel's locale data, pruned to what the report formats in (run by this function's Makefile).
 
 Babel ships CLDR data for about a thousand locales: babel/locale-data holds some 32 MB of
-pickles, one per locale. Formatting needs only the locales of formatting.BABEL_LOCALES (fi, sv,
-en_GB) and the ones they inherit from (en_001, en, root). The layer's build removes every other
-file from the Babel it installed:
+pickles, one per locale. Formatting needs only the locales of survey_core's
+messages/formatting.BABEL_LOCALES (fi, sv, en_GB; LOCALES below, a unit test keeps the two the
+same) and the ones they inherit from (en_001, en, root). Only the report function formats
+numbers and dates, so only it ships Babel; its build removes every other locale's file:
 
-    python -m survey_core.messages.babel_data SITE_DIR     (SITE_DIR holds babel/)
+    python3.13 prune_babel.py SITE_DIR     (SITE_DIR holds babel/)
 
 It prints the size of babel/ before and after. Nothing here imports Babel: the installed copy's
 own files are read, so the build's Python need not have Babel itself.
@@ -18,7 +19,8 @@ import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from .formatting import BABEL_LOCALES
+# The CLDR locales the report formats in: survey_core.messages.formatting.BABEL_LOCALES.
+LOCALES = ("fi", "sv", "en_GB")
 
 LOCALE_DATA = Path("babel") / "locale-data"
 GLOBAL_DATA = Path("babel") / "global.dat"
@@ -41,7 +43,7 @@ def inheritance(locale: str, exceptions: Mapping[str, str]) -> list[str]:
     return chain
 
 
-def kept_locales(site_dir: Path, locales: Iterable[str] = BABEL_LOCALES.values()) -> set[str]:
+def kept_locales(site_dir: Path, locales: Iterable[str] = LOCALES) -> set[str]:
     exceptions = parent_exceptions(site_dir)
     return {name for locale in locales for name in inheritance(locale, exceptions)}
 
@@ -50,7 +52,7 @@ def tree_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def prune(site_dir: Path, locales: Iterable[str] = BABEL_LOCALES.values()) -> tuple[int, int]:
+def prune(site_dir: Path, locales: Iterable[str] = LOCALES) -> tuple[int, int]:
     """Remove the locale data of every locale not needed; babel/'s bytes before and after."""
     babel_dir = site_dir / "babel"
     if not (site_dir / LOCALE_DATA).is_dir():
@@ -69,7 +71,7 @@ def prune(site_dir: Path, locales: Iterable[str] = BABEL_LOCALES.values()) -> tu
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
-        print("usage: python -m survey_core.messages.babel_data SITE_DIR", file=sys.stderr)
+        print("usage: python3.13 prune_babel.py SITE_DIR", file=sys.stderr)
         return 2
     before, after = prune(Path(argv[0]))
     kept = ", ".join(sorted(kept_locales(Path(argv[0]))))
