@@ -173,4 +173,4 @@ def test_callbacks_open_past_their_deadline_are_reported_as_missed(
     book = load_workbook(io.BytesIO(base64.b64decode(xlsx["data"])))
     summary = list(book["Yhteenveto"].iter_rows(values_only=True))  # the workbook is Finnish too
     [head] = [n for n, row in enumerate(summary) if row[0] == "Tehtäviä luotu"]
-    assert summary[head + 1][:12] == (2, 1, 1, 1, 50.0, 1, 0, 0, 1, 1, 1, 2.0)
+    assert summary[head + 1][:12] == (2, 1, 1, 1, 0.5, 1, 0, 0, 1, 1, 1, 2.0)

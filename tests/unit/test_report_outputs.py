@@ -312,6 +312,17 @@ def header_map(ws: Any, row: int) -> dict[str, int]:
     return {cell.value: cell.column for cell in ws[row] if cell.value is not None}
 
 
+def in_sheet(metric: str, value: float | None) -> Any:
+    """A report figure as the workbook holds it: CSAT (a percentage) as its fraction."""
+    if value is None:
+        return None
+    return pytest.approx(value / 100) if metric == "csat" else value
+
+
+def fraction(percent: float | None) -> Any:
+    return None if percent is None else pytest.approx(percent / 100)
+
+
 def test_workbook_has_the_four_sheets() -> None:
     wb = read(report_workbook(report()))
     assert wb.sheetnames == ["Summary", "Trend", "Segments", "Comments"]
@@ -338,12 +349,13 @@ def test_summary_carries_the_reports_numbers() -> None:
 
         assert cell("Survey").value == EN.survey(block.survey_id)
         assert cell("Metric").value == block.label
-        assert cell("Score").value == block.headline.value
-        assert cell("95 % low").value == block.headline.low
-        assert cell("95 % high").value == block.headline.high
+        assert cell("Score").value == in_sheet(block.metric, block.headline.value)
+        assert cell("95 % low").value == in_sheet(block.metric, block.headline.low)
+        assert cell("95 % high").value == in_sheet(block.metric, block.headline.high)
         assert cell("n").value == block.headline.n
         for key, share in block.shares.items():
-            assert cell(f"{EN.share(key)} %").value == share.value
+            assert cell(f"{EN.share(key)} %").value == fraction(share.value)
+            assert cell(f"{EN.share(key)} %").number_format == "0.0%"
         assert cell("Mean").value == (block.mean.value if block.mean else None)
         assert cell("Mean, 95 % low").value == (block.mean.low if block.mean else None)
         assert cell("Change").value == block.change.difference
@@ -361,24 +373,24 @@ def test_summary_carries_the_reports_numbers() -> None:
     assert ws.cell(row=head + 1, column=columns["Satisfied (4-5) %"]).value is None
     assert ws.cell(row=head + 2, column=columns["Promoters %"]).value is None
     # The CSAT headline shows as a percentage while holding the report's number.
-    assert "%" in ws.cell(row=head + 2, column=columns["Score"]).number_format
+    assert ws.cell(row=head + 2, column=columns["Score"]).number_format == "0.0%"
 
     # Each rate beside its own numerator and denominator; the messages after it
     channels = find_row(ws, "Channel")
     assert rows(ws)[channels - 1][:5] == (
         "Channel", "Answers", "Invitations", "Response rate", "Messages sent"
     )  # fmt: skip
-    assert rows(ws)[channels][:5] == ("All channels", 120, 500, 24.0, 640)
+    assert rows(ws)[channels][:5] == ("All channels", 120, 500, pytest.approx(0.24), 640)
     for offset, channel in enumerate(data.channels, start=2):
         assert rows(ws)[channels - 1 + offset][:5] == (
             EN.channel(channel.channel),
             channel.rate.numerator,
             channel.rate.denominator,
-            channel.rate.pct,
+            fraction(channel.rate.pct),
             channel.messages,
         )
     reminder = find_row(ws, "Answers after a reminder")
-    assert rows(ws)[reminder - 1][1:4] == (25, 120, pytest.approx(100 * 25 / 120))
+    assert rows(ws)[reminder - 1][1:4] == (25, 120, pytest.approx(25 / 120))
     follow = find_row(ws, "Tasks created")
     assert rows(ws)[follow - 1][:5] == (
         "Tasks created",
@@ -388,7 +400,7 @@ def test_summary_carries_the_reports_numbers() -> None:
         "SLA met %",
     )
     fu = data.follow_up
-    assert rows(ws)[follow][:5] == (4, 3, 2, 1, pytest.approx(fu.sla_met_pct))
+    assert rows(ws)[follow][:5] == (4, 3, 2, 1, fraction(fu.sla_met_pct))
     assert fu.sla_met_pct == pytest.approx(200 / 3)
     assert ws.column_dimensions["A"].width > 10
 
@@ -406,7 +418,7 @@ def test_summary_carries_the_follow_up_outcomes_and_time_to_agent() -> None:
         "Completed", "Not reached", "Expired", "Open", "Open past due", "Reached an agent",
         "Mean hours to agent",
     )  # fmt: skip
-    assert rows(ws)[follow][:12] == (4, 3, 2, 2, 50.0, 2, 1, 0, 1, 1, 2, 1.5)
+    assert rows(ws)[follow][:12] == (4, 3, 2, 2, 0.5, 2, 1, 0, 1, 1, 2, 1.5)
 
 
 def test_trend_sheet_and_its_line_chart() -> None:
@@ -440,7 +452,8 @@ def test_segments_sheet_and_its_bar_charts() -> None:
     for seg in data.segments:
         names = (EN.survey(seg.survey_id), EN.attribute(seg.attribute))
         r = body[(*names, EN.value(seg.attribute, seg.value))]
-        assert r[4:8] == (seg.headline.value, seg.headline.low, seg.headline.high, seg.headline.n)
+        h = seg.headline
+        assert r[4:8] == (*(in_sheet(seg.metric, v) for v in (h.value, h.low, h.high)), h.n)
         assert r[8:11] == (standings[seg.standing], seg.difference, seg.p_value)
     # Names, not ids: the catalogue's, a readable form, or a code as it is
     assert ("After purchase", "Business area", "Webshop") in body
@@ -572,3 +585,47 @@ def test_the_chart_draws_finnish_and_swedish_letters() -> None:
     assert (
         _drawable("Kehitys: jälkiosto, påminnelse, Öljy") == "Kehitys: jälkiosto, påminnelse, Öljy"
     )
+
+
+def test_the_finnish_workbook_reads_back_in_finnish_with_real_formats() -> None:
+    # Given the sample report in Finnish
+    from tools.preview_report import sample_report
+
+    data = sample_report("fi")
+    # When its workbook is read back with openpyxl
+    book = read(report_workbook(data))
+    # Then sheets, headers and verdicts are Finnish
+    assert book.sheetnames == ["Yhteenveto", "Kehitys", "Ryhmät", "Kommentit"]
+    summary = book["Yhteenveto"]
+    head = find_row(summary, "Kysely")
+    columns = header_map(summary, head)
+    assert {"Kysely", "Mittari", "95 %:n alaraja", "Muutos"} <= columns.keys()
+    verdicts = {summary.cell(row=head + i + 1, column=columns["Tulkinta"]).value
+                for i in range(len(data.blocks))}  # fmt: skip
+    fi = Localizer("fi", data.names)
+    assert verdicts <= {fi.verdict(b.change.verdict) for b in data.blocks}
+    assert not verdicts & {"up", "down", "no significant change", "not enough data"}
+    # percentages are fractions in a real percent format, never a literal "%" in the format
+    channels = find_row(summary, "Kanava")
+    rate = summary.cell(row=channels + 1, column=4)
+    assert rate.data_type == "n" and rate.number_format == "0.0%"
+    assert rate.value == pytest.approx(data.response_rate.pct / 100)
+    formats = {c.number_format for r in summary.iter_rows() for c in r if c.data_type == "n"}
+    assert not any('"%"' in f for f in formats), formats
+    # every data sheet has its header frozen and an autofilter over its table
+    for ws in book.worksheets:
+        assert ws.freeze_panes is not None, ws.title
+        assert ws.auto_filter.ref, ws.title
+    assert book["Kehitys"].auto_filter.ref == f"A1:E{len(data.trend) + 1}"
+    assert summary.auto_filter.ref.startswith(f"A{head}:")
+
+
+def test_the_charts_carry_the_intervals_as_error_bars() -> None:
+    # Given the report's workbook
+    book = read(report_workbook(report()))
+    # Then the trend's line and each segment bar chart have custom error bars
+    [trend] = book["Trend"]._charts
+    [series] = trend.series
+    assert series.errBars is not None and series.errBars.errValType == "cust"
+    for chart in book["Segments"]._charts:
+        assert chart.series[0].errBars is not None

@@ -7,9 +7,11 @@ note is in the report's language (message catalogues), surveys and segments by t
 catalogue gives them, periods and dates as the language writes them; numbers are numbers, so
 Excel shows them with the reader's own decimal separator.
 
-Every number is the report's own number, written as a number: a percentage stays 82.5 (as in
-the email) and shows as "82.5%" through its number format, so the workbook, the email and its
-text part agree cell for cell. Every text goes through _text: cleaned of control and
+Every number is the report's own number, written as a number; a percentage as its fraction
+(82.5 % as 0.825) in a real percent format, which Excel shows as the reader's locale writes it
+("82,5 %") and computes with as a share. Every data sheet has a frozen header row and an
+autofilter over its table (the Summary: over the metric table); the charts show each figure's
+95 % interval as error bars. Every text goes through _text: cleaned of control and
 bidi-override characters (safe_text.py) and written with write_string, so a comment
 "=HYPERLINK(...)" is a text cell, never a formula. The texts from outside (the customers'
 comments, the segment values from product systems' events) also carry Excel's quote prefix,
@@ -46,13 +48,17 @@ _STANDINGS = {
 # Shares as columns, in this order; a share the code does not know goes after them.
 _SHARE_ORDER = ("promoters", "passives", "detractors", "satisfied", "high effort")
 
-_PERCENT = '0.0"%"'  # the number is already in %: 82.5 shows as 82.5%
+# A real percent format: the cell holds the fraction (0.825), Excel shows it as the reader's
+# locale writes a percentage ("82,5 %", "82.5%") and computes with it as a share.
+_PERCENT = "0.0%"
 # The headline's unit per metric: NPS points, CSAT %, CES mean (1-7).
 _VALUE_FORMATS = {"nps": "0.0", "csat": _PERCENT, "ces": "0.00"}
 _CHANGE_FORMATS = {"nps": "+0.0;-0.0;0.0", "csat": "+0.0;-0.0;0.0", "ces": "+0.00;-0.00;0.00"}
 # On charts: data labels and axis as the email shows them (NPS and CSAT whole, CES one decimal).
-_CHART_FORMATS = {"nps": "0", "csat": '0"%"', "ces": "0.0"}
-_MAJOR_UNITS = {"nps": 50.0, "csat": 25.0, "ces": 1.0}
+_CHART_FORMATS = {"nps": "0", "csat": "0%", "ces": "0.0"}
+_MAJOR_UNITS = {"nps": 50.0, "csat": 0.25, "ces": 1.0}
+# The report keeps percentages in percent (82.5); the workbook writes them as fractions.
+_FACTORS = {"csat": 0.01}
 _EPOCH = datetime(2000, 1, 1)  # the file's date when the period names no date
 
 
@@ -100,11 +106,27 @@ def _number(
         ws.write_number(row, col, value, fmt)
 
 
+def _percent(
+    ws: Worksheet, row: int, col: int, value: float | None, fmt: Format | None = None
+) -> None:
+    """A percentage the report keeps in percent (82.5) as its fraction (0.825) in a percent
+    format; None as an empty cell."""
+    _number(ws, row, col, None if value is None else value / 100, fmt)
+
+
+def _score(
+    ws: Worksheet, row: int, col: int, value: float | None, metric: str, fmt: Format | None
+) -> None:
+    """A metric's figure in its unit: CSAT as a fraction in a percent format, others as is."""
+    factor = _FACTORS.get(metric, 1.0)
+    _number(ws, row, col, None if value is None else value * factor, fmt)
+
+
 def _rate(ws: Worksheet, row: int, col: int, rate: Rate, f: _Formats) -> None:
     """A rate as three cells: numerator, denominator, % (empty when the denominator is 0)."""
     ws.write_number(row, col, rate.numerator)
     ws.write_number(row, col + 1, rate.denominator)
-    _number(ws, row, col + 2, rate.pct, f.number(_PERCENT))
+    _percent(ws, row, col + 2, rate.pct, f.number(_PERCENT))
 
 
 def _header(ws: Worksheet, row: int, names: Iterable[str], fmt: Format) -> None:
@@ -197,7 +219,7 @@ def _summary(wb: Any, f: _Formats, data: ReportData) -> None:
         row += 1
         for col, count in enumerate((fu.tasks_created, fu.tasks_done, fu.sla_met, fu.sla_missed)):
             ws.write_number(row, col, count)
-        _number(ws, row, 4, fu.sla_met_pct, f.number(_PERCENT))
+        _percent(ws, row, 4, fu.sla_met_pct, f.number(_PERCENT))
         outcomes = (fu.completed, fu.not_reached, fu.expired, fu.open, fu.overdue, fu.reached)
         for col, count in enumerate(outcomes, start=5):
             ws.write_number(row, col, count)
@@ -225,6 +247,7 @@ def _metric_table(ws: Worksheet, f: _Formats, data: ReportData, row: int) -> int
         w.text("xlsx_note"),
     ]
     _header(ws, row, names, f.header)
+    head_row = row
     ws.freeze_panes(row + 1, 0)
     ws.set_column(2, len(names) - 1, 12)
     verdict_column = len(names) - 2
@@ -236,14 +259,14 @@ def _metric_table(ws: Worksheet, f: _Formats, data: ReportData, row: int) -> int
         _text(ws, row, 1, w.metric(block.metric))
         # A withheld figure (too few answers) is three empty cells and a note, never a number.
         headline = block.headline
-        _number(ws, row, 2, headline.value, value_format)
-        _number(ws, row, 3, headline.low, value_format)
-        _number(ws, row, 4, headline.high, value_format)
+        _score(ws, row, 2, headline.value, block.metric, value_format)
+        _score(ws, row, 3, headline.low, block.metric, value_format)
+        _score(ws, row, 4, headline.high, block.metric, value_format)
         ws.write_number(row, 5, headline.n)
         col = 6
         for key in shares:
             share = block.shares.get(key)
-            _number(ws, row, col, share.value if share else None, f.number(_PERCENT))
+            _percent(ws, row, col, share.value if share else None, f.number(_PERCENT))
             col += 1
         mean = block.mean
         for offset, part in enumerate(("value", "low", "high")):
@@ -256,6 +279,7 @@ def _metric_table(ws: Worksheet, f: _Formats, data: ReportData, row: int) -> int
         if headline.too_few:
             _text(ws, row, col + 6, w.text("report_too_few"))
         row += 1
+    ws.autofilter(head_row, 0, row - 1, len(names) - 1)
     return row
 
 
@@ -270,11 +294,31 @@ def _value_axis(metric: str | None, values: Iterable[float]) -> dict[str, Any]:
         "num_format": _CHART_FORMATS[metric],
         "major_gridlines": {"visible": True},
     }
-    low, high = METRIC_RANGES[metric]
-    values = list(values)
+    factor = _FACTORS.get(metric, 1.0)
+    low, high = (bound * factor for bound in METRIC_RANGES[metric])
+    values = [value * factor for value in values]
     if not values or (low <= min(values) and max(values) <= high):
         axis.update({"min": low, "max": high, "major_unit": _MAJOR_UNITS[metric]})
     return axis
+
+
+def _interval_bars(points: Iterable[Any], metric: str | None) -> dict[str, Any]:
+    """Custom error bars from each figure to its 95 % interval's ends (0 where there is none:
+    a period or segment without a figure draws nothing)."""
+    factor = _FACTORS.get(metric or "", 1.0)
+    plus, minus = [], []
+    for point in points:
+        value, low, high = point.value, point.low, point.high
+        shown = value is not None and low is not None and high is not None
+        plus.append(round((high - value) * factor, 6) if shown else 0)
+        minus.append(round((value - low) * factor, 6) if shown else 0)
+    return {
+        "type": "custom",
+        "plus_values": plus,
+        "minus_values": minus,
+        "end_style": 1,
+        "line": {"color": "#6B7280", "width": 1},
+    }
 
 
 def _data_labels(metric: str | None) -> dict[str, Any]:
@@ -309,10 +353,11 @@ def _trend(wb: Any, f: _Formats, data: ReportData) -> None:
     for row, point in enumerate(data.trend, start=1):
         # A period without answers, or with too few, has no value: a gap in the chart.
         _text(ws, row, 0, w.period(point.label))
-        _number(ws, row, 1, point.value, value_format)
+        _score(ws, row, 1, point.value, metric or "", value_format)
         ws.write_number(row, 2, point.n)
-        _number(ws, row, 3, point.low, value_format)
-        _number(ws, row, 4, point.high, value_format)
+        _score(ws, row, 3, point.low, metric or "", value_format)
+        _score(ws, row, 4, point.high, metric or "", value_format)
+    ws.autofilter(0, 0, max(len(data.trend), 1), 4)
     if not trend_has_values(data):  # XlsxWriter (and Excel) want a series with data
         return
     last = len(data.trend)
@@ -330,6 +375,8 @@ def _trend(wb: Any, f: _Formats, data: ReportData) -> None:
                 "border": {"color": "#1D4ED8"},
             },
             "data_labels": {**_data_labels(metric), "position": "above"},
+            # The 95 % interval of each period (columns D and E) as error bars.
+            "y_error_bars": _interval_bars(data.trend, metric),
         }
     )
     chart.set_title({"name": [sheet, 0, 1]})  # the header cell: a literal text
@@ -338,7 +385,8 @@ def _trend(wb: Any, f: _Formats, data: ReportData) -> None:
     values = [p.value for p in data.trend if p.value is not None]
     axis = _value_axis(metric, values)
     if data.trend_axis is not None:  # the data's own range (with its intervals), not the scale
-        axis.update(dict(zip(("min", "max"), data.trend_axis, strict=True)))
+        factor = _FACTORS.get(metric or "", 1.0)
+        axis.update({"min": data.trend_axis[0] * factor, "max": data.trend_axis[1] * factor})
         axis.pop("major_unit", None)
     chart.set_y_axis(axis)
     # Period labels at the bottom even when the axis crosses at 0 (NPS): that line is the zero.
@@ -389,9 +437,9 @@ def _segments(wb: Any, f: _Formats, data: ReportData) -> None:
             _text(ws, row, 1, w.metric(seg.metric))
             _text(ws, row, 2, w.attribute(seg.attribute))
             _text(ws, row, 3, w.value(seg.attribute, seg.value), f.outside)
-            _number(ws, row, 4, seg.headline.value, value_format)
-            _number(ws, row, 5, seg.headline.low, value_format)
-            _number(ws, row, 6, seg.headline.high, value_format)
+            _score(ws, row, 4, seg.headline.value, seg.metric, value_format)
+            _score(ws, row, 5, seg.headline.low, seg.metric, value_format)
+            _score(ws, row, 6, seg.headline.high, seg.metric, value_format)
             ws.write_number(row, 7, seg.headline.n)
             _text(ws, row, 8, w.text(_STANDINGS[seg.standing]))
             change_format = f.number(_CHANGE_FORMATS.get(seg.metric, "+0.0;-0.0;0.0"))
@@ -401,6 +449,7 @@ def _segments(wb: Any, f: _Formats, data: ReportData) -> None:
         shown = sum(1 for seg in group if seg.headline.shown)
         if shown:
             chart_row = _segment_chart(wb, ws, data, sheet, group[:shown], first, chart_row)
+    ws.autofilter(0, 0, max(row - 1, 1), 10)
 
 
 def _segment_chart(
@@ -428,6 +477,7 @@ def _segment_chart(
             "values": [sheet, first, 4, last, 4],
             "fill": {"color": "#1D4ED8"},
             "data_labels": _data_labels(head.metric),
+            "y_error_bars": _interval_bars([seg.headline for seg in shown], head.metric),
         }
     )
     title = w.text("xlsx_segment_chart_title", metric=metric, attribute=attribute, survey=survey)
@@ -468,6 +518,7 @@ def _comments(wb: Any, f: _Formats, data: ReportData) -> None:
         ws.write_number(row, 3, comment.score, f.top)
         # Literal text whatever it starts with ("=", "+", "-", "@"): never a formula or a link.
         _text(ws, row, 4, comment.text, f.outside_wrap)
+    ws.autofilter(0, 0, max(len(data.comments), 1), 4)
 
 
 def report_workbook(data: ReportData) -> bytes:
