@@ -1,11 +1,13 @@
 import re
 
 import pytest
+from survey_core.messages.brand import Brand, contrast_with_white
 from survey_core.messages.formatting import format_hours, format_number, format_score_interval
 from survey_core.messages.i18n import SUPPORTED_LANGUAGES, resolve_language, text
 from survey_core.messages.rendering import (
     MESSAGE_KINDS,
     PageQuestion,
+    render_closed_page,
     render_error_page,
     render_invitation_email,
     render_sms,
@@ -344,3 +346,73 @@ def test_report_email_shows_scores_with_intervals_and_an_empty_variant(language:
     assert text(language, "report_empty") in empty.html
     assert text(language, "report_empty") in empty.text
     assert empty.inline_images == ()
+
+
+def _page(**changes: object) -> str:
+    args: dict[str, object] = {
+        "language": "fi",
+        "questions": [_question("nps", "Q?")],
+        "company": "Example Oy",
+        "action_url": "tok",
+        "ask_comment": True,
+        "comment": "",
+        "error": None,
+    }
+    return render_survey_page(**{**args, **changes})  # type: ignore[arg-type]
+
+
+def test_the_scale_is_one_row_with_its_end_labels_under_its_ends() -> None:
+    html = _page()
+    # One grid row, as many equal columns as scores, whatever the width (page.html)
+    assert "grid-auto-flow: column" in html and "grid-auto-columns: minmax(0, 1fr)" in html
+    assert "flex-wrap" not in html
+    # The ends: the first label under 0, the last (right-aligned) under 10, each number once
+    ends = re.search(r'<div class="ends"[^>]*><span>(.*?)</span><span>(.*?)</span>', html)
+    assert ends is not None
+    assert ends.groups() == ("0 = en lainkaan todennäköisesti", "10 = erittäin todennäköisesti")
+
+
+def test_the_required_question_is_a_radiogroup_so_aria_required_is_allowed() -> None:
+    html = _page()
+    # aria-required on a plain fieldset is axe-core's critical aria-allowed-attr
+    assert re.search(r'<fieldset role="radiogroup" aria-labelledby="score-legend" '
+                     r'aria-required="true">', html)  # fmt: skip
+    assert not re.search(r"<fieldset aria-required", html)
+
+
+def test_an_answered_survey_says_so_above_the_answer() -> None:
+    answered = _page(answered=True, questions=[_question("nps", "Q?", selected=8)])
+    assert text("fi", "answered_notice") in answered
+    assert 'value="8" checked' in answered
+    assert text("fi", "answered_notice") not in _page()
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_closed_and_unknown_link_pages_name_the_company_in_the_customers_language(
+    language: str,
+) -> None:
+    closed = render_closed_page(language=language, company="Example Oy", answered=False)
+    assert f'<html lang="{language}">' in closed
+    assert text(language, "error_410_body", company="Example Oy") in closed
+    assert "Example Oy" in closed
+    answered = render_closed_page(language=language, company="Example Oy", answered=True)
+    assert text(language, "closed_answered_title") in answered
+    assert "Example Oy" in answered
+    unknown = render_error_page(language=language, status=404, company="Example Oy")
+    assert text(language, "error_404_link_body", company="Example Oy") in unknown
+
+
+def test_pages_wear_the_catalogues_colour_and_logo(tmp_path: object) -> None:
+    from pathlib import Path
+
+    logo = Path(str(tmp_path)) / "logo.svg"
+    logo.write_text('<svg xmlns="http://www.w3.org/2000/svg"/>', encoding="utf-8")
+    brand = Brand(colour="#7a1f5c", logo=logo)
+    html = _page(brand=brand)
+    assert "background: #7a1f5c" in html and "#0b5394" not in html
+    assert '<img class="logo" src="data:image/svg+xml;base64,' in html
+    assert 'alt="Example Oy"' in html
+    thanks = render_thank_you_page(language="fi", company="Example Oy", brand=brand)
+    assert "#7a1f5c" in thanks and "data:image/svg+xml" in thanks
+    # The default colour passes WCAG AA under white text
+    assert contrast_with_white(Brand().colour) >= 4.5

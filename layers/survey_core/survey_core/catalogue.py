@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .messages.brand import Brand, brand_problems
 from .messages.names import DisplayNames
 
 # A cold start only builds the catalogue its stamp vouches for: the schema check, the event
@@ -153,6 +154,8 @@ class Catalogue:
     surveys: tuple[Survey, ...]
     # The display names of the surveys and of the segment values (`segments`), per language.
     names: DisplayNames = field(default_factory=DisplayNames)
+    # The colour and logo of the survey pages (`brand`).
+    brand: Brand = field(default_factory=Brand)
 
     def surveys_for(self, detail_type: str) -> list[Survey]:
         return [s for s in self.surveys if s.trigger and s.trigger.detail_type == detail_type]
@@ -363,6 +366,11 @@ def parse_catalogue(raw: Any, source: str, checked: bool = False) -> Catalogue:
             raise CatalogueError([f"{source}: {e.at('$')}: {schemas.describe(e)}" for e in errors])
     problems: list[str] = []
     defaults = raw["defaults"]
+    brand_raw = raw.get("brand", {})
+    logo = CATALOGUE_PATH.with_name(brand_raw["logo"]) if "logo" in brand_raw else None
+    brand = Brand(colour=brand_raw.get("colour", Brand().colour), logo=logo)
+    if not checked:
+        problems += brand_problems(brand.colour, logo, f"{source}: $.brand")
     default_zone = _zone(defaults["timeZone"], f"{source}: $.defaults.timeZone", problems)
     if not checked:
         _check_quiet_hours(defaults["quietHours"], f"{source}: $.defaults.quietHours", problems)
@@ -382,6 +390,7 @@ def parse_catalogue(raw: Any, source: str, checked: bool = False) -> Catalogue:
         company=raw["company"],
         default_language=defaults["language"],
         surveys=tuple(surveys),
+        brand=brand,
         names=DisplayNames(
             surveys={survey.id: survey.name for survey in surveys},
             values={

@@ -11,6 +11,7 @@ from markupsafe import Markup
 
 from ..report.model import ReportData
 from ..rules.scoring import scale_of
+from .brand import Brand
 from .i18n import resolve_language, text
 from .localizer import Localizer
 from .names import DisplayNames
@@ -66,6 +67,9 @@ class Attachment:
 def _render(name: str, language: str, names: DisplayNames | None = None, **context: Any) -> str:
     """A template with its language's texts (t), and numbers, dates and names (l)."""
     words = Localizer(language, names or DisplayNames())
+    # Every page shows the company's colour and logo (page.html); emails ignore them.
+    context.setdefault("brand", Brand())
+    context.setdefault("company", "")
     return _ENV.get_template(name).render(language=words.language, t=words.text, l=words, **context)
 
 
@@ -190,10 +194,14 @@ def render_survey_page(
     comment: str,
     error: str | None,
     link_choice: int | None = None,
+    answered: bool = False,
+    brand: Brand | None = None,
 ) -> str:
     """The survey form. link_choice: the score a one-tap link chose, not recorded yet; the page
     says so right under the first question, with a send button there (the link's GET stores
-    nothing, so the customer's one more tap is what records it)."""
+    nothing, so the customer's one more tap is what records it). answered: the customer has
+    answered already; the page says so and shows the answer, which they may change while the
+    survey is open."""
     return _render(
         "survey_page.html",
         language,
@@ -204,22 +212,48 @@ def render_survey_page(
         comment=comment,
         error=error,
         link_choice=link_choice,
+        answered=answered,
+        brand=brand or Brand(),
     )
 
 
-def _render_message(language: str, title_key: str, body_key: str, **params: Any) -> str:
-    """A page with a title and one paragraph, by their message ids."""
+def _render_message(
+    language: str,
+    title_key: str,
+    body_key: str,
+    *,
+    company: str = "",
+    brand: Brand | None = None,
+    **params: Any,
+) -> str:
+    """A page with a title and one paragraph, by their message ids ({company} in either is the
+    company's name)."""
     return _render(
         "message_page.html",
         language,
         title_key=title_key,
         body_key=body_key,
-        params=params,
+        params={"company": company, **params},
+        company=company,
+        brand=brand or Brand(),
     )
 
 
-def render_thank_you_page(*, language: str) -> str:
-    return _render_message(language, "thanks_title", "thanks_body")
+def render_thank_you_page(*, language: str, company: str = "", brand: Brand | None = None) -> str:
+    return _render_message(language, "thanks_title", "thanks_body", company=company, brand=brand)
+
+
+def render_closed_page(
+    *, language: str, company: str, answered: bool, brand: Brand | None = None
+) -> str:
+    """A survey that no longer takes answers (expired or closed), in the customer's language:
+    an answered one says the answer was received and can no longer be changed; another says
+    there is nothing more to do."""
+    if answered:
+        keys = ("closed_answered_title", "closed_answered_body")
+    else:
+        keys = ("error_410_title", "error_410_body")
+    return _render_message(language, *keys, company=company, brand=brand)
 
 
 # The error pages' title and text by HTTP status.
@@ -231,12 +265,18 @@ _ERROR_PAGES = {
 }
 
 
-def render_error_page(*, language: str, status: int) -> str:
+def render_error_page(
+    *, language: str, status: int, company: str = "", brand: Brand | None = None
+) -> str:
     """404 and 410 have pages of their own; any other 4xx (a bad answer, or a request the
-    router refused: 405, 415) says to check the answer, and anything else went wrong here."""
+    router refused: 405, 415) says to check the answer, and anything else went wrong here.
+    Each names the company and what to do next."""
     if status not in (404, 410):
         status = 400 if 400 <= status < 500 else 500
-    return _render_message(language, *_ERROR_PAGES[status])
+    title, body = _ERROR_PAGES[status]
+    if status == 404 and company:  # a link of ours that is not (or no longer) valid
+        body = "error_404_link_body"
+    return _render_message(language, title, body, company=company, brand=brand)
 
 
 def render_unsubscribe_page(
@@ -247,6 +287,7 @@ def render_unsubscribe_page(
     channels: Sequence[str],
     checked: Sequence[str],
     error: str | None,
+    brand: Brand | None = None,
 ) -> str:
     return _render(
         "unsubscribe_page.html",
@@ -256,6 +297,7 @@ def render_unsubscribe_page(
         options=[(channel, _UNSUBSCRIBE_OPTIONS[channel]) for channel in channels],
         checked=list(checked),
         error=error,
+        brand=brand or Brand(),
     )
 
 
@@ -263,8 +305,10 @@ def render_unsubscribe_page(
 _UNSUBSCRIBE_OPTIONS = {"email": "unsubscribe_email_option", "sms": "unsubscribe_sms_option"}
 
 
-def render_unsubscribed_page(*, language: str, company: str) -> str:
-    return _render_message(language, "unsubscribed_title", "unsubscribed_body", company=company)
+def render_unsubscribed_page(*, language: str, company: str, brand: Brand | None = None) -> str:
+    return _render_message(
+        language, "unsubscribed_title", "unsubscribed_body", company=company, brand=brand
+    )
 
 
 def render_report_email(
