@@ -416,3 +416,27 @@ def test_pages_wear_the_catalogues_colour_and_logo(tmp_path: object) -> None:
     assert "#7a1f5c" in thanks and "data:image/svg+xml" in thanks
     # The default colour passes WCAG AA under white text
     assert contrast_with_white(Brand().colour) >= 4.5
+
+
+@pytest.mark.parametrize("metric", ["nps", "csat", "ces"])
+def test_the_invitation_email_fits_a_phone_with_a_title_and_a_heading(metric: str) -> None:
+    email = render_invitation_email(
+        language="sv", metric=metric, question="Fråga?", company="Example Oy",
+        survey_url=URL, unsubscribe_url=UNSUBSCRIBE, kind="invitation",
+    )  # fmt: skip
+    html = email.html
+    # A title (the subject), the language, a main landmark and one first-level heading
+    assert f"<title>{email.subject}</title>" in html and '<html lang="sv">' in html
+    assert 'role="main"' in html and html.count("<h1") == 1
+    # No fixed width a phone cannot show: only percentages and a max-width on a 100 % table
+    assert not re.search(r'width="(\d+)"', html)
+    assert not re.search(r"(?<!max-)width:\s*\d{3,}px", html)
+    # The buttons in rows of at most six equal cells: 0-10 as 0-5 and 6-10
+    rows = re.findall(r"<tr>\n((?:<td width=.*\n?)+)</tr>", html)
+    counts = [len(re.findall(r'<td width="', row)) for row in rows]
+    low, high = SCALES[metric]
+    assert all(count <= 6 for count in counts) and len(set(counts)) == 1
+    links = re.findall(r"\?score=(\d+)", html)
+    assert [int(s) for s in links] == list(range(low, high + 1))
+    if metric == "nps":
+        assert len(rows) == 2

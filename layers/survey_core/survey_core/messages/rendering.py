@@ -100,6 +100,18 @@ def _scale(language: str, metric: str) -> dict[str, Any]:
     }
 
 
+# The most score buttons in one row of an email: 0-10 goes in two rows (0-5, 6-10), so a row
+# of buttons big enough to tap fits a 320 px screen.
+EMAIL_ROW_MAX = 6
+
+
+def _score_rows(scores: Sequence[int]) -> list[list[int]]:
+    """A scale's scores in rows of at most EMAIL_ROW_MAX, the first row the fuller one."""
+    rows = -(-len(scores) // EMAIL_ROW_MAX)
+    size = -(-len(scores) // rows)
+    return [list(scores[i : i + size]) for i in range(0, len(scores), size)]
+
+
 # What a ladder message says: the first message a customer gets is the invitation (also when
 # it goes out as an SMS fallback after a bounce); later ones remind; the last rung says so.
 MESSAGE_KINDS = ("invitation", "reminder", "last-reminder")
@@ -124,10 +136,14 @@ def render_invitation_email(
     survey_url: str,
     unsubscribe_url: str,
     kind: str,
+    brand: Brand | None = None,
 ) -> RenderedEmail:
     """The survey email, HTML and plain text: one-tap score links, an unsubscribe link.
 
     The subject names the company only: never the customer, an order or anything personal."""
+    subject = text(resolve_language(language), _SUBJECTS[kind], company=company)
+    scale = _scale(language, metric)
+    rows = _score_rows(scale["scores"])
     context = {
         "metric": metric,
         "question": question,
@@ -135,10 +151,15 @@ def render_invitation_email(
         "survey_url": survey_url,
         "unsubscribe_url": unsubscribe_url,
         "intro_key": _INTROS[kind],
-        **_scale(language, metric),
+        "title": subject,
+        "score_rows": rows,
+        "row_cells": max(len(row) for row in rows),
+        "cell_width": round(100 / max(len(row) for row in rows), 2),
+        "colour": (brand or Brand()).colour,
+        **scale,
     }
     return RenderedEmail(
-        subject=text(resolve_language(language), _SUBJECTS[kind], company=company),
+        subject=subject,
         html=_render("invitation_email.html", language, **context),
         text=_render("invitation_email.txt", language, **context),
     )
@@ -332,7 +353,7 @@ def render_report_email(
         group=report.group,
         period=words.period(report.period_label),
     )
-    context = {"report": report, "chart_alt": alt}
+    context = {"report": report, "chart_alt": alt, "title": subject}
     return RenderedEmail(
         subject=subject,
         html=_render("report_email.html", report.language, report.names, **context),
