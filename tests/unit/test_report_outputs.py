@@ -18,7 +18,9 @@ from survey_core.messages.localizer import Localizer
 from survey_core.messages.names import DisplayNames
 from survey_core.report.chart import (
     format_value,
+    overlaps,
     trend_alt_text,
+    trend_chart_layout,
     trend_chart_png,
     trend_has_values,
     trend_metric,
@@ -182,7 +184,7 @@ def distinct_colours(image: Image.Image) -> int:
 def test_chart_is_a_png_of_the_asked_size_with_a_drawing_on_it() -> None:
     image = decode(trend_chart_png(report()))
     assert image.format == "PNG"
-    assert image.size == (640, 280)
+    assert image.size == (640, 300)
     assert distinct_colours(image) > 10
     # The line colour is there (a dark blue), not only grey text.
     rgb = image.convert("RGB")
@@ -222,7 +224,7 @@ def test_the_chart_uses_the_datas_axis_not_the_whole_scale() -> None:
 def test_gaps_do_not_break_the_chart(values: list[float | None]) -> None:
     trend = [point(f"2026-W{40 + i}", v, 0 if v is None else 10) for i, v in enumerate(values)]
     image = decode(trend_chart_png(dataclasses.replace(report(), trend=trend)))
-    assert image.size == (640, 280)
+    assert image.size == (640, 300)
 
 
 def test_many_periods_and_out_of_range_values_still_draw() -> None:
@@ -240,10 +242,10 @@ def test_empty_report_gives_a_valid_png_saying_no_answers() -> None:
     data = empty_report()
     assert not trend_has_values(data)
     image = decode(trend_chart_png(data))
-    assert image.size == (640, 280)
+    assert image.size == (640, 300)
     assert distinct_colours(image) > 2  # axes and the note
     no_periods = decode(trend_chart_png(dataclasses.replace(data, trend=[])))
-    assert no_periods.size == (640, 280)
+    assert no_periods.size == (640, 300)
     assert trend_has_values(report())
 
 
@@ -629,3 +631,46 @@ def test_the_charts_carry_the_intervals_as_error_bars() -> None:
     assert series.errBars is not None and series.errBars.errValType == "cust"
     for chart in book["Segments"]._charts:
         assert chart.series[0].errBars is not None
+
+
+def test_an_empty_week_is_a_gap_not_a_value() -> None:
+    # Given a trend whose middle week has no answers
+    trend = [point("2026-W45", 20.0, 40), point("2026-W46", None, 0), point("2026-W47", 30.0, 50)]
+    layout = trend_chart_layout(dataclasses.replace(report(), trend=trend))
+    # Then nothing is plotted for it: no y, no interval, no value label, and the band breaks
+    gap = layout.points[1]
+    assert (gap.y, gap.low_y, gap.high_y) == (None, None, None)
+    assert [p.y is None for p in layout.points] == [False, True, False]
+    assert len(layout.bands) == 2
+    assert all(gap.x not in [x for x, _ in band] for band in layout.bands)
+    assert [label.text for label in layout.value_labels] == ["20", "30"]
+    # and its period is still named on the axis
+    assert len(layout.period_labels) == 3
+
+
+def test_the_band_is_each_points_interval() -> None:
+    data = report()
+    layout = trend_chart_layout(data)
+    with_figure = [p for p in layout.points if p.y is not None]
+    # One band over each run of points with an interval, drawn from high to low
+    outline = [xy for band in layout.bands for xy in band]
+    for p in with_figure:
+        assert p.high_y is not None and p.low_y is not None and p.high_y < p.y < p.low_y
+        assert (p.x, p.high_y) in outline and (p.x, p.low_y) in outline
+
+
+@pytest.mark.parametrize("count", [3, 8, 13, 26, 53])
+def test_labels_never_collide_and_are_readable_on_a_phone(count: int) -> None:
+    # Given trends from a few to a year of weeks, zig-zagging across zero
+    trend = [
+        point(f"2026-W{(i % 52) + 1:02d}", (-1) ** i * 4.0 + (i % 5) - 2, 30, half=6.0)
+        for i in range(count)
+    ]
+    layout = trend_chart_layout(dataclasses.replace(report(), trend=trend))
+    # Then no two texts share a pixel
+    boxes = [t.box for t in layout.period_labels + layout.value_labels]
+    assert not [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1 :] if overlaps(a, b)]
+    # and the newest period is always named and valued
+    assert layout.value_labels and layout.period_labels
+    # and the text is at least 12 px when the 640 px image shows 340 px wide on a phone
+    assert layout.font_size * 340 / 640 >= 12
