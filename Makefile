@@ -12,7 +12,7 @@ UV_VERSION := 0.13.8
 SAM_PYENV := PYENV_VERSION=3.13.0:$(shell pyenv version-name 2>/dev/null || echo system)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv demo local test lint format typecheck validate check-catalogue build deploy unit integration e2e bench lock clean preview report-preview analytics
+.PHONY: help venv catalogues demo local test lint format typecheck validate check-catalogue build deploy unit integration e2e bench lock clean preview report-preview analytics
 
 help:
 	@echo "make demo   - run the whole survey loop on the local stack (no AWS account)"
@@ -44,10 +44,16 @@ $(CHECKOV_VENV)/.installed: requirements/checkov.txt
 
 venv: $(VENV)/.installed
 
-demo: venv
+# The message catalogues (messages/locale/*/LC_MESSAGES/surveys.po) compiled to .mo beside
+# them, for everything that runs from the work tree; the layer's build compiles its own copy.
+# Only a .po newer than its .mo is compiled again.
+catalogues: venv
+	cd layers/survey_core && ../../$(PY) -m survey_core.messages.compile
+
+demo: catalogues
 	$(PY) -m infra.local.demo
 
-local: venv
+local: catalogues
 	$(PY) -m infra.local.stack
 
 lint: venv
@@ -71,9 +77,12 @@ validate: venv $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 # The survey catalogue ships in the layer: an invalid one stops the tests and the deploy, with
 # every problem named as file: path: problem. A catalogue that passes gets its stamp
 # (catalogue.checked), so that the functions need not check it again at every cold start.
+# The message catalogues too: every text in fi, sv and en with the same placeholders, a display
+# name for every report scope (docs/localization.md); compiled to .mo when they pass.
 check-catalogue: venv
 	cd layers/survey_core && ../../$(PY) -m survey_core.catalogue --stamp
 	cd layers/survey_core && ../../$(PY) -m survey_core.report.config
+	cd layers/survey_core && ../../$(PY) -m survey_core.messages.compile --check
 	$(PY) -m tools.check_escalation_rule
 
 build: check-catalogue $(SAM_VENV)/.installed
@@ -82,13 +91,13 @@ build: check-catalogue $(SAM_VENV)/.installed
 deploy: build
 	$(SAM_PYENV) $(SAM) deploy --guided
 
-unit: venv
+unit: catalogues
 	$(PY) -m pytest -m unit -q
 
-integration: venv
+integration: catalogues
 	$(PY) -m pytest -m integration -q
 
-e2e: venv
+e2e: catalogues
 	$(PY) -m pytest -m e2e -q
 
 # Two workers (pytest-xdist), a test file each: a file's local stack stays on one worker.
@@ -111,11 +120,11 @@ bench: venv build
 	$(PY) -m bench
 
 # Every email and SMS of every survey x language x metric, to files (index.html lists them).
-preview: venv
+preview: catalogues
 	$(PY) -m tools.preview_messages --out .preview
 
 # A manager report from sample data: HTML, text, chart, .xlsx and Chromium screenshots.
-report-preview: venv
+report-preview: catalogues
 	$(PY) -m tools.preview_report --out .preview/report
 
 # The data lake: a local stack, surveys through the real flow, then the named queries (the

@@ -31,6 +31,7 @@ if importlib.util.find_spec("survey_core") is None:  # run from a checkout, not 
 from survey_core.catalogue import load_catalogue
 from survey_core.logic.report import email_for
 from survey_core.messages.i18n import text
+from survey_core.report.chart import use_font
 from survey_core.report.config import Period, load_groups, trend_periods
 from survey_core.report.content import CounterRow, build_report_data
 from survey_core.report.model import CommentRow, ReportData
@@ -148,6 +149,9 @@ def screenshot(html_file: Path, out: Path, width: int) -> None:
         browser.close()
 
 
+FONT = Path(__file__).resolve().parents[1] / "functions" / "report" / "fonts" / "DejaVuSans.ttf"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--out", type=Path, default=Path(".preview/report"))
@@ -156,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-screenshot", action="store_true")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
+    # The font the report function ships, so the chart shows ä and å as managers see them.
+    use_font(FONT)
     data = sample_report(args.language, args.empty)
     email = email_for(data, WEEK)
     html = email.html

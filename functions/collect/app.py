@@ -21,7 +21,6 @@ from survey_core.logic.collect import (
 )
 from survey_core.logic.optout import show_unsubscribe, unsubscribe
 from survey_core.logic.replies import InboundSms, InvalidInboundSms, ReplyPorts, handle_reply
-from survey_core.messages.i18n import DEFAULT_LANGUAGE
 from survey_core.messages.rendering import render_error_page
 from survey_core.observability import correlate, logger, metrics
 from survey_core.web.forms import Form, first, parse_form
@@ -67,8 +66,14 @@ def _as_page(response: Response) -> Response:
     content_type = {k.lower(): v for k, v in response.headers.items()}.get("content-type", "")
     if response.status_code >= 400 and not str(content_type).startswith("text/html"):
         # Chalice's own errors are JSON ({"Code": ..., "Message": ...}): a friendly page
-        # instead, in the default language (nothing tells the language of a failed request).
-        response.body = render_error_page(language=DEFAULT_LANGUAGE, status=response.status_code)
+        # instead, in the catalogue's default language (nothing tells the language of a failed
+        # request), with the company's name and look.
+        response.body = render_error_page(
+            language=CATALOGUE.default_language,
+            status=response.status_code,
+            company=CATALOGUE.company,
+            brand=CATALOGUE.brand,
+        )
     kept = {k: v for k, v in response.headers.items() if k.lower() == "allow"}
     response.headers = {**kept, **SECURITY_HEADERS}
     return response
@@ -95,7 +100,9 @@ def _render(action: str, run: Callable[[], Page]) -> Response:
     try:
         page = run()
     except Exception as error:  # a domain error (SurveyError) or anything else
-        page = error_page(DEFAULT_LANGUAGE, error)
+        # An unknown link, or a failure before the invitation was read: the catalogue's default
+        # language, the customers' usual one (a closed survey's page is in the customer's own).
+        page = error_page(CATALOGUE.default_language, error, CATALOGUE)
         if page.status >= 500:  # not the link's or the answer's fault: ours to look into
             # The correlation id is the invitation's once the token was found
             # (logic/collect.py), else this request's (every_response): never an earlier one's.

@@ -12,8 +12,10 @@ runs it with Lambda's python3.13): what makes the layer small and its cold start
    tests/unit/test_layer_build.py checks that no kept module imports one).
 4. The JSON Schemas become Python validators (survey_core.schemas), and catalogue.yaml and
    reports.yaml become JSON: a cold start imports no schema library and no YAML parser. The
-   tools that do that (fastjsonschema, PyYAML) are build tools only: on the path while this
-   runs (the Makefile installs them apart), not in the layer.
+   message catalogues (messages/locale/*/LC_MESSAGES/surveys.po) are compiled to .mo, which
+   the standard library's gettext reads, and the .po sources are left out. The tools that do
+   that (fastjsonschema, PyYAML, Babel) are build tools only: on the path while this runs (the
+   Makefile installs them apart), not in the layer.
 
 The bytecode is compiled by the Makefile afterwards, for everything that is left.
 """
@@ -25,6 +27,7 @@ import shutil
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from types import ModuleType
 
 HERE = Path(__file__).resolve().parent
 SERVICES_FILE = HERE / "aws-services.txt"
@@ -124,6 +127,7 @@ def generate(layer: Path) -> None:
     sys.path.insert(0, str(layer))
     try:
         from survey_core import catalogue, schemas
+        from survey_core.messages import catalogues
         from survey_core.report import config
     finally:
         sys.path.remove(str(layer))
@@ -145,6 +149,18 @@ def generate(layer: Path) -> None:
         )
     # The functions read the JSON; the YAML stays beside it, as written (a few KB), so the
     # layer still holds what the repository has.
+    compile_messages(package / "messages" / "locale", catalogues)
+
+
+def compile_messages(locale_dir: Path, catalogues: ModuleType) -> None:
+    """Every language's .po compiled to its .mo beside it; the .po removed, so nothing in the
+    layer can find a .po newer than its .mo and compile it again at run time."""
+    problems = catalogues.problems(locale_dir)
+    if problems:
+        raise SystemExit("\n".join(["message catalogues:", *problems]))
+    catalogues.compile_catalogues(locale_dir, force=True)
+    for po in locale_dir.glob(f"*/LC_MESSAGES/{catalogues.DOMAIN}.po"):
+        po.unlink()
 
 
 def build(layer: Path, source: Path = HERE / "survey_core") -> None:

@@ -161,12 +161,39 @@ def test_a_closed_or_expired_survey_answers_410_and_stores_nothing(
     )
     with Client(deployment.load("CollectFunction").app) as client:
         expired = client.http.get(f"/s/{token}")
-    # Then each gets the friendly "closed" page, and nothing is stored
+    # Then each gets the friendly "closed" page in the customer's language (Finnish), naming
+    # the company and saying there is nothing more to do; nothing is stored
     assert closes_at < "2027-06-01"
     for page in (late_get, late_post, expired):
         assert page.status_code == 410
         assert b"Traceback" not in page.body and b"<h1>" in page.body
+        assert "Kysely on päättynyt".encode() in page.body
+        assert "Example Oy:n kysely on päättynyt".encode() in page.body
     assert _responses(deployment) == []
+
+
+def test_an_answered_survey_says_so_and_after_closing_says_the_answer_was_received(
+    deployment: Deployment,
+) -> None:
+    # Given an invitation the customer answered
+    invitation = _started_invitation(deployment)
+    token = invitation["link_token"]["S"]
+    with Client(deployment.load("CollectFunction").app) as client:
+        assert post_form(client, f"/s/{token}", "score=8").status_code == 200
+        # When they open the link again while the survey is open
+        again = client.http.get(f"/s/{token}")
+    # Then the page says the answer was received and shows it, to change if they like
+    assert again.status_code == 200
+    assert b"Olemme saaneet vastauksesi" in again.body
+    assert re.search(rb'value="8" checked', again.body)
+    # When they open it after the survey closed
+    after = deployment.load("CollectFunction", LOCAL_CLOCK="2027-06-01T00:00:00+00:00|0|0")
+    with Client(after.app) as client:
+        closed = client.http.get(f"/s/{token}")
+    # Then it says the answer was received and can no longer be changed
+    assert closed.status_code == 410
+    assert b"Vastauksesi on vastaanotettu" in closed.body
+    assert "ei voi enää muuttaa".encode() in closed.body
 
 
 def test_a_double_submit_keeps_one_response_counted_once(deployment: Deployment) -> None:

@@ -83,16 +83,16 @@ def test_the_report_email_has_the_numbers_the_chart_and_the_same_numbers_in_the_
     _answered(deployment, score=3, customers=6)
     _fire(deployment)
     mail = _mail_to("johto@example.com")  # Leadership: everything, weekly, in Finnish
-    # The subject names the group and the week
-    assert mail["subject"] == "Asiakaspalauteraportti: Leadership, 2026-11-16 – 2026-11-22"
+    # The subject names the group and the week, as Finnish writes it
+    assert mail["subject"] == "Asiakaspalauteraportti: Leadership, 16.–22.11.2026"
     # The HTML: NPS -100 of six answers with its interval, the comment escaped, the chart
-    # inline with alt text
+    # inline with alt text, the survey by its name
     html = mail["body"]
-    assert "-100.0</strong> (-100.0 &hellip; -25.9)" in html and "n = 6" in html
+    assert "-100,0</strong> (-100,0 – -25,9)" in html and "n = 6" in html
     assert "&lt;script&gt;" in html and "<script>" not in html
-    assert 'src="cid:trend"' in html and 'alt="NPS, post-purchase' in html
+    assert 'src="cid:trend"' in html and 'alt="NPS, Oston jälkeen' in html
     # The plain-text part says the same, after the takeaway
-    assert "post-purchase NPS: -100.0 (-100.0 … -25.9) (n = 6)" in mail["text"]
+    assert "Oston jälkeen NPS: -100,0 (-100,0 – -25,9) (n = 6)" in mail["text"]
     assert "\nNPS -100, " in mail["text"]
     parts = {p["contentType"]: p for p in mail["parts"]}
     assert parts["image/png"]["contentId"] == "trend"
@@ -101,12 +101,12 @@ def test_the_report_email_has_the_numbers_the_chart_and_the_same_numbers_in_the_
     # The workbook read back: the same NPS and n, and the comment as literal text
     book = load_workbook(io.BytesIO(base64.b64decode(xlsx["data"])))
     summary = [
-        [c for c in row if c is not None] for row in book["Summary"].iter_rows(values_only=True)
+        [c for c in row if c is not None] for row in book["Yhteenveto"].iter_rows(values_only=True)
     ]
     assert any(-100.0 in row and 6 in row and -25.9 in [round(c, 1) for c in row
                if isinstance(c, float)] for row in summary), summary  # fmt: skip
-    comments = [row for row in book["Comments"].iter_rows(values_only=True) if COMMENT in row]
-    assert comments, list(book["Comments"].iter_rows(values_only=True))
+    comments = [row for row in book["Kommentit"].iter_rows(values_only=True) if COMMENT in row]
+    assert comments, list(book["Kommentit"].iter_rows(values_only=True))
 
 
 def test_one_answer_is_too_few_answers_not_a_score_and_draws_no_chart(
@@ -119,17 +119,19 @@ def test_one_answer_is_too_few_answers_not_a_score_and_draws_no_chart(
     mail = _mail_to("johto@example.com")  # Leadership, in Finnish
     # Then no "-100.0 ± 0.0 (n = 1)": the words and n, in the email, its text and the workbook
     assert "liian vähän vastauksia" in mail["body"] and "n = 1" in mail["body"]
-    assert "post-purchase NPS: liian vähän vastauksia (n = 1)" in mail["text"]
-    assert "-100.0" not in mail["body"] and "-100.0" not in mail["text"]
+    assert "Oston jälkeen NPS: liian vähän vastauksia (n = 1)" in mail["text"]
+    assert "-100,0" not in mail["body"] and "-100,0" not in mail["text"]
     # and the trend has no value to draw: no chart
     assert not [p for p in mail["parts"] if p["contentType"] == "image/png"]
     parts = {p["contentType"]: p for p in mail["parts"]}
     xlsx = parts["application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"]
     book = load_workbook(io.BytesIO(base64.b64decode(xlsx["data"])))
     summary = [
-        [c for c in row if c is not None] for row in book["Summary"].iter_rows(values_only=True)
+        [c for c in row if c is not None] for row in book["Yhteenveto"].iter_rows(values_only=True)
     ]
-    assert any("NPS" in row and 1 in row and "too few answers" in row for row in summary), summary
+    assert any("NPS" in row and 1 in row and "liian vähän vastauksia" in row for row in summary), (
+        summary
+    )
     assert not any(-100.0 in row for row in summary), summary
 
 
@@ -162,13 +164,13 @@ def test_callbacks_open_past_their_deadline_are_reported_as_missed(
     mail = _mail_to("johto@example.com")  # Leadership: everything, in Finnish
     # Then the open task past its deadline is counted as missed: within the SLA 1 of 2, 50 %
     assert "Avoinna 1 (yli tavoiteajan 1)" in mail["text"]
-    assert "Tavoiteajassa: 50.0 % (1 / 2)" in mail["text"]
-    assert "Keskimääräinen aika käsittelijälle: 2.0 h (n = 1)" in mail["text"]
+    assert "Tavoiteajassa: 50,0\u00a0% (1 / 2)" in mail["text"]
+    assert "Keskimääräinen aika käsittelijälle: 2,0 h (n = 1)" in mail["text"]
     assert "yli tavoiteajan 1)" in mail["body"] and "(1 / 2)" in mail["body"]
     # and the workbook has the same figures, as numbers
     parts = {p["contentType"]: p for p in mail["parts"]}
     xlsx = parts["application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"]
     book = load_workbook(io.BytesIO(base64.b64decode(xlsx["data"])))
-    summary = list(book["Summary"].iter_rows(values_only=True))
-    [head] = [n for n, row in enumerate(summary) if row[0] == "Tasks created"]
-    assert summary[head + 1][:12] == (2, 1, 1, 1, 50.0, 1, 0, 0, 1, 1, 1, 2.0)
+    summary = list(book["Yhteenveto"].iter_rows(values_only=True))  # the workbook is Finnish too
+    [head] = [n for n, row in enumerate(summary) if row[0] == "Tehtäviä luotu"]
+    assert summary[head + 1][:12] == (2, 1, 1, 1, 0.5, 1, 0, 0, 1, 1, 1, 2.0)

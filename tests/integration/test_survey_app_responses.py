@@ -37,10 +37,14 @@ def test_the_apps_own_error_pages_and_the_routers_refusals_are_friendly_pages(
         not_a_form = client.http.post(
             UNKNOWN, headers={"Content-Type": "application/json"}, body=b'{"score": 9}'
         )
-    _is_friendly_page(not_found, 404, b"Survey not found")
-    _is_friendly_page(not_allowed, 405, b"Please check your answer")
+    # Then each is a page in the catalogue's default language (Finnish), naming the company
+    # and what to do next (open the link in the latest message)
+    _is_friendly_page(not_found, 404, "Kyselyä ei löytynyt".encode())
+    assert "Example Oy:n viimeisimmästä viestistä".encode() in not_found.body
+    assert b'<html lang="fi">' in not_found.body
+    _is_friendly_page(not_allowed, 405, b"Tarkista vastauksesi")
     assert not_allowed.headers["Allow"] == "GET, POST"
-    _is_friendly_page(not_a_form, 415, b"Please check your answer")
+    _is_friendly_page(not_a_form, 415, b"Tarkista vastauksesi")
 
 
 def test_a_crash_outside_the_pages_error_handling_is_a_friendly_500(
@@ -57,7 +61,7 @@ def test_a_crash_outside_the_pages_error_handling_is_a_friendly_500(
         # When a form is posted
         crashed = post_form(client, UNKNOWN, "score=9")
     # Then the customer sees the friendly page, with the headers, not Chalice's JSON
-    _is_friendly_page(crashed, 500, b"Something went wrong")
+    _is_friendly_page(crashed, 500, b"Jokin meni vikaan")
 
 
 def test_a_request_the_router_cannot_route_is_logged_and_answered_with_a_page(

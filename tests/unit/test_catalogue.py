@@ -162,6 +162,15 @@ def test_schema_problems_name_file_path_and_problem(change: Any, expected: str) 
             "(never sending)",
         ),
         (
+            lambda c: c["brand"].update(colour="#66aaff"),
+            "catalogue.yaml: $.brand.colour: #66aaff has 2.4:1 contrast with white text; at "
+            "least 4.5:1 is needed (choose a darker colour)",
+        ),
+        (
+            lambda c: c["brand"].update(logo="missing.svg"),
+            "catalogue.yaml: $.brand.logo: no file missing.svg beside the catalogue",
+        ),
+        (
             lambda c: c["surveys"][3]["recurring"]["window"].update(start="19:00"),
             "catalogue.yaml: $.surveys[3].recurring.window: must end after it starts, "
             "on the same day",

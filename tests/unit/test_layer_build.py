@@ -248,3 +248,31 @@ def test_a_built_function_imports_no_schema_library_and_no_yaml(built: Path) -> 
     assert "detail.version: must be '1'" in reason
     surveys = len(read_catalogue(CATALOGUE_PATH).surveys)
     assert counts == f"{surveys} {len(load_groups(REPORTS_PATH))}"
+
+
+def test_the_layer_ships_compiled_messages_and_reads_them_without_babel(built: Path) -> None:
+    # Given the built survey_core: each language's .mo and no .po
+    locale = built / "survey_core" / "messages" / "locale"
+    assert sorted(p.parent.parent.name for p in locale.glob("*/LC_MESSAGES/surveys.mo")) == [
+        "en",
+        "fi",
+        "sv",
+    ]
+    assert not list(locale.glob("*/LC_MESSAGES/*.po"))
+    # When a cold start alone on the layer (no Babel on the path) asks for a Finnish text
+    probe = (
+        "import sys\n"
+        "from survey_core.messages.i18n import text\n"
+        "print(text('fi', 'thanks_title'))\n"
+        "print('babel' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=built,
+        env={"PYTHONPATH": str(built), "PYTHONDONTWRITEBYTECODE": "1"},
+    )
+    # Then it reads the .mo with the standard library's gettext
+    assert done.stdout.splitlines() == ["Kiitos!", "False"]

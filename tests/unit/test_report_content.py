@@ -93,7 +93,7 @@ def test_the_headline_shares_and_a_significant_change() -> None:
 
 def test_the_trend_has_six_weeks_with_gaps_for_weeks_without_answers() -> None:
     data = build_report_data(LEADERSHIP, WEEK, CATALOGUE, _rows(TABLE))
-    assert data.trend_metric_label == "NPS, post-purchase"
+    assert data.trend_metric_label == "NPS, Oston jälkeen"  # Leadership reads Finnish
     assert [p.label for p in data.trend] == [
         "2026-W42", "2026-W43", "2026-W44", "2026-W45", "2026-W46", "2026-W47",
     ]  # fmt: skip
@@ -266,7 +266,7 @@ def test_a_scoped_group_reads_only_its_scope() -> None:
     rows = [(s.attribute, s.value, s.standing) for s in data.segments]
     assert rows == [("touchpoint", "checkout", "higher"), ("touchpoint", "delivery", "lower")]
     assert data.segments[0].p_value == pytest.approx(0.0233, abs=0.0001)
-    assert data.scope_label == "businessArea: webshop"
+    assert data.scope_label == "Liiketoiminta-alue: Verkkokauppa"
 
 
 def test_a_small_sample_says_too_few_answers_instead_of_a_number() -> None:

@@ -13,9 +13,14 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 from PIL import Image
+from survey_core.messages.formatting import format_period_key
+from survey_core.messages.localizer import Localizer
+from survey_core.messages.names import DisplayNames
 from survey_core.report.chart import (
     format_value,
+    overlaps,
     trend_alt_text,
+    trend_chart_layout,
     trend_chart_png,
     trend_has_values,
     trend_metric,
@@ -115,7 +120,7 @@ def report() -> ReportData:
     return ReportData(
         title="Weekly customer feedback",
         group="Webshop managers",
-        scope_label="All",
+        scope_label="everything",
         period_label="2026-11-16 - 2026-11-22",
         previous_label="2026-11-09 - 2026-11-15",
         language="en",
@@ -135,8 +140,17 @@ def report() -> ReportData:
             CommentRow("2026-11-21", "support", "csat", 1, EVIL_FORMULA),
             CommentRow("2026-11-22", "post-purchase", "nps", 2, EVIL_MARKUP + " " + "long " * 60),
         ],
+        names=NAMES,
         trend_metric="nps",
     )
+
+
+# The catalogue's names for the ids above ("support" has none: a readable form is shown).
+NAMES = DisplayNames(
+    surveys={"post-purchase": {"fi": "Oston jälkeen", "sv": "Efter köpet", "en": "After purchase"}},
+    values={"businessArea": {"webshop": {"fi": "Verkkokauppa", "sv": "Webbutik", "en": "Webshop"}}},
+)
+EN = Localizer("en", NAMES)
 
 
 def empty_report() -> ReportData:
@@ -170,7 +184,7 @@ def distinct_colours(image: Image.Image) -> int:
 def test_chart_is_a_png_of_the_asked_size_with_a_drawing_on_it() -> None:
     image = decode(trend_chart_png(report()))
     assert image.format == "PNG"
-    assert image.size == (640, 280)
+    assert image.size == (640, 300)
     assert distinct_colours(image) > 10
     # The line colour is there (a dark blue), not only grey text.
     rgb = image.convert("RGB")
@@ -210,7 +224,7 @@ def test_the_chart_uses_the_datas_axis_not_the_whole_scale() -> None:
 def test_gaps_do_not_break_the_chart(values: list[float | None]) -> None:
     trend = [point(f"2026-W{40 + i}", v, 0 if v is None else 10) for i, v in enumerate(values)]
     image = decode(trend_chart_png(dataclasses.replace(report(), trend=trend)))
-    assert image.size == (640, 280)
+    assert image.size == (640, 300)
 
 
 def test_many_periods_and_out_of_range_values_still_draw() -> None:
@@ -228,10 +242,10 @@ def test_empty_report_gives_a_valid_png_saying_no_answers() -> None:
     data = empty_report()
     assert not trend_has_values(data)
     image = decode(trend_chart_png(data))
-    assert image.size == (640, 280)
+    assert image.size == (640, 300)
     assert distinct_colours(image) > 2  # axes and the note
     no_periods = decode(trend_chart_png(dataclasses.replace(data, trend=[])))
-    assert no_periods.size == (640, 280)
+    assert no_periods.size == (640, 300)
     assert trend_has_values(report())
 
 
@@ -255,11 +269,11 @@ def test_alt_text_names_every_point() -> None:
     data = report()
     text = trend_alt_text(data)
     assert text == (
-        "NPS, post-purchase, by week: 2026-W42 12, 2026-W43 18, 2026-W44 n/a, "
-        "2026-W45 -4, 2026-W46 22, 2026-W47 30"
+        "NPS, post-purchase, by week: wk 42/2026 12, wk 43/2026 19, wk 44/2026 n/a, "
+        "wk 45/2026 -4, wk 46/2026 22, wk 47/2026 30"
     )
     for point in data.trend:
-        assert point.label in text
+        assert format_period_key("en", point.label) in text
     assert "\n" not in text
 
 
@@ -269,7 +283,8 @@ def test_alt_text_of_an_empty_trend_and_in_other_languages() -> None:
     )
     fi = dataclasses.replace(report(), language="fi")
     assert "viikoittain" in trend_alt_text(fi)
-    assert "2026-W44 ei vastauksia" in trend_alt_text(fi)
+    assert "vk 44/2026 ei vastauksia" in trend_alt_text(fi)
+    assert "vk 43/2026 19" in trend_alt_text(fi)  # rounded half away from zero, as Excel
     daily = dataclasses.replace(
         report(), trend=[point("2026-11-20", 10.0, 5), point("2026-11-21", 20.0, 5)]
     )
@@ -299,6 +314,17 @@ def header_map(ws: Any, row: int) -> dict[str, int]:
     return {cell.value: cell.column for cell in ws[row] if cell.value is not None}
 
 
+def in_sheet(metric: str, value: float | None) -> Any:
+    """A report figure as the workbook holds it: CSAT (a percentage) as its fraction."""
+    if value is None:
+        return None
+    return pytest.approx(value / 100) if metric == "csat" else value
+
+
+def fraction(percent: float | None) -> Any:
+    return None if percent is None else pytest.approx(percent / 100)
+
+
 def test_workbook_has_the_four_sheets() -> None:
     wb = read(report_workbook(report()))
     assert wb.sheetnames == ["Summary", "Trend", "Segments", "Comments"]
@@ -309,10 +335,10 @@ def test_summary_carries_the_reports_numbers() -> None:
     ws = read(report_workbook(data))["Summary"]
     assert ws["A1"].value == data.title
     values = rows(ws)
-    assert ("Group", data.group) in [r[:2] for r in values]
+    assert ("Report for", data.group) in [r[:2] for r in values]
     assert ("Scope", data.scope_label) in [r[:2] for r in values]
-    assert ("Period", data.period_label) in [r[:2] for r in values]
-    assert ("Previous period", data.previous_label) in [r[:2] for r in values]
+    assert ("Period", "16–22 Nov 2026") in [r[:2] for r in values]
+    assert ("Compared with", "9–15 Nov 2026") in [r[:2] for r in values]
 
     head = find_row(ws, "Survey")
     columns = header_map(ws, head)
@@ -323,54 +349,60 @@ def test_summary_carries_the_reports_numbers() -> None:
         def cell(name: str, r: int = r) -> Any:
             return ws.cell(row=r, column=columns[name])
 
-        assert cell("Survey").value == block.survey_id
+        assert cell("Survey").value == EN.survey(block.survey_id)
         assert cell("Metric").value == block.label
-        assert cell("Value").value == block.headline.value
-        assert cell("95 % low").value == block.headline.low
-        assert cell("95 % high").value == block.headline.high
+        assert cell("Score").value == in_sheet(block.metric, block.headline.value)
+        assert cell("95 % low").value == in_sheet(block.metric, block.headline.low)
+        assert cell("95 % high").value == in_sheet(block.metric, block.headline.high)
         assert cell("n").value == block.headline.n
         for key, share in block.shares.items():
-            assert cell(f"{key.capitalize()} %").value == share.value
+            assert cell(f"{EN.share(key)} %").value == fraction(share.value)
+            assert cell(f"{EN.share(key)} %").number_format == "0.0%"
         assert cell("Mean").value == (block.mean.value if block.mean else None)
-        assert cell("Mean low").value == (block.mean.low if block.mean else None)
+        assert cell("Mean, 95 % low").value == (block.mean.low if block.mean else None)
         assert cell("Change").value == block.change.difference
-        assert cell("Verdict").value == block.change.verdict
+        assert cell("Verdict").value == EN.verdict(block.change.verdict)
         assert cell("p").value == block.change.p_value
-        assert isinstance(cell("Value").value, int | float)
-        assert cell("Value").data_type == "n"
-        assert cell("Value").number_format != "General"
+        assert isinstance(cell("Score").value, int | float)
+        assert cell("Score").data_type == "n"
+        assert cell("Score").number_format != "General"
+    assert [ws.cell(row=head + i, column=columns["Survey"]).value for i in (1, 2)] == [
+        "After purchase",  # the catalogue's name
+        "Support",  # no name: a readable form of the id
+    ]
+    assert ws.cell(row=head + 1, column=columns["Verdict"]).value == "up (significant)"
     # Shares a block does not have stay empty.
-    assert ws.cell(row=head + 1, column=columns["Satisfied %"]).value is None
+    assert ws.cell(row=head + 1, column=columns["Satisfied (4-5) %"]).value is None
     assert ws.cell(row=head + 2, column=columns["Promoters %"]).value is None
     # The CSAT headline shows as a percentage while holding the report's number.
-    assert "%" in ws.cell(row=head + 2, column=columns["Value"]).number_format
+    assert ws.cell(row=head + 2, column=columns["Score"]).number_format == "0.0%"
 
     # Each rate beside its own numerator and denominator; the messages after it
     channels = find_row(ws, "Channel")
     assert rows(ws)[channels - 1][:5] == (
-        "Channel", "Answers", "Invitations", "Rate %", "Messages sent"
+        "Channel", "Answers", "Invitations", "Response rate", "Messages sent"
     )  # fmt: skip
-    assert rows(ws)[channels][:5] == ("All channels", 120, 500, 24.0, 640)
+    assert rows(ws)[channels][:5] == ("All channels", 120, 500, pytest.approx(0.24), 640)
     for offset, channel in enumerate(data.channels, start=2):
         assert rows(ws)[channels - 1 + offset][:5] == (
-            channel.channel,
+            EN.channel(channel.channel),
             channel.rate.numerator,
             channel.rate.denominator,
-            channel.rate.pct,
+            fraction(channel.rate.pct),
             channel.messages,
         )
-    reminder = find_row(ws, "Answered after a reminder")
-    assert rows(ws)[reminder - 1][1:4] == (25, 120, pytest.approx(100 * 25 / 120))
+    reminder = find_row(ws, "Answers after a reminder")
+    assert rows(ws)[reminder - 1][1:4] == (25, 120, pytest.approx(25 / 120))
     follow = find_row(ws, "Tasks created")
     assert rows(ws)[follow - 1][:5] == (
         "Tasks created",
         "Done",
-        "SLA met",
+        "Within the SLA",
         "SLA missed",
         "SLA met %",
     )
     fu = data.follow_up
-    assert rows(ws)[follow][:5] == (4, 3, 2, 1, pytest.approx(fu.sla_met_pct))
+    assert rows(ws)[follow][:5] == (4, 3, 2, 1, fraction(fu.sla_met_pct))
     assert fu.sla_met_pct == pytest.approx(200 / 3)
     assert ws.column_dimensions["A"].width > 10
 
@@ -388,7 +420,7 @@ def test_summary_carries_the_follow_up_outcomes_and_time_to_agent() -> None:
         "Completed", "Not reached", "Expired", "Open", "Open past due", "Reached an agent",
         "Mean hours to agent",
     )  # fmt: skip
-    assert rows(ws)[follow][:12] == (4, 3, 2, 2, 50.0, 2, 1, 0, 1, 1, 2, 1.5)
+    assert rows(ws)[follow][:12] == (4, 3, 2, 2, 0.5, 2, 1, 0, 1, 1, 2, 1.5)
 
 
 def test_trend_sheet_and_its_line_chart() -> None:
@@ -396,7 +428,8 @@ def test_trend_sheet_and_its_line_chart() -> None:
     ws = read(report_workbook(data))["Trend"]
     assert rows(ws)[0][:3] == ("Period", data.trend_metric_label, "n")
     body = [r[:3] for r in rows(ws)[1 : 1 + len(data.trend)]]
-    assert body == [(p.label, p.value, p.n) for p in data.trend]
+    assert body == [(EN.period(p.label), p.value, p.n) for p in data.trend]
+    assert body[0][0] == "wk 42/2026"
     assert ws.freeze_panes == "A2"
     assert len(ws._charts) == 1
     assert ws._charts[0].tagname == "lineChart"
@@ -407,17 +440,29 @@ def test_segments_sheet_and_its_bar_charts() -> None:
     ws = read(report_workbook(data))["Segments"]
     header = rows(ws)[0]
     assert header[:11] == (
-        "Survey", "Metric", "Attribute", "Value", "Score", "95 % low", "95 % high", "n",
+        "Survey", "Metric", "Breakdown", "Segment", "Score", "95 % low", "95 % high", "n",
         "Against the rest", "Difference to the rest", "p (Holm)",
     )  # fmt: skip
     body = {(r[0], r[2], r[3]): r for r in rows(ws)[1:] if r[0] is not None}
     assert len(body) == len(data.segments)
+    standings = {
+        "higher": "higher than the rest",
+        "lower": "lower than the rest",
+        "no clear difference": "no clear difference",
+        "too few answers": "too few answers",
+    }
     for seg in data.segments:
-        r = body[(seg.survey_id, seg.attribute, seg.value)]
-        assert r[4:8] == (seg.headline.value, seg.headline.low, seg.headline.high, seg.headline.n)
-        assert r[8:11] == (seg.standing, seg.difference, seg.p_value)
+        names = (EN.survey(seg.survey_id), EN.attribute(seg.attribute))
+        r = body[(*names, EN.value(seg.attribute, seg.value))]
+        h = seg.headline
+        assert r[4:8] == (*(in_sheet(seg.metric, v) for v in (h.value, h.low, h.high)), h.n)
+        assert r[8:11] == (standings[seg.standing], seg.difference, seg.p_value)
+    # Names, not ids: the catalogue's, a readable form, or a code as it is
+    assert ("After purchase", "Business area", "Webshop") in body
+    assert ("After purchase", "Business area", "Stores") in body
+    assert ("Support", "Agent", "agent-7") in body
     # Too few answers: no score, no interval, no comparison; "=agent-9" stays text.
-    flagged = body[("support", "agentId", "=agent-9")]
+    flagged = body[("Support", "Agent", "=agent-9")]
     assert flagged[4:11] == (None, None, None, 2, "too few answers", None, None)
     # One bar chart per survey x metric x attribute that has rows with a figure.
     assert len(ws._charts) == 2
@@ -492,7 +537,7 @@ def test_a_withheld_figure_is_empty_cells_and_a_note_never_a_number() -> None:
     row = {name: ws.cell(row=head + 1, column=col).value for name, col in columns.items()}
     assert row["n"] == 3
     assert row["Note"] == "too few answers"
-    assert [row[k] for k in ("Value", "95 % low", "95 % high", "Promoters %", "Change")] == [
+    assert [row[k] for k in ("Score", "95 % low", "95 % high", "Promoters %", "Change")] == [
         None
     ] * 5
 
@@ -502,9 +547,9 @@ def test_the_trend_sheet_carries_each_points_interval_and_the_data_axis() -> Non
     ws = read(report_workbook(data))["Trend"]
     assert rows(ws)[0][:5] == ("Period", data.trend_metric_label, "n", "95 % low", "95 % high")
     body = [r[:5] for r in rows(ws)[1 : 1 + len(data.trend)]]
-    assert body == [(p.label, p.value, p.n, p.low, p.high) for p in data.trend]
+    assert body == [(EN.period(p.label), p.value, p.n, p.low, p.high) for p in data.trend]
     # the empty week: no value and no interval
-    assert body[2] == ("2026-W44", None, 0, None, None)
+    assert body[2] == ("wk 44/2026", None, 0, None, None)
     # the chart's value axis is the data's own range (-19..38 padded, on 10s), not -100..100
     assert data.trend_axis == (-30.0, 50.0)
     axis = ws._charts[0].y_axis.scaling
@@ -523,13 +568,13 @@ def test_empty_report_says_so_and_has_no_charts() -> None:
     assert wb.sheetnames == ["Summary", "Trend", "Segments", "Comments"]
     summary = wb["Summary"]
     texts = [c for r in rows(summary) for c in r if isinstance(c, str)]
-    assert "No responses this period" in texts
+    assert "No responses this period." in texts
     assert "Survey" not in texts  # no empty metric table
     for ws in wb.worksheets:
         assert ws._charts == [], ws.title
     # The periods are still listed, without values.
     trend = rows(wb["Trend"])
-    assert [r[:3] for r in trend[1:3]] == [("2026-W46", None, 0), ("2026-W47", None, 0)]
+    assert [r[:3] for r in trend[1:3]] == [("wk 46/2026", None, 0), ("wk 47/2026", None, 0)]
     # Nothing at all: still a workbook.
     bare = dataclasses.replace(data, trend=[], channels=[])
     wb = read(report_workbook(bare))
@@ -542,3 +587,90 @@ def test_the_chart_draws_finnish_and_swedish_letters() -> None:
     assert (
         _drawable("Kehitys: jälkiosto, påminnelse, Öljy") == "Kehitys: jälkiosto, påminnelse, Öljy"
     )
+
+
+def test_the_finnish_workbook_reads_back_in_finnish_with_real_formats() -> None:
+    # Given the sample report in Finnish
+    from tools.preview_report import sample_report
+
+    data = sample_report("fi")
+    # When its workbook is read back with openpyxl
+    book = read(report_workbook(data))
+    # Then sheets, headers and verdicts are Finnish
+    assert book.sheetnames == ["Yhteenveto", "Kehitys", "Ryhmät", "Kommentit"]
+    summary = book["Yhteenveto"]
+    head = find_row(summary, "Kysely")
+    columns = header_map(summary, head)
+    assert {"Kysely", "Mittari", "95 %:n alaraja", "Muutos"} <= columns.keys()
+    verdicts = {summary.cell(row=head + i + 1, column=columns["Tulkinta"]).value
+                for i in range(len(data.blocks))}  # fmt: skip
+    fi = Localizer("fi", data.names)
+    assert verdicts <= {fi.verdict(b.change.verdict) for b in data.blocks}
+    assert not verdicts & {"up", "down", "no significant change", "not enough data"}
+    # percentages are fractions in a real percent format, never a literal "%" in the format
+    channels = find_row(summary, "Kanava")
+    rate = summary.cell(row=channels + 1, column=4)
+    assert rate.data_type == "n" and rate.number_format == "0.0%"
+    assert rate.value == pytest.approx(data.response_rate.pct / 100)
+    formats = {c.number_format for r in summary.iter_rows() for c in r if c.data_type == "n"}
+    assert not any('"%"' in f for f in formats), formats
+    # every data sheet has its header frozen and an autofilter over its table
+    for ws in book.worksheets:
+        assert ws.freeze_panes is not None, ws.title
+        assert ws.auto_filter.ref, ws.title
+    assert book["Kehitys"].auto_filter.ref == f"A1:E{len(data.trend) + 1}"
+    assert summary.auto_filter.ref.startswith(f"A{head}:")
+
+
+def test_the_charts_carry_the_intervals_as_error_bars() -> None:
+    # Given the report's workbook
+    book = read(report_workbook(report()))
+    # Then the trend's line and each segment bar chart have custom error bars
+    [trend] = book["Trend"]._charts
+    [series] = trend.series
+    assert series.errBars is not None and series.errBars.errValType == "cust"
+    for chart in book["Segments"]._charts:
+        assert chart.series[0].errBars is not None
+
+
+def test_an_empty_week_is_a_gap_not_a_value() -> None:
+    # Given a trend whose middle week has no answers
+    trend = [point("2026-W45", 20.0, 40), point("2026-W46", None, 0), point("2026-W47", 30.0, 50)]
+    layout = trend_chart_layout(dataclasses.replace(report(), trend=trend))
+    # Then nothing is plotted for it: no y, no interval, no value label, and the band breaks
+    gap = layout.points[1]
+    assert (gap.y, gap.low_y, gap.high_y) == (None, None, None)
+    assert [p.y is None for p in layout.points] == [False, True, False]
+    assert len(layout.bands) == 2
+    assert all(gap.x not in [x for x, _ in band] for band in layout.bands)
+    assert [label.text for label in layout.value_labels] == ["20", "30"]
+    # and its period is still named on the axis
+    assert len(layout.period_labels) == 3
+
+
+def test_the_band_is_each_points_interval() -> None:
+    data = report()
+    layout = trend_chart_layout(data)
+    with_figure = [p for p in layout.points if p.y is not None]
+    # One band over each run of points with an interval, drawn from high to low
+    outline = [xy for band in layout.bands for xy in band]
+    for p in with_figure:
+        assert p.high_y is not None and p.low_y is not None and p.high_y < p.y < p.low_y
+        assert (p.x, p.high_y) in outline and (p.x, p.low_y) in outline
+
+
+@pytest.mark.parametrize("count", [3, 8, 13, 26, 53])
+def test_labels_never_collide_and_are_readable_on_a_phone(count: int) -> None:
+    # Given trends from a few to a year of weeks, zig-zagging across zero
+    trend = [
+        point(f"2026-W{(i % 52) + 1:02d}", (-1) ** i * 4.0 + (i % 5) - 2, 30, half=6.0)
+        for i in range(count)
+    ]
+    layout = trend_chart_layout(dataclasses.replace(report(), trend=trend))
+    # Then no two texts share a pixel
+    boxes = [t.box for t in layout.period_labels + layout.value_labels]
+    assert not [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1 :] if overlaps(a, b)]
+    # and the newest period is always named and valued
+    assert layout.value_labels and layout.period_labels
+    # and the text is at least 12 px when the 640 px image shows 340 px wide on a phone
+    assert layout.font_size * 340 / 640 >= 12

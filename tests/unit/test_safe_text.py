@@ -98,10 +98,10 @@ def test_a_comment_cannot_forge_lines_in_the_plain_text_report() -> None:
     text = _report_email().text
     lines = text.splitlines()
     # Each comment is one line of its own, its line breaks shown as marks
-    comments = [line for line in lines if line.startswith("  2026-11-2")]
+    comments = [line for line in lines if line.startswith(("  21 Nov 2026", "  22 Nov 2026"))]
     assert comments == [
-        f'  2026-11-21 support CSAT 1: "ok[31m redgnp.exe ↵ {FORGED_LINE}"',
-        '  2026-11-22 post-purchase NPS 3: "Slow. ↵ Very slow."',
+        f'  21 Nov 2026 Support CSAT 1: "ok[31m redgnp.exe ↵ {FORGED_LINE}"',
+        '  22 Nov 2026 After purchase NPS 3: "Slow. ↵ Very slow."',
     ]
     # and the forged line is nowhere a line of its own; nor is a segment value's
     assert not any(line.strip().startswith(FORGED_LINE) for line in lines)

@@ -23,6 +23,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .messages.brand import Brand, brand_problems
+from .messages.names import DisplayNames
+
 # A cold start only builds the catalogue its stamp vouches for: the schema check, the event
 # contracts (filters) and the texts (questions) are imported where they are used.
 
@@ -134,6 +137,7 @@ class Survey:
     escalation: EscalationRule
     report_segments: tuple[str, ...]
     recurring: Recurring | None
+    name: Mapping[str, str] = field(default_factory=dict)  # language -> display name
 
     @property
     def primary_metric(self) -> str:
@@ -148,6 +152,10 @@ class Catalogue:
     company: str
     default_language: str
     surveys: tuple[Survey, ...]
+    # The display names of the surveys and of the segment values (`segments`), per language.
+    names: DisplayNames = field(default_factory=DisplayNames)
+    # The colour and logo of the survey pages (`brand`).
+    brand: Brand = field(default_factory=Brand)
 
     def surveys_for(self, detail_type: str) -> list[Survey]:
         return [s for s in self.surveys if s.trigger and s.trigger.detail_type == detail_type]
@@ -315,6 +323,7 @@ def _survey(
         ),
         escalation=_escalation(raw.get("escalation", {}), raw["metrics"]),
         report_segments=tuple(raw["reportSegments"]),
+        name=dict(raw["name"]),
         recurring=(
             Recurring(
                 not_surveyed_days=recurring_raw["notSurveyedDays"],
@@ -357,6 +366,11 @@ def parse_catalogue(raw: Any, source: str, checked: bool = False) -> Catalogue:
             raise CatalogueError([f"{source}: {e.at('$')}: {schemas.describe(e)}" for e in errors])
     problems: list[str] = []
     defaults = raw["defaults"]
+    brand_raw = raw.get("brand", {})
+    logo = CATALOGUE_PATH.with_name(brand_raw["logo"]) if "logo" in brand_raw else None
+    brand = Brand(colour=brand_raw.get("colour", Brand().colour), logo=logo)
+    if not checked:
+        problems += brand_problems(brand.colour, logo, f"{source}: $.brand")
     default_zone = _zone(defaults["timeZone"], f"{source}: $.defaults.timeZone", problems)
     if not checked:
         _check_quiet_hours(defaults["quietHours"], f"{source}: $.defaults.quietHours", problems)
@@ -373,7 +387,17 @@ def parse_catalogue(raw: Any, source: str, checked: bool = False) -> Catalogue:
     if problems:
         raise CatalogueError(problems)
     return Catalogue(
-        company=raw["company"], default_language=defaults["language"], surveys=tuple(surveys)
+        company=raw["company"],
+        default_language=defaults["language"],
+        surveys=tuple(surveys),
+        brand=brand,
+        names=DisplayNames(
+            surveys={survey.id: survey.name for survey in surveys},
+            values={
+                attribute: {value: dict(names) for value, names in values.items()}
+                for attribute, values in raw.get("segments", {}).items()
+            },
+        ),
     )
 
 

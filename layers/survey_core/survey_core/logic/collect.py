@@ -21,6 +21,7 @@ from ..errors import InvalidAnswer, InvitationNotFound, SurveyClosed
 from ..messages.i18n import text
 from ..messages.rendering import (
     PageQuestion,
+    render_closed_page,
     render_error_page,
     render_survey_page,
     render_thank_you_page,
@@ -109,14 +110,32 @@ def parse_comment(raw: str | None) -> str | None:
     return comment or None
 
 
-def error_page(language: str, error: Exception) -> Page:
+def error_page(language: str, error: Exception, catalogue: Catalogue | None = None) -> Page:
+    """The page for an error, in `language`, with the company's name and look when the
+    catalogue is given."""
     statuses: dict[type[Exception], int] = {
         InvitationNotFound: 404,
         SurveyClosed: 410,
         InvalidAnswer: 400,
     }
     status = statuses.get(type(error), 500)
-    return Page(status, render_error_page(language=language, status=status))
+    company = catalogue.company if catalogue is not None else ""
+    brand = catalogue.brand if catalogue is not None else None
+    html = render_error_page(language=language, status=status, company=company, brand=brand)
+    return Page(status, html)
+
+
+def closed_page(invitation: Invitation, catalogue: Catalogue) -> Page:
+    """A survey that no longer takes answers, in the customer's language: an answered one says
+    the answer was received."""
+    html = render_closed_page(
+        language=invitation.language,
+        company=catalogue.company,
+        answered=invitation.status == "answered"
+        or store.get_response(invitation.invitation_id) is not None,
+        brand=catalogue.brand,
+    )
+    return Page(410, html, invitation_id=invitation.invitation_id)
 
 
 PRIMARY_FIELD = "score"  # the first metric's field: also what a one-tap link chooses (?score=N)
@@ -141,6 +160,7 @@ def _survey_page(
     comment: str = "",
     error: str | None = None,
     link_choice: int | None = None,
+    answered: bool = False,
 ) -> str:
     survey = catalogue.find(invitation.survey_id)
     questions = [
@@ -164,6 +184,8 @@ def _survey_page(
         comment=comment,
         error=error,
         link_choice=link_choice,
+        answered=answered,
+        brand=catalogue.brand,
     )
 
 
@@ -189,8 +211,12 @@ def show_survey(
     email, in order, seconds after delivery: DESIGN "No GET changes state"). A one-tap link
     (?score=N) opens it with N chosen and a send button right under the first question, so
     the customer's next tap, the POST, records it. Without a valid ?score the page shows the
-    answer stored so far, if any."""
-    invitation = open_invitation(token, config.clock())
+    answer stored so far, if any, and says it was received (it can be changed while the survey
+    is open). A survey that no longer takes answers gets a page saying so in the customer's
+    language."""
+    invitation = find_invitation(token)
+    if not accepts_answers(invitation, config.clock()):
+        return closed_page(invitation, catalogue)
     response = store.get_response(invitation.invitation_id)
     selected = {m: int(v) for m, v in response.scores.as_dict().items()} if response else {}
     comment = (response.comment or "") if response else ""
@@ -198,7 +224,13 @@ def show_survey(
     if chosen is not None:
         selected[invitation.metric] = chosen
     html = _survey_page(
-        invitation, catalogue, action_url, selected=selected, comment=comment, link_choice=chosen
+        invitation,
+        catalogue,
+        action_url,
+        selected=selected,
+        comment=comment,
+        link_choice=chosen,
+        answered=response is not None,
     )
     return Page(200, html, invitation_id=invitation.invitation_id)
 
@@ -221,8 +253,10 @@ def submit_survey(
     catalogue: Catalogue,
 ) -> Page:
     """POST: the scores and an optional comment; a bad form shows the page again with the
-    reason and what the customer typed."""
-    invitation = open_invitation(token, config.clock())
+    reason and what the customer typed; a survey that closed meanwhile, a page saying so."""
+    invitation = find_invitation(token)
+    if not accepts_answers(invitation, config.clock()):
+        return closed_page(invitation, catalogue)
     try:
         scores = read_scores(invitation, form)
         comment = parse_comment(form.get("comment"))
@@ -239,7 +273,9 @@ def submit_survey(
     answered = answer(
         invitation, scores, comment, keep_comment=False, config=config, catalogue=catalogue
     )
-    html = render_thank_you_page(language=invitation.language)
+    html = render_thank_you_page(
+        language=invitation.language, company=catalogue.company, brand=catalogue.brand
+    )
     return Page(200, html, answered, invitation.invitation_id)
 
 

@@ -66,6 +66,7 @@ def _choice_page(
     return render_unsubscribe_page(
         language=invitation.language,
         company=catalogue.company,
+        brand=catalogue.brand,
         action_url=action_url,
         # The channels the invitation used or the customer has an address on: only there does
         # an opt-out suppress anything. Consent and earlier opt-outs do not hide a channel: the
@@ -112,5 +113,7 @@ def unsubscribe(
                 at=now,
                 invitation_id=invitation.invitation_id,
             )
-    html = render_unsubscribed_page(language=invitation.language, company=catalogue.company)
+    html = render_unsubscribed_page(
+        language=invitation.language, company=catalogue.company, brand=catalogue.brand
+    )
     return Page(200, html, invitation_id=invitation.invitation_id), chosen

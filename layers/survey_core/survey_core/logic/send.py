@@ -384,6 +384,7 @@ def _deliver(
             survey_url=url,
             unsubscribe_url=unsubscribe,
             kind=kind,
+            brand=catalogue.brand,
         )
         message_id = ports.mailer.send(
             to=[customer.email],

@@ -6,7 +6,8 @@ report function ships the font and names it with use_font() (the shared layer ha
 Pillow nor the font; Pillow is imported only when a chart is drawn). Without it, Pillow's own
 font, which has ASCII only: letters a font lacks are drawn without their accents (ä -> a) on
 the image; the alt text keeps them. The same data gives the same bytes: nothing here reads the
-clock or the machine's fonts.
+clock or the machine's fonts. Every word, number and period label is in the report's language
+(message catalogues, messages/formatting.py: "vk 47", "82 %", "5,4").
 
 A trend with no value at all (every period without answers, or no periods) still gives a
 valid PNG, with axes and a "no answers" note; `trend_has_values` tells the email whether to
@@ -25,8 +26,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from ..messages.formatting import format_number, format_percent, format_period_key
+from ..messages.i18n import text
 from .model import ReportData, TrendPoint
 
 if TYPE_CHECKING:
@@ -51,40 +54,19 @@ _MUTED = (75, 85, 99)  # 7.6:1 on white: axis labels and the gap mark
 _GRID = (229, 231, 235)  # decoration only
 _ZERO = (107, 114, 128)  # the NPS zero line, 4.8:1
 _LINE = (29, 78, 216)  # 6.7:1 on white
+_BAND = (219, 230, 252)  # the 95 % band: a light tint of the line's blue, decoration only
 
 _SCALE = 2  # drawn at twice the size, then scaled down (anti-aliasing)
 
-# The few words of the alt text and the image, in the report's language.
-_WORDS: dict[str, dict[str, str]] = {
-    "en": {
-        "week": "by week",
-        "month": "by month",
-        "day": "by day",
-        "period": "by period",
-        "gap": "n/a",
-        "none": "no answers in these periods",
-    },
-    "fi": {
-        "week": "viikoittain",
-        "month": "kuukausittain",
-        "day": "päivittäin",
-        "period": "jaksoittain",
-        "gap": "ei vastauksia",
-        "none": "ei vastauksia näillä jaksoilla",
-    },
-    "sv": {
-        "week": "per vecka",
-        "month": "per månad",
-        "day": "per dag",
-        "period": "per period",
-        "gap": "inga svar",
-        "none": "inga svar under dessa perioder",
-    },
+# The few words of the alt text and the image: message ids (messages/locale/*.po).
+_GRANULARITY = {
+    "week": "chart_by_week",
+    "month": "chart_by_month",
+    "day": "chart_by_day",
+    "period": "chart_by_period",
 }
-
-
-def _word(language: str, key: str) -> str:
-    return _WORDS.get(language, _WORDS["en"])[key]
+_GAP = "chart_gap"
+_NO_ANSWERS = "chart_no_answers"
 
 
 def trend_metric(data: ReportData) -> str | None:
@@ -107,15 +89,16 @@ def trend_has_values(data: ReportData) -> bool:
     return any(point.value is not None for point in data.trend)
 
 
-def format_value(value: float, metric: str | None) -> str:
-    """A point's value as printed on the chart and in the alt text: NPS and CSAT whole numbers
-    (CSAT with %), CES one decimal."""
+def format_value(value: float, metric: str | None, language: str = "en") -> str:
+    """A point's value as printed on the chart and in the alt text, in the report's language:
+    NPS and CSAT whole numbers (CSAT as a percentage: "82 %" in Finnish), CES one decimal."""
     if metric == "ces":
-        return f"{value:.1f}"
-    if metric in ("nps", "csat"):
-        text = f"{round(value) + 0:d}"  # + 0: no "-0"
-        return f"{text}%" if metric == "csat" else text
-    return f"{value:.1f}".removesuffix(".0")
+        return format_number(language, value, 1)
+    if metric == "csat":
+        return format_percent(language, value, 0)
+    if metric == "nps":
+        return format_number(language, value, 0)
+    return format_number(language, value, 0 if float(value).is_integer() else 1)
 
 
 def _granularity(labels: Sequence[str]) -> str:
@@ -139,17 +122,21 @@ def _granularity(labels: Sequence[str]) -> str:
 
 
 def trend_alt_text(data: ReportData) -> str:
-    """One sentence naming every point, e.g.
-    "NPS, post-purchase, by week: 2026-W45 12, 2026-W46 n/a, 2026-W47 30"."""
+    """One sentence naming every point, in the report's language, e.g.
+    "NPS, After purchase, by week: wk 45/2026 12, wk 46/2026 n/a, wk 47/2026 30"."""
     language = data.language
     metric = trend_metric(data)
     labels = [point.label for point in data.trend]
-    head = f"{data.trend_metric_label}, {_word(language, _granularity(labels))}"
+    head = f"{data.trend_metric_label}, {text(language, _GRANULARITY[_granularity(labels)])}"
     if not trend_has_values(data):
-        return f"{head}: {_word(language, 'none')}"
+        return f"{head}: {text(language, _NO_ANSWERS)}"
     points = ", ".join(
-        f"{point.label} "
-        + (_word(language, "gap") if point.value is None else format_value(point.value, metric))
+        f"{format_period_key(language, point.label)} "
+        + (
+            text(language, _GAP)
+            if point.value is None
+            else format_value(point.value, metric, language)
+        )
         for point in data.trend
     )
     return f"{head}: {points}"
@@ -188,12 +175,12 @@ def _axis(
     return _nice_ticks(0.0, 100.0)
 
 
-def _shorten(labels: list[str]) -> list[str]:
-    """ "2026-W45" -> "W45", "2026-11-16" -> "11-16" when every label has the same year."""
+def _shorten(labels: list[str], language: str) -> list[str]:
+    """ "2026-W45" -> "vk 45", "2026-11-16" -> "16.11." when every label has the same year."""
     years = {label[:5] for label in labels}
     if len(years) == 1 and re.fullmatch(r"\d{4}-", next(iter(years))):
-        return [label[5:] or label for label in labels]
-    return labels
+        return [format_period_key(language, label, short=True) for label in labels]
+    return [format_period_key(language, label) for label in labels]
 
 
 @dataclass
@@ -209,6 +196,7 @@ class _Canvas:
     bottom: float
     low: float
     high: float
+    language: str
 
     def y_of(self, value: float) -> float:
         return self.bottom - (value - self.low) / (self.high - self.low) * (self.bottom - self.top)
@@ -266,11 +254,13 @@ def _drawable(text: str) -> str:
     return "".join(out)
 
 
-def _tick_text(value: float, metric: str | None) -> str:
+def _tick_text(value: float, metric: str | None, language: str) -> str:
     """An axis label: whole numbers without decimals (CES 1..7), else as the points show."""
     if float(value).is_integer():
-        return f"{value:.0f}%" if metric == "csat" else f"{value:.0f}"
-    return format_value(value, metric)
+        if metric == "csat":
+            return format_percent(language, value, 0)
+        return format_number(language, value, 0)
+    return format_value(value, metric, language)
 
 
 def _draw_axis(c: _Canvas, metric: str | None, ticks: Sequence[float]) -> None:
@@ -280,71 +270,178 @@ def _draw_axis(c: _Canvas, metric: str | None, ticks: Sequence[float]) -> None:
         zero = metric == "nps" and tick == 0
         colour, thickness = (_ZERO, 2) if zero else (_GRID, 1)
         c.draw.line([(c.left, y), (c.right, y)], fill=colour, width=thickness * s)
-        text = _tick_text(tick, metric)
-        c.draw.text((c.left - 8 * s, y), text, font=c.font, fill=_MUTED, anchor="rm")
+        label = _tick_text(tick, metric, c.language)
+        c.draw.text((c.left - 8 * s, y), label, font=c.font, fill=_MUTED, anchor="rm")
 
 
-def _label_step(c: _Canvas, labels: list[str], step: float) -> tuple[list[str], int]:
-    """Period labels that fit side by side: shortened, then only every k-th one."""
+def _label_step(c: _Canvas, keys: list[str], step: float) -> tuple[list[str], int]:
+    """Period labels (from the points' ISO keys) that fit side by side: in full, shortened,
+    then only every k-th one."""
     pad = 6 * _SCALE
+    labels = [_drawable(format_period_key(c.language, key)) for key in keys]
     if c.width_of(labels) + pad > step:
-        labels = _shorten(labels)
+        labels = [_drawable(label) for label in _shorten(keys, c.language)]
     return labels, max(1, math.ceil((c.width_of(labels) + pad) / step))
 
 
-def _draw_points(c: _Canvas, points: Sequence[TrendPoint], metric: str | None) -> None:
+@dataclass(frozen=True)
+class PlottedPoint:
+    """One period as drawn: its x, and its value's y and interval's ys (None: no figure, a gap
+    in the line with nothing drawn in the plot)."""
+
+    label: str  # the period's ISO key
+    x: float
+    y: float | None
+    low_y: float | None
+    high_y: float | None
+
+
+@dataclass(frozen=True)
+class PlacedText:
+    """A text on the chart and its box (left, top, right, bottom) in the drawing's pixels."""
+
+    text: str
+    box: tuple[float, float, float, float]
+
+
+def overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+@dataclass
+class ChartLayout:
+    """Where everything goes, before anything is drawn: what the tests check the chart by."""
+
+    points: list[PlottedPoint]
+    # Each run of neighbouring points with an interval: the shaded 95 % band's outline.
+    bands: list[list[tuple[float, float]]]
+    period_labels: list[PlacedText]
+    value_labels: list[PlacedText]
+    font_size: float  # the texts' size in the final image's pixels
+
+
+def _period_labels(
+    c: _Canvas, keys: list[str], xs: list[float], shown: list[bool]
+) -> list[PlacedText]:
+    labels, _ = _label_step(c, keys, (c.right - c.left) / len(keys))
+    placed = []
+    top = c.bottom + 6 * _SCALE
+    for x, label, show in zip(xs, labels, shown, strict=True):
+        if show:
+            half = c.draw.textlength(label, font=c.font) / 2
+            placed.append(PlacedText(label, (x - half, top, x + half, top + c.font.size)))
+    return placed
+
+
+def _bands(plotted: list[PlottedPoint], step: float) -> list[list[tuple[float, float]]]:
+    """The band's outline for each run of neighbouring points with an interval; a lone point
+    gets a short band around it."""
+    bands: list[list[tuple[float, float]]] = []
+    run: list[PlottedPoint] = []
+    for point in [*plotted, None]:
+        if point is not None and point.low_y is not None and point.high_y is not None:
+            run.append(point)
+            continue
+        if run:
+            top = [(p.x, p.high_y) for p in run if p.high_y is not None]
+            bottom = [(p.x, p.low_y) for p in reversed(run) if p.low_y is not None]
+            if len(run) == 1:
+                half = min(step * 0.18, 10 * _SCALE)
+                (x, hi), (_, lo) = top[0], bottom[0]
+                top, bottom = [(x - half, hi), (x + half, hi)], [(x + half, lo), (x - half, lo)]
+            bands.append(top + bottom)
+            run = []
+    return bands
+
+
+def _value_labels(
+    c: _Canvas,
+    plotted: list[PlottedPoint],
+    texts: list[str | None],
+    shown: list[bool],
+    taken: list[tuple[float, float, float, float]],
+) -> list[PlacedText]:
+    """Each shown value above its point, else below it; one that would touch another label,
+    leave the plot or reach the period labels is left out (the alt text and the workbook have
+    every value)."""
     s = _SCALE
+    offset, height, pad = 8.5 * s, c.value_font.size, 3 * s
+    taken = list(taken)
+    placed = []
+    for point, value_text, show in zip(plotted, texts, shown, strict=True):
+        if point.y is None or value_text is None or not show:
+            continue
+        half = c.draw.textlength(value_text, font=c.value_font) / 2 + pad
+        for top in (point.y - offset - height, point.y + offset):
+            box = (point.x - half, top - pad, point.x + half, top + height + pad)
+            inside = box[1] >= c.top - 10 * s and box[3] <= c.bottom + 2 * s
+            if inside and not any(overlaps(box, other) for other in taken):
+                placed.append(PlacedText(value_text, box))
+                taken.append(box)
+                break
+    return placed
+
+
+def _layout_points(c: _Canvas, points: Sequence[TrendPoint], metric: str | None) -> ChartLayout:
     count = len(points)
     step = (c.right - c.left) / count
     xs = [c.left + step * (i + 0.5) for i in range(count)]
-    labels, every = _label_step(c, [_drawable(point.label) for point in points], step)
-    # Every k-th label and value, counted from the newest, which always has both.
+    keys = [point.label for point in points]
+    _, every = _label_step(c, keys, step)
+    # Every k-th period label and value, counted from the newest, which always has both.
     shown = [(count - 1 - i) % every == 0 for i in range(count)]
-    for x, text, show in zip(xs, labels, shown, strict=True):
-        if show:
-            c.draw.text((x, c.bottom + 6 * s), text, font=c.font, fill=_MUTED, anchor="ma")
+    plotted = []
+    for x, p in zip(xs, points, strict=True):
+        if p.value is None:  # no figure: nothing in the plot
+            plotted.append(PlottedPoint(p.label, x, None, None, None))
+            continue
+        low_y = None if p.low is None else min(c.bottom, c.y_of(p.low))
+        high_y = None if p.high is None else max(c.top, c.y_of(p.high))
+        plotted.append(PlottedPoint(p.label, x, c.y_of(p.value), low_y, high_y))
+    period_labels = _period_labels(c, keys, xs, shown)
+    texts = [None if p.value is None else format_value(p.value, metric, c.language) for p in points]
+    values = _value_labels(c, plotted, texts, shown, [label.box for label in period_labels])
+    return ChartLayout(plotted, _bands(plotted, step), period_labels, values, c.font.size / _SCALE)
 
-    coords = [
-        None if p.value is None else (x, c.y_of(p.value)) for x, p in zip(xs, points, strict=True)
-    ]
+
+def _draw_layout(c: _Canvas, layout: ChartLayout) -> None:
+    s = _SCALE
+    for outline in layout.bands:
+        c.draw.polygon(outline, fill=_BAND)
+    coords = [None if p.y is None else (p.x, p.y) for p in layout.points]
     for a, b in itertools.pairwise(coords):  # a segment between neighbours that both have one
         if a is not None and b is not None:
             c.draw.line([a, b], fill=_LINE, width=3 * s)
     radius = 4.5 * s
-    for x, coord, point, show in zip(xs, coords, points, shown, strict=True):
-        if coord is None or point.value is None:  # no answers: a dash on the bottom line
-            c.draw.line([(x - 8 * s, c.bottom), (x + 8 * s, c.bottom)], fill=_MUTED, width=3 * s)
-            continue
-        y = coord[1]
-        c.draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=_LINE)
-        if show:
-            # Above the point, or below it when the point is at the top.
-            above = y - radius - 4 * s - c.value_font.size > c.top - 12 * s
-            anchor, ty = ("md", y - radius - 4 * s) if above else ("ma", y + radius + 4 * s)
-            text = format_value(point.value, metric)
-            c.draw.text(
-                (x, ty),
-                text,
-                font=c.value_font,
-                fill=_TEXT,
-                anchor=anchor,
-                stroke_width=3 * s,  # a white halo: readable where it crosses the line
-                stroke_fill=_BACKGROUND,
-            )
+    for coord in coords:
+        if coord is not None:
+            x, y = coord
+            c.draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=_LINE)
+    for label in layout.period_labels:
+        x = (label.box[0] + label.box[2]) / 2
+        c.draw.text((x, label.box[1]), label.text, font=c.font, fill=_MUTED, anchor="ma")
+    for label in layout.value_labels:
+        x, y = (label.box[0] + label.box[2]) / 2, (label.box[1] + label.box[3]) / 2
+        c.draw.text(
+            (x, y),
+            label.text,
+            font=c.value_font,
+            fill=_TEXT,
+            anchor="mm",
+            stroke_width=3 * s,  # a white halo: readable where it crosses a line or the band
+            stroke_fill=_BACKGROUND,
+        )
 
 
-def trend_chart_png(
-    data: ReportData,
-    *,
-    width: int = 640,
-    height: int = 280,
-    y_range: tuple[float, float] | None = None,
-) -> bytes:
-    """A PNG line chart of data.trend: one point per period, oldest first, its value printed at
-    the point; a period without answers (value None) breaks the line and shows a dash. The
-    y-axis covers y_range when given, else the data's own range (ReportData.trend_axis: every
-    point's interval, padded), else the metric's scale (NPS -100..100 with a zero line, CSAT
-    0..100 %, CES 1..7); values outside it widen it."""
+# The texts' size in the image, as a share of its width: the 640 px image shows about 340 px
+# wide on a phone, where this gives 12 px text (the axis, the periods) and 13 px values.
+_TEXT_SHARE = 0.036
+
+
+def _canvas(
+    data: ReportData, width: int, height: int, y_range: tuple[float, float] | None
+) -> tuple[Any, _Canvas, str | None, tuple[float, ...]]:
+    """The image and its canvas, with the axis decided (nothing drawn yet)."""
     if width < 160 or height < 100:
         raise ValueError(f"chart too small: {width}x{height} (at least 160x100)")
     metric = trend_metric(data)
@@ -358,33 +455,70 @@ def trend_chart_png(
     s = _SCALE
     image = Image.new("RGB", (width * s, height * s), _BACKGROUND)
     draw = ImageDraw.Draw(image)
-    # Sizes for a phone, where the 640 px image shows about 340 px wide.
-    size = max(11, round(height * 0.07))
+    size = max(11, round(width * _TEXT_SHARE))
     font, big = _freetype(size * s), _freetype(round(size * 1.1) * s)
     pad = 10 * s
-    tick_width = max(draw.textlength(_tick_text(t, metric), font=font) for t in ticks)
+    language = data.language
+    tick_width = max(draw.textlength(_tick_text(t, metric, language), font=font) for t in ticks)
     c = _Canvas(
         draw=draw,
         font=font,
         value_font=big,
         left=pad + tick_width + 8 * s,
         right=width * s - pad - 8 * s,
-        top=pad + (size * 1.1 + 14) * s,
+        top=pad + (size * 1.1 + 14 + size / 2) * s,  # the top tick label clear of the title
         bottom=height * s - pad - (size + 8) * s,
         low=low,
         high=high,
+        language=language,
     )
-    draw.text((pad, pad), _drawable(data.trend_metric_label), font=big, fill=_TEXT)
+    return image, c, metric, ticks
+
+
+def trend_chart_layout(
+    data: ReportData,
+    *,
+    width: int = 640,
+    height: int = 300,
+    y_range: tuple[float, float] | None = None,
+) -> ChartLayout:
+    """Where trend_chart_png puts each point, band and label, in the drawing's pixels (twice
+    the image's size)."""
+    _, c, metric, _ = _canvas(data, width, height, y_range)
+    if not data.trend:
+        return ChartLayout([], [], [], [], c.font.size / _SCALE)
+    return _layout_points(c, data.trend, metric)
+
+
+def trend_chart_png(
+    data: ReportData,
+    *,
+    width: int = 640,
+    height: int = 300,
+    y_range: tuple[float, float] | None = None,
+) -> bytes:
+    """A PNG line chart of data.trend: one point per period, oldest first, its value printed at
+    the point where it fits, over a shaded band of its 95 % interval. A period without a figure
+    (no answers, or too few) draws nothing in the plot: the line breaks there and the band with
+    it. The y-axis covers y_range when given, else the data's own range (ReportData.trend_axis:
+    every point's interval, padded), else the metric's scale (NPS -100..100 with a zero line,
+    CSAT 0..100 %, CES 1..7); values outside it widen it."""
+    from PIL import Image
+
+    image, c, metric, ticks = _canvas(data, width, height, y_range)
+    s = _SCALE
+    pad = 10 * s
+    c.draw.text((pad, pad), _drawable(data.trend_metric_label), font=c.value_font, fill=_TEXT)
     _draw_axis(c, metric, ticks)
     if data.trend:
-        _draw_points(c, data.trend, metric)
-    if not values:
+        _draw_layout(c, _layout_points(c, data.trend, metric))
+    if not trend_has_values(data):
         middle = ((c.left + c.right) / 2, (c.top + c.bottom) / 2)
-        text = _drawable(_word(data.language, "none"))
-        draw.text(
+        note = _drawable(text(c.language, _NO_ANSWERS))
+        c.draw.text(
             middle,
-            text,
-            font=big,
+            note,
+            font=c.value_font,
             fill=_MUTED,
             anchor="mm",
             stroke_width=6 * s,

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from ..catalogue import Catalogue, Survey
+from ..messages.i18n import text
+from ..messages.names import metric_name
 from . import stats
 from .config import Period, ReportGroup, Scope, trend_periods
 from .model import (
@@ -189,12 +191,13 @@ def build_report_data(
     catalogue: Catalogue,
     read: CounterRows,
     comments: Sequence[CommentRow] = (),
-    title: str = "Customer feedback report",
+    title: str | None = None,
     overdue: int = 0,
 ) -> ReportData:
     """Every number of one group's report for one period, with the period before it and the
     trend of the periods before that. `overdue`: the period's callback tasks in the scope
-    still open past their SLA deadline (a live read, not a counter): counted as missed."""
+    still open past their SLA deadline (a live read, not a counter): counted as missed.
+    Names (title, scope, the trend's survey) are in the group's language, from the catalogue."""
     periods = trend_periods(period)
     first, last = periods[0].first_day, period.last_day
     key = "all"  # the scope's own series holds it whole under "all"
@@ -215,7 +218,8 @@ def build_report_data(
             blocks.append(metric_block(survey.id, metric, now, before))
             segments += _segment_rows(survey, metric, rows, period, group.scope)
             if not trend:
-                trend_label = f"{METRIC_LABELS[metric]}, {survey.id}"
+                survey_name = catalogue.names.survey(group.language, survey.id)
+                trend_label = f"{metric_name(group.language, metric)}, {survey_name}"
                 trend_metric = metric
                 trend = [
                     TrendPoint(
@@ -246,9 +250,9 @@ def build_report_data(
     )
     takeaway = build_takeaway(blocks, fu, group.cadence)
     return ReportData(
-        title=title,
+        title=title or text(group.language, "report_title"),
         group=group.name,
-        scope_label=_scope_label(group),
+        scope_label=_scope_label(group, catalogue),
         period_label=period.label,
         previous_label=period.before().label,
         language=group.language,
@@ -261,6 +265,7 @@ def build_report_data(
         after_reminder=Rate(counts["after_reminder"], counts["n"]),
         follow_up=fu,
         comments=list(comments),
+        names=catalogue.names,
         trend_metric=trend_metric,
         takeaway=takeaway,
         takeaway_line=takeaway_text(takeaway, group.language) if takeaway else "",
@@ -280,7 +285,5 @@ def channel_rows(counts: Mapping[str, int]) -> list[ChannelRow]:
     ]
 
 
-def _scope_label(group: ReportGroup) -> str:
-    if group.scope.attribute is None:
-        return "All"
-    return f"{group.scope.attribute}: {group.scope.value}"
+def _scope_label(group: ReportGroup, catalogue: Catalogue) -> str:
+    return catalogue.names.scope(group.language, group.scope.attribute, group.scope.value)

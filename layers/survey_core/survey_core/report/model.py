@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..messages.names import DisplayNames
 from .stats import HEADLINE_SCALES, trend_axis
 
 
@@ -216,12 +217,12 @@ class Takeaway:
 class ReportData:
     title: str
     group: str  # the recipient group's name
-    scope_label: str  # "All" or e.g. "Business area: webshop"
+    scope_label: str  # in `language`: "kaikki", or e.g. "Liiketoiminta-alue: Verkkokauppa"
     period_label: str  # e.g. "2026-11-16 - 2026-11-22"
     previous_label: str
     language: str  # fi | sv | en
     blocks: list[MetricBlock]
-    trend_metric_label: str  # what the trend shows, e.g. "NPS, post-purchase"
+    trend_metric_label: str  # what the trend shows, e.g. "NPS, Oston jälkeen"
     trend: list[TrendPoint]
     segments: list[SegmentRow]
     channels: list[ChannelRow]
@@ -229,6 +230,10 @@ class ReportData:
     after_reminder: Rate  # answers after at least one reminder / all answers
     follow_up: FollowUpSummary
     comments: list[CommentRow]
+    # The catalogue's names for the survey ids and segment values above: the renderers show
+    # these (in `language`), never the ids. The *_label fields are shown as they are; period
+    # labels are ISO keys ("2026-11-16 – 2026-11-22", "2026-W47") the renderers localize.
+    names: DisplayNames = field(default_factory=DisplayNames)
     trend_metric: str = ""  # nps | csat | ces: the trend's headline (its scale)
     takeaway: Takeaway | None = None
     takeaway_line: str = ""  # the takeaway in the report's language
