@@ -120,6 +120,7 @@ def test_every_bench_has_a_module_with_summary_and_quick_arguments():
         "lifecycle",
         "cost_model",
         "e2e",
+        "analytics",
     }
     report = next(b for b in BENCHES if b.name == "report_reads")
     assert report.args == ("--sizes", "1000", "10000", "100000")

@@ -340,8 +340,8 @@ def test_the_finnish_report_names_things_as_the_catalogue_does(
     assert "Rajaus: kaikki" in shown
     assert "Oston jälkeen" in shown and "Liiketoiminta-alue: Verkkokauppa" in shown
     assert "Jakso: 16.–22.11.2026" in shown
-    # answers / invitations = rate, then the messages sent: Finnish numbers
-    assert re.search(r"Sähköposti\s+518\s+2\u00a0730\s+19,0\u00a0%\s+3\u00a0010", shown)
+    # the rate, answers / invitations under it, then the messages sent: Finnish numbers
+    assert re.search(r"Sähköposti\s+19,0\u00a0%\s+518 / 2\u00a0730\s+3\u00a0010", shown)
     assert "Rajaus: Liiketoiminta-alue: Verkkokauppa" in visible_html(
         email_for(_scoped_report("fi"), WEEK).html
     )

@@ -2,7 +2,12 @@ import re
 
 import pytest
 from survey_core.messages.brand import Brand, contrast_with_white
-from survey_core.messages.formatting import format_hours, format_number, format_score_interval
+from survey_core.messages.formatting import (
+    format_hours,
+    format_number,
+    format_percent,
+    format_score_interval,
+)
 from survey_core.messages.i18n import SUPPORTED_LANGUAGES, resolve_language, text
 from survey_core.messages.rendering import (
     MESSAGE_KINDS,
@@ -323,7 +328,11 @@ def test_report_email_shows_scores_with_intervals_and_an_empty_variant(language:
     channel = text(language, "channel_email")
     assert f"{channel}: {numerator} / {denominator} = " in email.text
     cells = re.sub(r"<td[^>]*>", "<td>", email.html)
-    assert f"<td>{channel}</td><td>{numerator}</td><td>{denominator}</td>" in cells
+    percent = format_percent(language, rate.pct)
+    assert (
+        f"<td>{channel}</td><td><strong>{percent}</strong><br>{numerator} / {denominator}</td>"
+        in cells
+    )
     # a segment with too few answers says so; no segment is ranked by number
     assert text(language, "report_too_few") in email.text
     assert text(language, "report_segment_no_difference") in email.html
