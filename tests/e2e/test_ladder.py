@@ -2,9 +2,10 @@
 
 post-purchase's ladder: an email, an SMS reminder 24 h later, a last email 72 h after that;
 open 72 h more. Every scenario is its own customer, and all run at once on one stack whose
-waits run 7,200 times faster (the whole seven-day ladder takes about 84 s). A second of the
-stack's own latency is two hours of its time: fast enough for CI, slow enough that a bounce
-handled a few seconds late still comes before the next rung is due.
+waits run 3,600 times faster (the whole seven-day ladder takes about 170 s). A second of the
+stack's own latency is an hour of its time. At 7,200x a loaded CI machine handled the bounced
+invitation's SMS fallback after the first reminder's rung (12 s of wall time) and failed; the
+lasting fix is virtual time in the local stack (issue 20.3, not merged yet).
 """
 
 from collections.abc import Iterator
@@ -37,7 +38,7 @@ SCRIPTS = [
 
 @pytest.fixture(scope="module")
 def outcomes() -> Iterator[dict[str, Outcome]]:
-    with running_stack(time_scale=7200, start_time=START, log_name="ladder.log") as info:
+    with running_stack(time_scale=3600, start_time=START, log_name="ladder.log") as info:
         yield run_scripts(info, SCRIPTS)
 
 
