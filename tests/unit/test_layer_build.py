@@ -191,6 +191,20 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return layer
 
 
+def _run_on_layer(built: Path, probe: str) -> list[str]:
+    """The lines a cold start alone on the built layer prints: only the layer on the path (-S:
+    no site-packages), no bytecode written into it."""
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=built,
+        env={"PYTHONPATH": str(built), "PYTHONDONTWRITEBYTECODE": "1"},
+    )
+    return done.stdout.splitlines()
+
+
 def test_the_layer_has_validators_and_json_and_no_font(built: Path) -> None:
     package = built / "survey_core"
     assert (package / "_validators" / "purchase_completed.py").is_file()
@@ -232,15 +246,7 @@ def test_a_built_function_imports_no_schema_library_and_no_yaml(built: Path) -> 
         "print(len(catalogue.surveys), len(groups))\n"
     )
     # When it loads its catalogue, report groups and validators, and rejects an event
-    done = subprocess.run(
-        [sys.executable, "-S", "-c", probe],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=built,
-        env={"PYTHONPATH": str(built), "PYTHONDONTWRITEBYTECODE": "1"},
-    )
-    reason, modules, validator_module, counts = done.stdout.splitlines()
+    reason, modules, validator_module, counts = _run_on_layer(built, probe)
     # Then it used the generated code and the JSON: no YAML parser, no schema library
     assert modules == "[]"
     assert validator_module == "survey_core._validators.purchase_completed"
@@ -266,13 +272,5 @@ def test_the_layer_ships_compiled_messages_and_reads_them_without_babel(built: P
         "print(text('fi', 'thanks_title'))\n"
         "print('babel' in sys.modules)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-S", "-c", probe],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=built,
-        env={"PYTHONPATH": str(built), "PYTHONDONTWRITEBYTECODE": "1"},
-    )
     # Then it reads the .mo with the standard library's gettext
-    assert done.stdout.splitlines() == ["Kiitos!", "False"]
+    assert _run_on_layer(built, probe) == ["Kiitos!", "False"]
