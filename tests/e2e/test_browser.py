@@ -141,9 +141,12 @@ def assert_nothing_ran(watched: Watched, title: str) -> None:
     assert watched.page.title() == title
     assert watched.dialogs == []
     assert watched.errors == []
-    # No script element and no image reached the DOM, so nothing was even blocked by the CSP:
-    # the console has no "Refused to execute inline script" (nor any other error).
-    assert watched.page.locator("script, img").count() == 0
+    # No script element and no image but the company's logo (an SVG data: URI, from the
+    # catalogue) reached the DOM, so nothing was even blocked by the CSP: the console has no
+    # "Refused to execute inline script" (nor any other error).
+    assert watched.page.locator("script, img:not(.logo)").count() == 0
+    for source in watched.page.locator("img.logo").evaluate_all("els => els.map(e => e.src)"):
+        assert source.startswith("data:image/svg+xml")
     assert watched.console == []
 
 
@@ -196,23 +199,24 @@ def test_the_page_works_with_the_keyboard(stack: dict[str, Any], browser: Browse
     page = watched.page
     page.goto(scenario.link)
 
-    # Then every score is a radio button with its number as its accessible name, in a group
-    # named by the question
+    # Then every score is a radio button with its number as its accessible name, after a "no
+    # choice" one, in a radio group named by the question
+    no_choice = text(language, "no_choice")
     values: list[str] = page.locator("input[name=score]").evaluate_all(
         "els => els.map(e => e.value)"
     )
-    assert values == [str(score) for score in range(11)]
-    for value in values:
+    assert values == ["", *(str(score) for score in range(11))]
+    for value in values[1:]:
         expect(page.get_by_role("radio", name=value, exact=True)).to_have_count(1)
         expect(page.get_by_label(value, exact=True)).to_have_attribute("value", value)
+    expect(page.get_by_role("radio", name=no_choice, exact=True)).to_have_attribute("value", "")
     question = page.locator("fieldset > legend").inner_text().strip()
     assert question
-    expect(page.get_by_role("group", name=question)).to_have_count(1)
+    expect(page.get_by_role("radiogroup", name=question)).to_have_count(1)
     comment = page.get_by_label(text(language, "comment_label"))
     expect(comment).to_have_count(1)
 
-    # When they Tab into the scores, pick 0 with Space and move to 7 with the arrow keys, Tab
-    # to the comment and type it, Tab to the button and press Enter
+    # When they Tab into the scores: the focus is on "no choice", shown around the whole row
     focus: list[str] = []
 
     def press(key: str) -> None:
@@ -221,12 +225,29 @@ def test_the_page_works_with_the_keyboard(stack: dict[str, Any], browser: Browse
             page.evaluate("() => document.activeElement.id || document.activeElement.tagName")
         )
 
+    def checked() -> list[str]:
+        return list(
+            page.locator("input[name=score]:checked").evaluate_all("e => e.map(i => i.value)")
+        )
+
     press("Tab")
-    # (the radio itself is visually hidden: its label shows the keyboard focus)
+    expect(page.locator(".scale")).to_have_css("outline-style", "solid")
+    assert checked() == []
+    # and move right to 0 (the radio itself is visually hidden: its label shows the focus)
+    press("ArrowRight")
     expect(page.locator("label[for=score-0]")).to_have_css("outline-style", "solid")
-    press("Space")
-    expect(page.get_by_label("0", exact=True)).to_be_checked()
-    for _ in range(7):
+    assert checked() == ["0"]
+    # Then one press too far left from 0 chooses nothing, not 10 (a radio group wraps round)
+    press("ArrowLeft")
+    assert checked() == [""]
+    expect(page.get_by_label("10", exact=True)).not_to_be_checked()
+    # and, from 10, one press too far right chooses nothing either, not 0
+    press("ArrowLeft")
+    assert checked() == ["10"]
+    press("ArrowRight")
+    assert checked() == [""]
+    # When they move right to 7, Tab to the comment and type it, Tab to the button, press Enter
+    for _ in range(8):
         press("ArrowRight")
     expect(page.get_by_label("7", exact=True)).to_be_checked()
     press("Tab")
@@ -234,9 +255,10 @@ def test_the_page_works_with_the_keyboard(stack: dict[str, Any], browser: Browse
     press("Tab")
     page.keyboard.press("Enter")
 
-    # Then the focus went scores 0, 1 ... 7, the comment, the button
-    scores_visited = [f"score-{n}" for n in [0, 0, 1, 2, 3, 4, 5, 6, 7]]
-    assert focus == [*scores_visited, "comment", "BUTTON"]
+    # Then the focus went "no choice", 0, "no choice", 10, "no choice", 0 ... 7, the comment,
+    # the button
+    scores_visited = ["none", "0", "none", "10", "none", *map(str, range(8))]
+    assert focus == [*(f"score-{n}" for n in scores_visited), "comment", "BUTTON"]
     # and the answer was sent and stored as typed
     expect(page.get_by_role("heading", level=1)).to_have_text(text(language, "thanks_title"))
     assert stored_comment(scenario) == "Näppäimistöllä ✓"

@@ -1,6 +1,8 @@
 import re
 
 import pytest
+from survey_core.errors import InvalidAnswer
+from survey_core.logic.collect import parse_score
 from survey_core.messages.brand import Brand, contrast_with_white
 from survey_core.messages.formatting import (
     format_hours,
@@ -209,10 +211,40 @@ def test_survey_page_asks_every_question_and_only_the_first_is_required() -> Non
         error=None,
     )
     assert len(re.findall(r'name="score" [^>]*required', page)) == 5  # CSAT 1-5
-    assert len(re.findall(r'name="score_ces"', page)) == 7  # CES 1-7
+    assert len(re.findall(r'name="score_ces" id="score_ces-\d" value="\d"', page)) == 7  # 1-7
     assert not re.search(r'name="score_ces"[^>]*required', page)
     assert "How easy? <span" in page and "(optional)" in page
     assert "<textarea" not in page  # this survey asks no comment
+
+
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
+def test_each_scale_starts_with_a_no_choice_stop_so_the_arrow_keys_never_wrap_round(
+    language: str,
+) -> None:
+    # A radio group's arrow keys go round: without a stop, left from the lowest score would
+    # choose the highest. The stop comes first in each group, posts an empty score (which the
+    # required first question refuses as missing), is named in the page's language and takes
+    # no place in the row.
+    page = render_survey_page(
+        language=language,
+        questions=[
+            _question("nps", "How likely?"),
+            _question("ces", "How easy?", field="score_ces", required=False),
+        ],
+        company="Example Oy",
+        action_url="tok",
+        ask_comment=False,
+        comment="",
+        error=None,
+    )
+    for field in ("score", "score_ces"):
+        radios = re.findall(rf'<input type="radio"[^>]*name="{field}"[^>]*>', page)
+        assert 'value=""' in radios[0] and "checked" not in radios[0]
+        assert f'aria-label="{text(language, "no_choice")}"' in radios[0]
+        assert all('value=""' not in radio for radio in radios[1:])
+        assert f'<label for="{field}-none"' not in page
+    with pytest.raises(InvalidAnswer, match="missing-score"):
+        parse_score("nps", "")
 
 
 def _checked(page: str, field: str = "score") -> list[int]:
