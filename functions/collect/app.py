@@ -8,7 +8,7 @@ from functools import cache
 from aws_lambda_powertools.metrics import MetricUnit
 from chalice import Chalice, Response
 from chalice.app import Request, SNSEvent
-from survey_core.catalogue import load_catalogue
+from survey_core.catalogue import LANGUAGES, load_catalogue
 from survey_core.config import CollectConfig
 from survey_core.dal.gateways import SmsSender, client
 from survey_core.dal.models import bind_tables
@@ -24,6 +24,7 @@ from survey_core.logic.replies import InboundSms, InvalidInboundSms, ReplyPorts,
 from survey_core.messages.rendering import render_error_page
 from survey_core.observability import correlate, logger, metrics
 from survey_core.web.forms import Form, first, parse_form
+from survey_core.web.languages import preferred_language
 from survey_core.web.security_headers import SECURITY_HEADERS
 
 CONFIG = CollectConfig.from_env(os.environ)
@@ -59,17 +60,24 @@ def every_response(request: Request | None, get_response: Callable[..., Response
     except Exception:
         logger.exception("request failed")
         response = Response(body="", status_code=500)
-    return _as_page(response)
+    return _as_page(response, request)
 
 
-def _as_page(response: Response) -> Response:
+def _browser_language(request: Request | None) -> str:
+    """For a page that knows no customer: the language the browser asks for, if we have it,
+    else the catalogue's default (the customers' usual one)."""
+    headers = request.headers if request is not None else {}
+    return preferred_language(headers.get("accept-language"), LANGUAGES, CATALOGUE.default_language)
+
+
+def _as_page(response: Response, request: Request | None) -> Response:
     content_type = {k.lower(): v for k, v in response.headers.items()}.get("content-type", "")
     if response.status_code >= 400 and not str(content_type).startswith("text/html"):
         # Chalice's own errors are JSON ({"Code": ..., "Message": ...}): a friendly page
-        # instead, in the catalogue's default language (nothing tells the language of a failed
-        # request), with the company's name and look.
+        # instead, in the browser's language (nothing else tells the language of a request the
+        # router refused), with the company's name and look.
         response.body = render_error_page(
-            language=CATALOGUE.default_language,
+            language=_browser_language(request),
             status=response.status_code,
             company=CATALOGUE.company,
             brand=CATALOGUE.brand,
@@ -100,9 +108,9 @@ def _render(action: str, run: Callable[[], Page]) -> Response:
     try:
         page = run()
     except Exception as error:  # a domain error (SurveyError) or anything else
-        # An unknown link, or a failure before the invitation was read: the catalogue's default
-        # language, the customers' usual one (a closed survey's page is in the customer's own).
-        page = error_page(CATALOGUE.default_language, error, CATALOGUE)
+        # An unknown link, or a failure before the invitation was read: the browser's language
+        # (a closed survey's page is in the customer's own).
+        page = error_page(_browser_language(app.current_request), error, CATALOGUE)
         if page.status >= 500:  # not the link's or the answer's fault: ours to look into
             # The correlation id is the invitation's once the token was found
             # (logic/collect.py), else this request's (every_response): never an earlier one's.

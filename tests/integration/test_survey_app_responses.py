@@ -47,6 +47,31 @@ def test_the_apps_own_error_pages_and_the_routers_refusals_are_friendly_pages(
     _is_friendly_page(not_a_form, 415, b"Tarkista vastauksesi")
 
 
+@pytest.mark.parametrize(
+    ("accept_language", "lang", "title"),
+    [
+        ("sv-FI,sv;q=0.9,en;q=0.8", "sv", "Enkäten hittades inte"),
+        ("de-DE,de;q=0.9,en-GB;q=0.7", "en", "Survey not found"),
+        ("de-DE,de;q=0.9", "fi", "Kyselyä ei löytynyt"),  # nothing we have: the default
+    ],
+)
+def test_a_page_that_knows_no_customer_is_in_the_browsers_language(
+    deployment: Deployment, accept_language: str, lang: str, title: str
+) -> None:
+    # Given a link nobody was sent, and a request the router refuses, from a browser that asks
+    # for a language by its Accept-Language header
+    collect = deployment.load("CollectFunction")
+    headers = {"Accept-Language": accept_language}
+    with Client(collect.app) as client:
+        not_found = client.http.get(UNKNOWN, headers=headers)
+        not_allowed = client.http.put(UNKNOWN, headers=headers, body=b"")
+    # Then each page is in the first language it asks for that the surveys have, else in the
+    # catalogue's default
+    _is_friendly_page(not_found, 404, title.encode())
+    for page in (not_found, not_allowed):
+        assert f'<html lang="{lang}">'.encode() in page.body
+
+
 def test_a_crash_outside_the_pages_error_handling_is_a_friendly_500(
     deployment: Deployment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
