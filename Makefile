@@ -12,7 +12,7 @@ UV_VERSION := 0.13.8
 SAM_PYENV := PYENV_VERSION=3.13.0:$(shell pyenv version-name 2>/dev/null || echo system)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv catalogues demo local test lint format typecheck validate check-catalogue build deploy unit integration e2e bench lock clean preview report-preview analytics
+.PHONY: help venv node_modules catalogues demo local test lint format typecheck validate check-catalogue build deploy unit integration e2e bench lock clean preview report-preview analytics
 
 help:
 	@echo "make demo   - run the whole survey loop on the local stack (no AWS account)"
@@ -43,6 +43,13 @@ $(CHECKOV_VENV)/.installed: requirements/checkov.txt
 	touch $@
 
 venv: $(VENV)/.installed
+
+# axe-core for the browser tests (tools/surfaces.py), pinned in package-lock.json.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
+node_modules: node_modules/.installed
 
 # The message catalogues (messages/locale/*/LC_MESSAGES/surveys.po) compiled to .mo beside
 # them, for everything that runs from the work tree; the layer's build compiles its own copy.
@@ -97,12 +104,12 @@ unit: catalogues
 integration: catalogues
 	$(PY) -m pytest -m integration -q
 
-e2e: catalogues
+e2e: catalogues node_modules
 	$(PY) -m pytest -m e2e -q
 
 # Two workers (pytest-xdist), a test file each: a file's local stack stays on one worker.
 # 13.5 min of tests take 7.5 on this 2-core machine.
-test: lint typecheck validate build
+test: lint typecheck validate build node_modules
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
 lock: venv
@@ -113,15 +120,18 @@ lock: venv
 	$(VENV)/bin/uv pip compile -q functions/report/requirements.in -o functions/report/requirements.txt --python-version 3.13 --python-platform aarch64-manylinux_2_34 --no-header
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .local-stack .preview .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) node_modules .aws-sam .local-stack .preview .pytest_cache .mypy_cache .ruff_cache
 
 # sam build first: package sizes and cold starts are measured on the built artifacts.
 bench: venv build
 	$(PY) -m bench
 
-# Every email and SMS of every survey x language x metric, to files (index.html lists them).
-preview: catalogues
+# Every email and SMS of every survey x language x metric, to files (index.html lists them),
+# and a Chromium screenshot of every page and email at 320, 390 and 1280 px with what
+# axe-core and the layout checks found (.preview/surfaces/index.html).
+preview: catalogues node_modules
 	$(PY) -m tools.preview_messages --out .preview
+	$(PY) -m tools.surfaces --out .preview/surfaces
 
 # A manager report from sample data: HTML, text, chart, .xlsx and Chromium screenshots.
 report-preview: catalogues
