@@ -3,6 +3,7 @@ tables, queues, bus and function environments they run against are the template'
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -90,7 +91,7 @@ def deployment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("LOCAL_CLOCK", raising=False)
     parameters = {**DEFAULT_PARAMETERS, "SurveyLinkBaseUrl": "https://surveys.example.com"}
-    template = build_local_template(parameters, REGION)
+    template = _local_template(tuple(parameters.items()), build_local_template)
     deliveries: list[tuple[str, dict[str, Any]]] = []
     monkeypatch.setattr(
         Rule,
@@ -132,6 +133,17 @@ def deployment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
         yield Deployment(
             outputs, environments, template, deliveries, stream_records, iam, lake_records
         )
+
+
+_TEMPLATES: dict[tuple[tuple[str, str], ...], Any] = {}
+
+
+def _local_template(parameters: tuple[tuple[str, str], ...], build: Any) -> Any:
+    """The template, transformed once per worker (SAM's translator: a quarter to half a second
+    of each integration test); each test gets its own copy, free to change."""
+    if parameters not in _TEMPLATES:
+        _TEMPLATES[parameters] = build(dict(parameters), REGION)
+    return copy.deepcopy(_TEMPLATES[parameters])
 
 
 def _enforce_iam(template: Any, parameters: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Any:

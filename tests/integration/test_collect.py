@@ -261,7 +261,9 @@ def test_a_survey_with_two_metrics_asks_both_and_counts_each(deployment: Deploym
     with Client(collect.app) as client:
         # When the customer opens the one-tap CSAT link: both questions are on the page
         page = client.http.get(f"/s/{token}?score=4").body.decode()
-        assert page.count('name="score"') == 5 and page.count('name="score_ces"') == 7
+        # (each scale's scores, after its "no choice" stop)
+        assert page.count('name="score" id="score-') == 6
+        assert page.count('name="score_ces" id="score_ces-') == 8
         assert 'value="4" checked' in page
         # and an invalid ease score is refused, then both are answered
         assert post_form(client, f"/s/{token}", "score=4&score_ces=9").status_code == 400

@@ -16,7 +16,7 @@ from pathlib import Path
 import boto3
 import build_layer
 import pytest
-from survey_core.catalogue import CATALOGUE_PATH, read_catalogue
+from survey_core.catalogue import CATALOGUE_PATH, digest, parse_catalogue, read_catalogue
 from survey_core.report.config import REPORTS_PATH, load_groups, parse_groups
 
 pytestmark = pytest.mark.unit
@@ -217,8 +217,6 @@ def test_the_layer_has_validators_and_json_and_no_font(built: Path) -> None:
 def test_the_built_configuration_is_the_yaml_one(built: Path) -> None:
     # The JSON the functions read holds what the YAML in the repository says
     compiled = json.loads((built / "survey_core" / "catalogue.json").read_text(encoding="utf-8"))
-    from survey_core.catalogue import digest, parse_catalogue
-
     assert parse_catalogue(compiled["catalogue"], "catalogue.yaml") == read_catalogue(
         CATALOGUE_PATH, trust_stamp=False
     )

@@ -4,6 +4,7 @@ cold start (catalogue.py and contracts.py build their validators without the met
 
 import copy
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,21 @@ def test_draft_2020_12_prefix_items_become_draft_7_items() -> None:
     }
     with pytest.raises(ValueError, match="dependentRequired"):
         as_draft_7({"properties": {"a": {"dependentRequired": {}}}})
+
+
+def test_a_validator_made_from_source_raises_what_its_own_module_catches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given survey_core gone from sys.modules, as when the local stack loads a function afresh
+    # with its own environment (infra/local/functions.load_module), after this copy of the
+    # schemas module was imported (by a tool, or a test module at collection)
+    from survey_core import schemas
+
+    schemas.validator.cache_clear()
+    for name in [m for m in sys.modules if m.split(".")[0] == "survey_core"]:
+        monkeypatch.delitem(sys.modules, name)
+    # When a document that breaks its contract is checked
+    found = schemas.errors("purchase-completed", {"customer": {"language": "xx"}})
+    schemas.validator.cache_clear()
+    # Then the errors come back described, not as another copy's uncaught exception
+    assert found and all(isinstance(error, schemas.SchemaError) for error in found)

@@ -216,8 +216,15 @@ def validator(name: str) -> Validator:
     try:
         module = importlib.import_module(f"{__package__}.{GENERATED_PACKAGE}.{module_name(name)}")
     except ModuleNotFoundError:
-        namespace: dict[str, Any] = {}
-        exec(compile(generated_code(name), f"<schema {name}>", "exec"), namespace)  # noqa: S102 - our own schemas' code
+        # This module's own exception classes, not an import of them: where survey_core is
+        # imported afresh (the local stack loads each function with its own environment), an
+        # import would find another copy of this module, whose exceptions `errors` cannot catch.
+        namespace: dict[str, Any] = {
+            "JsonSchemaValueException": JsonSchemaValueException,
+            "JsonSchemaValuesException": JsonSchemaValuesException,
+        }
+        code = generated_code(name).replace(_OWN_IMPORT, "")
+        exec(compile(code, f"<schema {name}>", "exec"), namespace)  # noqa: S102 - our own schemas' code
         found: Validator = namespace["validate"]
         return found
     generated: Validator = module.validate
