@@ -1,0 +1,159 @@
+"""The results view's overview: every survey's numbers for one viewer's scope and a chosen
+period, made by the report's own code from the same counters, so a page and the report say
+the same for the same scope and period (DESIGN 5c).
+
+Pure: the counters, the comments and the overdue tasks come in as functions (the report
+function's reads: logic/report.counter_rows, recent_comments, overdue_tasks), so every rule
+here runs in unit tests without AWS.
+
+The scope is enforced here, on every read: a viewer limited to a business area, a touchpoint
+or their own agent id reads within it whatever the request asks (an edited URL asking for
+another scope gets OutOfScope, never the data); a viewer who sees everything may narrow it to
+one segment value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from ..catalogue import Catalogue
+from ..messages.i18n import text
+from ..report.config import Period, ReportGroup, Scope
+from ..report.content import CounterRows, build_report_data
+from ..report.model import CommentRow, ReportData
+
+ROLES = ("cx-admin", "manager", "agent")  # the user pool's groups, most rights first
+# A user's scope attribute (custom:scope "business_area=webshop") -> the counters' segment
+# attribute it limits.
+SCOPE_ATTRIBUTES = {
+    "business_area": "businessArea",
+    "touchpoint": "touchpoint",
+    "agent": "agentId",
+}
+# The periods a viewer can choose: the last 7, 28 or 91 days up to today, or a range of days.
+PERIOD_DAYS = {"week": 7, "4-weeks": 28, "quarter": 91}
+MAX_RANGE_DAYS = 366
+UTC_ZONE = ZoneInfo("UTC")
+
+
+class OutOfScope(Exception):
+    """A request for data outside the viewer's scope (the page answers 403 and shows none)."""
+
+
+class InvalidPeriod(ValueError):
+    """A period that cannot be shown: reversed, in the future, too long, or unknown."""
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking: a role (cx-admin, manager, agent) and the scope they may read."""
+
+    role: str
+    scope: Scope
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"unknown role {self.role!r}")
+        if self.role == "agent" and self.scope.attribute != "agentId":
+            raise ValueError("an agent's scope is their own agent id")
+        if self.role == "cx-admin" and self.scope.attribute is not None:
+            raise ValueError("a cx-admin sees everything")
+
+
+def scope_of(raw: str) -> Scope:
+    """A user's scope attribute as a Scope: "all", or "business_area=<value>",
+    "touchpoint=<value>", "agent=<agent id>". Anything else is a ValueError."""
+    if raw == "all":
+        return Scope(None, None)
+    name, separator, value = raw.partition("=")
+    if not separator or name not in SCOPE_ATTRIBUTES or not value.strip() or value != value.strip():
+        raise ValueError("a scope is 'all' or one of business_area=, touchpoint=, agent=")
+    return Scope(SCOPE_ATTRIBUTES[name], value)
+
+
+def allowed_scope(viewer: Viewer, asked: Scope) -> Scope:
+    """The scope a request reads. A viewer with a scope reads within it: asking for nothing
+    narrower (the whole of it) or for exactly it gives it; asking for anything else is
+    OutOfScope. A viewer who sees everything reads what they ask for."""
+    if viewer.scope.attribute is None:
+        return asked
+    if asked.attribute is None or asked == viewer.scope:
+        return viewer.scope
+    raise OutOfScope(f"outside the viewer's {viewer.scope.attribute} scope")
+
+
+def period_of(
+    choice: str, today: date, first: date | None = None, last: date | None = None
+) -> Period:
+    """The chosen period: "week", "4-weeks" or "quarter" (the last 7, 28 or 91 days, today
+    included), or "range" from `first` to `last` (whole days, up to today, at most
+    MAX_RANGE_DAYS)."""
+    if choice in PERIOD_DAYS:
+        return Period(today - timedelta(days=PERIOD_DAYS[choice] - 1), today)
+    if choice != "range":
+        raise InvalidPeriod(f"unknown period {choice!r}")
+    if first is None or last is None:
+        raise InvalidPeriod("a range needs its first and last day")
+    if first > last:
+        raise InvalidPeriod("the range ends before it begins")
+    if last > today:
+        raise InvalidPeriod("the range ends in the future")
+    if (last - first).days + 1 > MAX_RANGE_DAYS:
+        raise InvalidPeriod(f"a range is at most {MAX_RANGE_DAYS} days")
+    return Period(first, last)
+
+
+def _cadence(period: Period) -> str:
+    """How the trend labels its periods: by ISO week when the period is one, else by dates."""
+    is_week = period.days == 7 and period.first_day.weekday() == 0
+    return "weekly" if is_week else "range"
+
+
+def view_group(scope: Scope, period: Period, language: str, zone: ZoneInfo) -> ReportGroup:
+    """The report group a page is: the report's code then computes exactly what a report for
+    this scope and period would (no recipients: nothing is sent)."""
+    return ReportGroup(
+        name="results",
+        recipients=(),
+        scope=scope,
+        cadence=_cadence(period),
+        weekday=0,
+        send_at=time(0),
+        time_zone=zone,
+        language=language,
+        campaign=period,
+    )
+
+
+Comments = Callable[[ReportGroup, Period, Catalogue], Sequence[CommentRow]]
+Overdue = Callable[[ReportGroup, Period, Catalogue, datetime], int]
+
+
+def overview(
+    viewer: Viewer,
+    asked: Scope,
+    period: Period,
+    language: str,
+    catalogue: Catalogue,
+    *,
+    read: CounterRows,
+    comments: Comments,
+    overdue: Overdue,
+    now: datetime,
+    zone: ZoneInfo = UTC_ZONE,
+) -> ReportData:
+    """Every survey's metrics with their intervals and change verdicts, the trend, response
+    rates and callbacks for the viewer's allowed scope and the period."""
+    group = view_group(allowed_scope(viewer, asked), period, language, zone)
+    return build_report_data(
+        group,
+        period,
+        catalogue,
+        read,
+        comments(group, period, catalogue),
+        title=text(language, "report_title"),
+        overdue=overdue(group, period, catalogue, now.astimezone(UTC)),
+    )

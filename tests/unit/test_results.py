@@ -1,0 +1,175 @@
+"""The results view's overview (logic/results.py): scopes enforced on every read, the periods
+a viewer can choose, and the same numbers as the report for the same scope and period."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from survey_core.catalogue import load_catalogue
+from survey_core.logic.results import (
+    InvalidPeriod,
+    OutOfScope,
+    Viewer,
+    allowed_scope,
+    overview,
+    period_of,
+    scope_of,
+)
+from survey_core.report.config import Period, Scope, load_groups
+from survey_core.report.content import CounterRow, build_report_data
+
+from tools.preview_report import WEEK, sample_rows
+
+pytestmark = pytest.mark.unit
+
+EVERYTHING = Scope(None, None)
+WEBSHOP = Scope("businessArea", "webshop")
+STORE = Scope("businessArea", "store")
+AGENT_7 = Scope("agentId", "agent-7")
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+class Reads:
+    """The counters of tools/preview_report's sample, read as dal/store would: a scoped series
+    ("...@businessArea=webshop") holds its scope's counts under "all". Every series asked is
+    recorded."""
+
+    def __init__(self) -> None:
+        self.table = sample_rows()
+        self.asked: list[str] = []
+
+    def __call__(self, series: str, first: date, last: date) -> Iterable[CounterRow]:
+        self.asked.append(series)
+        base, _, scope = series.partition("@")
+        rows = [r for r in self.table.get(base, []) if first <= r.day <= last]
+        if not scope:
+            return rows
+        return [dataclasses.replace(r, segment_key="all") for r in rows if r.segment_key == scope]
+
+
+def no_comments(*_: Any) -> list[Any]:
+    return []
+
+
+def no_overdue(*_: Any) -> int:
+    return 0
+
+
+@pytest.mark.parametrize(
+    ("raw", "scope"),
+    [
+        ("all", EVERYTHING),
+        ("business_area=webshop", WEBSHOP),
+        ("touchpoint=service", Scope("touchpoint", "service")),
+        ("agent=agent-7", AGENT_7),
+    ],
+)
+def test_a_users_scope_attribute_reads_as_a_scope(raw: str, scope: Scope) -> None:
+    assert scope_of(raw) == scope
+
+
+@pytest.mark.parametrize(
+    "raw", ["", "All", "business_area", "business_area=", "region=north", "agent= x", "=webshop"]
+)
+def test_anything_else_is_no_scope(raw: str) -> None:
+    with pytest.raises(ValueError, match="a scope is"):
+        scope_of(raw)
+
+
+def test_roles_and_their_scopes_go_together() -> None:
+    Viewer("cx-admin", EVERYTHING)
+    Viewer("manager", WEBSHOP)
+    Viewer("agent", AGENT_7)
+    for role, scope in [("agent", WEBSHOP), ("agent", EVERYTHING), ("cx-admin", WEBSHOP)]:
+        with pytest.raises(ValueError):
+            Viewer(role, scope)
+    with pytest.raises(ValueError, match="unknown role"):
+        Viewer("root", EVERYTHING)
+
+
+def test_a_viewer_who_sees_everything_reads_what_they_ask_for() -> None:
+    admin = Viewer("cx-admin", EVERYTHING)
+    assert allowed_scope(admin, EVERYTHING) == EVERYTHING
+    assert allowed_scope(admin, STORE) == STORE
+
+
+@pytest.mark.parametrize(
+    ("viewer", "asked"),
+    [
+        (Viewer("manager", WEBSHOP), STORE),
+        (Viewer("manager", WEBSHOP), Scope("touchpoint", "service")),
+        (Viewer("manager", WEBSHOP), AGENT_7),
+        (Viewer("agent", AGENT_7), Scope("agentId", "agent-8")),
+        (Viewer("agent", AGENT_7), WEBSHOP),
+    ],
+)
+def test_an_edited_url_asking_outside_the_viewers_scope_gets_nothing(
+    viewer: Viewer, asked: Scope
+) -> None:
+    with pytest.raises(OutOfScope):
+        allowed_scope(viewer, asked)
+    # and nothing is read
+    reads = Reads()
+    with pytest.raises(OutOfScope):
+        overview(
+            viewer, asked, WEEK, "fi", load_catalogue(),
+            read=reads, comments=no_comments, overdue=no_overdue, now=NOW,
+        )  # fmt: skip
+    assert reads.asked == []
+
+
+def test_a_scoped_viewer_asking_for_everything_reads_their_scope_only() -> None:
+    reads = Reads()
+    data = overview(
+        Viewer("manager", WEBSHOP), EVERYTHING, WEEK, "en", load_catalogue(),
+        read=reads, comments=no_comments, overdue=no_overdue, now=NOW,
+    )  # fmt: skip
+    assert reads.asked and all(series.endswith("@businessArea=webshop") for series in reads.asked)
+    assert data.blocks  # the webshop's own numbers
+
+
+@pytest.mark.parametrize("language", ["fi", "sv", "en"])
+def test_the_overview_says_what_the_report_says_for_the_same_scope_and_period(
+    language: str,
+) -> None:
+    # Given a weekly report of the Webshop group (reports.yaml's is daily) and the overview of
+    # a webshop manager for the same week
+    catalogue = load_catalogue()
+    [group] = [g for g in load_groups() if g.scope == WEBSHOP]
+    group = dataclasses.replace(group, language=language, cadence="weekly")
+    report = build_report_data(group, WEEK, catalogue, Reads(), [], overdue=2)
+    page = overview(
+        Viewer("manager", WEBSHOP), EVERYTHING, WEEK, language, catalogue,
+        read=Reads(), comments=no_comments, overdue=lambda *_: 2, now=NOW,
+    )  # fmt: skip
+    # Then every number is the same (only the group's name differs: nothing is sent)
+    assert dataclasses.replace(page, group=report.group) == report
+
+
+def test_the_periods_a_viewer_can_choose() -> None:
+    today = date(2026, 11, 25)
+    assert period_of("week", today) == Period(date(2026, 11, 19), today)
+    assert period_of("4-weeks", today).days == 28
+    assert period_of("quarter", today).days == 91
+    assert period_of("range", today, date(2026, 1, 1), date(2026, 3, 31)).days == 90
+
+
+@pytest.mark.parametrize(
+    ("choice", "first", "last", "problem"),
+    [
+        ("year", None, None, "unknown period"),
+        ("range", None, date(2026, 11, 1), "first and last"),
+        ("range", date(2026, 11, 2), date(2026, 11, 1), "ends before it begins"),
+        ("range", date(2026, 11, 1), date(2026, 11, 26), "future"),
+        ("range", date(2025, 11, 1), date(2026, 11, 25), "at most 366 days"),
+    ],
+)
+def test_a_period_that_cannot_be_shown_is_refused(
+    choice: str, first: date | None, last: date | None, problem: str
+) -> None:
+    with pytest.raises(InvalidPeriod, match=problem):
+        period_of(choice, date(2026, 11, 25), first, last)
