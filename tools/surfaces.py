@@ -1,5 +1,5 @@
-"""Everything a customer or a manager sees, as they see it: every page of the survey app and
-every email, rendered by the product's own code, looked at in headless Chromium at phone and
+"""Everything a customer or a manager sees, as they see it: every page of the survey app,
+every email, the report and the results view's pages, rendered by the product's own code, looked at in headless Chromium at phone and
 desktop widths, with axe-core.
 
 Shared by the browser test (tests/e2e/test_surfaces.py) and `make preview`, which keeps a
@@ -182,6 +182,48 @@ def _reports() -> Iterator[Surface]:
         yield Surface(f"report/{language}/weekly", "report", shown, language)
 
 
+def _results_pages() -> Iterator[Surface]:
+    """The results view's overview, from the report's sample counters: for a viewer who sees
+    everything (with the scope filter) and for a business area's manager (without)."""
+    from datetime import UTC, datetime
+
+    from survey_core.logic.results import Viewer, overview, overview_filter
+    from survey_core.messages.rendering import render_results_overview
+    from survey_core.report.chart import trend_alt_text, trend_chart_png, trend_has_values
+    from survey_core.report.config import Scope
+
+    from tools.preview_report import FONT, WEEK, sample_rows, use_font
+
+    use_font(FONT)
+    table = sample_rows()
+    catalogue = load_catalogue()
+
+    def read(series: str, first: Any, last: Any) -> list[Any]:
+        base, _, scope = series.partition("@")
+        rows = [r for r in table.get(base, []) if first <= r.day <= last]
+        return rows if not scope else [r for r in rows if r.segment_key == scope]
+
+    viewers = {
+        "overview": Viewer("cx-admin", Scope(None, None)),
+        "overview-scoped": Viewer("manager", Scope("businessArea", "webshop")),
+    }
+    for language in LANGUAGES:
+        for name, viewer in viewers.items():
+            data = overview(
+                viewer, Scope(None, None), WEEK, language, catalogue,
+                read=read, comments=lambda *_: [], overdue=lambda *_: 1,
+                now=datetime(2026, 11, 23, 9, tzinfo=UTC),
+            )  # fmt: skip
+            form = overview_filter(
+                viewer, "range", WEEK, viewer.scope, language, catalogue, f"{BASE_URL}/results"
+            )
+            chart = trend_chart_png(data) if trend_has_values(data) else None
+            page = render_results_overview(
+                report=data, chart_png=chart, chart_alt=trend_alt_text(data), form=form
+            )
+            yield Surface(f"results/{language}/{name}", "page", page, language)
+
+
 def surfaces(catalogue: Catalogue | None = None) -> list[Surface]:
     """Every page and email, in every language, in each state a person can meet it in."""
     catalogue = catalogue or load_catalogue()
@@ -191,6 +233,7 @@ def surfaces(catalogue: Catalogue | None = None) -> list[Surface]:
         found += _message_pages(catalogue, language)
         found += _emails(catalogue, language)
     found += _reports()
+    found += _results_pages()
     return found
 
 

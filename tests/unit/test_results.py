@@ -15,10 +15,14 @@ from survey_core.logic.results import (
     OutOfScope,
     Viewer,
     allowed_scope,
+    asked_scope,
     overview,
+    overview_filter,
     period_of,
     scope_of,
 )
+from survey_core.messages.i18n import text
+from survey_core.messages.rendering import render_results_overview
 from survey_core.report.config import Period, Scope, load_groups
 from survey_core.report.content import CounterRow, build_report_data
 
@@ -146,8 +150,10 @@ def test_the_overview_says_what_the_report_says_for_the_same_scope_and_period(
         Viewer("manager", WEBSHOP), EVERYTHING, WEEK, language, catalogue,
         read=Reads(), comments=no_comments, overdue=lambda *_: 2, now=NOW,
     )  # fmt: skip
-    # Then every number is the same (only the group's name differs: nothing is sent)
-    assert dataclasses.replace(page, group=report.group) == report
+    # Then every number is the same (only the title and the group's name differ: the page is
+    # not a report group's, and nothing is sent)
+    assert page.title == text(language, "results_title") and page.group == ""
+    assert dataclasses.replace(page, group=report.group, title=report.title) == report
 
 
 def test_the_periods_a_viewer_can_choose() -> None:
@@ -173,3 +179,48 @@ def test_a_period_that_cannot_be_shown_is_refused(
 ) -> None:
     with pytest.raises(InvalidPeriod, match=problem):
         period_of(choice, date(2026, 11, 25), first, last)
+
+
+def test_the_filter_forms_scope_value_is_only_a_wish() -> None:
+    assert asked_scope(None) == EVERYTHING and asked_scope("all") == EVERYTHING
+    assert asked_scope("businessArea=webshop") == WEBSHOP
+    for raw in ("webshop", "=webshop", "businessArea="):
+        with pytest.raises(ValueError):
+            asked_scope(raw)
+    # what is read is decided by the viewer's scope
+    with pytest.raises(OutOfScope):
+        allowed_scope(Viewer("manager", WEBSHOP), asked_scope("businessArea=store"))
+
+
+@pytest.mark.parametrize("language", ["fi", "sv", "en"])
+def test_the_overview_page_is_a_get_form_over_the_reports_content(language: str) -> None:
+    catalogue = load_catalogue()
+    admin, manager = Viewer("cx-admin", EVERYTHING), Viewer("manager", WEBSHOP)
+    for viewer in (admin, manager):
+        data = overview(
+            viewer, EVERYTHING, WEEK, language, catalogue,
+            read=Reads(), comments=no_comments, overdue=no_overdue, now=NOW,
+        )  # fmt: skip
+        form = overview_filter(viewer, "week", WEEK, viewer.scope, language, catalogue, "/r")
+        page = render_results_overview(
+            report=data, chart_png=b"\x89PNG...", chart_alt="alt", form=form
+        )
+        # The filter reads (GET), names every period choice, and the chosen one
+        assert '<form method="get" action="/r"' in page and 'method="post"' not in page
+        assert page.count("<option") == 4 + (len(form.scopes) if viewer is admin else 0)
+        assert '<option value="week" selected>' in page
+        assert f'<html lang="{language}">' in page
+        assert text(language, "results_title") in page
+        # the report's own content below, its chart inline (the sample counts no answers
+        # through the webshop's own response series: the manager's page says so instead)
+        assert text(language, "report_attachment_note") not in page and "cid:" not in page
+        if viewer is admin:
+            assert 'src="data:image/png;base64,' in page
+            assert data.takeaway_line and data.takeaway_line in page
+        else:
+            assert data.empty and text(language, "report_empty") in page
+    # Only a viewer who sees everything chooses a scope: each named business area and touchpoint
+    admin_form = overview_filter(admin, "week", WEEK, WEBSHOP, "en", catalogue, "/r")
+    assert [c.value for c in admin_form.scopes if c.selected] == ["businessArea=webshop"]
+    assert "touchpoint=service" in [c.value for c in admin_form.scopes]
+    assert overview_filter(manager, "week", WEEK, WEBSHOP, "en", catalogue, "/r").scopes == []

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from ..catalogue import Catalogue
 from ..messages.i18n import text
+from ..messages.rendering import Choice, OverviewFilter
 from ..report.config import Period, ReportGroup, Scope
 from ..report.content import CounterRows, build_report_data
 from ..report.model import CommentRow, ReportData
@@ -35,6 +36,15 @@ SCOPE_ATTRIBUTES = {
 }
 # The periods a viewer can choose: the last 7, 28 or 91 days up to today, or a range of days.
 PERIOD_DAYS = {"week": 7, "4-weeks": 28, "quarter": 91}
+PERIOD_NAMES = {
+    "week": "results_period_week",
+    "4-weeks": "results_period_4_weeks",
+    "quarter": "results_period_quarter",
+    "range": "results_period_range",
+}
+# The segment attributes a viewer who sees everything can narrow the overview to: those the
+# catalogue names values for (the report scopes' attributes).
+FILTER_ATTRIBUTES = ("businessArea", "touchpoint")
 MAX_RANGE_DAYS = 366
 UTC_ZONE = ZoneInfo("UTC")
 
@@ -116,7 +126,7 @@ def view_group(scope: Scope, period: Period, language: str, zone: ZoneInfo) -> R
     """The report group a page is: the report's code then computes exactly what a report for
     this scope and period would (no recipients: nothing is sent)."""
     return ReportGroup(
-        name="results",
+        name="",  # not a report group: the page shows no group's name
         recipients=(),
         scope=scope,
         cadence=_cadence(period),
@@ -154,6 +164,55 @@ def overview(
         catalogue,
         read,
         comments(group, period, catalogue),
-        title=text(language, "report_title"),
+        title=text(language, "results_title"),
         overdue=overdue(group, period, catalogue, now.astimezone(UTC)),
+    )
+
+
+def scope_value(scope: Scope) -> str:
+    """A scope as the filter form's value: "all" or "businessArea=webshop"."""
+    return scope.segment_key
+
+
+def asked_scope(raw: str | None) -> Scope:
+    """The filter form's scope value back as a Scope ("all" when absent). The value is only a
+    wish: allowed_scope decides what is read."""
+    if raw is None or raw == "all":
+        return Scope(None, None)
+    attribute, separator, value = raw.partition("=")
+    if not separator or not attribute or not value:
+        raise ValueError("a scope is 'all' or attribute=value")
+    return Scope(attribute, value)
+
+
+def overview_filter(
+    viewer: Viewer,
+    choice: str,
+    period: Period,
+    scope: Scope,
+    language: str,
+    catalogue: Catalogue,
+    action_url: str,
+) -> OverviewFilter:
+    """The filter form of an overview: every period choice, and for a viewer who sees
+    everything, every named value of the filter attributes; the shown ones selected."""
+    periods = [
+        Choice(name, text(language, message), name == choice)
+        for name, message in PERIOD_NAMES.items()
+    ]
+    scopes: list[Choice] = []
+    if viewer.scope.attribute is None:
+        names = catalogue.names
+        scopes.append(Choice("all", names.scope(language, None, None), scope.attribute is None))
+        for attribute in FILTER_ATTRIBUTES:
+            for value in names.values.get(attribute, {}):
+                option = Scope(attribute, value)
+                label = names.scope(language, attribute, value)
+                scopes.append(Choice(scope_value(option), label, option == scope))
+    return OverviewFilter(
+        action_url=action_url,
+        periods=periods,
+        first_day=period.first_day.isoformat(),
+        last_day=period.last_day.isoformat(),
+        scopes=scopes,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -353,7 +354,13 @@ def render_report_email(
         group=report.group,
         period=words.period(report.period_label),
     )
-    context = {"report": report, "chart_alt": alt, "title": subject}
+    context = {
+        "report": report,
+        "chart_alt": alt,
+        "chart_src": "cid:trend",
+        "attachment": True,
+        "title": subject,
+    }
     return RenderedEmail(
         subject=subject,
         html=_render("report_email.html", report.language, report.names, **context),
@@ -364,3 +371,44 @@ def render_report_email(
 
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: str
+    selected: bool
+
+
+@dataclass(frozen=True)
+class OverviewFilter:
+    """The overview's filter form (a GET: it changes nothing): the period and, for a viewer
+    who sees everything, the scope; each choice with its label in the page's language."""
+
+    action_url: str
+    periods: Sequence[Choice]
+    first_day: str  # the range's days (yyyy-mm-dd), shown in the date fields
+    last_day: str
+    scopes: Sequence[Choice]  # empty: the viewer's scope is fixed
+
+
+def render_results_overview(
+    *, report: ReportData, chart_png: bytes | None, chart_alt: str, form: OverviewFilter
+) -> str:
+    """The results view's overview page: the filter form, then the report's own content for
+    the viewer's scope and the period (report_body.html), the chart inline as a data: URI."""
+    chart_src = (
+        f"data:image/png;base64,{base64.b64encode(chart_png).decode('ascii')}" if chart_png else ""
+    )
+    words = Localizer(report.language, report.names)
+    return _render(
+        "results_overview.html",
+        report.language,
+        report.names,
+        report=report,
+        chart_alt=chart_alt if chart_png else "",
+        chart_src=chart_src,
+        attachment=False,
+        form=form,
+        title=f"{words.text('results_title')} - {words.period(report.period_label)}",
+    )
