@@ -1,6 +1,6 @@
 """Everything a customer or a manager sees, as they see it: every page of the survey app,
-every email, the report and the results view's pages, rendered by the product's own code, looked at in headless Chromium at phone and
-desktop widths, with axe-core.
+every email, the report and the results view's pages, rendered by the product's own code,
+looked at in headless Chromium at phone and desktop widths, with axe-core.
 
 Shared by the browser test (tests/e2e/test_surfaces.py) and `make preview`, which keeps a
 screenshot of each at each width (tools/preview_messages.py --screenshots).
