@@ -118,6 +118,7 @@ lock: venv
 	$(VENV)/bin/uv pip compile -q requirements/checkov.in -o requirements/checkov.txt --python-version 3.11 --no-header
 	$(VENV)/bin/uv pip compile -q layers/survey_core/requirements.in -o layers/survey_core/requirements.txt --python-version 3.13 --python-platform aarch64-manylinux_2_34 --no-header
 	$(VENV)/bin/uv pip compile -q functions/report/requirements.in -o functions/report/requirements.txt --python-version 3.13 --python-platform aarch64-manylinux_2_34 --no-header
+	$(VENV)/bin/uv pip compile -q functions/results/requirements.in -o functions/results/requirements.txt --python-version 3.13 --python-platform aarch64-manylinux_2_34 --no-header
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) node_modules .aws-sam .local-stack .preview .pytest_cache .mypy_cache .ruff_cache

@@ -34,6 +34,8 @@ DEFAULT_PARAMETERS = {
     "ConnectContactFlowId": "00000000-0000-4000-8000-000000000002",
     # Locally the lake gets the comments too, so an erasure's effect on it can be seen.
     "LakeExportComments": "true",
+    # The local user pool's domain (the cloud derives one from the stack id when empty).
+    "SignInDomainPrefix": "feedback-local",
 }
 LOCAL_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "local",

@@ -25,6 +25,7 @@ from samtranslator.utils.py27hash_fix import (
 )
 from samtranslator.yaml_helper import yaml_parse
 
+from . import cognito
 from .lake import SERVED_TYPES as SERVED_BY_LAKE
 from .lake import serve_after_stack, serve_before_stack
 
@@ -55,11 +56,15 @@ SERVED_BY_ADAPTER = frozenset(
         # Glue or Athena resources, its APIs do; and moto enforces no bucket policies.
         *SERVED_BY_LAKE,
         "AWS::S3::BucketPolicy",
+        # The results view's user pool, groups, client and domain (infra/local/cognito.py):
+        # moto's CloudFormation has no Cognito types, its cognito-idp API does.
+        *cognito.SERVED_TYPES,
     }
 )
 # Not on the local stack at all: moto's CloudFormation cannot create alarms, and the metrics
 # they watch (AWS/Lambda, AWS/SQS, AWS/SES, ...) are not published locally anyway.
-NOT_EMULATED = frozenset({"AWS::CloudWatch::Alarm"})
+# Nor the managed login's branding: moto serves no managed login pages.
+NOT_EMULATED = frozenset({"AWS::CloudWatch::Alarm", *cognito.NOT_EMULATED})
 # Of those served by the adapter, the types whose !Ref is their Name: references to them
 # become the name.
 REF_IS_NAME = frozenset({"AWS::SES::ConfigurationSet", "AWS::Scheduler::ScheduleGroup"})
@@ -258,6 +263,7 @@ def create_stack(
     for logical_id in template.resources_of_type("AWS::Scheduler::ScheduleGroup"):
         scheduler.create_schedule_group(Name=names[logical_id])
     serve_before_stack(template.cloudformation, parameters, stack_name, region)
+    cognito.serve_before_stack(template.cloudformation, parameters, stack_name, region)
     cloudformation.create_stack(
         StackName=stack_name,
         TemplateBody=json.dumps(template.for_moto(pseudo)),
@@ -268,4 +274,5 @@ def create_stack(
     if stack["StackStatus"] != "CREATE_COMPLETE":
         raise RuntimeError(f"stack {stack_name} not created: {stack.get('StackStatusReason')}")
     serve_after_stack(template.cloudformation, parameters, stack_name, region)
+    cognito.serve_after_stack(template.cloudformation, parameters, stack_name, region)
     return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
