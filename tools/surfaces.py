@@ -187,6 +187,7 @@ def _results_pages() -> Iterator[Surface]:
     everything (with the scope filter) and for a business area's manager (without)."""
     from datetime import UTC, datetime
 
+    from survey_core.access import Role, access
     from survey_core.logic.results import Viewer, overview, overview_filter
     from survey_core.messages.rendering import render_results_overview
     from survey_core.report.chart import trend_alt_text, trend_chart_png, trend_has_values
@@ -204,8 +205,8 @@ def _results_pages() -> Iterator[Surface]:
         return rows if not scope else [r for r in rows if r.segment_key == scope]
 
     viewers = {
-        "overview": Viewer("cx-admin", Scope(None, None)),
-        "overview-scoped": Viewer("manager", Scope("businessArea", "webshop")),
+        "overview": Viewer(Role.CX_ADMIN, access(Role.CX_ADMIN, None)),
+        "overview-scoped": Viewer(Role.MANAGER, access(Role.MANAGER, "business_area=webshop")),
     }
     for language in LANGUAGES:
         for name, viewer in viewers.items():

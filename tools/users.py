@@ -8,7 +8,7 @@
 
 Roles: cx-admin (sees everything; no scope), manager (all, business_area=<v>, touchpoint=<v>,
 agent=<id>), agent (agent=<their agent id>). Role and scope are checked with the results view's
-own rules (functions/results/results_auth/access.py) before anything is written.
+own rules (survey_core/access.py, in the layer) before anything is written.
 
 `add` has Cognito email a temporary password to the user. `--password` (for demo users on the
 local stack only) sets a permanent one instead and sends nothing; it is never printed.
@@ -19,11 +19,16 @@ Exit status: 0 done, 1 Cognito refused (the user exists, or does not), 2 usage e
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
-from functions.results.results_auth.access import (
+if importlib.util.find_spec("survey_core") is None:  # run from a checkout, not a layer
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers" / "survey_core"))
+
+from survey_core.access import (
     SCOPE_ATTRIBUTE,
     AccessRefused,
     Role,
@@ -32,6 +37,7 @@ from functions.results.results_auth.access import (
     parse_scope,
     role_from_groups,
 )
+
 from tools.stack import UsageError, add_aws_arguments, aws_session, stack_output
 
 POOL_OUTPUT = "ResultsUserPoolId"

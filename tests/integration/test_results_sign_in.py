@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from survey_core.access import Role, Scope, ScopeKind
 
-from functions.results.results_auth.access import Role, Scope, ScopeKind
 from functions.results.results_auth.identity import Pool, TokenRefused, verify_id_token
 from functions.results.results_auth.jwks import HttpKeySource, KeySet, jwks_url
 from tests.conftest import REGION, Deployment

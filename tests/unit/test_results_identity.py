@@ -15,8 +15,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-
-from functions.results.results_auth.access import (
+from survey_core.access import (
     ALL,
     AccessRefused,
     Role,
@@ -26,6 +25,7 @@ from functions.results.results_auth.access import (
     parse_scope,
     role_from_groups,
 )
+
 from functions.results.results_auth.identity import Pool, TokenRefused, verify_id_token
 from functions.results.results_auth.jwks import KeySet, KeysUnavailable, jwks_url, parse_jwks
 

@@ -17,8 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
-
-from .access import SCOPE_ATTRIBUTE, AccessRefused, Role, Scope, access, role_from_groups
+from survey_core.access import SCOPE_ATTRIBUTE, AccessRefused, Role, Scope, access, role_from_groups
 
 ALGORITHM = "RS256"
 DEFAULT_LEEWAY = timedelta(seconds=30)

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from ..access import Role, ScopeKind
+from ..access import Scope as Access
 from ..catalogue import Catalogue
 from ..messages.i18n import text
 from ..messages.rendering import Choice, OverviewFilter
@@ -26,13 +28,11 @@ from ..report.config import Period, ReportGroup, Scope
 from ..report.content import CounterRows, build_report_data
 from ..report.model import CommentRow, ReportData
 
-ROLES = ("cx-admin", "manager", "agent")  # the user pool's groups, most rights first
-# A user's scope attribute (custom:scope "business_area=webshop") -> the counters' segment
-# attribute it limits.
-SCOPE_ATTRIBUTES = {
-    "business_area": "businessArea",
-    "touchpoint": "touchpoint",
-    "agent": "agentId",
+# What a user's access scope (survey_core/access.py) limits: a segment attribute of the counters.
+SEGMENT_ATTRIBUTES = {
+    ScopeKind.BUSINESS_AREA: "businessArea",
+    ScopeKind.TOUCHPOINT: "touchpoint",
+    ScopeKind.AGENT: "agentId",
 }
 # The periods a viewer can choose: the last 7, 28 or 91 days up to today, or a range of days.
 PERIOD_DAYS = {"week": 7, "4-weeks": 28, "quarter": 91}
@@ -59,29 +59,18 @@ class InvalidPeriod(ValueError):
 
 @dataclass(frozen=True)
 class Viewer:
-    """Who is looking: a role (cx-admin, manager, agent) and the scope they may read."""
+    """Who is looking: their role and the scope survey_core.access gave them (from the signed-in
+    user's groups and custom:scope)."""
 
-    role: str
-    scope: Scope
+    role: Role
+    access: Access
 
-    def __post_init__(self) -> None:
-        if self.role not in ROLES:
-            raise ValueError(f"unknown role {self.role!r}")
-        if self.role == "agent" and self.scope.attribute != "agentId":
-            raise ValueError("an agent's scope is their own agent id")
-        if self.role == "cx-admin" and self.scope.attribute is not None:
-            raise ValueError("a cx-admin sees everything")
-
-
-def scope_of(raw: str) -> Scope:
-    """A user's scope attribute as a Scope: "all", or "business_area=<value>",
-    "touchpoint=<value>", "agent=<agent id>". Anything else is a ValueError."""
-    if raw == "all":
-        return Scope(None, None)
-    name, separator, value = raw.partition("=")
-    if not separator or name not in SCOPE_ATTRIBUTES or not value.strip() or value != value.strip():
-        raise ValueError("a scope is 'all' or one of business_area=, touchpoint=, agent=")
-    return Scope(SCOPE_ATTRIBUTES[name], value)
+    @property
+    def scope(self) -> Scope:
+        """The access scope as the counters' scope: everything, or one segment value."""
+        if self.access.kind is ScopeKind.ALL:
+            return Scope(None, None)
+        return Scope(SEGMENT_ATTRIBUTES[self.access.kind], self.access.value)
 
 
 def allowed_scope(viewer: Viewer, asked: Scope) -> Scope:
