@@ -182,6 +182,16 @@ def _reports() -> Iterator[Surface]:
         yield Surface(f"report/{language}/weekly", "report", shown, language)
 
 
+# The results view's message pages (functions/results/app.py), by title and text.
+RESULTS_MESSAGES = (
+    ("results_signed_out_title", "results_signed_out_body"),
+    ("results_forbidden_title", "results_forbidden_body"),
+    ("results_no_access_title", "results_no_access_body"),
+    ("results_bad_filter_title", "results_bad_filter_body"),
+    ("results_unavailable_title", "results_unavailable_body"),
+)
+
+
 def _results_pages() -> Iterator[Surface]:
     """The results view's overview, from the report's sample counters: for a viewer who sees
     everything (with the scope filter) and for a business area's manager (without)."""
@@ -189,7 +199,11 @@ def _results_pages() -> Iterator[Surface]:
 
     from survey_core.access import Role, access
     from survey_core.logic.results import Viewer, overview, overview_filter
-    from survey_core.messages.rendering import render_results_overview
+    from survey_core.messages.rendering import (
+        render_results_message,
+        render_results_overview,
+        render_results_sign_in,
+    )
     from survey_core.report.chart import trend_alt_text, trend_chart_png, trend_has_values
     from survey_core.report.config import Scope
 
@@ -220,8 +234,30 @@ def _results_pages() -> Iterator[Surface]:
             )
             chart = trend_chart_png(data) if trend_has_values(data) else None
             page = render_results_overview(
-                report=data, chart_png=chart, chart_alt=trend_alt_text(data), form=form
+                report=data,
+                chart_png=chart,
+                chart_alt=trend_alt_text(data),
+                form=form,
+                company=catalogue.company,
+                export_url=f"{BASE_URL}/results/export.xlsx?period=range",
+                sign_out_url=f"{BASE_URL}/results/sign-out",
+                csrf="c2FtcGxlLWNzcmYtdG9rZW4",
             )
+            yield Surface(f"results/{language}/{name}", "page", page, language)
+        for error in (False, True):
+            page = render_results_sign_in(
+                language=language,
+                company=catalogue.company,
+                action_url=f"{BASE_URL}/results/sign-in",
+                error=error,
+            )
+            name = "sign-in-error" if error else "sign-in"
+            yield Surface(f"results/{language}/{name}", "page", page, language)
+        for title, body in RESULTS_MESSAGES:
+            page = render_results_message(
+                language=language, title_key=title, body_key=body, company=catalogue.company
+            )
+            name = title.removeprefix("results_").removesuffix("_title")
             yield Surface(f"results/{language}/{name}", "page", page, language)
 
 

@@ -89,7 +89,14 @@ def load_module(source: FunctionSource, environ: Mapping[str, str]) -> ModuleTyp
     with _IMPORT_LOCK, _environment(environ):
         if str(LAYER_DIR) not in sys.path:
             sys.path.insert(0, str(LAYER_DIR))
-        for name in [m for m in sys.modules if m.split(".")[0] == SHARED_PACKAGE]:
+        # The function's own folder, as /var/task on Lambda: for a package it ships beside its
+        # handler (functions/results/results_auth). Appended: it never shadows the layer.
+        if str(source.code_dir) not in sys.path:
+            sys.path.append(str(source.code_dir))
+        # Afresh: the layer and the function's own packages (results_auth), which import the
+        # layer: a copy kept from another load would hold another copy's classes.
+        own = {p.name for p in Path(source.code_dir).iterdir() if (p / "__init__.py").exists()}
+        for name in [m for m in sys.modules if m.split(".")[0] in {SHARED_PACKAGE, *own}]:
             del sys.modules[name]
         spec = importlib.util.spec_from_file_location(unique, path)
         assert spec is not None and spec.loader is not None

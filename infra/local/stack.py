@@ -28,6 +28,9 @@ from .lake import ExportBatches, LakeControl, keep_export_batches
 from .template import ACCOUNT_ID, LocalTemplate, build_local_template, create_stack
 
 SURVEY_SERVER_BACKLOG = 512
+# The Chalice apps the local stack serves over HTTP (template.yaml logical ids).
+COLLECT_FUNCTION = "CollectFunction"
+RESULTS_FUNCTION = "ResultsFunction"
 DEFAULT_PARAMETERS = {
     "SenderEmail": "surveys@example.com",
     "ConnectInstanceId": "00000000-0000-4000-8000-000000000001",
@@ -57,6 +60,7 @@ class LocalStack:
         host: str = "127.0.0.1",
         port: int = 5000,
         survey_port: int = 8000,
+        results_port: int | None = None,
         time_scale: float = 3600.0,
         start_time: str | None = None,
         stack_name: str = "feedback",
@@ -68,6 +72,8 @@ class LocalStack:
         self.host = host
         self.port = port
         self.survey_port = survey_port or free_port(host)
+        # The results view: its own Chalice server beside the survey pages' (one app each).
+        self.results_port = free_port(host) if results_port is None else results_port
         self.time_scale = time_scale
         self.start_time = start_time or datetime.now(UTC).isoformat()
         self.stack_name = stack_name
@@ -173,13 +179,19 @@ class LocalStack:
         by_key = {source.s3_key: source for source in template.functions.values()}
         for function in lambda_backends[ACCOUNT_ID][self.region].list_functions():
             source = by_key[function.code["S3Key"]]
+            environment = {k: str(v) for k, v in function.environment_vars.items()}
+            if source.logical_id == RESULTS_FUNCTION:
+                # Locally: its own server's URL, and a sign-in page of its own (moto serves no
+                # managed login).
+                environment["RESULTS_URL"] = f"{self.results_url}/results"
+                environment["RESULTS_LOCAL_SIGN_IN"] = "true"
             local = LocalFunction(
                 source=source,
                 name=function.function_name,
                 arn=function.function_arn,
                 memory=int(function.memory_size),
                 timeout=int(function.timeout),
-                environment={k: str(v) for k, v in function.environment_vars.items()},
+                environment=environment,
             )
             local.load(process_env)
             self.adapter.register(local)
@@ -232,24 +244,32 @@ class LocalStack:
                 },
             )
 
+    @property
+    def results_url(self) -> str:
+        return f"http://{self.host}:{self.results_port}"
+
     def _serve_survey_pages(self) -> None:
         from chalice.config import Config
         from chalice.local import LocalDevServer
 
-        collect = next(
-            f for f in self.adapter.functions.values() if f.source.handler.endswith(".app")
-        )
-        server = LocalDevServer(collect.handler, Config.create(), self.host, self.survey_port)
-        # socketserver listens with a backlog of 5: a burst of customers answering at once
-        # (API Gateway takes thousands) would see connection resets. Listening again resizes it.
-        server.server.socket.listen(SURVEY_SERVER_BACKLOG)
-        self._serve(server.server.serve_forever, server.shutdown)
+        apps = {f.source.logical_id: f.handler for f in self.adapter.functions.values()}
+        for logical_id, port in (
+            (COLLECT_FUNCTION, self.survey_port),
+            (RESULTS_FUNCTION, self.results_port),
+        ):
+            server = LocalDevServer(apps[logical_id], Config.create(), self.host, port)
+            # socketserver listens with a backlog of 5: a burst of customers answering at once
+            # (API Gateway takes thousands) would see connection resets. Listening again
+            # resizes it.
+            server.server.socket.listen(SURVEY_SERVER_BACKLOG)
+            self._serve(server.server.serve_forever, server.shutdown)
 
     # ------------------------------------------------------------ info / stop
     def info(self) -> dict[str, Any]:
         return {
             "endpoint_url": self.endpoint_url,
             "survey_url": self.parameters["SurveyLinkBaseUrl"],
+            "results_url": f"{self.results_url}/results",
             "region": self.region,
             "stack_name": self.stack_name,
             "event_bus_name": self.outputs.get("EventBusName"),
@@ -283,12 +303,16 @@ def main(argv: list[str] | None = None) -> int:
         default=3600.0,
         help="how much faster Step Functions waits run (3600: a 24 h wait takes 24 s)",
     )
+    parser.add_argument(
+        "--results-port", type=int, default=8001, help="results view port (0: any free)"
+    )
     parser.add_argument("--start-time", help="ISO instant the handlers' clock starts at")
     parser.add_argument("--ready-file", type=Path, help="write the endpoints here as JSON when up")
     args = parser.parse_args(argv)
     stack = LocalStack(
         port=args.port,
         survey_port=args.survey_port,
+        results_port=args.results_port or free_port("127.0.0.1"),
         time_scale=args.time_scale,
         start_time=args.start_time,
     )
@@ -298,6 +322,7 @@ def main(argv: list[str] | None = None) -> int:
         f"  AWS endpoint   {info['endpoint_url']}   (region {info['region']}, any credentials)\n"
         f"  event bus      {info['event_bus_name']}\n"
         f"  survey pages   {info['survey_url']}/s/<token>\n"
+        f"  results view   {info['results_url']}   (users: python -m tools.users add ...)\n"
         f"  sent messages  {info['endpoint_url']}/_local/outbox\n"
         f"  Connect tasks  {info['endpoint_url']}/_local/connect/tasks\n"
         f"  fire a report  curl -X POST "

@@ -163,6 +163,24 @@ def _lake_export_paths(deployment: Deployment) -> None:
     assert _export(deployment) == {"batchItemFailures": []}
 
 
+def _results_paths(deployment: Deployment) -> None:
+    # A signed-in cx-admin's overview (the sign-in itself: test_results_app.py) reads what a
+    # report reads, and the export; the form key was read when the function loaded
+    import sys
+    from datetime import UTC, datetime
+
+    results = deployment.load("ResultsFunction")
+    access = sys.modules["survey_core.access"]  # the copy the function loaded with
+    admin = results.Principal(
+        "sub-1", None, access.Role.CX_ADMIN, access.ALL, "jti-1", datetime.now(UTC)
+    )
+    results._principal = lambda: admin
+    _answered(deployment)  # something to read
+    with Client(results.app) as client:
+        assert client.http.get("/results?period=4-weeks").status_code == 200
+        assert client.http.get("/results/export.xlsx", headers={"Accept": "*/*"}).status_code == 200
+
+
 SCENARIOS: dict[str, Callable[[Deployment], None]] = {
     "TriggerFunction": _trigger_paths,
     "SendFunction": _send_paths,
@@ -175,6 +193,7 @@ SCENARIOS: dict[str, Callable[[Deployment], None]] = {
     "ReportFunction": _report_paths,
     "CohortsFunction": _cohort_paths,
     "LakeExportFunction": _lake_export_paths,
+    "ResultsFunction": _results_paths,
 }
 
 

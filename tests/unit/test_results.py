@@ -184,10 +184,17 @@ def test_the_overview_page_is_a_get_form_over_the_reports_content(language: str)
         )  # fmt: skip
         form = overview_filter(who, "week", WEEK, who.scope, language, catalogue, "/r")
         page = render_results_overview(
-            report=data, chart_png=b"\x89PNG...", chart_alt="alt", form=form
-        )
+            report=data, chart_png=b"\x89PNG...", chart_alt="alt", form=form,
+            company=catalogue.company, export_url="/r/export.xlsx?period=week",
+            sign_out_url="/r/sign-out", csrf="token",
+        )  # fmt: skip
         # The filter reads (GET), names every period choice, and the chosen one
-        assert '<form method="get" action="/r"' in page and 'method="post"' not in page
+        assert '<form method="get" action="/r"' in page
+        # and the only POST is sign-out, with the session's CSRF token
+        assert page.count('method="post"') == 1
+        assert '<form method="post" action="/r/sign-out"' in page
+        assert '<input type="hidden" name="csrf" value="token">' in page
+        assert 'href="/r/export.xlsx?period=week"' in page
         assert page.count("<option") == 4 + (len(form.scopes) if who is admin else 0)
         assert '<option value="week" selected>' in page
         assert f'<html lang="{language}">' in page

@@ -235,3 +235,30 @@ class ReportConfig(Common):
             **cls.common_kwargs(environ),  # type: ignore[arg-type]
             sender_email=_require(environ, "SENDER_EMAIL"),
         )
+
+
+@dataclass(frozen=True)
+class ResultsConfig(Common):
+    """The results view (functions/results): its user pool and client, where people sign in,
+    the view's own public URL, and the key of its forms' CSRF tokens."""
+
+    user_pool_id: str
+    client_id: str
+    sign_in_url: str  # the managed login's base URL (https://<domain>.auth.<region>...)
+    results_url: str  # the view's public URL, e.g. https://<api>/prod/results
+    form_key_secret_arn: str
+    # The local stack has no managed login: a page of the view's own signs people in with
+    # their password (Cognito's USER_PASSWORD_AUTH). Never set in the cloud.
+    local_sign_in: bool = False
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> ResultsConfig:
+        return cls(
+            **cls.common_kwargs(environ),  # type: ignore[arg-type]
+            user_pool_id=_require(environ, "RESULTS_USER_POOL_ID"),
+            client_id=_require(environ, "RESULTS_CLIENT_ID"),
+            sign_in_url=_require(environ, "RESULTS_SIGN_IN_URL").rstrip("/"),
+            results_url=_require(environ, "RESULTS_URL").rstrip("/"),
+            form_key_secret_arn=_require(environ, "RESULTS_FORM_KEY_SECRET_ARN"),
+            local_sign_in=environ.get("RESULTS_LOCAL_SIGN_IN") == "true",
+        )

@@ -13,6 +13,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ..lake.objects import LakeObject, compress, decode, lines
+from .secrets import stack_key
 
 REWRITE_ATTEMPTS = 5  # another rewrite of the same object got in first: read it again
 # S3's answers to a conditional write when the object changed since it was read.
@@ -94,10 +95,7 @@ def pseudonym_key(secrets: Any, secret_arn: str) -> bytes:
     """The stack's pseudonym key (made by CloudFormation with GenerateSecretString). It must
     never change: every pseudonym in the lake, and every table analysts keyed with it, would
     stop joining."""
-    value = secrets.get_secret_value(SecretId=secret_arn)["SecretString"]
-    if len(value) < 32:
-        raise ValueError("the pseudonym key is shorter than 32 characters")
-    return str(value).encode("utf-8")
+    return stack_key(secrets, secret_arn)
 
 
 @dataclass(frozen=True)

@@ -393,7 +393,15 @@ class OverviewFilter:
 
 
 def render_results_overview(
-    *, report: ReportData, chart_png: bytes | None, chart_alt: str, form: OverviewFilter
+    *,
+    report: ReportData,
+    chart_png: bytes | None,
+    chart_alt: str,
+    form: OverviewFilter,
+    company: str,
+    export_url: str,
+    sign_out_url: str,
+    csrf: str,
 ) -> str:
     """The results view's overview page: the filter form, then the report's own content for
     the viewer's scope and the period (report_body.html), the chart inline as a data: URI."""
@@ -410,5 +418,21 @@ def render_results_overview(
         chart_src=chart_src,
         attachment=False,
         form=form,
+        company=company,
+        export_url=export_url,
+        sign_out_url=sign_out_url,
+        csrf=csrf,
         title=f"{words.text('results_title')} - {words.period(report.period_label)}",
     )
+
+
+def render_results_sign_in(*, language: str, company: str, action_url: str, error: bool) -> str:
+    """The local stack's sign-in page (the cloud's is Cognito's managed login)."""
+    return _render(
+        "results_sign_in.html", language, company=company, action_url=action_url, error=error
+    )
+
+
+def render_results_message(*, language: str, title_key: str, body_key: str, company: str) -> str:
+    """A results view page with a title and one paragraph (signed out, not allowed, ...)."""
+    return _render_message(language, title_key, body_key, company=company)

@@ -17,3 +17,13 @@ SECURITY_HEADERS: dict[str, str] = {
     "Cache-Control": "no-store",
     "Strict-Transport-Security": "max-age=31536000",
 }
+
+
+def results_headers(sign_in_url: str | None) -> dict[str, str]:
+    """The results view's headers: the survey pages' own, except that its forms may also lead
+    to the managed login (sign-out redirects there: browsers check form-action on a form's
+    redirects too), and a same-origin Referer is kept: under no-referrer, browsers send
+    `Origin: null` on a same-origin POST, which the CSRF check refuses."""
+    form_action = "form-action 'self'" + (f" {sign_in_url}" if sign_in_url else "")
+    policy = SECURITY_HEADERS["Content-Security-Policy"].replace("form-action 'self'", form_action)
+    return {**SECURITY_HEADERS, "Content-Security-Policy": policy, "Referrer-Policy": "same-origin"}

@@ -1,0 +1,364 @@
+"""Results view: the signed-in overview of the survey results for managers and agents (Chalice
+app behind API Gateway, under /results on the survey API).
+
+Every request's session is the user's Cognito ID token in an HttpOnly cookie, verified on each
+request (signature against the pool's keys, issuer, client, expiry, token use); the role and
+scope it carries decide what is read (survey_core.logic.results), whatever the URL asks. GETs
+only read; the one form that changes something (sign-out) carries a CSRF token.
+"""
+
+import os
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from http.cookies import SimpleCookie
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from chalice import Chalice, Response
+from results_auth.cognito import (
+    SignInFailed,
+    authorize_url,
+    exchange_code,
+    logout_url,
+    new_pkce,
+    password_sign_in,
+)
+from results_auth.identity import Pool, Principal, TokenRefused, verify_id_token
+from results_auth.jwks import HttpKeySource, KeySet, KeysUnavailable, jwks_url
+from results_auth.session import (
+    CookieSettings,
+    CsrfRefused,
+    check_form_post,
+    cleared_cookie,
+    csrf_token,
+    session_cookie,
+    session_token,
+)
+from survey_core.catalogue import load_catalogue
+from survey_core.config import ResultsConfig
+from survey_core.dal.gateways import client
+from survey_core.dal.models import bind_tables
+from survey_core.dal.secrets import stack_key
+from survey_core.logic.report import counter_rows, overdue_tasks, recent_comments
+from survey_core.logic.results import (
+    InvalidPeriod,
+    OutOfScope,
+    Viewer,
+    allowed_scope,
+    asked_scope,
+    overview,
+    overview_filter,
+    period_of,
+)
+from survey_core.messages.i18n import resolve_language
+from survey_core.messages.rendering import (
+    render_results_message,
+    render_results_overview,
+    render_results_sign_in,
+)
+from survey_core.observability import logger
+from survey_core.report.chart import trend_alt_text, trend_chart_png, trend_has_values, use_font
+from survey_core.report.workbook import report_workbook
+from survey_core.web.forms import first, parse_form
+from survey_core.web.languages import preferred_language
+from survey_core.web.security_headers import results_headers
+
+# The chart's font ships with this function (Makefile), not in the shared layer.
+use_font(Path(__file__).with_name("fonts") / "DejaVuSans.ttf")
+CONFIG = ResultsConfig.from_env(os.environ)
+bind_tables(CONFIG.tables, CONFIG.region)
+CATALOGUE = load_catalogue()
+POOL = Pool(CONFIG.region, CONFIG.user_pool_id, CONFIG.client_id)
+# Locally moto serves the pool's keys at its endpoint; in the cloud they come from the issuer.
+KEYS = KeySet(HttpKeySource(jwks_url(POOL.issuer, os.environ.get("AWS_ENDPOINT_URL"))))
+FORM_KEY = stack_key(client("secretsmanager", CONFIG.region), CONFIG.form_key_secret_arn)
+RESULTS = urlsplit(CONFIG.results_url)
+ORIGIN = f"{RESULTS.scheme}://{RESULTS.netloc}"
+COOKIES = CookieSettings(path=RESULTS.path or "/results", secure=RESULTS.scheme == "https")
+HEADERS = results_headers(None if CONFIG.local_sign_in else CONFIG.sign_in_url)
+PKCE_COOKIE = "results_sign_in"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+app = Chalice(app_name="survey-results")
+# The export is binary: Chalice base64-encodes it for API Gateway when the browser accepts it
+# (a download link's Accept ends in */*; the SurveyApi's BinaryMediaTypes decodes it).
+app.api.binary_types.append(XLSX)
+
+
+def _now() -> datetime:
+    # Tokens carry real time (the pool's clock), also on the local stack whose handlers' clock
+    # may run faster: a session is checked against the wall clock.
+    return datetime.now(UTC)
+
+
+def _headers() -> dict[str, str]:
+    request = app.current_request
+    assert request is not None
+    return dict(request.headers)
+
+
+def _language() -> str:
+    return preferred_language(
+        _headers().get("accept-language"), ("fi", "sv", "en"), CATALOGUE.default_language
+    )
+
+
+def _page(html: str, status: int = 200, **extra: str) -> Response:
+    return Response(body=html, status_code=status, headers={**HEADERS, **extra})
+
+
+def _redirect(location: str, *cookies: str) -> Response:
+    headers: dict[str, Any] = {**HEADERS, "Location": location}
+    if cookies:
+        headers["Set-Cookie"] = list(cookies)
+    return Response(body="", status_code=303, headers=headers)
+
+
+def _principal() -> Principal | None:
+    """The signed-in user, or None (no session, or one that no longer verifies)."""
+    token = session_token(_headers().get("cookie"))
+    if token is None:
+        return None
+    try:
+        return verify_id_token(token, pool=POOL, keys=KEYS.get, now=_now())
+    except TokenRefused as refused:
+        logger.info("session refused", extra={"reason": str(refused)})
+        return None
+
+
+def _signed_in(view: Callable[[Principal], Response]) -> Response:
+    try:
+        principal = _principal()
+    except KeysUnavailable:
+        logger.exception("the user pool's keys could not be read")
+        return _message("results_unavailable_title", "results_unavailable_body", 503)
+    if principal is None:
+        return _redirect(f"{CONFIG.results_url}/sign-in")
+    return view(principal)
+
+
+def _message(title: str, body: str, status: int) -> Response:
+    html = render_results_message(
+        language=_language(), title_key=title, body_key=body, company=CATALOGUE.company
+    )
+    return _page(html, status)
+
+
+def _query() -> dict[str, str]:
+    request = app.current_request
+    assert request is not None
+    return dict(request.query_params or {})
+
+
+def _day(raw: str | None) -> date | None:
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        raise InvalidPeriod("a day is yyyy-mm-dd") from None
+
+
+def _overview_data(principal: Principal) -> tuple[Any, Viewer, str, Any, Any]:
+    """The overview's data for the request's filter, within the principal's scope."""
+    query = _query()
+    language = resolve_language(query.get("lang") or _language())
+    viewer = Viewer(principal.role, principal.scope)
+    choice = query.get("period", "week")
+    today = _now().astimezone(CONFIG.reporting_time_zone).date()
+    period = period_of(choice, today, _day(query.get("first")), _day(query.get("last")))
+    asked = asked_scope(query.get("scope"))
+    scope = allowed_scope(viewer, asked)  # OutOfScope before anything is read
+    data = overview(
+        viewer,
+        asked,
+        period,
+        language,
+        CATALOGUE,
+        read=counter_rows,
+        comments=recent_comments,
+        overdue=overdue_tasks,
+        now=_now(),
+        zone=CONFIG.reporting_time_zone,
+    )
+    return data, viewer, choice, period, scope
+
+
+@app.route("/results", methods=["GET"])
+def show_overview() -> Response:
+    def view(principal: Principal) -> Response:
+        try:
+            data, viewer, choice, period, scope = _overview_data(principal)
+        except OutOfScope:
+            logger.info("out of scope", extra={"role": principal.role.value})
+            return _message("results_forbidden_title", "results_forbidden_body", 403)
+        except (InvalidPeriod, ValueError):
+            return _message("results_bad_filter_title", "results_bad_filter_body", 400)
+        form = overview_filter(
+            viewer, choice, period, scope, data.language, CATALOGUE, CONFIG.results_url
+        )
+        chart = trend_chart_png(data) if trend_has_values(data) else None
+        html = render_results_overview(
+            report=data,
+            chart_png=chart,
+            chart_alt=trend_alt_text(data),
+            form=form,
+            company=CATALOGUE.company,
+            export_url=f"{CONFIG.results_url}/export.xlsx?{urlencode(_query())}",
+            sign_out_url=f"{CONFIG.results_url}/sign-out",
+            csrf=csrf_token(FORM_KEY, principal.token_id),
+        )
+        return _page(html)
+
+    return _signed_in(view)
+
+
+@app.route("/results/export.xlsx", methods=["GET"])
+def export() -> Response:
+    def view(principal: Principal) -> Response:
+        try:
+            data, _, _, period, _ = _overview_data(principal)
+        except OutOfScope:
+            return _message("results_forbidden_title", "results_forbidden_body", 403)
+        except (InvalidPeriod, ValueError):
+            return _message("results_bad_filter_title", "results_bad_filter_body", 400)
+        name = f"results-{period.first_day.isoformat()}-{period.last_day.isoformat()}.xlsx"
+        return Response(
+            body=report_workbook(data),
+            status_code=200,
+            headers={
+                **HEADERS,
+                "Content-Type": XLSX,
+                "Content-Disposition": f'attachment; filename="{name}"',
+            },
+        )
+
+    return _signed_in(view)
+
+
+@app.route("/results/sign-in", methods=["GET"])
+def sign_in_page() -> Response:
+    if CONFIG.local_sign_in:
+        return _page(_sign_in_form(error=False))
+    state, verifier, challenge = new_pkce()
+    callback = f"{CONFIG.results_url}/auth/callback"
+    pending = _short_cookie(PKCE_COOKIE, f"{state}.{verifier}", 600)
+    return _redirect(
+        authorize_url(CONFIG.sign_in_url, CONFIG.client_id, callback, state, challenge), pending
+    )
+
+
+def _sign_in_form(*, error: bool) -> str:
+    return render_results_sign_in(
+        language=_language(),
+        company=CATALOGUE.company,
+        action_url=f"{CONFIG.results_url}/sign-in",
+        error=error,
+    )
+
+
+def _short_cookie(name: str, value: str, max_age: int) -> str:
+    secure = "; Secure" if COOKIES.secure else ""
+    return f"{name}={value}; Max-Age={max_age}; Path={COOKIES.path}; HttpOnly; SameSite=Lax{secure}"
+
+
+def _start_session(id_token: str) -> Response:
+    try:
+        principal = verify_id_token(id_token, pool=POOL, keys=KEYS.get, now=_now())
+    except TokenRefused as refused:
+        logger.info("sign-in refused", extra={"reason": str(refused)})
+        return _message("results_no_access_title", "results_no_access_body", 403)
+    cookie = session_cookie(id_token, principal.expires_at, _now(), COOKIES)
+    logger.info("signed in", extra={"role": principal.role.value})
+    return _redirect(CONFIG.results_url, cookie, _short_cookie(PKCE_COOKIE, "", 0))
+
+
+@app.route(
+    "/results/sign-in", methods=["POST"], content_types=["application/x-www-form-urlencoded"]
+)
+def sign_in_post() -> Response:
+    if not CONFIG.local_sign_in:  # in the cloud, only the managed login takes passwords
+        return _message("error_404_title", "error_404_body", 404)
+    request = app.current_request
+    assert request is not None
+    form = _form()
+    email, password = first(form, "email") or "", first(form, "password") or ""
+    try:
+        token = password_sign_in(
+            client("cognito-idp", CONFIG.region), CONFIG.client_id, email, password
+        )
+    except SignInFailed as failed:
+        logger.info("sign-in failed", extra={"reason": str(failed)})
+        return _page(_sign_in_form(error=True), 401)
+    return _start_session(token)
+
+
+@app.route("/results/auth/callback", methods=["GET"])
+def callback() -> Response:
+    query = _query()
+    pending = _cookie(PKCE_COOKIE)
+    state, _, verifier = (pending or "").partition(".")
+    if not pending or not state or query.get("state") != state or not query.get("code"):
+        return _message("results_no_access_title", "results_no_access_body", 400)
+    try:
+        token = exchange_code(
+            CONFIG.sign_in_url,
+            CONFIG.client_id,
+            query["code"],
+            f"{CONFIG.results_url}/auth/callback",
+            verifier,
+        )
+    except SignInFailed as failed:
+        logger.info("sign-in failed", extra={"reason": str(failed)})
+        return _message("results_no_access_title", "results_no_access_body", 400)
+    return _start_session(token)
+
+
+def _form() -> dict[str, list[str]]:
+    request = app.current_request
+    assert request is not None
+    raw = request.raw_body or b""
+    body = raw if isinstance(raw, bytes) else str(raw).encode("utf-8")
+    return parse_form(body, request.headers.get("content-type", ""))
+
+
+def _cookie(name: str) -> str | None:
+    cookies: SimpleCookie = SimpleCookie()
+    try:
+        cookies.load(_headers().get("cookie") or "")
+    except Exception:
+        return None
+    morsel = cookies.get(name)
+    return morsel.value if morsel is not None else None
+
+
+@app.route(
+    "/results/sign-out", methods=["POST"], content_types=["application/x-www-form-urlencoded"]
+)
+def sign_out() -> Response:
+    request = app.current_request
+    assert request is not None
+    principal = _principal()
+    form = _form()
+    if principal is not None:
+        try:
+            check_form_post(
+                key=FORM_KEY,
+                token_id=principal.token_id,
+                submitted=first(form, "csrf"),
+                headers=_headers(),
+                origin=ORIGIN,
+            )
+        except CsrfRefused as refused:
+            logger.info("sign-out refused", extra={"reason": str(refused)})
+            return _message("results_forbidden_title", "results_forbidden_body", 403)
+    signed_out = f"{CONFIG.results_url}/signed-out"
+    if CONFIG.local_sign_in:
+        return _redirect(signed_out, cleared_cookie(COOKIES))
+    return _redirect(
+        logout_url(CONFIG.sign_in_url, CONFIG.client_id, signed_out), cleared_cookie(COOKIES)
+    )
+
+
+@app.route("/results/signed-out", methods=["GET"])
+def signed_out() -> Response:
+    return _message("results_signed_out_title", "results_signed_out_body", 200)

@@ -1,0 +1,1 @@
+../report/prune_babel.py
