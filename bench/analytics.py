@@ -8,12 +8,14 @@
 - DuckDB: answers (and their messages, callback tasks and a churn list) generated straight
   into the lake's layout by DuckDB itself (gzip JSON lines under <table>/dt=<day>/, as the
   export writes them), then every named query of template.yaml, translated by sqlglot, timed
-  over the files (tools/lake_sql.connect: views over the JSON, what `make analytics` does) and
-  over the same tables loaded into memory once. Target: each under 2 s at 1,000,000 answers.
+  over the tables loaded into memory once (tools/lake_sql.connect, what `tools.lake query` and
+  `make analytics` do; the load timed apart) and over views of the files (each query parses
+  the gzip JSON again). Target: each under 2 s at 1,000,000 answers, in memory. The CPU
+  seconds are given too: on a shared machine they vary less than the wall time.
 - Cost: the export's modelled cost per 1,000,000 answers (model below, prices with sources),
   from the rows and bytes per answer the local stack's lake holds after the demo flow.
 
-    .venv/bin/python -m bench.analytics [--sizes 100000 1000000] [--lag-answers 10]
+    .venv/bin/python -m bench.analytics [--sizes 100000 1000000] [--lag-answers 10] [--skip-stack]
                                         [--json PATH]
 """
 
@@ -155,20 +157,22 @@ def generate(root: Path, answers: int) -> dict[str, int]:
 
 
 def time_queries(root: Path, period: tuple[str, str]) -> dict[str, dict[str, float]]:
-    """Seconds per named query, over the files (views) and over tables loaded once."""
+    """Seconds (wall and CPU) per named query, over tables loaded once and over the files."""
     from tools import lake_sql
 
     found = lake_sql.catalogue()
+    tables = lake_sql.tables_read(found.queries.values(), found.tables)
     timings: dict[str, dict[str, float]] = {q: {} for q in found.queries}
-    for mode in ("files", "memory"):
+    for mode in ("memory", "files"):
         began = time.perf_counter()
-        con = lake_sql.connect(root, found.tables, materialize=mode == "memory")
+        con = lake_sql.connect(root, tables, materialize=mode == "memory")
         con.execute("SET threads = 2")
         load = time.perf_counter() - began
         for name, query in found.queries.items():
-            began = time.perf_counter()
+            began, cpu = time.perf_counter(), time.process_time()
             result = lake_sql.run(con, query, *period)
             timings[name][mode] = round(time.perf_counter() - began, 3)
+            timings[name][f"{mode}_cpu"] = round(time.process_time() - cpu, 3)
             timings[name][f"{mode}_rows"] = len(result.rows)
         if mode == "memory":
             for name in timings:
@@ -369,15 +373,16 @@ def summary(result: dict[str, Any]) -> list[Row]:
         )
     for figure in result.get("duckdb", []):
         for name, timing in figure["queries"].items():
-            worst = timing["files"]
+            seconds = timing["memory"]  # as tools.lake query runs it: the tables loaded once
             rows.append(
                 Row(
                     "analytics",
                     f"DuckDB {name} at {figure['answers']:,} answers",
-                    f"{timing['files']:.2f} s from files, {timing['memory']:.2f} s in memory",
+                    f"{seconds:.2f} s in memory (CPU {timing.get('memory_cpu', 0):.2f} s; "
+                    f"load {timing['load']:.1f} s once), {timing['files']:.2f} s from files",
                     f"<= {TARGET_QUERY_SECONDS:g} s",
-                    OK if worst <= TARGET_QUERY_SECONDS else OVER,
-                    worst,
+                    OK if seconds <= TARGET_QUERY_SECONDS else OVER,
+                    seconds,
                     "s",
                 )
             )

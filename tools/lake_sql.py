@@ -2,10 +2,11 @@
 
 template.yaml holds the lake's one copy of everything a query needs: the Glue tables (their
 columns, types and S3 prefixes) and the Athena named queries (Athena's dialect: Trino). Here
-each Glue table becomes a DuckDB view over the objects' files (gzip JSON lines under
-<table>/dt=<day>/, the day as the `dt` column, as partition projection gives it), and each
-named query is translated from Trino to DuckDB by sqlglot when it runs. Nothing is written
-twice by hand: a change to a query in the template is what both engines run.
+each Glue table a query reads becomes a DuckDB table loaded once from the objects' files (gzip
+JSON lines under <table>/dt=<day>/, the day as the `dt` column, as partition projection gives
+it; materialize=False: a view over the files, read again by each query), and each named query
+is translated from Trino to DuckDB by sqlglot when it runs. Nothing is written twice by hand:
+a change to a query in the template is what both engines run.
 
 Used by `python -m tools.lake query` (`make analytics`), bench/analytics.py and the tests.
 """
@@ -136,12 +137,22 @@ def _empty(table: LakeTable) -> str:
     return f"({', '.join(columns)})"
 
 
-def connect(root: Path, tables: Mapping[str, LakeTable], *, materialize: bool = False) -> Any:
-    """A DuckDB database where each lake table is a view over its files under root (or, with
-    materialize, a table loaded from them once: the queries then read memory, not JSON)."""
+# DuckDB's rewrite of `row_number() ... = 1` into arg_max over a struct of the row is slow when
+# the order is a string (the escalations' version): callback_sla_by_team took 1.6 s of CPU
+# instead of 0.6 at 1,000,000 answers; scores_by_week_and_segment (an integer revision) gains
+# 0.4 s from it. Measured with bench/analytics.py (docs/analytics.md).
+SETTINGS = ("SET disabled_optimizers = 'top_n_window_elimination'",)
+
+
+def connect(root: Path, tables: Mapping[str, LakeTable], *, materialize: bool = True) -> Any:
+    """A DuckDB database where each lake table is a table loaded once from its files under root
+    (the queries then read memory, not gzip JSON: what `tools.lake query` does), or with
+    materialize=False a view over the files (each query reads and parses them again)."""
     import duckdb
 
     con = duckdb.connect()
+    for setting in SETTINGS:
+        con.execute(setting)
     # The names, paths and types come from template.yaml and the caller's directory, never from
     # a query's user: nothing here is input to quote against.
     for table in tables.values():
@@ -152,6 +163,21 @@ def connect(root: Path, tables: Mapping[str, LakeTable], *, materialize: bool = 
         statement = f'CREATE {kind} "{table.name}" AS SELECT * FROM {_source(root, table)}'  # noqa: S608
         con.execute(statement)
     return con
+
+
+def tables_read(
+    queries: Iterable[NamedQuery], tables: Mapping[str, LakeTable]
+) -> dict[str, LakeTable]:
+    """The lake tables the queries read (only those need loading)."""
+    import sqlglot
+    from sqlglot import exp
+
+    names = {
+        table.name
+        for query in queries
+        for table in sqlglot.parse_one(query.sql, read="trino").find_all(exp.Table)
+    }
+    return {name: table for name, table in tables.items() if name in names}
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from tools.lake_sql import (
     duckdb_type,
     placeholders,
     run,
+    tables_read,
     to_duckdb,
     wanted,
 )
@@ -246,6 +247,20 @@ def test_detractors_who_churned_joins_the_churn_table_on_the_pseudonym(tmp_path:
     assert (found["detractor"]["customers"], found["detractor"]["churned"]) == (2, 1)
     assert found["detractor"]["churn_pct"] == 50.0
     assert (found["promoter"]["customers"], found["promoter"]["churned"]) == (1, 0)
+
+
+def test_loaded_tables_and_views_over_the_files_give_the_same_rows(tmp_path: Path) -> None:
+    from bench.analytics import START_DAY, generate
+
+    generate(tmp_path, 2000)
+    tables = tables_read(QUERIES.values(), CATALOGUE.tables)
+    assert set(tables) == {"responses", "messages", "escalations", "churn"}
+    loaded = connect(tmp_path, tables)
+    views = connect(tmp_path, tables, materialize=False)
+    for name, query in QUERIES.items():
+        period = (START_DAY, "2026-09-20")
+        assert run(loaded, query, *period).rows == run(views, query, *period).rows, name
+        assert run(loaded, query, *period).rows, name
 
 
 def test_only_the_partitions_a_period_reads_are_fetched() -> None:
