@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from .process import running_stack
+from .results_demo import DEMO_USERS, how_to_sign_in, signed_in_page
 from .scenario import run_tracer
 
 # Monday morning in Helsinki; waits run 14,400x faster (the 24 h reminder delay takes 6 s).
@@ -18,12 +20,34 @@ def main() -> int:
         print(f"  AWS endpoint {info['endpoint_url']}, survey pages {info['survey_url']}")
         print(f"  function logs: {info['log_path']}\n", flush=True)
         result = run_tracer(info)
-    width = max(len(stage.name) for stage in result.stages)
-    for stage in result.stages:
-        mark = "ok  " if stage.ok else "FAIL"
-        print(f"  [{mark}] {stage.name.ljust(width)}  {stage.detail}")
-    print("\nThe whole loop ran." if result.ok else "\nA stage failed (see above and the log).")
-    return 0 if result.ok else 1
+        results_ok, results_detail = _results_view(info)
+    stages = [(s.name, s.ok, s.detail) for s in result.stages]
+    stages.append(("results view", results_ok, results_detail))
+    width = max(len(name) for name, _, _ in stages)
+    for name, ok, detail in stages:
+        mark = "ok  " if ok else "FAIL"
+        print(f"  [{mark}] {name.ljust(width)}  {detail}")
+    ok = result.ok and results_ok
+    print("\nThe whole loop ran." if ok else "\nA stage failed (see above and the log).")
+    print(
+        "\nTo look at the results view yourself: `make local` (it adds these demo users), then\n"
+        "sign in at the results view's address it prints:\n" + how_to_sign_in(info)
+    )
+    return 0 if ok else 1
+
+
+def _results_view(info: dict[str, Any]) -> tuple[bool, str]:
+    """The demo users signed in: the admin's overview counts the answer; the webshop manager's
+    edited URL for another business area is refused. (The stack added the demo users.)"""
+    status, page = signed_in_page(info, DEMO_USERS[0].email, "?period=week")
+    counted = status == 200 and "n = 1" in page
+    refused, _ = signed_in_page(info, DEMO_USERS[1].email, "?scope=businessArea%3Dstore")
+    ok = counted and refused == 403
+    return ok, (
+        f"{len(DEMO_USERS)} demo users; the admin's overview counts the answer"
+        f" ({'yes' if counted else f'no: {status}'}); another area refused to the webshop"
+        f" manager ({refused})"
+    )
 
 
 if __name__ == "__main__":

@@ -317,12 +317,15 @@ def main(argv: list[str] | None = None) -> int:
         start_time=args.start_time,
     )
     info = stack.start()
+    from .results_demo import add_demo_users, how_to_sign_in
+
+    add_demo_users(info)
     print(
         "\nLocal stack is up (template.yaml on moto; no AWS account used):\n"
         f"  AWS endpoint   {info['endpoint_url']}   (region {info['region']}, any credentials)\n"
         f"  event bus      {info['event_bus_name']}\n"
         f"  survey pages   {info['survey_url']}/s/<token>\n"
-        f"  results view   {info['results_url']}   (users: python -m tools.users add ...)\n"
+        f"{how_to_sign_in(info)}\n"
         f"  sent messages  {info['endpoint_url']}/_local/outbox\n"
         f"  Connect tasks  {info['endpoint_url']}/_local/connect/tasks\n"
         f"  fire a report  curl -X POST "
