@@ -28,7 +28,7 @@ def running_stack(
         ready = Path(scratch) / "ready.json"
         command = [
             sys.executable, "-m", "infra.local.stack",
-            "--port", "0", "--survey-port", "0",
+            "--port", "0", "--survey-port", "0", "--results-port", "0",
             "--time-scale", str(time_scale), "--start-time", start_time,
             "--ready-file", str(ready),
         ]  # fmt: skip
