@@ -10,6 +10,10 @@ UV_VERSION := 0.13.8
 # sam build needs the Lambda runtime's Python (python3.13) on PATH; pyenv provides it on
 # these machines. Only sam gets it: the tests run on the default python3.
 SAM_PYENV := PYENV_VERSION=3.13.0:$(shell pyenv version-name 2>/dev/null || echo system)
+# The builds' own Makefiles install wheels with python3.13 -m pip. Through pyenv's shim, each
+# install ends in a `pyenv rehash`, and sam build --parallel runs several at once: they raced
+# on pyenv's shims folder and failed a build. The interpreter itself needs no shim.
+PYTHON313_BIN := $(shell PYENV_VERSION=3.13.0 pyenv which python3.13 2>/dev/null || command -v python3.13)
 export SAM_CLI_TELEMETRY := 0
 
 .PHONY: help venv node_modules catalogues demo local test lint format typecheck validate check-catalogue build deploy unit integration e2e bench lock clean preview report-preview analytics
@@ -93,7 +97,7 @@ check-catalogue: venv
 	$(PY) -m tools.check_escalation_rule
 
 build: check-catalogue $(SAM_VENV)/.installed
-	$(SAM_PYENV) $(SAM) build --parallel --cached
+	$(SAM_PYENV) PYTHON313=$(PYTHON313_BIN) $(SAM) build --parallel --cached
 
 deploy: build
 	$(SAM_PYENV) $(SAM) deploy --guided
