@@ -112,6 +112,15 @@ def sample_rows(seed: int = 7) -> dict[str, list[CounterRow]]:
     return table
 
 
+def sample_comments(language: str = "fi") -> list[CommentRow]:
+    """The sample's comments (as customers wrote them: in Finnish, whatever the report's
+    language), newest last."""
+    return [
+        CommentRow("2026-11-2" + str(n), "post-purchase", "nps", score, comment)
+        for n, (comment, score) in enumerate(SAMPLE_COMMENTS)
+    ]
+
+
 def sample_report(language: str = "fi", empty: bool = False) -> ReportData:
     table = {} if empty else sample_rows()
 
@@ -120,10 +129,7 @@ def sample_report(language: str = "fi", empty: bool = False) -> ReportData:
 
     group = next(g for g in load_groups() if g.scope.attribute is None)
     group = type(group)(**{**group.__dict__, "language": language})
-    comments = [] if empty else [
-        CommentRow("2026-11-2" + str(n), "post-purchase", "nps", score, comment)
-        for n, (comment, score) in enumerate(SAMPLE_COMMENTS)
-    ]  # fmt: skip
+    comments = [] if empty else sample_comments(language)
     return build_report_data(
         group,
         WEEK,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import dataclasses
 import html
 import importlib.util
 import json
@@ -198,8 +199,16 @@ def _results_pages() -> Iterator[Surface]:
     from datetime import UTC, datetime
 
     from survey_core.access import Role, access
-    from survey_core.logic.results import Viewer, overview, overview_filter
+    from survey_core.logic.results import (
+        FoundComment,
+        Viewer,
+        comments_filter,
+        overview,
+        overview_filter,
+    )
     from survey_core.messages.rendering import (
+        ResultsChrome,
+        render_results_comments,
         render_results_message,
         render_results_overview,
         render_results_sign_in,
@@ -207,7 +216,7 @@ def _results_pages() -> Iterator[Surface]:
     from survey_core.report.chart import trend_alt_text, trend_chart_png, trend_has_values
     from survey_core.report.config import Scope
 
-    from tools.preview_report import FONT, WEEK, sample_rows, use_font
+    from tools.preview_report import FONT, WEEK, sample_comments, sample_rows, use_font
 
     use_font(FONT)
     table = sample_rows()
@@ -218,6 +227,13 @@ def _results_pages() -> Iterator[Surface]:
         rows = [r for r in table.get(base, []) if first <= r.day <= last]
         return rows if not scope else [r for r in rows if r.segment_key == scope]
 
+    chrome = ResultsChrome(
+        company=catalogue.company,
+        overview_url=f"{BASE_URL}/results",
+        comments_url=f"{BASE_URL}/results/comments",
+        sign_out_url=f"{BASE_URL}/results/sign-out",
+        csrf="c2FtcGxlLWNzcmYtdG9rZW4",
+    )
     viewers = {
         "overview": Viewer(Role.CX_ADMIN, access(Role.CX_ADMIN, None)),
         "overview-scoped": Viewer(Role.MANAGER, access(Role.MANAGER, "business_area=webshop")),
@@ -238,12 +254,27 @@ def _results_pages() -> Iterator[Surface]:
                 chart_png=chart,
                 chart_alt=trend_alt_text(data),
                 form=form,
-                company=catalogue.company,
-                export_url=f"{BASE_URL}/results/export.xlsx?period=range",
-                sign_out_url=f"{BASE_URL}/results/sign-out",
-                csrf="c2FtcGxlLWNzcmYtdG9rZW4",
+                chrome=dataclasses.replace(
+                    chrome, export_url=f"{BASE_URL}/results/export.xlsx?period=range"
+                ),
             )
             yield Surface(f"results/{language}/{name}", "page", page, language)
+            found = [
+                FoundComment(f"2026-11-2{n}T10:00:00Z", row, {"businessArea": "webshop"})
+                for n, row in enumerate(sample_comments(language))
+            ]
+            comments_form = comments_filter(form, None, "low", "", language, catalogue)
+            page = render_results_comments(
+                language=language,
+                names=catalogue.names,
+                period_label=WEEK.label,
+                comments=found,
+                shown_all=name == "overview",  # both ways of ending the list
+                read=120,
+                form=dataclasses.replace(comments_form, search="toimitus"),
+                chrome=chrome,
+            )
+            yield Surface(f"results/{language}/{name}-comments", "page", page, language)
         for error in (False, True):
             page = render_results_sign_in(
                 language=language,

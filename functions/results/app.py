@@ -40,19 +40,28 @@ from survey_core.config import ResultsConfig
 from survey_core.dal.gateways import client
 from survey_core.dal.models import bind_tables
 from survey_core.dal.secrets import stack_key
-from survey_core.logic.report import counter_rows, overdue_tasks, recent_comments
+from survey_core.logic.report import (
+    comment_reader,
+    counter_rows,
+    overdue_tasks,
+    recent_comments,
+)
 from survey_core.logic.results import (
     InvalidPeriod,
     OutOfScope,
     Viewer,
     allowed_scope,
     asked_scope,
+    comments,
+    comments_filter,
     overview,
     overview_filter,
     period_of,
 )
 from survey_core.messages.i18n import resolve_language
 from survey_core.messages.rendering import (
+    ResultsChrome,
+    render_results_comments,
     render_results_message,
     render_results_overview,
     render_results_sign_in,
@@ -203,10 +212,58 @@ def show_overview() -> Response:
             chart_png=chart,
             chart_alt=trend_alt_text(data),
             form=form,
-            company=CATALOGUE.company,
-            export_url=f"{CONFIG.results_url}/export.xlsx?{urlencode(_query())}",
-            sign_out_url=f"{CONFIG.results_url}/sign-out",
-            csrf=csrf_token(FORM_KEY, principal.token_id),
+            chrome=_chrome(principal, f"{CONFIG.results_url}/export.xlsx?{urlencode(_query())}"),
+        )
+        return _page(html)
+
+    return _signed_in(view)
+
+
+def _chrome(principal: Principal, export_url: str = "") -> ResultsChrome:
+    return ResultsChrome(
+        company=CATALOGUE.company,
+        overview_url=CONFIG.results_url,
+        comments_url=f"{CONFIG.results_url}/comments",
+        sign_out_url=f"{CONFIG.results_url}/sign-out",
+        csrf=csrf_token(FORM_KEY, principal.token_id),
+        export_url=export_url,
+    )
+
+
+@app.route("/results/comments", methods=["GET"])
+def show_comments() -> Response:
+    def view(principal: Principal) -> Response:
+        query = _query()
+        language = resolve_language(query.get("lang") or _language())
+        viewer = Viewer(principal.role, principal.scope)
+        choice = query.get("period", "week")
+        survey_id = query.get("survey") or None
+        group, search = query.get("group", "all"), query.get("search", "")
+        try:
+            today = CONFIG.clock().astimezone(CONFIG.reporting_time_zone).date()
+            period = period_of(choice, today, _day(query.get("first")), _day(query.get("last")))
+            scope = allowed_scope(viewer, asked_scope(query.get("scope")))
+            found = comments(
+                viewer, scope, period, CATALOGUE, comment_reader(CATALOGUE),
+                survey_id=survey_id, group=group, search=search,
+            )  # fmt: skip
+        except OutOfScope:
+            logger.info("out of scope", extra={"role": principal.role.value})
+            return _message("results_forbidden_title", "results_forbidden_body", 403)
+        except (InvalidPeriod, ValueError):
+            return _message("results_bad_filter_title", "results_bad_filter_body", 400)
+        base = overview_filter(
+            viewer, choice, period, scope, language, CATALOGUE, f"{CONFIG.results_url}/comments"
+        )
+        html = render_results_comments(
+            language=language,
+            names=CATALOGUE.names,
+            period_label=period.label,
+            comments=found.comments,
+            shown_all=found.complete,
+            read=found.read,
+            form=comments_filter(base, survey_id, group, search, language, CATALOGUE),
+            chrome=_chrome(principal),
         )
         return _page(html)
 

@@ -83,6 +83,12 @@ def test_sign_in_overview_and_sign_out(stack: dict[str, Any], browser: Browser, 
     page.get_by_role("button", name=text("fi", "results_show")).click()
     assert "period=4-weeks" in page.url
 
+    # and the comments page, from the bar, fits and passes axe-core too
+    page.get_by_role("link", name=text("fi", "results_nav_comments")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(text("fi", "results_nav_comments"))
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+    assert _serious(page) == []
+
     # When they edit the URL to another business area: nothing of it
     response = page.goto(f"{results}?scope=businessArea%3Dstore")
     assert response is not None and response.status == 403

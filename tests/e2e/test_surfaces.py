@@ -53,7 +53,7 @@ def test_every_survey_page_and_email_is_there_in_every_language(
         for status in (400, 404, 410, 500):
             assert f"page/{language}/error-{status}" in names
         assert f"report/{language}/weekly" in names
-        for page in ("overview", "overview-scoped"):
+        for page in ("overview", "overview-scoped", "overview-comments", "sign-in", "signed_out"):
             assert f"results/{language}/{page}" in names
     assert len(names) == len(every_surface)
     for surface in every_surface:

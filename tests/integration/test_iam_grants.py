@@ -178,6 +178,7 @@ def _results_paths(deployment: Deployment) -> None:
     _answered(deployment)  # something to read
     with Client(results.app) as client:
         assert client.http.get("/results?period=4-weeks").status_code == 200
+        assert client.http.get("/results/comments?period=4-weeks").status_code == 200
         assert client.http.get("/results/export.xlsx", headers={"Accept": "*/*"}).status_code == 200
 
 

@@ -107,12 +107,16 @@ def test_a_manager_sees_their_business_area_and_nothing_else(results: Any) -> No
             for scope in ("businessArea%3Dstore", "touchpoint%3Dservice", "agentId%3Da-17")
         ]
         export = _get(client, "/results/export.xlsx?scope=businessArea%3Dstore", cookie)
+        own_comments = _get(client, "/results/comments?group=low&search=toimitus", cookie)
+        other_comments = _get(client, "/results/comments?scope=businessArea%3Dstore", cookie)
     assert page.status_code == 200 and own.status_code == 200
     body = page.body.decode()
     assert "Verkkokauppa" in body  # the scope, by its display name
     assert '<select id="scope"' not in body  # a scoped viewer chooses no scope
     assert [r.status_code for r in others] == [403, 403, 403] and export.status_code == 403
-    for refused in [*others, export]:
+    assert own_comments.status_code == 200 and other_comments.status_code == 403
+    assert 'aria-current="page"' in own_comments.body.decode()
+    for refused in [*others, export, other_comments]:
         assert "Verkkokauppa" not in refused.body.decode()
 
 
@@ -186,6 +190,9 @@ def test_the_export_is_the_views_workbook(results: Any) -> None:
 def test_a_filter_that_cannot_be_shown_is_a_page_saying_so(results: Any) -> None:
     with Client(results.app) as client:
         cookie = _session(_sign_in(client, ADMIN))
+        for comments_query in ("group=worst", "survey=nope", "search=" + "x" * 101):
+            response = _get(client, f"/results/comments?{comments_query}", cookie)
+            assert response.status_code == 400, comments_query
         for query in (
             "period=year",
             "period=range&first=2026-13-01&last=2026-01-01",

@@ -12,19 +12,24 @@ import pytest
 from survey_core.access import Role, access
 from survey_core.catalogue import load_catalogue
 from survey_core.logic.results import (
+    COMMENTS_READ,
+    COMMENTS_SHOWN,
+    FoundComment,
     InvalidPeriod,
     OutOfScope,
     Viewer,
     allowed_scope,
     asked_scope,
+    comments,
     overview,
     overview_filter,
     period_of,
 )
 from survey_core.messages.i18n import text
-from survey_core.messages.rendering import render_results_overview
+from survey_core.messages.rendering import ResultsChrome, render_results_overview
 from survey_core.report.config import Period, Scope, load_groups
 from survey_core.report.content import CounterRow, build_report_data
+from survey_core.report.model import CommentRow
 
 from tools.preview_report import WEEK, sample_rows
 
@@ -185,8 +190,10 @@ def test_the_overview_page_is_a_get_form_over_the_reports_content(language: str)
         form = overview_filter(who, "week", WEEK, who.scope, language, catalogue, "/r")
         page = render_results_overview(
             report=data, chart_png=b"\x89PNG...", chart_alt="alt", form=form,
-            company=catalogue.company, export_url="/r/export.xlsx?period=week",
-            sign_out_url="/r/sign-out", csrf="token",
+            chrome=ResultsChrome(
+                company=catalogue.company, overview_url="/r", comments_url="/r/comments",
+                sign_out_url="/r/sign-out", csrf="token", export_url="/r/export.xlsx?period=week",
+            ),
         )  # fmt: skip
         # The filter reads (GET), names every period choice, and the chosen one
         assert '<form method="get" action="/r"' in page
@@ -212,3 +219,73 @@ def test_the_overview_page_is_a_get_form_over_the_reports_content(language: str)
     assert [c.value for c in admin_form.scopes if c.selected] == ["businessArea=webshop"]
     assert "touchpoint=service" in [c.value for c in admin_form.scopes]
     assert overview_filter(manager, "week", WEEK, WEBSHOP, "en", catalogue, "/r").scopes == []
+
+
+def _found(day: int, score: int, text_: str, area: str = "webshop", hour: int = 10) -> FoundComment:
+    row = CommentRow(f"2026-11-{day:02d}", "post-purchase", "nps", score, text_)
+    return FoundComment(f"2026-11-{day:02d}T{hour:02d}:00:00Z", row, {"businessArea": area})
+
+
+class CommentReads:
+    """Stored comments by (survey, day), newest first; every read recorded."""
+
+    def __init__(self, stored: list[FoundComment]) -> None:
+        self.stored = sorted(stored, key=lambda c: c.answered_at, reverse=True)
+        self.reads: list[tuple[str, str, int, int]] = []  # survey, day, limit, returned
+
+    def __call__(self, survey_id: str, day: str, limit: int) -> list[FoundComment]:
+        found = [
+            c for c in self.stored if c.row.survey_id == survey_id and c.row.answered_on == day
+        ][:limit]
+        self.reads.append((survey_id, day, limit, len(found)))
+        return found
+
+
+def test_comments_newest_first_in_the_scope_group_and_search() -> None:
+    reads = CommentReads(
+        [
+            _found(20, 3, "Toimitus myöhästyi"),
+            _found(21, 10, "Hyvä palvelu"),
+            _found(22, 2, "Paketti rikki, toimitus hidas", hour=9),
+            _found(22, 1, "Myymälässä jonoa", area="store", hour=11),
+        ]
+    )
+    manager = viewer("manager", "business_area=webshop")
+    page = comments(manager, EVERYTHING, WEEK, load_catalogue(), reads)
+    assert [c.row.text for c in page.comments] == [
+        "Paketti rikki, toimitus hidas",
+        "Hyvä palvelu",
+        "Toimitus myöhästyi",
+    ]  # the store's comment is outside the manager's scope
+    assert page.complete and page.read == 4
+    low = comments(manager, EVERYTHING, WEEK, load_catalogue(), reads, group="low")
+    assert [c.row.score for c in low.comments] == [2, 3]
+    found = comments(manager, EVERYTHING, WEEK, load_catalogue(), reads, search="TOIMITUS")
+    assert len(found.comments) == 2
+    with pytest.raises(OutOfScope):
+        comments(manager, STORE, WEEK, load_catalogue(), reads)
+
+
+def test_comments_read_a_bounded_number_of_items_however_many_are_stored() -> None:
+    # Given 2,000 comments a day for a week
+    stored = [_found(16 + d, 5, f"c{d}-{i}", hour=i % 24) for d in range(7) for i in range(2000)]
+    reads = CommentReads(stored)
+    admin = viewer("cx-admin")
+    page = comments(admin, EVERYTHING, WEEK, load_catalogue(), reads, search="nothing-matches")
+    # Then at most COMMENTS_READ are read, and the page says it stopped early
+    assert page.read <= COMMENTS_READ and sum(r[3] for r in reads.reads) == page.read
+    assert not page.complete and page.comments == []
+    shown = comments(admin, EVERYTHING, WEEK, load_catalogue(), reads)
+    assert len(shown.comments) == COMMENTS_SHOWN and not shown.complete
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "problem"),
+    [({"group": "worst"}, "score group"), ({"search": "x" * 101}, "too long"),
+     ({"survey_id": "nope"}, "unknown survey")],
+)  # fmt: skip
+def test_a_comments_filter_that_cannot_be_shown_is_refused(
+    kwargs: dict[str, Any], problem: str
+) -> None:
+    with pytest.raises(ValueError, match=problem):
+        comments(viewer("cx-admin"), EVERYTHING, WEEK, load_catalogue(), CommentReads([]), **kwargs)

@@ -4,7 +4,7 @@ part and the .xlsx, from pre-aggregated counters and bounded reads only."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -21,6 +21,7 @@ from ..report.content import CounterRow, build_report_data
 from ..report.model import CommentRow, ReportData
 from ..report.workbook import report_workbook
 from .counting import counter_view, split_scope
+from .results import FoundComment, ReadComments
 
 COMMENTS_SHOWN = 5
 
@@ -73,6 +74,23 @@ def recent_comments(
             break  # older days hold older comments
     found.sort(key=lambda item: item[0], reverse=True)
     return [row for _, row in found[:shown]]
+
+
+def comment_reader(catalogue: Catalogue) -> ReadComments:
+    """The results view's comments port: a survey's commented responses of one day, newest
+    first, at most `limit` read (the responses table's by_comment_day index)."""
+
+    def read(survey_id: str, day: str, limit: int) -> Iterator[FoundComment]:
+        survey = catalogue.find(survey_id)
+        if survey is None:
+            return
+        for response in store.recent_comments(survey_id, day, limit):
+            if response.comment:
+                segment = dict(response.segment.as_dict()) if response.segment else {}
+                row = _comment_row(survey, response)
+                yield FoundComment(str(response.answered_at), row, segment)
+
+    return read
 
 
 def _comment_row(survey: Survey, response: Response) -> CommentRow:

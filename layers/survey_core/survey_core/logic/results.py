@@ -14,7 +14,7 @@ one segment value.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -23,7 +23,7 @@ from ..access import Role, ScopeKind
 from ..access import Scope as Access
 from ..catalogue import Catalogue
 from ..messages.i18n import text
-from ..messages.rendering import Choice, OverviewFilter
+from ..messages.rendering import Choice, CommentsFilter, OverviewFilter
 from ..report.config import Period, ReportGroup, Scope
 from ..report.content import CounterRows, build_report_data
 from ..report.model import CommentRow, ReportData
@@ -205,3 +205,112 @@ def overview_filter(
         last_day=period.last_day.isoformat(),
         scopes=scopes,
     )
+
+
+# ---------------------------------------------------------------- comments
+
+COMMENTS_SHOWN = 50  # a page's comments at most
+COMMENTS_READ = 1000  # the responses a page reads at most, however many are stored
+COMMENTS_READ_PER_DAY = 100  # per survey and day
+# Score groups of the comments filter, per metric: the report's shares (NPS detractors /
+# passives / promoters; CSAT 1-2 / 3 / satisfied 4-5; CES high effort 1-3 / 4 / 5-7).
+SCORE_GROUPS: dict[str, dict[str, range]] = {
+    "nps": {"low": range(0, 7), "middle": range(7, 9), "high": range(9, 11)},
+    "csat": {"low": range(1, 3), "middle": range(3, 4), "high": range(4, 6)},
+    "ces": {"low": range(1, 4), "middle": range(4, 5), "high": range(5, 8)},
+}
+GROUP_NAMES = {
+    "all": "results_group_all",
+    "low": "results_group_low",
+    "middle": "results_group_middle",
+    "high": "results_group_high",
+}
+MAX_SEARCH = 100
+
+
+@dataclass(frozen=True)
+class FoundComment:
+    answered_at: str  # ISO instant: newest first
+    row: CommentRow
+    segment: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class CommentsPage:
+    comments: list[FoundComment]
+    read: int  # responses read for the page
+    complete: bool  # False: the bounded read stopped before the period's oldest comment
+
+
+# A survey's commented responses of one day, newest first, at most `limit` (dal/store).
+ReadComments = Callable[[str, str, int], Iterable[FoundComment]]
+
+
+def _wanted(found: FoundComment, scope: Scope, group: str, search: str) -> bool:
+    segment = found.segment
+    if scope.attribute is not None and segment.get(scope.attribute) != scope.value:
+        return False
+    if group != "all" and found.row.score not in SCORE_GROUPS[found.row.metric][group]:
+        return False
+    return not search or search.casefold() in found.row.text.casefold()
+
+
+def comments(
+    viewer: Viewer,
+    asked: Scope,
+    period: Period,
+    catalogue: Catalogue,
+    read: ReadComments,
+    *,
+    survey_id: str | None = None,
+    group: str = "all",
+    search: str = "",
+) -> CommentsPage:
+    """The newest comments of the period in the viewer's allowed scope, by survey, score group
+    and text. Days are read newest first, each survey's at most COMMENTS_READ_PER_DAY, the page
+    at most COMMENTS_READ, so the items read do not grow with the responses stored; the page
+    says when it stopped before the period's start."""
+    scope = allowed_scope(viewer, asked)
+    if group not in GROUP_NAMES:
+        raise ValueError("unknown score group")
+    if len(search) > MAX_SEARCH:
+        raise ValueError("the search is too long")
+    surveys = [s for s in catalogue.surveys if survey_id in (None, s.id)]
+    if survey_id is not None and not surveys:
+        raise ValueError("unknown survey")
+    found: list[FoundComment] = []
+    count, complete = 0, True
+    for back in range(period.days):
+        if len(found) >= COMMENTS_SHOWN or count >= COMMENTS_READ:
+            complete = False  # older days not read
+            break
+        day = (period.last_day - timedelta(days=back)).isoformat()
+        for survey in surveys:
+            limit = min(COMMENTS_READ_PER_DAY, COMMENTS_READ - count)
+            if limit <= 0:
+                complete = False
+                break
+            batch = list(read(survey.id, day, limit))
+            count += len(batch)
+            complete = complete and len(batch) < limit
+            found += [c for c in batch if _wanted(c, scope, group, search.strip())]
+    found.sort(key=lambda c: c.answered_at, reverse=True)
+    return CommentsPage(found[:COMMENTS_SHOWN], count, complete and len(found) <= COMMENTS_SHOWN)
+
+
+def comments_filter(
+    base: OverviewFilter,
+    survey_id: str | None,
+    group: str,
+    search: str,
+    language: str,
+    catalogue: Catalogue,
+) -> CommentsFilter:
+    """The comments page's filter form: the overview's, a survey and a score group."""
+    surveys = [Choice("", text(language, "results_survey_all"), survey_id is None)]
+    surveys += [
+        Choice(s.id, catalogue.names.survey(language, s.id), s.id == survey_id)
+        for s in catalogue.surveys
+    ]
+    groups = [Choice(g, text(language, m), g == group) for g, m in GROUP_NAMES.items()]
+    return CommentsFilter(base=base, surveys=surveys, groups=groups, search=search)

@@ -392,16 +392,37 @@ class OverviewFilter:
     scopes: Sequence[Choice]  # empty: the viewer's scope is fixed
 
 
+@dataclass(frozen=True)
+class ResultsChrome:
+    """What every signed-in page of the results view carries: the company, links to its pages,
+    the export of what is shown (if any), and sign-out with the session's CSRF token."""
+
+    company: str
+    overview_url: str
+    comments_url: str
+    sign_out_url: str
+    csrf: str
+    export_url: str = ""
+
+
+def _chrome(chrome: ResultsChrome, page: str) -> dict[str, Any]:
+    return {
+        "company": chrome.company,
+        "nav": {"overview": chrome.overview_url, "comments": chrome.comments_url},
+        "export_url": chrome.export_url,
+        "sign_out_url": chrome.sign_out_url,
+        "csrf": chrome.csrf,
+        "page": page,
+    }
+
+
 def render_results_overview(
     *,
     report: ReportData,
     chart_png: bytes | None,
     chart_alt: str,
     form: OverviewFilter,
-    company: str,
-    export_url: str,
-    sign_out_url: str,
-    csrf: str,
+    chrome: ResultsChrome,
 ) -> str:
     """The results view's overview page: the filter form, then the report's own content for
     the viewer's scope and the period (report_body.html), the chart inline as a data: URI."""
@@ -418,11 +439,46 @@ def render_results_overview(
         chart_src=chart_src,
         attachment=False,
         form=form,
-        company=company,
-        export_url=export_url,
-        sign_out_url=sign_out_url,
-        csrf=csrf,
         title=f"{words.text('results_title')} - {words.period(report.period_label)}",
+        **_chrome(chrome, "overview"),
+    )
+
+
+@dataclass(frozen=True)
+class CommentsFilter:
+    """The comments page's filter form (a GET): the overview's period and scope, a survey, a
+    score group and a text to search for."""
+
+    base: OverviewFilter
+    surveys: Sequence[Choice]
+    groups: Sequence[Choice]
+    search: str
+
+
+def render_results_comments(
+    *,
+    language: str,
+    names: DisplayNames,
+    period_label: str,
+    comments: Sequence[Any],  # logic.results.FoundComment
+    shown_all: bool,
+    read: int,
+    form: CommentsFilter,
+    chrome: ResultsChrome,
+) -> str:
+    """The results view's comments: newest first, each with its day, survey, score and segment
+    values, the text escaped like every comment."""
+    words = Localizer(language, names)
+    return _render(
+        "results_comments.html",
+        language,
+        names,
+        comments=comments,
+        shown_all=shown_all,
+        read=read,
+        form=form,
+        title=f"{words.text('results_nav_comments')} - {words.period(period_label)}",
+        **_chrome(chrome, "comments"),
     )
 
 
