@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from chalice import Chalice, Response
+from chalice.app import Request
 from results_auth.cognito import (
     SignInFailed,
     authorize_url,
@@ -66,7 +67,7 @@ from survey_core.messages.rendering import (
     render_results_overview,
     render_results_sign_in,
 )
-from survey_core.observability import logger
+from survey_core.observability import correlate, logger
 from survey_core.report.chart import trend_alt_text, trend_chart_png, trend_has_values, use_font
 from survey_core.report.workbook import report_workbook
 from survey_core.web.forms import first, parse_form
@@ -93,6 +94,39 @@ app = Chalice(app_name="survey-results")
 # The export is binary: Chalice base64-encodes it for API Gateway when the browser accepts it
 # (a download link's Accept ends in */*; the SurveyApi's BinaryMediaTypes decodes it).
 app.api.binary_types.append(XLSX)
+
+
+@app.middleware("http")
+def every_response(request: Request | None, get_response: Callable[..., Response]) -> Response:
+    """Every response is a page with the view's headers: the app's own, the router's refusals
+    (Chalice answers 404 / 405 / 415 in JSON) and anything that crashed; each request's id on
+    every log line, set first."""
+    context = request.context if request is not None else {}
+    lambda_context = request.lambda_context if request is not None else None
+    correlate(context.get("requestId") or getattr(lambda_context, "aws_request_id", None))
+    try:
+        response = get_response(request)
+    except Exception:
+        logger.exception("request failed")
+        response = Response(body="", status_code=500)
+    content_type = {k.lower(): v for k, v in response.headers.items()}.get("content-type", "")
+    if response.status_code >= 400 and not str(content_type).startswith("text/html"):
+        status = response.status_code
+        keys = ("error_404_title", "error_404_body") if status == 404 else (
+            ("results_bad_filter_title", "results_bad_filter_body") if status < 500
+            else ("results_unavailable_title", "results_unavailable_body")
+        )  # fmt: skip
+        language = preferred_language(
+            (request.headers if request is not None else {}).get("accept-language"),
+            ("fi", "sv", "en"),
+            CATALOGUE.default_language,
+        )
+        html = render_results_message(
+            language=language, title_key=keys[0], body_key=keys[1], company=CATALOGUE.company
+        )
+        kept = {k: v for k, v in response.headers.items() if k.lower() == "allow"}
+        response = Response(body=html, status_code=status, headers={**kept, **HEADERS})
+    return response
 
 
 def _now() -> datetime:

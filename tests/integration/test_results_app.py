@@ -222,3 +222,21 @@ def test_in_the_cloud_sign_in_goes_to_the_managed_login_with_pkce(
     assert pending.startswith(f"results_sign_in={query['state'][0]}.") and "HttpOnly" in pending
     assert password.status_code == 404  # passwords go to the managed login only
     assert no_state.status_code == 400
+
+
+def test_the_routers_refusals_and_a_crash_are_pages_with_the_views_headers(
+    results: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def crash(*_: Any) -> None:
+        raise RuntimeError("the overview broke")
+
+    with Client(results.app) as client:
+        cookie = _session(_sign_in(client, ADMIN))
+        not_allowed = client.http.put("/results", body=b"")
+        monkeypatch.setattr(results, "overview", crash)
+        crashed = _get(client, "/results", cookie)
+    for page, status in ((not_allowed, 405), (crashed, 500)):
+        assert page.status_code == status
+        assert page.body.startswith(b"<!DOCTYPE html>") and b'"Code"' not in page.body
+        assert page.headers["Referrer-Policy"] == "same-origin"
+        assert page.headers["Cache-Control"] == "no-store"
