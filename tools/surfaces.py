@@ -272,7 +272,11 @@ def _results_pages() -> Iterator[Surface]:
                 shown_all=name == "overview",  # both ways of ending the list
                 read=120,
                 form=dataclasses.replace(comments_form, search="toimitus"),
-                chrome=chrome,
+                chrome=dataclasses.replace(
+                    chrome,
+                    export_url=f"{BASE_URL}/results/comments.csv?group=low",
+                    export_label="results_export_csv",
+                ),
             )
             yield Surface(f"results/{language}/{name}-comments", "page", page, language)
         for error in (False, True):

@@ -9,6 +9,7 @@ only read; the one form that changes something (sign-out) carries a CSRF token.
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -48,12 +49,14 @@ from survey_core.logic.report import (
     recent_comments,
 )
 from survey_core.logic.results import (
+    CommentsPage,
     InvalidPeriod,
     OutOfScope,
     Viewer,
     allowed_scope,
     asked_scope,
     comments,
+    comments_csv,
     comments_filter,
     overview,
     overview_filter,
@@ -89,11 +92,12 @@ COOKIES = CookieSettings(path=RESULTS.path or "/results", secure=RESULTS.scheme 
 HEADERS = results_headers(None if CONFIG.local_sign_in else CONFIG.sign_in_url)
 PKCE_COOKIE = "results_sign_in"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV = "text/csv; charset=utf-8"
 
 app = Chalice(app_name="survey-results")
 # The export is binary: Chalice base64-encodes it for API Gateway when the browser accepts it
 # (a download link's Accept ends in */*; the SurveyApi's BinaryMediaTypes decodes it).
-app.api.binary_types.append(XLSX)
+app.api.binary_types += [XLSX, "text/csv"]
 
 
 @app.middleware("http")
@@ -253,7 +257,9 @@ def show_overview() -> Response:
     return _signed_in(view)
 
 
-def _chrome(principal: Principal, export_url: str = "") -> ResultsChrome:
+def _chrome(
+    principal: Principal, export_url: str = "", export_label: str = "results_export"
+) -> ResultsChrome:
     return ResultsChrome(
         company=CATALOGUE.company,
         overview_url=CONFIG.results_url,
@@ -261,47 +267,105 @@ def _chrome(principal: Principal, export_url: str = "") -> ResultsChrome:
         sign_out_url=f"{CONFIG.results_url}/sign-out",
         csrf=csrf_token(FORM_KEY, principal.token_id),
         export_url=export_url,
+        export_label=export_label,
     )
 
 
-@app.route("/results/comments", methods=["GET"])
-def show_comments() -> Response:
-    def view(principal: Principal) -> Response:
-        query = _query()
-        language = resolve_language(query.get("lang") or _language())
-        viewer = Viewer(principal.role, principal.scope)
-        choice = query.get("period", "week")
-        survey_id = query.get("survey") or None
-        group, search = query.get("group", "all"), query.get("search", "")
+@dataclass(frozen=True)
+class _CommentsRequest:
+    viewer: Viewer
+    language: str
+    choice: str
+    period: Any
+    scope: Any
+    survey_id: str | None
+    group: str
+    search: str
+    found: CommentsPage
+
+
+def _comments_request(principal: Principal) -> _CommentsRequest:
+    """The comments of the request's filter, within the principal's scope (raises OutOfScope,
+    InvalidPeriod or ValueError)."""
+    query = _query()
+    viewer = Viewer(principal.role, principal.scope)
+    choice = query.get("period", "week")
+    survey_id = query.get("survey") or None
+    group, search = query.get("group", "all"), query.get("search", "")
+    today = CONFIG.clock().astimezone(CONFIG.reporting_time_zone).date()
+    period = period_of(choice, today, _day(query.get("first")), _day(query.get("last")))
+    scope = allowed_scope(viewer, asked_scope(query.get("scope")))
+    found = comments(
+        viewer, scope, period, CATALOGUE, comment_reader(CATALOGUE),
+        survey_id=survey_id, group=group, search=search,
+    )  # fmt: skip
+    language = resolve_language(query.get("lang") or _language())
+    return _CommentsRequest(
+        viewer, language, choice, period, scope, survey_id, group, search, found
+    )
+
+
+def _refused(view: Callable[[Principal], Response]) -> Callable[[Principal], Response]:
+    """A view whose filter may ask outside the scope (403) or be unreadable (400)."""
+
+    def guarded(principal: Principal) -> Response:
         try:
-            today = CONFIG.clock().astimezone(CONFIG.reporting_time_zone).date()
-            period = period_of(choice, today, _day(query.get("first")), _day(query.get("last")))
-            scope = allowed_scope(viewer, asked_scope(query.get("scope")))
-            found = comments(
-                viewer, scope, period, CATALOGUE, comment_reader(CATALOGUE),
-                survey_id=survey_id, group=group, search=search,
-            )  # fmt: skip
+            return view(principal)
         except OutOfScope:
             logger.info("out of scope", extra={"role": principal.role.value})
             return _message("results_forbidden_title", "results_forbidden_body", 403)
         except (InvalidPeriod, ValueError):
             return _message("results_bad_filter_title", "results_bad_filter_body", 400)
+
+    return guarded
+
+
+@app.route("/results/comments", methods=["GET"])
+def show_comments() -> Response:
+    def view(principal: Principal) -> Response:
+        asked = _comments_request(principal)
+        url = f"{CONFIG.results_url}/comments"
         base = overview_filter(
-            viewer, choice, period, scope, language, CATALOGUE, f"{CONFIG.results_url}/comments"
+            asked.viewer, asked.choice, asked.period, asked.scope, asked.language, CATALOGUE, url
+        )
+        form = comments_filter(
+            base, asked.survey_id, asked.group, asked.search, asked.language, CATALOGUE
         )
         html = render_results_comments(
-            language=language,
+            language=asked.language,
             names=CATALOGUE.names,
-            period_label=period.label,
-            comments=found.comments,
-            shown_all=found.complete,
-            read=found.read,
-            form=comments_filter(base, survey_id, group, search, language, CATALOGUE),
-            chrome=_chrome(principal),
+            period_label=asked.period.label,
+            comments=asked.found.comments,
+            shown_all=asked.found.complete,
+            read=asked.found.read,
+            form=form,
+            chrome=_chrome(
+                principal,
+                f"{CONFIG.results_url}/comments.csv?{urlencode(_query())}",
+                "results_export_csv",
+            ),
         )
         return _page(html)
 
-    return _signed_in(view)
+    return _signed_in(_refused(view))
+
+
+@app.route("/results/comments.csv", methods=["GET"])
+def export_comments() -> Response:
+    def view(principal: Principal) -> Response:
+        asked = _comments_request(principal)
+        first, last = asked.period.first_day.isoformat(), asked.period.last_day.isoformat()
+        return Response(
+            body=comments_csv(asked.found, asked.language, CATALOGUE),
+            status_code=200,
+            headers={
+                **HEADERS,
+                "Content-Type": CSV,
+                "Content-Disposition": f'attachment; filename="comments-{first}-{last}.csv"',
+            },
+        )
+
+    return _signed_in(_refused(view))
 
 
 @app.route("/results/export.xlsx", methods=["GET"])

@@ -179,6 +179,8 @@ def _results_paths(deployment: Deployment) -> None:
     with Client(results.app) as client:
         assert client.http.get("/results?period=4-weeks").status_code == 200
         assert client.http.get("/results/comments?period=4-weeks").status_code == 200
+        csv = client.http.get("/results/comments.csv", headers={"Accept": "*/*"})
+        assert csv.status_code == 200
         assert client.http.get("/results/export.xlsx", headers={"Accept": "*/*"}).status_code == 200
 
 

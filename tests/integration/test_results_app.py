@@ -108,6 +108,8 @@ def test_a_manager_sees_their_business_area_and_nothing_else(results: Any) -> No
         ]
         export = _get(client, "/results/export.xlsx?scope=businessArea%3Dstore", cookie)
         own_comments = _get(client, "/results/comments?group=low&search=toimitus", cookie)
+        own_csv = _get(client, "/results/comments.csv?group=low", cookie)
+        other_csv = _get(client, "/results/comments.csv?scope=businessArea%3Dstore", cookie)
         other_comments = _get(client, "/results/comments?scope=businessArea%3Dstore", cookie)
     assert page.status_code == 200 and own.status_code == 200
     body = page.body.decode()
@@ -115,6 +117,12 @@ def test_a_manager_sees_their_business_area_and_nothing_else(results: Any) -> No
     assert '<select id="scope"' not in body  # a scoped viewer chooses no scope
     assert [r.status_code for r in others] == [403, 403, 403] and export.status_code == 403
     assert own_comments.status_code == 200 and other_comments.status_code == 403
+    assert own_csv.status_code == 200 and other_csv.status_code == 403
+    assert own_csv.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert own_csv.body.startswith("\ufeff".encode())
+    assert 'href="https://surveys.example.com/results/comments.csv?group=low' in (
+        own_comments.body.decode()
+    )
     assert 'aria-current="page"' in own_comments.body.decode()
     for refused in [*others, export, other_comments]:
         assert "Verkkokauppa" not in refused.body.decode()

@@ -239,15 +239,15 @@ def test_plural_messages_take_the_form_for_the_count(tmp_path: Path) -> None:
     # Then the form follows the count (fi, sv, en: one form for 1, one for the rest)
     assert translations.ngettext("overdue", "overdue", 1).format(count=1) == "1 soitto myöhässä"
     assert translations.ngettext("overdue", "overdue", 2).format(count=2) == "2 soittoa myöhässä"
-    # and i18n.plural reads the shipped catalogues the same way
-    import survey_core.messages.i18n as i18n
-
-    original = i18n.translations
+    # and i18n.plural reads the shipped catalogues the same way (patched in the module copy
+    # `plural` came from: the local stack's loader may have imported survey_core afresh since)
+    namespace = plural.__globals__
+    original = namespace["translations"]
     try:
-        i18n.translations = lambda language: translations  # type: ignore[assignment]
+        namespace["translations"] = lambda language: translations
         assert plural("fi", "overdue", 3) == "3 soittoa myöhässä"
     finally:
-        i18n.translations = original
+        namespace["translations"] = original
 
 
 @pytest.mark.parametrize(

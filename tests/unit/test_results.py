@@ -3,7 +3,9 @@ a viewer can choose, and the same numbers as the report for the same scope and p
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
@@ -14,6 +16,7 @@ from survey_core.catalogue import load_catalogue
 from survey_core.logic.results import (
     COMMENTS_READ,
     COMMENTS_SHOWN,
+    CommentsPage,
     FoundComment,
     InvalidPeriod,
     OutOfScope,
@@ -21,6 +24,7 @@ from survey_core.logic.results import (
     allowed_scope,
     asked_scope,
     comments,
+    comments_csv,
     overview,
     overview_filter,
     period_of,
@@ -289,3 +293,26 @@ def test_a_comments_filter_that_cannot_be_shown_is_refused(
 ) -> None:
     with pytest.raises(ValueError, match=problem):
         comments(viewer("cx-admin"), EVERYTHING, WEEK, load_catalogue(), CommentReads([]), **kwargs)
+
+
+def test_the_comments_csv_is_in_the_pages_language_and_never_a_formula() -> None:
+    page = CommentsPage(
+        [
+            _found(22, 2, '=HYPERLINK("http://evil")\nrivi kaksi'),
+            _found(21, 9, "-1 ei kaavaa", area="b2b"),
+            _found(20, 10, 'Hyvä; "lainaus", pilkku'),
+        ],
+        read=3,
+        complete=True,
+    )
+    data = comments_csv(page, "fi", load_catalogue())
+    assert data.startswith("\ufeff".encode())  # Excel reads UTF-8 with its BOM
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[0] == [
+        "Päivä", "Kysely", "Mittari", "Tulos", "Liiketoiminta-alue", "Kohtaamispiste", "Kommentti"
+    ]  # fmt: skip
+    assert rows[1][1] == "Oston jälkeen" and rows[1][4] == "Verkkokauppa"
+    assert rows[1][-1].startswith("'=HYPERLINK") and "\n" not in rows[1][-1]
+    assert rows[2][-1] == "'-1 ei kaavaa" and rows[2][4] == "Yritysasiakkaat"
+    assert rows[3][-1] == 'Hyvä; "lainaus", pilkku'
+    assert len(rows) == 4

@@ -14,6 +14,8 @@ one segment value.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -23,7 +25,9 @@ from ..access import Role, ScopeKind
 from ..access import Scope as Access
 from ..catalogue import Catalogue
 from ..messages.i18n import text
+from ..messages.localizer import Localizer
 from ..messages.rendering import Choice, CommentsFilter, OverviewFilter
+from ..messages.safe_text import one_line
 from ..report.config import Period, ReportGroup, Scope
 from ..report.content import CounterRows, build_report_data
 from ..report.model import CommentRow, ReportData
@@ -314,3 +318,48 @@ def comments_filter(
     ]
     groups = [Choice(g, text(language, m), g == group) for g, m in GROUP_NAMES.items()]
     return CommentsFilter(base=base, surveys=surveys, groups=groups, search=search)
+
+
+# A cell that a spreadsheet would read as a formula (or a command, in old ones): kept as text
+# with a leading apostrophe (OWASP's advice for CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CSV_ATTRIBUTES = ("businessArea", "touchpoint")
+
+
+def _cell(value: str) -> str:
+    return f"'{value}" if value.startswith(_FORMULA_STARTS) else value
+
+
+def comments_csv(page: CommentsPage, language: str, catalogue: Catalogue) -> bytes:
+    """The comments as CSV for a spreadsheet (UTF-8 with a BOM, so Excel reads ä and å): the
+    headers and the names in the page's language, the texts on one line and never formulas."""
+    words = Localizer(language, catalogue.names)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(
+        [
+            words.text("xlsx_date"),
+            words.text("report_survey"),
+            words.text("report_metric"),
+            words.text("report_score"),
+            *(words.attribute(a) for a in CSV_ATTRIBUTES),
+            words.text("xlsx_comment"),
+        ]
+    )
+    for found in page.comments:
+        row = found.row
+        values = [
+            words.value(a, found.segment[a]) if a in found.segment else ""
+            for a in CSV_ATTRIBUTES
+        ]
+        writer.writerow(
+            [
+                row.answered_on,
+                _cell(words.survey(row.survey_id)),
+                words.metric(row.metric),
+                str(row.score),
+                *(_cell(v) for v in values),
+                _cell(one_line(row.text)),
+            ]
+        )
+    return ("\ufeff" + out.getvalue()).encode("utf-8")

@@ -403,6 +403,7 @@ class ResultsChrome:
     sign_out_url: str
     csrf: str
     export_url: str = ""
+    export_label: str = "results_export"  # the export link's message id
 
 
 def _chrome(chrome: ResultsChrome, page: str) -> dict[str, Any]:
@@ -410,6 +411,7 @@ def _chrome(chrome: ResultsChrome, page: str) -> dict[str, Any]:
         "company": chrome.company,
         "nav": {"overview": chrome.overview_url, "comments": chrome.comments_url},
         "export_url": chrome.export_url,
+        "export_label": chrome.export_label,
         "sign_out_url": chrome.sign_out_url,
         "csrf": chrome.csrf,
         "page": page,
