@@ -349,8 +349,7 @@ def comments_csv(page: CommentsPage, language: str, catalogue: Catalogue) -> byt
     for found in page.comments:
         row = found.row
         values = [
-            words.value(a, found.segment[a]) if a in found.segment else ""
-            for a in CSV_ATTRIBUTES
+            words.value(a, found.segment[a]) if a in found.segment else "" for a in CSV_ATTRIBUTES
         ]
         writer.writerow(
             [
