@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.floor import REPO_ROOT
-from bench.summary import INFO, Row, verdict, write_json
+from bench.summary import INFO, OK, OVER, Row, verdict, write_json
 
 TARGET_RATIO = 1.2  # the combinations not yet seen at 1,000 responses (docstring)
 SIZES = (1000, 10_000, 100_000)
@@ -168,7 +168,65 @@ def _measure(responses: int) -> tuple[int, float, Counter[str], bool]:
             data = report_for(due, catalogue)
             seconds = time.perf_counter() - began
         [block] = [b for b in data.blocks if b.metric == "nps"]
+        PAGES[responses] = _results_pages(due.period, catalogue, due.send_moment)
         return sum(counted.values()), seconds, counted, block.headline.n > 0
+
+
+# The results view's pages at each size: (items read, server ms, page bytes), by page.
+PAGES: dict[int, dict[str, tuple[int, float, int]]] = {}
+PAGE_TARGET_RATIO = 1.1
+PAGE_WEIGHT_LIMIT = 150 * 1024
+
+
+def _results_pages(period: Any, catalogue: Any, now: datetime) -> dict[str, tuple[int, float, int]]:
+    """The overview (everything, the report's week) and the comments page (everything, a search
+    that matches nothing: the most a page reads), each built and rendered with the results
+    function's own code, reads counted as for the report."""
+    from survey_core.access import ALL, Role
+    from survey_core.logic.report import (
+        comment_reader,
+        counter_rows,
+        overdue_tasks,
+        recent_comments,
+    )
+    from survey_core.logic.results import Viewer, comments, comments_filter, overview
+    from survey_core.logic.results import overview_filter as page_filter
+    from survey_core.messages.rendering import (
+        ResultsChrome,
+        render_results_comments,
+        render_results_overview,
+    )
+    from survey_core.report.chart import trend_alt_text, trend_chart_png, use_font
+    from survey_core.report.config import Scope
+
+    use_font(REPO_ROOT / "functions" / "report" / "fonts" / "DejaVuSans.ttf")
+    viewer, everything = Viewer(Role.CX_ADMIN, ALL), Scope(None, None)
+    chrome = ResultsChrome("Example Oy", "/results", "/results/comments", "/results/sign-out", "x")
+    form = page_filter(viewer, "range", period, everything, "fi", catalogue, "/results")
+    found: dict[str, tuple[int, float, int]] = {}
+    with items_read() as counted:
+        began = time.perf_counter()
+        data = overview(
+            viewer, everything, period, "fi", catalogue, read=counter_rows,
+            comments=recent_comments, overdue=overdue_tasks, now=now,
+        )  # fmt: skip
+        html = render_results_overview(
+            report=data, chart_png=trend_chart_png(data), chart_alt=trend_alt_text(data),
+            form=form, chrome=chrome,
+        )  # fmt: skip
+        found["overview"] = (sum(counted.values()), time.perf_counter() - began, len(html.encode()))
+    with items_read() as counted:
+        began = time.perf_counter()
+        page = comments(
+            viewer, everything, period, catalogue, comment_reader(catalogue), search="no such"
+        )
+        html = render_results_comments(
+            language="fi", names=catalogue.names, period_label=period.label,
+            comments=page.comments, shown_all=page.complete, read=page.read,
+            form=comments_filter(form, None, "all", "no such", "fi", catalogue), chrome=chrome,
+        )  # fmt: skip
+        found["comments"] = (sum(counted.values()), time.perf_counter() - began, len(html.encode()))
+    return found
 
 
 def run(sizes: list[int]) -> dict[str, Any]:
@@ -201,14 +259,39 @@ def run(sizes: list[int]) -> dict[str, Any]:
             f"(target <= {TARGET_RATIO}: {verdict(ratio, TARGET_RATIO)})",
             end="",
         )
+    print("\n\nthe results view's pages (cx-admin: everything, the report's week)\n")
+    print("| stored responses | page | items read | built and rendered in | page weight |")
+    print("| ---------------: | :--- | ---------: | --------------------: | ----------: |")
+    for size in sizes:
+        for name, (items, seconds, weight) in PAGES[size].items():
+            print(
+                f"| {size:>16,} | {name} | {items:>10,} | {seconds * 1000:>18.0f} ms "
+                f"| {weight / 1024:>8.1f} KB |"
+            )
     print(
         "\nnote: counters are days x segment combinations (here 12 a day), bounded by the\n"
         "combinations seen, not by the responses; a whole-scope report reads only the comments\n"
         "it shows. Times are moto in this process, whose Query looks at every item of a table:\n"
         "they grow with the table there, not on DynamoDB."
     )
+    pages = {
+        name: [
+            {
+                "responses": size,
+                "items_read": PAGES[size][name][0],
+                "server_ms": round(PAGES[size][name][1] * 1000, 1),
+                "page_bytes": PAGES[size][name][2],
+                "ratio_to_first": round(PAGES[size][name][0] / PAGES[sizes[0]][name][0], 3),
+            }
+            for size in sizes
+        ]
+        for name in PAGES[sizes[0]]
+    }
     return {
         "report": "Leadership: everything, weekly, 6-week trend",
+        "pages": pages,
+        "page_target_ratio": PAGE_TARGET_RATIO,
+        "page_weight_limit": PAGE_WEIGHT_LIMIT,
         "target_ratio": TARGET_RATIO,
         "sizes": [
             {
@@ -242,6 +325,25 @@ def summary(result: dict[str, Any]) -> list[Row]:
                 target,
                 size["verdict"],
                 size["items_read"],
+                "items",
+            )
+        )
+    for name, measured in result.get("pages", {}).items():
+        first_page, last_page = measured[0], measured[-1]
+        ratio = last_page["ratio_to_first"]
+        heaviest = max(m["page_bytes"] for m in measured)
+        within = ratio <= result["page_target_ratio"] and heaviest <= result["page_weight_limit"]
+        rows.append(
+            Row(
+                "report_reads",
+                f"results {name}: items read at {first_page['responses']:,} / "
+                f"{last_page['responses']:,} responses, server time, page weight",
+                f"{first_page['items_read']:,} / {last_page['items_read']:,} items "
+                f"({ratio:.2f}x); {first_page['server_ms']:.0f} / {last_page['server_ms']:.0f} ms;"
+                f" at most {heaviest / 1024:.0f} KB",
+                f"<= {result['page_target_ratio']}x items; <= 150 KB",
+                OK if within else OVER,
+                last_page["items_read"],
                 "items",
             )
         )

@@ -53,12 +53,15 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def signed_in_page(info: dict[str, Any], email: str, path: str = "") -> tuple[int, str]:
-    """Sign in on the local sign-in page and open a page of the view: (status, HTML)."""
+def signed_in_page(
+    info: dict[str, Any], email: str, path: str = "", password: str = DEMO_PASSWORD
+) -> tuple[int, str]:
+    """Sign in on the local sign-in page and open a page of the view: (status, HTML); the
+    sign-in page's status when the sign-in is refused."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirects)
     base = str(info["results_url"])
-    form = urlencode({"email": email, "password": DEMO_PASSWORD}).encode("ascii")
+    form = urlencode({"email": email, "password": password}).encode("utf-8")
     try:
         opener.open(f"{base}/sign-in", data=form, timeout=30)
     except urllib.error.HTTPError as answer:  # the 303 to the overview, with the cookie

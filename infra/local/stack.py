@@ -325,7 +325,9 @@ def main(argv: list[str] | None = None) -> int:
         f"  AWS endpoint   {info['endpoint_url']}   (region {info['region']}, any credentials)\n"
         f"  event bus      {info['event_bus_name']}\n"
         f"  survey pages   {info['survey_url']}/s/<token>\n"
-        f"{how_to_sign_in(info)}\n"
+        # The demo users' addresses only for a person at the terminal: a stack started by
+        # a program (--ready-file) logs to a file, where no address belongs.
+        f"{'' if args.ready_file else how_to_sign_in(info) + chr(10)}"
         f"  sent messages  {info['endpoint_url']}/_local/outbox\n"
         f"  Connect tasks  {info['endpoint_url']}/_local/connect/tasks\n"
         f"  fire a report  curl -X POST "

@@ -533,6 +533,18 @@ class PiiRun:
         emails = self.stack.control("outbox")["emails"]
         assert any(REPORT_RECIPIENT in m["to"] for m in emails), "no report email"
 
+    def results_view(self) -> None:
+        """A manager signs in to the results view (a wrong password first), reads the overview
+        and the comments, and is refused another business area."""
+        from infra.local.results_demo import DEMO_USERS, signed_in_page
+
+        manager = DEMO_USERS[1]
+        assert signed_in_page(self.info, manager.email, "", password="Wrong-password-1")[0] == 401
+        assert signed_in_page(self.info, manager.email, "?period=4-weeks")[0] == 200
+        assert signed_in_page(self.info, manager.email, "/comments?group=low")[0] == 200
+        refused = signed_in_page(self.info, manager.email, "?scope=businessArea%3Dstore")
+        assert refused[0] == 403
+
     def cohorts(self, activity_at: str) -> None:
         """The daily job 90 days after the activity: the web customer is inactive, and every
         customer is in the recurring survey's cohort."""
@@ -558,6 +570,7 @@ class PiiRun:
                 future.result()
         self.settle()
         self.report()
+        self.results_view()
         self.cohorts(activity_at)
         self.settle()
         self.facts["invocations"] = self.stack.control("invocations")["invocations"]
