@@ -27,9 +27,12 @@ pytestmark = pytest.mark.e2e
 
 START = "2026-11-16T09:00:00+02:00"  # Monday morning in Helsinki
 FIRST_DAY, LAST_DAY = "2026-11-16", "2026-11-22"  # that week, in the reporting time zone
-# 4 simulated hours a real second: the 24 h reminder comes in 6 s, a purchase survey's whole
-# life (seven days) in 42 s, after which nothing changes the counters or the lake.
-TIME_SCALE = 14400
+# 2 simulated hours a real second: the 24 h reminder comes in 12 s, a purchase survey's whole
+# life (seven days) in 84 s, after which nothing changes the counters or the lake. At 4 hours a
+# second, a CI machine busy with the other test worker failed this file twice in four runs
+# (an answer counted on the next Monday; the SMS messages missing from response_rate); the
+# handlers' clock runs on wall time until the local stack has virtual time (issue 20).
+TIME_SCALE = 7200
 NPS = {"promoters": range(9, 11), "passives": range(7, 9), "detractors": range(0, 7)}
 
 
@@ -101,7 +104,7 @@ def lake_stack() -> Iterator[Lake]:
         flow.run()
         # Every survey to its end (answered, expired), so that nothing changes any more
         machine = info["outputs"]["SurveyLifecycleArn"]
-        wait_for("every lifecycle to end", lambda: _all_lifecycles_ended(flow.stack, machine), 120)
+        wait_for("every lifecycle to end", lambda: _all_lifecycles_ended(flow.stack, machine), 240)
         answered = {p.customer: flow.invitation_id(p) for p in flow.plans if p.answers}
         found = Lake(info, flow.stack, flow.plans, answered)
         found.settle()
