@@ -23,7 +23,7 @@ from survey_core.logic.optout import show_unsubscribe, unsubscribe
 from survey_core.logic.replies import InboundSms, InvalidInboundSms, ReplyPorts, handle_reply
 from survey_core.messages.rendering import render_error_page
 from survey_core.observability import correlate, logger, metrics
-from survey_core.web.forms import Form, first, parse_form
+from survey_core.web.forms import Form, first, request_form
 from survey_core.web.languages import preferred_language
 from survey_core.web.security_headers import SECURITY_HEADERS
 
@@ -138,9 +138,7 @@ FORM_TYPES = ["application/x-www-form-urlencoded", "multipart/form-data"]
 def _form() -> Form:
     request = app.current_request
     assert request is not None
-    raw = request.raw_body or b""
-    body = raw if isinstance(raw, bytes) else str(raw).encode("utf-8")
-    return parse_form(body, request.headers.get("content-type", ""))
+    return request_form(request.raw_body, request.headers.get("content-type", ""))
 
 
 @app.route("/s/{token}", methods=["POST"], content_types=FORM_TYPES)

@@ -8,10 +8,9 @@ only read; the one form that changes something (sign-out) carries a CSRF token.
 """
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -33,11 +32,13 @@ from results_auth.session import (
     CsrfRefused,
     check_form_post,
     cleared_cookie,
+    cookie_value,
     csrf_token,
+    pending_cookie,
     session_cookie,
     session_token,
 )
-from survey_core.catalogue import load_catalogue
+from survey_core.catalogue import LANGUAGES, load_catalogue
 from survey_core.config import ResultsConfig
 from survey_core.dal.gateways import client
 from survey_core.dal.models import bind_tables
@@ -72,8 +73,10 @@ from survey_core.messages.rendering import (
 )
 from survey_core.observability import correlate, logger
 from survey_core.report.chart import trend_alt_text, trend_chart_png, trend_has_values, use_font
+from survey_core.report.config import Period, Scope
+from survey_core.report.model import ReportData
 from survey_core.report.workbook import report_workbook
-from survey_core.web.forms import first, parse_form
+from survey_core.web.forms import Form, first, request_form
 from survey_core.web.languages import preferred_language
 from survey_core.web.security_headers import results_headers
 
@@ -100,6 +103,14 @@ app = Chalice(app_name="survey-results")
 app.api.binary_types += [XLSX, "text/csv"]
 
 
+# The page for what the router refused or what crashed, by kind.
+_ROUTER_PAGES = {
+    "not-found": ("error_404_title", "error_404_body"),
+    "refused": ("results_bad_filter_title", "results_bad_filter_body"),
+    "failed": ("results_unavailable_title", "results_unavailable_body"),
+}
+
+
 @app.middleware("http")
 def every_response(request: Request | None, get_response: Callable[..., Response]) -> Response:
     """Every response is a page with the view's headers: the app's own, the router's refusals
@@ -116,17 +127,13 @@ def every_response(request: Request | None, get_response: Callable[..., Response
     content_type = {k.lower(): v for k, v in response.headers.items()}.get("content-type", "")
     if response.status_code >= 400 and not str(content_type).startswith("text/html"):
         status = response.status_code
-        keys = ("error_404_title", "error_404_body") if status == 404 else (
-            ("results_bad_filter_title", "results_bad_filter_body") if status < 500
-            else ("results_unavailable_title", "results_unavailable_body")
-        )  # fmt: skip
-        language = preferred_language(
-            (request.headers if request is not None else {}).get("accept-language"),
-            ("fi", "sv", "en"),
-            CATALOGUE.default_language,
-        )
+        kind = "not-found" if status == 404 else "refused" if status < 500 else "failed"
+        title, body = _ROUTER_PAGES[kind]
         html = render_results_message(
-            language=language, title_key=keys[0], body_key=keys[1], company=CATALOGUE.company
+            language=_language(request.headers if request is not None else {}),
+            title_key=title,
+            body_key=body,
+            company=CATALOGUE.company,
         )
         kept = {k: v for k, v in response.headers.items() if k.lower() == "allow"}
         response = Response(body=html, status_code=status, headers={**kept, **HEADERS})
@@ -145,13 +152,13 @@ def _headers() -> dict[str, str]:
     return dict(request.headers)
 
 
-def _language() -> str:
-    return preferred_language(
-        _headers().get("accept-language"), ("fi", "sv", "en"), CATALOGUE.default_language
-    )
+def _language(headers: Mapping[str, str] | None = None) -> str:
+    """The browser's language (the request's Accept-Language), else the catalogue's default."""
+    asked = (_headers() if headers is None else headers).get("accept-language")
+    return preferred_language(asked, LANGUAGES, CATALOGUE.default_language)
 
 
-def _page(html: str, status: int = 200, **extra: str) -> Response:
+def _page(html: str | bytes, status: int = 200, **extra: str) -> Response:
     return Response(body=html, status_code=status, headers={**HEADERS, **extra})
 
 
@@ -205,22 +212,39 @@ def _day(raw: str | None) -> date | None:
         raise InvalidPeriod("a day is yyyy-mm-dd") from None
 
 
-def _overview_data(principal: Principal) -> tuple[Any, Viewer, str, Any, Any]:
-    """The overview's data for the request's filter, within the principal's scope."""
+@dataclass(frozen=True)
+class _Filter:
+    """The request's filter, read once: who asks, the page's language, the period chosen and
+    the scope allowed (OutOfScope before anything is read)."""
+
+    viewer: Viewer
+    language: str
+    choice: str
+    period: Period
+    scope: Scope
+
+
+def _filter(principal: Principal) -> _Filter:
+    """Raises OutOfScope, InvalidPeriod or ValueError (_refused turns them into pages)."""
     query = _query()
-    language = resolve_language(query.get("lang") or _language())
     viewer = Viewer(principal.role, principal.scope)
     choice = query.get("period", "week")
     # The data's clock (the local stack's runs faster than the wall clock): today's date.
     today = CONFIG.clock().astimezone(CONFIG.reporting_time_zone).date()
     period = period_of(choice, today, _day(query.get("first")), _day(query.get("last")))
-    asked = asked_scope(query.get("scope"))
-    scope = allowed_scope(viewer, asked)  # OutOfScope before anything is read
+    scope = allowed_scope(viewer, asked_scope(query.get("scope")))
+    language = resolve_language(query.get("lang") or _language())
+    return _Filter(viewer, language, choice, period, scope)
+
+
+def _overview_data(principal: Principal) -> tuple[ReportData, _Filter]:
+    """The overview's data for the request's filter, within the principal's scope."""
+    asked = _filter(principal)
     data = overview(
-        viewer,
-        asked,
-        period,
-        language,
+        asked.viewer,
+        asked.scope,
+        asked.period,
+        asked.language,
         CATALOGUE,
         read=counter_rows,
         comments=recent_comments,
@@ -228,21 +252,26 @@ def _overview_data(principal: Principal) -> tuple[Any, Viewer, str, Any, Any]:
         now=CONFIG.clock(),
         zone=CONFIG.reporting_time_zone,
     )
-    return data, viewer, choice, period, scope
+    return data, asked
+
+
+def _download(body: bytes, content_type: str, filename: str) -> Response:
+    disposition = f'attachment; filename="{filename}"'
+    return _page(body, 200, **{"Content-Type": content_type, "Content-Disposition": disposition})
 
 
 @app.route("/results", methods=["GET"])
 def show_overview() -> Response:
     def view(principal: Principal) -> Response:
-        try:
-            data, viewer, choice, period, scope = _overview_data(principal)
-        except OutOfScope:
-            logger.info("out of scope", extra={"role": principal.role.value})
-            return _message("results_forbidden_title", "results_forbidden_body", 403)
-        except (InvalidPeriod, ValueError):
-            return _message("results_bad_filter_title", "results_bad_filter_body", 400)
+        data, asked = _overview_data(principal)
         form = overview_filter(
-            viewer, choice, period, scope, data.language, CATALOGUE, CONFIG.results_url
+            asked.viewer,
+            asked.choice,
+            asked.period,
+            asked.scope,
+            data.language,
+            CATALOGUE,
+            CONFIG.results_url,
         )
         chart = trend_chart_png(data) if trend_has_values(data) else None
         html = render_results_overview(
@@ -254,7 +283,7 @@ def show_overview() -> Response:
         )
         return _page(html)
 
-    return _signed_in(view)
+    return _signed_in(_refused(view))
 
 
 def _chrome(
@@ -272,37 +301,26 @@ def _chrome(
 
 
 @dataclass(frozen=True)
-class _CommentsRequest:
-    viewer: Viewer
-    language: str
-    choice: str
-    period: Any
-    scope: Any
+class _CommentsChoice:
+    """The comments page's own filter fields, beside the overview's."""
+
     survey_id: str | None
     group: str
     search: str
-    found: CommentsPage
 
 
-def _comments_request(principal: Principal) -> _CommentsRequest:
-    """The comments of the request's filter, within the principal's scope (raises OutOfScope,
-    InvalidPeriod or ValueError)."""
+def _comments_of(principal: Principal) -> tuple[CommentsPage, _Filter, _CommentsChoice]:
+    """The comments of the request's filter (its survey, score group and search too)."""
+    asked = _filter(principal)
     query = _query()
-    viewer = Viewer(principal.role, principal.scope)
-    choice = query.get("period", "week")
-    survey_id = query.get("survey") or None
-    group, search = query.get("group", "all"), query.get("search", "")
-    today = CONFIG.clock().astimezone(CONFIG.reporting_time_zone).date()
-    period = period_of(choice, today, _day(query.get("first")), _day(query.get("last")))
-    scope = allowed_scope(viewer, asked_scope(query.get("scope")))
-    found = comments(
-        viewer, scope, period, CATALOGUE, comment_reader(CATALOGUE),
-        survey_id=survey_id, group=group, search=search,
-    )  # fmt: skip
-    language = resolve_language(query.get("lang") or _language())
-    return _CommentsRequest(
-        viewer, language, choice, period, scope, survey_id, group, search, found
+    chosen = _CommentsChoice(
+        query.get("survey") or None, query.get("group", "all"), query.get("search", "")
     )
+    found = comments(
+        asked.viewer, asked.scope, asked.period, CATALOGUE, comment_reader(CATALOGUE),
+        survey_id=chosen.survey_id, group=chosen.group, search=chosen.search,
+    )  # fmt: skip
+    return found, asked, chosen
 
 
 def _refused(view: Callable[[Principal], Response]) -> Callable[[Principal], Response]:
@@ -323,21 +341,21 @@ def _refused(view: Callable[[Principal], Response]) -> Callable[[Principal], Res
 @app.route("/results/comments", methods=["GET"])
 def show_comments() -> Response:
     def view(principal: Principal) -> Response:
-        asked = _comments_request(principal)
+        found, asked, chosen = _comments_of(principal)
         url = f"{CONFIG.results_url}/comments"
         base = overview_filter(
             asked.viewer, asked.choice, asked.period, asked.scope, asked.language, CATALOGUE, url
         )
         form = comments_filter(
-            base, asked.survey_id, asked.group, asked.search, asked.language, CATALOGUE
+            base, chosen.survey_id, chosen.group, chosen.search, asked.language, CATALOGUE
         )
         html = render_results_comments(
             language=asked.language,
             names=CATALOGUE.names,
             period_label=asked.period.label,
-            comments=asked.found.comments,
-            shown_all=asked.found.complete,
-            read=asked.found.read,
+            comments=found.comments,
+            shown_all=found.complete,
+            read=found.read,
             form=form,
             chrome=_chrome(
                 principal,
@@ -353,17 +371,10 @@ def show_comments() -> Response:
 @app.route("/results/comments.csv", methods=["GET"])
 def export_comments() -> Response:
     def view(principal: Principal) -> Response:
-        asked = _comments_request(principal)
+        found, asked, _ = _comments_of(principal)
         first, last = asked.period.first_day.isoformat(), asked.period.last_day.isoformat()
-        return Response(
-            body=comments_csv(asked.found, asked.language, CATALOGUE),
-            status_code=200,
-            headers={
-                **HEADERS,
-                "Content-Type": CSV,
-                "Content-Disposition": f'attachment; filename="comments-{first}-{last}.csv"',
-            },
-        )
+        csv = comments_csv(found, asked.language, CATALOGUE)
+        return _download(csv, CSV, f"comments-{first}-{last}.csv")
 
     return _signed_in(_refused(view))
 
@@ -371,24 +382,11 @@ def export_comments() -> Response:
 @app.route("/results/export.xlsx", methods=["GET"])
 def export() -> Response:
     def view(principal: Principal) -> Response:
-        try:
-            data, _, _, period, _ = _overview_data(principal)
-        except OutOfScope:
-            return _message("results_forbidden_title", "results_forbidden_body", 403)
-        except (InvalidPeriod, ValueError):
-            return _message("results_bad_filter_title", "results_bad_filter_body", 400)
-        name = f"results-{period.first_day.isoformat()}-{period.last_day.isoformat()}.xlsx"
-        return Response(
-            body=report_workbook(data),
-            status_code=200,
-            headers={
-                **HEADERS,
-                "Content-Type": XLSX,
-                "Content-Disposition": f'attachment; filename="{name}"',
-            },
-        )
+        data, asked = _overview_data(principal)
+        first, last = asked.period.first_day.isoformat(), asked.period.last_day.isoformat()
+        return _download(report_workbook(data), XLSX, f"results-{first}-{last}.xlsx")
 
-    return _signed_in(view)
+    return _signed_in(_refused(view))
 
 
 @app.route("/results/sign-in", methods=["GET"])
@@ -397,7 +395,7 @@ def sign_in_page() -> Response:
         return _page(_sign_in_form(error=False))
     state, verifier, challenge = new_pkce()
     callback = f"{CONFIG.results_url}/auth/callback"
-    pending = _short_cookie(PKCE_COOKIE, f"{state}.{verifier}", 600)
+    pending = pending_cookie(PKCE_COOKIE, f"{state}.{verifier}", 600, COOKIES)
     return _redirect(
         authorize_url(CONFIG.sign_in_url, CONFIG.client_id, callback, state, challenge), pending
     )
@@ -412,11 +410,6 @@ def _sign_in_form(*, error: bool) -> str:
     )
 
 
-def _short_cookie(name: str, value: str, max_age: int) -> str:
-    secure = "; Secure" if COOKIES.secure else ""
-    return f"{name}={value}; Max-Age={max_age}; Path={COOKIES.path}; HttpOnly; SameSite=Lax{secure}"
-
-
 def _start_session(id_token: str) -> Response:
     try:
         principal = verify_id_token(id_token, pool=POOL, keys=KEYS.get, now=_now())
@@ -425,7 +418,7 @@ def _start_session(id_token: str) -> Response:
         return _message("results_no_access_title", "results_no_access_body", 403)
     cookie = session_cookie(id_token, principal.expires_at, _now(), COOKIES)
     logger.info("signed in", extra={"role": principal.role.value})
-    return _redirect(CONFIG.results_url, cookie, _short_cookie(PKCE_COOKIE, "", 0))
+    return _redirect(CONFIG.results_url, cookie, pending_cookie(PKCE_COOKIE, "", 0, COOKIES))
 
 
 @app.route(
@@ -434,8 +427,6 @@ def _start_session(id_token: str) -> Response:
 def sign_in_post() -> Response:
     if not CONFIG.local_sign_in:  # in the cloud, only the managed login takes passwords
         return _message("error_404_title", "error_404_body", 404)
-    request = app.current_request
-    assert request is not None
     form = _form()
     email, password = first(form, "email") or "", first(form, "password") or ""
     try:
@@ -451,7 +442,7 @@ def sign_in_post() -> Response:
 @app.route("/results/auth/callback", methods=["GET"])
 def callback() -> Response:
     query = _query()
-    pending = _cookie(PKCE_COOKIE)
+    pending = cookie_value(_headers().get("cookie"), PKCE_COOKIE)
     state, _, verifier = (pending or "").partition(".")
     if not pending or not state or query.get("state") != state or not query.get("code"):
         return _message("results_no_access_title", "results_no_access_body", 400)
@@ -469,30 +460,16 @@ def callback() -> Response:
     return _start_session(token)
 
 
-def _form() -> dict[str, list[str]]:
+def _form() -> Form:
     request = app.current_request
     assert request is not None
-    raw = request.raw_body or b""
-    body = raw if isinstance(raw, bytes) else str(raw).encode("utf-8")
-    return parse_form(body, request.headers.get("content-type", ""))
-
-
-def _cookie(name: str) -> str | None:
-    cookies: SimpleCookie = SimpleCookie()
-    try:
-        cookies.load(_headers().get("cookie") or "")
-    except Exception:
-        return None
-    morsel = cookies.get(name)
-    return morsel.value if morsel is not None else None
+    return request_form(request.raw_body, request.headers.get("content-type", ""))
 
 
 @app.route(
     "/results/sign-out", methods=["POST"], content_types=["application/x-www-form-urlencoded"]
 )
 def sign_out() -> Response:
-    request = app.current_request
-    assert request is not None
     principal = _principal()
     form = _form()
     if principal is not None:

@@ -81,7 +81,7 @@ def test_a_crash_outside_the_pages_error_handling_is_a_friendly_500(
     def crash(*_: Any) -> None:
         raise RuntimeError("form parser broke")
 
-    monkeypatch.setattr(collect, "parse_form", crash)
+    monkeypatch.setattr(collect, "request_form", crash)
     with Client(collect.app) as client:
         # When a form is posted
         crashed = post_form(client, UNKNOWN, "score=9")

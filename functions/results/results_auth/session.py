@@ -65,9 +65,15 @@ def cleared_cookie(settings: CookieSettings) -> str:
     return _cookie("", 0, settings)
 
 
-def _cookie(value: str, max_age: int, settings: CookieSettings) -> str:
+def pending_cookie(name: str, value: str, max_age: int, settings: CookieSettings) -> str:
+    """A short-lived cookie of the sign-in (the managed login's state and PKCE verifier) with
+    the session cookie's attributes; max_age 0 clears it."""
+    return _cookie(value, max_age, settings, name)
+
+
+def _cookie(value: str, max_age: int, settings: CookieSettings, name: str = COOKIE_NAME) -> str:
     attributes = [
-        f"{COOKIE_NAME}={value}",
+        f"{name}={value}",
         f"Max-Age={max_age}",
         f"Path={settings.path}",
         "HttpOnly",
@@ -78,8 +84,8 @@ def _cookie(value: str, max_age: int, settings: CookieSettings) -> str:
     return "; ".join(attributes)
 
 
-def session_token(cookie_header: str | None) -> str | None:
-    """The ID token from a request's Cookie header, if it has the session cookie."""
+def cookie_value(cookie_header: str | None, name: str) -> str | None:
+    """A cookie's value from a request's Cookie header (None: not there, or unreadable)."""
     if not cookie_header:
         return None
     cookies: SimpleCookie = SimpleCookie()
@@ -87,10 +93,16 @@ def session_token(cookie_header: str | None) -> str | None:
         cookies.load(cookie_header)
     except Exception:  # http.cookies.CookieError and friends: a header we cannot read
         return None
-    morsel = cookies.get(COOKIE_NAME)
-    if morsel is None or not _TOKEN_CHARACTERS.match(morsel.value):
+    morsel = cookies.get(name)
+    return morsel.value if morsel is not None else None
+
+
+def session_token(cookie_header: str | None) -> str | None:
+    """The ID token from a request's Cookie header, if it has the session cookie."""
+    value = cookie_value(cookie_header, COOKIE_NAME)
+    if value is None or not _TOKEN_CHARACTERS.match(value):
         return None
-    return morsel.value
+    return value
 
 
 def csrf_token(key: bytes, token_id: str) -> str:

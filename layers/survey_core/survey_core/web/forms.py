@@ -45,3 +45,9 @@ def _multipart(body: bytes, content_type: str) -> Form:
 def first(form: Form, name: str) -> str | None:
     values = form.get(name)
     return values[0] if values else None
+
+
+def request_form(raw_body: bytes | str | None, content_type: str) -> Form:
+    """A request's form, from its raw body as Chalice gives it (bytes, or text)."""
+    raw = raw_body or b""
+    return parse_form(raw if isinstance(raw, bytes) else raw.encode("utf-8"), content_type)
