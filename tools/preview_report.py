@@ -144,11 +144,10 @@ def sample_report(language: str = "fi", empty: bool = False) -> ReportData:
 def screenshot(html_file: Path, out: Path, width: int) -> None:
     from playwright.sync_api import sync_playwright
 
+    from tools.surfaces import CHROMIUM_ARGS
+
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-        )
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": width, "height": 800})
         page.goto(html_file.resolve().as_uri())
         page.screenshot(path=str(out), full_page=True)

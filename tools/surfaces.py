@@ -48,7 +48,12 @@ from survey_core.messages.rendering import (
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+]
 # axe-core, pinned in package.json / package-lock.json (`make node_modules`: npm ci).
 AXE = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 WIDTHS = (320, 390, 1280)

@@ -16,18 +16,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, expect
 from survey_core.catalogue import load_catalogue
 from survey_core.messages.i18n import text
 
 from infra.local.process import running_stack
 from infra.local.scenario import TracerScenario
+from tools.surfaces import CHROMIUM
 
-CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.skipif(
@@ -37,12 +36,6 @@ pytestmark = [
 ]
 
 START = "2026-11-16T09:00:00+02:00"  # Monday morning in Helsinki
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-]
 # Every way this text could run if it reached the page as markup: a script element, an event
 # handler attribute, a dialog, and a way out of the <textarea> it is shown in on a revisit.
 COMMENT = (
@@ -69,16 +62,6 @@ class Watched:
 def stack() -> Iterator[dict[str, Any]]:
     with running_stack(time_scale=14400, start_time=START, log_name="browser.log") as info:
         yield info
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
 
 
 def open_page(browser: Browser, *, bypass_csp: bool = False) -> Watched:

@@ -10,12 +10,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 from survey_core.messages.i18n import text
 
 from infra.local.process import running_stack
 from infra.local.results_demo import DEMO_PASSWORD, DEMO_USERS
-from tools.surfaces import CHROMIUM, CHROMIUM_ARGS, axe_source
+from tools.surfaces import CHROMIUM, axe_source
 
 pytestmark = [
     pytest.mark.e2e,
@@ -31,14 +31,6 @@ AXE_RUN = "async () => JSON.stringify(await axe.run(document, {resultTypes: ['vi
 def stack() -> Iterator[dict[str, Any]]:
     with running_stack(time_scale=3600, start_time=START, log_name="results-view.log") as info:
         yield info
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _serious(page: Any) -> list[str]:

@@ -6,27 +6,18 @@ Each width is one test: it looks at every surface and names every problem it fou
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 from survey_core.catalogue import LANGUAGES, load_catalogue
 
-from tools.surfaces import CHROMIUM, CHROMIUM_ARGS, WIDTHS, Surface, inspect, inspector, surfaces
+from tools.surfaces import CHROMIUM, WIDTHS, Surface, inspect, inspector, surfaces
 
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is absent"),
 ]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
