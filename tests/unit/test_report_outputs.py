@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import math
 import zipfile
 from datetime import date, datetime
 from pathlib import Path
@@ -14,9 +15,12 @@ import pytest
 from openpyxl import load_workbook
 from PIL import Image
 from survey_core.messages.formatting import format_period_key
+from survey_core.messages.i18n import text as message
 from survey_core.messages.localizer import Localizer
 from survey_core.messages.names import DisplayNames
 from survey_core.report.chart import (
+    _REFERENCE,
+    Reference,
     format_value,
     overlaps,
     trend_alt_text,
@@ -289,6 +293,203 @@ def test_alt_text_of_an_empty_trend_and_in_other_languages() -> None:
         report(), trend=[point("2026-11-20", 10.0, 5), point("2026-11-21", 20.0, 5)]
     )
     assert trend_alt_text(daily).startswith("NPS, post-purchase, by day: ")
+
+
+# ---------------------------------------------------------------- the chart with a reference
+
+
+def team(*values: float | None) -> Reference:
+    """A reference series ("Team") on report()'s six weeks."""
+    labels = [p.label for p in report().trend]
+    return Reference(
+        label="Team",
+        own_label="You",
+        points=[point(label, v, 0 if v is None else 200) for label, v in zip(labels, values)],
+    )
+
+
+def test_the_reference_sits_on_the_same_periods_at_its_values() -> None:
+    data = report()
+    layout = trend_chart_layout(data, reference=team(12.0, 30.0, 20.0, -4.0, 0.0, 41.0))
+    own, theirs = layout.points, layout.reference_points
+    # Then each reference point is on its period's x
+    assert [p.label for p in theirs] == [p.label for p in own]
+    assert [p.x for p in theirs] == [p.x for p in own]
+    # and at its value's y on the own points' scale (12 and -4 are also own values)
+    assert theirs[0].y == own[0].y and theirs[3].y == own[3].y
+    (y1, v1), (y2, v2) = (own[0].y, 12.0), (own[5].y, 30.0)
+    assert y1 is not None and y2 is not None
+    for p, value in zip(theirs, [12.0, 30.0, 20.0, -4.0, 0.0, 41.0]):
+        assert p.y == pytest.approx(y1 + (value - v1) * (y2 - y1) / (v2 - v1))
+    # and without an interval, so no band
+    assert all(p.low_y is None and p.high_y is None for p in theirs)
+
+
+def test_the_reference_has_no_band_and_no_value_labels() -> None:
+    # Given an axis that covers both series, so the own series is placed as without one
+    data = report()
+    plain = trend_chart_layout(data, y_range=(-100.0, 100.0))
+    with_team = trend_chart_layout(
+        data, y_range=(-100.0, 100.0), reference=team(61.0, 62.0, 63.0, 64.0, 65.0, 66.0)
+    )
+    # Then the points and bands are the own series' only
+    assert with_team.points == plain.points
+    assert with_team.bands == plain.bands
+    # and no value label is a reference's value
+    texts = {label.text for label in with_team.value_labels}
+    assert texts and not texts & {"61", "62", "63", "64", "65", "66"}
+    assert texts <= {"12", "19", "-4", "22", "30"}
+
+
+def reference_pixels(image: Image.Image, x0: float, x1: float) -> int:
+    """Pixels in the reference's amber between two xs of the final image."""
+    rgb = image.convert("RGB")
+    count = 0
+    for x in range(math.ceil(x0), math.floor(x1)):
+        for y in range(rgb.height):
+            r, g, b = rgb.getpixel((x, y))  # type: ignore[misc]
+            count += r - b > 60 and r > g + 20
+    return count
+
+
+def test_a_gap_breaks_the_reference_line() -> None:
+    # Given a reference without a figure in its third week (and an own series with none)
+    blank = [point(p.label, None, 0) for p in report().trend]
+    data = dataclasses.replace(report(), trend=blank)
+    reference = team(10.0, 20.0, None, 30.0, 40.0, 50.0)
+    layout = trend_chart_layout(data, reference=reference)
+    assert [p.y is None for p in layout.reference_points] == [False] * 2 + [True] + [False] * 3
+    # Then the line is drawn between the first two weeks but not to or from the gap
+    image = decode(trend_chart_png(data, reference=reference))
+    xs = [p.x / 2 for p in layout.reference_points]  # drawn at twice the size
+    marker = 6  # the square markers' half width, with a margin
+    assert reference_pixels(image, xs[0] + marker, xs[1] - marker) > 20
+    assert reference_pixels(image, xs[1] + marker, xs[3] - marker) == 0
+    assert reference_pixels(image, xs[3] + marker, xs[4] - marker) > 20
+
+
+def test_the_axis_covers_the_reference() -> None:
+    # Given a team far above the own intervals (own axis -30..50)
+    data = report()
+    assert data.trend_axis == (-30.0, 50.0)
+    reference = team(90.0, 85.0, 80.0, 70.0, 75.0, 95.0)
+    for y_range in (None, (0.0, 50.0)):
+        layout = trend_chart_layout(data, y_range=y_range, reference=reference)
+        _, top, _, bottom = layout.plot
+        # Then every reference point and every own interval is inside the plot
+        for p in layout.reference_points:
+            assert p.y is not None and top <= p.y <= bottom
+        for p in layout.points:
+            if p.y is not None:
+                assert p.high_y is not None and p.low_y is not None
+                assert top <= p.high_y <= p.low_y <= bottom
+        # and the highest team value is nearer the top than the own axis's top would put it
+        [highest] = [p for p in layout.reference_points if p.label == "2026-W47"]
+        assert highest.y is not None and highest.y < top + (bottom - top) * 0.2
+    # and a team below the scale's range is covered too
+    low = trend_chart_layout(data, reference=team(-90.0, -80.0, None, -70.0, -60.0, -50.0))
+    _, top, _, bottom = low.plot
+    assert all(p.y is None or top <= p.y <= bottom for p in low.reference_points)
+
+
+def test_the_reference_colour_passes_3_to_1_on_white() -> None:
+    def luminance(rgb: tuple[int, int, int]) -> float:
+        def channel(c: int) -> float:
+            v = c / 255
+            return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+
+        r, g, b = (channel(c) for c in rgb)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    assert 1.05 / (luminance(_REFERENCE) + 0.05) >= 3.0
+
+
+@pytest.mark.parametrize("width", [640, 320])
+@pytest.mark.parametrize(
+    ("title", "own", "theirs"),
+    [
+        ("NPS, post-purchase", "You", "Team"),
+        ("NPS, Oston jälkeen", "Sinä", "Tiimi"),
+        ("NPS, Oston jälkeen, verkkokauppa ja myymälät yhteensä", "Sinä", "Tiimi"),
+        ("CSAT", "Sinun tuloksesi tällä jaksolla", "Koko tiimin tulos keskimäärin tällä jaksolla"),
+    ],
+)
+def test_the_legend_collides_with_nothing(width: int, title: str, own: str, theirs: str) -> None:
+    data = dataclasses.replace(report(), trend_metric_label=title)
+    reference = dataclasses.replace(team(40.0, 45.0, 50.0, None, 48.0, 50.0), own_label=own)
+    reference = dataclasses.replace(reference, label=theirs)
+    layout = trend_chart_layout(data, width=width, reference=reference)
+    # Then the legend has the own line's entry, then the reference's
+    assert len(layout.legend) == 2
+    assert layout.legend[0].text.rstrip("…") in own
+    assert layout.legend[1].text.rstrip("…") in theirs
+    assert layout.title is not None
+    # and no legend entry touches another, the title, the plot, or a label
+    boxes = [entry.box for entry in layout.legend]
+    assert not overlaps(boxes[0], boxes[1])
+    left, top, right, bottom = layout.plot
+    plot = (left, top - 10 * 2, right, bottom)  # value labels may reach 10 px above the plot
+    others = [layout.title.box, plot] + [t.box for t in layout.value_labels + layout.period_labels]
+    assert not [(a, b) for a in boxes for b in others if overlaps(a, b)]
+    # and everything is inside the image (drawn at twice its size)
+    for box in [*boxes, layout.title.box]:
+        assert box[0] >= 0 and box[1] >= 0 and box[2] <= width * 2
+
+
+def test_without_a_reference_nothing_changes() -> None:
+    data = report()
+    png = trend_chart_png(data)
+    assert trend_chart_png(data, reference=None) == png
+    assert trend_chart_png(data, width=320, height=160, reference=None) == trend_chart_png(
+        data, width=320, height=160
+    )
+    assert trend_chart_png(empty_report(), reference=None) == trend_chart_png(empty_report())
+    layout = trend_chart_layout(data, reference=None)
+    assert layout.reference_points == [] and layout.legend == []
+    assert trend_alt_text(data, None) == trend_alt_text(data)
+    # and a reference does change the image
+    assert trend_chart_png(data, reference=team(1.0, 2.0, 3.0, 4.0, 5.0, 6.0)) != png
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        ["2026-W42", "2026-W43", "2026-W44", "2026-W45", "2026-W46"],  # one missing
+        ["2026-W43", "2026-W42", "2026-W44", "2026-W45", "2026-W46", "2026-W47"],  # reordered
+        ["2026-W42", "2026-W43", "2026-W44", "2026-W45", "2026-W46", "2026-W48"],  # another
+        [],
+    ],
+)
+def test_a_reference_on_other_periods_is_refused(labels: list[str]) -> None:
+    reference = Reference(
+        label="Team", own_label="You", points=[point(label, 10.0, 50) for label in labels]
+    )
+    with pytest.raises(ValueError, match="periods"):
+        trend_chart_png(report(), reference=reference)
+    with pytest.raises(ValueError, match="periods"):
+        trend_chart_layout(report(), reference=reference)
+    with pytest.raises(ValueError, match="periods"):
+        trend_alt_text(report(), reference)
+
+
+def test_alt_text_names_the_references_points() -> None:
+    reference = team(25.0, 28.0, 26.0, None, 45.0, 60.4)
+    assert trend_alt_text(report(), reference) == (
+        "NPS, post-purchase, by week: wk 42/2026 12, wk 43/2026 19, wk 44/2026 n/a, "
+        "wk 45/2026 -4, wk 46/2026 22, wk 47/2026 30; "
+        "Team: wk 42/2026 25, wk 43/2026 28, wk 44/2026 26, wk 45/2026 n/a, "
+        "wk 46/2026 45, wk 47/2026 60"
+    )
+    fi = dataclasses.replace(report(), language="fi", trend_metric_label="NPS, Oston jälkeen")
+    finnish = dataclasses.replace(reference, label="Tiimi", own_label="Sinä")
+    assert trend_alt_text(fi, finnish) == (
+        "NPS, Oston jälkeen, viikoittain: vk 42/2026 12, vk 43/2026 19, vk 44/2026 ei "
+        "vastauksia, vk 45/2026 -4, vk 46/2026 22, vk 47/2026 30; Tiimi: vk 42/2026 25, "
+        "vk 43/2026 28, vk 44/2026 26, vk 45/2026 ei vastauksia, vk 46/2026 45, vk 47/2026 60"
+    )
+    # a reference without any figure says so, in the chart's language
+    blank = team(None, None, None, None, None, None)
+    assert trend_alt_text(fi, blank).endswith(f"; Team: {message('fi', 'chart_no_answers')}")
 
 
 # ---------------------------------------------------------------- the workbook

@@ -23,7 +23,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from ..messages.formatting import format_number, format_percent, format_period_key
 from ..messages.i18n import text
 from .model import ReportData, TrendPoint
+from .stats import HEADLINE_SCALES, trend_axis
 
 if TYPE_CHECKING:
     from PIL import ImageDraw, ImageFont
@@ -55,6 +56,10 @@ _GRID = (229, 231, 235)  # decoration only
 _ZERO = (107, 114, 128)  # the NPS zero line, 4.8:1
 _LINE = (29, 78, 216)  # 6.7:1 on white
 _BAND = (219, 230, 252)  # the 95 % band: a light tint of the line's blue, decoration only
+# The reference series (e.g. the team beside an agent's own line): a muted amber, 4.8:1 on
+# white (non-text graphics need 3:1, WCAG 1.4.11), dashed and with hollow square markers, so
+# it is told from the own line without its colour.
+_REFERENCE = (180, 83, 9)
 
 _SCALE = 2  # drawn at twice the size, then scaled down (anti-aliasing)
 
@@ -121,25 +126,60 @@ def _granularity(labels: Sequence[str]) -> str:
     return "period"
 
 
-def trend_alt_text(data: ReportData) -> str:
-    """One sentence naming every point, in the report's language, e.g.
-    "NPS, After purchase, by week: wk 45/2026 12, wk 46/2026 n/a, wk 47/2026 30"."""
-    language = data.language
-    metric = trend_metric(data)
-    labels = [point.label for point in data.trend]
-    head = f"{data.trend_metric_label}, {text(language, _GRANULARITY[_granularity(labels)])}"
-    if not trend_has_values(data):
-        return f"{head}: {text(language, _NO_ANSWERS)}"
-    points = ", ".join(
+@dataclass(frozen=True, kw_only=True)
+class Reference:
+    """A second series drawn beside the trend for comparison, e.g. an agent's team beside the
+    agent: a thinner dashed line with hollow markers, without a band or value labels. Its
+    points have the same period labels, in the same order, as the trend's. The labels are
+    already in the chart's language and shown as given: `label` names this series ("Tiimi"),
+    `own_label` the trend's own line ("Sinä") in the legend."""
+
+    label: str
+    points: Sequence[TrendPoint]
+    own_label: str
+
+
+def _check_reference(data: ReportData, reference: Reference | None) -> None:
+    if reference is None:
+        return
+    own = [point.label for point in data.trend]
+    theirs = [point.label for point in reference.points]
+    if own != theirs:
+        raise ValueError(f"the reference's periods {theirs} are not the trend's {own}")
+
+
+def _points_text(language: str, points: Sequence[TrendPoint], metric: str | None) -> str:
+    return ", ".join(
         f"{format_period_key(language, point.label)} "
         + (
             text(language, _GAP)
             if point.value is None
             else format_value(point.value, metric, language)
         )
-        for point in data.trend
+        for point in points
     )
-    return f"{head}: {points}"
+
+
+def trend_alt_text(data: ReportData, reference: Reference | None = None) -> str:
+    """One sentence naming every point, in the report's language, e.g.
+    "NPS, After purchase, by week: wk 45/2026 12, wk 46/2026 n/a, wk 47/2026 30"; with a
+    reference, its points follow: "...; Team: wk 45/2026 20, wk 46/2026 18, wk 47/2026 25"."""
+    _check_reference(data, reference)
+    language = data.language
+    metric = trend_metric(data)
+    labels = [point.label for point in data.trend]
+    head = f"{data.trend_metric_label}, {text(language, _GRANULARITY[_granularity(labels)])}"
+    if not trend_has_values(data):
+        sentence = f"{head}: {text(language, _NO_ANSWERS)}"
+    else:
+        sentence = f"{head}: {_points_text(language, data.trend, metric)}"
+    if reference is None:
+        return sentence
+    if any(point.value is not None for point in reference.points):
+        theirs = _points_text(language, reference.points, metric)
+    else:
+        theirs = text(language, _NO_ANSWERS)
+    return f"{sentence}; {reference.label}: {theirs}"
 
 
 def _nice_ticks(low: float, high: float) -> tuple[float, float, tuple[float, ...]]:
@@ -185,7 +225,8 @@ def _shorten(labels: list[str], language: str) -> list[str]:
 
 @dataclass
 class _Canvas:
-    """The drawing at _SCALE times the final size, with the plot area's edges in its pixels."""
+    """The drawing at _SCALE times the final size, with the plot area's edges in its pixels,
+    and the title and the legend (with a reference series) placed above it."""
 
     draw: ImageDraw.ImageDraw
     font: ImageFont.FreeTypeFont
@@ -197,6 +238,8 @@ class _Canvas:
     low: float
     high: float
     language: str
+    title: PlacedText | None = None
+    legend: list[PlacedText] = field(default_factory=list)
 
     def y_of(self, value: float) -> float:
         return self.bottom - (value - self.low) / (self.high - self.low) * (self.bottom - self.top)
@@ -318,6 +361,13 @@ class ChartLayout:
     period_labels: list[PlacedText]
     value_labels: list[PlacedText]
     font_size: float  # the texts' size in the final image's pixels
+    # With a reference series: its points, on the same xs as `points` (no interval: no band)
+    reference_points: list[PlottedPoint] = field(default_factory=list)
+    # The legend's entries (own line, then the reference), each box covering its line sample
+    # and its text; empty without a reference.
+    legend: list[PlacedText] = field(default_factory=list)
+    title: PlacedText | None = None  # the title as drawn (shortened to fit with a legend)
+    plot: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # the plot area's edges
 
 
 def _period_labels(
@@ -382,7 +432,12 @@ def _value_labels(
     return placed
 
 
-def _layout_points(c: _Canvas, points: Sequence[TrendPoint], metric: str | None) -> ChartLayout:
+def _layout_points(
+    c: _Canvas,
+    points: Sequence[TrendPoint],
+    metric: str | None,
+    reference: Reference | None = None,
+) -> ChartLayout:
     count = len(points)
     step = (c.right - c.left) / count
     xs = [c.left + step * (i + 0.5) for i in range(count)]
@@ -400,14 +455,111 @@ def _layout_points(c: _Canvas, points: Sequence[TrendPoint], metric: str | None)
         plotted.append(PlottedPoint(p.label, x, c.y_of(p.value), low_y, high_y))
     period_labels = _period_labels(c, keys, xs, shown)
     texts = [None if p.value is None else format_value(p.value, metric, c.language) for p in points]
-    values = _value_labels(c, plotted, texts, shown, [label.box for label in period_labels])
-    return ChartLayout(plotted, _bands(plotted, step), period_labels, values, c.font.size / _SCALE)
+    reference_points = (
+        []
+        if reference is None
+        else [
+            PlottedPoint(p.label, x, None if p.value is None else c.y_of(p.value), None, None)
+            for x, p in zip(xs, reference.points, strict=True)
+        ]
+    )
+    # A value label keeps off the period labels, the legend and the reference's markers.
+    taken = [label.box for label in period_labels] + [entry.box for entry in c.legend]
+    half = _MARKER_HALF
+    taken += [
+        (p.x - half, p.y - half, p.x + half, p.y + half)
+        for p in reference_points
+        if p.y is not None
+    ]
+    values = _value_labels(c, plotted, texts, shown, taken)
+    return ChartLayout(
+        plotted,
+        _bands(plotted, step),
+        period_labels,
+        values,
+        c.font.size / _SCALE,
+        reference_points,
+        list(c.legend),
+        c.title,
+        (c.left, c.top, c.right, c.bottom),
+    )
+
+
+_DASH = (7 * _SCALE, 5 * _SCALE)  # the reference line's dash and gap
+_MARKER_HALF = 3.5 * _SCALE  # half the side of the reference's square markers
+
+
+def _dashed(
+    draw: ImageDraw.ImageDraw,
+    a: tuple[float, float],
+    b: tuple[float, float],
+    phase: float = 0.0,
+) -> float:
+    """A dashed reference line from a to b (Pillow has no dashes: short segments), starting
+    `phase` pixels into the dash pattern; returns the phase at b, so a line goes on evenly."""
+    on, off = _DASH
+    period = on + off
+    length = math.dist(a, b)
+    done = 0.0
+    while length - done > 1e-9:
+        at = (phase + done) % period
+        run = min((on - at) if at < on else (period - at), length - done)
+        if at < on:
+            start, end = done / length, (done + run) / length
+            draw.line(
+                [
+                    (a[0] + (b[0] - a[0]) * start, a[1] + (b[1] - a[1]) * start),
+                    (a[0] + (b[0] - a[0]) * end, a[1] + (b[1] - a[1]) * end),
+                ],
+                fill=_REFERENCE,
+                width=2 * _SCALE,
+            )
+        done += run
+    return (phase + length) % period
+
+
+def _square(draw: ImageDraw.ImageDraw, x: float, y: float) -> None:
+    """The reference's marker: a small hollow square."""
+    half = _MARKER_HALF
+    draw.rectangle(
+        [x - half, y - half, x + half, y + half], fill=_BACKGROUND, outline=_REFERENCE, width=_SCALE
+    )
+
+
+def _draw_reference(c: _Canvas, layout: ChartLayout) -> None:
+    coords = [None if p.y is None else (p.x, p.y) for p in layout.reference_points]
+    phase = 0.0
+    for a, b in itertools.pairwise(coords):
+        phase = _dashed(c.draw, a, b, phase) if a is not None and b is not None else 0.0
+    for coord in coords:
+        if coord is not None:
+            _square(c.draw, *coord)
+
+
+def _draw_legend(c: _Canvas, legend: list[PlacedText]) -> None:
+    s = _SCALE
+    for index, entry in enumerate(legend):
+        left, top, _, bottom = entry.box
+        y = (top + bottom) / 2
+        end = left + _LEGEND_SAMPLE
+        if index == 0:
+            c.draw.line([(left, y), (end, y)], fill=_LINE, width=3 * s)
+            radius = 3.5 * s
+            middle = (left + end) / 2
+            c.draw.ellipse([middle - radius, y - radius, middle + radius, y + radius], fill=_LINE)
+        else:
+            _dashed(c.draw, (left, y), (end, y))
+            _square(c.draw, (left + end) / 2, y)
+        x = end + _LEGEND_GAP
+        c.draw.text((x, y), entry.text, font=c.font, fill=_MUTED, anchor="lm")
 
 
 def _draw_layout(c: _Canvas, layout: ChartLayout) -> None:
     s = _SCALE
     for outline in layout.bands:
         c.draw.polygon(outline, fill=_BAND)
+    if layout.reference_points:  # under the own line, over its band
+        _draw_reference(c, layout)
     coords = [None if p.y is None else (p.x, p.y) for p in layout.points]
     for a, b in itertools.pairwise(coords):  # a segment between neighbours that both have one
         if a is not None and b is not None:
@@ -438,16 +590,101 @@ def _draw_layout(c: _Canvas, layout: ChartLayout) -> None:
 _TEXT_SHARE = 0.036
 
 
+# The legend's line sample, the space after it and between two entries (drawing pixels).
+_LEGEND_SAMPLE = 22 * _SCALE
+_LEGEND_GAP = 5 * _SCALE
+_LEGEND_BETWEEN = 14 * _SCALE
+
+
+def _data_axis(data: ReportData, reference: Reference | None) -> tuple[float, float] | None:
+    """The data's own axis (ReportData.trend_axis: the own intervals, padded), widened to the
+    reference's values: stats.trend_axis of both, on the trend metric's scale."""
+    if reference is None:
+        return data.trend_axis
+    scale = HEADLINE_SCALES.get(data.trend_metric)
+    if scale is None:
+        return None
+    own = [(p.low, p.high) for p in data.trend if p.low is not None and p.high is not None]
+    theirs = [(p.value, p.value) for p in reference.points if p.value is not None]
+    return trend_axis(own + theirs, scale)
+
+
+def _fit(draw: ImageDraw.ImageDraw, label: str, font: ImageFont.FreeTypeFont, room: float) -> str:
+    """The label, cut short with an ellipsis when it is wider than room."""
+    if draw.textlength(label, font=font) <= room:
+        return label
+    cut = label
+    while cut and draw.textlength(cut.rstrip() + "…", font=font) > room:
+        cut = cut[:-1]
+    return cut.rstrip() + "…"
+
+
+def _header(
+    draw: ImageDraw.ImageDraw,
+    title: str,
+    fonts: tuple[ImageFont.FreeTypeFont, ImageFont.FreeTypeFont],
+    width: int,
+    reference: Reference | None,
+) -> tuple[PlacedText, list[PlacedText], float]:
+    """The title (top left) and, with a reference, the legend: in the title's row at the right
+    when both fit, else right-aligned under the title (one row, or one per entry), the title
+    shortened to the image's width. Returns them and how much lower the plot must start."""
+    font, big = fonts
+    s = _SCALE
+    pad = 10 * s
+    ascent, descent = big.getmetrics()
+    title_bottom = pad + ascent + descent
+    if reference is None:
+        length = draw.textlength(title, font=big)
+        return PlacedText(title, (pad, pad, pad + length, title_bottom)), [], 0.0
+    right = width * s - pad
+    room = right - pad
+    names = [_drawable(reference.own_label), _drawable(reference.label)]
+    names = [_fit(draw, name, font, room - _LEGEND_SAMPLE - _LEGEND_GAP) for name in names]
+    widths = [_LEGEND_SAMPLE + _LEGEND_GAP + draw.textlength(name, font=font) for name in names]
+    row = sum(widths) + _LEGEND_BETWEEN
+    ascent, descent = font.getmetrics()
+    height = ascent + descent
+    title_right = pad + draw.textlength(title, font=big)
+    if title_right + 2 * _LEGEND_BETWEEN + row <= right:  # beside the title
+        rows, y, below = [[0, 1]], pad + (title_bottom - pad - height) / 2, 0.0
+    else:
+        title = _fit(draw, title, big, room)
+        rows = [[0, 1]] if row <= room else [[0], [1]]
+        y = title_bottom + 3 * s
+        below = len(rows) * (height + 3 * s)
+    legend: list[PlacedText | None] = [None, None]
+    for row_entries in rows:
+        x = right - sum(widths[i] for i in row_entries)
+        x -= _LEGEND_BETWEEN * (len(row_entries) - 1)
+        for i in row_entries:
+            legend[i] = PlacedText(names[i], (x, y, x + widths[i], y + height))
+            x += widths[i] + _LEGEND_BETWEEN
+        y += height + 3 * s
+    length = draw.textlength(title, font=big)
+    title_box = PlacedText(title, (pad, pad, pad + length, title_bottom))
+    return title_box, [entry for entry in legend if entry is not None], below
+
+
 def _canvas(
-    data: ReportData, width: int, height: int, y_range: tuple[float, float] | None
+    data: ReportData,
+    width: int,
+    height: int,
+    y_range: tuple[float, float] | None,
+    reference: Reference | None = None,
 ) -> tuple[Any, _Canvas, str | None, tuple[float, ...]]:
-    """The image and its canvas, with the axis decided (nothing drawn yet)."""
+    """The image and its canvas, with the axis, the title and the legend decided (nothing
+    drawn yet)."""
     if width < 160 or height < 100:
         raise ValueError(f"chart too small: {width}x{height} (at least 160x100)")
+    _check_reference(data, reference)
     metric = trend_metric(data)
     values = [point.value for point in data.trend if point.value is not None]
+    if reference is not None:
+        values += [point.value for point in reference.points if point.value is not None]
     if y_range is None:
-        y_range = data.trend_axis  # the data and its intervals, padded (stats.trend_axis)
+        # the data and its intervals, padded (stats.trend_axis), and the reference's values
+        y_range = _data_axis(data, reference)
     low, high, ticks = _axis(metric, values, y_range)
 
     from PIL import Image, ImageDraw
@@ -460,17 +697,23 @@ def _canvas(
     pad = 10 * s
     language = data.language
     tick_width = max(draw.textlength(_tick_text(t, metric, language), font=font) for t in ticks)
+    title, legend, below = _header(
+        draw, _drawable(data.trend_metric_label), (font, big), width, reference
+    )
     c = _Canvas(
         draw=draw,
         font=font,
         value_font=big,
         left=pad + tick_width + 8 * s,
         right=width * s - pad - 8 * s,
-        top=pad + (size * 1.1 + 14 + size / 2) * s,  # the top tick label clear of the title
+        # the top tick label clear of the title (and of a legend under it)
+        top=pad + (size * 1.1 + 14 + size / 2) * s + below,
         bottom=height * s - pad - (size + 8) * s,
         low=low,
         high=high,
         language=language,
+        title=title,
+        legend=legend,
     )
     return image, c, metric, ticks
 
@@ -481,13 +724,15 @@ def trend_chart_layout(
     width: int = 640,
     height: int = 300,
     y_range: tuple[float, float] | None = None,
+    reference: Reference | None = None,
 ) -> ChartLayout:
-    """Where trend_chart_png puts each point, band and label, in the drawing's pixels (twice
-    the image's size)."""
-    _, c, metric, _ = _canvas(data, width, height, y_range)
+    """Where trend_chart_png puts each point, band, label and legend entry, in the drawing's
+    pixels (twice the image's size)."""
+    _, c, metric, _ = _canvas(data, width, height, y_range, reference)
     if not data.trend:
-        return ChartLayout([], [], [], [], c.font.size / _SCALE)
-    return _layout_points(c, data.trend, metric)
+        plot = (c.left, c.top, c.right, c.bottom)
+        return ChartLayout([], [], [], [], c.font.size / _SCALE, [], c.legend, c.title, plot)
+    return _layout_points(c, data.trend, metric, reference)
 
 
 def trend_chart_png(
@@ -496,22 +741,30 @@ def trend_chart_png(
     width: int = 640,
     height: int = 300,
     y_range: tuple[float, float] | None = None,
+    reference: Reference | None = None,
 ) -> bytes:
     """A PNG line chart of data.trend: one point per period, oldest first, its value printed at
     the point where it fits, over a shaded band of its 95 % interval. A period without a figure
     (no answers, or too few) draws nothing in the plot: the line breaks there and the band with
     it. The y-axis covers y_range when given, else the data's own range (ReportData.trend_axis:
     every point's interval, padded), else the metric's scale (NPS -100..100 with a zero line,
-    CSAT 0..100 %, CES 1..7); values outside it widen it."""
+    CSAT 0..100 %, CES 1..7); values outside it widen it.
+
+    With a reference (e.g. the team beside an agent), its points are drawn on the same periods
+    as a thinner dashed line with hollow square markers, without a band or values, the axis
+    covers its values too, and a legend at the top right names both lines."""
     from PIL import Image
 
-    image, c, metric, ticks = _canvas(data, width, height, y_range)
+    image, c, metric, ticks = _canvas(data, width, height, y_range, reference)
     s = _SCALE
     pad = 10 * s
-    c.draw.text((pad, pad), _drawable(data.trend_metric_label), font=c.value_font, fill=_TEXT)
+    title = _drawable(data.trend_metric_label) if c.title is None else c.title.text
+    c.draw.text((pad, pad), title, font=c.value_font, fill=_TEXT)
+    if c.legend:
+        _draw_legend(c, c.legend)
     _draw_axis(c, metric, ticks)
     if data.trend:
-        _draw_layout(c, _layout_points(c, data.trend, metric))
+        _draw_layout(c, _layout_points(c, data.trend, metric, reference))
     if not trend_has_values(data):
         middle = ((c.left + c.right) / 2, (c.top + c.bottom) / 2)
         note = _drawable(text(c.language, _NO_ANSWERS))
