@@ -189,7 +189,7 @@ def _results_pages(period: Any, catalogue: Any, now: datetime) -> dict[str, tupl
         overdue_tasks,
         recent_comments,
     )
-    from survey_core.logic.results import Viewer, comments, comments_filter, overview
+    from survey_core.logic.results import Viewer, comments, comments_filter, nav_links, overview
     from survey_core.logic.results import overview_filter as page_filter
     from survey_core.messages.rendering import (
         ResultsChrome,
@@ -201,7 +201,7 @@ def _results_pages(period: Any, catalogue: Any, now: datetime) -> dict[str, tupl
 
     use_font(REPO_ROOT / "functions" / "report" / "fonts" / "DejaVuSans.ttf")
     viewer, everything = Viewer(Role.CX_ADMIN, ALL), Scope(None, None)
-    chrome = ResultsChrome("Example Oy", "/results", "/results/comments", "/results/sign-out", "x")
+    chrome = ResultsChrome("Example Oy", nav_links(viewer, "/results"), "/results/sign-out", "x")
     form = page_filter(viewer, "range", period, everything, "fi", catalogue, "/results")
     found: dict[str, tuple[int, float, int]] = {}
     with items_read() as counted:
@@ -224,6 +224,7 @@ def _results_pages(period: Any, catalogue: Any, now: datetime) -> dict[str, tupl
             language="fi", names=catalogue.names, period_label=period.label,
             comments=page.comments, shown_all=page.complete, read=page.read,
             form=comments_filter(form, None, "all", "no such", "fi", catalogue), chrome=chrome,
+            task_url="/results/follow-up",
         )  # fmt: skip
         found["comments"] = (sum(counted.values()), time.perf_counter() - began, len(html.encode()))
     return found

@@ -201,24 +201,49 @@ RESULTS_MESSAGES = (
 def _results_pages() -> Iterator[Surface]:
     """The results view's overview, from the report's sample counters: for a viewer who sees
     everything (with the scope filter) and for a business area's manager (without)."""
-    from datetime import UTC, datetime
+    from datetime import UTC, datetime, timedelta
 
     from survey_core.access import Role, access
     from survey_core.logic.results import (
+        FOLLOW_UP_OUTCOMES,
+        MAX_NOTE,
+        CallbackTask,
         FoundComment,
+        QueueRow,
         Viewer,
         comments_filter,
+        my_feedback,
+        nav_links,
         overview,
         overview_filter,
+        segment_attributes,
+        segment_filter,
+        segment_tables,
+        survey_choices,
     )
+    from survey_core.messages.i18n import text
     from survey_core.messages.rendering import (
+        Choice,
+        QueueFilter,
         ResultsChrome,
+        SegmentLine,
+        SegmentsFilter,
+        SegmentTableView,
+        TaskView,
+        queue_lines,
         render_results_comments,
         render_results_message,
         render_results_overview,
+        render_results_queue,
+        render_results_segments,
         render_results_sign_in,
+        render_results_task,
     )
-    from survey_core.report.chart import trend_alt_text, trend_chart_png, trend_has_values
+    from survey_core.report.chart import (
+        trend_alt_text,
+        trend_chart_png,
+        trend_has_values,
+    )
     from survey_core.report.config import Scope
 
     from tools.preview_report import FONT, WEEK, sample_comments, sample_rows, use_font
@@ -232,23 +257,60 @@ def _results_pages() -> Iterator[Surface]:
         rows = [r for r in table.get(base, []) if first <= r.day <= last]
         return rows if not scope else [r for r in rows if r.segment_key == scope]
 
+    def agent_read(series: str, first: Any, last: Any) -> list[Any]:
+        """The sample has no agents: agent-7's contacts are the stores' answers."""
+        base, _, scope = series.partition("@")
+        if scope != "agentId=agent-7":
+            return read(series, first, last)
+        rows = read(f"{base}@businessArea=store", first, last) or read(base, first, last)
+        return [
+            dataclasses.replace(r, segment_key="all")
+            for r in rows
+            if r.segment_key in ("businessArea=store", "all")
+        ]
+
+    results = f"{BASE_URL}/results"
+    admin = Viewer(Role.CX_ADMIN, access(Role.CX_ADMIN, None))
+    agent = Viewer(Role.AGENT, access(Role.AGENT, "agent=agent-7"))
     chrome = ResultsChrome(
         company=catalogue.company,
-        overview_url=f"{BASE_URL}/results",
-        comments_url=f"{BASE_URL}/results/comments",
-        sign_out_url=f"{BASE_URL}/results/sign-out",
+        links=nav_links(admin, results, "?period=week"),
+        sign_out_url=f"{results}/sign-out",
         csrf="c2FtcGxlLWNzcmYtdG9rZW4",
     )
+    agent_chrome = dataclasses.replace(chrome, links=nav_links(agent, results))
     viewers = {
-        "overview": Viewer(Role.CX_ADMIN, access(Role.CX_ADMIN, None)),
+        "overview": admin,
         "overview-scoped": Viewer(Role.MANAGER, access(Role.MANAGER, "business_area=webshop")),
     }
+    now = datetime(2026, 11, 23, 9, tzinfo=UTC)
+    helsinki = catalogue.surveys[0].time_zone
+    tasks = [
+        CallbackTask(
+            invitation_id=f"{n:032x}",
+            survey_id=survey,
+            metric="nps",
+            score=score,
+            segment={"businessArea": area, "touchpoint": "delivery"},
+            created_at=now - timedelta(hours=hours),
+            due_at=now + timedelta(hours=48 - hours),
+            reached_at=now if n == 2 else None,
+            outcome="open",
+            sla="open",
+        )
+        for n, (survey, score, area, hours) in enumerate(
+            [
+                ("post-purchase", 2, "webshop", 70),
+                ("service-contact", 4, "customer-service", 50),
+                ("post-purchase", 6, "store", 3),
+            ]
+        )
+    ]
     for language in LANGUAGES:
         for name, viewer in viewers.items():
             data = overview(
                 viewer, Scope(None, None), WEEK, language, catalogue,
-                read=read, comments=lambda *_: [], overdue=lambda *_: 1,
-                now=datetime(2026, 11, 23, 9, tzinfo=UTC),
+                read=read, comments=lambda *_: [], overdue=lambda *_: 1, now=now,
             )  # fmt: skip
             form = overview_filter(
                 viewer, "range", WEEK, viewer.scope, language, catalogue, f"{BASE_URL}/results"
@@ -265,7 +327,13 @@ def _results_pages() -> Iterator[Surface]:
             )
             yield Surface(f"results/{language}/{name}", "page", page, language)
             found = [
-                FoundComment(f"2026-11-2{n}T10:00:00Z", row, {"businessArea": "webshop"})
+                FoundComment(
+                    f"2026-11-2{n}T10:00:00Z",
+                    row,
+                    {"businessArea": "webshop"},
+                    f"{n:032x}",
+                    escalated=row.score <= 6,
+                )
                 for n, row in enumerate(sample_comments(language))
             ]
             comments_form = comments_filter(form, None, "low", "", language, catalogue)
@@ -282,8 +350,94 @@ def _results_pages() -> Iterator[Surface]:
                     export_url=f"{BASE_URL}/results/comments.csv?group=low",
                     export_label="results_export_csv",
                 ),
+                task_url=f"{results}/follow-up",
             )
             yield Surface(f"results/{language}/{name}-comments", "page", page, language)
+            attributes = segment_attributes(catalogue, viewer.scope)
+            tables = [
+                SegmentTableView(
+                    t.survey_id,
+                    t.metric,
+                    t.attribute,
+                    [
+                        SegmentLine(
+                            row,
+                            f"{results}?scope={row.attribute}%3D{row.value}"
+                            if segment_filter(viewer, row)
+                            else "",
+                        )
+                        for row in t.rows
+                    ],
+                )
+                for t in segment_tables(data)
+            ]
+            choices = [Choice("", text(language, "results_attribute_all"), True)]
+            choices += [Choice(a, a, False) for a in attributes]
+            page = render_results_segments(
+                language=language,
+                names=catalogue.names,
+                scope_label=data.scope_label,
+                period_label=WEEK.label,
+                tables=tables,
+                form=SegmentsFilter(form, choices),
+                chrome=chrome,
+            )
+            yield Surface(f"results/{language}/{name}-segments", "page", page, language)
+        rows = [QueueRow(t, 70.0 - 30 * n, n == 0) for n, t in enumerate(tasks)]
+        page = render_results_queue(
+            language=language,
+            names=catalogue.names,
+            lines=queue_lines(rows, language, helsinki, f"{results}/follow-up"),
+            complete=False,
+            form=QueueFilter(
+                overview_filter(admin, "week", WEEK, admin.scope, language, catalogue, results),
+                survey_choices(None, language, catalogue),
+            ),
+            chrome=chrome,
+        )
+        yield Surface(f"results/{language}/follow-up", "page", page, language)
+        for who, task in (("manager", tasks[0]), ("agent", tasks[1])):
+            recorded = dataclasses.replace(
+                task, recorded_outcome="resolved", note=sample_comments(language)[0].text,
+                recorded_at=now,
+            ) if who == "agent" else task  # fmt: skip
+            view = TaskView(
+                task=recorded,
+                comment=sample_comments(language)[1].text,
+                overdue=who == "manager",
+                can_record=who == "manager",
+                outcomes=[
+                    Choice(o, text(language, f"results_outcome_{o}"), o == "resolved")
+                    for o in FOLLOW_UP_OUTCOMES
+                ],
+                action_url=f"{results}/follow-up/{task.invitation_id}",
+                max_note=MAX_NOTE,
+                saved=False,
+            )
+            page = render_results_task(
+                language=language,
+                names=catalogue.names,
+                view=view,
+                zone=helsinki,
+                chrome=chrome if who == "manager" else agent_chrome,
+            )
+            yield Surface(f"results/{language}/task-{who}", "page", page, language)
+        own_comments = sample_comments(language)[:2]
+        mine = my_feedback(
+            agent, WEEK, language, catalogue,
+            read=agent_read, comments=lambda *_, c=own_comments: c, overdue=lambda *_: 0, now=now,
+        )  # fmt: skip
+        reference = mine.reference
+        has_chart = trend_has_values(mine.data)
+        page = render_results_overview(
+            report=mine.data,
+            chart_png=trend_chart_png(mine.data, reference=reference) if has_chart else None,
+            chart_alt=trend_alt_text(mine.data, reference),
+            form=overview_filter(agent, "week", WEEK, agent.scope, language, catalogue, results),
+            chrome=agent_chrome,
+            page="mine",
+        )
+        yield Surface(f"results/{language}/mine", "page", page, language)
         for error in (False, True):
             page = render_results_sign_in(
                 language=language,

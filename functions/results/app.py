@@ -4,13 +4,16 @@ app behind API Gateway, under /results on the survey API).
 Every request's session is the user's Cognito ID token in an HttpOnly cookie, verified on each
 request (signature against the pool's keys, issuer, client, expiry, token use); the role and
 scope it carries decide what is read (survey_core.logic.results), whatever the URL asks. GETs
-only read; the one form that changes something (sign-out) carries a CSRF token.
+only read; the forms that change something (sign-out, a manager's outcome of a callback task)
+carry a CSRF token and are accepted only from the view's own origin.
 """
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -43,38 +46,67 @@ from survey_core.config import ResultsConfig
 from survey_core.dal.gateways import client
 from survey_core.dal.models import bind_tables
 from survey_core.dal.secrets import stack_key
+from survey_core.dal.store import get_response
 from survey_core.logic.report import (
     comment_reader,
     counter_rows,
+    get_task,
+    open_task_reader,
     overdue_tasks,
     recent_comments,
+    save_outcome,
 )
 from survey_core.logic.results import (
+    FOLLOW_UP_OUTCOMES,
+    MAX_NOTE,
     CommentsPage,
     InvalidPeriod,
+    NotAllowed,
     OutOfScope,
+    TaskNotFound,
     Viewer,
     allowed_scope,
     asked_scope,
+    can_record,
     comments,
     comments_csv,
     comments_filter,
+    follow_up_queue,
+    my_feedback,
+    nav_links,
     overview,
     overview_filter,
     period_of,
+    record_outcome,
+    segment_attributes,
+    segment_filter,
+    segment_tables,
+    survey_choices,
+    task_in_view,
 )
-from survey_core.messages.i18n import resolve_language
+from survey_core.messages.i18n import resolve_language, text
+from survey_core.messages.names import attribute_name
 from survey_core.messages.rendering import (
+    Choice,
+    QueueFilter,
     ResultsChrome,
+    SegmentLine,
+    SegmentsFilter,
+    SegmentTableView,
+    TaskView,
+    queue_lines,
     render_results_comments,
     render_results_message,
     render_results_overview,
+    render_results_queue,
+    render_results_segments,
     render_results_sign_in,
+    render_results_task,
 )
 from survey_core.observability import correlate, logger
 from survey_core.report.chart import trend_alt_text, trend_chart_png, trend_has_values, use_font
 from survey_core.report.config import Period, Scope
-from survey_core.report.model import ReportData
+from survey_core.report.model import ReportData, SegmentRow
 from survey_core.report.workbook import report_workbook
 from survey_core.web.forms import Form, first, request_form
 from survey_core.web.languages import preferred_language
@@ -94,6 +126,7 @@ ORIGIN = f"{RESULTS.scheme}://{RESULTS.netloc}"
 COOKIES = CookieSettings(path=RESULTS.path or "/results", secure=RESULTS.scheme == "https")
 HEADERS = results_headers(None if CONFIG.local_sign_in else CONFIG.sign_in_url)
 PKCE_COOKIE = "results_sign_in"
+MINE_COMMENTS = 10  # an agent's newest comments on their own page
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv; charset=utf-8"
 
@@ -286,13 +319,25 @@ def show_overview() -> Response:
     return _signed_in(_refused(view))
 
 
+# The filter fields every page shares: a link keeps them, so a filter holds on every page.
+_SHARED_FILTER = ("period", "first", "last", "scope")
+
+
+def _shared_query(query: Mapping[str, str] | None = None) -> str:
+    asked = _query() if query is None else query
+    if asked.get("period") != "range":
+        asked = {k: v for k, v in asked.items() if k not in ("first", "last")}
+    kept = {k: asked[k] for k in _SHARED_FILTER if asked.get(k)}
+    return f"?{urlencode(kept)}" if kept else ""
+
+
 def _chrome(
     principal: Principal, export_url: str = "", export_label: str = "results_export"
 ) -> ResultsChrome:
+    viewer = Viewer(principal.role, principal.scope)
     return ResultsChrome(
         company=CATALOGUE.company,
-        overview_url=CONFIG.results_url,
-        comments_url=f"{CONFIG.results_url}/comments",
+        links=nav_links(viewer, CONFIG.results_url, _shared_query()),
         sign_out_url=f"{CONFIG.results_url}/sign-out",
         csrf=csrf_token(FORM_KEY, principal.token_id),
         export_url=export_url,
@@ -329,7 +374,7 @@ def _refused(view: Callable[[Principal], Response]) -> Callable[[Principal], Res
     def guarded(principal: Principal) -> Response:
         try:
             return view(principal)
-        except OutOfScope:
+        except (OutOfScope, NotAllowed):
             logger.info("out of scope", extra={"role": principal.role.value})
             return _message("results_forbidden_title", "results_forbidden_body", 403)
         except (InvalidPeriod, ValueError):
@@ -362,6 +407,7 @@ def show_comments() -> Response:
                 f"{CONFIG.results_url}/comments.csv?{urlencode(_query())}",
                 "results_export_csv",
             ),
+            task_url=f"{CONFIG.results_url}/follow-up",
         )
         return _page(html)
 
@@ -387,6 +433,203 @@ def export() -> Response:
         return _download(report_workbook(data), XLSX, f"results-{first}-{last}.xlsx")
 
     return _signed_in(_refused(view))
+
+
+@app.route("/results/segments", methods=["GET"])
+def show_segments() -> Response:
+    def view(principal: Principal) -> Response:
+        data, asked = _overview_data(principal)
+        attributes = segment_attributes(CATALOGUE, asked.scope)
+        chosen = _query().get("attribute") or None
+        if chosen is not None and chosen not in attributes:
+            raise ValueError("unknown attribute")
+        base = overview_filter(
+            asked.viewer, asked.choice, asked.period, asked.scope, asked.language, CATALOGUE,
+            f"{CONFIG.results_url}/segments",
+        )  # fmt: skip
+        names = CATALOGUE.names
+        choices = [Choice("", text(asked.language, "results_attribute_all"), chosen is None)]
+        choices += [Choice(a, attribute_name(asked.language, a), a == chosen) for a in attributes]
+        tables = [
+            SegmentTableView(
+                table.survey_id,
+                table.metric,
+                table.attribute,
+                [SegmentLine(row, _segment_url(asked.viewer, row)) for row in table.rows],
+            )
+            for table in segment_tables(data, chosen)
+        ]
+        html = render_results_segments(
+            language=asked.language,
+            names=names,
+            scope_label=data.scope_label,
+            period_label=asked.period.label,
+            tables=tables,
+            form=SegmentsFilter(base, choices),
+            chrome=_chrome(principal),
+        )
+        return _page(html)
+
+    return _signed_in(_refused(view))
+
+
+def _segment_url(viewer: Viewer, row: SegmentRow) -> str:
+    """The overview filtered to the segment (the period kept), or "" for a fixed scope."""
+    scope = segment_filter(viewer, row)
+    if scope is None:
+        return ""
+    query = {k: v for k, v in _query().items() if k in _SHARED_FILTER}
+    return f"{CONFIG.results_url}{_shared_query({**query, 'scope': scope.segment_key})}"
+
+
+@app.route("/results/mine", methods=["GET"])
+def show_mine() -> Response:
+    def view(principal: Principal) -> Response:
+        asked = _filter(principal)
+        mine = my_feedback(
+            asked.viewer,
+            asked.period,
+            asked.language,
+            CATALOGUE,
+            read=counter_rows,
+            comments=partial(recent_comments, shown=MINE_COMMENTS),
+            overdue=overdue_tasks,
+            now=CONFIG.clock(),
+            zone=CONFIG.reporting_time_zone,
+        )
+        data, reference = mine.data, mine.reference
+        chart = trend_chart_png(data, reference=reference) if trend_has_values(data) else None
+        form = overview_filter(
+            asked.viewer, asked.choice, asked.period, asked.scope, asked.language, CATALOGUE,
+            f"{CONFIG.results_url}/mine",
+        )  # fmt: skip
+        html = render_results_overview(
+            report=data,
+            chart_png=chart,
+            chart_alt=trend_alt_text(data, reference),
+            form=form,
+            chrome=_chrome(principal),
+            page="mine",
+        )
+        return _page(html)
+
+    return _signed_in(_refused(view))
+
+
+@app.route("/results/follow-up", methods=["GET"])
+def show_queue() -> Response:
+    def view(principal: Principal) -> Response:
+        asked = _filter(principal)
+        survey_id = _query().get("survey") or None
+        found = follow_up_queue(
+            asked.viewer, asked.scope, CATALOGUE, open_task_reader, CONFIG.clock(),
+            survey_id=survey_id,
+        )  # fmt: skip
+        url = f"{CONFIG.results_url}/follow-up"
+        base = overview_filter(
+            asked.viewer, asked.choice, asked.period, asked.scope, asked.language, CATALOGUE, url
+        )
+        html = render_results_queue(
+            language=asked.language,
+            names=CATALOGUE.names,
+            lines=queue_lines(found.rows, asked.language, CONFIG.reporting_time_zone, url),
+            complete=found.complete,
+            form=QueueFilter(base, survey_choices(survey_id, asked.language, CATALOGUE)),
+            chrome=_chrome(principal),
+        )
+        return _page(html)
+
+    return _signed_in(_refused(view))
+
+
+_TASK_ID = re.compile(r"[0-9a-f]{32}")  # an invitation id (survey_core.tokens)
+
+
+def _task_page(principal: Principal, task_id: str, *, saved: bool = False) -> Response:
+    viewer = Viewer(principal.role, principal.scope)
+    if not _TASK_ID.fullmatch(task_id):
+        raise TaskNotFound(task_id)
+    task = task_in_view(viewer, task_id, get_task)
+    response = get_response(task_id)
+    language = resolve_language(_query().get("lang") or _language())
+    chosen = task.recorded_outcome or FOLLOW_UP_OUTCOMES[0]
+    outcomes = [
+        Choice(o, text(language, f"results_outcome_{o}"), o == chosen) for o in FOLLOW_UP_OUTCOMES
+    ]
+    url = f"{CONFIG.results_url}/follow-up/{task_id}"
+    overdue = task.outcome == "open" and task.due_at is not None and task.due_at <= CONFIG.clock()
+    view = TaskView(
+        task=task,
+        comment=str(response.comment) if response is not None and response.comment else "",
+        overdue=overdue,
+        can_record=can_record(viewer),
+        outcomes=outcomes,
+        action_url=url,
+        max_note=MAX_NOTE,
+        saved=saved,
+    )
+    html = render_results_task(
+        language=language,
+        names=CATALOGUE.names,
+        view=view,
+        zone=CONFIG.reporting_time_zone,
+        chrome=_chrome(principal),
+    )
+    return _page(html)
+
+
+def _task_refused(view: Callable[[Principal], Response]) -> Callable[[Principal], Response]:
+    """A task page: a task outside the scope is not found (its existence is not told)."""
+
+    def guarded(principal: Principal) -> Response:
+        try:
+            return view(principal)
+        except TaskNotFound:
+            return _message("error_404_title", "error_404_body", 404)
+        except NotAllowed:
+            return _message("results_forbidden_title", "results_forbidden_body", 403)
+        except ValueError:
+            return _message("results_bad_outcome_title", "results_bad_outcome_body", 400)
+
+    return guarded
+
+
+@app.route("/results/follow-up/{task_id}", methods=["GET"])
+def show_task(task_id: str) -> Response:
+    saved = _query().get("saved") == "1"
+    return _signed_in(_task_refused(lambda principal: _task_page(principal, task_id, saved=saved)))
+
+
+@app.route(
+    "/results/follow-up/{task_id}",
+    methods=["POST"],
+    content_types=["application/x-www-form-urlencoded"],
+)
+def post_outcome(task_id: str) -> Response:
+    """A manager's outcome and note: CSRF token and Origin checked first, then the role and
+    the scope (record_outcome); then back to the task's page (POST, redirect, GET)."""
+
+    def view(principal: Principal) -> Response:
+        form = _form()
+        refused = _cross_site(principal, form, "outcome")
+        if refused is not None:
+            return refused
+        if not _TASK_ID.fullmatch(task_id):
+            raise TaskNotFound(task_id)
+        record_outcome(
+            Viewer(principal.role, principal.scope),
+            task_id,
+            first(form, "outcome") or "",
+            first(form, "note") or "",
+            get=get_task,
+            save=save_outcome,
+            now=CONFIG.clock(),
+            by=principal.user_id,
+        )
+        logger.info("outcome recorded", extra={"role": principal.role.value})
+        return _redirect(f"{CONFIG.results_url}/follow-up/{task_id}?saved=1")
+
+    return _signed_in(_task_refused(view))
 
 
 @app.route("/results/sign-in", methods=["GET"])
@@ -460,6 +703,23 @@ def callback() -> Response:
     return _start_session(token)
 
 
+def _cross_site(principal: Principal, form: Form, what: str) -> Response | None:
+    """A 403 page for a form post without the session's CSRF token or from another origin;
+    None when it may go on."""
+    try:
+        check_form_post(
+            key=FORM_KEY,
+            token_id=principal.token_id,
+            submitted=first(form, "csrf"),
+            headers=_headers(),
+            origin=ORIGIN,
+        )
+    except CsrfRefused as refused:
+        logger.info(f"{what} refused", extra={"reason": str(refused)})
+        return _message("results_forbidden_title", "results_forbidden_body", 403)
+    return None
+
+
 def _form() -> Form:
     request = app.current_request
     assert request is not None
@@ -471,19 +731,10 @@ def _form() -> Form:
 )
 def sign_out() -> Response:
     principal = _principal()
-    form = _form()
     if principal is not None:
-        try:
-            check_form_post(
-                key=FORM_KEY,
-                token_id=principal.token_id,
-                submitted=first(form, "csrf"),
-                headers=_headers(),
-                origin=ORIGIN,
-            )
-        except CsrfRefused as refused:
-            logger.info("sign-out refused", extra={"reason": str(refused)})
-            return _message("results_forbidden_title", "results_forbidden_body", 403)
+        refused = _cross_site(principal, _form(), "sign-out")
+        if refused is not None:
+            return refused
     signed_out = f"{CONFIG.results_url}/signed-out"
     if CONFIG.local_sign_in:
         return _redirect(signed_out, cleared_cookie(COOKIES))

@@ -81,6 +81,17 @@ def test_sign_in_overview_and_sign_out(stack: dict[str, Any], browser: Browser, 
     assert page.evaluate("() => document.documentElement.scrollWidth") <= width
     assert _serious(page) == []
 
+    # and the segments and the follow-up queue, from the bar, keep the period chosen
+    for nav, heading in (
+        ("results_nav_segments", "report_segments"),
+        ("results_nav_follow_up", "results_nav_follow_up"),
+    ):
+        page.get_by_role("link", name=text("fi", nav)).click()
+        expect(page.get_by_role("heading", level=1)).to_have_text(text("fi", heading))
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+        assert _serious(page) == []
+    assert "period=4-weeks" in page.url
+
     # When they edit the URL to another business area: nothing of it
     response = page.goto(f"{results}?scope=businessArea%3Dstore")
     assert response is not None and response.status == 403
@@ -94,4 +105,95 @@ def test_sign_in_overview_and_sign_out(stack: dict[str, Any], browser: Browser, 
     )
     page.goto(results)
     expect(page.get_by_role("heading", level=1)).to_have_text(text("fi", "results_sign_in_title"))
+    context.close()
+
+
+def _sampled_customer(prefix: str) -> str:
+    """A customer id the service-contact survey's sampling (0.5) picks."""
+    from survey_core.rules.eligibility import sampled
+
+    return next(
+        f"{prefix}-{n}" for n in range(100) if sampled(f"{prefix}-{n}", "service-contact", 0.5)
+    )
+
+
+def test_an_agent_sees_an_answer_on_their_contact_within_seconds(
+    stack: dict[str, Any], browser: Browser
+) -> None:
+    """A customer answers the SMS survey of a contact agent a-17 closed; the agent's own page
+    shows the answer's scores and comment within 5 s of the answer, and another agent's
+    answer is nowhere on it."""
+    import json
+    import re
+    import time
+    import uuid
+
+    from infra.local.results_demo import signed_in_page
+    from infra.local.scenario import LocalStackClient, http, wait_for
+    from tests.conftest import REPO_ROOT
+
+    agent = next(u for u in DEMO_USERS if u.role == "agent")
+    client = LocalStackClient(stack)
+    example = json.loads((REPO_ROOT / "events" / "service-contact-closed.json").read_text())
+    answers = {}
+    for agent_id in ("a-17", "a-18"):
+        suffix = uuid.uuid4().hex[:8]
+        detail = json.loads(json.dumps(example["detail"]))
+        phone = f"+35840{int(suffix, 16) % 10**7:07d}"
+        detail["contactId"] = f"case-{suffix}"
+        detail["customer"].update(
+            {
+                "id": _sampled_customer(f"cust-{suffix}"),
+                "phone": phone,
+                "email": f"{suffix}@example.com",
+            }
+        )
+        detail["segment"]["agentId"] = agent_id
+        client.put_event("Service Contact Closed", detail, example["source"])
+        sms = wait_for(
+            "the survey SMS",
+            lambda phone=phone: next(
+                (m for m in client.control("outbox")["sms"] if m["to"] == phone), None
+            ),
+            60,
+        )
+        link = re.search(r"(https?://\S+/s/[A-Za-z0-9_-]{22})", sms["text"])
+        assert link, "no survey link in the SMS"
+        answers[agent_id] = (link.group(1), f"Agentti {agent_id} {suffix}")
+
+    # the other agent's customer answers first, then agent a-17's
+    other_link, other_comment = answers["a-18"]
+    assert (
+        http("POST", other_link, {"score": "2", "score_ces": "3", "comment": other_comment})[0]
+        == 200
+    )
+    own_link, own_comment = answers["a-17"]
+    status, _ = http("POST", own_link, {"score": "5", "score_ces": "7", "comment": own_comment})
+    answered = time.monotonic()
+    assert status == 200
+
+    def shown() -> str | None:
+        status, page = signed_in_page(stack, agent.email, "/mine")
+        return page if status == 200 and own_comment in page else None
+
+    page = wait_for("the answer on the agent's page", shown, 5)
+    seen_after = time.monotonic() - answered
+    assert seen_after <= 5
+    assert other_comment not in page  # another agent's answer: nowhere
+    assert "Asiakaspalvelun jälkeen" in page  # the survey's block, by its name
+    # and the agent's own page in a browser passes axe-core
+    context = browser.new_context(
+        viewport={"width": 390, "height": 800}, bypass_csp=True, locale="fi-FI"
+    )
+    context.add_init_script(script=axe_source())
+    view = context.new_page()
+    view.goto(stack["results_url"])
+    view.get_by_label(text("fi", "results_email")).fill(agent.email)
+    view.get_by_label(text("fi", "results_password")).fill(DEMO_PASSWORD)
+    view.get_by_role("button", name=text("fi", "results_sign_in_submit")).click()
+    view.get_by_role("link", name=text("fi", "results_nav_mine")).click()
+    expect(view.get_by_role("heading", level=1)).to_have_text(text("fi", "results_nav_mine"))
+    assert own_comment in view.content() and other_comment not in view.content()
+    assert view.evaluate("() => document.documentElement.scrollWidth") <= 390
+    assert _serious(view) == []
     context.close()

@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from botocore.stub import Stubber
@@ -176,12 +177,35 @@ def _results_paths(deployment: Deployment) -> None:
     )
     results._principal = lambda: admin
     _answered(deployment)  # something to read
+    invitation = deployment.client("dynamodb").scan(
+        TableName=deployment.physical_id("InvitationsTable")
+    )["Items"][0]["invitation_id"]["S"]
+    escalate = deployment.load("EscalateFunction", LOCAL_CLOCK=MONDAY_NOON)
+    event = _event({"nps": 3}, invitationId=invitation, customerId="cust-results")
+    with Stubber(escalate.PORTS.contact_center._connect) as stub:
+        stub.add_response("start_task_contact", {"ContactId": "contact-results"})
+        assert escalate.lambda_handler(event, lambda_context())["outcome"] == "created"
     with Client(results.app) as client:
         assert client.http.get("/results?period=4-weeks").status_code == 200
+        assert client.http.get("/results/segments?period=4-weeks").status_code == 200
         assert client.http.get("/results/comments?period=4-weeks").status_code == 200
         csv = client.http.get("/results/comments.csv", headers={"Accept": "*/*"})
         assert csv.status_code == 200
         assert client.http.get("/results/export.xlsx", headers={"Accept": "*/*"}).status_code == 200
+        # The follow-up queue, a task's page (its answer's comment) and a manager's outcome
+        queue = client.http.get("/results/follow-up")
+        assert queue.status_code == 200 and invitation in queue.body.decode()
+        assert client.http.get(f"/results/follow-up/{invitation}").status_code == 200
+        form = {"csrf": results.csrf_token(results.FORM_KEY, "jti-1"), "outcome": "resolved"}
+        posted = client.http.post(
+            f"/results/follow-up/{invitation}",
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Origin": results.ORIGIN,
+            },
+            body=urlencode(form),
+        )
+        assert posted.status_code == 303, posted.body
 
 
 SCENARIOS: dict[str, Callable[[Deployment], None]] = {

@@ -25,6 +25,7 @@ from survey_core.logic.results import (
     asked_scope,
     comments,
     comments_csv,
+    nav_links,
     overview,
     overview_filter,
     period_of,
@@ -195,7 +196,7 @@ def test_the_overview_page_is_a_get_form_over_the_reports_content(language: str)
         page = render_results_overview(
             report=data, chart_png=b"\x89PNG...", chart_alt="alt", form=form,
             chrome=ResultsChrome(
-                company=catalogue.company, overview_url="/r", comments_url="/r/comments",
+                company=catalogue.company, links=nav_links(who, "/r", "?period=week"),
                 sign_out_url="/r/sign-out", csrf="token", export_url="/r/export.xlsx?period=week",
             ),
         )  # fmt: skip

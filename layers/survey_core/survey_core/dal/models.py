@@ -343,6 +343,12 @@ class Escalation(Model):
     # change moves them by the difference, in the same transaction.
     counted = MapAttribute[str, Any](null=True)
     follow_up_revision = NumberAttribute(null=True)  # the optimistic lock of the above
+    # A manager's own outcome and note from the results view (logic/results.record_outcome):
+    # the last one recorded; by whom is the user's Cognito sub, never an address.
+    recorded_outcome = UnicodeAttribute(null=True)
+    recorded_note = UnicodeAttribute(null=True)
+    recorded_at = UnicodeAttribute(null=True)
+    recorded_by = UnicodeAttribute(null=True)
     # Set while the task is open (by_open_due): the survey, and the SLA deadline.
     open_survey = UnicodeAttribute(null=True)
     open_due_at = UnicodeAttribute(null=True)

@@ -1024,6 +1024,34 @@ def save_follow_up(
     return True
 
 
+def open_tasks(survey_id: str, limit: int) -> Iterable[Escalation]:
+    """The survey's open tasks, earliest SLA deadline first, at most `limit` (one Query of
+    by_open_due, each item with OPEN_TASK_FIELDS)."""
+    return Escalation.by_open_due.query(survey_id, limit=limit, scan_index_forward=True)
+
+
+def record_follow_up_outcome(
+    invitation_id: str, outcome: str, note: str, by: str, at: datetime
+) -> bool:
+    """A manager's outcome and note on the task (the last one wins); False when there is no
+    such task (a ContactLink's key is no task either)."""
+    try:
+        Escalation(invitation_id).update(
+            actions=[
+                Escalation.recorded_outcome.set(outcome),
+                Escalation.recorded_note.set(note) if note else Escalation.recorded_note.remove(),
+                Escalation.recorded_at.set(iso(at)),
+                Escalation.recorded_by.set(by),
+            ],
+            condition=Escalation.survey_id.exists(),
+        )
+    except UpdateError as error:
+        if _conditional_failed(error):
+            return False
+        raise
+    return True
+
+
 def overdue_open_tasks(survey_id: str, since: datetime, as_of: datetime) -> Iterable[Escalation]:
     """The survey's tasks still open whose SLA deadline fell in [since, as_of): one Query of
     by_open_due, as many items as there are such tasks (each with OPEN_TASK_FIELDS)."""

@@ -12,7 +12,7 @@ from ..catalogue import Catalogue, Survey
 from ..config import ReportConfig
 from ..dal import store
 from ..dal.gateways import Mailer
-from ..dal.models import SCORE_NAMES, Response
+from ..dal.models import SCORE_NAMES, ContactLink, Escalation, Response
 from ..messages.i18n import text
 from ..messages.rendering import RenderedEmail, render_report_email
 from ..report.chart import trend_alt_text, trend_chart_png, trend_has_values
@@ -20,8 +20,9 @@ from ..report.config import DueReport, Period, ReportGroup, due_reports
 from ..report.content import CounterRow, build_report_data
 from ..report.model import CommentRow, ReportData
 from ..report.workbook import report_workbook
+from ..rules.escalation import escalation_reasons, keyword_match
 from .counting import counter_view, split_scope
-from .results import FoundComment, ReadComments
+from .results import CallbackTask, FoundComment, ReadComments, RecordedOutcome
 
 COMMENTS_SHOWN = 5
 
@@ -84,13 +85,75 @@ def comment_reader(catalogue: Catalogue) -> ReadComments:
         survey = catalogue.find(survey_id)
         if survey is None:
             return
+        rule = survey.escalation
         for response in store.recent_comments(survey_id, day, limit):
             if response.comment:
                 segment = dict(response.segment.as_dict()) if response.segment else {}
                 row = _comment_row(survey, response)
-                yield FoundComment(str(response.answered_at), row, segment)
+                scores = response.scores.as_dict()
+                matched = keyword_match(rule, str(response.comment))
+                escalated = bool(escalation_reasons(rule, scores, matched))
+                yield FoundComment(
+                    str(response.answered_at), row, segment, str(response.invitation_id), escalated
+                )
 
     return read
+
+
+def _moment(value: object) -> datetime | None:
+    return datetime.fromisoformat(str(value)) if value else None
+
+
+def _task(item: Escalation) -> CallbackTask:
+    return CallbackTask(
+        invitation_id=str(item.invitation_id),
+        survey_id=str(item.survey_id or item.open_survey or ""),
+        metric=str(item.metric),
+        score=int(item.score),
+        segment=dict(item.segment.as_dict()) if item.segment else {},
+        created_at=_moment(item.escalated_at),
+        due_at=_moment(item.open_due_at) or _due(item),
+        reached_at=_moment(item.reached_at),
+        outcome=str(item.outcome or "open"),
+        sla=item.sla,
+        recorded_outcome=item.recorded_outcome,
+        note=item.recorded_note,
+        recorded_at=_moment(item.recorded_at),
+    )
+
+
+def _due(item: Escalation) -> datetime | None:
+    """An ended task's deadline (by_open_due holds only open ones): made + SLA hours."""
+    made = _moment(item.escalated_at)
+    if made is None or item.sla_hours is None:
+        return None
+    return made + timedelta(hours=float(item.sla_hours))
+
+
+def open_task_reader(survey_id: str, limit: int) -> Iterator[CallbackTask]:
+    """The results view's queue port: a survey's open tasks, earliest deadline first."""
+    for item in store.open_tasks(survey_id, limit):
+        # The index's projection has no survey id and no outcome: an open task of this survey.
+        item.survey_id, item.outcome = survey_id, "open"
+        yield _task(item)
+
+
+def get_task(invitation_id: str) -> CallbackTask | None:
+    """One task (a chain contact's link item is none)."""
+    if ContactLink.SEPARATOR in invitation_id:
+        return None
+    item = store.get_escalation(invitation_id)
+    return _task(item) if item is not None else None
+
+
+def save_outcome(recorded: RecordedOutcome) -> bool:
+    return store.record_follow_up_outcome(
+        recorded.invitation_id,
+        recorded.outcome,
+        recorded.note,
+        recorded.recorded_by,
+        recorded.recorded_at,
+    )
 
 
 def _comment_row(survey: Survey, response: Response) -> CommentRow:

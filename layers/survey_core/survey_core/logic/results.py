@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -26,11 +26,12 @@ from ..access import Scope as Access
 from ..catalogue import Catalogue
 from ..messages.i18n import text
 from ..messages.localizer import Localizer
-from ..messages.rendering import Choice, CommentsFilter, OverviewFilter
+from ..messages.rendering import Choice, CommentsFilter, NavLink, OverviewFilter
 from ..messages.safe_text import one_line
-from ..report.config import Period, ReportGroup, Scope
-from ..report.content import CounterRows, build_report_data
-from ..report.model import CommentRow, ReportData
+from ..report.chart import Reference
+from ..report.config import Period, ReportGroup, Scope, trend_periods
+from ..report.content import CounterRows, build_report_data, trend_points
+from ..report.model import CommentRow, ReportData, SegmentRow, TrendPoint
 
 # What a user's access scope (survey_core/access.py) limits: a segment attribute of the counters.
 SEGMENT_ATTRIBUTES = {
@@ -51,6 +52,27 @@ PERIOD_NAMES = {
 FILTER_ATTRIBUTES = ("businessArea", "touchpoint")
 MAX_RANGE_DAYS = 366
 UTC_ZONE = ZoneInfo("UTC")
+
+
+# The pages in the view's bar, per role: an agent's own feedback first, a manager's overview.
+PAGES = {
+    "mine": ("/mine", "results_nav_mine"),
+    "overview": ("", "results_nav_overview"),
+    "segments": ("/segments", "results_nav_segments"),
+    "comments": ("/comments", "results_nav_comments"),
+    "follow-up": ("/follow-up", "results_nav_follow_up"),
+}
+AGENT_PAGES = ("mine", "segments", "comments", "follow-up")
+MANAGER_PAGES = ("overview", "segments", "comments", "follow-up")
+
+
+def nav_links(viewer: Viewer, base_url: str, shared_query: str = "") -> list[NavLink]:
+    """The bar's links for the viewer's role, each with the filter shown (shared_query: "" or
+    "?period=...&scope=..."), so a filter holds on every page."""
+    pages = AGENT_PAGES if viewer.role is Role.AGENT else MANAGER_PAGES
+    return [
+        NavLink(page, f"{base_url}{PAGES[page][0]}{shared_query}", PAGES[page][1]) for page in pages
+    ]
 
 
 class OutOfScope(Exception):
@@ -202,6 +224,9 @@ def overview_filter(
                 option = Scope(attribute, value)
                 label = names.scope(language, attribute, value)
                 scopes.append(Choice(scope_value(option), label, option == scope))
+        if not any(choice.selected for choice in scopes):  # e.g. a segment chosen by a click
+            label = names.scope(language, scope.attribute, scope.value)
+            scopes.append(Choice(scope_value(scope), label, True))
     return OverviewFilter(
         action_url=action_url,
         periods=periods,
@@ -237,6 +262,8 @@ class FoundComment:
     answered_at: str  # ISO instant: newest first
     row: CommentRow
     segment: Mapping[str, str]
+    invitation_id: str = ""
+    escalated: bool = False  # the survey's rule made this answer a callback task
 
 
 @dataclass(frozen=True)
@@ -311,13 +338,19 @@ def comments_filter(
     catalogue: Catalogue,
 ) -> CommentsFilter:
     """The comments page's filter form: the overview's, a survey and a score group."""
+    groups = [Choice(g, text(language, m), g == group) for g, m in GROUP_NAMES.items()]
+    surveys = survey_choices(survey_id, language, catalogue)
+    return CommentsFilter(base=base, surveys=surveys, groups=groups, search=search)
+
+
+def survey_choices(survey_id: str | None, language: str, catalogue: Catalogue) -> list[Choice]:
+    """A survey filter's choices: every survey, or one (by its name in the language)."""
     surveys = [Choice("", text(language, "results_survey_all"), survey_id is None)]
     surveys += [
         Choice(s.id, catalogue.names.survey(language, s.id), s.id == survey_id)
         for s in catalogue.surveys
     ]
-    groups = [Choice(g, text(language, m), g == group) for g, m in GROUP_NAMES.items()]
-    return CommentsFilter(base=base, surveys=surveys, groups=groups, search=search)
+    return surveys
 
 
 # A cell that a spreadsheet would read as a formula (or a command, in old ones): kept as text
@@ -362,3 +395,260 @@ def comments_csv(page: CommentsPage, language: str, catalogue: Catalogue) -> byt
             ]
         )
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+# ---------------------------------------------------------------- segments
+
+
+@dataclass(frozen=True)
+class SegmentTable:
+    """One survey x metric broken down by one attribute: the report's segment rows, in the
+    report's order (set apart first, then no clear difference, then too few answers)."""
+
+    survey_id: str
+    metric: str
+    attribute: str
+    rows: list[SegmentRow]
+
+
+def segment_attributes(catalogue: Catalogue, scope: Scope) -> list[str]:
+    """The attributes the surveys break down by (their report segments), the scope's own left
+    out (a business area's page does not break down by business area)."""
+    found = dict.fromkeys(a for s in catalogue.surveys for a in s.report_segments)
+    return [a for a in found if a != scope.attribute]
+
+
+def segment_tables(data: ReportData, attribute: str | None = None) -> list[SegmentTable]:
+    """The overview's segment rows grouped per survey, metric and attribute (one attribute
+    only when given)."""
+    tables: dict[tuple[str, str, str], list[SegmentRow]] = {}
+    for row in data.segments:
+        if attribute in (None, row.attribute):
+            tables.setdefault((row.survey_id, row.metric, row.attribute), []).append(row)
+    return [SegmentTable(*key, rows) for key, rows in tables.items()]
+
+
+def segment_filter(viewer: Viewer, row: SegmentRow) -> Scope | None:
+    """The scope a click on a segment row filters every page to: that segment, for a viewer
+    who sees everything; None for a viewer whose scope is fixed (the counters keep one
+    segment attribute per scope, so a scope is not narrowed further)."""
+    if viewer.scope.attribute is not None:
+        return None
+    return Scope(row.attribute, row.value)
+
+
+# ---------------------------------------------------------------- follow-up queue
+
+QUEUE_READ_PER_SURVEY = 200  # open tasks read per survey at most, earliest deadline first
+QUEUE_SHOWN = 100
+# What a manager records after following up a callback (besides Connect's own outcome).
+FOLLOW_UP_OUTCOMES = ("resolved", "unresolved", "no_action", "not_reached")
+MAX_NOTE = 500
+
+
+@dataclass(frozen=True)
+class CallbackTask:
+    """A callback task as the results view shows it (dal's escalation, without Connect's
+    bookkeeping)."""
+
+    invitation_id: str
+    survey_id: str
+    metric: str
+    score: int
+    segment: Mapping[str, str]
+    created_at: datetime | None  # the task was made (the SLA clock starts); None: not yet
+    due_at: datetime | None  # the SLA deadline; None: no SLA
+    reached_at: datetime | None  # an agent first connected
+    outcome: str  # open | completed | not_reached | expired (from Connect's contact events)
+    sla: str | None  # open | met | missed
+    recorded_outcome: str | None = None  # a manager's FOLLOW_UP_OUTCOMES
+    note: str | None = None
+    recorded_at: datetime | None = None
+
+    @property
+    def state(self) -> str:
+        """waiting (no agent yet), with_agent, or Connect's outcome once ended."""
+        if self.outcome != "open":
+            return self.outcome
+        return "with_agent" if self.reached_at is not None else "waiting"
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    task: CallbackTask
+    age_hours: float | None  # since the task was made
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    rows: list[QueueRow]
+    read: int
+    complete: bool  # False: more open tasks than read or shown
+
+
+# A survey's open tasks, earliest deadline first, at most `limit` (by_open_due).
+ReadOpenTasks = Callable[[str, int], Iterable[CallbackTask]]
+
+
+def _in_view(scope: Scope, segment: Mapping[str, str]) -> bool:
+    return scope.attribute is None or segment.get(scope.attribute) == scope.value
+
+
+def follow_up_queue(
+    viewer: Viewer,
+    asked: Scope,
+    catalogue: Catalogue,
+    read: ReadOpenTasks,
+    now: datetime,
+    *,
+    survey_id: str | None = None,
+) -> QueuePage:
+    """The open callback tasks in the viewer's allowed scope, overdue first (the earliest
+    deadline first: the most overdue on top), each with its age and state. Reads at most
+    QUEUE_READ_PER_SURVEY tasks per survey, whatever is stored."""
+    scope = allowed_scope(viewer, asked)
+    surveys = [s for s in catalogue.surveys if survey_id in (None, s.id)]
+    if survey_id is not None and not surveys:
+        raise ValueError("unknown survey")
+    rows: list[QueueRow] = []
+    count, complete = 0, True
+    for survey in surveys:
+        batch = list(read(survey.id, QUEUE_READ_PER_SURVEY))
+        count += len(batch)
+        complete = complete and len(batch) < QUEUE_READ_PER_SURVEY
+        for task in batch:
+            if not _in_view(scope, task.segment):
+                continue
+            age = (now - task.created_at).total_seconds() / 3600 if task.created_at else None
+            overdue = task.due_at is not None and task.due_at <= now
+            rows.append(QueueRow(task, age, overdue))
+    far = datetime.max.replace(tzinfo=UTC)
+    rows.sort(key=lambda r: (r.task.due_at or far, r.task.invitation_id))
+    return QueuePage(rows[:QUEUE_SHOWN], count, complete and len(rows) <= QUEUE_SHOWN)
+
+
+class TaskNotFound(LookupError):
+    """No such task in the viewer's scope (one outside it is not found either: the page does
+    not tell that it exists)."""
+
+
+class NotAllowed(Exception):
+    """The viewer's role may not do this (an agent recording a manager's outcome)."""
+
+
+GetTask = Callable[[str], CallbackTask | None]
+
+
+def task_in_view(viewer: Viewer, invitation_id: str, get: GetTask) -> CallbackTask:
+    task = get(invitation_id)
+    if task is None or not _in_view(viewer.scope, task.segment):
+        raise TaskNotFound(invitation_id)
+    return task
+
+
+def can_record(viewer: Viewer) -> bool:
+    return viewer.role in (Role.CX_ADMIN, Role.MANAGER)
+
+
+@dataclass(frozen=True)
+class RecordedOutcome:
+    invitation_id: str
+    outcome: str
+    note: str
+    recorded_at: datetime
+    recorded_by: str  # the user's Cognito sub: never their email
+
+
+# Stores the outcome; False when the task is gone (expired meanwhile).
+SaveOutcome = Callable[[RecordedOutcome], bool]
+
+
+def clean_note(raw: str) -> str:
+    """The note as stored: lines kept, other control characters dropped, trimmed, at most
+    MAX_NOTE characters (a longer one is refused, not cut)."""
+    text_ = "".join(c for c in raw.replace("\r\n", "\n") if c == "\n" or c.isprintable())
+    text_ = text_.strip()
+    if len(text_) > MAX_NOTE:
+        raise ValueError(f"a note is at most {MAX_NOTE} characters")
+    return text_
+
+
+def record_outcome(
+    viewer: Viewer,
+    invitation_id: str,
+    outcome: str,
+    note: str,
+    *,
+    get: GetTask,
+    save: SaveOutcome,
+    now: datetime,
+    by: str,
+) -> RecordedOutcome:
+    """A manager's (or cx-admin's) outcome and note for a task in their scope. Raises
+    NotAllowed for an agent, TaskNotFound outside the scope, ValueError for a bad outcome or
+    note."""
+    if not can_record(viewer):
+        raise NotAllowed("only managers record outcomes")
+    task_in_view(viewer, invitation_id, get)
+    if outcome not in FOLLOW_UP_OUTCOMES:
+        raise ValueError("unknown outcome")
+    recorded = RecordedOutcome(invitation_id, outcome, clean_note(note), now, by)
+    if not save(recorded):
+        raise TaskNotFound(invitation_id)
+    return recorded
+
+
+# ---------------------------------------------------------------- my feedback (agents)
+
+
+@dataclass(frozen=True)
+class MyFeedback:
+    """An agent's own results (their scope) and their trend against the team's: the same
+    survey and metric over every answer of that survey (all agents together; no other agent
+    singled out)."""
+
+    data: ReportData
+    team: list[TrendPoint]  # same periods as data.trend; empty when the agent has no trend
+
+    @property
+    def reference(self) -> Reference | None:
+        """The team's trend as the chart's second series, named in the page's language."""
+        if not self.team:
+            return None
+        language = self.data.language
+        return Reference(
+            label=text(language, "results_team"),
+            own_label=text(language, "results_you"),
+            points=self.team,
+        )
+
+
+def my_feedback(
+    viewer: Viewer,
+    period: Period,
+    language: str,
+    catalogue: Catalogue,
+    *,
+    read: CounterRows,
+    comments: Comments,
+    overdue: Overdue,
+    now: datetime,
+    zone: ZoneInfo = UTC_ZONE,
+) -> MyFeedback:
+    """Only for an agent (others have the overview): their figures and newest comments, and
+    the team's trend."""
+    if viewer.role is not Role.AGENT:
+        raise NotAllowed("my feedback is an agent's page")
+    data = overview(
+        viewer, viewer.scope, period, language, catalogue,
+        read=read, comments=comments, overdue=overdue, now=now, zone=zone,
+    )  # fmt: skip
+    data = replace(data, title=text(language, "results_nav_mine"))
+    team: list[TrendPoint] = []
+    if data.trend_survey:
+        periods = trend_periods(period)
+        series = f"{data.trend_survey}#{data.trend_metric}"
+        rows = list(read(series, periods[0].first_day, period.last_day))
+        team = trend_points(rows, periods, data.trend_metric, _cadence(period))
+    return MyFeedback(data, team)

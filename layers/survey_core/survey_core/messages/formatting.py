@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import copy
 import re
-from datetime import date
+from datetime import date, datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from typing import TYPE_CHECKING
@@ -116,6 +116,15 @@ def format_date(language: str, day: date | str) -> str:
         except ValueError:
             return str(day)
     return str(babel_format_date(day, "medium", locale=babel_locale(language)))
+
+
+def format_moment(language: str, moment: datetime, zone: tzinfo) -> str:
+    """A moment in `zone`'s local time, day and time as the language writes them short
+    ("6.12.2026 klo 14.00", "12/6/26, 2:00 PM")."""
+    from babel.dates import format_datetime
+
+    local = moment.astimezone(zone).replace(tzinfo=None)  # babel would convert an aware one
+    return str(format_datetime(local, "short", locale=babel_locale(language)))
 
 
 def format_period(language: str, first: date, last: date) -> str:

@@ -4,7 +4,7 @@ workbook): texts by message id, numbers, percentages and dates, and display name
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, tzinfo
 
 from . import formatting, names
 from .i18n import plural, resolve_language, text
@@ -45,6 +45,9 @@ class Localizer:
 
     def date(self, day: date | str) -> str:
         return formatting.format_date(self.language, day)
+
+    def moment(self, moment: datetime, zone: tzinfo) -> str:
+        return formatting.format_moment(self.language, moment, zone)
 
     def period(self, key: str, short: bool = False) -> str:
         return formatting.format_period_key(self.language, key, short)

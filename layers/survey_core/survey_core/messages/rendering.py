@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import tzinfo
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -393,13 +394,19 @@ class OverviewFilter:
 
 
 @dataclass(frozen=True)
+class NavLink:
+    page: str  # the page's id: aria-current on its own link
+    url: str  # with the filter shown (period, scope), so a filter holds on every page
+    label: str  # message id
+
+
+@dataclass(frozen=True)
 class ResultsChrome:
     """What every signed-in page of the results view carries: the company, links to its pages,
     the export of what is shown (if any), and sign-out with the session's CSRF token."""
 
     company: str
-    overview_url: str
-    comments_url: str
+    links: Sequence[NavLink]
     sign_out_url: str
     csrf: str
     export_url: str = ""
@@ -409,7 +416,7 @@ class ResultsChrome:
 def _chrome(chrome: ResultsChrome, page: str) -> dict[str, Any]:
     return {
         "company": chrome.company,
-        "nav": {"overview": chrome.overview_url, "comments": chrome.comments_url},
+        "links": chrome.links,
         "export_url": chrome.export_url,
         "export_label": chrome.export_label,
         "sign_out_url": chrome.sign_out_url,
@@ -425,9 +432,11 @@ def render_results_overview(
     chart_alt: str,
     form: OverviewFilter,
     chrome: ResultsChrome,
+    page: str = "overview",
 ) -> str:
     """The results view's overview page: the filter form, then the report's own content for
-    the viewer's scope and the period (report_body.html), the chart inline as a data: URI."""
+    the viewer's scope and the period (report_body.html), the chart inline as a data: URI.
+    An agent's "my feedback" (page "mine") is the same page for their own contacts."""
     chart_src = (
         f"data:image/png;base64,{base64.b64encode(chart_png).decode('ascii')}" if chart_png else ""
     )
@@ -441,8 +450,8 @@ def render_results_overview(
         chart_src=chart_src,
         attachment=False,
         form=form,
-        title=f"{words.text('results_title')} - {words.period(report.period_label)}",
-        **_chrome(chrome, "overview"),
+        title=f"{report.title} - {words.period(report.period_label)}",
+        **_chrome(chrome, page),
     )
 
 
@@ -467,9 +476,11 @@ def render_results_comments(
     read: int,
     form: CommentsFilter,
     chrome: ResultsChrome,
+    task_url: str,
 ) -> str:
     """The results view's comments: newest first, each with its day, survey, score and segment
-    values, the text escaped like every comment."""
+    values, the text escaped like every comment, and a link to its callback task if the
+    answer made one (task_url/<invitation id>)."""
     words = Localizer(language, names)
     return _render(
         "results_comments.html",
@@ -479,8 +490,145 @@ def render_results_comments(
         shown_all=shown_all,
         read=read,
         form=form,
+        task_url=task_url,
         title=f"{words.text('results_nav_comments')} - {words.period(period_label)}",
         **_chrome(chrome, "comments"),
+    )
+
+
+@dataclass(frozen=True)
+class SegmentsFilter:
+    """The segments page's filter form (a GET): the overview's, and the attribute shown."""
+
+    base: OverviewFilter
+    attributes: Sequence[Choice]
+
+
+@dataclass(frozen=True)
+class SegmentLine:
+    row: Any  # report.model.SegmentRow
+    url: str  # every page filtered to this segment; "" when the viewer's scope is fixed
+
+
+@dataclass(frozen=True)
+class SegmentTableView:
+    survey_id: str
+    metric: str
+    attribute: str
+    lines: Sequence[SegmentLine]
+
+
+def render_results_segments(
+    *,
+    language: str,
+    names: DisplayNames,
+    scope_label: str,
+    period_label: str,
+    tables: Sequence[SegmentTableView],
+    form: SegmentsFilter,
+    chrome: ResultsChrome,
+) -> str:
+    words = Localizer(language, names)
+    return _render(
+        "results_segments.html",
+        language,
+        names,
+        scope_label=scope_label,
+        period_label=period_label,
+        tables=tables,
+        form=form,
+        title=f"{words.text('report_segments')} - {words.period(period_label)}",
+        **_chrome(chrome, "segments"),
+    )
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """The queue's filter form (a GET): the scope (for a viewer who sees everything) and a
+    survey; the queue is what is open now, so no period."""
+
+    base: OverviewFilter
+    surveys: Sequence[Choice]
+
+
+@dataclass(frozen=True)
+class QueueLine:
+    row: Any  # logic.results.QueueRow
+    url: str  # the task's page
+    due: str  # the deadline in the page's language and time zone; "" without an SLA
+    age: str  # hours since the task was made; "" before it was
+
+
+def queue_lines(rows: Sequence[Any], language: str, zone: tzinfo, task_url: str) -> list[QueueLine]:
+    """The queue's rows with their times in words (rows: logic.results.QueueRow)."""
+    words = Localizer(language)
+    return [
+        QueueLine(
+            row,
+            f"{task_url}/{row.task.invitation_id}",
+            words.moment(row.task.due_at, zone) if row.task.due_at else "",
+            words.hours(row.age_hours) if row.age_hours is not None else "",
+        )
+        for row in rows
+    ]
+
+
+def render_results_queue(
+    *,
+    language: str,
+    names: DisplayNames,
+    lines: Sequence[QueueLine],
+    complete: bool,
+    form: QueueFilter,
+    chrome: ResultsChrome,
+) -> str:
+    return _render(
+        "results_queue.html",
+        language,
+        names,
+        lines=lines,
+        overdue=sum(1 for line in lines if line.row.overdue),
+        complete=complete,
+        form=form,
+        title=Localizer(language, names).text("results_nav_follow_up"),
+        **_chrome(chrome, "follow-up"),
+    )
+
+
+@dataclass(frozen=True)
+class TaskView:
+    task: Any  # logic.results.CallbackTask
+    comment: str  # the answer's comment ("" without one)
+    overdue: bool
+    can_record: bool
+    outcomes: Sequence[Choice]  # the outcome form's choices, the recorded one selected
+    action_url: str  # where the outcome form posts
+    max_note: int
+    saved: bool  # the page follows a recorded outcome
+
+
+def render_results_task(
+    *, language: str, names: DisplayNames, view: TaskView, zone: tzinfo, chrome: ResultsChrome
+) -> str:
+    words = Localizer(language, names)
+    task = view.task
+    return _render(
+        "results_task.html",
+        language,
+        names,
+        task=task,
+        comment=view.comment,
+        made=words.moment(task.created_at, zone) if task.created_at else "",
+        due=words.moment(task.due_at, zone) if task.due_at else "",
+        recorded=words.moment(task.recorded_at, zone) if task.recorded_at else "",
+        overdue=view.overdue,
+        can_record=view.can_record,
+        outcomes=view.outcomes,
+        action_url=view.action_url,
+        max_note=view.max_note,
+        saved=view.saved,
+        title=f"{words.text('results_task')} - {words.survey(task.survey_id)}",
+        **_chrome(chrome, "follow-up"),
     )
 
 

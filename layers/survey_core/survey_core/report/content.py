@@ -178,6 +178,19 @@ def _segment_rows(
     return found
 
 
+def trend_points(
+    rows: Sequence[CounterRow], periods: Sequence[Period], metric: str, cadence: str
+) -> list[TrendPoint]:
+    """The headline of each period (oldest first) from one series' counters, scope whole."""
+    return [
+        TrendPoint(
+            period_label(earlier, cadence),
+            _estimate(stats.headline(metric, _histogram(rows, earlier, "all"))),
+        )
+        for earlier in periods
+    ]
+
+
 def period_label(period: Period, cadence: str) -> str:
     if cadence == "weekly":
         year, week, _ = period.first_day.isocalendar()
@@ -205,7 +218,7 @@ def build_report_data(
     blocks: list[MetricBlock] = []
     segments: list[SegmentRow] = []
     trend: list[TrendPoint] = []
-    trend_label = trend_metric = ""
+    trend_label = trend_metric = trend_survey = ""
     counts: Counter[str] = Counter()
     follow_up: Counter[str] = Counter()
     for survey in catalogue.surveys:
@@ -220,14 +233,8 @@ def build_report_data(
             if not trend:
                 survey_name = catalogue.names.survey(group.language, survey.id)
                 trend_label = f"{metric_name(group.language, metric)}, {survey_name}"
-                trend_metric = metric
-                trend = [
-                    TrendPoint(
-                        period_label(earlier, group.cadence),
-                        _estimate(stats.headline(metric, _histogram(rows, earlier, key))),
-                    )
-                    for earlier in periods
-                ]
+                trend_metric, trend_survey = metric, survey.id
+                trend = trend_points(rows, periods, metric, group.cadence)
         for name, into in (
             ("sent", counts),
             ("responses", counts),
@@ -267,6 +274,7 @@ def build_report_data(
         comments=list(comments),
         names=catalogue.names,
         trend_metric=trend_metric,
+        trend_survey=trend_survey,
         takeaway=takeaway,
         takeaway_line=takeaway_text(takeaway, group.language) if takeaway else "",
     )

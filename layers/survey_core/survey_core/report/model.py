@@ -235,6 +235,7 @@ class ReportData:
     # labels are ISO keys ("2026-11-16 – 2026-11-22", "2026-W47") the renderers localize.
     names: DisplayNames = field(default_factory=DisplayNames)
     trend_metric: str = ""  # nps | csat | ces: the trend's headline (its scale)
+    trend_survey: str = ""  # the survey id whose trend it is
     takeaway: Takeaway | None = None
     takeaway_line: str = ""  # the takeaway in the report's language
 
