@@ -222,6 +222,7 @@ def _results_pages() -> Iterator[Surface]:
         survey_choices,
     )
     from survey_core.messages.i18n import text
+    from survey_core.messages.names import attribute_name
     from survey_core.messages.rendering import (
         Choice,
         QueueFilter,
@@ -372,7 +373,7 @@ def _results_pages() -> Iterator[Surface]:
                 for t in segment_tables(data)
             ]
             choices = [Choice("", text(language, "results_attribute_all"), True)]
-            choices += [Choice(a, a, False) for a in attributes]
+            choices += [Choice(a, attribute_name(language, a), False) for a in attributes]
             page = render_results_segments(
                 language=language,
                 names=catalogue.names,

@@ -37,16 +37,22 @@ def main() -> int:
 
 
 def _results_view(info: dict[str, Any]) -> tuple[bool, str]:
-    """The demo users signed in: the admin's overview counts the answer; the webshop manager's
-    edited URL for another business area is refused. (The stack added the demo users.)"""
+    """The demo users signed in: the admin's overview counts the answer and the segments,
+    comments and follow-up pages answer; the webshop manager's edited URL for another business
+    area is refused. (The stack added the demo users.)"""
     status, page = signed_in_page(info, DEMO_USERS[0].email, "?period=week")
     counted = status == 200 and "n = 1" in page
+    pages = {
+        path: signed_in_page(info, DEMO_USERS[0].email, path)[0]
+        for path in ("/segments", "/comments", "/follow-up")
+    }
     refused, _ = signed_in_page(info, DEMO_USERS[1].email, "?scope=businessArea%3Dstore")
-    ok = counted and refused == 403
+    ok = counted and refused == 403 and set(pages.values()) == {200}
+    shown = ", ".join(f"{path} {status}" for path, status in pages.items())
     return ok, (
         f"{len(DEMO_USERS)} demo users; the admin's overview counts the answer"
-        f" ({'yes' if counted else f'no: {status}'}); another area refused to the webshop"
-        f" manager ({refused})"
+        f" ({'yes' if counted else f'no: {status}'}), and its pages answer ({shown});"
+        f" another area refused to the webshop manager ({refused})"
     )
 
 

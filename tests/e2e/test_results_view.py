@@ -122,7 +122,8 @@ def test_an_agent_sees_an_answer_on_their_contact_within_seconds(
 ) -> None:
     """A customer answers the SMS survey of a contact agent a-17 closed; the agent's own page
     shows the answer's scores and comment within 5 s of the answer, and another agent's
-    answer is nowhere on it."""
+    answer is nowhere on it; the answer's callback task reaches the agent's queue, and an
+    admin records its outcome."""
     import json
     import re
     import time
@@ -168,7 +169,8 @@ def test_an_agent_sees_an_answer_on_their_contact_within_seconds(
         == 200
     )
     own_link, own_comment = answers["a-17"]
-    status, _ = http("POST", own_link, {"score": "5", "score_ces": "7", "comment": own_comment})
+    # a low score: the survey's rule makes it a callback task too
+    status, _ = http("POST", own_link, {"score": "2", "score_ces": "2", "comment": own_comment})
     answered = time.monotonic()
     assert status == 200
 
@@ -196,4 +198,39 @@ def test_an_agent_sees_an_answer_on_their_contact_within_seconds(
     assert own_comment in view.content() and other_comment not in view.content()
     assert view.evaluate("() => document.documentElement.scrollWidth") <= 390
     assert _serious(view) == []
+
+    # The answer's callback task reaches the agent's queue (once the contact centre's hours
+    # open, on the scaled clock): the agent sees it, without the outcome form
+    def task_link() -> str | None:
+        view.goto(f"{stack['results_url']}/follow-up")
+        found = view.locator("a[href*='/results/follow-up/']")
+        return found.first.get_attribute("href") if found.count() == 1 else None
+
+    task = wait_for("the task in the agent's queue", task_link, 60)
+    assert _serious(view) == []
+    view.goto(task)
+    expect(view.get_by_role("heading", level=1)).to_contain_text(text("fi", "results_task"))
+    assert own_comment in view.content()
+    assert view.get_by_role("button", name=text("fi", "results_save")).count() == 0
+    context.close()
+
+    # and an admin records its outcome in the browser (the form's CSRF token, a POST, back to
+    # the task's page saying it was saved)
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 800}, bypass_csp=True, locale="fi-FI"
+    )
+    context.add_init_script(script=axe_source())
+    admin = context.new_page()
+    admin.goto(stack["results_url"])
+    admin.get_by_label(text("fi", "results_email")).fill(ADMIN.email)
+    admin.get_by_label(text("fi", "results_password")).fill(DEMO_PASSWORD)
+    admin.get_by_role("button", name=text("fi", "results_sign_in_submit")).click()
+    admin.goto(task)
+    admin.get_by_label(text("fi", "results_outcome")).select_option("no_action")
+    admin.get_by_label(text("fi", "results_note")).fill("Asiakas kiitti soitosta.")
+    admin.get_by_role("button", name=text("fi", "results_save")).click()
+    expect(admin.get_by_role("status")).to_have_text(text("fi", "results_outcome_saved"))
+    assert "Asiakas kiitti soitosta." in admin.content()
+    assert text("fi", "results_outcome_no_action") in admin.content()
+    assert _serious(admin) == []
     context.close()
