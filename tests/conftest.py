@@ -68,17 +68,10 @@ class Deployment:
         return load_module(self.template.functions[logical_id], env)
 
 
-@pytest.fixture
-def deployment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
-    from moto import mock_aws
-    from moto.awslambda.models import LambdaBackend, lambda_backends
-    from moto.events.models import Rule
+PARAMETERS_OVERRIDES = {"SurveyLinkBaseUrl": "https://surveys.example.com"}
 
-    from infra.local.adapter import routing_send_to_targets, serialize_dynamodb
-    from infra.local.stack import DEFAULT_PARAMETERS
-    from infra.local.streams import records_of
-    from infra.local.template import build_local_template, create_stack
 
+def _test_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -90,8 +83,100 @@ def deployment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("LOCAL_CLOCK", raising=False)
-    parameters = {**DEFAULT_PARAMETERS, "SurveyLinkBaseUrl": "https://surveys.example.com"}
-    template = _local_template(tuple(parameters.items()), build_local_template)
+
+
+def _parameters() -> dict[str, str]:
+    from infra.local.stack import DEFAULT_PARAMETERS
+
+    return {**DEFAULT_PARAMETERS, **PARAMETERS_OVERRIDES}
+
+
+@dataclass(frozen=True)
+class _DeployedStack:
+    """The stack as create_stack left it in moto, kept as a copy of moto's state."""
+
+    backends: list[Any]  # moto's BackendDicts in use after create_stack
+    state: list[dict[str, Any]]  # a deep copy of each one's account -> region -> backend
+    outputs: dict[str, str]
+    environments: dict[str, dict[str, str]]
+    physical: dict[str, str]  # logical id -> physical id of the stack's resources
+    # The template as create_stack left it: it writes what the stack made (the secrets' ARNs,
+    # the user pool's ids, ...) over the references to them, for the IAM checks and the tests.
+    template: Any
+
+
+@pytest.fixture(scope="session")
+def _deployed_stack() -> _DeployedStack:
+    """template.yaml created in mock_aws once per worker process (pytest-xdist): creating it
+    takes about a second, and restoring a copy of moto's state a few hundredths of one."""
+    from moto import mock_aws
+    from moto.awslambda.models import lambda_backends
+    from moto.core.base_backend import BackendDict
+
+    from infra.local.adapter import serialize_dynamodb
+    from infra.local.template import build_local_template, create_stack
+
+    parameters = _parameters()
+    template = build_local_template(parameters, REGION)  # SAM's translator: ~0.3 s
+    serialize_dynamodb()  # DynamoDB's per-request atomicity, for the concurrency tests
+    with pytest.MonkeyPatch.context() as monkeypatch, mock_aws():
+        _test_environment(monkeypatch)
+        outputs = create_stack(
+            boto3.client("cloudformation", region_name=REGION),
+            boto3.client("s3", region_name=REGION),
+            boto3.client("sesv2", region_name=REGION),
+            template,
+            parameters,
+            "feedback",
+        )
+        boto3.client("sesv2", region_name=REGION).create_email_identity(
+            EmailIdentity=parameters["SenderEmail"]
+        )
+        by_key = {s.s3_key: s.logical_id for s in template.functions.values()}
+        environments = {
+            by_key[f.code["S3Key"]]: {k: str(v) for k, v in f.environment_vars.items()}
+            for f in lambda_backends["123456789012"][REGION].list_functions()
+        }
+        physical = {
+            r["LogicalResourceId"]: r.get("PhysicalResourceId", r["LogicalResourceId"])
+            for r in boto3.client("cloudformation", region_name=REGION).describe_stack_resources(
+                StackName="feedback"
+            )["StackResources"]
+        }
+        # moto's list of the BackendDicts in use (those reset when mock_aws starts or stops).
+        backends = list(BackendDict._instances)  # type: ignore[misc]
+        state = _moto_copy(backends, [dict(b) for b in backends])
+    # Leaving mock_aws emptied moto: the copy is all that is left of this stack.
+    return _DeployedStack(backends, state, outputs, environments, physical, template)
+
+
+@pytest.fixture
+def deployment(
+    _deployed_stack: _DeployedStack, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Deployment]:
+    """The stack of template.yaml in mock_aws, as create_stack made it.
+
+    Shared per worker: the stack is created once (_deployed_stack) and moto's state after it
+    copied. Reset per test: mock_aws starts empty (moto resets every backend) and gets a fresh
+    deep copy of that state, so tables, queues, sent emails, executions, schedules, users,
+    secrets and objects are those of a new stack; whatever a test created or changed, in any
+    service, account or region, is gone with the copy it changed. The template, the
+    environments, the recorded deliveries and stream records, the IAM enforcer (and the
+    parameters a test gave it through with_parameters) and every monkeypatch are new per test,
+    as before. Leaving the test stops mock_aws, which empties moto again.
+    """
+    from moto import mock_aws
+    from moto.awslambda.models import LambdaBackend
+    from moto.core.base_backend import BackendDict, backend_lock
+    from moto.events.models import Rule
+
+    from infra.local.adapter import routing_send_to_targets
+    from infra.local.streams import records_of
+
+    _test_environment(monkeypatch)
+    parameters = _parameters()
+    stack = _deployed_stack
+    template = copy.deepcopy(stack.template)  # each test's own, free to change
     deliveries: list[tuple[str, dict[str, Any]]] = []
     monkeypatch.setattr(
         Rule,
@@ -111,42 +196,58 @@ def deployment(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
         return "recorded"  # moto then clears the shard's items
 
     monkeypatch.setattr(LambdaBackend, "send_dynamodb_items", record_stream)
-    serialize_dynamodb()  # DynamoDB's per-request atomicity, for the concurrency tests
-    with mock_aws():
-        outputs = create_stack(
-            boto3.client("cloudformation", region_name=REGION),
-            boto3.client("s3", region_name=REGION),
-            boto3.client("sesv2", region_name=REGION),
-            template,
-            parameters,
-            "feedback",
-        )
-        boto3.client("sesv2", region_name=REGION).create_email_identity(
-            EmailIdentity=parameters["SenderEmail"]
-        )
-        by_key = {s.s3_key: s.logical_id for s in template.functions.values()}
-        environments = {
-            by_key[f.code["S3Key"]]: {k: str(v) for k, v in f.environment_vars.items()}
-            for f in lambda_backends["123456789012"][REGION].list_functions()
-        }
-        iam = _enforce_iam(template, parameters, monkeypatch)
+    with mock_aws():  # starts with every backend reset (empty)
+        state = _moto_copy(stack.backends, stack.state)
+        with backend_lock:
+            for backend_dict, accounts in zip(stack.backends, state, strict=True):
+                for account_id, account in accounts.items():
+                    dict.__setitem__(backend_dict, account_id, account)
+                # So that leaving mock_aws resets it again (moto's own bookkeeping).
+                if backend_dict not in BackendDict._instances:  # type: ignore[misc]
+                    BackendDict._instances.append(backend_dict)  # type: ignore[misc]
+        iam = _enforce_iam(template, parameters, stack.physical, monkeypatch)
         yield Deployment(
-            outputs, environments, template, deliveries, stream_records, iam, lake_records
+            dict(stack.outputs),
+            copy.deepcopy(stack.environments),
+            template,
+            deliveries,
+            stream_records,
+            iam,
+            lake_records,
         )
 
 
-_TEMPLATES: dict[tuple[tuple[str, str], ...], Any] = {}
+def _moto_copy(backends: list[Any], state: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A deep copy of moto's state, in one deepcopy so that references between models (a
+    stack's resources are the queues, tables, ... of the other services) stay shared. The
+    BackendDicts themselves are not copied: moto looks backends up through them. moto's
+    models keep locks (a queue's Condition, an S3 key's Lock), which deepcopy cannot copy:
+    each copy gets new ones, unheld, as a new model would."""
+    import _thread
+    import copyreg
+    import threading
+
+    fresh = {
+        _thread.LockType: lambda _: (threading.Lock, ()),
+        _thread.RLock: lambda _: (threading.RLock, ()),
+        threading.Condition: lambda _: (threading.Condition, ()),
+    }
+    added = [kind for kind in fresh if kind not in copyreg.dispatch_table]
+    for kind in added:
+        copyreg.dispatch_table[kind] = fresh[kind]
+    try:
+        return copy.deepcopy(state, {id(b): b for b in backends})
+    finally:
+        for kind in added:
+            del copyreg.dispatch_table[kind]
 
 
-def _local_template(parameters: tuple[tuple[str, str], ...], build: Any) -> Any:
-    """The template, transformed once per worker (SAM's translator: a quarter to half a second
-    of each integration test); each test gets its own copy, free to change."""
-    if parameters not in _TEMPLATES:
-        _TEMPLATES[parameters] = build(dict(parameters), REGION)
-    return copy.deepcopy(_TEMPLATES[parameters])
-
-
-def _enforce_iam(template: Any, parameters: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Any:
+def _enforce_iam(
+    template: Any,
+    parameters: dict[str, str],
+    physical: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Any:
     """Every botocore client made from now on (the functions' boto3 and PynamoDB clients are
     made when a test loads them) checks the loaded function's requests against its role."""
     import botocore.session
@@ -155,11 +256,6 @@ def _enforce_iam(template: Any, parameters: dict[str, str], monkeypatch: pytest.
     from infra.local.iam import Enforcer, Resolver, Stack, function_policies, table_hash_keys
     from infra.local.template import ACCOUNT_ID
 
-    cloudformation = boto3.client("cloudformation", region_name=REGION)
-    physical = {
-        r["LogicalResourceId"]: r.get("PhysicalResourceId", r["LogicalResourceId"])
-        for r in cloudformation.describe_stack_resources(StackName="feedback")["StackResources"]
-    }
     stack = Stack(REGION, ACCOUNT_ID, table_hash_keys(template.cloudformation, physical))
 
     def policies_for(values: dict[str, str]) -> dict[str, Any]:
