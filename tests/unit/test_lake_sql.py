@@ -196,6 +196,24 @@ def test_response_rate_by_channel_and_step_attributes_each_answer_once(tmp_path:
     )
 
 
+def test_a_step_with_more_answers_than_messages_has_a_rate_but_no_interval(tmp_path: Path) -> None:
+    # Given: three invitation emails sent the week before the period, one sent in it, and all
+    # four answered in the period: the period's step 0 has 4 answers to 1 message
+    write(tmp_path, "messages", "2026-11-10", [
+        message(f"i{n}", 0, 0, "email", day="2026-11-10") for n in range(1, 4)
+    ])  # fmt: skip
+    write(tmp_path, "messages", "2026-11-17", [message("i4", 0, 0, "email")])
+    write(tmp_path, "responses", "2026-11-17", [
+        answer(f"i{n}", {"nps": 9}, first_answered_at="2026-11-17T12:00:00Z") for n in range(1, 5)
+    ])  # fmt: skip
+    # When
+    rows = result(tmp_path, "response_rate_by_channel_and_step")
+    step = next(r for r in rows if r["segment"] == "all" and r["step"] == 0)
+    # Then: 400 % answers per message is arithmetic, not a share: no Wilson interval (it was NaN)
+    assert (step["messages"], step["answers"], step["response_rate_pct"]) == (1, 4, 400.0)
+    assert step["ci_low"] is None and step["ci_high"] is None
+
+
 def escalation(invitation: str, version: str, **extra: Any) -> dict[str, Any]:
     return {
         "invitation_id": invitation,
