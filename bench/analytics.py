@@ -109,6 +109,8 @@ def generate(root: Path, answers: int) -> dict[str, int]:
     statements = {
         "responses": f"""
             SELECT invitation_id, 1 AS revision, survey_id, customer, channel,
+              CASE WHEN channel = 'sms' OR reminded = 1 THEN 'sms' ELSE 'email' END
+                AS answered_via, reminded AS after_step,
               {later} AS answered_at, {later} AS first_answered_at, dt AS counted_day,
               CASE WHEN survey_id = 'post-purchase' THEN MAP {{'nps': nps}}
                 ELSE MAP {{'csat': csat, 'ces': ces}} END AS scores,

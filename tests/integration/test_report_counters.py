@@ -46,6 +46,17 @@ def test_messages_and_the_first_answer_are_counted_once(deployment: Deployment) 
     # and one response, after a reminder, credited to the SMS (the last message it got)
     responses = _counters(deployment, "post-purchase#responses")
     assert responses["2026-11-16#all"] == {"n": 1, "via_sms": 1, "after_reminder": 1}
+    # and the response says so too (the lake's "after which reminder"), kept by the change
+    assert _ladder_place(deployment, invitation) == ("sms", "1", 2)
+
+
+def _ladder_place(deployment: Deployment, invitation: dict) -> tuple[str, str, int]:
+    """(answered_via, after_step, revision) of the invitation's stored response."""
+    item = deployment.client("dynamodb").get_item(
+        TableName=deployment.physical_id("ResponsesTable"),
+        Key={"invitation_id": invitation["invitation_id"]},
+    )["Item"]
+    return item["answered_via"]["S"], item["after_step"]["N"], int(item["revision"]["N"])
 
 
 def test_an_answer_before_any_reminder_is_credited_to_the_invitation(
@@ -61,6 +72,7 @@ def test_an_answer_before_any_reminder_is_credited_to_the_invitation(
         )
     responses = _counters(deployment, "post-purchase#responses")
     assert responses["2026-11-16#all"] == {"n": 1, "via_email": 1}
+    assert _ladder_place(deployment, invitation) == ("email", "0", 1)
 
 
 def _escalation_counts(deployment: Deployment) -> dict[str, int]:

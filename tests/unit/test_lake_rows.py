@@ -78,6 +78,8 @@ RESPONSE = {
     "scores": {"nps": 3},
     "comment": "Toimitus myöhästyi",
     "channel": "web",
+    "answered_via": "sms",
+    "after_step": 1,
     "bucket_day": "2026-11-16",
     "first_answered_at": "2026-11-16T21:30:00Z",
     "answered_at": "2026-11-16T21:30:00Z",
@@ -127,6 +129,8 @@ def test_a_response_becomes_its_row_under_the_counted_day_with_a_keyed_pseudonym
     assert response.row["customer"] == pseudonym(KEY, "cust-0001")
     assert len(response.row["customer"]) == 32 and "cust-0001" not in json.dumps(response.row)
     assert response.row["scores"] == {"nps": 3} and response.row["has_comment"] is True
+    # after which reminder, through which channel (the page link of the SMS reminder)
+    assert (response.row["answered_via"], response.row["after_step"]) == ("sms", 1)
     assert response.row["segment_keys"] == [
         "all",
         "businessArea=webshop",

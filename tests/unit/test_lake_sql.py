@@ -157,10 +157,18 @@ def message(invitation: str, attempt: int, rung: int, channel: str, **extra: Any
     }
 
 
-def test_response_rate_by_channel_and_step_attributes_each_answer_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize("recorded", [True, False], ids=["recorded-with-answer", "older-answers"])
+def test_response_rate_by_channel_and_step_attributes_each_answer_once(
+    tmp_path: Path, recorded: bool
+) -> None:
     # Given: i1 emailed, answered on the page before the reminder; i2 emailed, then its SMS
     # reminder, answered by replying; i3 emailed (refused: withdrawn later) and not answered;
-    # i4 emailed the week before the period, its reminder in the period, answered in the period
+    # i4 emailed the week before the period, its reminder in the period, answered in the period.
+    # Answers carry the channel and step they came after (answered_via, after_step), or, stored
+    # before those were recorded, the query finds them from the messages: the same result.
+    def after(via: str, step: int) -> dict[str, Any]:
+        return {"answered_via": via, "after_step": step} if recorded else {}
+
     write(tmp_path, "messages", "2026-11-17", [
         message("i1", 0, 0, "email"),
         message("i2", 0, 0, "email"),
@@ -171,9 +179,10 @@ def test_response_rate_by_channel_and_step_attributes_each_answer_once(tmp_path:
     ])  # fmt: skip
     write(tmp_path, "messages", "2026-11-10", [message("i4", 0, 0, "email", day="2026-11-10")])
     write(tmp_path, "responses", "2026-11-17", [
-        answer("i1", {"nps": 9}, first_answered_at="2026-11-17T02:00:00Z"),
-        answer("i2", {"nps": 8}, channel="sms", first_answered_at="2026-11-17T06:00:00Z"),
-        answer("i4", {"nps": 3}, first_answered_at="2026-11-17T03:00:00Z"),
+        answer("i1", {"nps": 9}, first_answered_at="2026-11-17T02:00:00Z", **after("email", 0)),
+        answer("i2", {"nps": 8}, channel="sms", first_answered_at="2026-11-17T06:00:00Z",
+               **after("sms", 1)),
+        answer("i4", {"nps": 3}, first_answered_at="2026-11-17T03:00:00Z", **after("email", 1)),
     ])  # fmt: skip
     rows = [
         r for r in result(tmp_path, "response_rate_by_channel_and_step") if r["segment"] == "all"
@@ -194,6 +203,25 @@ def test_response_rate_by_channel_and_step_attributes_each_answer_once(tmp_path:
     assert (steps[("email", 0)]["ci_low"], steps[("email", 0)]["ci_high"]) == pytest.approx(
         (round(rate.low, 2), round(rate.high, 2))
     )
+
+
+def test_an_answer_counts_under_the_step_recorded_with_it_without_its_messages(
+    tmp_path: Path,
+) -> None:
+    # Given: an answer that came after the second reminder's email, whose messages are older
+    # than the query reads (or lost): only the answer says where it stands in the ladder
+    write(tmp_path, "responses", "2026-11-17", [
+        answer("i1", {"nps": 9}, answered_via="email", after_step=2),
+        answer("i2", {"nps": 7}),  # stored before the columns: found from messages (none here)
+    ])  # fmt: skip
+    # When
+    rows = [
+        r for r in result(tmp_path, "response_rate_by_channel_and_step") if r["segment"] == "all"
+    ]
+    # Then: i1 counts at its step; i2, with nothing to place it, is left out as before
+    assert [(r["channel"], r["step"], r["messages"], r["answers"]) for r in rows] == [
+        ("email", 2, 0, 1)
+    ]
 
 
 def test_a_step_with_more_answers_than_messages_has_a_rate_but_no_interval(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from survey_core.dal.suppressions import address_key
 from survey_core.errors import InvalidAnswer
 from survey_core.logic.channels import RungChannels, customer_facts, rung_channels
 from survey_core.logic.collect import link_choice, parse_comment, parse_score
-from survey_core.logic.counting import counter_view
+from survey_core.logic.counting import answer_counts, answered_after, counter_view
 from survey_core.logic.escalate import task_request
 from survey_core.logic.optout import opt_out_keys
 from survey_core.report.config import load_groups
@@ -268,3 +268,42 @@ def test_an_opt_out_suppresses_the_addresses_the_invitation_reached(
 ) -> None:
     invitation = Invitation("i", channels=LADDER, attempts=attempts)
     assert opt_out_keys(invitation, customer) == keys
+
+
+def _answered(attempts: list[tuple[int, str, str]]) -> Invitation:
+    return Invitation(
+        "i",
+        attempts=[
+            Attempt(rung=r, channel=c, outcome=o, at="2026-11-16T10:00:00Z") for r, c, o in attempts
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    ("attempts", "answered_by", "via", "step", "counts"),
+    [
+        # on the page, after the invitation email
+        ([(0, "email", "sent")], "web", "email", 0, {"via_email": 1}),
+        # on the page, through the SMS reminder's link
+        ([(0, "email", "sent"), (1, "sms", "sent")], "web", "sms", 1,
+         {"via_sms": 1, "after_reminder": 1}),
+        # by SMS reply, although the last message was an email
+        ([(0, "sms", "sent"), (1, "email", "sent")], "sms", "sms", 1,
+         {"via_sms": 1, "after_reminder": 1}),
+        # the reminder was refused: the answer came after the invitation
+        ([(0, "email", "sent"), (1, "sms", "failed")], "web", "email", 0, {"via_email": 1}),
+        # no message reached the customer (an answer through a forwarded link)
+        ([(0, "email", "failed")], "web", None, None, {}),
+    ],
+)  # fmt: skip
+def test_an_answer_knows_the_channel_and_the_step_it_came_after(
+    attempts: list[tuple[int, str, str]],
+    answered_by: str,
+    via: str | None,
+    step: int | None,
+    counts: dict[str, int],
+) -> None:
+    after = answered_after(_answered(attempts), answered_by)
+    # the lake's answered_via / after_step and the report's counters say the same
+    assert (after.via, after.step) == (via, step)
+    assert answer_counts(after) == counts

@@ -195,6 +195,11 @@ class Response(Model):
     segment = MapAttribute[str, Any](default=dict)
     comment_day = UnicodeAttribute(null=True)  # set only with a comment (by_comment_day)
     expires_at = TTLAttribute(null=True)
+    # The first answer's place in the ladder (logic/counting.answered_after): the channel it came
+    # through (email / sms) and the step it came after (0 the invitation, 1 the first reminder,
+    # ...); absent where no message had reached the customer, and on answers stored before them.
+    answered_via = UnicodeAttribute(null=True)
+    after_step = NumberAttribute(null=True)
     # The inbound SMS (End User Messaging inboundMessageId) already applied, oldest first, the
     # last INBOUND_IDS_KEPT of them: a redelivered reply is recognised and changes nothing.
     inbound_ids = ListAttribute(of=UnicodeAttribute, null=True)

@@ -555,6 +555,8 @@ def store_answer(
     expires_at: datetime,
     first_answer_counts: Mapping[str, int] | None = None,
     inbound_id: str | None = None,
+    answered_via: str | None = None,
+    after_step: int | None = None,
 ) -> StoredAnswer:
     """Write the response, mark the invitation answered and move the counters, atomically.
 
@@ -565,6 +567,9 @@ def store_answer(
     inbound_id (an SMS reply's inboundMessageId) makes the answer apply once: the id is written
     with the response, under the same lock, and an id the response already holds is a duplicate
     (nothing written, no counter moved), even when two deliveries race.
+
+    answered_via and after_step (logic/counting.answered_after) are the first answer's: a
+    changed answer keeps them, as it keeps its counted day.
     """
     connection = _transactions(getattr(Response.Meta, "region", None))
     for attempt in range(TRANSACTION_ATTEMPTS):
@@ -592,6 +597,8 @@ def store_answer(
             segment=dict(invitation.segment.as_dict()) if invitation.segment else {},
             expires_at=expires_at,
             inbound_ids=applied or None,
+            answered_via=existing.answered_via if existing else answered_via,
+            after_step=existing.after_step if existing else after_step,
         )
         if response.comment:
             response.comment_day = f"{invitation.survey_id}#{response.bucket_day}"

@@ -182,6 +182,8 @@ def response_rows(
     response = {
         **common,
         "channel": item.get("channel"),
+        "answered_via": item.get("answered_via"),
+        "after_step": item.get("after_step"),
         "first_answered_at": item.get("first_answered_at"),
         "scores": {str(metric): int(score) for metric, score in scores.items()},
         "has_comment": bool(item.get("comment")),

@@ -31,7 +31,7 @@ from ..observability import correlate
 from ..rules.escalation import escalation_reasons, keyword_match, rule_for
 from ..rules.scoring import ScoreOutOfRange, check_score
 from ..tokens import is_well_formed_link_token
-from .counting import answer_counts, counting_day
+from .counting import answer_counts, answered_after, counting_day
 
 MAX_COMMENT_LENGTH = 1000
 OPEN = frozenset({"pending", "sent", "answered"})
@@ -293,6 +293,7 @@ def answer(
     """Store the answer (response, invitation status and counters in one transaction). Its
     consequences follow from the stored response (logic/outbox.py), not from this request."""
     now = config.clock()
+    after = answered_after(invitation, channel)
     stored = store.store_answer(
         invitation,
         scores=scores,
@@ -302,8 +303,10 @@ def answer(
         now=now,
         day=counting_day(now, config.reporting_time_zone),
         expires_at=now + timedelta(days=config.retention.responses),
-        first_answer_counts=answer_counts(invitation, channel),
+        first_answer_counts=answer_counts(after),
         inbound_id=inbound_id,
+        answered_via=after.via,
+        after_step=after.step,
     )
     if stored.duplicate:
         return Answered(channel=channel, first_answer=False, detractor=False, duplicate=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -57,15 +58,33 @@ def sent_counts(invitation: Invitation, channel: str, day: str) -> Counts:
     return Counts(f"{invitation.survey_id}#sent", day, segment, add)
 
 
-def answer_counts(invitation: Invitation, answered_by: str) -> dict[str, int]:
-    """A first answer: the channel it came through (an SMS reply; for a web answer, the last
-    message that reached the customer before it) and whether a reminder had gone out."""
+@dataclass(frozen=True)
+class AnsweredAfter:
+    """Where a first answer stands in the ladder: the channel it came through (an SMS reply;
+    for a web answer, the last message that reached the customer before it) and the step of
+    the ladder it came after (the highest rung delivered: 0 the invitation, 1 the first
+    reminder, ...). None where no message had reached the customer."""
+
+    via: str | None
+    step: int | None
+
+
+def answered_after(invitation: Invitation, answered_by: str) -> AnsweredAfter:
+    """Decided from the invitation's attempts at the answer, so the lake's "after which
+    reminder" and the report's via_* / after_reminder counters are the same fact."""
     delivered = _delivered(invitation)
-    channel = "sms" if answered_by == "sms" else (delivered[-1][1] if delivered else None)
+    via = "sms" if answered_by == "sms" else (delivered[-1][1] if delivered else None)
+    step = max((rung for rung, _, _ in delivered), default=None)
+    return AnsweredAfter(via=via if via in ("email", "sms") else None, step=step)
+
+
+def answer_counts(after: AnsweredAfter) -> dict[str, int]:
+    """A first answer's counts: the channel it came through and whether a reminder had gone
+    out before it."""
     add: dict[str, int] = {}
-    if channel in ("email", "sms"):
-        add[f"via_{channel}"] = 1
-    if any(rung >= 1 for rung, _, _ in delivered):
+    if after.via is not None:
+        add[f"via_{after.via}"] = 1
+    if after.step is not None and after.step >= 1:
         add["after_reminder"] = 1
     return add
 
