@@ -1,6 +1,7 @@
 """Lake export: the streams of the responses, invitations and escalations tables -> rows in the
 data lake's S3 bucket (logic/lake_export.py), customers under the stack's keyed pseudonym."""
 
+import functools
 import os
 from typing import Any
 
@@ -15,13 +16,20 @@ from survey_core.observability import logger, metrics, tracer
 
 CONFIG = LakeExportConfig.from_env(os.environ)
 BUCKET = LakeBucket(client("s3", CONFIG.region), CONFIG.bucket)
-# Read once per sandbox: the key never changes (every pseudonym would).
-CONTEXT = LakeContext(
-    key=pseudonym_key(client("secretsmanager", CONFIG.region), CONFIG.key_secret_arn),
-    zone=CONFIG.reporting_time_zone,
-    export_comments=CONFIG.export_comments,
-    entities=CONFIG.entities,
-)
+SECRETS = client("secretsmanager", CONFIG.region)
+
+
+@functools.cache
+def lake_context() -> LakeContext:
+    """Read once per sandbox, at the first batch: the key never changes (every pseudonym would).
+    Not at import: an import makes no AWS call (a failed read fails the batch, which Lambda
+    retries, rather than the sandbox's init)."""
+    return LakeContext(
+        key=pseudonym_key(SECRETS, CONFIG.key_secret_arn),
+        zone=CONFIG.reporting_time_zone,
+        export_comments=CONFIG.export_comments,
+        entities=CONFIG.entities,
+    )
 
 
 # A batch holds many invitations: its lines carry the first record's event id (no data).
@@ -30,7 +38,7 @@ CONTEXT = LakeContext(
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     records = event.get("Records") or []
-    result = export_batch(records, CONTEXT, BUCKET)
+    result = export_batch(records, lake_context(), BUCKET)
     metrics.add_metric(name="LakeRecords", unit=MetricUnit.Count, value=len(records))
     metrics.add_metric(name="LakeRows", unit=MetricUnit.Count, value=result.rows)
     metrics.add_metric(name="LakeObjects", unit=MetricUnit.Count, value=result.objects)

@@ -8,6 +8,7 @@ only read; the forms that change something (sign-out, a manager's outcome of a c
 carry a CSRF token and are accepted only from the view's own origin.
 """
 
+import functools
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -120,7 +121,16 @@ CATALOGUE = load_catalogue()
 POOL = Pool(CONFIG.region, CONFIG.user_pool_id, CONFIG.client_id)
 # Locally moto serves the pool's keys at its endpoint; in the cloud they come from the issuer.
 KEYS = KeySet(HttpKeySource(jwks_url(POOL.issuer, os.environ.get("AWS_ENDPOINT_URL"))))
-FORM_KEY = stack_key(client("secretsmanager", CONFIG.region), CONFIG.form_key_secret_arn)
+SECRETS = client("secretsmanager", CONFIG.region)
+
+
+@functools.cache
+def form_key() -> bytes:
+    """The CSRF tokens' key, read at the first form (not at import: an import makes no AWS
+    call), then kept for the sandbox's life."""
+    return stack_key(SECRETS, CONFIG.form_key_secret_arn)
+
+
 RESULTS = urlsplit(CONFIG.results_url)
 ORIGIN = f"{RESULTS.scheme}://{RESULTS.netloc}"
 COOKIES = CookieSettings(path=RESULTS.path or "/results", secure=RESULTS.scheme == "https")
@@ -339,7 +349,7 @@ def _chrome(
         company=CATALOGUE.company,
         links=nav_links(viewer, CONFIG.results_url, _shared_query()),
         sign_out_url=f"{CONFIG.results_url}/sign-out",
-        csrf=csrf_token(FORM_KEY, principal.token_id),
+        csrf=csrf_token(form_key(), principal.token_id),
         export_url=export_url,
         export_label=export_label,
     )
@@ -708,7 +718,7 @@ def _cross_site(principal: Principal, form: Form, what: str) -> Response | None:
     None when it may go on."""
     try:
         check_form_post(
-            key=FORM_KEY,
+            key=form_key(),
             token_id=principal.token_id,
             submitted=first(form, "csrf"),
             headers=_headers(),

@@ -196,7 +196,7 @@ def _results_paths(deployment: Deployment) -> None:
         queue = client.http.get("/results/follow-up")
         assert queue.status_code == 200 and invitation in queue.body.decode()
         assert client.http.get(f"/results/follow-up/{invitation}").status_code == 200
-        form = {"csrf": results.csrf_token(results.FORM_KEY, "jti-1"), "outcome": "resolved"}
+        form = {"csrf": results.csrf_token(results.form_key(), "jti-1"), "outcome": "resolved"}
         posted = client.http.post(
             f"/results/follow-up/{invitation}",
             headers={
