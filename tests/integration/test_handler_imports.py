@@ -27,7 +27,7 @@ def test_the_handler_module_imports_without_calling_aws(target) -> None:
         "AWS_MAX_ATTEMPTS": "1",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
-    done = subprocess.run(  # noqa: S603 - our interpreter, our module
+    done = subprocess.run(
         [LAYOUT.interpreter.executable, "-c", f"import {target.module}"],
         env=environment,
         cwd=target.path[0],
