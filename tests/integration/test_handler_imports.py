@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from bench import sam
-from bench.cold_start import sources_layout
+from bench.cold_start import Target, sources_layout
 
 pytestmark = pytest.mark.integration
 
@@ -20,7 +20,7 @@ CLOSED_PORT = "http://127.0.0.1:9"  # discard: nothing listens, a connection is 
 
 
 @pytest.mark.parametrize("target", LAYOUT.targets[1:], ids=lambda t: t.name)
-def test_the_handler_module_imports_without_calling_aws(target) -> None:
+def test_the_handler_module_imports_without_calling_aws(target: Target) -> None:
     environment = {
         **target.environment,
         "AWS_ENDPOINT_URL": CLOSED_PORT,
