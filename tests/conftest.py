@@ -113,7 +113,7 @@ def _deployed_stack() -> _DeployedStack:
     from moto.awslambda.models import lambda_backends
     from moto.core.base_backend import BackendDict
 
-    from infra.local.adapter import serialize_dynamodb
+    from infra.local.emulation.dynamodb import serialize_dynamodb
     from infra.local.template import build_local_template, create_stack
 
     parameters = _parameters()
@@ -170,8 +170,8 @@ def deployment(
     from moto.core.base_backend import BackendDict, backend_lock
     from moto.events.models import Rule
 
-    from infra.local.adapter import routing_send_to_targets
-    from infra.local.streams import records_of
+    from infra.local.emulation.events import routing_send_to_targets
+    from infra.local.emulation.streams import records_of
 
     _test_environment(monkeypatch)
     parameters = _parameters()

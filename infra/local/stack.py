@@ -22,7 +22,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .adapter import ControlApp, LocalAdapter, LocalSchedule
+from .adapter import LocalAdapter
+from .control import ControlApp
+from .emulation.scheduler import LocalSchedule
 from .functions import LineAtomicStream, LocalFunction, calling_function
 from .lake import ExportBatches, LakeControl, keep_export_batches
 from .template import ACCOUNT_ID, LocalTemplate, build_local_template, create_stack
@@ -224,7 +226,7 @@ class LocalStack:
             props = clean_json(schedule["Properties"], resources)
             target = props["Target"]
             name = props.get("Name") or f"{self.stack_name}-{logical_id}"
-            self.adapter.schedules[name] = LocalSchedule(
+            self.adapter.scheduler.schedules[name] = LocalSchedule(
                 name=name,
                 expression=props["ScheduleExpression"],
                 time_zone=props.get("ScheduleExpressionTimezone", "UTC"),
@@ -274,7 +276,7 @@ class LocalStack:
             "stack_name": self.stack_name,
             "event_bus_name": self.outputs.get("EventBusName"),
             "outputs": self.outputs,
-            "schedules": sorted(self.adapter.schedules),
+            "schedules": sorted(self.adapter.scheduler.schedules),
             "time_scale": self.time_scale,
             "start_time": self.start_time,
             # The handlers' (scaled) clock now: tests plan around it.

@@ -13,7 +13,8 @@ from moto.events.models import EventPattern
 from samtranslator.yaml_helper import yaml_parse
 from survey_core.rules.follow_up import Contact, follow_up, merge, parse_contact_event
 
-from infra.local.adapter import LocalAdapter, as_delivered
+from infra.local.adapter import LocalAdapter
+from infra.local.emulation.events import as_delivered
 
 pytestmark = pytest.mark.unit
 
@@ -64,7 +65,7 @@ def _rule() -> EventPattern:
 
 def _task(adapter: LocalAdapter) -> str:
     body = json.dumps({"InstanceId": INSTANCE, "ContactFlowId": "flow", "Name": "Callback"})
-    status, answer = adapter.connect_request("PUT", "/contact/task", body.encode())
+    status, answer = adapter.connect.request("PUT", "/contact/task", body.encode())
     assert status == 200
     return str(answer["ContactId"])
 
@@ -74,11 +75,13 @@ def test_a_transfer_and_the_older_shape_reach_the_follow_up_as_connect_would_sen
     adapter, events = _adapter()
     task = _task(adapter)
     # When an agent takes it (older shape), transfers it, and the new contact is taken and closed
-    adapter.contact_event(task, "CONNECTED_TO_AGENT", "2026-11-16T11:00:00.000Z", shape="older")
-    moved = adapter.transfer_contact(task, "2026-11-16T12:00:00.000Z")
+    adapter.connect.contact_event(
+        task, "CONNECTED_TO_AGENT", "2026-11-16T11:00:00.000Z", shape="older"
+    )
+    moved = adapter.connect.transfer_contact(task, "2026-11-16T12:00:00.000Z")
     new = moved["contactId"]
-    adapter.contact_event(new, "CONNECTED_TO_AGENT", "2026-11-16T13:00:00.000Z")
-    adapter.contact_event(new, "DISCONNECTED", "2026-11-16T14:00:00.000Z")
+    adapter.connect.contact_event(new, "CONNECTED_TO_AGENT", "2026-11-16T13:00:00.000Z")
+    adapter.connect.contact_event(new, "DISCONNECTED", "2026-11-16T14:00:00.000Z")
     delivered = [_as_delivered(e) for e in events.entries]
     # Then the transfer is a new contact of the same chain, and the first one's DISCONNECTED
     assert (moved["initialContactId"], moved["previousContactId"]) == (task, task)
@@ -109,7 +112,7 @@ def test_a_transfer_and_the_older_shape_reach_the_follow_up_as_connect_would_sen
 def test_an_expired_task_can_be_emulated() -> None:
     adapter, events = _adapter()
     task = _task(adapter)
-    adapter.contact_event(
+    adapter.connect.contact_event(
         task, "DISCONNECTED", "2026-11-18T10:00:00.000Z", disconnect_reason="EXPIRED"
     )
     [raw] = [_as_delivered(e) for e in events.entries]
@@ -120,7 +123,7 @@ def test_an_expired_task_can_be_emulated() -> None:
 def test_an_unknown_contact_cannot_be_transferred() -> None:
     adapter, _ = _adapter()
     with pytest.raises(KeyError):
-        adapter.transfer_contact("nobody", None)
+        adapter.connect.transfer_contact("nobody", None)
 
 
 def test_targets_get_the_event_time_as_aws_sends_it() -> None:

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from .patching import patch
+
 RETRY_DELAY_SECONDS = 0.2  # real time between retries of a failing batch
 
 
@@ -220,7 +222,7 @@ def records_of(items: list[Any], region: str, source_arn: str) -> list[dict[str,
     return records
 
 
-def patch_moto(on_records: Callable[[Any, list[dict[str, Any]]], None]) -> None:
+def queue_stream_records(on_records: Callable[[Any, list[dict[str, Any]]], None]) -> None:
     """moto's LambdaBackend.send_dynamodb_items hands the records to on_records(esm, records)
     instead of invoking (moto clears the shard's items when this returns a truthy value)."""
     from moto.awslambda.models import LambdaBackend
@@ -232,4 +234,4 @@ def patch_moto(on_records: Callable[[Any, list[dict[str, Any]]], None]) -> None:
                 on_records(esm, records_of(items, self.region_name, source))
         return "queued"
 
-    LambdaBackend.send_dynamodb_items = send_dynamodb_items  # type: ignore[method-assign]
+    patch(LambdaBackend, "send_dynamodb_items", send_dynamodb_items)

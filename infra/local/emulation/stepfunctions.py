@@ -1,0 +1,137 @@
+"""Step Functions: waits and timeouts run `time_scale` times faster; workflow variables
+(JSONPath `Assign`, `$rung`) are evaluated (moto ships their JSONata evaluator stubbed out);
+a Catch may lead back to its own state; SendTaskFailure keeps its cause (moto's HTTP layer
+drops it); state machines made by CloudFormation are those the interpreter runs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import botocore.endpoint
+
+from .patching import patch
+
+
+def route_cloudformation_state_machines() -> None:
+    """moto's CloudFormation creates state machines in the backend that does not execute them;
+    with execute_state_machine on, the API reads the ASL interpreter's backend instead."""
+    from moto.stepfunctions import models
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    patch(models, "stepfunctions_backends", stepfunctions_parser_backends)
+
+
+def enable_workflow_variables() -> None:
+    """moto's ASL interpreter reads workflow variables through a JSONata evaluator that it
+    ships stubbed out (LocalStack runs one on a JVM); jsonata-python is a pure-Python port.
+    Idempotent."""
+    import jsonata
+    from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
+
+    def evaluate(expression: str) -> Any:
+        return jsonata.Jsonata(expression).evaluate(None)
+
+    patch(moto_jsonata, "_eval_jsonata", evaluate)
+
+
+def keep_task_failure_cause() -> None:
+    """moto's SendTaskFailure handler passes the error but not the cause to its backend; the
+    lifecycle reads the cause of EmailBounced (the fallback's time)."""
+    from moto.core.responses import EmptyResult
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    def send_task_failure(self: Any) -> Any:
+        self.stepfunction_backend.send_task_failure(
+            self._get_param("taskToken"),
+            error=self._get_param("error"),
+            cause=self._get_param("cause"),
+        )
+        return EmptyResult()
+
+    patch(StepFunctionResponse, "send_task_failure", send_task_failure)
+
+
+def let_catchers_loop_to_their_own_state() -> None:
+    """A Catch whose Next is its own state (the lifecycle's SendRung, rung after rung) loops in
+    Step Functions. moto's interpreter decides whether a catcher chose the next state by
+    comparing that choice with the current state's name, so there it took the state's own
+    End instead and the execution ended after the first rung. The catcher now says so itself.
+    """
+    from moto.stepfunctions.parser.asl.component.common.catch.catcher_decl import CatcherDecl
+    from moto.stepfunctions.parser.asl.component.common.catch.catcher_outcome import (
+        CatcherOutcomeCaught,
+    )
+    from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
+
+    original_catch = CatcherDecl._eval_body
+    original_set_next = CommonStateField._set_next
+
+    def catch(self: Any, env: Any) -> None:
+        original_catch(self, env)
+        if env.stack and isinstance(env.stack[-1], CatcherOutcomeCaught):
+            env.local_next_chosen_by_catcher = True
+
+    def set_next(self: Any, env: Any) -> None:
+        if getattr(env, "local_next_chosen_by_catcher", False):
+            env.local_next_chosen_by_catcher = False
+            return
+        original_set_next(self, env)
+
+    patch(CatcherDecl, "_eval_body", catch)
+    patch(CommonStateField, "_set_next", set_next)
+
+
+def scale_step_functions_time(scale: float, clock: Callable[[], datetime]) -> None:
+    """Scale Wait states, task timeouts and retry intervals (the lifecycle's, and the AWS
+    SDK's in every handler) by the same factor.
+
+    A Wait until a timestamp counts down on the handlers' scaled clock (moto compares with the
+    machine's naive local time, which is neither UTC nor scaled).
+    """
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import Timeout
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp import (
+        Timestamp,
+    )
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
+        WaitFunction,
+    )
+
+    original_timestamp_seconds = Timestamp._get_wait_seconds
+
+    def scaled_clock_seconds(self: Any, env: Any) -> int:
+        # moto returns timestamp - naive local now; shift that to timestamp - scaled UTC now.
+        naive_delta = original_timestamp_seconds(self, env)
+        target = (datetime.now() + timedelta(seconds=naive_delta)).replace(tzinfo=UTC)
+        return int((target - clock()).total_seconds())
+
+    def scaled_timeout(self: Any, env: Any) -> None:
+        env.stack.append(self._eval_seconds(env=env) / scale)
+
+    def scaled_wait(self: Any, env: Any) -> None:
+        deadline = time.monotonic() + self._get_wait_seconds(env=env) / scale
+        while env.is_running():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            if env.program_state_event.wait(remaining):
+                time.sleep(min(remaining, 0.05))
+
+    class _ScaledTime:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(time, name)
+
+        @staticmethod
+        def sleep(seconds: float) -> None:
+            time.sleep(seconds / scale)
+
+    patch(Timestamp, "_get_wait_seconds", scaled_clock_seconds)
+    patch(Timeout, "_eval_body", scaled_timeout)
+    patch(WaitFunction, "_eval_body", scaled_wait)
+    patch(retrier_decl, "time", _ScaledTime())
+    # The SDK's retry backoff inside the handlers, too: in the cloud a second of backoff is
+    # nothing next to a 24 h rung; unscaled, it would be hours of the stack's time.
+    patch(botocore.endpoint, "time", _ScaledTime())

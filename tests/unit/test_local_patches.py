@@ -1,0 +1,146 @@
+"""The local stack's patches of moto and botocore (infra/local/emulation/patching.py): each
+replaced attribute still is the code its patch was written for, and none is made but through
+the registry. A moto or botocore upgrade that changes what a patch replaces fails here."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.metadata
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.local.adapter import LocalAdapter
+from infra.local.emulation import patching
+from infra.local.emulation.patching import REGISTRY, Patch
+
+pytestmark = pytest.mark.unit
+
+LOCAL = Path(__file__).resolve().parents[2] / "infra" / "local"
+
+
+@pytest.mark.parametrize("entry", REGISTRY, ids=lambda entry: entry.target)
+def test_each_patched_original_is_the_code_its_patch_was_written_for(entry: Patch) -> None:
+    package = entry.module.split(".")[0]
+    installed = f"{package}=={importlib.metadata.version(package)}"
+    where = f"infra/local/emulation/{entry.emulation}.py"
+    try:
+        importlib.import_module(entry.module)
+        patching.original(entry)
+    except (ImportError, AttributeError) as error:
+        pytest.fail(
+            f"{entry.target} no longer exists in {installed} ({error}): the patch in {where} "
+            "must be re-checked against the new code (and its REGISTRY entry updated)"
+        )
+    actual = patching.fingerprint(entry)
+    assert actual == entry.fingerprint, (
+        f"{entry.target} changed in {installed} (fingerprint {actual}, the patch was written "
+        f"for {entry.fingerprint}): the patch in {where} must be re-checked against the new "
+        "code, then its fingerprint updated in infra/local/emulation/patching.py's REGISTRY"
+    )
+
+
+def test_each_entry_names_the_module_that_patches_it() -> None:
+    for entry in REGISTRY:
+        source = (LOCAL / "emulation" / f"{entry.emulation}.py").read_text()
+        name = entry.attribute.rsplit(".", 1)[-1]
+        assert f'"{name}"' in source, f"{entry.target}: no patch of it in {entry.emulation}.py"
+    assert len({entry.target for entry in REGISTRY}) == len(REGISTRY)
+
+
+def test_install_replaces_every_registered_attribute() -> None:
+    before = {entry: _current(entry) for entry in REGISTRY}
+    adapter = LocalAdapter("eu-north-1", 1.0)
+    try:
+        adapter.install()  # patch() refuses any attribute not in the registry
+        unchanged = [e.target for e in REGISTRY if _current(e) is patching.original(e)]
+        assert not unchanged, f"registered but not patched by LocalAdapter.install: {unchanged}"
+    finally:
+        adapter.close()
+        for entry, value in before.items():  # as it was: other tests run in this process
+            owner, name = _owner(entry)
+            setattr(owner, name, value)
+
+
+def test_patch_refuses_an_attribute_not_in_the_registry() -> None:
+    from moto.events.models import Rule
+
+    with pytest.raises(KeyError, match="REGISTRY"):
+        patching.patch(Rule, "send_to_targets_elsewhere", lambda: None)
+    assert not hasattr(Rule, "send_to_targets_elsewhere")
+
+
+def test_no_module_of_the_local_stack_assigns_into_moto_or_botocore_but_through_patch() -> None:
+    found = [
+        f"{path.relative_to(LOCAL.parents[1])}:{line}"
+        for path in sorted(LOCAL.rglob("*.py"))
+        if path.name != "patching.py"
+        for line in _assignments_into_moto(ast.parse(path.read_text()))
+    ]
+    assert not found, f"assignments into moto or botocore not made through patch(): {found}"
+
+
+def _assignments_into_moto(tree: ast.Module) -> list[int]:
+    """Lines that assign (or setattr, delattr) an attribute of a name bound by an import of
+    moto or botocore anywhere in the module."""
+    bound = _imported_from_moto(tree)
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        for target in _targets(node)
+        if isinstance(target, ast.Attribute) and _root(target) in bound
+    ]
+
+
+def _imported_from_moto(tree: ast.Module) -> set[str]:
+    bound: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            bound |= {
+                alias.asname or alias.name.split(".")[0]
+                for alias in node.names
+                if alias.name.split(".")[0] in ("moto", "botocore")
+            }
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in (
+            "moto",
+            "botocore",
+        ):
+            bound |= {alias.asname or alias.name for alias in node.names}
+    return bound
+
+
+def _targets(node: ast.AST) -> list[ast.expr]:
+    """What the node assigns or deletes; for setattr and delattr, their object's attribute."""
+    if isinstance(node, ast.Assign | ast.Delete):
+        return list(node.targets)
+    if isinstance(node, ast.AugAssign | ast.AnnAssign):
+        return [node.target]
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in ("setattr", "delattr")
+        and node.args
+    ):
+        return [ast.Attribute(value=node.args[0], attr="", ctx=ast.Store())]
+    return []
+
+
+def _root(node: ast.expr) -> str | None:
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _owner(entry: Patch) -> tuple[Any, str]:
+    owner: Any = importlib.import_module(entry.module)
+    *path, name = entry.attribute.split(".")
+    for part in path:
+        owner = getattr(owner, part)
+    return owner, name
+
+
+def _current(entry: Patch) -> Any:
+    owner, name = _owner(entry)
+    return getattr(owner, name)
