@@ -436,6 +436,14 @@ class Invocation:
     ms: float
 
 
+# Functions whose invocations are priced by another model, not per survey here. The lake export
+# reads the tables' streams: in AWS one batch a minute (MaximumBatchingWindowInSeconds) holds
+# every survey's records of that minute, while the scenarios here, one survey at a time on the
+# local stack, invoke it once per record or two. bench.analytics prices it per month and per
+# million answers (docs/analytics.md), with its S3 PUTs, which this model never priced.
+PRICED_ELSEWHERE = {"LakeExportFunction": "bench.analytics (docs/analytics.md)"}
+
+
 def add_invocations(
     counts: Counts,
     invocations: Iterable[Invocation],
@@ -443,6 +451,8 @@ def add_invocations(
     billed_ms: float | None = None,
 ) -> None:
     for invocation in invocations:
+        if invocation.function in PRICED_ELSEWHERE:
+            continue
         counts.lambda_invocations += 1
         ms = invocation.ms if billed_ms is None else billed_ms
         counts.lambda_gb_seconds += lambda_gb_seconds(ms, memory_mb[invocation.function])
@@ -767,6 +777,12 @@ def _print_requests(measured: list[Measured]) -> None:
         functions = ", ".join(f"{f} {n}" for f, n in sorted(m.invocations.items()))
         print(f"- {m.scenario.name}: {listed}" + (f"; + {direct}" if direct else ""))
         print(f"  Lambda invocations: {functions}")
+        elsewhere = sorted(set(m.invocations) & set(PRICED_ELSEWHERE))
+        if elsewhere:
+            print(
+                "  not priced here: "
+                + ", ".join(f"{f} (priced by {PRICED_ELSEWHERE[f]})" for f in elsewhere)
+            )
         spent = sorted(m.dynamodb_units.items(), key=lambda kv: -kv[1][0] - kv[1][1])
         print("  DynamoDB WRU/RRU: " + ", ".join(f"{k} {w:g}/{r:g}" for k, (w, r) in spent))
         if m.not_priced:

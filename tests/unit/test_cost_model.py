@@ -111,6 +111,19 @@ def test_lambda_bills_whole_milliseconds_times_memory() -> None:
     assert fixed.lambda_gb_seconds == pytest.approx(0.5)  # 1 s x 0.5 GB
 
 
+def test_the_lake_export_is_priced_by_the_analytics_model_not_per_survey() -> None:
+    # one survey's stream records invoke it once or twice each on the local stack; in AWS a
+    # minute's batch holds every survey's (bench.analytics prices it per month)
+    counts = cm.Counts()
+    cm.add_invocations(
+        counts,
+        [cm.Invocation("LakeExportFunction", 20.0), cm.Invocation("SendFunction", 100.0)],
+        {"LakeExportFunction": 512, "SendFunction": 512},
+    )
+    assert counts.lambda_invocations == 1
+    assert counts.lambda_gb_seconds == pytest.approx(0.05)
+
+
 @pytest.mark.parametrize(
     ("service", "operation", "params", "component"),
     [
