@@ -491,7 +491,7 @@ class Measured:
     requests: dict[str, int]  # "service.Operation" -> per survey, by the functions
     lifecycle_requests: dict[str, int]  # by the state machine's direct integrations
     invocations: dict[str, int]  # by function
-    lambda_ms: float  # measured run time of all invocations
+    lambda_ms: float  # measured run time of the invocations priced here (not PRICED_ELSEWHERE)
     lambda_ms_by_function: dict[str, float]
     messages: str  # emails + SMS that reached the customer
     status: str
@@ -591,7 +591,7 @@ class CostBench:
                 Counter(f"{c['service']}.{c['operation']}" for c in lifecycle_calls)
             ),
             invocations=dict(Counter(i.function for i in invocations)),
-            lambda_ms=sum(i.ms for i in invocations),
+            lambda_ms=sum(i.ms for i in invocations if i.function not in PRICED_ELSEWHERE),
             lambda_ms_by_function=_summed((i.function, i.ms) for i in invocations),
             messages=f"{len(outcome.emails)} + {len(outcome.sms)}",
             status=outcome.status,
