@@ -39,6 +39,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 PRICES_FILE = REPO_ROOT / "bench" / "prices.json"
 TARGET_QUERY_SECONDS = 2.0
 DAYS = 84  # twelve weeks of answers
+QUERY_RUNS = 3  # each named query is timed this many times: the median is the figure
 START_DAY = "2026-08-31"  # a Monday
 MINUTES_PER_MONTH = 30 * 24 * 60
 EXPORT_MEMORY_GB = 0.5  # LakeExportFunction's memory (template Globals: 512 MB)
@@ -122,6 +123,7 @@ def generate(root: Path, answers: int) -> dict[str, int]:
             SELECT invitation_id, '0' AS version, s.step AS attempt, s.step AS rung,
               CASE WHEN s.step = 0 THEN 'email' ELSE 'sms' END AS channel, 'sent' AS outcome,
               false AS fallback, true AS delivered,
+              true AS first_on_channel, s.step = 0 AS first_at_all,
               CASE WHEN s.step = 0 THEN {at} ELSE dt || 'T11:00:00Z' END AS sent_at,
               dt AS sent_day, survey_id,
               ['all', 'businessArea=' || area, 'touchpoint=' || touchpoint] AS segment_keys, dt
@@ -159,7 +161,9 @@ def generate(root: Path, answers: int) -> dict[str, int]:
 
 
 def time_queries(root: Path, period: tuple[str, str]) -> dict[str, dict[str, float]]:
-    """Seconds (wall and CPU) per named query, over tables loaded once and over the files."""
+    """Seconds (wall and CPU) per named query, over tables loaded once and over the files: the
+    median of QUERY_RUNS runs (an analyst's question is asked more than once; the first run of
+    a query also pays for DuckDB growing its memory, kept apart as *_first)."""
     from tools import lake_sql
 
     found = lake_sql.catalogue()
@@ -171,10 +175,15 @@ def time_queries(root: Path, period: tuple[str, str]) -> dict[str, dict[str, flo
         con.execute("SET threads = 2")
         load = time.perf_counter() - began
         for name, query in found.queries.items():
-            began, cpu = time.perf_counter(), time.process_time()
-            result = lake_sql.run(con, query, *period)
-            timings[name][mode] = round(time.perf_counter() - began, 3)
-            timings[name][f"{mode}_cpu"] = round(time.process_time() - cpu, 3)
+            walls, cpus = [], []
+            for _ in range(QUERY_RUNS):
+                began, cpu = time.perf_counter(), time.process_time()
+                result = lake_sql.run(con, query, *period)
+                walls.append(time.perf_counter() - began)
+                cpus.append(time.process_time() - cpu)
+            timings[name][mode] = round(statistics.median(walls), 3)
+            timings[name][f"{mode}_first"] = round(walls[0], 3)
+            timings[name][f"{mode}_cpu"] = round(statistics.median(cpus), 3)
             timings[name][f"{mode}_rows"] = len(result.rows)
         if mode == "memory":
             for name in timings:
@@ -380,8 +389,10 @@ def summary(result: dict[str, Any]) -> list[Row]:
                 Row(
                     "analytics",
                     f"DuckDB {name} at {figure['answers']:,} answers",
-                    f"{seconds:.2f} s in memory (CPU {timing.get('memory_cpu', 0):.2f} s; "
-                    f"load {timing['load']:.1f} s once), {timing['files']:.2f} s from files",
+                    f"{seconds:.2f} s in memory, median of {QUERY_RUNS} (first "
+                    f"{timing.get('memory_first', seconds):.2f} s; CPU "
+                    f"{timing.get('memory_cpu', 0):.2f} s; load {timing['load']:.1f} s once), "
+                    f"{timing['files']:.2f} s from files",
                     f"<= {TARGET_QUERY_SECONDS:g} s",
                     OK if seconds <= TARGET_QUERY_SECONDS else OVER,
                     seconds,

@@ -209,6 +209,39 @@ def test_an_unchanged_attempt_is_not_written_again() -> None:
     assert [r.table for r in rows] == [INVITATIONS]
 
 
+def _attempt(rung: int, channel: str, outcome: str, hour: int) -> dict[str, Any]:
+    return {
+        "rung": rung,
+        "channel": channel,
+        "outcome": outcome,
+        "at": f"2026-11-17T{hour:02}:00:00Z",
+    }
+
+
+def test_messages_say_whether_they_were_the_invitations_first_and_first_on_their_channel() -> None:
+    # Given an invitation email (still being handed to SES), the SMS reminder, a last email
+    old = {**INVITATION, "attempts": [
+        _attempt(0, "email", "sending", 8), _attempt(1, "sms", "sent", 9),
+        _attempt(2, "email", "sent", 10),
+    ]}  # fmt: skip
+    rows = rows_of_record(record("inv", old, name="INSERT"), context())
+    firsts = [(m.row["first_on_channel"], m.row["first_at_all"]) for m in rows[1:]]
+    # Then: the invitation reached by the email, on SMS by the reminder; the last is neither
+    assert firsts == [(True, True), (True, False), (False, False)]
+    # When the first email is refused after all
+    new = {**old, "attempts": [_attempt(0, "email", "failed", 8), *old["attempts"][1:]]}
+    rows = rows_of_record(record("inv", new, old), context())
+    # Then its row, and the rows whose firsts it changed, are written again: the SMS reached the
+    # invitation first, and the last email was its first on email
+    assert [
+        (m.row["attempt"], m.row["first_on_channel"], m.row["first_at_all"]) for m in rows[1:]
+    ] == [
+        (0, False, False),
+        (1, True, True),
+        (2, True, False),
+    ]
+
+
 def test_versions_order_an_items_records_and_a_repeat_keeps_its_version() -> None:
     first = record("inv", INVITATION, at=1794823200, sequence="99")
     later = record("inv", INVITATION, at=1794823200, sequence="100")

@@ -164,20 +164,27 @@ def test_response_rate_by_channel_and_step_attributes_each_answer_once(
     # Given: i1 emailed, answered on the page before the reminder; i2 emailed, then its SMS
     # reminder, answered by replying; i3 emailed (refused: withdrawn later) and not answered;
     # i4 emailed the week before the period, its reminder in the period, answered in the period.
-    # Answers carry the channel and step they came after (answered_via, after_step), or, stored
+    # Answers carry the channel and step they came after (answered_via, after_step) and
+    # messages whether they were the invitation's first (on their channel, at all); or, exported
     # before those were recorded, the query finds them from the messages: the same result.
     def after(via: str, step: int) -> dict[str, Any]:
         return {"answered_via": via, "after_step": step} if recorded else {}
 
+    def first(on_channel: bool, at_all: bool) -> dict[str, Any]:
+        return {"first_on_channel": on_channel, "first_at_all": at_all} if recorded else {}
+
     write(tmp_path, "messages", "2026-11-17", [
-        message("i1", 0, 0, "email"),
-        message("i2", 0, 0, "email"),
-        message("i2", 1, 1, "sms", sent_at="2026-11-17T05:00:00Z"),
-        message("i3", 0, 0, "email", version="1", outcome="sending"),
-        message("i3", 0, 0, "email", version="2", outcome="failed", delivered=False),
-        message("i4", 1, 1, "email"),
+        message("i1", 0, 0, "email", **first(True, True)),
+        message("i2", 0, 0, "email", **first(True, True)),
+        message("i2", 1, 1, "sms", sent_at="2026-11-17T05:00:00Z", **first(True, False)),
+        message("i3", 0, 0, "email", version="1", outcome="sending", **first(True, True)),
+        message("i3", 0, 0, "email", version="2", outcome="failed", delivered=False,
+                **first(False, False)),
+        message("i4", 1, 1, "email", **first(False, False)),
     ])  # fmt: skip
-    write(tmp_path, "messages", "2026-11-10", [message("i4", 0, 0, "email", day="2026-11-10")])
+    write(tmp_path, "messages", "2026-11-10", [
+        message("i4", 0, 0, "email", day="2026-11-10", **first(True, True))
+    ])  # fmt: skip
     write(tmp_path, "responses", "2026-11-17", [
         answer("i1", {"nps": 9}, first_answered_at="2026-11-17T02:00:00Z", **after("email", 0)),
         answer("i2", {"nps": 8}, channel="sms", first_answered_at="2026-11-17T06:00:00Z",
@@ -221,6 +228,24 @@ def test_an_answer_counts_under_the_step_recorded_with_it_without_its_messages(
     # Then: i1 counts at its step; i2, with nothing to place it, is left out as before
     assert [(r["channel"], r["step"], r["messages"], r["answers"]) for r in rows] == [
         ("email", 2, 0, 1)
+    ]
+
+
+def test_a_message_counts_as_reaching_the_invitation_as_its_row_says(tmp_path: Path) -> None:
+    # Given the last email of an invitation whose first email went out a month ago (older than
+    # the query reads), its row saying it was not the first; and the same row of an older export
+    write(tmp_path, "messages", "2026-11-17", [
+        message("i1", 2, 2, "email", first_on_channel=False, first_at_all=False),
+        message("i2", 2, 2, "email"),
+    ])  # fmt: skip
+    # When
+    rows = [
+        r for r in result(tmp_path, "response_rate_by_channel_and_step") if r["segment"] == "all"
+    ]
+    # Then: i1 reached no invitation in the period; i2, without the flags, is taken for the first
+    # of what the query can see (the older exports' limit)
+    assert [(r["messages"], r["invitations_reached"], r["first_messages"]) for r in rows] == [
+        (2, 1, 1)
     ]
 
 

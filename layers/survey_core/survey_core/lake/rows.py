@@ -263,24 +263,51 @@ def message_rows(
     zone: ZoneInfo,
 ) -> list[LakeRow]:
     """A message is one attempt, known by (invitation, attempt, sent_at): the rows of the
-    attempts that changed, and a withdrawn row for each attempt no longer in the list."""
+    attempts that changed (or whose firsts changed: an earlier message refused makes a later
+    one the first), and a withdrawn row for each attempt no longer in the list."""
     rows = []
     previous = list(before or [])
+    firsts, firsts_before = _firsts(attempts), _firsts(previous)
     for position, attempt in enumerate(attempts):
-        if before is not None and position < len(previous) and previous[position] == attempt:
+        if (
+            before is not None
+            and position < len(previous)
+            and previous[position] == attempt
+            and firsts_before[position] == firsts[position]
+        ):
             continue
-        rows.append(_message(invitation, position, attempt, zone))
+        rows.append(_message(invitation, position, attempt, zone, firsts[position]))
     if before is not None:
         now_there = {(p, a.get("at")) for p, a in enumerate(attempts)}
         for position, attempt in enumerate(previous):
             if (position, attempt.get("at")) not in now_there:
                 gone = {**attempt, "outcome": WITHDRAWN, "reason": None}
-                rows.append(_message(invitation, position, gone, zone))
+                rows.append(_message(invitation, position, gone, zone, (False, False)))
     return rows
 
 
+def _firsts(attempts: Sequence[Mapping[str, Any]]) -> list[tuple[bool, bool]]:
+    """Per attempt: (the invitation's first message that counts as sent on its channel, its
+    first at all): what the report counts as an invitation reached on a channel and as an
+    invitation reached (logic/counting.sent_counts), written on the row so that queries need
+    not find them among every message of the invitation."""
+    channels: set[Any] = set()
+    flags = []
+    for attempt in attempts:
+        if attempt.get("outcome") not in DELIVERED:
+            flags.append((False, False))
+            continue
+        flags.append((attempt.get("channel") not in channels, not channels))
+        channels.add(attempt.get("channel"))
+    return flags
+
+
 def _message(
-    invitation: Mapping[str, Any], position: int, attempt: Mapping[str, Any], zone: ZoneInfo
+    invitation: Mapping[str, Any],
+    position: int,
+    attempt: Mapping[str, Any],
+    zone: ZoneInfo,
+    firsts: tuple[bool, bool],
 ) -> LakeRow:
     if attempt.get("at") in (None, "") or attempt.get("rung") is None:
         raise UnreadableRecord("an attempt without at or rung")
@@ -295,6 +322,8 @@ def _message(
         "reason": attempt.get("reason"),
         "fallback": bool(attempt.get("fallback")),
         "delivered": attempt.get("outcome") in DELIVERED,
+        "first_on_channel": firsts[0],
+        "first_at_all": firsts[1],
         "sent_at": attempt["at"],
         "sent_day": sent_day,
         "survey_id": invitation["survey_id"],
