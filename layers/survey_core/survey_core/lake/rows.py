@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from boto3.dynamodb.types import TypeDeserializer
 
-from ..logic.counting import DELIVERED, counting_day, segment_keys
+from ..logic.counting import DELIVERED, counting_day, first_messages, segment_keys
 
 RESPONSES = "responses"
 COMMENTS = "comments"
@@ -287,19 +287,9 @@ def message_rows(
 
 
 def _firsts(attempts: Sequence[Mapping[str, Any]]) -> list[tuple[bool, bool]]:
-    """Per attempt: (the invitation's first message that counts as sent on its channel, its
-    first at all): what the report counts as an invitation reached on a channel and as an
-    invitation reached (logic/counting.sent_counts), written on the row so that queries need
-    not find them among every message of the invitation."""
-    channels: set[Any] = set()
-    flags = []
-    for attempt in attempts:
-        if attempt.get("outcome") not in DELIVERED:
-            flags.append((False, False))
-            continue
-        flags.append((attempt.get("channel") not in channels, not channels))
-        channels.add(attempt.get("channel"))
-    return flags
+    """Per attempt, the report's rule (logic/counting.first_messages), written on the row so
+    that queries need not find it among every message of the invitation."""
+    return first_messages((a.get("channel"), a.get("outcome")) for a in attempts)
 
 
 def _message(

@@ -45,14 +45,31 @@ def _delivered(invitation: Invitation) -> list[tuple[int, str, bool]]:
     ]
 
 
+def first_messages(messages: Iterable[tuple[Any, Any]]) -> list[tuple[bool, bool]]:
+    """Per message of an invitation, given as (channel, outcome) in the order sent: whether it
+    was the invitation's first that counts as sent on its channel, and its first at all. The
+    report counts these as the invitation reached on a channel and reached (sent_counts); the
+    lake writes them on each message row (lake/rows.py)."""
+    channels: set[Any] = set()
+    flags = []
+    for channel, outcome in messages:
+        if outcome not in DELIVERED:
+            flags.append((False, False))
+            continue
+        flags.append((channel not in channels, not channels))
+        channels.add(channel)
+    return flags
+
+
 def sent_counts(invitation: Invitation, channel: str, day: str) -> Counts:
     """A message sent on `channel`: one message; the invitation reached the customer (its
     first message); and reached them on this channel (its first message there)."""
-    earlier = _delivered(invitation)
+    earlier = [(str(a.channel), a.outcome) for a in invitation.attempts]
+    on_channel, at_all = first_messages([*earlier, (channel, SENDING)])[-1]
     add = {f"{channel}_messages": 1}
-    if not earlier:
+    if at_all:
         add["invitations"] = 1
-    if all(sent_on != channel for _, sent_on, _ in earlier):
+    if on_channel:
         add[f"{channel}_invitations"] = 1
     segment = invitation.segment.as_dict() if invitation.segment else {}
     return Counts(f"{invitation.survey_id}#sent", day, segment, add)
