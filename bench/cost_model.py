@@ -444,15 +444,17 @@ class Invocation:
 PRICED_ELSEWHERE = {"LakeExportFunction": "bench.analytics (docs/analytics.md)"}
 
 
+def priced(invocations: Iterable[Invocation]) -> list[Invocation]:
+    return [i for i in invocations if i.function not in PRICED_ELSEWHERE]
+
+
 def add_invocations(
     counts: Counts,
     invocations: Iterable[Invocation],
     memory_mb: Mapping[str, int],
     billed_ms: float | None = None,
 ) -> None:
-    for invocation in invocations:
-        if invocation.function in PRICED_ELSEWHERE:
-            continue
+    for invocation in priced(invocations):
         counts.lambda_invocations += 1
         ms = invocation.ms if billed_ms is None else billed_ms
         counts.lambda_gb_seconds += lambda_gb_seconds(ms, memory_mb[invocation.function])
@@ -591,7 +593,7 @@ class CostBench:
                 Counter(f"{c['service']}.{c['operation']}" for c in lifecycle_calls)
             ),
             invocations=dict(Counter(i.function for i in invocations)),
-            lambda_ms=sum(i.ms for i in invocations if i.function not in PRICED_ELSEWHERE),
+            lambda_ms=sum(i.ms for i in priced(invocations)),
             lambda_ms_by_function=_summed((i.function, i.ms) for i in invocations),
             messages=f"{len(outcome.emails)} + {len(outcome.sms)}",
             status=outcome.status,
