@@ -113,12 +113,14 @@ def _deployed_stack() -> _DeployedStack:
     from moto.awslambda.models import lambda_backends
     from moto.core.base_backend import BackendDict
 
+    from infra.local.emulation.clients import share_api_models
     from infra.local.emulation.dynamodb import serialize_dynamodb
     from infra.local.template import build_local_template, create_stack
 
     parameters = _parameters()
     template = build_local_template(parameters, REGION)  # SAM's translator: ~0.3 s
     serialize_dynamodb()  # DynamoDB's per-request atomicity, for the concurrency tests
+    share_api_models()  # each test loads its functions afresh: their sessions parse no model again
     with pytest.MonkeyPatch.context() as monkeypatch, mock_aws():
         _test_environment(monkeypatch)
         outputs = create_stack(

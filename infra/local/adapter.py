@@ -204,4 +204,5 @@ class LocalAdapter:
         stepfunctions.keep_task_failure_cause()
         ses.record_email_requests(self.ses)
         clients.hook_clients(self.function_calls)
+        clients.share_api_models()
         run_one_time_schedules(self.scheduler)

@@ -1,9 +1,11 @@
 """The AWS requests the functions make, recorded by botocore event hooks on every client made
 in this process (/_local/function-calls; bench/cost_model.py prices them); the same hook checks
-their DynamoDB and SNS requests against their IAM roles (iam.py)."""
+their DynamoDB and SNS requests against their IAM roles (iam.py). Every botocore session in the
+process reads AWS's API models through one loader (share_api_models)."""
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import deque
 from typing import Any
@@ -86,3 +88,28 @@ def hook_clients(calls: FunctionCalls) -> None:
 
     create_client.hooked = True  # type: ignore[attr-defined]
     patch(botocore.session.Session, "create_client", create_client)
+
+
+def share_api_models() -> None:
+    """One botocore data loader for every session made in this process from now on.
+
+    A Lambda sandbox makes its sessions once; here every function is loaded afresh many times
+    (each test, each local stack), and each fresh PynamoDB connection or boto3 session loads
+    the API models again: DynamoDB's and the others' JSON, parsed into OrderedDicts, about
+    25 ms a file. That was about half of the integration tests' time. A loader caches what it
+    loaded, so sessions sharing one parse each model once; botocore hands a loader's cached
+    models to every client of its session already, so clients of one session share them today.
+    moto's own loader (moto.core.loaders, which merges moto's extras into its models) is a
+    different instance and stays apart."""
+    import botocore.loaders
+
+    original = botocore.loaders.create_loader
+    if getattr(botocore.session.create_loader, "shared", False):
+        return
+
+    @functools.cache
+    def create_loader(search_path_string: str | None = None) -> botocore.loaders.Loader:
+        return original(search_path_string)
+
+    create_loader.shared = True  # type: ignore[attr-defined]
+    patch(botocore.session, "create_loader", create_loader)

@@ -85,6 +85,7 @@ REGISTRY: tuple[Patch, ...] = (
     ),
     Patch("moto.sesv2.responses", "SESV2Response.send_email", "a1d8662c8b797d93", "ses"),
     Patch("botocore.session", "Session.create_client", "a1302b106e49635e", "clients"),
+    Patch("botocore.session", "create_loader", "89050e30206e5ea7", "clients"),
     Patch(
         "moto.scheduler.models",
         "EventBridgeSchedulerBackend.create_schedule",
