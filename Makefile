@@ -31,7 +31,10 @@ help:
 $(VENV)/.installed: requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements/dev.txt
+	# Compiled at install: where PYTHONDONTWRITEBYTECODE is set (as on these machines), nothing writes
+	# the .pyc files, and every test process and local stack would compile moto, botocore and
+	# the rest again (a local stack started in 11 s instead of 6.5).
+	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) -r requirements/dev.txt
 	touch $@
 
 $(SAM_VENV)/.installed: requirements/sam.txt
