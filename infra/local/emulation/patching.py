@@ -38,6 +38,13 @@ _SF = "moto.stepfunctions.parser.asl.component"
 # moto==5.2.5, botocore==1.44.5. The order is that of LocalAdapter.install.
 REGISTRY: tuple[Patch, ...] = (
     Patch("moto.dynamodb.responses", "DynamoHandler.call_action", "ce5f57cf83cde340", "dynamodb"),
+    Patch("moto.dynamodb.models", "copy", "a2c5d6a23e613ccf", "dynamodb"),
+    Patch(
+        "moto.dynamodb.models",
+        "DynamoDBBackend.transact_write_items",
+        "81db2cb7d94e39c9",
+        "dynamodb",
+    ),
     Patch(
         "moto.stepfunctions.models", "stepfunctions_backends", "3b4f00dccfd0781d", "stepfunctions"
     ),
