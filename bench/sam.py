@@ -31,6 +31,9 @@ PSEUDO = {
     "AWS::StackName": STACK_NAME,
 }
 _SKIPPED = ("__pycache__", ".pyc")
+# Sources the builds leave out on purpose: the message catalogues ship compiled (.mo, by
+# layers/survey_core/build_layer.py), and prune_babel.py runs at build time only.
+_NOT_SHIPPED = (".po", "prune_babel.py")
 
 
 @dataclass(frozen=True)
@@ -195,14 +198,15 @@ def build_differences(
     layer_source = REPO_ROOT / layer_uri
     for package in (p for p in layer_source.iterdir() if (p / "__init__.py").exists()):
         built = build_dir / LAYER / "python" / package.name
-        for relative in _source_files(package):
+        for relative in (r for r in _source_files(package) if not r.name.endswith(_NOT_SHIPPED)):
             if not (built / relative).is_file() or not filecmp.cmp(
                 package / relative, built / relative, shallow=False
             ):
                 differences.append(f"{layer_uri.rstrip('/')}/{package.name}/{relative}")
     for function in function_list:
         source = REPO_ROOT / function.code_uri
-        for relative in (r for r in _source_files(source) if r.suffix == ".py"):
+        shipped = (r for r in _source_files(source) if not r.name.endswith(_NOT_SHIPPED))
+        for relative in (r for r in shipped if r.suffix == ".py"):
             built = build_dir / function.logical_id / relative
             if not built.is_file() or not filecmp.cmp(source / relative, built, shallow=False):
                 differences.append(f"{function.logical_id}: {function.code_uri}{relative}")
