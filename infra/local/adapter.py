@@ -9,7 +9,8 @@ the HTTP front with the control API is control.py.
   destination) and Step Functions targets (moto delivers only to SQS, logs, buses).
 - DynamoDB Streams: records go to their event source mappings' functions (streams.py), as
   Lambda's poller delivers them (filters, batches, partial failures, retries).
-- Step Functions: waits and timeouts run `time_scale` times faster; workflow variables
+- Step Functions: waits and timeouts run `time_scale` times faster, or on virtual time (the
+  clock stands still until a test advances it: emulation/virtual_time.py); workflow variables
   (JSONPath `Assign`, `$rung`) are evaluated (moto ships their JSONata evaluator stubbed
   out); SendTaskFailure keeps its cause (moto's HTTP layer drops it).
 - EventBridge Scheduler: schedules from the template, fired on request; one-time schedules
@@ -40,12 +41,23 @@ from typing import Any
 
 import boto3
 
-from .emulation import clients, dynamodb, events, lambda_, ses, sns, stepfunctions, streams
+from .emulation import (
+    clients,
+    dynamodb,
+    events,
+    lambda_,
+    ses,
+    sns,
+    stepfunctions,
+    streams,
+    virtual_time,
+)
 from .emulation.clients import FunctionCalls
 from .emulation.connect import LocalConnect
 from .emulation.scheduler import LocalScheduler, run_one_time_schedules
 from .emulation.ses import SesEmails
 from .emulation.streams import StreamDelivery
+from .emulation.virtual_time import VirtualClock
 from .faults import FaultInjector
 from .functions import LocalFunction, payload_of
 from .iam import Enforcer
@@ -69,7 +81,11 @@ class LocalAdapter:
         self.iam: Enforcer | None = None  # the functions' roles, set once the stack exists
         self.invocations: list[dict[str, Any]] = []
         self._async_pending = 0
+        self._running = 0  # invocations running now, however invoked
+        self._requests = 0  # HTTP requests being served (AWS, control, survey pages)
         self._pending_lock = threading.Lock()
+        # Virtual time (set before install), or None: the scaled clock.
+        self.virtual: VirtualClock | None = None
         self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="async-invoke")
         # The services emulated beside moto. They read the clock and make clients through
         # the adapter when they need them: the stack (and tests) set both after this.
@@ -101,7 +117,13 @@ class LocalAdapter:
         self.functions_by_code_key[function.source.s3_key] = function
 
     def invoke(self, function: LocalFunction, event: Any) -> tuple[str, bool]:
-        invocation = function.invoke(event)
+        with self._pending_lock:
+            self._running += 1
+        try:
+            invocation = function.invoke(event)
+        finally:
+            with self._pending_lock:
+                self._running -= 1
         self.invocations.append(
             {
                 "function": function.source.logical_id,
@@ -166,6 +188,28 @@ class LocalAdapter:
             pending = self._async_pending
         return pending + self.streams.pending()
 
+    def serving(self) -> Any:
+        """Count an HTTP request as in flight while it is served (virtual time's idleness)."""
+        adapter = self
+
+        class _Serving:
+            def __enter__(self) -> None:
+                with adapter._pending_lock:
+                    adapter._requests += 1
+
+            def __exit__(self, *_: object) -> None:
+                with adapter._pending_lock:
+                    adapter._requests -= 1
+
+        return _Serving()
+
+    def idle(self) -> bool:
+        """Nothing in flight: no invocation (queued, retrying or running), stream batch or
+        HTTP request."""
+        with self._pending_lock:
+            busy = self._async_pending + self._running + self._requests
+        return busy == 0 and self.streams.pending() == 0
+
     def _invoke_by_arn(self, function_arn: str, event: dict[str, Any]) -> tuple[Any, bool]:
         payload, errored = self.invoke(self.functions[function_arn.split(":")[6]], event)
         return json.loads(payload), errored
@@ -199,7 +243,9 @@ class LocalAdapter:
         sns.invoke_subscribers_asynchronously(self)
         streams.queue_stream_records(self.streams.enqueue)
         events.deliver_to_functions_and_state_machines(self)
-        stepfunctions.scale_step_functions_time(self.time_scale, self._now)
+        stepfunctions.scale_step_functions_time(self.time_scale, self._now, self.virtual)
+        if self.virtual is not None:
+            virtual_time.run_step_functions_on(self.virtual)
         stepfunctions.let_catchers_loop_to_their_own_state()
         stepfunctions.enable_workflow_variables()
         stepfunctions.keep_task_failure_cause()

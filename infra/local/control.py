@@ -13,7 +13,7 @@ import json
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from .adapter import LocalAdapter
@@ -37,6 +37,15 @@ class ControlApp:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
+        if path.startswith("/_local/clock"):  # not counted: it waits for the rest to settle
+            status, body = self._clock(environ, path)
+            return _json_response(start_response, status, body)
+        with self.adapter.serving():
+            return self._serve(environ, start_response, path)
+
+    def _serve(
+        self, environ: dict[str, Any], start_response: StartResponse, path: str
+    ) -> Iterable[bytes]:
         if path.startswith("/_local/"):
             status, body = self._control(environ, path)
             return _json_response(start_response, status, body)
@@ -65,6 +74,26 @@ class ControlApp:
     def count_request(self, operation: str) -> None:
         with self._requests_lock:
             self.requests[operation] += 1
+
+    def _clock(self, environ: dict[str, Any], path: str) -> tuple[int, Any]:
+        """Virtual time: GET /_local/clock reads it; POST /_local/clock/advance settles, jumps
+        to the next deadline (not past "until") and settles again, then moves "then_seconds"
+        further unless a deadline comes first."""
+        virtual = self.adapter.virtual
+        if virtual is None:
+            return 409, {"message": "this stack runs on a scaled clock (start it --virtual-time)"}
+        method = environ["REQUEST_METHOD"]
+        if (method, path) == ("GET", "/_local/clock"):
+            return 200, {"now": virtual.now().isoformat(), "timers": virtual.pending_timers()}
+        if (method, path) != ("POST", "/_local/clock/advance"):
+            return 404, {"message": f"no control route {method} {path}"}
+        body = json.loads(_read_body(environ) or b"{}")
+        until = datetime.fromisoformat(body["until"]) if body.get("until") else None
+        then = timedelta(seconds=float(body.get("then_seconds", 0)))
+        try:
+            return 200, virtual.advance(then=then, limit=until)
+        except TimeoutError as error:
+            return 504, {"message": str(error)}
 
     def _control(self, environ: dict[str, Any], path: str) -> tuple[int, Any]:
         method = environ["REQUEST_METHOD"]

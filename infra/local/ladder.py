@@ -79,6 +79,20 @@ class LadderScenario:
     # ------------------------------------------------------------ run
     def run(self) -> Outcome:
         started = time.monotonic()
+        self._begin()
+        wait_for("the invitation and its lifecycle", self._started, 30)
+        deadline = time.monotonic() + 60 + (LADDER_HOURS + 3 * QUIET_HOURS) * 3600 / self.scale
+        while self._execution_status() == "RUNNING":
+            if time.monotonic() > deadline:
+                raise StageFailed(f"{self.script.name}: the lifecycle did not end in time")
+            self._act()
+            time.sleep(0.1)
+        self._collect()
+        self.outcome.seconds = time.monotonic() - started
+        return self.outcome
+
+    def _begin(self) -> None:
+        """The faults the script asks for, then the purchase."""
         if self.script.throttle:
             self._inject_throttling()
         if self.script.refuse_email:
@@ -94,16 +108,6 @@ class LadderScenario:
                  "status": 403, "times": 1000, "match": self.phone},
             )  # fmt: skip
         self.stack.put_event("Purchase Completed", self._purchase(), "com.example.webshop")
-        wait_for("the invitation and its lifecycle", self._started, 30)
-        deadline = time.monotonic() + 60 + (LADDER_HOURS + 3 * QUIET_HOURS) * 3600 / self.scale
-        while self._execution_status() == "RUNNING":
-            if time.monotonic() > deadline:
-                raise StageFailed(f"{self.script.name}: the lifecycle did not end in time")
-            self._act()
-            time.sleep(0.1)
-        self._collect()
-        self.outcome.seconds = time.monotonic() - started
-        return self.outcome
 
     def _purchase(self) -> dict[str, Any]:
         detail: dict[str, Any] = json.loads(EXAMPLE_EVENT.read_text(encoding="utf-8"))["detail"]
@@ -137,7 +141,13 @@ class LadderScenario:
         emails = [m for m in sent["emails"] if self.email in m["to"]]
         return emails, [m for m in sent["sms"] if m["to"] == self.phone]
 
-    def _act(self) -> None:
+    def _act(self) -> bool:
+        """Do what the script says to what has arrived so far; True when something was done."""
+        done = len(self._done)
+        self._react()
+        return len(self._done) > done
+
+    def _react(self) -> None:
         emails, sms = self._messages()
         received = len(emails) + len(sms)
         script = self.script
@@ -284,6 +294,42 @@ def run_scripts(info: dict[str, Any], scripts: list[Script]) -> dict[str, Outcom
     """Run scripts at once on one stack (each its own customer); by script name."""
     from concurrent.futures import ThreadPoolExecutor
 
+    if info.get("virtual_time"):
+        return _run_on_virtual_time(info, scripts)
     with ThreadPoolExecutor(max_workers=len(scripts)) as pool:
         outcomes = list(pool.map(lambda s: LadderScenario(info, s).run(), scripts))
     return {outcome.script.name: outcome for outcome in outcomes}
+
+
+REACTION = 60.0  # seconds of the stack's time between a message arriving and the customer acting
+
+
+def _run_on_virtual_time(info: dict[str, Any], scripts: list[Script]) -> dict[str, Outcome]:
+    """Every scenario reacts to what has arrived, then the clock moves: by a reaction time
+    after something was done (the next reply comes a minute after the help SMS, as before),
+    else to the next deadline and a reaction time past it. Nothing depends on the machine's
+    speed: a customer always answers a minute after the message."""
+    stack = LocalStackClient(info)
+    scenarios = [LadderScenario(info, script) for script in scripts]
+    for scenario in scenarios:
+        scenario._begin()
+    now = datetime.fromisoformat(stack.advance(until=stack.control("clock")["now"])["now"])
+    horizon = now + timedelta(hours=LADDER_HOURS + 3 * QUIET_HOURS + 24)
+    missing = [s.script.name for s in scenarios if not s._started()]
+    if missing:
+        raise StageFailed(f"no invitation or lifecycle for {missing}")
+    running = list(scenarios)
+    while running:
+        if now > horizon:
+            names = [s.script.name for s in running]
+            raise StageFailed(f"lifecycles still running at {now.isoformat()}: {names}")
+        acted = [scenario._act() for scenario in running]
+        if any(acted):
+            until = (now + timedelta(seconds=REACTION)).isoformat()
+            now = datetime.fromisoformat(stack.advance(until=until)["now"])
+        else:
+            now = datetime.fromisoformat(stack.advance(then_seconds=REACTION)["now"])
+        for scenario in [s for s in running if s._execution_status() != "RUNNING"]:
+            scenario._collect()
+            running.remove(scenario)
+    return {scenario.script.name: scenario.outcome for scenario in scenarios}

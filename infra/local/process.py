@@ -20,7 +20,12 @@ LOG_DIR = REPO_ROOT / ".local-stack"
 
 @contextmanager
 def running_stack(
-    *, time_scale: float, start_time: str, log_name: str = "stack.log", timeout: float = 120
+    *,
+    time_scale: float,
+    start_time: str,
+    log_name: str = "stack.log",
+    timeout: float = 120,
+    virtual_time: bool = False,
 ) -> Iterator[dict[str, Any]]:
     LOG_DIR.mkdir(exist_ok=True)
     log_path = LOG_DIR / log_name
@@ -31,6 +36,7 @@ def running_stack(
             "--port", "0", "--survey-port", "0", "--results-port", "0",
             "--time-scale", str(time_scale), "--start-time", start_time,
             "--ready-file", str(ready),
+            *(["--virtual-time"] if virtual_time else []),
         ]  # fmt: skip
         process = subprocess.Popen(  # noqa: S603 - our own module
             command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ)

@@ -74,6 +74,17 @@ class LocalStackClient:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
             return json.loads(response.read())
 
+    def advance(self, *, until: str | None = None, then_seconds: float = 0) -> dict[str, Any]:
+        """Virtual time (a stack started with virtual_time): once the stack has settled, jump
+        to its next deadline (not past until), settle, then move then_seconds further unless a
+        deadline comes first. Returns the stack's instant."""
+        body = {"then_seconds": then_seconds, **({"until": until} if until else {})}
+        request = urllib.request.Request(  # noqa: S310 - loopback only
+            f"{self.endpoint}/_local/clock/advance", data=json.dumps(body).encode(), method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=180) as response:  # noqa: S310
+            return dict(json.loads(response.read()))
+
     def physical_id(self, logical_id: str) -> str:
         resources = self.client("cloudformation").describe_stack_resources(
             StackName=self.info["stack_name"], LogicalResourceId=logical_id

@@ -25,6 +25,7 @@ from typing import Any
 from .adapter import LocalAdapter
 from .control import ControlApp
 from .emulation.scheduler import LocalSchedule
+from .emulation.virtual_time import VirtualClock
 from .functions import LineAtomicStream, LocalFunction, calling_function
 from .lake import ExportBatches, LakeControl, keep_export_batches
 from .template import ACCOUNT_ID, LocalTemplate, build_local_template, create_stack
@@ -68,6 +69,7 @@ class LocalStack:
         stack_name: str = "feedback",
         region: str = "eu-north-1",
         parameters: dict[str, str] | None = None,
+        virtual_time: bool = False,
     ) -> None:
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the local stack listens on the loopback interface only")
@@ -77,6 +79,7 @@ class LocalStack:
         # The results view: its own Chalice server beside the survey pages' (one app each).
         self.results_port = free_port(host) if results_port is None else results_port
         self.time_scale = time_scale
+        self.virtual_time = virtual_time
         self.start_time = start_time or datetime.now(UTC).isoformat()
         self.stack_name = stack_name
         self.region = region
@@ -102,6 +105,9 @@ class LocalStack:
         # Must be on before any state machine exists: it switches moto to the ASL interpreter.
         default_user_config["stepfunctions"] = {"execute_state_machine": True}
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no per-request lines
+        start = datetime.fromisoformat(self.start_time).astimezone(UTC)
+        if self.virtual_time:
+            self.adapter.virtual = VirtualClock(start, self.adapter.idle)
         self.adapter.install()
         moto_app = DomainDispatcherApplication(create_backend_app)
         self.lake_batches = ExportBatches()
@@ -112,10 +118,12 @@ class LocalStack:
         anchor = time.time()
         clock = f"{self.start_time}|{anchor}|{self.time_scale}"
         # The same instant and rate as LOCAL_CLOCK (survey_core.clock.scaled_clock), for waits.
-        start = datetime.fromisoformat(self.start_time).astimezone(UTC)
         self.adapter.clock = lambda: (
             start + timedelta(seconds=(time.time() - anchor) * self.time_scale)
         )
+        if self.adapter.virtual is not None:
+            clock = "virtual"  # survey_core.clock.virtual_clock
+            self.adapter.clock = self.adapter.virtual.now
         process_env = {
             **LOCAL_CREDENTIALS,
             "AWS_REGION": self.region,
@@ -264,6 +272,13 @@ class LocalStack:
             # (API Gateway takes thousands) would see connection resets. Listening again
             # resizes it.
             server.server.socket.listen(SURVEY_SERVER_BACKLOG)
+            finish = server.server.finish_request
+
+            def counted(*args: Any, finish: Any = finish) -> None:
+                with self.adapter.serving():
+                    finish(*args)
+
+            server.server.finish_request = counted
             self._serve(server.server.serve_forever, server.shutdown)
 
     # ------------------------------------------------------------ info / stop
@@ -278,6 +293,7 @@ class LocalStack:
             "outputs": self.outputs,
             "schedules": sorted(self.adapter.scheduler.schedules),
             "time_scale": self.time_scale,
+            "virtual_time": self.adapter.virtual is not None,
             "start_time": self.start_time,
             # The handlers' (scaled) clock now: tests plan around it.
             "now": self.adapter.clock().isoformat(),
@@ -309,6 +325,11 @@ def main(argv: list[str] | None = None) -> int:
         "--results-port", type=int, default=8001, help="results view port (0: any free)"
     )
     parser.add_argument("--start-time", help="ISO instant the handlers' clock starts at")
+    parser.add_argument(
+        "--virtual-time",
+        action="store_true",
+        help="the clock stands still until POST /_local/clock/advance (tests)",
+    )
     parser.add_argument("--ready-file", type=Path, help="write the endpoints here as JSON when up")
     args = parser.parse_args(argv)
     stack = LocalStack(
@@ -317,6 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         results_port=args.results_port or free_port("127.0.0.1"),
         time_scale=args.time_scale,
         start_time=args.start_time,
+        virtual_time=args.virtual_time,
     )
     info = stack.start()
     from .results_demo import add_demo_users, how_to_sign_in

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.metadata
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 from infra.local.adapter import LocalAdapter
 from infra.local.emulation import patching
 from infra.local.emulation.patching import REGISTRY, Patch
+from infra.local.emulation.virtual_time import NOW_VARIABLE, VirtualClock
 
 pytestmark = pytest.mark.unit
 
@@ -50,9 +52,11 @@ def test_each_entry_names_the_module_that_patches_it() -> None:
     assert len({entry.target for entry in REGISTRY}) == len(REGISTRY)
 
 
-def test_install_replaces_every_registered_attribute() -> None:
+def test_install_replaces_every_registered_attribute(monkeypatch: pytest.MonkeyPatch) -> None:
     before = {entry: _current(entry) for entry in REGISTRY}
     adapter = LocalAdapter("eu-north-1", 1.0)
+    monkeypatch.setenv(NOW_VARIABLE, "")  # the virtual clock sets it; restored after the test
+    adapter.virtual = VirtualClock(datetime(2026, 11, 16, 7, tzinfo=UTC))  # installs the most
     try:
         adapter.install()  # patch() refuses any attribute not in the registry
         unchanged = [e.target for e in REGISTRY if _current(e) is patching.original(e)]

@@ -94,6 +94,20 @@ REGISTRY: tuple[Patch, ...] = (
     Patch("botocore.session", "Session.create_client", "a1302b106e49635e", "clients"),
     Patch("botocore.session", "create_loader", "89050e30206e5ea7", "clients"),
     Patch(
+        "moto.stepfunctions.parser.backend.execution_worker",
+        "Thread",
+        "7e58a789b2ed5bdf",
+        "virtual_time",
+    ),
+    Patch(f"{_SF}.state.exec.execute_state", "Thread", "85dc91294c48884d", "virtual_time"),
+    Patch(f"{_SF}.state.exec.execute_state", "threading", "5a3f7815b3228c2b", "virtual_time"),
+    Patch(
+        "moto.stepfunctions.parser.asl.eval.callback.callback",
+        "Event",
+        "28d6069887e9b08a",
+        "virtual_time",
+    ),
+    Patch(
         "moto.scheduler.models",
         "EventBridgeSchedulerBackend.create_schedule",
         "513099380dbd4563",

@@ -34,7 +34,8 @@ class LocalScheduler:
     def __init__(self, adapter: LocalAdapter) -> None:
         self.adapter = adapter
         self.schedules: dict[str, LocalSchedule] = {}  # the template's, fired on request
-        self._timers: dict[tuple[str, str], threading.Timer] = {}  # one-time, by group and name
+        # one-time, by group and name (None: on the virtual clock)
+        self._timers: dict[tuple[str, str], threading.Timer | None] = {}
         self._timers_lock = threading.Lock()
 
     def fire(self, name: str, scheduled_time: str | None = None) -> dict[str, Any]:
@@ -80,6 +81,11 @@ class LocalScheduler:
                 self._timers.pop(key, None)
             after_run()  # Scheduler is done once the asynchronous invoke is accepted
 
+        if adapter.virtual is not None:
+            with self._timers_lock:
+                self._timers[key] = None  # runs when a test advances the clock past due
+            adapter.virtual.call_at(due, fire)
+            return
         timer = threading.Timer(delay, fire)
         timer.daemon = True
         with self._timers_lock:
@@ -94,7 +100,8 @@ class LocalScheduler:
         """Cancel the one-time schedules still pending: they belong to this stack only."""
         with self._timers_lock:
             for timer in self._timers.values():
-                timer.cancel()
+                if timer is not None:
+                    timer.cancel()
             self._timers.clear()
 
 

@@ -8,11 +8,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import botocore.endpoint
 
 from .patching import patch
+
+if TYPE_CHECKING:
+    from .virtual_time import VirtualClock
 
 
 def route_cloudformation_state_machines() -> None:
@@ -84,12 +87,16 @@ def let_catchers_loop_to_their_own_state() -> None:
     patch(CommonStateField, "_set_next", set_next)
 
 
-def scale_step_functions_time(scale: float, clock: Callable[[], datetime]) -> None:
+def scale_step_functions_time(
+    scale: float, clock: Callable[[], datetime], virtual: VirtualClock | None = None
+) -> None:
     """Scale Wait states, task timeouts and retry intervals (the lifecycle's, and the AWS
     SDK's in every handler) by the same factor.
 
     A Wait until a timestamp counts down on the handlers' scaled clock (moto compares with the
-    machine's naive local time, which is neither UTC nor scaled).
+    machine's naive local time, which is neither UTC nor scaled). On virtual time, Wait states
+    and task timeouts wait on the virtual clock instead, in the stack's own seconds; retry
+    intervals still pass scaled, in real time (a running execution is not idle).
     """
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
     from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import Timeout
@@ -109,7 +116,12 @@ def scale_step_functions_time(scale: float, clock: Callable[[], datetime]) -> No
         return int((target - clock()).total_seconds())
 
     def scaled_timeout(self: Any, env: Any) -> None:
-        env.stack.append(self._eval_seconds(env=env) / scale)
+        seconds = self._eval_seconds(env=env)
+        env.stack.append(seconds if virtual else seconds / scale)
+
+    def virtual_wait(self: Any, env: Any) -> None:
+        assert virtual is not None
+        virtual.sleep_until(virtual.now() + timedelta(seconds=self._get_wait_seconds(env=env)))
 
     def scaled_wait(self: Any, env: Any) -> None:
         deadline = time.monotonic() + self._get_wait_seconds(env=env) / scale
@@ -130,7 +142,7 @@ def scale_step_functions_time(scale: float, clock: Callable[[], datetime]) -> No
 
     patch(Timestamp, "_get_wait_seconds", scaled_clock_seconds)
     patch(Timeout, "_eval_body", scaled_timeout)
-    patch(WaitFunction, "_eval_body", scaled_wait)
+    patch(WaitFunction, "_eval_body", virtual_wait if virtual else scaled_wait)
     patch(retrier_decl, "time", _ScaledTime())
     # The SDK's retry backoff inside the handlers, too: in the cloud a second of backoff is
     # nothing next to a 24 h rung; unscaled, it would be hours of the stack's time.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -31,7 +32,15 @@ def scaled_clock(spec: str) -> Clock:
     return now
 
 
+def virtual_clock() -> datetime:
+    """The local stack's virtual time (infra/local/emulation/virtual_time.py): the instant it
+    has advanced to, which stands still while the handlers run."""
+    return datetime.fromisoformat(os.environ["LOCAL_CLOCK_NOW"])
+
+
 def clock_from_spec(spec: str | None) -> Clock:
+    if spec == "virtual":
+        return virtual_clock
     return scaled_clock(spec) if spec else system_clock
 
 
