@@ -1,8 +1,8 @@
 """Every survey is sent or marked failed with a reason while a fifth of SES, SNS and DynamoDB
 calls fail, on the local stack; none is lost, none is sent twice.
 
-Fifty purchases walk the whole channel ladder at 7,200 times speed (as in test_ladder: a
-second of the stack's own latency is two hours, far less than a rung's wait) while the stack
+Fifty purchases walk the whole channel ladder on virtual time (as in test_ladder: the clock
+jumps from deadline to deadline once the stack has settled) while the stack
 answers 20 % of SES SendEmail, SNS Publish and every DynamoDB call, at random, with
 throttling or a 500. The customers have email only, SMS only or both; a quarter answer the
 first message that reaches them; two have an address SES refuses and no phone, so the failure
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 import urllib.request
 from collections import Counter
@@ -38,10 +37,10 @@ from infra.local.scenario import EXAMPLE_EVENT, LocalStackClient, StageFailed, h
 
 pytestmark = pytest.mark.e2e
 
-# Monday 03:00 in Helsinki: the stack's clock runs while it starts (about 8 h of its time), so
-# the purchases come in the afternoon, before the quiet hours (21:00-08:00).
-START = "2026-11-16T03:00:00+02:00"
-TIME_SCALE = 7200  # the seven-day ladder in about 90 s; a second of latency is two hours
+# Monday 11:00 in Helsinki: the purchases come before the quiet hours (21:00-08:00). The
+# stack runs on virtual time: its clock stands still until the test advances it.
+START = "2026-11-16T11:00:00+02:00"
+TIME_SCALE = 7200  # retry intervals and the SDK's backoff, which still pass in real time
 RATE = 0.2
 PER_KIND = 16  # customers per contact kind: email only, SMS only, both
 ANSWER_EVERY = 4  # every fourth of those answers the first message that reaches them
@@ -126,34 +125,29 @@ def _purchase(customer: Customer, now: datetime) -> dict[str, Any]:
     return detail
 
 
-class Answerers(threading.Thread):
+class Answerers:
     """The customers who answer: each follows the link in the first message that reaches them
     and, on a 5xx, sends the form again (up to five times), as a person would."""
 
     def __init__(self, stack: LocalStackClient, customers: list[Customer]) -> None:
-        super().__init__(daemon=True)
         self.stack = stack
         self.waiting = {c.id: c for c in customers if c.answers}
         self.statuses: dict[str, list[int]] = {}
-        self.stop = threading.Event()
 
-    def run(self) -> None:
-        while self.waiting and not self.stop.is_set():
-            sent = self.stack.control("outbox")
-            for customer in list(self.waiting.values()):
-                texts = [m["body"] for m in sent["emails"] if customer.email in m["to"]] + [
-                    m["text"] for m in sent["sms"] if m["to"] == customer.phone
-                ]
-                link = next((m.group(1) for t in texts if (m := LINK.search(t))), None)
-                if link is None:
-                    continue
-                del self.waiting[customer.id]
-                statuses = self.statuses.setdefault(customer.id, [])
-                while len(statuses) < 5 and (not statuses or statuses[-1] >= 500):
-                    if statuses:
-                        time.sleep(0.2)
-                    statuses.append(http("POST", link, {"score": "9"})[0])
-            time.sleep(0.2)
+    def step(self) -> None:
+        """Answer every message that has arrived (the stack's clock stands still meanwhile)."""
+        sent = self.stack.control("outbox")
+        for customer in list(self.waiting.values()):
+            texts = [m["body"] for m in sent["emails"] if customer.email in m["to"]] + [
+                m["text"] for m in sent["sms"] if m["to"] == customer.phone
+            ]
+            link = next((m.group(1) for t in texts if (m := LINK.search(t))), None)
+            if link is None:
+                continue
+            del self.waiting[customer.id]
+            statuses = self.statuses.setdefault(customer.id, [])
+            while len(statuses) < 5 and (not statuses or statuses[-1] >= 500):
+                statuses.append(http("POST", link, {"score": "9"})[0])
 
 
 def _settled(stack: LocalStackClient, machine: str) -> bool:
@@ -284,7 +278,9 @@ def _check_messages(
 @pytest.fixture(scope="module")
 def run() -> Iterator[Run]:
     started = time.monotonic()
-    with running_stack(time_scale=TIME_SCALE, start_time=START, log_name="faults.log") as info:
+    with running_stack(
+        time_scale=TIME_SCALE, start_time=START, log_name="faults.log", virtual_time=True
+    ) as info:
         stack = LocalStackClient(info)
         customers = _customers()
         for customer in customers:
@@ -310,20 +306,16 @@ def run() -> Iterator[Run]:
             ]
             assert not events.put_events(Entries=entries)["FailedEntryCount"]
         answerers = Answerers(stack, customers)
-        answerers.start()
         machine = info["outputs"]["SurveyLifecycleArn"]
-        # Every lifecycle walks the whole ladder (quiet hours may move each rung).
-        timeout = 60 + (LADDER_HOURS + 3 * QUIET_HOURS) * 3600 / TIME_SCALE
-        deadline = time.monotonic() + timeout
-        time.sleep(2)  # the first lifecycles start
-        quiet = 0
-        while quiet < 3:  # settled on three polls in a row
-            if time.monotonic() > deadline:
-                raise StageFailed(f"the lifecycles did not end in {timeout:g} s")
-            quiet = quiet + 1 if _settled(stack, machine) else 0
-            time.sleep(0.5)
-        answerers.stop.set()
-        answerers.join(30)
+        # Every lifecycle walks the whole ladder (quiet hours may move each rung); the
+        # customers answer a minute after each step of the stack's clock.
+        horizon = now + timedelta(hours=LADDER_HOURS + 3 * QUIET_HOURS + 24)
+        now = datetime.fromisoformat(stack.advance(until=now.isoformat())["now"])
+        while not _settled(stack, machine):
+            if now > horizon:
+                raise StageFailed(f"the lifecycles had not ended at {now.isoformat()}")
+            answerers.step()
+            now = datetime.fromisoformat(stack.advance(then_seconds=60)["now"])
         faults = _lift_faults(info)  # the outcome is read without faults
         dead = _dead_letters(stack, info["outputs"]["FailedDeliveriesQueueUrl"])
         outbox = stack.control("outbox")
