@@ -14,12 +14,12 @@ import json
 import re
 import time
 import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from .scenario import LocalStackClient, http, wait_for
+from .scenario import LocalStackClient, StageFailed, http, wait_for
 
 LINK = re.compile(r"(https?://[^\"'\s<>?]+/s/[A-Za-z0-9_-]{22})")
 PURCHASE = "post-purchase"  # NPS; email, SMS reminder 24 h later, a last email
@@ -104,6 +104,24 @@ class LakeFlow:
         self.stack = LocalStackClient(info)
         self.plans = plans
         self.scale = float(info["time_scale"])
+        self.virtual = bool(info.get("virtual_time"))
+
+    def _until(self, what: str, condition: Callable[[], Any], hours: float, timeout: float) -> Any:
+        """condition()'s first true value: on virtual time, the stack settles, then its clock
+        jumps to its next deadline and a minute past it between tries, for at most `hours` of
+        its time; on the scaled clock, tried for `timeout` real seconds."""
+        if not self.virtual:
+            return wait_for(what, lambda: condition() or None, timeout)
+        now = datetime.fromisoformat(self.stack.advance(until=self._now())["now"])
+        horizon = now + timedelta(hours=hours)
+        while not (found := condition()):
+            if now > horizon:
+                raise StageFailed(f"{what}: not by {horizon.isoformat()} on the stack's clock")
+            now = datetime.fromisoformat(self.stack.advance(then_seconds=60)["now"])
+        return found
+
+    def _now(self) -> str:
+        return str(self.stack.control("info")["now"])
 
     # ------------------------------------------------------------ events
     def put_events(self) -> None:
@@ -171,7 +189,7 @@ class LakeFlow:
                     plan.link = found.group(1)
             return all(plan.link for plan in self.plans) or None
 
-        wait_for("every invitation", all_invited, timeout)
+        self._until("every invitation", all_invited, 24, timeout)
 
     def wait_for_reminders(self, plans: Iterable[Plan]) -> None:
         """The reminder (the second message) of each plan: 24 h later on the stack's clock."""
@@ -181,7 +199,7 @@ class LakeFlow:
             outbox = self._outbox()
             return all(sum(map(len, self._messages(p, outbox))) >= 2 for p in waiting) or None
 
-        wait_for("the reminders", reminded, 30 + 2 * 24 * 3600 / self.scale)
+        self._until("the reminders", reminded, 48, 30 + 2 * 24 * 3600 / self.scale)
 
     # ------------------------------------------------------------ answers
     def answer(self, plan: Plan) -> None:
@@ -227,7 +245,7 @@ class LakeFlow:
             }
             return found if set(ids) <= set(found) else None
 
-        found = wait_for("the callback tasks", tasks, timeout)
+        found = self._until("the callback tasks", tasks, 0, timeout)  # settled: they are there
         for invitation_id, plan in ids.items():
             task = found[invitation_id]
             created = datetime.fromisoformat(task["at"])
@@ -252,6 +270,9 @@ class LakeFlow:
     # ------------------------------------------------------------ quiet
     def settle(self, timeout: float = 60) -> None:
         """Until nothing is in flight: events, stream records (the lake's too)."""
+        if self.virtual:
+            self.stack.advance(until=self._now())
+            return
         wait_for(
             "the stack to settle",
             lambda: self.stack.control("invocations")["pending"] == 0 or None,

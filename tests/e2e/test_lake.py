@@ -12,6 +12,7 @@ import gzip
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import pytest
 
 from infra.local.lake_flow import LakeFlow, Plan, demo_plans
 from infra.local.process import running_stack
-from infra.local.scenario import LocalStackClient, wait_for
+from infra.local.scenario import LocalStackClient
 from tests.integration.helpers import counters
 from tools import customer_data, lake
 
@@ -27,12 +28,11 @@ pytestmark = pytest.mark.e2e
 
 START = "2026-11-16T09:00:00+02:00"  # Monday morning in Helsinki
 FIRST_DAY, LAST_DAY = "2026-11-16", "2026-11-22"  # that week, in the reporting time zone
-# 2 simulated hours a real second: the 24 h reminder comes in 12 s, a purchase survey's whole
-# life (seven days) in 84 s, after which nothing changes the counters or the lake. At 4 hours a
-# second, a CI machine busy with the other test worker failed this file twice in four runs
-# (an answer counted on the next Monday; the SMS messages missing from response_rate); the
-# handlers' clock runs on wall time until the local stack has virtual time (issue 20).
-TIME_SCALE = 7200
+# The stack runs on virtual time: its clock stands still until the test advances it, from
+# deadline to deadline (a reminder, a rung, an expiry). On a scaled clock at 4 hours a second,
+# a CI machine busy with the other test worker failed this file twice in four runs (an answer
+# counted on the next Monday; the SMS messages missing from response_rate).
+TIME_SCALE = 7200  # retry intervals and the SDK's backoff, still in real time
 NPS = {"promoters": range(9, 11), "passives": range(7, 9), "detractors": range(0, 7)}
 
 
@@ -83,11 +83,8 @@ class Lake:
         return {key: counts for key, counts in summed.items() if any(counts.values())}
 
     def settle(self) -> None:
-        wait_for(
-            "the stack to settle",
-            lambda: self.stack.control("invocations")["pending"] == 0 or None,
-            60,
-        )
+        """Until nothing runs or is in flight (the clock stays where it is)."""
+        self.stack.advance(until=self.stack.control("info")["now"])
 
 
 def _all_lifecycles_ended(stack: LocalStackClient, machine: str) -> bool | None:
@@ -99,12 +96,17 @@ def _all_lifecycles_ended(stack: LocalStackClient, machine: str) -> bool | None:
 
 @pytest.fixture(scope="module")
 def lake_stack() -> Iterator[Lake]:
-    with running_stack(time_scale=TIME_SCALE, start_time=START, log_name="lake.log") as info:
+    with running_stack(
+        time_scale=TIME_SCALE, start_time=START, log_name="lake.log", virtual_time=True
+    ) as info:
         flow = LakeFlow(info, demo_plans("e2e"))
         flow.run()
         # Every survey to its end (answered, expired), so that nothing changes any more
         machine = info["outputs"]["SurveyLifecycleArn"]
-        wait_for("every lifecycle to end", lambda: _all_lifecycles_ended(flow.stack, machine), 240)
+        horizon = datetime.fromisoformat(flow.stack.control("info")["now"]) + timedelta(days=10)
+        while not _all_lifecycles_ended(flow.stack, machine):
+            now = datetime.fromisoformat(flow.stack.advance(then_seconds=60)["now"])
+            assert now < horizon, "lifecycles still running ten days on"
         answered = {p.customer: flow.invitation_id(p) for p in flow.plans if p.answers}
         found = Lake(info, flow.stack, flow.plans, answered)
         found.settle()
