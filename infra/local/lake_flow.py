@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from .scenario import LocalStackClient, StageFailed, http, wait_for
+from .scenario import LocalStackClient, http, wait_for
 
 LINK = re.compile(r"(https?://[^\"'\s<>?]+/s/[A-Za-z0-9_-]{22})")
 PURCHASE = "post-purchase"  # NPS; email, SMS reminder 24 h later, a last email
@@ -112,13 +112,7 @@ class LakeFlow:
         its time; on the scaled clock, tried for `timeout` real seconds."""
         if not self.virtual:
             return wait_for(what, lambda: condition() or None, timeout)
-        now = datetime.fromisoformat(self.stack.advance(until=self._now())["now"])
-        horizon = now + timedelta(hours=hours)
-        while not (found := condition()):
-            if now > horizon:
-                raise StageFailed(f"{what}: not by {horizon.isoformat()} on the stack's clock")
-            now = datetime.fromisoformat(self.stack.advance(then_seconds=60)["now"])
-        return found
+        return self.stack.until(what, condition, hours=hours)
 
     def _now(self) -> str:
         return str(self.stack.control("info")["now"])

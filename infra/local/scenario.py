@@ -85,6 +85,18 @@ class LocalStackClient:
         with urllib.request.urlopen(request, timeout=180) as response:  # noqa: S310
             return dict(json.loads(response.read()))
 
+    def until(self, what: str, condition: Callable[[], Any], *, hours: float) -> Any:
+        """Virtual time: condition()'s first true value. The stack settles, then its clock
+        jumps to its next deadline and a minute past it between tries, for at most `hours` of
+        its time (0: only what settling brings)."""
+        now = datetime.fromisoformat(self.advance(until=self.control("clock")["now"])["now"])
+        horizon = now + timedelta(hours=hours)
+        while not (found := condition()):
+            if now >= horizon:
+                raise StageFailed(f"{what}: not by {horizon.isoformat()} on the stack's clock")
+            now = datetime.fromisoformat(self.advance(then_seconds=60)["now"])
+        return found
+
     def physical_id(self, logical_id: str) -> str:
         resources = self.client("cloudformation").describe_stack_resources(
             StackName=self.info["stack_name"], LogicalResourceId=logical_id
