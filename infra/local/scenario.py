@@ -203,14 +203,27 @@ class TracerScenario:
         self.stack.put_event("Purchase Completed", self.detail, self.example["source"])
         return f"order {self.detail['orderId']} for customer {self.detail['customer']['id']}"
 
+    def _wait(
+        self, what: str, probe: Callable[[], T | None], timeout: float, hours: float = 0
+    ) -> T:
+        """probe()'s first value: on virtual time, once the stack has settled (and its clock has
+        moved on for at most `hours`); on the scaled clock, within `timeout` real seconds."""
+        if self.info.get("virtual_time"):
+            found: T = self.stack.until(what, probe, hours=hours)
+            return found
+        return wait_for(what, probe, timeout)
+
     def _messages_to_customer(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         sent = self.stack.control("outbox")
         emails = [m for m in sent["emails"] if self.email in m["to"]]
         return emails, [m for m in sent["sms"] if m["to"] == self.phone]
 
     def invitation_email(self) -> str:
-        message = wait_for(
-            "the invitation email", lambda: next(iter(self._messages_to_customer()[0]), None), 30
+        message = self._wait(
+            "the invitation email",
+            lambda: next(iter(self._messages_to_customer()[0]), None),
+            30,
+            hours=24,  # the survey's send delay after the purchase, and quiet hours
         )
         match = re.search(r"(https?://[^\"'\s<>?]+/s/[A-Za-z0-9_-]{22})", message["body"])
         if not match:
@@ -222,8 +235,11 @@ class TracerScenario:
     def sms_reminder(self) -> str:
         # The reminder comes after the invitation's wait (24 h), shortened by the time scale.
         timeout = 30 + 3 * 24 * 3600 / self.scale
-        message = wait_for(
-            "the SMS reminder", lambda: next(iter(self._messages_to_customer()[1]), None), timeout
+        message = self._wait(
+            "the SMS reminder",
+            lambda: next(iter(self._messages_to_customer()[1]), None),
+            timeout,
+            hours=3 * 24,
         )
         if self.link not in message["text"]:
             raise StageFailed("the SMS does not carry the survey link")
@@ -279,7 +295,7 @@ class TracerScenario:
             status = str(sfn.describe_execution(executionArn=execution)["status"])
             return None if status == "RUNNING" else status
 
-        status = wait_for("the lifecycle to end", finished, 30)
+        status = self._wait("the lifecycle to end", finished, 30)
         if status != "SUCCEEDED":
             raise StageFailed(f"lifecycle execution {status}")
         emails, sms = self._messages_to_customer()
@@ -295,7 +311,7 @@ class TracerScenario:
         invitation_id = self.result.facts["invitation_id"]
         if self.score > DETRACTOR_MAX:
             # Let every event delivery in flight finish, then check nothing was escalated.
-            wait_for(
+            self._wait(
                 "event deliveries",
                 lambda: self.stack.control("invocations")["pending"] == 0 or None,
                 30,
@@ -303,7 +319,7 @@ class TracerScenario:
             if self._tasks_for(invitation_id):
                 raise StageFailed(f"score {self.score} was escalated")
             return f"score {self.score} is not a detractor: no task"
-        task = wait_for(
+        task = self._wait(
             "the Connect callback task",
             lambda: next(iter(self._tasks_for(invitation_id)), None),
             30,
@@ -322,7 +338,7 @@ class TracerScenario:
         key = {"invitation_id": {"S": self.result.facts["invitation_id"]}}
         # The record's own clock start: at this stack's time scale a second is hours.
         created = datetime.fromisoformat(
-            wait_for(
+            self._wait(
                 "the task on the escalation record",
                 lambda: (
                     self.stack.client("dynamodb")
@@ -352,7 +368,7 @@ class TracerScenario:
             )
             return item if item.get("done_at") else None
 
-        item = wait_for("the follow-up on the escalation record", recorded, 30)
+        item = self._wait("the follow-up on the escalation record", recorded, 30)
         self.result.facts["follow_up"] = {k: next(iter(v.values())) for k, v in item.items()}
         return (
             f"agent connected, task done: SLA {item['sla']['S']} "
@@ -398,7 +414,7 @@ class TracerScenario:
                     return str(body["reason"])
             return None
 
-        reason = wait_for("the invalid event in the dead-letter queue", rejected, 30)
+        reason = self._wait("the invalid event in the dead-letter queue", rejected, 30)
         return f"unknown link -> 404 page; invalid event -> rejected queue ({reason})"
 
 

@@ -38,7 +38,9 @@ USER_AGENTS = [
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[dict[str, Any]]:
-    with running_stack(time_scale=TIME_SCALE, start_time=START, log_name="scanner.log") as info:
+    with running_stack(
+        time_scale=TIME_SCALE, start_time=START, log_name="scanner.log", virtual_time=True
+    ) as info:
         yield info
 
 

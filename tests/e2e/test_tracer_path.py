@@ -1,8 +1,8 @@
 """The whole loop on the local stack built from template.yaml and the ASL file.
 
-The stack runs in a child process with a controlled clock: it starts on Monday 16 Nov 2026,
-09:00 Helsinki time, and waits run 14,400 times faster, so the 24 h reminder delay passes in
-6 s and the handlers' clock shows it as 24 h.
+The stack runs in a child process on virtual time: its clock starts on Monday 16 Nov 2026,
+09:00 Helsinki time, and stands still until the test advances it; the 24 h reminder delay
+passes in one jump, and the handlers' clock shows it as 24 h.
 """
 
 import json
@@ -24,7 +24,9 @@ EVENTS = Path(__file__).resolve().parents[2] / "events"
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[dict[str, Any]]:
-    with running_stack(time_scale=14400, start_time=START, log_name="e2e.log") as info:
+    with running_stack(
+        time_scale=14400, start_time=START, log_name="e2e.log", virtual_time=True
+    ) as info:
         yield info
 
 
