@@ -7,17 +7,20 @@ from typing import Any
 import pytest
 
 from infra.local.process import running_stack
-from infra.local.scenario import TracerScenario, http, wait_for
+from infra.local.scenario import TracerScenario, http
 
 pytestmark = pytest.mark.e2e
 
 START = "2026-11-16T09:00:00+02:00"  # Monday morning in Helsinki: inside business hours
-TIME_SCALE = 600  # nothing here waits for simulated time; the reminder stays far away
+# Virtual time: the clock stands still after the invitation, so the reminder stays away.
+TIME_SCALE = 600  # retry intervals and the SDK's backoff, still in real time
 
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[dict[str, Any]]:
-    with running_stack(time_scale=TIME_SCALE, start_time=START, log_name="comment.log") as info:
+    with running_stack(
+        time_scale=TIME_SCALE, start_time=START, log_name="comment.log", virtual_time=True
+    ) as info:
         yield info
 
 
@@ -35,16 +38,16 @@ def test_a_comment_after_the_tap_reaches_the_agent_on_the_same_task(
     # When they send a 2 without a comment
     assert http("POST", scenario.link, {"score": "2"})[0] == 200
     # Then a callback task is made (from the stored answer, through the stream and the bus)
-    [task] = wait_for("the callback task", lambda: tasks() or None, 30)
+    [task] = scenario.stack.until("the callback task", lambda: tasks() or None, hours=0)
     assert "No comment." in task["request"]["Description"]
     # When they come back and add a comment
     comment = "Paketti tuli rikki, kukaan ei ole soittanut"
     assert http("POST", scenario.link, {"score": "2", "comment": comment})[0] == 200
     # Then the same task (no second one) now carries the comment for the agent
-    updated = wait_for(
+    updated = scenario.stack.until(
         "the task to carry the comment",
         lambda: [t for t in tasks() if comment in t["request"]["Description"]] or None,
-        30,
+        hours=0,
     )
     assert [t["ContactId"] for t in updated] == [task["ContactId"]]
     assert len(tasks()) == 1
