@@ -33,7 +33,7 @@ from .patching import patch
 # they run in this process but each with its own copy of survey_core.
 NOW_VARIABLE = "LOCAL_CLOCK_NOW"
 SETTLE_CHECKS = 3  # consecutive idle checks before the stack counts as settled
-SETTLE_INTERVAL = 0.02  # real seconds between them
+SETTLE_INTERVAL = 0.005  # real seconds between them
 
 
 class _Waiter:
