@@ -115,7 +115,7 @@ def _deployed_stack() -> _DeployedStack:
 
     from infra.local.emulation.clients import share_api_models
     from infra.local.emulation.dynamodb import (
-        back_up_each_table_once_per_transaction,
+        back_up_transaction_items,
         serialize_dynamodb,
     )
     from infra.local.template import build_local_template, create_stack
@@ -123,7 +123,7 @@ def _deployed_stack() -> _DeployedStack:
     parameters = _parameters()
     template = build_local_template(parameters, REGION)  # SAM's translator: ~0.3 s
     serialize_dynamodb()  # DynamoDB's per-request atomicity, for the concurrency tests
-    back_up_each_table_once_per_transaction()
+    back_up_transaction_items()
     share_api_models()  # each test loads its functions afresh: their sessions parse no model again
     with pytest.MonkeyPatch.context() as monkeypatch, mock_aws():
         _test_environment(monkeypatch)

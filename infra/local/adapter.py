@@ -237,7 +237,7 @@ class LocalAdapter:
     # ------------------------------------------------------------ install into moto
     def install(self) -> None:
         dynamodb.serialize_dynamodb()
-        dynamodb.back_up_each_table_once_per_transaction()
+        dynamodb.back_up_transaction_items()
         stepfunctions.route_cloudformation_state_machines()
         lambda_.run_functions_in_process(self)
         sns.invoke_subscribers_asynchronously(self)
