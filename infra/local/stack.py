@@ -260,25 +260,33 @@ class LocalStack:
 
     def _serve_survey_pages(self) -> None:
         from chalice.config import Config
-        from chalice.local import LocalDevServer
+        from chalice.local import ChaliceRequestHandler, LocalDevServer
+
+        adapter = self.adapter
+
+        class CountedRequestHandler(ChaliceRequestHandler):
+            """Each request counted in flight while it is handled (virtual time's idleness);
+            not the connection, which a browser keeps open between requests."""
+
+            def _counted(self) -> None:
+                with adapter.serving():
+                    self._generic_handle()
+
+            do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _counted
 
         apps = {f.source.logical_id: f.handler for f in self.adapter.functions.values()}
         for logical_id, port in (
             (COLLECT_FUNCTION, self.survey_port),
             (RESULTS_FUNCTION, self.results_port),
         ):
-            server = LocalDevServer(apps[logical_id], Config.create(), self.host, port)
+            server = LocalDevServer(
+                apps[logical_id], Config.create(), self.host, port,
+                handler_cls=CountedRequestHandler,
+            )  # fmt: skip
             # socketserver listens with a backlog of 5: a burst of customers answering at once
             # (API Gateway takes thousands) would see connection resets. Listening again
             # resizes it.
             server.server.socket.listen(SURVEY_SERVER_BACKLOG)
-            finish = server.server.finish_request
-
-            def counted(*args: Any, finish: Any = finish) -> None:
-                with self.adapter.serving():
-                    finish(*args)
-
-            server.server.finish_request = counted
             self._serve(server.server.serve_forever, server.shutdown)
 
     # ------------------------------------------------------------ info / stop
