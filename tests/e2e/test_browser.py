@@ -60,7 +60,9 @@ class Watched:
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[dict[str, Any]]:
-    with running_stack(time_scale=14400, start_time=START, log_name="browser.log") as info:
+    with running_stack(
+        time_scale=14400, start_time=START, log_name="browser.log", virtual_time=True
+    ) as info:
         yield info
 
 
