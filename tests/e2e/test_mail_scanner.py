@@ -6,7 +6,8 @@ order, in reverse and shuffled, with a scanner's and a browser's user agents: no
 stored, no Connect task created, and the lifecycle must go on to its first reminder. Then the
 customer taps 3 and sends the page: that is recorded, the lifecycle ends and the task is made.
 
-Waits run 3,600 times faster: the 24 h reminder wait lasts 24 s, the next one (72 h) 72 s.
+The stack runs on virtual time: its clock stands still while the scanner fetches the links,
+then jumps to the first reminder (24 h later) in one step.
 """
 
 from __future__ import annotations
