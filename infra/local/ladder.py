@@ -313,7 +313,7 @@ def _run_on_virtual_time(info: dict[str, Any], scripts: list[Script]) -> dict[st
     scenarios = [LadderScenario(info, script) for script in scripts]
     for scenario in scenarios:
         scenario._begin()
-    now = datetime.fromisoformat(stack.advance(until=stack.control("clock")["now"])["now"])
+    now = stack.settle()
     horizon = now + timedelta(hours=LADDER_HOURS + 3 * QUIET_HOURS + 24)
     missing = [s.script.name for s in scenarios if not s._started()]
     if missing:

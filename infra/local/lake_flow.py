@@ -14,7 +14,7 @@ import json
 import re
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -106,17 +106,6 @@ class LakeFlow:
         self.scale = float(info["time_scale"])
         self.virtual = bool(info.get("virtual_time"))
 
-    def _until(self, what: str, condition: Callable[[], Any], hours: float, timeout: float) -> Any:
-        """condition()'s first true value: on virtual time, the stack settles, then its clock
-        jumps to its next deadline and a minute past it between tries, for at most `hours` of
-        its time; on the scaled clock, tried for `timeout` real seconds."""
-        if not self.virtual:
-            return wait_for(what, lambda: condition() or None, timeout)
-        return self.stack.until(what, condition, hours=hours)
-
-    def _now(self) -> str:
-        return str(self.stack.control("info")["now"])
-
     # ------------------------------------------------------------ events
     def put_events(self) -> None:
         now = datetime.fromisoformat(self.stack.control("info")["now"])
@@ -183,7 +172,7 @@ class LakeFlow:
                     plan.link = found.group(1)
             return all(plan.link for plan in self.plans) or None
 
-        self._until("every invitation", all_invited, 24, timeout)
+        self.stack.wait("every invitation", all_invited, timeout, hours=24)
 
     def wait_for_reminders(self, plans: Iterable[Plan]) -> None:
         """The reminder (the second message) of each plan: 24 h later on the stack's clock."""
@@ -193,7 +182,7 @@ class LakeFlow:
             outbox = self._outbox()
             return all(sum(map(len, self._messages(p, outbox))) >= 2 for p in waiting) or None
 
-        self._until("the reminders", reminded, 48, 30 + 2 * 24 * 3600 / self.scale)
+        self.stack.wait("the reminders", reminded, 30 + 2 * 24 * 3600 / self.scale, hours=48)
 
     # ------------------------------------------------------------ answers
     def answer(self, plan: Plan) -> None:
@@ -239,7 +228,7 @@ class LakeFlow:
             }
             return found if set(ids) <= set(found) else None
 
-        found = self._until("the callback tasks", tasks, 0, timeout)  # settled: they are there
+        found = self.stack.wait("the callback tasks", tasks, timeout)  # settled: they are there
         for invitation_id, plan in ids.items():
             task = found[invitation_id]
             created = datetime.fromisoformat(task["at"])
@@ -265,7 +254,7 @@ class LakeFlow:
     def settle(self, timeout: float = 60) -> None:
         """Until nothing is in flight: events, stream records (the lake's too)."""
         if self.virtual:
-            self.stack.advance(until=self._now())
+            self.stack.settle()
             return
         wait_for(
             "the stack to settle",

@@ -85,17 +85,30 @@ class LocalStackClient:
         with urllib.request.urlopen(request, timeout=180) as response:  # noqa: S310
             return dict(json.loads(response.read()))
 
+    def settle(self) -> datetime:
+        """Virtual time: until nothing runs or is in flight; the clock stays where it is."""
+        return datetime.fromisoformat(self.advance(until=self.control("clock")["now"])["now"])
+
     def until(self, what: str, condition: Callable[[], Any], *, hours: float) -> Any:
         """Virtual time: condition()'s first true value. The stack settles, then its clock
         jumps to its next deadline and a minute past it between tries, for at most `hours` of
         its time (0: only what settling brings)."""
-        now = datetime.fromisoformat(self.advance(until=self.control("clock")["now"])["now"])
+        now = self.settle()
         horizon = now + timedelta(hours=hours)
         while not (found := condition()):
             if now >= horizon:
                 raise StageFailed(f"{what}: not by {horizon.isoformat()} on the stack's clock")
             now = datetime.fromisoformat(self.advance(then_seconds=60)["now"])
         return found
+
+    def wait(self, what: str, probe: Callable[[], T | None], timeout: float, hours: float = 0) -> T:
+        """probe()'s first true value: on virtual time, once the stack has settled (and its
+        clock has moved on for at most `hours`); on the scaled clock, within `timeout` real
+        seconds."""
+        if self.info.get("virtual_time"):
+            found: T = self.until(what, probe, hours=hours)
+            return found
+        return wait_for(what, probe, timeout)
 
     def physical_id(self, logical_id: str) -> str:
         resources = self.client("cloudformation").describe_stack_resources(
@@ -203,23 +216,13 @@ class TracerScenario:
         self.stack.put_event("Purchase Completed", self.detail, self.example["source"])
         return f"order {self.detail['orderId']} for customer {self.detail['customer']['id']}"
 
-    def _wait(
-        self, what: str, probe: Callable[[], T | None], timeout: float, hours: float = 0
-    ) -> T:
-        """probe()'s first value: on virtual time, once the stack has settled (and its clock has
-        moved on for at most `hours`); on the scaled clock, within `timeout` real seconds."""
-        if self.info.get("virtual_time"):
-            found: T = self.stack.until(what, probe, hours=hours)
-            return found
-        return wait_for(what, probe, timeout)
-
     def _messages_to_customer(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         sent = self.stack.control("outbox")
         emails = [m for m in sent["emails"] if self.email in m["to"]]
         return emails, [m for m in sent["sms"] if m["to"] == self.phone]
 
     def invitation_email(self) -> str:
-        message = self._wait(
+        message = self.stack.wait(
             "the invitation email",
             lambda: next(iter(self._messages_to_customer()[0]), None),
             30,
@@ -235,7 +238,7 @@ class TracerScenario:
     def sms_reminder(self) -> str:
         # The reminder comes after the invitation's wait (24 h), shortened by the time scale.
         timeout = 30 + 3 * 24 * 3600 / self.scale
-        message = self._wait(
+        message = self.stack.wait(
             "the SMS reminder",
             lambda: next(iter(self._messages_to_customer()[1]), None),
             timeout,
@@ -295,7 +298,7 @@ class TracerScenario:
             status = str(sfn.describe_execution(executionArn=execution)["status"])
             return None if status == "RUNNING" else status
 
-        status = self._wait("the lifecycle to end", finished, 30)
+        status = self.stack.wait("the lifecycle to end", finished, 30)
         if status != "SUCCEEDED":
             raise StageFailed(f"lifecycle execution {status}")
         emails, sms = self._messages_to_customer()
@@ -311,7 +314,7 @@ class TracerScenario:
         invitation_id = self.result.facts["invitation_id"]
         if self.score > DETRACTOR_MAX:
             # Let every event delivery in flight finish, then check nothing was escalated.
-            self._wait(
+            self.stack.wait(
                 "event deliveries",
                 lambda: self.stack.control("invocations")["pending"] == 0 or None,
                 30,
@@ -319,7 +322,7 @@ class TracerScenario:
             if self._tasks_for(invitation_id):
                 raise StageFailed(f"score {self.score} was escalated")
             return f"score {self.score} is not a detractor: no task"
-        task = self._wait(
+        task = self.stack.wait(
             "the Connect callback task",
             lambda: next(iter(self._tasks_for(invitation_id)), None),
             30,
@@ -338,7 +341,7 @@ class TracerScenario:
         key = {"invitation_id": {"S": self.result.facts["invitation_id"]}}
         # The record's own clock start: at this stack's time scale a second is hours.
         created = datetime.fromisoformat(
-            self._wait(
+            self.stack.wait(
                 "the task on the escalation record",
                 lambda: (
                     self.stack.client("dynamodb")
@@ -368,7 +371,7 @@ class TracerScenario:
             )
             return item if item.get("done_at") else None
 
-        item = self._wait("the follow-up on the escalation record", recorded, 30)
+        item = self.stack.wait("the follow-up on the escalation record", recorded, 30)
         self.result.facts["follow_up"] = {k: next(iter(v.values())) for k, v in item.items()}
         return (
             f"agent connected, task done: SLA {item['sla']['S']} "
@@ -414,7 +417,7 @@ class TracerScenario:
                     return str(body["reason"])
             return None
 
-        reason = self._wait("the invalid event in the dead-letter queue", rejected, 30)
+        reason = self.stack.wait("the invalid event in the dead-letter queue", rejected, 30)
         return f"unknown link -> 404 page; invalid event -> rejected queue ({reason})"
 
 

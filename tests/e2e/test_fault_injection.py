@@ -310,7 +310,7 @@ def run() -> Iterator[Run]:
         # Every lifecycle walks the whole ladder (quiet hours may move each rung); the
         # customers answer a minute after each step of the stack's clock.
         horizon = now + timedelta(hours=LADDER_HOURS + 3 * QUIET_HOURS + 24)
-        now = datetime.fromisoformat(stack.advance(until=now.isoformat())["now"])
+        now = stack.settle()
         while not _settled(stack, machine):
             if now > horizon:
                 raise StageFailed(f"the lifecycles had not ended at {now.isoformat()}")

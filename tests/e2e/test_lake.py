@@ -84,7 +84,7 @@ class Lake:
 
     def settle(self) -> None:
         """Until nothing runs or is in flight (the clock stays where it is)."""
-        self.stack.advance(until=self.stack.control("info")["now"])
+        self.stack.settle()
 
 
 def _all_lifecycles_ended(stack: LocalStackClient, machine: str) -> bool | None:
