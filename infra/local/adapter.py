@@ -31,10 +31,11 @@ the HTTP front with the control API is control.py.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -188,20 +189,16 @@ class LocalAdapter:
             pending = self._async_pending
         return pending + self.streams.pending()
 
-    def serving(self) -> Any:
+    @contextlib.contextmanager
+    def serving(self) -> Iterator[None]:
         """Count an HTTP request as in flight while it is served (virtual time's idleness)."""
-        adapter = self
-
-        class _Serving:
-            def __enter__(self) -> None:
-                with adapter._pending_lock:
-                    adapter._requests += 1
-
-            def __exit__(self, *_: object) -> None:
-                with adapter._pending_lock:
-                    adapter._requests -= 1
-
-        return _Serving()
+        with self._pending_lock:
+            self._requests += 1
+        try:
+            yield
+        finally:
+            with self._pending_lock:
+                self._requests -= 1
 
     def idle(self) -> bool:
         """Nothing in flight: no invocation (queued, retrying or running), stream batch or

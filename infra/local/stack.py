@@ -115,15 +115,17 @@ class LocalStack:
         server = make_server(self.host, self.port, control, threaded=True)
         self.port = int(server.server_address[1])
         self.adapter.endpoint_url = self.endpoint_url
-        anchor = time.time()
-        clock = f"{self.start_time}|{anchor}|{self.time_scale}"
-        # The same instant and rate as LOCAL_CLOCK (survey_core.clock.scaled_clock), for waits.
-        self.adapter.clock = lambda: (
-            start + timedelta(seconds=(time.time() - anchor) * self.time_scale)
-        )
         if self.adapter.virtual is not None:
             clock = "virtual"  # survey_core.clock.virtual_clock
             self.adapter.clock = self.adapter.virtual.now
+        else:
+            anchor = time.time()
+            clock = f"{self.start_time}|{anchor}|{self.time_scale}"
+            # The same instant and rate as LOCAL_CLOCK (survey_core.clock.scaled_clock), for
+            # waits.
+            self.adapter.clock = lambda: (
+                start + timedelta(seconds=(time.time() - anchor) * self.time_scale)
+            )
         process_env = {
             **LOCAL_CREDENTIALS,
             "AWS_REGION": self.region,

@@ -69,9 +69,9 @@ class VirtualClock:
             self.active -= 1
             self._condition.notify_all()
 
-    def wait(self, waiter: _Waiter) -> bool:
-        """Park the calling (active) thread until woken, or until its deadline passes on this
-        clock; True when woken, False at the deadline."""
+    def wait(self, waiter: _Waiter) -> None:
+        """Park the calling (active) thread until woken: by another thread, or by the clock
+        reaching its deadline."""
         with self._condition:
             if waiter.deadline is not None:
                 heapq.heappush(self._timers, (waiter.deadline, next(self._sequence), waiter))
@@ -80,7 +80,6 @@ class VirtualClock:
             while not waiter.woken:
                 self._condition.wait()
             # woken: whoever woke it counted it active again
-            return waiter.deadline is None or self._now < waiter.deadline
 
     def wake(self, waiter: _Waiter) -> None:
         """Called with the condition held."""
