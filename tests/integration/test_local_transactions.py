@@ -39,6 +39,15 @@ def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         yield client
 
 
+# A put of a new item and an update of the existing "kept" (n + 1), both on "plain".
+PUT_NEW_AND_COUNT_KEPT = [
+    {"Put": {"TableName": "plain", "Item": {"id": {"S": "new"}}}},
+    {"Update": {"TableName": "plain", "Key": {"id": {"S": "kept"}},
+                "UpdateExpression": "SET n = n + :one",
+                "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+]  # fmt: skip
+
+
 def _items(client: Any, table: str) -> list[dict[str, Any]]:
     return sorted(client.scan(TableName=table)["Items"], key=str)
 
@@ -54,10 +63,7 @@ def test_a_cancelled_transaction_leaves_every_item_it_named_as_it_was(dynamodb: 
         dynamodb.transact_write_items(
             TransactItems=[
                 # applied by moto before the failing condition is reached: must be undone
-                {"Put": {"TableName": "plain", "Item": {"id": {"S": "new"}}}},
-                {"Update": {"TableName": "plain", "Key": {"id": {"S": "kept"}},
-                            "UpdateExpression": "SET n = n + :one",
-                            "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+                *PUT_NEW_AND_COUNT_KEPT,
                 {"Put": {"TableName": "ranged",
                          "Item": {"pk": {"S": "a"}, "sk": {"S": "2"}}}},
                 {"Delete": {"TableName": "ranged", "Key": {"pk": {"S": "a"}, "sk": {"S": "1"}}}},
@@ -72,14 +78,7 @@ def test_a_cancelled_transaction_leaves_every_item_it_named_as_it_was(dynamodb: 
 
 def test_a_transaction_that_succeeds_writes_every_item(dynamodb: Any) -> None:
     dynamodb.put_item(TableName="plain", Item={"id": {"S": "kept"}, "n": {"N": "1"}})
-    dynamodb.transact_write_items(
-        TransactItems=[
-            {"Put": {"TableName": "plain", "Item": {"id": {"S": "new"}}}},
-            {"Update": {"TableName": "plain", "Key": {"id": {"S": "kept"}},
-                        "UpdateExpression": "SET n = n + :one",
-                        "ExpressionAttributeValues": {":one": {"N": "1"}}}},
-        ]
-    )  # fmt: skip
+    dynamodb.transact_write_items(TransactItems=PUT_NEW_AND_COUNT_KEPT)
     assert _items(dynamodb, "plain") == [
         {"id": {"S": "kept"}, "n": {"N": "2"}},
         {"id": {"S": "new"}},
