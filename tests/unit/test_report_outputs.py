@@ -21,6 +21,7 @@ from survey_core.messages.names import DisplayNames
 from survey_core.report.chart import (
     _REFERENCE,
     Reference,
+    _drawable,
     format_value,
     overlaps,
     trend_alt_text,
@@ -783,8 +784,8 @@ def test_empty_report_says_so_and_has_no_charts() -> None:
 
 
 def test_the_chart_draws_finnish_and_swedish_letters() -> None:
-    from survey_core.report.chart import _drawable
-
+    # The module this file gave the font at import: an integration test that loads a function
+    # may have left a copy of survey_core in sys.modules that was never given one.
     assert (
         _drawable("Kehitys: jälkiosto, påminnelse, Öljy") == "Kehitys: jälkiosto, påminnelse, Öljy"
     )
