@@ -52,16 +52,17 @@ def run(events: int) -> dict[str, Any]:
         from survey_core.catalogue import load_catalogue
         from survey_core.config import TriggerConfig
         from survey_core.dal.gateways import Lifecycle, RejectedEvents
-        from survey_core.dal.models import bind_tables
+        from survey_core.dal.repositories import dynamodb_repositories
         from survey_core.logic.trigger import TriggerPorts, handle_event
 
         config = TriggerConfig.from_env(os.environ)
-        bind_tables(config.tables, config.region)
+        repos = dynamodb_repositories(config.tables, config.region)
         catalogue = load_catalogue()
         sfn = boto3.client("stepfunctions")
         ports = TriggerPorts(
             Lifecycle(sfn, config.state_machine_arn),
             RejectedEvents(boto3.client("sqs"), config.rejected_events_queue_url),
+            repos,
         )
         dynamodb = boto3.client("dynamodb")
         run_id = uuid.uuid4().hex[:6]

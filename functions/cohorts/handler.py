@@ -10,12 +10,12 @@ from survey_core.catalogue import load_catalogue
 from survey_core.clock import scheduled_time
 from survey_core.config import CohortsConfig
 from survey_core.dal.gateways import EventBus, client
-from survey_core.dal.models import bind_tables
+from survey_core.dal.repositories import dynamodb_repositories
 from survey_core.logic.cohorts import SOURCE, run_daily
 from survey_core.observability import logger, metrics, tracer
 
 CONFIG = CohortsConfig.from_env(os.environ)
-bind_tables(CONFIG.tables, CONFIG.region)
+REPOS = dynamodb_repositories(CONFIG.tables, CONFIG.region)
 CATALOGUE = load_catalogue()
 BUS = EventBus(client("events", CONFIG.region), CONFIG.event_bus_name, SOURCE)
 
@@ -27,7 +27,9 @@ BUS = EventBus(client("events", CONFIG.region), CONFIG.event_bus_name, SOURCE)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # Customers older than their retention are gone, so no cohort reaches further back.
     retention_days = CONFIG.retention.customers
-    summary = run_daily(scheduled_time(event, CONFIG.clock), CATALOGUE, BUS, retention_days)
+    summary = run_daily(
+        scheduled_time(event, CONFIG.clock), CATALOGUE, BUS, REPOS.customers, retention_days
+    )
     inactive = sum(summary.inactive.values())
     requested = sum(summary.requested.values())
     metrics.add_metric(name="InactiveCustomersFound", unit=MetricUnit.Count, value=inactive)

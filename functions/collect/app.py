@@ -11,7 +11,7 @@ from chalice.app import Request, SNSEvent
 from survey_core.catalogue import LANGUAGES, load_catalogue
 from survey_core.config import CollectConfig
 from survey_core.dal.gateways import SmsSender, client
-from survey_core.dal.models import bind_tables
+from survey_core.dal.repositories import dynamodb_repositories
 from survey_core.logic.collect import (
     Answered,
     Page,
@@ -28,7 +28,7 @@ from survey_core.web.languages import preferred_language
 from survey_core.web.security_headers import SECURITY_HEADERS
 
 CONFIG = CollectConfig.from_env(os.environ)
-bind_tables(CONFIG.tables, CONFIG.region)
+REPOS = dynamodb_repositories(CONFIG.tables, CONFIG.region)
 CATALOGUE = load_catalogue()
 # No Step Functions or EventBridge client: an answer's consequences follow from the stored
 # response through the responses table's stream (functions/outbox).
@@ -151,13 +151,13 @@ def submit(token: str) -> Response:
 
 @app.route("/u/{token}", methods=["GET"])
 def unsubscribe_page(token: str) -> Response:
-    return _render("unsubscribe-page", lambda: show_unsubscribe(token, token, CATALOGUE))
+    return _render("unsubscribe-page", lambda: show_unsubscribe(token, token, CATALOGUE, REPOS))
 
 
 @app.route("/u/{token}", methods=["POST"], content_types=FORM_TYPES)
 def unsubscribe_post(token: str) -> Response:
     def run() -> Page:
-        page, channels = unsubscribe(token, _form(), token, CATALOGUE, CONFIG.clock)
+        page, channels = unsubscribe(token, _form(), token, CATALOGUE, CONFIG.clock, REPOS)
         for channel in channels:  # "email" / "sms" only (logic/optout.CHANNELS)
             metrics.add_metric(name=f"OptOut_{channel}", unit=MetricUnit.Count, value=1)
         if channels:
@@ -171,7 +171,7 @@ def unsubscribe_post(token: str) -> Response:
 def _reply_ports() -> ReplyPorts:
     # Made on the first reply: the survey pages (same app) never send an SMS.
     sms = SmsSender(client("sns", CONFIG.region), CONFIG.sms_origination_identity)
-    return ReplyPorts(sms=sms)
+    return ReplyPorts(sms=sms, repos=REPOS)
 
 
 @app.on_sns_message(topic="inbound-sms")

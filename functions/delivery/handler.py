@@ -9,12 +9,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from survey_core.catalogue import load_catalogue
 from survey_core.config import DeliveryConfig
 from survey_core.dal.gateways import Lifecycle, client
-from survey_core.dal.models import bind_tables
+from survey_core.dal.repositories import dynamodb_repositories
 from survey_core.logic.delivery import EmailFeedback, handle_feedback
 from survey_core.observability import logger, metrics, tracer
 
 CONFIG = DeliveryConfig.from_env(os.environ)
-bind_tables(CONFIG.tables, CONFIG.region)
+REPOS = dynamodb_repositories(CONFIG.tables, CONFIG.region)
 CATALOGUE = load_catalogue()
 LIFECYCLE = Lifecycle(client("stepfunctions", CONFIG.region))
 # Fixed names (logic/delivery.py), never data.
@@ -33,7 +33,7 @@ OUTCOME_METRICS = {
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     feedback = EmailFeedback.from_event(event)
-    result = handle_feedback(feedback, CONFIG, CATALOGUE, LIFECYCLE)
+    result = handle_feedback(feedback, CONFIG, CATALOGUE, LIFECYCLE, REPOS)
     metrics.add_metric(name=FEEDBACK_METRICS[feedback.kind], unit=MetricUnit.Count, value=1)
     metrics.add_metric(name=OUTCOME_METRICS[result.outcome], unit=MetricUnit.Count, value=1)
     # Addresses are personal data: only the kind, the invitation and what was done are logged.

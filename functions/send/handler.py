@@ -17,7 +17,7 @@ from survey_core.dal.gateways import (
     SmsSender,
     client,
 )
-from survey_core.dal.models import bind_tables
+from survey_core.dal.repositories import dynamodb_repositories
 from survey_core.logic.send import (
     SendPorts,
     SendRequest,
@@ -30,7 +30,7 @@ from survey_core.observability import logger, metrics, tracer
 
 SOURCE = "customer-feedback.surveys"
 CONFIG = SendConfig.from_env(os.environ)
-bind_tables(CONFIG.tables, CONFIG.region)
+REPOS = dynamodb_repositories(CONFIG.tables, CONFIG.region)
 CATALOGUE = load_catalogue()
 PORTS = SendPorts(
     lifecycle=Lifecycle(client("stepfunctions", CONFIG.region)),
@@ -48,6 +48,7 @@ PORTS = SendPorts(
         CONFIG.expiry_schedule_role_arn,
         CONFIG.failed_deliveries_queue_arn,
     ),
+    repos=REPOS,
 )
 # Outcomes come from a fixed list (logic/send.py), never from data: safe as metric names.
 OUTCOME_METRICS = {

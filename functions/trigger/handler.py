@@ -9,19 +9,20 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from survey_core.catalogue import load_catalogue
 from survey_core.config import TriggerConfig
 from survey_core.dal.gateways import Lifecycle, RejectedEvents, client
-from survey_core.dal.models import bind_tables
+from survey_core.dal.repositories import dynamodb_repositories
 from survey_core.events.contracts import INBOUND_DETAIL_TYPES, prepare
 from survey_core.logic.trigger import FILTER_REASONS, TriggerPorts, handle_event
 from survey_core.observability import logger, metrics, tracer
 from survey_core.rules.eligibility import REASONS
 
 CONFIG = TriggerConfig.from_env(os.environ)
-bind_tables(CONFIG.tables, CONFIG.region)
+REPOS = dynamodb_repositories(CONFIG.tables, CONFIG.region)
 CATALOGUE = load_catalogue()
 prepare(INBOUND_DETAIL_TYPES)  # every event is validated: at init, not in the first invocation
 PORTS = TriggerPorts(
     lifecycle=Lifecycle(client("stepfunctions", CONFIG.region), CONFIG.state_machine_arn),
     rejected=RejectedEvents(client("sqs", CONFIG.region), CONFIG.rejected_events_queue_url),
+    repos=REPOS,
 )
 OUTCOME_METRICS = {
     "started": "SurveysStarted",

@@ -227,8 +227,10 @@ class DynamoDbOutage:
             model._get_connection().connection.client
             for model in (store.Customer, store.Invitation, store.AggregateCounter)
         ]
-        clients.append(store._transactions(region).client)
-        store._backoff = lambda attempt: None
+        clients.append(store.transactions(region).client)
+        # Both the store's own retry loops and dal/writes.persisting (the store's import of it
+        # keeps that module's globals) retry at once.
+        store.backoff = store.persisting.__globals__["backoff"] = lambda attempt: None
         self.failed = 0
         self._error = (code, status)
         self._on = False

@@ -25,7 +25,7 @@ def _answer_transactions(handler: Any) -> AwsCalls:
     make it fail after the invitation was found."""
     store = handler.__globals__["store"]
     region = getattr(store.Response.Meta, "region", None)
-    return AwsCalls(store._transactions(region).client, "TransactWriteItems")
+    return AwsCalls(store.transactions(region).client, "TransactWriteItems")
 
 
 def test_a_failing_page_after_a_good_one_logs_under_its_own_survey(

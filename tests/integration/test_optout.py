@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 from chalice.test import Client
-from survey_core.dal.suppressions import address_key
+from survey_core.domain.suppressions import address_key
 
 from tests.conftest import Deployment, example_event
 from tests.integration.helpers import lambda_context, post_form

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from survey_core.dal.suppressions import address_key
+from survey_core.domain.suppressions import address_key
 from survey_core.messages.sms import sms_size
 
 from tests.conftest import Deployment

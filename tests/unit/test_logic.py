@@ -4,9 +4,10 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from survey_core.dal.models import Attempt, Customer, Invitation
+from survey_core.dal.models import Attempt, Invitation
 from survey_core.dal.store import _histogram_moves, combination_key
-from survey_core.dal.suppressions import address_key
+from survey_core.domain.customers import Customer
+from survey_core.domain.suppressions import address_key
 from survey_core.errors import InvalidAnswer
 from survey_core.logic.channels import RungChannels, customer_facts, rung_channels
 from survey_core.logic.collect import link_choice, parse_comment, parse_score

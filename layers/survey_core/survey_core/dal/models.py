@@ -86,7 +86,7 @@ class Attempt(MapAttribute[str, Any]):
     reason = UnicodeAttribute(null=True)
     fallback = BooleanAttribute(default=False)  # sent on SMS because the rung's email bounced
     # Where it went, as its suppression key ("<channel>#<sha256 of the address>",
-    # dal/suppressions.address_key; never the address): an unsubscribe suppresses the address
+    # domain/suppressions.address_key; never the address): an unsubscribe suppresses the address
     # the message reached, even after the customer's address changed.
     address_key = UnicodeAttribute(null=True)
 
@@ -404,7 +404,7 @@ class ContactLink(Model):
 
 class Suppression(Model):
     """An address that gets no survey messages. The key is "<channel>#<sha256 of the address>"
-    (dal/suppressions.py): the address itself is never stored here."""
+    (domain/suppressions.py): the address itself is never stored here."""
 
     class Meta:
         table_name = "suppressions"

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 import re
-import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
-from typing import Any, TypeVar
+from typing import Any
 
-from pynamodb.attributes import UnicodeAttribute
-from pynamodb.connection import Connection
 from pynamodb.exceptions import (
     DoesNotExist,
     PutError,
@@ -25,12 +20,13 @@ from pynamodb.exceptions import (
 )
 from pynamodb.expressions.condition import Condition, size
 from pynamodb.expressions.update import Action
-from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from ..clock import iso
+from ..domain.customers import day_of
 from ..errors import IntentNotRecorded, NotRecorded
 from ..rules.follow_up import MOMENTS, Contact, FollowUp, counter_moves
+from .customers import CustomerTable
 from .models import (
     SENDING,
     AggregateCounter,
@@ -41,151 +37,14 @@ from .models import (
     Invitation,
     Response,
 )
-
-# Each lost race means another writer's answer went in, so 20 simultaneous answers to one
-# invitation all land within 20 attempts; the backoff spreads the retries (full jitter).
-TRANSACTION_ATTEMPTS = 25
-BACKOFF_BASE_SECONDS = 0.01
-BACKOFF_CAP_SECONDS = 0.2
-
-
-def _backoff(attempt: int) -> None:
-    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)
-    time.sleep(random.uniform(0, ceiling))  # noqa: S311 - jitter, not a secret
-
-
-@cache
-def _transactions(region: str | None) -> Connection:
-    """One connection for transactions, made once: a Connection builds its botocore client on
-    first use, which costs far more than the transaction itself."""
-    return Connection(region=region)
-
-
-def _conditional_failed(error: Exception) -> bool:
-    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
-
-
-_T = TypeVar("_T")
-# Records of what already happened outside DynamoDB (a message went out): at 20 % throttling
-# eight attempts all fail once in 390,000; the waits stay well inside the function's timeout.
-PERSIST_ATTEMPTS = 8
-
-
-def persisting(write: Callable[[], _T]) -> _T:
-    """Run a write whose loss would misreport something already done, retrying transient
-    errors (throttling, 5xx) with backoff here: retrying the whole step would do it twice.
-    A condition that does not hold is no transient error and is raised at once."""
-    for attempt in range(1, PERSIST_ATTEMPTS + 1):
-        try:
-            return write()
-        except PynamoDBException as error:
-            reasons = getattr(error, "cancellation_reasons", None) or []
-            conditional = _conditional_failed(error) or any(
-                reason is not None and reason.code == "ConditionalCheckFailed" for reason in reasons
-            )
-            if conditional or attempt == PERSIST_ATTEMPTS:
-                raise
-            _backoff(attempt)
-    raise AssertionError("unreachable")
-
-
-def _update_if(item: Model, actions: list[Action], condition: Condition) -> bool:
-    """UpdateItem under a condition: False when the condition did not hold (nothing written)."""
-    try:
-        item.update(actions=actions, condition=condition)
-    except UpdateError as error:
-        if _conditional_failed(error):
-            return False
-        raise
-    return True
-
-
-# ---------------------------------------------------------------- customers
-
-
-def remember_customer(
-    *,
-    customer_id: str,
-    email: str | None,
-    phone: str | None,
-    language: str | None,
-    default_language: str,
-    time_zone: str | None,
-    consent: Mapping[str, bool],
-    now: datetime,
-    expires_at: datetime,
-) -> Customer:
-    """Store what the event says about the customer and return the whole stored customer.
-
-    Latest valid contact points win; what the event does not mention (a consent, the language)
-    is left as it was. One UpdateItem: its ALL_NEW answer is the read the trigger needs.
-    """
-    customer = Customer(customer_id)
-    actions: list[Action] = [
-        Customer.language.set(language or (Customer.language | default_language)),
-        Customer.first_seen_at.set(Customer.first_seen_at | iso(now)),
-        # A new customer joins the recurring cohort on the day they are first seen.
-        Customer.cohort_day.set(Customer.cohort_day | day_of(now)),
-        Customer.updated_at.set(iso(now)),
-        Customer.expires_at.set(expires_at),
-    ]
-    if email:
-        actions.append(Customer.email.set(email))
-    if phone:
-        actions.append(Customer.phone.set(phone))
-    if time_zone:
-        actions.append(Customer.time_zone.set(time_zone))
-    if "email" in consent:
-        actions.append(Customer.consent_email.set(consent["email"]))
-    if "sms" in consent:
-        actions.append(Customer.consent_sms.set(consent["sms"]))
-    customer.update(actions=actions)
-    return customer
-
-
-def day_of(moment: datetime) -> str:
-    return iso(moment)[:10]
-
-
-def _move_forward(
-    customer_id: str, moment: UnicodeAttribute, day: UnicodeAttribute, at: datetime
-) -> bool:
-    """Set a customer's moment (and the day it indexes them under) to `at`, never back:
-    late or repeated writes lose. False when a later moment is already stored."""
-    return _update_if(
-        Customer(customer_id),
-        [moment.set(iso(at)), day.set(day_of(at))],
-        Customer.customer_id.exists() & (moment.does_not_exist() | (moment < iso(at))),
-    )
-
-
-def record_contact(customer_id: str, at: datetime) -> bool:
-    """Sends and reminders count for the fatigue rule. False when a later contact is already
-    recorded or planned."""
-    return _move_forward(customer_id, Customer.last_contact_at, Customer.cohort_day, at)
-
-
-def record_activity(customer_id: str, at: datetime) -> bool:
-    """Index the customer under the day of their latest activity. False when a later activity
-    is already recorded."""
-    return _move_forward(customer_id, Customer.last_activity_at, Customer.activity_day, at)
-
-
-def customers_active_on(day: str) -> Iterable[Customer]:
-    """Customers whose latest activity was on this UTC day (the by_activity_day index)."""
-    return Customer.by_activity_day.query(day)
-
-
-def customers_in_cohort_day(day: str, limit: int | None = None) -> Iterable[Customer]:
-    return Customer.by_cohort_day.query(day, limit=limit)
-
-
-def get_customer(customer_id: str) -> Customer | None:
-    try:
-        return Customer.get(customer_id, consistent_read=True)
-    except DoesNotExist:
-        return None
-
+from .writes import (
+    TRANSACTION_ATTEMPTS,
+    backoff,
+    conditional_failed,
+    persisting,
+    transactions,
+    update_if,
+)
 
 # ---------------------------------------------------------------- invitations
 
@@ -195,7 +54,7 @@ def create_invitation(invitation: Invitation) -> bool:
     try:
         invitation.save(condition=Invitation.invitation_id.does_not_exist())
     except PutError as error:
-        if _conditional_failed(error):
+        if conditional_failed(error):
             return False
         raise
     return True
@@ -217,7 +76,7 @@ def schedule_invitation(
     seen: Condition = Customer.last_contact_at.does_not_exist()
     if seen_last_contact is not None:
         seen = Customer.last_contact_at == seen_last_contact
-    connection = _transactions(getattr(Invitation.Meta, "region", None))
+    connection = transactions(getattr(Invitation.Meta, "region", None))
     try:
         with TransactWrite(connection=connection) as transaction:
             transaction.save(invitation, condition=Invitation.invitation_id.does_not_exist())
@@ -262,7 +121,7 @@ def invitations_asked_by_sms(sms_address: str, limit: int = 5) -> list[Invitatio
 
 def claim_help_reply(invitation_id: str, now: datetime) -> bool:
     """True once per invitation: the one help SMS an unreadable reply may get."""
-    return _update_if(
+    return update_if(
         Invitation(invitation_id),
         [Invitation.help_replied_at.set(iso(now))],
         Invitation.invitation_id.exists() & Invitation.help_replied_at.does_not_exist(),
@@ -274,7 +133,7 @@ def store_task_token(invitation_id: str, task_token: str, now: datetime) -> bool
     it is not (answered since it was read): nothing is written, and the caller ends the wait.
     An answer's outbox reads the token after the answer was committed, so between the two
     every wait is ended once (logic/outbox.py)."""
-    return _update_if(
+    return update_if(
         Invitation(invitation_id),
         [Invitation.task_token.set(task_token), Invitation.updated_at.set(iso(now))],
         Invitation.invitation_id.exists() & Invitation.status.is_in("pending", "sent"),
@@ -284,7 +143,7 @@ def store_task_token(invitation_id: str, task_token: str, now: datetime) -> bool
 def expire_invitation(invitation_id: str, now: datetime, *, from_statuses: Iterable[str]) -> bool:
     """The survey closes unanswered; False when its status is no longer one of from_statuses
     (an answer got there first): nothing is written then."""
-    return _update_if(
+    return update_if(
         Invitation(invitation_id),
         [Invitation.status.set("expired"), Invitation.updated_at.set(iso(now))],
         Invitation.invitation_id.exists() & Invitation.status.is_in(*from_statuses),
@@ -325,7 +184,7 @@ def record_intent(
         Invitation.updated_at.set(iso(now)),
     ]
     condition = Invitation.invitation_id.exists() & _attempts_are(index)
-    connection = _transactions(getattr(Invitation.Meta, "region", None))
+    connection = transactions(getattr(Invitation.Meta, "region", None))
     token = str(uuid.uuid4())  # one per intent: the same for every retry of this write
 
     def write() -> None:
@@ -349,7 +208,7 @@ def record_sent(
 ) -> None:
     """SES or SNS accepted the message of the attempt at `index` (SENDING): it is sent, with
     its message id; a sent SMS also files the invitation under its number's hash
-    (`sms_address`, dal/suppressions.address_key) for replies. Then the invitation is sent
+    (`sms_address`, domain/suppressions.address_key) for replies. Then the invitation is sent
     (from pending; never over answered, expired or failed) and the customer's last contact
     moves forward. Each write retries transient errors (persisting); NotRecorded when one
     still fails."""
@@ -376,17 +235,15 @@ def _record_sent(
     if sms_address:
         actions += [Invitation.sms_address.set(sms_address), Invitation.last_sms_at.set(iso(now))]
     # False: already recorded (a retried write whose first try was committed): nothing to do.
+    persisting(lambda: update_if(Invitation(invitation_id), actions, attempt["outcome"] == SENDING))
     persisting(
-        lambda: _update_if(Invitation(invitation_id), actions, attempt["outcome"] == SENDING)
-    )
-    persisting(
-        lambda: _update_if(
+        lambda: update_if(
             Invitation(invitation_id),
             [Invitation.status.set("sent")],
             Invitation.status.is_in("pending"),
         )
     )
-    persisting(lambda: record_contact(customer_id, now))
+    persisting(lambda: CustomerTable().record_contact(customer_id, now))
 
 
 def withdraw_intent(
@@ -416,7 +273,7 @@ def withdraw_intent(
     back = Counts(
         counts.series, counts.day, counts.segment, {name: -n for name, n in counts.add.items()}
     )
-    connection = _transactions(getattr(Invitation.Meta, "region", None))
+    connection = transactions(getattr(Invitation.Meta, "region", None))
     token = str(uuid.uuid4())
 
     def write() -> None:
@@ -441,7 +298,7 @@ def clear_contacted(invitation_id: str, attempts_seen: int) -> bool:
     """No message of the invitation reached the customer after all (its only email bounced):
     forget `contacted_at`, so the lifecycle may mark it failed. False, and nothing written,
     when an attempt was added since the `attempts_seen` were read."""
-    return _update_if(
+    return update_if(
         Invitation(invitation_id),
         [Invitation.contacted_at.remove()],
         Invitation.invitation_id.exists() & _attempts_are(attempts_seen),
@@ -454,7 +311,7 @@ def mark_attempt(
     """Record what became of a sent message (bounced, complained). False when the attempt at
     index is not that message (the list is append-only, so this means a wrong index)."""
     attempt = Invitation.attempts[index]
-    return _update_if(
+    return update_if(
         Invitation(invitation_id),
         [attempt["outcome"].set(outcome), Invitation.updated_at.set(iso(now))],
         attempt["message_id"] == message_id,
@@ -571,10 +428,10 @@ def store_answer(
     answered_via and after_step (logic/counting.answered_after) are the first answer's: a
     changed answer keeps them, as it keeps its counted day.
     """
-    connection = _transactions(getattr(Response.Meta, "region", None))
+    connection = transactions(getattr(Response.Meta, "region", None))
     for attempt in range(TRANSACTION_ATTEMPTS):
         if attempt:
-            _backoff(attempt)
+            backoff(attempt)
         existing = get_response(invitation.invitation_id)
         applied = _inbound_ids_after(existing, inbound_id)
         if applied is None:
@@ -704,7 +561,7 @@ def claim_report(group: str, period_first_day: str, period_label: str, now: date
     try:
         log.save(condition=AggregateCounter.series.does_not_exist())
     except PutError as error:
-        if _conditional_failed(error):
+        if conditional_failed(error):
             return False
         raise
     return True
@@ -750,7 +607,7 @@ def claim_cohort_quota(survey_id: str, day: str, run: str, count: int, cap: int)
     are left (another run claimed meanwhile)."""
     series, day_bucket, run_bucket = _quota_keys(survey_id, day, run)
     room = AggregateCounter.n.does_not_exist() | (AggregateCounter.n <= cap - count)
-    connection = _transactions(getattr(AggregateCounter.Meta, "region", None))
+    connection = transactions(getattr(AggregateCounter.Meta, "region", None))
     try:
         with TransactWrite(connection=connection) as transaction:
             transaction.update(
@@ -773,7 +630,7 @@ def release_cohort_quota(survey_id: str, day: str, run: str, count: int) -> None
     if count <= 0:
         return
     series, day_bucket, run_bucket = _quota_keys(survey_id, day, run)
-    connection = _transactions(getattr(AggregateCounter.Meta, "region", None))
+    connection = transactions(getattr(AggregateCounter.Meta, "region", None))
     with TransactWrite(connection=connection) as transaction:
         for bucket in (day_bucket, run_bucket):
             transaction.update(
@@ -795,7 +652,7 @@ def mark_requested(
     if len(customer_ids) > COHORT_BATCH:
         raise ValueError("at most COHORT_BATCH customers at once")
     series, _, run_bucket = _quota_keys(survey_id, day, run)
-    connection = _transactions(getattr(Customer.Meta, "region", None))
+    connection = transactions(getattr(Customer.Meta, "region", None))
     with TransactWrite(connection=connection) as transaction:
         for customer_id in customer_ids:
             transaction.update(
@@ -816,7 +673,7 @@ def claim_escalation(escalation: Escalation) -> Escalation:
         escalation.save(condition=Escalation.invitation_id.does_not_exist())
         return escalation
     except PutError as error:
-        if not _conditional_failed(error):
+        if not conditional_failed(error):
             raise
     return Escalation.get(escalation.invitation_id, consistent_read=True)
 
@@ -853,7 +710,7 @@ def record_task(
         actions.append(Escalation.task_revision.set(task_revision))
     if counts is not None:
         actions.append(Escalation.counted_day.set(counts.day))
-    connection = _transactions(getattr(Escalation.Meta, "region", None))
+    connection = transactions(getattr(Escalation.Meta, "region", None))
     try:
         with TransactWrite(connection=connection) as transaction:
             transaction.update(
@@ -872,7 +729,7 @@ def record_task(
 def record_task_revision(invitation_id: str, revision: int, now: datetime) -> bool:
     """The task now shows this response revision; False when it already shows this one or a
     later one (nothing written)."""
-    return _update_if(
+    return update_if(
         Escalation(invitation_id),
         [Escalation.task_revision.set(revision), Escalation.updated_at.set(iso(now))],
         Escalation.contact_id.exists()
@@ -1002,7 +859,7 @@ def save_follow_up(
     else:
         actions += [Escalation.open_survey.remove(), Escalation.open_due_at.remove()]
     moves = counter_moves(counted_of(escalation), counted) if escalation.counted_day else {}
-    connection = _transactions(getattr(Escalation.Meta, "region", None))
+    connection = transactions(getattr(Escalation.Meta, "region", None))
     try:
         with TransactWrite(connection=connection) as transaction:
             transaction.update(
@@ -1053,7 +910,7 @@ def record_follow_up_outcome(
             condition=Escalation.survey_id.exists(),
         )
     except UpdateError as error:
-        if _conditional_failed(error):
+        if conditional_failed(error):
             return False
         raise
     return True

@@ -10,8 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..dal.models import Customer, Invitation
-from ..dal.suppressions import suppressions_of
+from ..dal.models import Invitation
+from ..domain.customers import Customer
+from ..domain.suppressions import Suppressions, suppressed_channels
 from ..rules.eligibility import ChannelState, CustomerFacts
 
 
@@ -45,12 +46,11 @@ def customer_facts(
     )
 
 
-def current_facts(customer: Customer) -> CustomerFacts:
+def current_facts(customer: Customer, suppressions: Suppressions) -> CustomerFacts:
     """A stored customer as the rules see them now, their addresses checked against the
     suppression list (one read)."""
-    return customer_facts(
-        customer, suppressions_of({"email": customer.email, "sms": customer.phone})
-    )
+    addresses = {"email": customer.email, "sms": customer.phone}
+    return customer_facts(customer, suppressed_channels(suppressions, addresses))
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from ..catalogue import Catalogue, Recurring, Survey
 from ..clock import iso
 from ..dal import store
 from ..dal.gateways import EventBus
+from ..domain.customers import Customers
 from ..errors import EventsNotPut
 
 SOURCE = "customer-feedback.cohorts"
@@ -31,21 +32,25 @@ class CohortSummary:
 
 
 def run_daily(
-    scheduled: datetime, catalogue: Catalogue, bus: EventBus, retention_days: int
+    scheduled: datetime,
+    catalogue: Catalogue,
+    bus: EventBus,
+    customers: Customers,
+    retention_days: int,
 ) -> CohortSummary:
     summary = CohortSummary()
     today = scheduled.astimezone(UTC).date()  # activity and cohort days are UTC days
     for days in catalogue.inactivity_days:
-        summary.inactive[days] = emit_inactive(today, days, bus)
+        summary.inactive[days] = emit_inactive(today, days, bus, customers)
     for survey in catalogue.surveys:
         if survey.recurring is not None:
             summary.requested[survey.id] = request_recurring(
-                survey, survey.recurring, scheduled, retention_days, bus
+                survey, survey.recurring, scheduled, retention_days, bus, customers
             )
     return summary
 
 
-def emit_inactive(today: date, days: int, bus: EventBus) -> int:
+def emit_inactive(today: date, days: int, bus: EventBus, customers: Customers) -> int:
     """Customers whose last activity was exactly `days` ago: one indexed query, no scan."""
     day = (today - timedelta(days=days)).isoformat()
     events = [
@@ -53,23 +58,23 @@ def emit_inactive(today: date, days: int, bus: EventBus) -> int:
             "Customer Inactive",
             {
                 "version": "1",
-                "customer": {"id": customer.customer_id},
-                "inactiveSince": customer.last_activity_at,
+                "customer": {"id": customer_id},
+                "inactiveSince": last_activity_at,
             },
         )
-        for customer in store.customers_active_on(day)
-        if customer.last_activity_at
+        for customer_id, last_activity_at in customers.last_active_on(day)
     ]
     bus.put_many(events)
     return len(events)
 
 
-def _cohort(recurring: Recurring, today: date, retention_days: int) -> Iterator[str]:
+def _cohort(
+    recurring: Recurring, today: date, retention_days: int, customers: Customers
+) -> Iterator[str]:
     """Customer ids of the cohort, longest unsurveyed first, one indexed query per day."""
     for age in range(retention_days, recurring.not_surveyed_days - 1, -1):
         day = today - timedelta(days=age)
-        for customer in store.customers_in_cohort_day(day.isoformat()):
-            yield customer.customer_id
+        yield from customers.in_cohort_day(day.isoformat())
 
 
 def spread(window_start: datetime, window_end: datetime, count: int) -> list[datetime]:
@@ -105,6 +110,7 @@ def request_recurring(
     scheduled: datetime,
     retention_days: int,
     bus: EventBus,
+    customers: Customers,
 ) -> int:
     """Up to the daily cap of the cohort, their sends spread over the day's window.
 
@@ -117,7 +123,7 @@ def request_recurring(
     today = scheduled.astimezone(UTC).date()  # cohort days are UTC days
     local_day = scheduled.astimezone(survey.time_zone).date()
     day, run = local_day.isoformat(), iso(scheduled)
-    picked = _claim(survey, recurring, today, day, run, retention_days)
+    picked = _claim(survey, recurring, today, day, run, retention_days, customers)
     start, end = _window_on(survey, recurring, local_day)
     events = [
         (
@@ -152,14 +158,20 @@ def request_recurring(
 
 
 def _claim(
-    survey: Survey, recurring: Recurring, today: date, day: str, run: str, retention_days: int
+    survey: Survey,
+    recurring: Recurring,
+    today: date,
+    day: str,
+    run: str,
+    retention_days: int,
+    customers: Customers,
 ) -> list[str]:
     """The customers this run requests: its unfinished claim and what the day has room for,
     longest unsurveyed first, claimed from the day's quota."""
     quota = store.cohort_quota(survey.id, day, run)
     for _ in range(CLAIM_ATTEMPTS):
         room = quota.owned + max(0, recurring.daily_cap - quota.used)
-        picked = list(islice(_cohort(recurring, today, retention_days), room))
+        picked = list(islice(_cohort(recurring, today, retention_days, customers), room))
         more = len(picked) - quota.owned
         if more < 0:  # fewer left in the cohort than this run had claimed
             store.release_cohort_quota(survey.id, day, run, -more)

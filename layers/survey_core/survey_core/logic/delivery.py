@@ -24,7 +24,8 @@ from ..config import DeliveryConfig
 from ..dal import store
 from ..dal.gateways import Lifecycle
 from ..dal.models import SENDING, Invitation
-from ..dal.suppressions import suppress
+from ..domain.repositories import Repositories
+from ..domain.suppressions import Suppression
 from ..rules.eligibility import BOUNCED, COMPLAINED, outside_quiet_hours, zone_or_default
 from .channels import current_facts, planned_channel
 from .counting import REACHED
@@ -104,18 +105,21 @@ def handle_feedback(
     config: DeliveryConfig,
     catalogue: Catalogue,
     lifecycle: Lifecycle,
+    repos: Repositories,
 ) -> FeedbackResult:
     now = config.clock()
     reason = BOUNCED if feedback.kind == "bounce" else COMPLAINED
     if feedback.permanent:
         for address in feedback.recipients:
-            suppress(
-                channel="email",
-                address=address,
-                reason=reason,
-                source="ses",
-                at=feedback.at,
-                invitation_id=feedback.invitation_id,
+            repos.suppressions.add(
+                Suppression.of_address(
+                    "email",
+                    address,
+                    reason=reason,
+                    source="ses",
+                    at=feedback.at,
+                    invitation_id=feedback.invitation_id,
+                )
             )
     invitation = store.get_invitation(feedback.invitation_id) if feedback.invitation_id else None
     if invitation is None:
@@ -133,7 +137,7 @@ def handle_feedback(
         return FeedbackResult("noted", feedback.permanent, "complaint")
     if not waiting_on_it:
         return FeedbackResult("noted", feedback.permanent, "a-later-rung-is-waiting")
-    return _fall_back(invitation, index, feedback, now, config, catalogue, lifecycle)
+    return _fall_back(invitation, index, feedback, now, config, catalogue, lifecycle, repos)
 
 
 def _not_recorded_yet(invitation: Invitation, feedback: EmailFeedback) -> bool:
@@ -160,14 +164,17 @@ def _fall_back(
     config: DeliveryConfig,
     catalogue: Catalogue,
     lifecycle: Lifecycle,
+    repos: Repositories,
 ) -> FeedbackResult:
     """The rung the lifecycle waits on bounced: resend it by SMS, or give up on a customer
     who got nothing and cannot be reached."""
     assert index is not None and invitation.task_token
     token = str(invitation.task_token)
     rung = int(invitation.attempts[index].rung)
-    customer = store.get_customer(invitation.customer_id)
-    sms_usable = customer is not None and current_facts(customer).sms.problem is None
+    customer = repos.customers.get(invitation.customer_id)
+    sms_usable = (
+        customer is not None and current_facts(customer, repos.suppressions).sms.problem is None
+    )
     if not sms_usable:
         if _delivered_elsewhere(invitation, index):
             return FeedbackResult("noted", feedback.permanent, "no-usable-sms")

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from ..catalogue import Catalogue
 from ..clock import Clock
-from ..dal import store
-from ..dal.models import Customer, Invitation
-from ..dal.suppressions import address_key, suppress_key
+from ..dal.models import Invitation
+from ..domain.customers import Customer
+from ..domain.repositories import Repositories
+from ..domain.suppressions import Suppression, address_key
 from ..messages.email import ONE_CLICK
 from ..messages.i18n import text
 from ..messages.rendering import render_unsubscribe_page, render_unsubscribed_page
@@ -77,9 +78,11 @@ def _choice_page(
     )
 
 
-def show_unsubscribe(token: str, action_url: str, catalogue: Catalogue) -> Page:
+def show_unsubscribe(
+    token: str, action_url: str, catalogue: Catalogue, repos: Repositories
+) -> Page:
     invitation = find_invitation(token)  # closed surveys too: old emails still unsubscribe
-    keys = opt_out_keys(invitation, store.get_customer(invitation.customer_id))
+    keys = opt_out_keys(invitation, repos.customers.get(invitation.customer_id))
     # The link came in an email: that is the channel offered checked.
     html = _choice_page(invitation, keys, catalogue, action_url, ["email"], None)
     return Page(200, html, invitation_id=invitation.invitation_id)
@@ -91,11 +94,16 @@ def is_one_click(form: Form) -> bool:
 
 
 def unsubscribe(
-    token: str, form: Form, action_url: str, catalogue: Catalogue, clock: Clock
+    token: str,
+    form: Form,
+    action_url: str,
+    catalogue: Catalogue,
+    clock: Clock,
+    repos: Repositories,
 ) -> tuple[Page, list[str]]:
     """Record the opt-out; returns the page and the channels opted out (for metrics)."""
     invitation = find_invitation(token)
-    keys = opt_out_keys(invitation, store.get_customer(invitation.customer_id))
+    keys = opt_out_keys(invitation, repos.customers.get(invitation.customer_id))
     one_click = is_one_click(form)
     chosen = ["email"] if one_click else [c for c in CHANNELS if c in form.get("channel", [])]
     if not chosen:
@@ -106,12 +114,14 @@ def unsubscribe(
     for channel in chosen:
         # No key for the channel: nothing on file there, so nothing can be sent there anyway.
         for key in keys.get(channel, []):
-            suppress_key(
-                key,
-                reason=UNSUBSCRIBED,
-                source="one-click" if one_click else "link",
-                at=now,
-                invitation_id=invitation.invitation_id,
+            repos.suppressions.add(
+                Suppression(
+                    key,
+                    reason=UNSUBSCRIBED,
+                    source="one-click" if one_click else "link",
+                    at=now,
+                    invitation_id=invitation.invitation_id,
+                )
             )
     html = render_unsubscribed_page(
         language=invitation.language, company=catalogue.company, brand=catalogue.brand

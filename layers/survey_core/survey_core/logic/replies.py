@@ -23,7 +23,8 @@ from ..config import CollectConfig
 from ..dal import store
 from ..dal.gateways import SmsSender
 from ..dal.models import Invitation
-from ..dal.suppressions import address_key, suppress, suppressions_of
+from ..domain.repositories import Repositories
+from ..domain.suppressions import Suppression, address_key, suppressed_channels
 from ..messages.i18n import text
 from ..observability import correlate
 from ..rules.eligibility import STOP_REPLY, normalize_phone
@@ -84,6 +85,7 @@ def _string(payload: Mapping[str, Any], name: str) -> str | None:
 @dataclass(frozen=True)
 class ReplyPorts:
     sms: SmsSender  # the one help reply to an unreadable answer
+    repos: Repositories
 
 
 @dataclass(frozen=True)
@@ -122,13 +124,15 @@ def handle_reply(
         # The number opts out whether or not a survey is open. No SMS of ours follows (End User
         # Messaging confirms its own keywords itself). A redelivered opt-out writes the same
         # item again: harmless.
-        suppress(
-            channel="sms",
-            address=sms.sender,
-            reason=STOP_REPLY,
-            source="sms-reply",
-            at=now,
-            invitation_id=invitation_id,
+        ports.repos.suppressions.add(
+            Suppression.of_address(
+                "sms",
+                sms.sender,
+                reason=STOP_REPLY,
+                source="sms-reply",
+                at=now,
+                invitation_id=invitation_id,
+            )
         )
         return ReplyResult("opted-out", reading.kind, invitation_id)
     if invitation is None:
@@ -149,7 +153,7 @@ def handle_reply(
         if answered.duplicate:
             return ReplyResult("duplicate", reading.kind, invitation_id)
         return ReplyResult("answered", reading.kind, invitation_id, answered)
-    if suppressions_of({"sms": sms.sender}):
+    if suppressed_channels(ports.repos.suppressions, {"sms": sms.sender}):
         # Opted out (a STOP reply, the unsubscribe page): no SMS of any kind, help included.
         return ReplyResult("help-suppressed", reading.kind, invitation_id)
     if not store.claim_help_reply(invitation.invitation_id, now):

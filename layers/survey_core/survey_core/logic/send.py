@@ -25,8 +25,10 @@ from ..clock import iso
 from ..config import SendConfig
 from ..dal import store
 from ..dal.gateways import EventBus, ExpirySchedules, Lifecycle, Mailer, SmsSender
-from ..dal.models import SENDING, Attempt, Customer, Invitation
-from ..dal.suppressions import address_key
+from ..dal.models import SENDING, Attempt, Invitation
+from ..domain.customers import Customer
+from ..domain.repositories import Repositories
+from ..domain.suppressions import Suppressions, address_key
 from ..errors import (
     DeliveryFailed,
     EventsNotPut,
@@ -55,6 +57,7 @@ class SendPorts:
     sms: SmsSender
     bus: EventBus
     expiries: ExpirySchedules
+    repos: Repositories
 
 
 @dataclass(frozen=True)
@@ -192,8 +195,8 @@ def _send(
         # still "sending"): waiting on the new token is all that is left to do; the customer
         # does not get the message twice.
         return SendResult("repeated", channel=str(earlier.channel))
-    customer = store.get_customer(invitation.customer_id)
-    choice = _channels_for(invitation, request, customer)
+    customer = ports.repos.customers.get(invitation.customer_id)
+    choice = _channels_for(invitation, request, customer, ports.repos.suppressions)
     outbox = _Outbox(invitation, request, config, now, message_kind(invitation, request.rung))
     refused: list[str] = []
     for channel in choice.candidates:
@@ -351,12 +354,16 @@ def _sent_before(invitation: Invitation, request: SendRequest) -> Attempt | None
 
 
 def _channels_for(
-    invitation: Invitation, request: SendRequest, customer: Customer | None
+    invitation: Invitation,
+    request: SendRequest,
+    customer: Customer | None,
+    suppressions: Suppressions,
 ) -> RungChannels:
     if customer is None:  # erased while the survey was open
         return RungChannels((), "no-contact-point")
     fallback = request.fallback.channel if request.fallback else None
-    return rung_channels(invitation, request.rung, fallback, current_facts(customer))
+    facts = current_facts(customer, suppressions)
+    return rung_channels(invitation, request.rung, fallback, facts)
 
 
 def _deliver(

@@ -18,8 +18,10 @@ from ..clock import iso
 from ..config import TriggerConfig
 from ..dal import store
 from ..dal.gateways import Lifecycle, RejectedEvents
-from ..dal.models import Customer, Invitation
-from ..dal.suppressions import suppressions_of
+from ..dal.models import Invitation
+from ..domain.customers import Customer, Sighting
+from ..domain.repositories import Repositories
+from ..domain.suppressions import suppressed_channels
 from ..events.contracts import InvalidEvent, validate_event
 from ..messages.i18n import resolve_language
 from ..rules.eligibility import (
@@ -74,6 +76,7 @@ class Decision:
 class TriggerPorts:
     lifecycle: Lifecycle
     rejected: RejectedEvents
+    repos: Repositories
 
 
 @dataclass(frozen=True)
@@ -107,19 +110,21 @@ def handle_event(
         return [Decision("rejected", reason=invalid.reason)]
     now = config.clock()
     if detail_type == "Customer Activity":
-        return [_record_activity(detail, config, catalogue, now)]
+        return [_record_activity(detail, config, catalogue, now, ports.repos)]
     if not surveys:
         return [Decision("no-survey", reason=detail_type)]
     matching = [s for s in surveys if _starts(s, detail_type, detail, now)]
     if not matching:
         return [Decision("filtered", reason=TRIGGER_FILTER)]
     given = GivenContact.from_detail(detail["customer"])
-    customer = _remember_customer(detail["customer"], given, config, catalogue, now)
+    customer = _remember_customer(detail["customer"], given, config, catalogue, now, ports.repos)
     if detail_type == "Customer Inactive" and _active_since(customer, detail["inactiveSince"]):
         return [Decision("filtered", reason=ACTIVE_AGAIN)]
     # The suppression list is read once per event: an opted-out or bounced address is left
     # out of every plan (and checked again at each message).
-    suppressed = suppressions_of({"email": customer.email, "sms": customer.phone})
+    suppressed = suppressed_channels(
+        ports.repos.suppressions, {"email": customer.email, "sms": customer.phone}
+    )
     return [
         _invite(survey, event, detail_type, detail, customer, given, suppressed, config, ports)
         for survey in matching
@@ -156,11 +161,15 @@ def _active_since(customer: Customer, inactive_since: str) -> bool:
 
 
 def _record_activity(
-    detail: dict[str, Any], config: TriggerConfig, catalogue: Catalogue, now: datetime
+    detail: dict[str, Any],
+    config: TriggerConfig,
+    catalogue: Catalogue,
+    now: datetime,
+    repos: Repositories,
 ) -> Decision:
     given = GivenContact.from_detail(detail["customer"])
-    _remember_customer(detail["customer"], given, config, catalogue, now)
-    moved = store.record_activity(
+    _remember_customer(detail["customer"], given, config, catalogue, now, repos)
+    moved = repos.customers.record_activity(
         detail["customer"]["id"], datetime.fromisoformat(detail["occurredAt"])
     )
     return Decision("activity", reason=None if moved else "older-than-recorded")
@@ -172,20 +181,23 @@ def _remember_customer(
     config: TriggerConfig,
     catalogue: Catalogue,
     now: datetime,
+    repos: Repositories,
 ) -> Customer:
     time_zone = raw.get("timeZone")
     if time_zone and not known_time_zone(time_zone):
         time_zone = None  # an unknown zone is not stored: the catalogue default applies
-    return store.remember_customer(
-        customer_id=raw["id"],
-        email=given.email,
-        phone=given.phone,
-        language=resolve_language(raw["language"]) if raw.get("language") else None,
-        default_language=catalogue.default_language,
-        time_zone=time_zone,
-        consent=raw.get("consent", {}),
-        now=now,
-        expires_at=now + timedelta(days=config.retention.customers),
+    return repos.customers.remember(
+        Sighting(
+            customer_id=raw["id"],
+            at=now,
+            expires_at=now + timedelta(days=config.retention.customers),
+            default_language=catalogue.default_language,
+            language=resolve_language(raw["language"]) if raw.get("language") else None,
+            email=given.email,
+            phone=given.phone,
+            time_zone=time_zone,
+            consent=raw.get("consent", {}),
+        )
     )
 
 
@@ -237,7 +249,7 @@ def _invite(
                 invitation, seen_last_contact=seen, new_last_contact=reserve
             )
         except store.ContactChanged:
-            fresh = store.get_customer(customer.customer_id)
+            fresh = ports.repos.customers.get(customer.customer_id)
             assert fresh is not None  # remembered above; customers are never deleted mid-event
             customer = fresh
             continue

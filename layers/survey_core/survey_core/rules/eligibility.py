@@ -79,7 +79,7 @@ def zone_or_default(name: str | None, default: ZoneInfo) -> ZoneInfo:
     return ZoneInfo(name) if name and known_time_zone(name) else default
 
 
-# Why an address is on the suppression list (dal/suppressions): set by the customer or by the
+# Why an address is on the suppression list (domain/suppressions): set by the customer or by the
 # mail system, never by a product system's event.
 UNSUBSCRIBED = "unsubscribed"  # the email's unsubscribe link or one-click header
 STOP_REPLY = "stop-reply"  # an SMS reply STOP

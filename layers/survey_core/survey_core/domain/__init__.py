@@ -1,0 +1,7 @@
+"""What the use cases know of stored data: per aggregate, its entities as plain dataclasses and
+the small interface of its repository (a typing.Protocol).
+
+dal/ implements each repository on DynamoDB (the PynamoDB models never leave dal/);
+tests/repositories.py implements the same interfaces in memory, and one contract suite
+(tests/integration/test_repository_contracts.py) runs the same tests on both.
+"""

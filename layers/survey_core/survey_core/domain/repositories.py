@@ -1,0 +1,14 @@
+"""The repositories a use case may be given, one per aggregate (see domain/__init__.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .customers import Customers
+from .suppressions import Suppressions
+
+
+@dataclass(frozen=True)
+class Repositories:
+    customers: Customers
+    suppressions: Suppressions

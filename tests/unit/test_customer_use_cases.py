@@ -1,0 +1,98 @@
+"""Use cases that read customers and the suppression list, run on the in-memory repositories
+(tests/repositories.py; the contract suite keeps them true to DynamoDB)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from survey_core.domain.customers import Sighting
+from survey_core.domain.suppressions import Suppression
+from survey_core.logic.channels import current_facts
+from survey_core.logic.cohorts import emit_inactive
+from survey_core.rules.eligibility import BOUNCED, OPTED_OUT, STOP_REPLY
+
+from tests.repositories import MemoryCustomers, MemorySuppressions
+
+pytestmark = pytest.mark.unit
+
+T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+
+
+class RecordingBus:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict[str, Any]]] = []
+
+    def put_many(
+        self,
+        events: Sequence[tuple[str, dict[str, Any]]],
+        on_progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self.events.extend(events)
+
+
+def _seen(customers: MemoryCustomers, customer_id: str, **given: Any) -> None:
+    customers.remember(Sighting(customer_id, T0, T0 + timedelta(days=400), "fi", **given))
+
+
+def test_the_inactive_are_those_last_active_exactly_the_given_days_ago() -> None:
+    customers = MemoryCustomers()
+    for customer_id, active in (
+        ("came-back", T0 - timedelta(days=90)),  # active again later: not inactive
+        ("inactive-1", T0 - timedelta(days=90)),
+        ("inactive-2", T0 - timedelta(days=90, hours=-5)),
+        ("a-day-short", T0 - timedelta(days=89)),
+        ("never-active", None),
+    ):
+        _seen(customers, customer_id)
+        if active is not None:
+            customers.record_activity(customer_id, active)
+    customers.record_activity("came-back", T0 - timedelta(days=3))
+    bus = RecordingBus()
+
+    emitted = emit_inactive(date(2026, 3, 2), 90, bus, customers)  # type: ignore[arg-type]
+
+    assert emitted == 2
+    assert bus.events == [
+        (
+            "Customer Inactive",
+            {
+                "version": "1",
+                "customer": {"id": "inactive-1"},
+                "inactiveSince": "2025-12-02T09:30:00Z",
+            },
+        ),
+        (
+            "Customer Inactive",
+            {
+                "version": "1",
+                "customer": {"id": "inactive-2"},
+                "inactiveSince": "2025-12-02T14:30:00Z",
+            },
+        ),
+    ]
+
+
+def test_a_customer_is_checked_against_the_suppression_list_of_their_addresses_now() -> None:
+    customers, suppressions = MemoryCustomers(), MemorySuppressions()
+    _seen(customers, "c", email="a@example.com", phone="+358401234567")
+    customer = customers.get("c")
+    assert customer is not None
+    facts = current_facts(customer, suppressions)
+    assert (facts.email.problem, facts.sms.problem) == (None, None)
+
+    for channel, address, reason in (
+        ("email", "A@example.com", BOUNCED),
+        ("sms", "+358401234567", STOP_REPLY),
+    ):
+        suppressions.add(Suppression.of_address(channel, address, reason=reason, source="x", at=T0))
+    facts = current_facts(customer, suppressions)
+    assert (facts.email.problem, facts.sms.problem) == (BOUNCED, OPTED_OUT)
+
+    # A new address is not on the list: the customer is reachable there.
+    _seen(customers, "c", email="b@example.com")
+    customer = customers.get("c")
+    assert customer is not None
+    assert current_facts(customer, suppressions).email.problem is None
