@@ -90,7 +90,7 @@ def _floor_answer(
     config: Any, clients: tuple[Any, Any, Any], invitation_id: str, token: str, score: int, day: str
 ) -> None:
     from botocore.exceptions import ClientError
-    from survey_core.dal.store import counter_bucket, segment_of
+    from survey_core.domain.counters import counter_bucket, segment_of
 
     dynamodb, sfn, events = clients
     [key] = dynamodb.query(

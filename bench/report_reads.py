@@ -73,7 +73,7 @@ def items_read() -> Iterator[Counter[str]]:
 def _store(responses: int, seed: int) -> None:
     """Generate and store `responses` answers of post-purchase over the trend's six weeks."""
     from survey_core.dal.models import AggregateCounter, Response
-    from survey_core.dal.store import counter_bucket, segment_of
+    from survey_core.domain.counters import counter_bucket, segment_of
 
     rng = random.Random(seed)  # noqa: S311 - sample data
     first = datetime(2026, 10, 12, 9, tzinfo=UTC)

@@ -4,14 +4,18 @@ DynamoDB (moto), so they cannot drift from what the tables do."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import replace
 from datetime import datetime
 
 from survey_core.clock import iso
+from survey_core.domain.counters import Counts, counter_bucket
 from survey_core.domain.customers import Customer, LastActivity, Sighting, day_of
+from survey_core.domain.invitations import SENDING, Attempt, ContactChanged, Invitation
 from survey_core.domain.repositories import Repositories
 from survey_core.domain.suppressions import Suppression
+from survey_core.errors import IntentNotRecorded
 
 
 class MemoryCustomers:
@@ -88,5 +92,163 @@ class MemorySuppressions:
         return {key: self.stored[key].reason for key in keys if key in self.stored}
 
 
+class MemoryCounters:
+    """What was added to each counter: {(series, bucket): {attribute: amount}}."""
+
+    def __init__(self) -> None:
+        self.added: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+
+    def add(self, counts: Counts) -> None:
+        counter = self.added[(counts.series, counter_bucket(counts.day, counts.segment))]
+        for name, amount in counts.add.items():
+            counter[name] = counter.get(name, 0) + amount
+
+
+class MemoryInvitations:
+    def __init__(self, customers: MemoryCustomers, counters: MemoryCounters) -> None:
+        self.stored: dict[str, Invitation] = {}
+        self.customers = customers
+        self.counters = counters
+
+    def get(self, invitation_id: str) -> Invitation | None:
+        return self.stored.get(invitation_id)
+
+    def by_link_token(self, token: str) -> Invitation | None:
+        return next((i for i in self.stored.values() if i.link_token == token), None)
+
+    def asked_by_sms(self, sms_address: str, limit: int = 5) -> list[Invitation]:
+        asked = [i for i in self.stored.values() if i.sms_address == sms_address]
+        return sorted(asked, key=lambda i: str(i.last_sms_at), reverse=True)[:limit]
+
+    def create(self, invitation: Invitation) -> bool:
+        if invitation.invitation_id in self.stored:
+            return False
+        self.stored[invitation.invitation_id] = invitation
+        return True
+
+    def schedule(
+        self, invitation: Invitation, *, seen_last_contact: str | None, new_last_contact: str
+    ) -> bool:
+        if invitation.invitation_id in self.stored:
+            return False
+        customer = self.customers.stored.get(invitation.customer_id)
+        if customer is None or customer.last_contact_at != seen_last_contact:
+            raise ContactChanged(invitation.customer_id)
+        self.customers.stored[customer.customer_id] = replace(
+            customer, last_contact_at=new_last_contact, cohort_day=new_last_contact[:10]
+        )
+        self.stored[invitation.invitation_id] = invitation
+        return True
+
+    def _update_if(self, invitation_id: str, holds: bool, **changes: object) -> bool:
+        invitation = self.stored.get(invitation_id)
+        if invitation is None or not holds:
+            return False
+        self.stored[invitation_id] = replace(invitation, **changes)  # type: ignore[arg-type]
+        return True
+
+    def _found(self, invitation_id: str) -> Invitation:
+        return self.stored.get(invitation_id) or Invitation(invitation_id)
+
+    def claim_help_reply(self, invitation_id: str, now: datetime) -> bool:
+        unclaimed = self._found(invitation_id).help_replied_at is None
+        return self._update_if(invitation_id, unclaimed, help_replied_at=iso(now))
+
+    def store_task_token(self, invitation_id: str, task_token: str, now: datetime) -> bool:
+        open_ = self._found(invitation_id).status in ("pending", "sent")
+        return self._update_if(invitation_id, open_, task_token=task_token, updated_at=iso(now))
+
+    def expire(self, invitation_id: str, now: datetime, *, from_statuses: Iterable[str]) -> bool:
+        expirable = self._found(invitation_id).status in set(from_statuses)
+        return self._update_if(invitation_id, expirable, status="expired", updated_at=iso(now))
+
+    def record_attempt(self, invitation_id: str, attempt: Attempt, now: datetime) -> None:
+        attempts = [*self.stored[invitation_id].attempts, attempt]
+        self._update_if(invitation_id, True, attempts=attempts, updated_at=iso(now))
+
+    def record_intent(
+        self, invitation_id: str, attempt: Attempt, index: int, now: datetime, counts: Counts
+    ) -> None:
+        invitation = self.stored.get(invitation_id)
+        if invitation is None or len(invitation.attempts) != index:
+            raise IntentNotRecorded("TransactWriteError")
+        self.stored[invitation_id] = replace(
+            invitation,
+            attempts=[*invitation.attempts, attempt],
+            contacted_at=invitation.contacted_at or attempt.at,
+            updated_at=iso(now),
+        )
+        self.counters.add(counts)
+
+    def _attempt(self, invitation_id: str, index: int) -> Attempt | None:
+        attempts = self._found(invitation_id).attempts
+        return attempts[index] if 0 <= index < len(attempts) else None
+
+    def _with_attempt(self, invitation_id: str, index: int, attempt: Attempt | None) -> None:
+        attempts = list(self.stored[invitation_id].attempts)
+        if attempt is None:
+            del attempts[index]
+        else:
+            attempts[index] = attempt
+        self.stored[invitation_id] = replace(self.stored[invitation_id], attempts=attempts)
+
+    def record_sent(
+        self,
+        invitation_id: str,
+        customer_id: str,
+        index: int,
+        message_id: str,
+        now: datetime,
+        sms_address: str | None = None,
+    ) -> None:
+        attempt = self._attempt(invitation_id, index)
+        if attempt is not None and attempt.outcome == SENDING:
+            self._with_attempt(
+                invitation_id, index, replace(attempt, outcome="sent", message_id=message_id)
+            )
+            sms = {"sms_address": sms_address, "last_sms_at": iso(now)} if sms_address else {}
+            self._update_if(invitation_id, True, updated_at=iso(now), **sms)
+        pending = self._found(invitation_id).status == "pending"
+        self._update_if(invitation_id, pending, status="sent")
+        self.customers.record_contact(customer_id, now)
+
+    def withdraw_intent(
+        self,
+        invitation_id: str,
+        index: int,
+        counts: Counts,
+        now: datetime,
+        *,
+        refused: str | None,
+        contacted_before: bool,
+    ) -> None:
+        attempt = self._attempt(invitation_id, index)
+        if attempt is None or attempt.outcome != SENDING:
+            return  # withdrawn already
+        failed = replace(attempt, outcome="failed", reason=refused) if refused is not None else None
+        self._with_attempt(invitation_id, index, failed)
+        contacted = {} if contacted_before else {"contacted_at": None}
+        self._update_if(invitation_id, True, updated_at=iso(now), **contacted)
+        self.counters.add(replace(counts, add={name: -n for name, n in counts.add.items()}))
+
+    def clear_contacted(self, invitation_id: str, attempts_seen: int) -> bool:
+        unchanged = len(self._found(invitation_id).attempts) == attempts_seen
+        return self._update_if(invitation_id, unchanged, contacted_at=None)
+
+    def mark_attempt(
+        self, invitation_id: str, index: int, message_id: str, outcome: str, now: datetime
+    ) -> bool:
+        attempt = self._attempt(invitation_id, index)
+        if attempt is None or attempt.message_id != message_id:
+            return False
+        self._with_attempt(invitation_id, index, replace(attempt, outcome=outcome))
+        return self._update_if(invitation_id, True, updated_at=iso(now))
+
+
 def memory_repositories() -> Repositories:
-    return Repositories(customers=MemoryCustomers(), suppressions=MemorySuppressions())
+    customers = MemoryCustomers()
+    return Repositories(
+        customers=customers,
+        invitations=MemoryInvitations(customers, MemoryCounters()),
+        suppressions=MemorySuppressions(),
+    )

@@ -129,7 +129,9 @@ def show(token: str) -> Response:
     request = app.current_request
     assert request is not None
     query: dict[str, str] = dict(request.query_params or {})
-    return _render("show", lambda: show_survey(token, query.get("score"), token, CONFIG, CATALOGUE))
+    return _render(
+        "show", lambda: show_survey(token, query.get("score"), token, CONFIG, CATALOGUE, REPOS)
+    )
 
 
 FORM_TYPES = ["application/x-www-form-urlencoded", "multipart/form-data"]
@@ -146,7 +148,7 @@ def submit(token: str) -> Response:
     raw = _form()
     # Each field's first value: score, score_<metric> for further questions, comment.
     form = {name: value for name in raw if (value := first(raw, name)) is not None}
-    return _render("submit", lambda: submit_survey(token, form, token, CONFIG, CATALOGUE))
+    return _render("submit", lambda: submit_survey(token, form, token, CONFIG, CATALOGUE, REPOS))
 
 
 @app.route("/u/{token}", methods=["GET"])

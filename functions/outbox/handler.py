@@ -16,17 +16,18 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from survey_core.catalogue import load_catalogue
 from survey_core.config import OutboxConfig
 from survey_core.dal.gateways import EventBus, Lifecycle, client
-from survey_core.dal.models import bind_tables
+from survey_core.dal.repositories import dynamodb_repositories
 from survey_core.logic.outbox import OutboxPorts, UnreadableRecord, carry_out, revision_of
 from survey_core.observability import logger, metrics, tracer
 
 SOURCE = "customer-feedback.surveys"
 CONFIG = OutboxConfig.from_env(os.environ)
-bind_tables(CONFIG.tables, CONFIG.region)
+REPOS = dynamodb_repositories(CONFIG.tables, CONFIG.region)
 CATALOGUE = load_catalogue()
 PORTS = OutboxPorts(
     lifecycle=Lifecycle(client("stepfunctions", CONFIG.region)),
     bus=EventBus(client("events", CONFIG.region), CONFIG.event_bus_name, SOURCE),
+    invitations=REPOS.invitations,
 )
 # A failed record is reported by its sequence number; Lambda retries from it (and the records
 # after it in the shard), so nothing behind a failure is skipped.

@@ -380,7 +380,7 @@ def test_every_survey_is_sent_or_failed_with_a_reason(run: Run) -> None:
 
 
 def test_a_survey_whose_message_went_out_is_not_marked_failed(run: Run) -> None:
-    # Once a message is out, its record retries transient errors itself (store.persisting):
+    # Once a message is out, its record retries transient errors itself (dal/writes.persisting):
     # a throttled write must not turn a delivered survey into a failed one.
     failed_though_sent = [
         (v.customer.id, v.detail) for v in run.verdicts if v.kind == "failed" and v.delivered

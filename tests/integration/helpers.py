@@ -215,22 +215,22 @@ def run_outbox(deployment: Deployment, outbox: Any = None) -> list[dict[str, Any
 
 
 class DynamoDbOutage:
-    """Every DynamoDB request a loaded function makes through survey_core's store (its models
-    and its transactions) fails with an AWS error while the outage lasts (start() to stop()),
-    answered before moto is called, as AwsCalls does. `store` is the function's own copy of
-    survey_core.dal.store (e.g. `send.send_rung.__globals__["store"]`); `failed` counts the
-    requests that failed. The store's own retries do not wait (no real sleeps in tests)."""
+    """Every DynamoDB request a loaded function makes through its repositories (their models
+    and transactions) fails with an AWS error while the outage lasts (start() to stop()),
+    answered before moto is called, as AwsCalls does. `repos` are the function's own (e.g.
+    `send.PORTS.repos`: its own copy of survey_core); `failed` counts the requests that
+    failed. The retries of dal/writes do not wait (no real sleeps in tests)."""
 
-    def __init__(self, store: Any, code: str = "InternalServerError", status: int = 500) -> None:
-        region = getattr(store.Invitation.Meta, "region", None)
+    def __init__(self, repos: Any, code: str = "InternalServerError", status: int = 500) -> None:
+        dal = type(repos.invitations).get.__globals__  # the function's dal/invitations.py
+        models, writes = dal["models"], dal["update_if"].__globals__
+        region = getattr(models.Invitation.Meta, "region", None)
         clients = [
             model._get_connection().connection.client
-            for model in (store.Customer, store.Invitation, store.AggregateCounter)
+            for model in (models.Customer, models.Invitation, models.AggregateCounter)
         ]
-        clients.append(store.transactions(region).client)
-        # Both the store's own retry loops and dal/writes.persisting (the store's import of it
-        # keeps that module's globals) retry at once.
-        store.backoff = store.persisting.__globals__["backoff"] = lambda attempt: None
+        clients.append(writes["transactions"](region).client)
+        writes["backoff"] = lambda attempt: None
         self.failed = 0
         self._error = (code, status)
         self._on = False

@@ -106,7 +106,7 @@ def test_a_failing_sms_reply_after_a_good_one_logs_under_its_own_survey(
         assert _rung(send, invitation, 1)["channel"] == "sms"
         invitations.append(invitation["invitation_id"]["S"])
     replies = deployment.load("SmsReplyFunction", LOCAL_CLOCK=FIXED_CLOCK)
-    transactions = _answer_transactions(replies.handle_reply)
+    transactions = _answer_transactions(replies.handle_reply.__globals__["answer"])
     with log_records(replies.logger) as records:
         # When the first number answers fine, and the second one's answer fails after its
         # invitation was found

@@ -37,19 +37,20 @@ def _trigger_paths(deployment: Deployment) -> None:
 
     trigger = deployment.load("TriggerFunction", LOCAL_CLOCK=FIXED_CLOCK)
     # A new invitation loses the race for the customer's contact time once: re-read, retry
-    store = trigger.handle_event.__globals__["store"]
-    original, lost = store.schedule_invitation, []
+    invitations = trigger.PORTS.repos.invitations
+    contact_changed = trigger.handle_event.__globals__["ContactChanged"]  # the function's own
+    original, lost = invitations.schedule, []
 
     def race(*args: Any, **kwargs: Any) -> Any:
         if not lost:
             lost.append(True)
-            raise store.ContactChanged()
+            raise contact_changed()
         return original(*args, **kwargs)
 
-    store.schedule_invitation = race
+    invitations.schedule = race
     event = example_event("purchase-completed.json")
     assert trigger.lambda_handler(event, lambda_context())["decisions"][0]["outcome"] == "started"
-    store.schedule_invitation = original
+    invitations.schedule = original
     # The same purchase again: a duplicate, read back
     again = trigger.lambda_handler(event, lambda_context())["decisions"][0]
     assert again["outcome"] == "duplicate"

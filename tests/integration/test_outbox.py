@@ -183,16 +183,16 @@ def test_a_rung_that_starts_while_the_answer_is_stored_ends_its_own_wait(
     invitation = _start(deployment)
     send = deployment.load("SendFunction", LOCAL_CLOCK=FIXED_CLOCK)
     _rung(send, invitation, 0, token="invitation-wait")
-    store = send.send_rung.__globals__["store"]  # the function's own copy of dal.store
-    read = store.get_invitation
+    invitations = send.PORTS.repos.invitations  # the function's own
+    read = invitations.get
 
     def read_then_answer(invitation_id: str) -> Any:
         found = read(invitation_id)
-        monkeypatch.setattr(store, "get_invitation", read)
+        monkeypatch.setattr(invitations, "get", read)
         _detractor_answers(deployment, invitation)
         return found
 
-    monkeypatch.setattr(store, "get_invitation", read_then_answer)
+    monkeypatch.setattr(invitations, "get", read_then_answer)
     sfn = AwsCalls(send.PORTS.lifecycle._sfn, "SendTaskSuccess")
     # When the reminder rung runs
     result = _rung(send, invitation, 1, token="reminder-wait")

@@ -4,18 +4,22 @@ from what the tables do fails here."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from survey_core.config import Tables
 from survey_core.dal.repositories import dynamodb_repositories
+from survey_core.domain.counters import Counts, counter_bucket
 from survey_core.domain.customers import Customer, LastActivity, Sighting
+from survey_core.domain.invitations import SENDING, Attempt, ContactChanged, Invitation
 from survey_core.domain.repositories import Repositories
 from survey_core.domain.suppressions import Suppression, address_key, suppressed_channels
+from survey_core.errors import IntentNotRecorded
 
 from tests.conftest import REGION, Deployment
-from tests.repositories import memory_repositories
+from tests.repositories import MemoryInvitations, memory_repositories
 
 pytestmark = pytest.mark.integration
 
@@ -23,11 +27,42 @@ T0 = datetime(2026, 3, 2, 9, 30, 15, tzinfo=UTC)
 KEEP = timedelta(days=400)
 
 
+@dataclass(frozen=True)
+class Stored:
+    """The repositories, and what a counter holds now (its non-zero counts)."""
+
+    repos: Repositories
+    counted: Callable[[Counts], dict[str, int]]
+
+
 @pytest.fixture(params=["memory", "dynamodb"])
-def repos(request: pytest.FixtureRequest) -> Iterator[Repositories]:
+def stored(request: pytest.FixtureRequest) -> Iterator[Stored]:
     if request.param == "memory":
-        yield memory_repositories()
+        repos = memory_repositories()
+        assert isinstance(repos.invitations, MemoryInvitations)
+        added = repos.invitations.counters.added
+
+        def in_memory(counts: Counts) -> dict[str, int]:
+            counter = added.get((counts.series, counter_bucket(counts.day, counts.segment)), {})
+            return {name: n for name, n in counter.items() if n}
+
+        yield Stored(repos, in_memory)
         return
+    from survey_core.dal.models import AggregateCounter
+
+    def in_table(counts: Counts) -> dict[str, int]:
+        bucket = counter_bucket(counts.day, counts.segment)
+        return AggregateCounter.get(counts.series, bucket, consistent_read=True).all_counts()
+
+    yield Stored(_on_dynamodb(request), in_table)
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def repos(request: pytest.FixtureRequest) -> Repositories:
+    return memory_repositories() if request.param == "memory" else _on_dynamodb(request)
+
+
+def _on_dynamodb(request: pytest.FixtureRequest) -> Repositories:
     deployment: Deployment = request.getfixturevalue("deployment")
     tables = Tables(
         customers=deployment.physical_id("CustomersTable"),
@@ -37,7 +72,7 @@ def repos(request: pytest.FixtureRequest) -> Iterator[Repositories]:
         escalations=deployment.physical_id("EscalationsTable"),
         suppressions=deployment.physical_id("SuppressionsTable"),
     )
-    yield dynamodb_repositories(tables, REGION)
+    return dynamodb_repositories(tables, REGION)
 
 
 def _sighting(customer_id: str = "c-1", at: datetime = T0, **given: object) -> Sighting:
@@ -176,3 +211,175 @@ def test_a_suppression_needs_a_key_of_a_known_channel() -> None:
     for bad in ("", "email#short", "fax#" + key.partition("#")[2], key.partition("#")[2]):
         with pytest.raises(ValueError, match="not a suppression key"):
             Suppression(bad, reason="bounced", source="ses", at=T0)
+
+
+# ---------------------------------------------------------------- invitations
+
+
+def _invitation(
+    invitation_id: str = "inv-1", customer_id: str = "c-1", **more: object
+) -> Invitation:
+    return Invitation(
+        invitation_id,
+        survey_id="post-purchase",
+        customer_id=customer_id,
+        link_token=f"token-{invitation_id}",
+        business_key="order-1",
+        source_event_id="event-1",
+        metric="nps",
+        metrics=["nps"],
+        language="fi",
+        segment={"businessArea": "store"},
+        channels=["email", "sms", "email"],
+        rung_at=["2026-03-02T10:00:00Z", "2026-03-03T10:00:00Z", "2026-03-06T10:00:00Z"],
+        send_at="2026-03-02T10:00:00Z",
+        closes_at="2026-03-09T10:00:00Z",
+        created_at="2026-03-02T09:30:15Z",
+        updated_at="2026-03-02T09:30:15Z",
+        expires_at=T0 + KEEP,
+        **more,  # type: ignore[arg-type]
+    )
+
+
+def _sending(channel: str = "email", rung: int = 0) -> Attempt:
+    key = address_key(channel, "a@example.com" if channel == "email" else "+358401234567")
+    return Attempt(rung=rung, channel=channel, outcome=SENDING, at=iso(T0), address_key=key)
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+SENT = Counts("post-purchase#sent", "2026-03-02", {"businessArea": "store"}, {"email_messages": 1})
+
+
+def test_an_invitation_is_created_once_and_read_back_whole(repos: Repositories) -> None:
+    invitation = _invitation(status="suppressed", reason="opted-out")
+    assert repos.invitations.get("inv-1") is None
+    assert repos.invitations.create(invitation)
+    assert not repos.invitations.create(replace(invitation, reason="other"))
+    assert repos.invitations.get("inv-1") == invitation
+    assert repos.invitations.by_link_token("token-inv-1") == invitation
+    assert repos.invitations.by_link_token("token-unknown") is None
+
+
+def test_scheduling_reserves_the_customers_contact_as_read(repos: Repositories) -> None:
+    repos.customers.remember(_sighting("c-1"))
+    # Another survey reserved a contact since this one read the customer (who had none).
+    repos.invitations.schedule(
+        _invitation("inv-0"), seen_last_contact=None, new_last_contact="2026-03-02T10:00:00Z"
+    )
+    with pytest.raises(ContactChanged):
+        repos.invitations.schedule(
+            _invitation(), seen_last_contact=None, new_last_contact="2026-03-04T10:00:00Z"
+        )
+    assert repos.invitations.get("inv-1") is None  # nothing written
+    assert repos.invitations.schedule(
+        _invitation(),
+        seen_last_contact="2026-03-02T10:00:00Z",
+        new_last_contact="2026-03-04T10:00:00Z",
+    )
+    customer = repos.customers.get("c-1")
+    assert customer is not None
+    assert (customer.last_contact_at, customer.cohort_day) == ("2026-03-04T10:00:00Z", "2026-03-04")
+    # The same invitation again (a repeated event): False, whatever the customer holds now.
+    assert not repos.invitations.schedule(
+        _invitation(), seen_last_contact="2026-03-04T10:00:00Z", new_last_contact="2026-03-05"
+    )
+    with pytest.raises(ContactChanged):  # a customer never seen cannot be reserved
+        repos.invitations.schedule(
+            _invitation("inv-2", "c-unknown"), seen_last_contact=None, new_last_contact="x"
+        )
+
+
+def test_a_message_is_intended_then_sent_and_counted_once(stored: Stored) -> None:
+    repos = stored.repos
+    repos.customers.remember(_sighting("c-1"))
+    repos.invitations.create(_invitation())
+    assert repos.invitations.store_task_token("inv-1", "wait-0", T0)
+    repos.invitations.record_intent("inv-1", _sending(), 0, T0, SENT)
+    with pytest.raises(IntentNotRecorded):  # the index is taken: nothing may be sent
+        repos.invitations.record_intent("inv-1", _sending("sms"), 0, T0, SENT)
+    assert stored.counted(SENT) == {"email_messages": 1}
+    later = T0 + timedelta(minutes=1)
+    repos.invitations.record_sent("inv-1", "c-1", 0, "msg-1", later)
+    repos.invitations.record_sent("inv-1", "c-1", 0, "msg-other", later)  # a repeat: no-op
+    invitation = repos.invitations.get("inv-1")
+    assert invitation is not None
+    assert invitation.status == "sent"
+    assert invitation.task_token == "wait-0"
+    assert invitation.contacted_at == iso(T0)
+    assert invitation.updated_at == iso(later)
+    assert invitation.attempts == [replace(_sending(), outcome="sent", message_id="msg-1")]
+    customer = repos.customers.get("c-1")
+    assert customer is not None and customer.last_contact_at == iso(later)
+    # An SMS files the invitation under the number's key, most recent first.
+    repos.invitations.record_intent("inv-1", _sending("sms", 1), 1, later, SENT)
+    repos.invitations.record_sent("inv-1", "c-1", 1, "msg-2", later, sms_address="sms#k")
+    repos.invitations.create(_invitation("inv-2"))
+    repos.invitations.record_intent("inv-2", _sending("sms"), 0, later, SENT)
+    repos.invitations.record_sent("inv-2", "c-1", 0, "msg-3", T0 + KEEP, sms_address="sms#k")
+    assert [i.invitation_id for i in repos.invitations.asked_by_sms("sms#k")] == [
+        "inv-2",
+        "inv-1",
+    ]
+    assert [i.invitation_id for i in repos.invitations.asked_by_sms("sms#k", limit=1)] == ["inv-2"]
+    assert repos.invitations.asked_by_sms("sms#other") == []
+    assert stored.counted(SENT) == {"email_messages": 3}
+
+
+def test_a_refused_message_stays_failed_and_one_not_taken_is_removed(stored: Stored) -> None:
+    repos = stored.repos
+    repos.invitations.create(_invitation())
+    repos.invitations.record_intent("inv-1", _sending(), 0, T0, SENT)
+    repos.invitations.withdraw_intent(
+        "inv-1", 0, SENT, T0, refused="MessageRejected", contacted_before=False
+    )
+    repos.invitations.withdraw_intent(  # a repeat: no-op
+        "inv-1", 0, SENT, T0, refused="MessageRejected", contacted_before=False
+    )
+    invitation = repos.invitations.get("inv-1")
+    assert invitation is not None
+    assert invitation.attempts == [replace(_sending(), outcome="failed", reason="MessageRejected")]
+    assert invitation.contacted_at is None
+    assert stored.counted(SENT) == {}
+    repos.invitations.record_intent("inv-1", _sending("sms"), 1, T0, SENT)
+    repos.invitations.withdraw_intent("inv-1", 1, SENT, T0, refused=None, contacted_before=True)
+    invitation = repos.invitations.get("inv-1")
+    assert invitation is not None
+    assert len(invitation.attempts) == 1
+    assert invitation.contacted_at == iso(T0)  # another message may have reached them
+    assert stored.counted(SENT) == {}
+
+
+def test_the_conditional_updates_hold_once(repos: Repositories) -> None:
+    invitations = repos.invitations
+    assert not invitations.claim_help_reply("inv-1", T0)  # no such invitation
+    invitations.create(_invitation())
+    assert invitations.claim_help_reply("inv-1", T0)
+    assert not invitations.claim_help_reply("inv-1", T0)
+    skipped = Attempt(rung=0, channel="none", outcome="skipped", at=iso(T0), reason="opted-out")
+    invitations.record_attempt("inv-1", skipped, T0)
+    assert not invitations.clear_contacted("inv-1", 0)  # an attempt was added since
+    assert invitations.clear_contacted("inv-1", 1)
+    assert not invitations.mark_attempt("inv-1", 0, "msg-x", "bounced", T0)
+    assert not invitations.expire("inv-1", T0, from_statuses=("sent",))
+    assert invitations.expire("inv-1", T0, from_statuses=("pending", "sent"))
+    assert not invitations.store_task_token("inv-1", "late", T0)  # closed
+    invitation = invitations.get("inv-1")
+    assert invitation is not None
+    assert (invitation.status, invitation.task_token) == ("expired", None)
+    assert invitation.help_replied_at == iso(T0)
+    assert invitation.attempts == [skipped]
+
+
+def test_feedback_marks_the_message_it_names(repos: Repositories) -> None:
+    repos.invitations.create(_invitation())
+    repos.invitations.record_intent("inv-1", _sending(), 0, T0, SENT)
+    repos.invitations.record_sent("inv-1", "c-unknown", 0, "msg-1", T0)
+    assert not repos.invitations.mark_attempt("inv-1", 0, "msg-other", "bounced", T0)
+    assert not repos.invitations.mark_attempt("inv-1", 3, "msg-1", "bounced", T0)
+    assert repos.invitations.mark_attempt("inv-1", 0, "msg-1", "bounced", T0)
+    invitation = repos.invitations.get("inv-1")
+    assert invitation is not None
+    assert [a.outcome for a in invitation.attempts] == ["bounced"]

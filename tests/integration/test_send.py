@@ -525,7 +525,7 @@ def test_a_message_out_whose_record_fails_keeps_the_survey_open_and_is_never_sen
     # Given DynamoDB failing for good the moment SES has accepted the invitation email
     invitation = _start(deployment)
     send = deployment.load("SendFunction", LOCAL_CLOCK=FIXED_CLOCK)
-    outage = DynamoDbOutage(send.send_rung.__globals__["store"])
+    outage = DynamoDbOutage(send.PORTS.repos)
     send.PORTS.mailer._ses.meta.events.register("after-call.sesv2.SendEmail", outage.start)
     capsys.readouterr()
     # When the lifecycle sends rung 0

@@ -4,9 +4,10 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from survey_core.dal.models import Attempt, Invitation
-from survey_core.dal.store import _histogram_moves, combination_key
+from survey_core.dal.store import _histogram_moves
+from survey_core.domain.counters import combination_key
 from survey_core.domain.customers import Customer
+from survey_core.domain.invitations import Attempt, Invitation
 from survey_core.domain.suppressions import address_key
 from survey_core.errors import InvalidAnswer
 from survey_core.logic.channels import RungChannels, customer_facts, rung_channels
@@ -227,8 +228,9 @@ def test_report_period_is_the_previous_local_week(fired: datetime, first: date, 
 
 
 def _sent(channel: str, outcome: str, key: str | None) -> Attempt:
-    attempt = Attempt(rung=0, channel=channel, outcome=outcome, at="2026-11-16T10:00:00Z")
-    attempt.address_key = key
+    attempt = Attempt(
+        rung=0, channel=channel, outcome=outcome, at="2026-11-16T10:00:00Z", address_key=key
+    )
     return attempt
 
 

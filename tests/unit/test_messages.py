@@ -11,7 +11,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 from survey_core.dal.gateways import SmsSender
-from survey_core.dal.models import Attempt, Invitation
+from survey_core.domain.invitations import Attempt, Invitation
 from survey_core.logic.delivery import EmailFeedback, MalformedFeedback
 from survey_core.logic.send import message_kind
 from survey_core.logic.trigger import (

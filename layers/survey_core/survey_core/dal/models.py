@@ -69,10 +69,6 @@ class Customer(Model):
     by_cohort_day = CohortDayIndex()
 
 
-# An attempt's outcome while its message is being handed to SES or SNS (logic/send.py).
-SENDING = "sending"
-
-
 class Attempt(MapAttribute[str, Any]):
     """One message of the ladder, as it happened."""
 
@@ -219,7 +215,7 @@ class AggregateCounter(Model):
         table_name = "aggregates"
 
     series = UnicodeAttribute(hash_key=True)  # "{survey_id}#{metric}"
-    # "{YYYY-MM-DD}#{combination}": store.combination_key of the segment below
+    # "{YYYY-MM-DD}#{combination}": domain/counters.combination_key of the segment below
     bucket = UnicodeAttribute(range_key=True)
     segment = MapAttribute[str, Any](null=True)  # the combination: attribute -> value
     n = NumberAttribute(default=0)

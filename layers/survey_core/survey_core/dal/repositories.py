@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..config import Tables
 from ..domain.repositories import Repositories
 from .customers import CustomerTable
+from .invitations import InvitationTable
 from .models import bind_tables
 from .suppressions import SuppressionTable
 
@@ -13,4 +14,8 @@ from .suppressions import SuppressionTable
 def dynamodb_repositories(tables: Tables, region: str) -> Repositories:
     """Binds the models to the stack's tables (names come from the template) first."""
     bind_tables(tables, region)
-    return Repositories(customers=CustomerTable(), suppressions=SuppressionTable())
+    return Repositories(
+        customers=CustomerTable(),
+        invitations=InvitationTable(),
+        suppressions=SuppressionTable(),
+    )

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,23 +11,21 @@ from typing import Any
 from pynamodb.exceptions import (
     DoesNotExist,
     PutError,
-    PynamoDBException,
     TransactWriteError,
     UpdateError,
 )
-from pynamodb.expressions.condition import Condition, size
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from ..clock import iso
+from ..domain import invitations
+from ..domain.counters import Counts
 from ..domain.customers import day_of
-from ..errors import IntentNotRecorded, NotRecorded
 from ..rules.follow_up import MOMENTS, Contact, FollowUp, counter_moves
-from .customers import CustomerTable
+from .counters import add_counts
 from .models import (
-    SENDING,
     AggregateCounter,
-    Attempt,
     ContactLink,
     Customer,
     Escalation,
@@ -41,325 +36,12 @@ from .writes import (
     TRANSACTION_ATTEMPTS,
     backoff,
     conditional_failed,
-    persisting,
+    retryable_transaction,
     transactions,
     update_if,
 )
 
-# ---------------------------------------------------------------- invitations
-
-
-def create_invitation(invitation: Invitation) -> bool:
-    """Store a new invitation; False when one with this id exists (a repeated event)."""
-    try:
-        invitation.save(condition=Invitation.invitation_id.does_not_exist())
-    except PutError as error:
-        if conditional_failed(error):
-            return False
-        raise
-    return True
-
-
-class ContactChanged(Exception):
-    """The customer's last contact moved since it was read: decide again on fresh data."""
-
-
-def schedule_invitation(
-    invitation: Invitation, *, seen_last_contact: str | None, new_last_contact: str
-) -> bool:
-    """Create the invitation and reserve the customer's contact time in one transaction, so
-    two surveys decided at once for one customer cannot both pass the fatigue rule.
-
-    True: created. False: this invitation already exists (a repeated event). Raises
-    ContactChanged when another survey reserved a contact since `seen_last_contact` was read.
-    """
-    seen: Condition = Customer.last_contact_at.does_not_exist()
-    if seen_last_contact is not None:
-        seen = Customer.last_contact_at == seen_last_contact
-    connection = transactions(getattr(Invitation.Meta, "region", None))
-    try:
-        with TransactWrite(connection=connection) as transaction:
-            transaction.save(invitation, condition=Invitation.invitation_id.does_not_exist())
-            transaction.update(
-                Customer(invitation.customer_id),
-                actions=[
-                    Customer.last_contact_at.set(new_last_contact),
-                    Customer.cohort_day.set(new_last_contact[:10]),
-                ],
-                condition=Customer.customer_id.exists() & seen,
-            )
-    except TransactWriteError as error:
-        reasons = getattr(error, "cancellation_reasons", None) or []
-        codes = [getattr(r, "code", None) if r is not None else None for r in reasons]
-        if codes and codes[0] == "ConditionalCheckFailed":
-            return False
-        if _retryable_transaction(error):
-            raise ContactChanged(invitation.customer_id) from None
-        raise
-    return True
-
-
-def get_invitation(invitation_id: str) -> Invitation | None:
-    try:
-        return Invitation.get(invitation_id, consistent_read=True)
-    except DoesNotExist:
-        return None
-
-
-def find_invitation_by_link_token(token: str) -> Invitation | None:
-    for key in Invitation.by_link_token.query(token, limit=1):
-        return get_invitation(key.invitation_id)
-    return None
-
-
-def invitations_asked_by_sms(sms_address: str, limit: int = 5) -> list[Invitation]:
-    """The invitations that last sent an SMS to this number, most recent first."""
-    keys = Invitation.by_sms_address.query(sms_address, scan_index_forward=False, limit=limit)
-    found = (get_invitation(key.invitation_id) for key in keys)
-    return [invitation for invitation in found if invitation is not None]
-
-
-def claim_help_reply(invitation_id: str, now: datetime) -> bool:
-    """True once per invitation: the one help SMS an unreadable reply may get."""
-    return update_if(
-        Invitation(invitation_id),
-        [Invitation.help_replied_at.set(iso(now))],
-        Invitation.invitation_id.exists() & Invitation.help_replied_at.does_not_exist(),
-    )
-
-
-def store_task_token(invitation_id: str, task_token: str, now: datetime) -> bool:
-    """Store the token of the wait the lifecycle is in, while the survey is open. False when
-    it is not (answered since it was read): nothing is written, and the caller ends the wait.
-    An answer's outbox reads the token after the answer was committed, so between the two
-    every wait is ended once (logic/outbox.py)."""
-    return update_if(
-        Invitation(invitation_id),
-        [Invitation.task_token.set(task_token), Invitation.updated_at.set(iso(now))],
-        Invitation.invitation_id.exists() & Invitation.status.is_in("pending", "sent"),
-    )
-
-
-def expire_invitation(invitation_id: str, now: datetime, *, from_statuses: Iterable[str]) -> bool:
-    """The survey closes unanswered; False when its status is no longer one of from_statuses
-    (an answer got there first): nothing is written then."""
-    return update_if(
-        Invitation(invitation_id),
-        [Invitation.status.set("expired"), Invitation.updated_at.set(iso(now))],
-        Invitation.invitation_id.exists() & Invitation.status.is_in(*from_statuses),
-    )
-
-
-def record_attempt(invitation_id: str, attempt: Attempt, now: datetime) -> None:
-    """Append an attempt that sent nothing (a skipped rung)."""
-    Invitation(invitation_id).update(
-        actions=[
-            Invitation.attempts.set(Invitation.attempts.append([attempt])),
-            Invitation.updated_at.set(iso(now)),
-        ],
-        condition=Invitation.invitation_id.exists(),
-    )
-
-
-def _attempts_are(index: int) -> Condition:
-    """The invitation's attempt list is `index` long: the next one appended lands at index."""
-    if index == 0:
-        return Invitation.attempts.does_not_exist() | (size(Invitation.attempts) == 0)
-    return size(Invitation.attempts) == index
-
-
-def record_intent(
-    invitation_id: str, attempt: Attempt, index: int, now: datetime, counts: Counts
-) -> None:
-    """Before a message is handed to SES or SNS: append its attempt (outcome SENDING) at
-    `index`, note that the customer may be contacted (`contacted_at`, kept when set) and count
-    the message as sent, in one transaction. IntentNotRecorded when it is not written (after
-    retries, or another attempt was added meanwhile): nothing may be sent then.
-
-    The condition on the list's length makes `index` exact; the request token makes a retry
-    of the call after a commit it did not hear of a no-op, so the message is counted once."""
-    actions: list[Action] = [
-        Invitation.attempts.set(Invitation.attempts.append([attempt])),
-        Invitation.contacted_at.set(Invitation.contacted_at | attempt.at),
-        Invitation.updated_at.set(iso(now)),
-    ]
-    condition = Invitation.invitation_id.exists() & _attempts_are(index)
-    connection = transactions(getattr(Invitation.Meta, "region", None))
-    token = str(uuid.uuid4())  # one per intent: the same for every retry of this write
-
-    def write() -> None:
-        with TransactWrite(connection=connection, client_request_token=token) as tx:
-            tx.update(Invitation(invitation_id), actions=actions, condition=condition)
-            _add_counts(tx, counts)
-
-    try:
-        persisting(write)
-    except PynamoDBException as error:
-        raise IntentNotRecorded(type(error).__name__) from error
-
-
-def record_sent(
-    invitation_id: str,
-    customer_id: str,
-    index: int,
-    message_id: str,
-    now: datetime,
-    sms_address: str | None = None,
-) -> None:
-    """SES or SNS accepted the message of the attempt at `index` (SENDING): it is sent, with
-    its message id; a sent SMS also files the invitation under its number's hash
-    (`sms_address`, domain/suppressions.address_key) for replies. Then the invitation is sent
-    (from pending; never over answered, expired or failed) and the customer's last contact
-    moves forward. Each write retries transient errors (persisting); NotRecorded when one
-    still fails."""
-    try:
-        _record_sent(invitation_id, customer_id, index, message_id, now, sms_address)
-    except PynamoDBException as error:
-        raise NotRecorded(type(error).__name__) from error
-
-
-def _record_sent(
-    invitation_id: str,
-    customer_id: str,
-    index: int,
-    message_id: str,
-    now: datetime,
-    sms_address: str | None,
-) -> None:
-    attempt = Invitation.attempts[index]
-    actions: list[Action] = [
-        attempt["outcome"].set("sent"),
-        attempt["message_id"].set(message_id),
-        Invitation.updated_at.set(iso(now)),
-    ]
-    if sms_address:
-        actions += [Invitation.sms_address.set(sms_address), Invitation.last_sms_at.set(iso(now))]
-    # False: already recorded (a retried write whose first try was committed): nothing to do.
-    persisting(lambda: update_if(Invitation(invitation_id), actions, attempt["outcome"] == SENDING))
-    persisting(
-        lambda: update_if(
-            Invitation(invitation_id),
-            [Invitation.status.set("sent")],
-            Invitation.status.is_in("pending"),
-        )
-    )
-    persisting(lambda: CustomerTable().record_contact(customer_id, now))
-
-
-def withdraw_intent(
-    invitation_id: str,
-    index: int,
-    counts: Counts,
-    now: datetime,
-    *,
-    refused: str | None,
-    contacted_before: bool,
-) -> None:
-    """The message of the attempt at `index` (SENDING) did not go out: SES or SNS refused it
-    (`refused`: the code; the attempt stays, failed) or failed to take it (throttled, an
-    error: the attempt is removed, as if never tried, for the retried rung to send). Its count
-    is taken back in the same transaction, and `contacted_at` goes when no other message may
-    have reached the customer (`contacted_before` False). Conditional on the attempt still
-    being SENDING, so it happens once. NotRecorded when it cannot be written: the attempt
-    stays SENDING, which a retried rung takes as sent (never twice)."""
-    attempt = Invitation.attempts[index]
-    actions: list[Action] = [Invitation.updated_at.set(iso(now))]
-    if refused is not None:
-        actions += [attempt["outcome"].set("failed"), attempt["reason"].set(refused)]
-    else:
-        actions.append(attempt.remove())
-    if not contacted_before:
-        actions.append(Invitation.contacted_at.remove())
-    back = Counts(
-        counts.series, counts.day, counts.segment, {name: -n for name, n in counts.add.items()}
-    )
-    connection = transactions(getattr(Invitation.Meta, "region", None))
-    token = str(uuid.uuid4())
-
-    def write() -> None:
-        with TransactWrite(connection=connection, client_request_token=token) as tx:
-            tx.update(
-                Invitation(invitation_id), actions=actions, condition=attempt["outcome"] == SENDING
-            )
-            _add_counts(tx, back)
-
-    try:
-        persisting(write)
-    except TransactWriteError as error:
-        reasons = getattr(error, "cancellation_reasons", None) or []
-        if not (reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed"):
-            raise NotRecorded(type(error).__name__) from error
-        # Withdrawn already (a retried write whose first try was committed).
-    except PynamoDBException as error:
-        raise NotRecorded(type(error).__name__) from error
-
-
-def clear_contacted(invitation_id: str, attempts_seen: int) -> bool:
-    """No message of the invitation reached the customer after all (its only email bounced):
-    forget `contacted_at`, so the lifecycle may mark it failed. False, and nothing written,
-    when an attempt was added since the `attempts_seen` were read."""
-    return update_if(
-        Invitation(invitation_id),
-        [Invitation.contacted_at.remove()],
-        Invitation.invitation_id.exists() & _attempts_are(attempts_seen),
-    )
-
-
-def mark_attempt(
-    invitation_id: str, index: int, message_id: str, outcome: str, now: datetime
-) -> bool:
-    """Record what became of a sent message (bounced, complained). False when the attempt at
-    index is not that message (the list is append-only, so this means a wrong index)."""
-    attempt = Invitation.attempts[index]
-    return update_if(
-        Invitation(invitation_id),
-        [attempt["outcome"].set(outcome), Invitation.updated_at.set(iso(now))],
-        attempt["message_id"] == message_id,
-    )
-
-
 # ---------------------------------------------------------------- responses and aggregates
-
-
-def segment_of(segment: Mapping[str, Any]) -> dict[str, str]:
-    """The segment as the counters keep it: its attributes with a value, as text."""
-    return {str(name): str(value) for name, value in sorted(segment.items()) if value}
-
-
-def combination_key(segment: Mapping[str, Any]) -> str:
-    """A short, unambiguous name of one combination of segment values: the first 96 bits of
-    the SHA-256 of its canonical JSON (values may hold any character, so no separator would
-    do; the item keeps the segment itself)."""
-    canonical = json.dumps(segment_of(segment), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:24]
-
-
-def counter_bucket(day: str, segment: Mapping[str, Any]) -> str:
-    return f"{day}#{combination_key(segment)}"
-
-
-@dataclass(frozen=True)
-class Counts:
-    """Anonymous counts to add to one counter: one series, one day, one combination of
-    segment values (the report adds the combinations up by segment key and scope)."""
-
-    series: str  # "{survey}#sent", "{survey}#responses", "{survey}#escalations", "{survey}#nps"
-    day: str
-    segment: Mapping[str, Any]
-    add: Mapping[str, int]  # counter attribute -> amount (negative moves a count away)
-
-
-def _counter_actions(segment: Mapping[str, Any], add: Mapping[str, int]) -> list[Action]:
-    actions: list[Action] = [AggregateCounter.segment.set(segment_of(segment))]
-    actions += [AggregateCounter.count_attribute(name).add(n) for name, n in add.items()]
-    return actions
-
-
-def _add_counts(transaction: TransactWrite, counts: Counts) -> None:
-    transaction.update(
-        AggregateCounter(counts.series, counter_bucket(counts.day, counts.segment)),
-        actions=_counter_actions(counts.segment, counts.add),
-    )
 
 
 @dataclass(frozen=True)
@@ -401,7 +83,7 @@ def _inbound_ids_after(existing: Response | None, inbound_id: str | None) -> lis
 
 
 def store_answer(
-    invitation: Invitation,
+    invitation: invitations.Invitation,
     *,
     scores: Mapping[str, int],
     comment: str | None,
@@ -451,7 +133,7 @@ def store_answer(
             first_answered_at=existing.first_answered_at if existing else iso(now),
             answered_at=iso(now),
             revision=(int(existing.revision) + 1) if existing else 1,
-            segment=dict(invitation.segment.as_dict()) if invitation.segment else {},
+            segment=dict(invitation.segment),
             expires_at=expires_at,
             inbound_ids=applied or None,
             answered_via=existing.answered_via if existing else answered_via,
@@ -482,7 +164,7 @@ def store_answer(
                     # Per response, not per metric: how many answered, through which
                     # channel, after a reminder or not (report: response rates).
                     segment = response.segment.as_dict() if response.segment else {}
-                    _add_counts(
+                    add_counts(
                         transaction,
                         Counts(
                             f"{invitation.survey_id}#responses",
@@ -492,7 +174,7 @@ def store_answer(
                         ),
                     )
         except TransactWriteError as error:
-            if _retryable_transaction(error):
+            if retryable_transaction(error):
                 continue
             raise
         return StoredAnswer(response, first_answer=existing is None, changed=bool(moves))
@@ -508,19 +190,9 @@ def _count(
 ) -> None:
     add = {f"s{score}": 1, **({"n": 1} if previous is None else {f"s{previous}": -1})}
     segment = response.segment.as_dict() if response.segment else {}
-    _add_counts(
+    add_counts(
         transaction,
         Counts(f"{response.survey_id}#{metric}", str(response.bucket_day), segment, add),
-    )
-
-
-def _retryable_transaction(error: TransactWriteError) -> bool:
-    reasons = getattr(error, "cancellation_reasons", None) or []
-    codes = {getattr(r, "code", None) for r in reasons if r is not None}
-    if error.cause_response_code == "TransactionConflictException":
-        return True
-    return bool(codes & {"ConditionalCheckFailed", "TransactionConflict"}) and not (
-        codes - {"ConditionalCheckFailed", "TransactionConflict", "None", None}
     )
 
 
@@ -619,7 +291,7 @@ def claim_cohort_quota(survey_id: str, day: str, run: str, count: int, cap: int)
                 AggregateCounter(series, run_bucket), actions=[AggregateCounter.n.add(count)]
             )
     except TransactWriteError as error:
-        if _retryable_transaction(error):
+        if retryable_transaction(error):
             return False
         raise
     return True
@@ -719,9 +391,9 @@ def record_task(
                 condition=Escalation.contact_id.does_not_exist(),
             )
             if counts is not None:
-                _add_counts(transaction, counts)
+                add_counts(transaction, counts)
     except TransactWriteError as error:
-        if not _retryable_transaction(error):
+        if not retryable_transaction(error):
             raise
         # Already recorded by an earlier attempt: nothing to add.
 
@@ -872,7 +544,7 @@ def save_follow_up(
                     escalation.segment.as_dict() if escalation.segment else {},
                     moves,
                 )
-                _add_counts(transaction, counts)
+                add_counts(transaction, counts)
             if new_contact is not None and new_contact != escalation.contact_id:
                 transaction.save(
                     ContactLink(
@@ -882,7 +554,7 @@ def save_follow_up(
                     )
                 )
     except TransactWriteError as error:
-        if _retryable_transaction(error):
+        if retryable_transaction(error):
             return False
         raise
     return True

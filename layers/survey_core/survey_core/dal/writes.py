@@ -9,7 +9,7 @@ from functools import cache
 from typing import TypeVar
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PynamoDBException, UpdateError
+from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
@@ -70,3 +70,15 @@ def update_if(item: Model, actions: list[Action], condition: Condition) -> bool:
             return False
         raise
     return True
+
+
+def retryable_transaction(error: TransactWriteError) -> bool:
+    """A transaction cancelled only by lost races (another writer's condition or a conflict):
+    trying again on fresh data may succeed."""
+    reasons = getattr(error, "cancellation_reasons", None) or []
+    codes = {getattr(r, "code", None) for r in reasons if r is not None}
+    if error.cause_response_code == "TransactionConflictException":
+        return True
+    return bool(codes & {"ConditionalCheckFailed", "TransactionConflict"}) and not (
+        codes - {"ConditionalCheckFailed", "TransactionConflict", "None", None}
+    )

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .customers import Customers
+from .invitations import Invitations
 from .suppressions import Suppressions
 
 
 @dataclass(frozen=True)
 class Repositories:
     customers: Customers
+    invitations: Invitations
     suppressions: Suppressions

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..dal.models import Invitation
 from ..domain.customers import Customer
+from ..domain.invitations import Invitation
 from ..domain.suppressions import Suppressions, suppressed_channels
 from ..rules.eligibility import ChannelState, CustomerFacts
 

@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 from ..catalogue import Catalogue
 from ..config import CollectConfig
 from ..dal import store
-from ..dal.models import Invitation
+from ..domain.invitations import Invitation, Invitations
+from ..domain.repositories import Repositories
 from ..errors import InvalidAnswer, InvitationNotFound, SurveyClosed
 from ..messages.i18n import text
 from ..messages.rendering import (
@@ -58,11 +59,11 @@ class Answered:
     duplicate: bool = False
 
 
-def find_invitation(token: str) -> Invitation:
+def find_invitation(token: str, invitations: Invitations) -> Invitation:
     """The invitation a link token belongs to, whatever its status."""
     if not is_well_formed_link_token(token):
         raise InvitationNotFound("malformed token")
-    invitation = store.find_invitation_by_link_token(token)
+    invitation = invitations.by_link_token(token)
     if invitation is None:
         raise InvitationNotFound("unknown token")
     # From here on, every log line of this request (an error too) carries the survey's id.
@@ -78,9 +79,9 @@ def accepts_answers(invitation: Invitation, now: datetime) -> bool:
     return invitation.closes_at is None or now < datetime.fromisoformat(invitation.closes_at)
 
 
-def open_invitation(token: str, now: datetime) -> Invitation:
+def open_invitation(token: str, now: datetime, invitations: Invitations) -> Invitation:
     """The invitation, if it still takes answers."""
-    invitation = find_invitation(token)
+    invitation = find_invitation(token, invitations)
     if not accepts_answers(invitation, now):
         raise SurveyClosed(invitation.status)
     return invitation
@@ -206,6 +207,7 @@ def show_survey(
     action_url: str,
     config: CollectConfig,
     catalogue: Catalogue,
+    repos: Repositories,
 ) -> Page:
     """GET: the survey page; it records nothing (mail security scanners open every link of an
     email, in order, seconds after delivery: DESIGN "No GET changes state"). A one-tap link
@@ -214,7 +216,7 @@ def show_survey(
     answer stored so far, if any, and says it was received (it can be changed while the survey
     is open). A survey that no longer takes answers gets a page saying so in the customer's
     language."""
-    invitation = find_invitation(token)
+    invitation = find_invitation(token, repos.invitations)
     if not accepts_answers(invitation, config.clock()):
         return closed_page(invitation, catalogue)
     response = store.get_response(invitation.invitation_id)
@@ -251,10 +253,11 @@ def submit_survey(
     action_url: str,
     config: CollectConfig,
     catalogue: Catalogue,
+    repos: Repositories,
 ) -> Page:
     """POST: the scores and an optional comment; a bad form shows the page again with the
     reason and what the customer typed; a survey that closed meanwhile, a page saying so."""
-    invitation = find_invitation(token)
+    invitation = find_invitation(token, repos.invitations)
     if not accepts_answers(invitation, config.clock()):
         return closed_page(invitation, catalogue)
     try:

@@ -21,8 +21,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..dal.models import SENDING, Invitation
-from ..dal.store import Counts
+from ..domain.counters import Counts
+from ..domain.invitations import SENDING, Invitation
 
 # Went out, or may have (SES may report on it later): counted as sent. SENDING: handed to SES
 # or SNS and what became of it not recorded (yet, or ever: the record failed); it may have
@@ -71,7 +71,7 @@ def sent_counts(invitation: Invitation, channel: str, day: str) -> Counts:
         add["invitations"] = 1
     if on_channel:
         add[f"{channel}_invitations"] = 1
-    segment = invitation.segment.as_dict() if invitation.segment else {}
+    segment = dict(invitation.segment)
     return Counts(f"{invitation.survey_id}#sent", day, segment, add)
 
 

@@ -21,9 +21,8 @@ from typing import Any
 from ..catalogue import Catalogue
 from ..clock import iso
 from ..config import DeliveryConfig
-from ..dal import store
 from ..dal.gateways import Lifecycle
-from ..dal.models import SENDING, Invitation
+from ..domain.invitations import SENDING, Invitation
 from ..domain.repositories import Repositories
 from ..domain.suppressions import Suppression
 from ..rules.eligibility import BOUNCED, COMPLAINED, outside_quiet_hours, zone_or_default
@@ -121,7 +120,8 @@ def handle_feedback(
                     invitation_id=feedback.invitation_id,
                 )
             )
-    invitation = store.get_invitation(feedback.invitation_id) if feedback.invitation_id else None
+    invitations = repos.invitations
+    invitation = invitations.get(feedback.invitation_id) if feedback.invitation_id else None
     if invitation is None:
         return FeedbackResult("not-survey", feedback.permanent)
     index = _attempt_index(invitation, feedback.message_id)
@@ -129,7 +129,7 @@ def handle_feedback(
         raise FeedbackBeforeSendRecorded(f"invitation {invitation.invitation_id}")
     if index is not None:
         outcome = "bounced" if feedback.kind == "bounce" else "complained"
-        store.mark_attempt(invitation.invitation_id, index, feedback.message_id, outcome, now)
+        invitations.mark_attempt(invitation.invitation_id, index, feedback.message_id, outcome, now)
     waiting_on_it = index is not None and index == len(invitation.attempts) - 1
     if invitation.status not in WAITING or not invitation.task_token:
         return FeedbackResult("closed", feedback.permanent)
@@ -179,9 +179,7 @@ def _fall_back(
         if _delivered_elsewhere(invitation, index):
             return FeedbackResult("noted", feedback.permanent, "no-usable-sms")
         # Nothing reached the customer after all: the lifecycle may mark the survey failed.
-        store.persisting(
-            lambda: store.clear_contacted(invitation.invitation_id, len(invitation.attempts))
-        )
+        repos.invitations.clear_contacted(invitation.invitation_id, len(invitation.attempts))
         lifecycle.fail(token, "DeliveryFailed", "the email bounced and no other channel is usable")
         return FeedbackResult("failed", feedback.permanent)
     survey = catalogue.find(invitation.survey_id)

@@ -14,7 +14,7 @@ from ..config import EscalateConfig
 from ..dal import store
 from ..dal.gateways import ContactCenter, EventBus, Notifier
 from ..dal.models import Escalation, Response
-from ..dal.store import Counts
+from ..domain.counters import Counts
 from ..events.contracts import validate_detail
 from ..messages.safe_text import one_line
 from ..rules.escalation import (

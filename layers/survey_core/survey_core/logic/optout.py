@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from ..catalogue import Catalogue
 from ..clock import Clock
-from ..dal.models import Invitation
 from ..domain.customers import Customer
+from ..domain.invitations import Invitation
 from ..domain.repositories import Repositories
 from ..domain.suppressions import Suppression, address_key
 from ..messages.email import ONE_CLICK
@@ -81,7 +81,8 @@ def _choice_page(
 def show_unsubscribe(
     token: str, action_url: str, catalogue: Catalogue, repos: Repositories
 ) -> Page:
-    invitation = find_invitation(token)  # closed surveys too: old emails still unsubscribe
+    # Closed surveys too: old emails still unsubscribe.
+    invitation = find_invitation(token, repos.invitations)
     keys = opt_out_keys(invitation, repos.customers.get(invitation.customer_id))
     # The link came in an email: that is the channel offered checked.
     html = _choice_page(invitation, keys, catalogue, action_url, ["email"], None)
@@ -102,7 +103,7 @@ def unsubscribe(
     repos: Repositories,
 ) -> tuple[Page, list[str]]:
     """Record the opt-out; returns the page and the channels opted out (for metrics)."""
-    invitation = find_invitation(token)
+    invitation = find_invitation(token, repos.invitations)
     keys = opt_out_keys(invitation, repos.customers.get(invitation.customer_id))
     one_click = is_one_click(form)
     chosen = ["email"] if one_click else [c for c in CHANNELS if c in form.get("channel", [])]

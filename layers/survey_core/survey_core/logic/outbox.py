@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..catalogue import Catalogue
-from ..dal import store
 from ..dal.gateways import EventBus, Lifecycle
 from ..dal.models import Response
+from ..domain.invitations import Invitations
 from ..rules.escalation import KEYWORD_FLAG, keyword_match, rule_for
 
 RESPONSE_RECEIVED = "Survey Response Received"
@@ -34,6 +34,7 @@ RESPONSE_RECEIVED = "Survey Response Received"
 class OutboxPorts:
     lifecycle: Lifecycle
     bus: EventBus
+    invitations: Invitations
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def _end_wait(invitation_id: str, ports: OutboxPorts) -> str:
     """The invitation's task token is read after the answer was committed: a rung that stores
     its token later finds the invitation answered and ends its own wait (logic/send.py), so
     one of the two always ends the wait the lifecycle is in."""
-    invitation = store.get_invitation(invitation_id)
+    invitation = ports.invitations.get(invitation_id)
     if invitation is None:
         return "erased"  # the customer's data was erased meanwhile
     if not invitation.task_token:

@@ -20,9 +20,8 @@ from typing import Any, Literal
 
 from ..catalogue import Catalogue
 from ..config import CollectConfig
-from ..dal import store
 from ..dal.gateways import SmsSender
-from ..dal.models import Invitation
+from ..domain.invitations import Invitation, Invitations
 from ..domain.repositories import Repositories
 from ..domain.suppressions import Suppression, address_key, suppressed_channels
 from ..messages.i18n import text
@@ -96,12 +95,14 @@ class ReplyResult:
     answered: Answered | None = None  # set when this reply stored an answer (not a duplicate)
 
 
-def replied_invitation(sms: InboundSms, now: datetime) -> Invitation | None:
+def replied_invitation(
+    sms: InboundSms, now: datetime, invitations: Invitations
+) -> Invitation | None:
     """The open invitation this reply answers: the one named by the carrier if it is ours,
     else the most recent open one that asked this number by SMS."""
     open_ones = [
         invitation
-        for invitation in store.invitations_asked_by_sms(address_key("sms", sms.sender))
+        for invitation in invitations.asked_by_sms(address_key("sms", sms.sender))
         if accepts_answers(invitation, now)
     ]
     if sms.in_reply_to:
@@ -115,7 +116,7 @@ def handle_reply(
     sms: InboundSms, config: CollectConfig, catalogue: Catalogue, ports: ReplyPorts
 ) -> ReplyResult:
     now = config.clock()
-    invitation = replied_invitation(sms, now)
+    invitation = replied_invitation(sms, now, ports.repos.invitations)
     invitation_id = invitation.invitation_id if invitation else None
     if invitation_id:  # this reply's later log lines (an error too) carry the survey's id
         correlate(invitation_id)
@@ -156,7 +157,7 @@ def handle_reply(
     if suppressed_channels(ports.repos.suppressions, {"sms": sms.sender}):
         # Opted out (a STOP reply, the unsubscribe page): no SMS of any kind, help included.
         return ReplyResult("help-suppressed", reading.kind, invitation_id)
-    if not store.claim_help_reply(invitation.invitation_id, now):
+    if not ports.repos.invitations.claim_help_reply(invitation.invitation_id, now):
         return ReplyResult("help-already-sent", reading.kind, invitation_id)
     low, high = scale_of(invitation.metric)
     ports.sms.send(phone=sms.sender, text=text(invitation.language, "sms_help", low=low, high=high))

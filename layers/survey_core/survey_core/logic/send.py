@@ -23,10 +23,9 @@ from typing import Any
 from ..catalogue import Catalogue
 from ..clock import iso
 from ..config import SendConfig
-from ..dal import store
 from ..dal.gateways import EventBus, ExpirySchedules, Lifecycle, Mailer, SmsSender
-from ..dal.models import SENDING, Attempt, Invitation
 from ..domain.customers import Customer
+from ..domain.invitations import SENDING, Attempt, Invitation, Invitations
 from ..domain.repositories import Repositories
 from ..domain.suppressions import Suppressions, address_key
 from ..errors import (
@@ -133,7 +132,7 @@ def message_kind(invitation: Invitation, rung: int) -> str:
 def send_rung(
     request: SendRequest, config: SendConfig, catalogue: Catalogue, ports: SendPorts
 ) -> SendResult:
-    invitation = store.get_invitation(request.invitation_id)
+    invitation = ports.repos.invitations.get(request.invitation_id)
     if invitation is None:
         raise InvitationNotFound(request.invitation_id)
     if request.rung >= len(invitation.rung_at):
@@ -145,13 +144,13 @@ def send_rung(
     now = config.clock()
     # The token is stored before sending, so an answer that comes at once can end the wait
     # (and the expiry schedule ends the last one with it).
-    # Retried here on transient errors: the rung's own retries cover Lambda, not the store.
-    if not store.persisting(
-        lambda: store.store_task_token(invitation.invitation_id, request.task_token, now)
+    # The store retries transient errors itself: the rung's own retries cover Lambda.
+    if not ports.repos.invitations.store_task_token(
+        invitation.invitation_id, request.task_token, now
     ):
         # Answered between the read above and now: the answer's outbox could only see the
         # previous rung's token, so this wait is ours to end.
-        current = store.get_invitation(invitation.invitation_id)
+        current = ports.repos.invitations.get(invitation.invitation_id)
         status = str(current.status) if current is not None else "erased"
         ports.lifecycle.answer(request.task_token, {"status": status})
         return SendResult("closed", reason=status)
@@ -197,7 +196,8 @@ def _send(
         return SendResult("repeated", channel=str(earlier.channel))
     customer = ports.repos.customers.get(invitation.customer_id)
     choice = _channels_for(invitation, request, customer, ports.repos.suppressions)
-    outbox = _Outbox(invitation, request, config, now, message_kind(invitation, request.rung))
+    kind = message_kind(invitation, request.rung)
+    outbox = _Outbox(invitation, request, config, now, kind, ports.repos.invitations)
     refused: list[str] = []
     for channel in choice.candidates:
         assert customer is not None  # candidates come from the customer's contact points
@@ -213,7 +213,7 @@ def _send(
         announced = _announce(invitation, request, channel, outbox.kind, now, ports)
         return replace(sent, announced=announced)
     if not choice.candidates:
-        _record_skipped(invitation, request, now, choice.skipped_because)
+        _record_skipped(invitation, request, now, choice.skipped_because, ports.repos.invitations)
     if request.rung == 0 and request.fallback is None:
         # The invitation reached no one: the lifecycle records the failure with this error's
         # name (MarkFailed), so it is never lost silently.
@@ -229,7 +229,7 @@ class _Outbox:
     """Hands one rung's messages to SES or SNS, each between an intent and its outcome.
 
     Before a message goes, its attempt is stored as "sending" (with the address's suppression
-    key and the message counted as sent, dal/store.record_intent): if that write fails nothing
+    key and the message counted as sent, Invitations.record_intent): if that write fails nothing
     was sent, and the lifecycle retries the rung. After SES or SNS took it, it is recorded as
     sent; if that fails after retries, the rung does not fail (the lifecycle would retry it or
     mark a delivered survey failed): the attempt stays "sending", which a retried rung takes
@@ -244,7 +244,9 @@ class _Outbox:
         config: SendConfig,
         now: datetime,
         kind: str,
+        invitations: Invitations,
     ) -> None:
+        self.invitations = invitations
         self.invitation = invitation
         self.request = request
         self.now = now
@@ -265,16 +267,19 @@ class _Outbox:
         key = address_key(channel, address)
         counts = sent_counts(invitation, channel, self.day)
         attempt = Attempt(
-            rung=self.request.rung, channel=channel, outcome=SENDING, at=iso(self.now)
+            rung=self.request.rung,
+            channel=channel,
+            outcome=SENDING,
+            at=iso(self.now),
+            fallback=self.request.fallback is not None,
+            address_key=key,
         )
-        attempt.fallback = self.request.fallback is not None
-        attempt.address_key = key
-        store.record_intent(invitation.invitation_id, attempt, index, self.now, counts)
+        self.invitations.record_intent(invitation.invitation_id, attempt, index, self.now, counts)
         try:
             message_id, segments = deliver()
         except MessageRefused as refusal:
             self.index += 1  # the attempt stays, failed with the code
-            store.withdraw_intent(
+            self.invitations.withdraw_intent(
                 invitation.invitation_id, index, counts, self.now,
                 refused=refusal.code, contacted_before=self.contacted,
             )  # fmt: skip
@@ -283,7 +288,7 @@ class _Outbox:
             # Not taken: withdrawn, so the retried rung sends it. Should even that fail, the
             # retried rung finds it "sending" and takes it as sent: never twice.
             with contextlib.suppress(NotRecorded):
-                store.withdraw_intent(
+                self.invitations.withdraw_intent(
                     invitation.invitation_id, index, counts, self.now,
                     refused=None, contacted_before=self.contacted,
                 )  # fmt: skip
@@ -291,7 +296,7 @@ class _Outbox:
         self.index += 1
         recorded = True
         try:
-            store.record_sent(
+            self.invitations.record_sent(
                 invitation.invitation_id, invitation.customer_id, index, message_id, self.now,
                 sms_address=key if channel == "sms" else None,
             )  # fmt: skip
@@ -305,7 +310,7 @@ class _Outbox:
 def expire_closed(invitation_id: str, config: SendConfig, ports: SendPorts) -> SendResult:
     """The survey's expiry schedule: it closed. Expire it unless it was answered, and end the
     lifecycle's last wait with the token the last rung stored."""
-    invitation = store.get_invitation(invitation_id)
+    invitation = ports.repos.invitations.get(invitation_id)
     if invitation is None:  # erased since (tools.customer_data): nothing is left to expire
         return SendResult("closed", reason="erased")
     return expire(invitation, str(invitation.task_token or ""), config, ports)
@@ -320,9 +325,7 @@ def expire(
         _end_wait(ports, task_token, invitation.status)
         return SendResult("closed", reason=invitation.status)
     now = config.clock()
-    expired = store.persisting(
-        lambda: store.expire_invitation(invitation.invitation_id, now, from_statuses=EXPIRABLE)
-    )
+    expired = ports.repos.invitations.expire(invitation.invitation_id, now, from_statuses=EXPIRABLE)
     if not expired:  # answered at the last moment
         _end_wait(ports, task_token, "answered")
         return SendResult("closed", reason="answered")
@@ -413,12 +416,21 @@ def _deliver(
 
 
 def _record_skipped(
-    invitation: Invitation, request: SendRequest, now: datetime, reason: str | None
+    invitation: Invitation,
+    request: SendRequest,
+    now: datetime,
+    reason: str | None,
+    invitations: Invitations,
 ) -> None:
-    attempt = Attempt(rung=request.rung, channel="none", outcome="skipped", at=iso(now))
-    attempt.reason = reason
-    attempt.fallback = request.fallback is not None
-    store.record_attempt(invitation.invitation_id, attempt, now)
+    attempt = Attempt(
+        rung=request.rung,
+        channel="none",
+        outcome="skipped",
+        at=iso(now),
+        reason=reason,
+        fallback=request.fallback is not None,
+    )
+    invitations.record_attempt(invitation.invitation_id, attempt, now)
 
 
 def _announce(
@@ -446,7 +458,7 @@ def _announce(
                 "kind": kind,
                 "fallback": request.fallback is not None,
                 "sentAt": iso(now),
-                "segment": invitation.segment.as_dict() if invitation.segment else {},
+                "segment": dict(invitation.segment),
             },
         )
     except EventsNotPut:

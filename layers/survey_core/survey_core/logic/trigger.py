@@ -16,10 +16,9 @@ from typing import Any
 from ..catalogue import Catalogue, Survey, business_key
 from ..clock import iso
 from ..config import TriggerConfig
-from ..dal import store
 from ..dal.gateways import Lifecycle, RejectedEvents
-from ..dal.models import Invitation
 from ..domain.customers import Customer, Sighting
+from ..domain.invitations import ContactChanged, Invitation
 from ..domain.repositories import Repositories
 from ..domain.suppressions import suppressed_channels
 from ..events.contracts import InvalidEvent, validate_event
@@ -238,17 +237,17 @@ def _invite(
             new_id, survey, key, event, detail, customer, plan, config, now
         )
         if plan.suppressed:
-            if store.create_invitation(invitation):
+            if ports.repos.invitations.create(invitation):
                 return Decision("suppressed", plan.reason, new_id, survey.id)
             return _repeated(new_id, survey, ports)
         assert plan.last_contact_at is not None
         seen = customer.last_contact_at
         reserve = max(iso(plan.last_contact_at), seen or "")
         try:
-            created = store.schedule_invitation(
+            created = ports.repos.invitations.schedule(
                 invitation, seen_last_contact=seen, new_last_contact=reserve
             )
-        except store.ContactChanged:
+        except ContactChanged:
             fresh = ports.repos.customers.get(customer.customer_id)
             assert fresh is not None  # remembered above; customers are never deleted mid-event
             customer = fresh
@@ -263,7 +262,7 @@ def _invite(
 
 
 def _repeated(new_id: str, survey: Survey, ports: TriggerPorts) -> Decision:
-    existing = store.get_invitation(new_id)
+    existing = ports.repos.invitations.get(new_id)
     if existing is not None and existing.status == "pending":
         # An earlier attempt stored it but may have failed before starting the lifecycle;
         # the same name and input make this start a no-op if it did start.
