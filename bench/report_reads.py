@@ -187,6 +187,7 @@ def _measure(responses: int) -> tuple[int, float, Counter[str], bool]:
         from survey_core.catalogue import load_catalogue
         from survey_core.config import Tables
         from survey_core.dal.models import bind_tables
+        from survey_core.dal.responses import ResponseTable
         from survey_core.logic.report import report_for
         from survey_core.report.config import Period, due_reports, load_groups
 
@@ -217,7 +218,7 @@ def _measure(responses: int) -> tuple[int, float, Counter[str], bool]:
         catalogue = load_catalogue()
         with items_read() as counted:
             began = time.perf_counter()
-            data = report_for(due, catalogue)
+            data = report_for(due, catalogue, ResponseTable())
             seconds = time.perf_counter() - began
         [block] = [b for b in data.blocks if b.metric == "nps"]
         PAGES[responses] = _results_pages(template, due.period)

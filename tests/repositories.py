@@ -10,10 +10,11 @@ from dataclasses import replace
 from datetime import datetime
 
 from survey_core.clock import iso
-from survey_core.domain.counters import Counts, counter_bucket
+from survey_core.domain.counters import Counts, counter_bucket, histogram_moves
 from survey_core.domain.customers import Customer, LastActivity, Sighting, day_of
 from survey_core.domain.invitations import SENDING, Attempt, ContactChanged, Invitation
 from survey_core.domain.repositories import Repositories
+from survey_core.domain.responses import Answer, Comment, Response, StoredAnswer
 from survey_core.domain.suppressions import Suppression
 from survey_core.errors import IntentNotRecorded
 
@@ -245,10 +246,90 @@ class MemoryInvitations:
         return self._update_if(invitation_id, True, updated_at=iso(now))
 
 
+class MemoryResponses:
+    INBOUND_IDS_KEPT = 20
+
+    def __init__(self, invitations: MemoryInvitations, counters: MemoryCounters) -> None:
+        self.stored: dict[str, Response] = {}
+        self.invitations = invitations
+        self.counters = counters
+
+    def get(self, invitation_id: str) -> Response | None:
+        return self.stored.get(invitation_id)
+
+    def store_answer(self, invitation: Invitation, answer: Answer) -> StoredAnswer:
+        existing = self.stored.get(invitation.invitation_id)
+        applied = list(existing.inbound_ids or []) if existing else []
+        if answer.inbound_id is not None:
+            if answer.inbound_id in applied:
+                assert existing is not None
+                return StoredAnswer(existing, first_answer=False, changed=False, duplicate=True)
+            applied = [*applied, answer.inbound_id][-self.INBOUND_IDS_KEPT :]
+        stored_invitation = self.invitations.stored.get(invitation.invitation_id)
+        if stored_invitation is None or stored_invitation.status not in (
+            "pending",
+            "sent",
+            "answered",
+        ):
+            # DynamoDB retries the cancelled transaction until it gives up.
+            raise RuntimeError("answer not stored: too much contention on one invitation")
+        now = iso(answer.at)
+        old_scores = existing.scores if existing else {}
+        moves = histogram_moves(old_scores, answer.scores)
+        comment = (existing.comment if existing and answer.keep_comment else answer.comment) or None
+        bucket_day = existing.bucket_day if existing else answer.day
+        response = Response(
+            invitation.invitation_id,
+            survey_id=invitation.survey_id,
+            customer_id=invitation.customer_id,
+            scores={**old_scores, **answer.scores},
+            comment=comment,
+            channel=answer.channel,
+            bucket_day=bucket_day,
+            first_answered_at=existing.first_answered_at if existing else now,
+            answered_at=now,
+            revision=existing.revision + 1 if existing else 1,
+            segment=dict(invitation.segment),
+            comment_day=f"{invitation.survey_id}#{bucket_day}" if comment else None,
+            expires_at=answer.expires_at.replace(microsecond=0),  # TTL: whole seconds
+            inbound_ids=applied or None,
+            answered_via=existing.answered_via if existing else answer.answered_via,
+            after_step=existing.after_step if existing else answer.after_step,
+        )
+        self.stored[invitation.invitation_id] = response
+        self.invitations.stored[invitation.invitation_id] = replace(
+            stored_invitation, status="answered", answered_at=now, updated_at=now
+        )
+        for metric, previous, score in moves:
+            add = {f"s{score}": 1, **({"n": 1} if previous is None else {f"s{previous}": -1})}
+            series = f"{invitation.survey_id}#{metric}"
+            self.counters.add(Counts(series, bucket_day, response.segment, add))
+        if existing is None and answer.first_answer_counts is not None:
+            add = {"n": 1, **answer.first_answer_counts}
+            series = f"{invitation.survey_id}#responses"
+            self.counters.add(Counts(series, answer.day, response.segment, add))
+        return StoredAnswer(response, first_answer=existing is None, changed=bool(moves))
+
+    def recent_comments(self, survey_id: str, day: str, limit: int) -> Iterator[Comment]:
+        found = [r for r in self.stored.values() if r.comment_day == f"{survey_id}#{day}"]
+        for response in sorted(found, key=lambda r: r.answered_at, reverse=True)[:limit]:
+            assert response.comment
+            yield Comment(
+                response.invitation_id,
+                response.answered_at,
+                response.comment,
+                response.scores,
+                response.segment,
+            )
+
+
 def memory_repositories() -> Repositories:
     customers = MemoryCustomers()
+    counters = MemoryCounters()
+    invitations = MemoryInvitations(customers, counters)
     return Repositories(
         customers=customers,
-        invitations=MemoryInvitations(customers, MemoryCounters()),
+        invitations=invitations,
+        responses=MemoryResponses(invitations, counters),
         suppressions=MemorySuppressions(),
     )

@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from survey_core.catalogue import load_catalogue
 from survey_core.config import EscalateConfig
 from survey_core.dal.gateways import ContactCenter, EventBus, Notifier, client
-from survey_core.dal.models import bind_tables
+from survey_core.dal.repositories import dynamodb_repositories
 from survey_core.events.contracts import prepare
 from survey_core.logic.escalate import EscalatePorts, escalate
 from survey_core.logic.follow_up import record_contact_event
@@ -20,7 +20,7 @@ from survey_core.observability import logger, metrics, tracer
 
 SOURCE = "customer-feedback.surveys"
 CONFIG = EscalateConfig.from_env(os.environ)
-bind_tables(CONFIG.tables, CONFIG.region)
+REPOS = dynamodb_repositories(CONFIG.tables, CONFIG.region)
 CATALOGUE = load_catalogue()
 prepare(("Survey Response Received",))  # every answer is validated: at init
 PORTS = EscalatePorts(
@@ -28,6 +28,7 @@ PORTS = EscalatePorts(
         client("connect", CONFIG.region), CONFIG.connect_instance_id, CONFIG.connect_contact_flow_id
     ),
     bus=EventBus(client("events", CONFIG.region), CONFIG.event_bus_name, SOURCE),
+    responses=REPOS.responses,
     notifier=(
         Notifier(client("sns", CONFIG.region), CONFIG.notification_topic_arn)
         if CONFIG.notification_topic_arn

@@ -17,6 +17,7 @@ from survey_core.catalogue import load_catalogue
 from survey_core.config import OutboxConfig
 from survey_core.dal.gateways import EventBus, Lifecycle, client
 from survey_core.dal.repositories import dynamodb_repositories
+from survey_core.dal.responses import response_from_image
 from survey_core.logic.outbox import OutboxPorts, UnreadableRecord, carry_out, revision_of
 from survey_core.observability import logger, metrics, tracer
 
@@ -44,7 +45,7 @@ def record_handler(record: DynamoDBRecord) -> None:
     # Per record, before anything can log: a batch holds several invitations.
     logger.set_correlation_id(_invitation_id(record))
     try:
-        revision = revision_of(record.raw_event)
+        revision = revision_of(record.raw_event, response_from_image)
     except UnreadableRecord as unreadable:
         # Retrying cannot fix it, and raising would hold up every later answer of the shard:
         # counted and logged (keys and the reason only), never silent.

@@ -12,14 +12,14 @@ from survey_core.catalogue import load_catalogue
 from survey_core.clock import scheduled_time
 from survey_core.config import ReportConfig
 from survey_core.dal.gateways import Mailer, client
-from survey_core.dal.models import bind_tables
+from survey_core.dal.repositories import dynamodb_repositories
 from survey_core.logic.report import send_due_reports
 from survey_core.observability import logger, metrics, tracer
 from survey_core.report.chart import use_font
 from survey_core.report.config import load_groups
 
 CONFIG = ReportConfig.from_env(os.environ)
-bind_tables(CONFIG.tables, CONFIG.region)
+REPOS = dynamodb_repositories(CONFIG.tables, CONFIG.region)
 CATALOGUE = load_catalogue()
 GROUPS = load_groups()
 MAILER = Mailer(client("sesv2", CONFIG.region), CONFIG.sender_email)
@@ -33,7 +33,7 @@ use_font(Path(__file__).with_name("fonts") / "DejaVuSans.ttf")
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     when = scheduled_time(event, CONFIG.clock)
-    reports = send_due_reports(when, CONFIG, CATALOGUE, GROUPS, MAILER)
+    reports = send_due_reports(when, CONFIG, CATALOGUE, GROUPS, MAILER, REPOS.responses)
     for report in reports:
         name = "ReportsSent" if report.outcome == "sent" else "ReportsAlreadySent"
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)

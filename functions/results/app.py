@@ -45,9 +45,8 @@ from results_auth.session import (
 from survey_core.catalogue import LANGUAGES, load_catalogue
 from survey_core.config import ResultsConfig
 from survey_core.dal.gateways import client
-from survey_core.dal.models import bind_tables
+from survey_core.dal.repositories import dynamodb_repositories
 from survey_core.dal.secrets import stack_key
-from survey_core.dal.store import get_response
 from survey_core.logic.report import (
     comment_reader,
     counter_rows,
@@ -116,7 +115,7 @@ from survey_core.web.security_headers import results_headers
 # The chart's font ships with this function (Makefile), not in the shared layer.
 use_font(Path(__file__).with_name("fonts") / "DejaVuSans.ttf")
 CONFIG = ResultsConfig.from_env(os.environ)
-bind_tables(CONFIG.tables, CONFIG.region)
+REPOS = dynamodb_repositories(CONFIG.tables, CONFIG.region)
 CATALOGUE = load_catalogue()
 POOL = Pool(CONFIG.region, CONFIG.user_pool_id, CONFIG.client_id)
 # Locally moto serves the pool's keys at its endpoint; in the cloud they come from the issuer.
@@ -290,7 +289,7 @@ def _overview_data(principal: Principal) -> tuple[ReportData, _Filter]:
         asked.language,
         CATALOGUE,
         read=counter_rows,
-        comments=recent_comments,
+        comments=partial(recent_comments, responses=REPOS.responses),
         overdue=overdue_tasks,
         now=CONFIG.clock(),
         zone=CONFIG.reporting_time_zone,
@@ -371,8 +370,9 @@ def _comments_of(principal: Principal) -> tuple[CommentsPage, _Filter, _Comments
     chosen = _CommentsChoice(
         query.get("survey") or None, query.get("group", "all"), query.get("search", "")
     )
+    reader = comment_reader(CATALOGUE, REPOS.responses)
     found = comments(
-        asked.viewer, asked.scope, asked.period, CATALOGUE, comment_reader(CATALOGUE),
+        asked.viewer, asked.scope, asked.period, CATALOGUE, reader,
         survey_id=chosen.survey_id, group=chosen.group, search=chosen.search,
     )  # fmt: skip
     return found, asked, chosen
@@ -502,7 +502,7 @@ def show_mine() -> Response:
             asked.language,
             CATALOGUE,
             read=counter_rows,
-            comments=partial(recent_comments, shown=MINE_COMMENTS),
+            comments=partial(recent_comments, responses=REPOS.responses, shown=MINE_COMMENTS),
             overdue=overdue_tasks,
             now=CONFIG.clock(),
             zone=CONFIG.reporting_time_zone,
@@ -560,7 +560,7 @@ def _task_page(principal: Principal, task_id: str, *, saved: bool = False) -> Re
     if not _TASK_ID.fullmatch(task_id):
         raise TaskNotFound(task_id)
     task = task_in_view(viewer, task_id, get_task)
-    response = get_response(task_id)
+    response = REPOS.responses.get(task_id)
     language = resolve_language(_query().get("lang") or _language())
     chosen = task.recorded_outcome or FOLLOW_UP_OUTCOMES[0]
     outcomes = [

@@ -15,17 +15,12 @@ from tests.integration.test_send import FIXED_CLOCK, _rung, _start
 pytestmark = pytest.mark.integration
 
 
-def collect_answer(collect: Any) -> Any:
-    """A function of the survey app's own copy of logic.collect (whose globals hold its store)."""
-    return collect.submit_survey
-
-
-def _answer_transactions(handler: Any) -> AwsCalls:
-    """The answer's DynamoDB transaction of a loaded function (its own copy of dal.store), to
-    make it fail after the invitation was found."""
-    store = handler.__globals__["store"]
-    region = getattr(store.Response.Meta, "region", None)
-    return AwsCalls(store.transactions(region).client, "TransactWriteItems")
+def _answer_transactions(app: Any) -> AwsCalls:
+    """The answer's DynamoDB transactions of a loaded survey app (its own repositories), to
+    make one fail after the invitation was found."""
+    dal = type(app.REPOS.responses).get.__globals__  # the app's dal/responses.py
+    region = getattr(dal["models"].Response.Meta, "region", None)
+    return AwsCalls(dal["transactions"](region).client, "TransactWriteItems")
 
 
 def test_a_failing_page_after_a_good_one_logs_under_its_own_survey(
@@ -37,7 +32,7 @@ def test_a_failing_page_after_a_good_one_logs_under_its_own_survey(
     second = _start(deployment, customer={"id": "c-second"}, order="A-2")
     _rung(deployment.load("SendFunction", LOCAL_CLOCK=FIXED_CLOCK), second, 0)
     collect = deployment.load("CollectFunction", LOCAL_CLOCK=FIXED_CLOCK)
-    transactions = _answer_transactions(collect_answer(collect))
+    transactions = _answer_transactions(collect)
     with Client(collect.app) as client, log_records(collect.logger) as records:
         # When the first page opens fine, and the second survey's answer fails after its
         # invitation was found (DynamoDB refuses the answer's transaction)
@@ -63,7 +58,7 @@ def test_a_page_failed_by_an_aws_error_is_logged_as_an_error(deployment: Deploym
     # Given an invitation and the survey app, and DynamoDB refusing the answer's transaction
     invitation = _start(deployment)
     collect = deployment.load("CollectFunction", LOCAL_CLOCK=FIXED_CLOCK)
-    _answer_transactions(collect_answer(collect)).fail_next("AccessDeniedException")
+    _answer_transactions(collect).fail_next("AccessDeniedException")
     with Client(collect.app) as client, log_records(collect.logger) as records:
         # When the customer answers
         failed = post_form(client, f"/s/{invitation['link_token']['S']}", "score=9")
@@ -106,7 +101,7 @@ def test_a_failing_sms_reply_after_a_good_one_logs_under_its_own_survey(
         assert _rung(send, invitation, 1)["channel"] == "sms"
         invitations.append(invitation["invitation_id"]["S"])
     replies = deployment.load("SmsReplyFunction", LOCAL_CLOCK=FIXED_CLOCK)
-    transactions = _answer_transactions(replies.handle_reply.__globals__["answer"])
+    transactions = _answer_transactions(replies)
     with log_records(replies.logger) as records:
         # When the first number answers fine, and the second one's answer fails after its
         # invitation was found

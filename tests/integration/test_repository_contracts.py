@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from survey_core.config import Tables
@@ -15,6 +16,7 @@ from survey_core.domain.counters import Counts, counter_bucket
 from survey_core.domain.customers import Customer, LastActivity, Sighting
 from survey_core.domain.invitations import SENDING, Attempt, ContactChanged, Invitation
 from survey_core.domain.repositories import Repositories
+from survey_core.domain.responses import Answer, Response
 from survey_core.domain.suppressions import Suppression, address_key, suppressed_channels
 from survey_core.errors import IntentNotRecorded
 
@@ -52,7 +54,10 @@ def stored(request: pytest.FixtureRequest) -> Iterator[Stored]:
 
     def in_table(counts: Counts) -> dict[str, int]:
         bucket = counter_bucket(counts.day, counts.segment)
-        return AggregateCounter.get(counts.series, bucket, consistent_read=True).all_counts()
+        try:
+            return AggregateCounter.get(counts.series, bucket, consistent_read=True).all_counts()
+        except AggregateCounter.DoesNotExist:
+            return {}
 
     yield Stored(_on_dynamodb(request), in_table)
 
@@ -383,3 +388,112 @@ def test_feedback_marks_the_message_it_names(repos: Repositories) -> None:
     invitation = repos.invitations.get("inv-1")
     assert invitation is not None
     assert [a.outcome for a in invitation.attempts] == ["bounced"]
+
+
+# ---------------------------------------------------------------- responses
+
+
+def _answer(scores: dict[str, int], comment: str | None = None, **more: object) -> Answer:
+    values: dict[str, Any] = {
+        "comment": comment,
+        "keep_comment": False,
+        "channel": "web",
+        "at": T0,
+        "day": "2026-03-02",
+        "expires_at": T0 + KEEP,
+        **more,
+    }
+    return Answer(scores=scores, **values)
+
+
+def _nps(day: str = "2026-03-02") -> Counts:
+    return Counts("post-purchase#nps", day, {"businessArea": "store"}, {})
+
+
+def test_a_first_answer_is_stored_counted_and_answers_the_invitation(stored: Stored) -> None:
+    repos = stored.repos
+    invitation = _invitation()
+    repos.invitations.create(invitation)
+    assert repos.responses.get("inv-1") is None
+    first_counts = {"via_email": 1}
+    result = repos.responses.store_answer(
+        invitation,
+        _answer({"nps": 9}, "Hyvä palvelu", first_answer_counts=first_counts, answered_via="email"),
+    )
+    assert (result.first_answer, result.changed, result.duplicate) == (True, True, False)
+    assert result.response == Response(
+        "inv-1",
+        survey_id="post-purchase",
+        customer_id="c-1",
+        scores={"nps": 9},
+        channel="web",
+        bucket_day="2026-03-02",
+        first_answered_at=iso(T0),
+        answered_at=iso(T0),
+        revision=1,
+        comment="Hyvä palvelu",
+        segment={"businessArea": "store"},
+        comment_day="post-purchase#2026-03-02",
+        expires_at=T0 + KEEP,
+        answered_via="email",
+    )
+    assert repos.responses.get("inv-1") == result.response
+    answered = repos.invitations.get("inv-1")
+    assert answered is not None and answered.status == "answered"
+    assert stored.counted(_nps()) == {"n": 1, "s9": 1}
+    responses = Counts("post-purchase#responses", "2026-03-02", {"businessArea": "store"}, {})
+    assert stored.counted(responses) == {"n": 1, "via_email": 1}
+
+
+def test_a_changed_answer_moves_its_count_and_keeps_its_day(stored: Stored) -> None:
+    repos = stored.repos
+    invitation = _invitation()
+    repos.invitations.create(invitation)
+    repos.responses.store_answer(invitation, _answer({"nps": 9}, "Hyvä"))
+    later = T0 + timedelta(days=2)
+    result = repos.responses.store_answer(
+        invitation,
+        _answer({"nps": 3}, None, keep_comment=True, channel="sms", at=later, day="2026-03-04"),
+    )
+    assert (result.first_answer, result.changed) == (False, True)
+    response = repos.responses.get("inv-1")
+    assert response is not None
+    assert (response.revision, response.scores, response.comment) == (2, {"nps": 3}, "Hyvä")
+    assert (response.bucket_day, response.first_answered_at) == ("2026-03-02", iso(T0))
+    assert (response.answered_at, response.channel) == (iso(later), "sms")
+    assert stored.counted(_nps()) == {"n": 1, "s3": 1}  # s9 moved to s3, still one response
+    assert stored.counted(_nps("2026-03-04")) == {}
+    again = repos.responses.store_answer(invitation, _answer({"nps": 3}, "Uusi", at=later))
+    assert not again.changed  # the same score: no count moves
+    assert again.response.comment == "Uusi"
+
+
+def test_an_inbound_message_applies_once(stored: Stored) -> None:
+    repos = stored.repos
+    invitation = _invitation()
+    repos.invitations.create(invitation)
+    first = repos.responses.store_answer(invitation, _answer({"nps": 8}, inbound_id="sms-1"))
+    again = repos.responses.store_answer(invitation, _answer({"nps": 2}, inbound_id="sms-1"))
+    assert again.duplicate
+    assert again.response == first.response
+    assert stored.counted(_nps()) == {"n": 1, "s8": 1}
+    later = repos.responses.store_answer(invitation, _answer({"nps": 2}, inbound_id="sms-2"))
+    assert later.response.inbound_ids == ["sms-1", "sms-2"]
+
+
+def test_recent_comments_are_the_days_commented_answers_newest_first(repos: Repositories) -> None:
+    for n, comment in enumerate(("Eka", None, "Kolmas", "Neljäs")):
+        invitation = _invitation(f"inv-{n}")
+        repos.invitations.create(invitation)
+        at = T0 + timedelta(minutes=n)
+        repos.responses.store_answer(invitation, _answer({"nps": n}, comment, at=at))
+    comments = list(repos.responses.recent_comments("post-purchase", "2026-03-02", 10))
+    assert [(c.invitation_id, c.comment, c.scores) for c in comments] == [
+        ("inv-3", "Neljäs", {"nps": 3}),
+        ("inv-2", "Kolmas", {"nps": 2}),
+        ("inv-0", "Eka", {"nps": 0}),
+    ]
+    assert comments[0].segment == {"businessArea": "store"}
+    assert comments[0].answered_at == iso(T0 + timedelta(minutes=3))
+    assert len(list(repos.responses.recent_comments("post-purchase", "2026-03-02", 2))) == 2
+    assert list(repos.responses.recent_comments("post-purchase", "2026-03-03", 10)) == []

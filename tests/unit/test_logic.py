@@ -4,8 +4,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from survey_core.dal.store import _histogram_moves
-from survey_core.domain.counters import combination_key
+from survey_core.domain.counters import combination_key, histogram_moves
 from survey_core.domain.customers import Customer
 from survey_core.domain.invitations import Attempt, Invitation
 from survey_core.domain.suppressions import address_key
@@ -170,7 +169,7 @@ def test_a_combination_is_named_by_its_values_whatever_their_order_or_characters
     ],
 )
 def test_histogram_moves(old: dict, new: dict, moves: list) -> None:
-    assert _histogram_moves(old, new) == moves
+    assert histogram_moves(old, new) == moves
 
 
 def test_task_request_names_score_segment_and_comment() -> None:

@@ -8,6 +8,7 @@ from ..domain.repositories import Repositories
 from .customers import CustomerTable
 from .invitations import InvitationTable
 from .models import bind_tables
+from .responses import ResponseTable
 from .suppressions import SuppressionTable
 
 
@@ -17,5 +18,6 @@ def dynamodb_repositories(tables: Tables, region: str) -> Repositories:
     return Repositories(
         customers=CustomerTable(),
         invitations=InvitationTable(),
+        responses=ResponseTable(),
         suppressions=SuppressionTable(),
     )

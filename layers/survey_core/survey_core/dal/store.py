@@ -14,12 +14,10 @@ from pynamodb.exceptions import (
     TransactWriteError,
     UpdateError,
 )
-from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from ..clock import iso
-from ..domain import invitations
 from ..domain.counters import Counts
 from ..domain.customers import day_of
 from ..rules.follow_up import MOMENTS, Contact, FollowUp, counter_moves
@@ -29,178 +27,15 @@ from .models import (
     ContactLink,
     Customer,
     Escalation,
-    Invitation,
-    Response,
 )
 from .writes import (
-    TRANSACTION_ATTEMPTS,
-    backoff,
     conditional_failed,
     retryable_transaction,
     transactions,
     update_if,
 )
 
-# ---------------------------------------------------------------- responses and aggregates
-
-
-@dataclass(frozen=True)
-class StoredAnswer:
-    response: Response
-    first_answer: bool
-    changed: bool
-    duplicate: bool = False  # the inbound message was applied before: nothing was written
-
-
-# SNS delivers at least once and Lambda retries a failed invocation (twice, within minutes), so
-# a redelivery comes soon after the original; 20 replies to one invitation is far beyond what
-# a customer sends, and 20 ids of 36 characters keep the item small.
-INBOUND_IDS_KEPT = 20
-
-
-def _histogram_moves(
-    old: Mapping[str, Any], new: Mapping[str, int]
-) -> list[tuple[str, int | None, int]]:
-    """(metric, old score or None, new score) for every metric whose count must move."""
-    moves = []
-    for metric, score in new.items():
-        previous = old.get(metric)
-        previous = None if previous is None else int(previous)
-        if previous != score:
-            moves.append((metric, previous, score))
-    return moves
-
-
-def _inbound_ids_after(existing: Response | None, inbound_id: str | None) -> list[str] | None:
-    """The inbound ids the response keeps after this answer; None when it holds inbound_id
-    already (a redelivery)."""
-    applied = [str(i) for i in existing.inbound_ids or []] if existing else []
-    if inbound_id is None:
-        return applied
-    if inbound_id in applied:
-        return None
-    return [*applied, inbound_id][-INBOUND_IDS_KEPT:]
-
-
-def store_answer(
-    invitation: invitations.Invitation,
-    *,
-    scores: Mapping[str, int],
-    comment: str | None,
-    keep_comment: bool,
-    channel: str,
-    now: datetime,
-    day: str,
-    expires_at: datetime,
-    first_answer_counts: Mapping[str, int] | None = None,
-    inbound_id: str | None = None,
-    answered_via: str | None = None,
-    after_step: int | None = None,
-) -> StoredAnswer:
-    """Write the response, mark the invitation answered and move the counters, atomically.
-
-    The response's revision is the optimistic lock: a concurrent answer makes the transaction
-    fail and this one is recomputed from the new state, so counters always equal the stored
-    responses (one count per response; a changed score moves one count).
-
-    inbound_id (an SMS reply's inboundMessageId) makes the answer apply once: the id is written
-    with the response, under the same lock, and an id the response already holds is a duplicate
-    (nothing written, no counter moved), even when two deliveries race.
-
-    answered_via and after_step (logic/counting.answered_after) are the first answer's: a
-    changed answer keeps them, as it keeps its counted day.
-    """
-    connection = transactions(getattr(Response.Meta, "region", None))
-    for attempt in range(TRANSACTION_ATTEMPTS):
-        if attempt:
-            backoff(attempt)
-        existing = get_response(invitation.invitation_id)
-        applied = _inbound_ids_after(existing, inbound_id)
-        if applied is None:
-            assert existing is not None
-            return StoredAnswer(existing, first_answer=False, changed=False, duplicate=True)
-        old_scores = dict(existing.scores.as_dict()) if existing else {}
-        merged = {**old_scores, **scores}
-        moves = _histogram_moves(old_scores, scores)
-        response = Response(
-            invitation.invitation_id,
-            survey_id=invitation.survey_id,
-            customer_id=invitation.customer_id,
-            scores=merged,
-            comment=(existing.comment if existing and keep_comment else comment) or None,
-            channel=channel,
-            bucket_day=existing.bucket_day if existing else day,
-            first_answered_at=existing.first_answered_at if existing else iso(now),
-            answered_at=iso(now),
-            revision=(int(existing.revision) + 1) if existing else 1,
-            segment=dict(invitation.segment),
-            expires_at=expires_at,
-            inbound_ids=applied or None,
-            answered_via=existing.answered_via if existing else answered_via,
-            after_step=existing.after_step if existing else after_step,
-        )
-        if response.comment:
-            response.comment_day = f"{invitation.survey_id}#{response.bucket_day}"
-        condition: Condition
-        if existing is None:
-            condition = Response.invitation_id.does_not_exist()
-        else:
-            condition = Response.revision == int(existing.revision)
-        try:
-            with TransactWrite(connection=connection) as transaction:
-                transaction.save(response, condition=condition)
-                transaction.update(
-                    Invitation(invitation.invitation_id),
-                    actions=[
-                        Invitation.status.set("answered"),
-                        Invitation.answered_at.set(iso(now)),
-                        Invitation.updated_at.set(iso(now)),
-                    ],
-                    condition=Invitation.status.is_in("pending", "sent", "answered"),
-                )
-                for metric, previous, score in moves:
-                    _count(transaction, response, metric, previous, score)
-                if existing is None and first_answer_counts is not None:
-                    # Per response, not per metric: how many answered, through which
-                    # channel, after a reminder or not (report: response rates).
-                    segment = response.segment.as_dict() if response.segment else {}
-                    add_counts(
-                        transaction,
-                        Counts(
-                            f"{invitation.survey_id}#responses",
-                            day,
-                            segment,
-                            {"n": 1, **first_answer_counts},
-                        ),
-                    )
-        except TransactWriteError as error:
-            if retryable_transaction(error):
-                continue
-            raise
-        return StoredAnswer(response, first_answer=existing is None, changed=bool(moves))
-    raise RuntimeError("answer not stored: too much contention on one invitation")
-
-
-def _count(
-    transaction: TransactWrite,
-    response: Response,
-    metric: str,
-    previous: int | None,
-    score: int,
-) -> None:
-    add = {f"s{score}": 1, **({"n": 1} if previous is None else {f"s{previous}": -1})}
-    segment = response.segment.as_dict() if response.segment else {}
-    add_counts(
-        transaction,
-        Counts(f"{response.survey_id}#{metric}", str(response.bucket_day), segment, add),
-    )
-
-
-def get_response(invitation_id: str) -> Response | None:
-    try:
-        return Response.get(invitation_id, consistent_read=True)
-    except DoesNotExist:
-        return None
+# ---------------------------------------------------------------- counters
 
 
 _COMBINATION_BUCKET = re.compile(r"\d{4}-\d{2}-\d{2}#[0-9a-f]{24}")
@@ -214,16 +49,6 @@ def read_counters(series: str, first_day: str, last_day: str) -> Iterable[Aggreg
         series, AggregateCounter.bucket.between(f"{first_day}#", f"{last_day}#\uffff")
     )
     return (item for item in found if _COMBINATION_BUCKET.fullmatch(str(item.bucket)))
-
-
-COMMENTS_READ_PER_DAY = 25  # the report shows a few recent comments: a bounded read per day
-
-
-def recent_comments(survey_id: str, day: str, limit: int) -> Iterable[Response]:
-    """A survey's commented responses of one day, newest first, at most `limit` read."""
-    return Response.by_comment_day.query(
-        f"{survey_id}#{day}", scan_index_forward=False, limit=limit, page_size=limit
-    )
 
 
 def claim_report(group: str, period_first_day: str, period_label: str, now: datetime) -> bool:

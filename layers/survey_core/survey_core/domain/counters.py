@@ -36,3 +36,15 @@ class Counts:
     day: str
     segment: Mapping[str, Any]
     add: Mapping[str, int]  # counter attribute -> amount (negative moves a count away)
+
+
+def histogram_moves(
+    old: Mapping[str, int], new: Mapping[str, int]
+) -> list[tuple[str, int | None, int]]:
+    """(metric, old score or None, new score) for every metric whose count must move: a
+    response counts once per metric, and a changed score moves its one count."""
+    return [
+        (metric, old.get(metric), score)
+        for metric, score in new.items()
+        if old.get(metric) != score
+    ]

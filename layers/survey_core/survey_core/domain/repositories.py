@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from .customers import Customers
 from .invitations import Invitations
+from .responses import Responses
 from .suppressions import Suppressions
 
 
@@ -13,4 +14,5 @@ from .suppressions import Suppressions
 class Repositories:
     customers: Customers
     invitations: Invitations
+    responses: Responses
     suppressions: Suppressions

@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 
 from ..catalogue import Catalogue
 from ..config import CollectConfig
-from ..dal import store
 from ..domain.invitations import Invitation, Invitations
 from ..domain.repositories import Repositories
+from ..domain.responses import Answer, Responses
 from ..errors import InvalidAnswer, InvitationNotFound, SurveyClosed
 from ..messages.i18n import text
 from ..messages.rendering import (
@@ -126,14 +126,14 @@ def error_page(language: str, error: Exception, catalogue: Catalogue | None = No
     return Page(status, html)
 
 
-def closed_page(invitation: Invitation, catalogue: Catalogue) -> Page:
+def closed_page(invitation: Invitation, catalogue: Catalogue, responses: Responses) -> Page:
     """A survey that no longer takes answers, in the customer's language: an answered one says
     the answer was received."""
     html = render_closed_page(
         language=invitation.language,
         company=catalogue.company,
         answered=invitation.status == "answered"
-        or store.get_response(invitation.invitation_id) is not None,
+        or responses.get(invitation.invitation_id) is not None,
         brand=catalogue.brand,
     )
     return Page(410, html, invitation_id=invitation.invitation_id)
@@ -218,9 +218,9 @@ def show_survey(
     language."""
     invitation = find_invitation(token, repos.invitations)
     if not accepts_answers(invitation, config.clock()):
-        return closed_page(invitation, catalogue)
-    response = store.get_response(invitation.invitation_id)
-    selected = {m: int(v) for m, v in response.scores.as_dict().items()} if response else {}
+        return closed_page(invitation, catalogue, repos.responses)
+    response = repos.responses.get(invitation.invitation_id)
+    selected = dict(response.scores) if response else {}
     comment = (response.comment or "") if response else ""
     chosen = link_choice(invitation.metric, score)
     if chosen is not None:
@@ -259,7 +259,7 @@ def submit_survey(
     reason and what the customer typed; a survey that closed meanwhile, a page saying so."""
     invitation = find_invitation(token, repos.invitations)
     if not accepts_answers(invitation, config.clock()):
-        return closed_page(invitation, catalogue)
+        return closed_page(invitation, catalogue, repos.responses)
     try:
         scores = read_scores(invitation, form)
         comment = parse_comment(form.get("comment"))
@@ -274,7 +274,13 @@ def submit_survey(
         )
         return Page(400, html, invitation_id=invitation.invitation_id)
     answered = answer(
-        invitation, scores, comment, keep_comment=False, config=config, catalogue=catalogue
+        invitation,
+        scores,
+        comment,
+        keep_comment=False,
+        config=config,
+        catalogue=catalogue,
+        responses=repos.responses,
     )
     html = render_thank_you_page(
         language=invitation.language, company=catalogue.company, brand=catalogue.brand
@@ -290,6 +296,7 @@ def answer(
     keep_comment: bool,
     config: CollectConfig,
     catalogue: Catalogue,
+    responses: Responses,
     channel: str = "web",
     inbound_id: str | None = None,
 ) -> Answered:
@@ -297,25 +304,27 @@ def answer(
     consequences follow from the stored response (logic/outbox.py), not from this request."""
     now = config.clock()
     after = answered_after(invitation, channel)
-    stored = store.store_answer(
+    stored = responses.store_answer(
         invitation,
-        scores=scores,
-        comment=comment,
-        keep_comment=keep_comment,
-        channel=channel,
-        now=now,
-        day=counting_day(now, config.reporting_time_zone),
-        expires_at=now + timedelta(days=config.retention.responses),
-        first_answer_counts=answer_counts(after),
-        inbound_id=inbound_id,
-        answered_via=after.via,
-        after_step=after.step,
+        Answer(
+            scores=scores,
+            comment=comment,
+            keep_comment=keep_comment,
+            channel=channel,
+            at=now,
+            day=counting_day(now, config.reporting_time_zone),
+            expires_at=now + timedelta(days=config.retention.responses),
+            first_answer_counts=answer_counts(after),
+            inbound_id=inbound_id,
+            answered_via=after.via,
+            after_step=after.step,
+        ),
     )
     if stored.duplicate:
         return Answered(channel=channel, first_answer=False, detractor=False, duplicate=True)
     response = stored.response
     rule = rule_for(catalogue, invitation.survey_id)
-    scores_now = {k: int(v) for k, v in response.scores.as_dict().items()}
+    scores_now = response.scores
     return Answered(
         channel=channel,
         first_answer=stored.first_answer,

@@ -13,8 +13,9 @@ from ..clock import iso
 from ..config import EscalateConfig
 from ..dal import store
 from ..dal.gateways import ContactCenter, EventBus, Notifier
-from ..dal.models import Escalation, Response
+from ..dal.models import Escalation
 from ..domain.counters import Counts
+from ..domain.responses import Response, Responses
 from ..events.contracts import validate_detail
 from ..messages.safe_text import one_line
 from ..rules.escalation import (
@@ -44,6 +45,7 @@ MAX_COMMENT_IN_TASK = 2000
 class EscalatePorts:
     contact_center: ContactCenter
     bus: EventBus
+    responses: Responses
     notifier: Notifier | None = None
 
 
@@ -115,7 +117,7 @@ def stored_answer(detail: Mapping[str, Any], response: Response | None) -> dict[
         return dict(detail)
     return {
         **detail,
-        "scores": {k: int(v) for k, v in response.scores.as_dict().items()},
+        "scores": dict(response.scores),
         "answeredAt": str(response.answered_at),
         "channel": str(response.channel),
     }
@@ -132,7 +134,7 @@ def escalate(
     now = config.clock()
     survey = catalogue.find(detail["surveyId"])
     rule = rule_for(catalogue, detail["surveyId"])
-    response = store.get_response(detail["invitationId"])
+    response = ports.responses.get(detail["invitationId"])
     current = stored_answer(detail, response)
     comment = response.comment if response else None
     reasons = escalation_reasons(rule, current["scores"], keyword_match(rule, comment))
@@ -209,7 +211,7 @@ def _update_task(
         store.record_task_revision(
             str(detail["invitationId"]), int(response.revision), config.clock()
         )
-        latest = store.get_response(str(detail["invitationId"]))
+        latest = ports.responses.get(str(detail["invitationId"]))
         if latest is None or int(latest.revision) == int(response.revision):
             return
         response = latest

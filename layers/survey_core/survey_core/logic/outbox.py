@@ -17,14 +17,14 @@ tell a repeat by invitation id and revision.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..catalogue import Catalogue
 from ..dal.gateways import EventBus, Lifecycle
-from ..dal.models import Response
 from ..domain.invitations import Invitations
+from ..domain.responses import Response
 from ..rules.escalation import KEYWORD_FLAG, keyword_match, rule_for
 
 RESPONSE_RECEIVED = "Survey Response Received"
@@ -59,7 +59,9 @@ class UnreadableRecord(ValueError):
     writer): retrying cannot fix it."""
 
 
-def revision_of(record: Mapping[str, Any]) -> StoredRevision | None:
+def revision_of(
+    record: Mapping[str, Any], read_image: Callable[[Mapping[str, Any]], Response]
+) -> StoredRevision | None:
     """The new revision a stream record carries; None when it carries none: a deletion (TTL)
     or a write that left the revision as it was."""
     data = record.get("dynamodb") or {}
@@ -67,7 +69,7 @@ def revision_of(record: Mapping[str, Any]) -> StoredRevision | None:
     if record.get("eventName") not in ("INSERT", "MODIFY") or not new_image:
         return None
     try:
-        response = Response.from_raw_data(new_image)
+        response = read_image(new_image)
         revision = int(response.revision)
         old_image = data.get("OldImage") or {}
         previous = int(old_image["revision"]["N"]) if "revision" in old_image else None
@@ -90,11 +92,11 @@ def response_received(response: Response, catalogue: Catalogue) -> dict[str, Any
         "customerId": response.customer_id,
         "answeredAt": response.answered_at,
         "channel": response.channel,
-        "scores": {k: int(v) for k, v in response.scores.as_dict().items()},
+        "scores": dict(response.scores),
         "hasComment": bool(response.comment),
         KEYWORD_FLAG: keyword_match(rule, response.comment),
         "revision": int(response.revision),
-        "segment": response.segment.as_dict() if response.segment else {},
+        "segment": dict(response.segment),
     }
 
 

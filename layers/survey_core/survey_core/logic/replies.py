@@ -148,6 +148,7 @@ def handle_reply(
             keep_comment=reading.comment is None,
             config=config,
             catalogue=catalogue,
+            responses=ports.repos.responses,
             channel="sms",
             inbound_id=sms.inbound_id or None,
         )

@@ -12,7 +12,8 @@ from ..catalogue import Catalogue, Survey
 from ..config import ReportConfig
 from ..dal import store
 from ..dal.gateways import Mailer
-from ..dal.models import SCORE_NAMES, ContactLink, Escalation, Response
+from ..dal.models import SCORE_NAMES, ContactLink, Escalation
+from ..domain.responses import Comment, Responses
 from ..messages.i18n import text
 from ..messages.rendering import RenderedEmail, render_report_email
 from ..report.chart import trend_alt_text, trend_chart_png, trend_has_values
@@ -25,6 +26,7 @@ from .counting import counter_view, split_scope
 from .results import CallbackTask, FoundComment, ReadComments, RecordedOutcome
 
 COMMENTS_SHOWN = 5
+COMMENTS_READ_PER_DAY = 25  # a scoped report's bounded read of comments per day
 
 
 @dataclass(frozen=True)
@@ -55,29 +57,32 @@ def _in_scope(group: ReportGroup, segment: dict[str, object]) -> bool:
 
 
 def recent_comments(
-    group: ReportGroup, period: Period, catalogue: Catalogue, shown: int = COMMENTS_SHOWN
+    group: ReportGroup,
+    period: Period,
+    catalogue: Catalogue,
+    responses: Responses,
+    shown: int = COMMENTS_SHOWN,
 ) -> list[CommentRow]:
     """The newest comments of the period in the group's scope, at most `shown`. Days are read
     newest first and reading stops once enough are found; a whole-scope report reads only as
-    many as it shows, a scoped one at most store.COMMENTS_READ_PER_DAY a day. Either way the
+    many as it shows, a scoped one at most COMMENTS_READ_PER_DAY a day. Either way the
     items read do not grow with the number of responses."""
     found: list[tuple[str, CommentRow]] = []
     for back in range(period.days):
         day = (period.last_day - timedelta(days=back)).isoformat()
         for survey in catalogue.surveys:
             missing = shown - len(found)
-            limit = store.COMMENTS_READ_PER_DAY if group.scope.attribute else max(missing, 1)
-            for response in store.recent_comments(survey.id, day, limit):
-                segment = dict(response.segment.as_dict()) if response.segment else {}
-                if response.comment and _in_scope(group, segment):
-                    found.append((str(response.answered_at), _comment_row(survey, response)))
+            limit = COMMENTS_READ_PER_DAY if group.scope.attribute else max(missing, 1)
+            for comment in responses.recent_comments(survey.id, day, limit):
+                if _in_scope(group, comment.segment):
+                    found.append((comment.answered_at, _comment_row(survey, comment)))
         if len(found) >= shown:
             break  # older days hold older comments
     found.sort(key=lambda item: item[0], reverse=True)
     return [row for _, row in found[:shown]]
 
 
-def comment_reader(catalogue: Catalogue) -> ReadComments:
+def comment_reader(catalogue: Catalogue, responses: Responses) -> ReadComments:
     """The results view's comments port: a survey's commented responses of one day, newest
     first, at most `limit` read (the responses table's by_comment_day index)."""
 
@@ -86,16 +91,13 @@ def comment_reader(catalogue: Catalogue) -> ReadComments:
         if survey is None:
             return
         rule = survey.escalation
-        for response in store.recent_comments(survey_id, day, limit):
-            if response.comment:
-                segment = dict(response.segment.as_dict()) if response.segment else {}
-                row = _comment_row(survey, response)
-                scores = response.scores.as_dict()
-                matched = keyword_match(rule, str(response.comment))
-                escalated = bool(escalation_reasons(rule, scores, matched))
-                yield FoundComment(
-                    str(response.answered_at), row, segment, str(response.invitation_id), escalated
-                )
+        for comment in responses.recent_comments(survey_id, day, limit):
+            matched = keyword_match(rule, comment.comment)
+            escalated = bool(escalation_reasons(rule, comment.scores, matched))
+            row = _comment_row(survey, comment)
+            yield FoundComment(
+                comment.answered_at, row, comment.segment, comment.invitation_id, escalated
+            )
 
     return read
 
@@ -156,12 +158,10 @@ def save_outcome(recorded: RecordedOutcome) -> bool:
     )
 
 
-def _comment_row(survey: Survey, response: Response) -> CommentRow:
-    scores = {m: int(v) for m, v in response.scores.as_dict().items()}
+def _comment_row(survey: Survey, comment: Comment) -> CommentRow:
+    scores = comment.scores
     metric = next((m for m in survey.metrics if m in scores), next(iter(scores)))
-    return CommentRow(
-        str(response.answered_at)[:10], survey.id, metric, scores[metric], str(response.comment)
-    )
+    return CommentRow(comment.answered_at[:10], survey.id, metric, scores[metric], comment.comment)
 
 
 def overdue_tasks(group: ReportGroup, period: Period, catalogue: Catalogue, as_of: datetime) -> int:
@@ -179,14 +179,14 @@ def overdue_tasks(group: ReportGroup, period: Period, catalogue: Catalogue, as_o
     return found
 
 
-def report_for(due: DueReport, catalogue: Catalogue) -> ReportData:
+def report_for(due: DueReport, catalogue: Catalogue, responses: Responses) -> ReportData:
     group = due.group
     return build_report_data(
         group,
         due.period,
         catalogue,
         counter_rows,
-        recent_comments(group, due.period, catalogue),
+        recent_comments(group, due.period, catalogue, responses),
         title=text(group.language, "report_title"),
         overdue=overdue_tasks(group, due.period, catalogue, due.send_moment),
     )
@@ -209,6 +209,7 @@ def send_due_reports(
     catalogue: Catalogue,
     groups: Sequence[ReportGroup],
     mailer: Mailer,
+    responses: Responses,
 ) -> list[SentReport]:
     """Send every report due at `scheduled` (the hourly schedule's time), each exactly once:
     a claim in the report log comes first, and is released when the email could not go."""
@@ -221,7 +222,7 @@ def send_due_reports(
             sent.append(SentReport(due.group.name, period.label, False, "already-sent"))
             continue
         try:
-            data = report_for(due, catalogue)
+            data = report_for(due, catalogue, responses)
             email = email_for(data, period)
             mailer.send(to=list(due.group.recipients), email=email)
         except Exception:
