@@ -6,12 +6,11 @@ import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from ..report.model import ReportData
 from ..rules.scoring import scale_of
 from .brand import Brand
 from .i18n import resolve_language, text
@@ -19,6 +18,11 @@ from .localizer import Localizer
 from .names import DisplayNames
 from .safe_text import clean_text, one_line
 from .sms import SmsSize, sms_size
+
+if TYPE_CHECKING:
+    # A type only: the send and collect functions render mails and pages, never a report, and
+    # the report's model (its dataclasses and stats) cost them about 12 ms of a cold start.
+    from ..report.model import ReportData
 
 
 def _clean(value: Any) -> Any:
