@@ -223,7 +223,7 @@ def _results_pages() -> Iterator[Surface]:
     )
     from survey_core.messages.i18n import text
     from survey_core.messages.names import attribute_name
-    from survey_core.messages.rendering import (
+    from survey_core.messages.results_pages import (
         Choice,
         QueueFilter,
         ResultsChrome,

@@ -86,7 +86,7 @@ from survey_core.logic.results import (
 )
 from survey_core.messages.i18n import resolve_language, text
 from survey_core.messages.names import attribute_name
-from survey_core.messages.rendering import (
+from survey_core.messages.results_pages import (
     Choice,
     QueueFilter,
     ResultsChrome,

@@ -31,7 +31,7 @@ from survey_core.logic.results import (
     period_of,
 )
 from survey_core.messages.i18n import text
-from survey_core.messages.rendering import ResultsChrome, render_results_overview
+from survey_core.messages.results_pages import ResultsChrome, render_results_overview
 from survey_core.report.config import Period, Scope, load_groups
 from survey_core.report.content import CounterRow, build_report_data
 from survey_core.report.model import CommentRow

@@ -26,7 +26,7 @@ from ..access import Scope as Access
 from ..catalogue import Catalogue
 from ..messages.i18n import text
 from ..messages.localizer import Localizer
-from ..messages.rendering import Choice, CommentsFilter, NavLink, OverviewFilter
+from ..messages.results_pages import Choice, CommentsFilter, NavLink, OverviewFilter
 from ..messages.safe_text import one_line
 from ..report.chart import Reference
 from ..report.config import Period, ReportGroup, Scope, trend_periods
