@@ -21,8 +21,8 @@ from ..domain.customers import Customer
 from ..domain.invitations import Invitation
 from ..domain.repositories import Repositories
 from ..domain.suppressions import Suppression, address_key
-from ..messages.email import ONE_CLICK
 from ..messages.i18n import text
+from ..messages.one_click import ONE_CLICK
 from ..messages.rendering import render_unsubscribe_page, render_unsubscribed_page
 from ..rules.eligibility import UNSUBSCRIBED
 from ..web.forms import Form, first

@@ -9,9 +9,8 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formataddr, formatdate
 
+from .one_click import ONE_CLICK
 from .rendering import RenderedEmail
-
-ONE_CLICK = "List-Unsubscribe=One-Click"
 
 
 def compose_email(

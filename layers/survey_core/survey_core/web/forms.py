@@ -8,7 +8,6 @@ give an empty form, which the pages answer with their usual 400.
 from __future__ import annotations
 
 from email.parser import BytesParser
-from email.policy import HTTP
 from urllib.parse import parse_qs
 
 Form = dict[str, list[str]]
@@ -27,6 +26,11 @@ def parse_form(body: bytes, content_type: str) -> Form:
 
 
 def _multipart(body: bytes, content_type: str) -> Form:
+    # Imported here: only a mail client's one-click unsubscribe may come as multipart (our own
+    # pages' forms are urlencoded), and the email package's header policies (email.parser is
+    # boto3's anyway) cost every function that reads a form about 3 ms of its cold start.
+    from email.policy import HTTP
+
     head = f"Content-Type: {content_type}\r\n\r\n".encode("latin-1", "replace")
     message = BytesParser(policy=HTTP).parsebytes(head + body)
     form: Form = {}
