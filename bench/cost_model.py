@@ -51,21 +51,22 @@ SERVICE_COMPONENTS = {
     "sqs": SQS_SNS,
     "sns": SQS_SNS,
 }
-# The prices the model uses (bench/prices.json), by name.
-PRICE_NAMES = (
-    "lambda_requests",
-    "lambda_arm64_gb_second",
-    "step_functions_standard_transition",
-    "dynamodb_write_request_unit",
-    "dynamodb_read_request_unit",
-    "eventbridge_custom_event",
-    "eventbridge_scheduler_invocation",
-    "ses_outbound_email",
-    "api_gateway_rest_request",
-    "sqs_standard_request",
-    "sns_publish_request",
-    "sms_finland_message_part",
-)
+# The count each price of bench/prices.json multiplies; the file names the price's component.
+PRICED_COUNTS = {
+    "lambda_requests": "lambda_invocations",
+    "lambda_arm64_gb_second": "lambda_gb_seconds",
+    "step_functions_standard_transition": "transitions",
+    "dynamodb_write_request_unit": "write_units",
+    "dynamodb_read_request_unit": "read_units",
+    "eventbridge_custom_event": "events",
+    "eventbridge_scheduler_invocation": "scheduled_invocations",
+    "ses_outbound_email": "emails",
+    "api_gateway_rest_request": "api_requests",
+    "sqs_standard_request": "sqs_requests",
+    "sns_publish_request": "sns_requests",
+    "sms_finland_message_part": "sms_segments",
+}
+PRICE_NAMES = tuple(PRICED_COUNTS)
 
 
 def component_of(service: str, operation: str, params: Mapping[str, Any] | None = None) -> str:
@@ -75,37 +76,23 @@ def component_of(service: str, operation: str, params: Mapping[str, Any] | None 
     return SERVICE_COMPONENTS.get(service, NOT_PRICED)
 
 
-# ---------------------------------------------------------------- prices
-
-
 @dataclass(frozen=True)
 class Prices:
     taken: str
     region: str
     unit: dict[str, float]  # USD for one unit, by price name
     component: dict[str, str]  # by price name
-    carrier_fee: frozenset[str]  # price names that are carrier fees (not infrastructure)
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> Prices:
         prices = data["prices"]
-        return cls(
-            taken=str(data["taken"]),
-            region=str(data["region"]),
-            unit={name: float(p["usd"]) / float(p["per"]) for name, p in prices.items()},
-            component={name: str(p["component"]) for name, p in prices.items()},
-            carrier_fee=frozenset(n for n, p in prices.items() if p.get("carrier_fee")),
-        )
+        unit = {name: float(p["usd"]) / float(p["per"]) for name, p in prices.items()}
+        component = {name: str(p["component"]) for name, p in prices.items()}
+        return cls(str(data["taken"]), str(data["region"]), unit, component)
 
     @classmethod
     def load(cls, path: Path = PRICES_FILE) -> Prices:
         return cls.from_data(json.loads(path.read_text(encoding="utf-8")))
-
-    def __getitem__(self, name: str) -> float:
-        return self.unit[name]
-
-
-# ---------------------------------------------------------------- what one survey makes
 
 
 @dataclass
@@ -129,21 +116,9 @@ class Counts:
 
 def cost_per_1000(counts: Counts, prices: Prices) -> dict[str, float]:
     """USD per 1,000 surveys by component."""
-    p = prices
-    per_survey = {
-        LAMBDA: counts.lambda_invocations * p["lambda_requests"]
-        + counts.lambda_gb_seconds * p["lambda_arm64_gb_second"],
-        STEP_FUNCTIONS: counts.transitions * p["step_functions_standard_transition"],
-        DYNAMODB: counts.write_units * p["dynamodb_write_request_unit"]
-        + counts.read_units * p["dynamodb_read_request_unit"],
-        EVENTBRIDGE: counts.events * p["eventbridge_custom_event"]
-        + counts.scheduled_invocations * p["eventbridge_scheduler_invocation"],
-        SES: counts.emails * p["ses_outbound_email"],
-        API_GATEWAY: counts.api_requests * p["api_gateway_rest_request"],
-        SQS_SNS: counts.sqs_requests * p["sqs_standard_request"]
-        + counts.sns_requests * p["sns_publish_request"],
-        SMS_CARRIER: counts.sms_segments * p["sms_finland_message_part"],
-    }
+    per_survey = dict.fromkeys(COMPONENTS, 0.0)
+    for name, count in PRICED_COUNTS.items():
+        per_survey[prices.component[name]] += getattr(counts, count) * prices.unit[name]
     return {component: usd * 1000 for component, usd in per_survey.items()}
 
 
@@ -165,8 +140,6 @@ def lambda_gb_seconds(ms: float, memory_mb: int) -> float:
     """Lambda bills duration rounded up to the millisecond, times memory (1 GB = 1024 MB)."""
     return math.ceil(ms) / 1000 * memory_mb / 1024
 
-
-# ---------------------------------------------------------------- DynamoDB request units
 
 WRITE_BLOCK = 1024  # one write request unit: an item up to 1 KB
 READ_BLOCK = 4096  # one read request unit: 4 KB strongly consistent, 8 KB eventually
@@ -348,8 +321,6 @@ def read_units(operation: str, params: Mapping[str, Any], response: Mapping[str,
     return 0.0
 
 
-# ---------------------------------------------------------------- EventBridge, SES, SMS
-
 EVENT_CHUNK = 64 * 1024
 
 
@@ -380,9 +351,6 @@ def sms_segments(text: str) -> int:
     from survey_core.messages.sms import sms_size
 
     return sms_size(text).segments
-
-
-# ---------------------------------------------------------------- a scenario's calls -> counts
 
 
 def add_call(counts: Counts, call: Mapping[str, Any], context: WriteContext) -> str:
@@ -438,9 +406,6 @@ def add_invocations(
         counts.lambda_invocations += 1
         ms = invocation.ms if billed_ms is None else billed_ms
         counts.lambda_gb_seconds += lambda_gb_seconds(ms, memory_mb[invocation.function])
-
-
-# ---------------------------------------------------------------- the scenarios
 
 
 @dataclass(frozen=True)
