@@ -21,6 +21,7 @@ from bench.summary import (
     ERROR,
     REPO_ROOT,
     Row,
+    capture,
     document,
     load_average,
     machine_facts,
@@ -88,8 +89,7 @@ def rows_of(name: str, entry: dict[str, Any]) -> list[Row]:
 
 
 def _git(*args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True)  # noqa: S603, S607
-    return done.stdout.strip()
+    return capture(["git", *args], cwd=REPO_ROOT).stdout.strip()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

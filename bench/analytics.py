@@ -26,8 +26,6 @@ START_DAY = "2026-08-31"  # a Monday
 MINUTES_PER_MONTH = 30 * 24 * 60
 EXPORT_MEMORY_GB = 0.5  # LakeExportFunction's memory (template Globals: 512 MB)
 
-# ---------------------------------------------------------------- generated answers
-
 
 def generate(root: Path, answers: int) -> dict[str, int]:
     """The lake's responses, messages, escalations and churn objects for `answers` answers over
@@ -173,9 +171,6 @@ def duckdb_figures(sizes: Sequence[int]) -> list[dict[str, Any]]:
     return figures
 
 
-# ---------------------------------------------------------------- the local stack
-
-
 def local_figures(lag_answers: int) -> dict[str, Any]:
     """Export lag per answer, and the demo flow's lake: objects, rows and bytes per answer."""
     from infra.local.lake_flow import PURCHASE, LakeFlow, Plan, demo_plans
@@ -255,18 +250,15 @@ def local_figures(lag_answers: int) -> dict[str, Any]:
     return figures
 
 
-# ---------------------------------------------------------------- cost model
-
-
 def cost_model(demo: dict[str, Any], answers: int = 1_000_000) -> dict[str, Any]:
     """The export's cost for `answers` answers in a month, spread over it (the fewest records
     per batch), with the demo's rows and bytes per answer; the model is in docs/analytics.md."""
-    lake_prices = json.loads(PRICES_FILE.read_text(encoding="utf-8"))["lake"]["prices"]
-    prices = json.loads(PRICES_FILE.read_text(encoding="utf-8"))["prices"]
+    data = json.loads(PRICES_FILE.read_text(encoding="utf-8"))
+    lake_prices = data["lake"]["prices"]
+    prices = {**lake_prices, **data["prices"]}
 
     def price(name: str) -> float:
-        entry = prices[name] if name in prices else lake_prices[name]
-        return float(entry["usd"]) / float(entry["per"])
+        return float(prices[name]["usd"]) / float(prices[name]["per"])
 
     bytes_per_answer = demo["bytes_batched"] / demo["answers"]
     records_per_minute = demo["stream_records"] / demo["answers"] * answers / MINUTES_PER_MONTH
@@ -304,9 +296,6 @@ def cost_model(demo: dict[str, Any], answers: int = 1_000_000) -> dict[str, Any]
 
 
 EXPORT_MS = 300  # a minute's batch: map the records, a few PutObjects (assumed; see docs)
-
-
-# ---------------------------------------------------------------- output
 
 
 def summary(result: dict[str, Any]) -> list[Row]:

@@ -28,6 +28,7 @@ from bench.summary import (
     OK,
     OVER,
     Row,
+    capture,
     cli,
     human_ms,
     print_table,
@@ -114,13 +115,7 @@ def lambda_python() -> Interpreter | None:
     script += "platform.python_version(), platform.machine()]))"
     for extra in ({"PYENV_VERSION": "3.13.0"}, {}):
         try:
-            done = subprocess.run(  # noqa: S603 - a python we name
-                ["python3.13", "-c", script],  # noqa: S607
-                env={**os.environ, **extra},
-                capture_output=True,
-                text=True,
-                timeout=60,
-            )
+            done = capture(["python3.13", "-c", script], env={**os.environ, **extra}, timeout=60)
         except (OSError, subprocess.TimeoutExpired):
             continue
         found = Interpreter(*json.loads(done.stdout)) if done.returncode == 0 else None
@@ -211,9 +206,7 @@ def _pip_target(interpreter: Interpreter, kind: str, requirements: list[str], *o
     print(f"installing {', '.join(requirements)} into {target} ...", flush=True)
     pip = "pip install --quiet --disable-pip-version-check --root-user-action=ignore"
     command = [interpreter.executable, "-m", *pip.split(), "--only-binary=:all:", "--target"]
-    done = subprocess.run(  # noqa: S603
-        [*command, str(target), *opts, *requirements], capture_output=True, text=True
-    )
+    done = capture([*command, str(target), *opts, *requirements])
     if done.returncode != 0:
         raise RuntimeError(f"pip install {requirements} failed: {done.stderr.strip()[-800:]}")
     marker.write_text(key + "\n", encoding="utf-8")
@@ -312,14 +305,8 @@ def import_once(
         )
     else:
         environment["PYTHONDONTWRITEBYTECODE"] = "1"
-    done = subprocess.run(  # noqa: S603 - our interpreter, our script
-        [layout.interpreter.executable, "-s", *extra, "-c", MEASURE, target.module],
-        env=environment,
-        cwd=CACHE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    command = [layout.interpreter.executable, "-s", *extra, "-c", MEASURE, target.module]
+    done = capture(command, env=environment, cwd=CACHE_DIR, timeout=300)
     if done.returncode != 0:
         failure = done.stderr.strip()[-1500:]
         raise RuntimeError(f"{target.name}: import {target.module} failed ({mode}):\n{failure}")

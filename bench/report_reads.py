@@ -167,9 +167,7 @@ def _store_tasks(tasks: list[tuple[str, int, datetime, dict[str, str]]]) -> None
             batch.save(task)
 
 
-def _measure(
-    responses: int,
-) -> tuple[Counter[str], float, dict[str, tuple[int, float, float, int]]]:
+def _measure(responses: int) -> tuple[Counter[str], float, dict[str, dict[str, Any]]]:
     """The report's items by operation and seconds, and the results pages, at one size."""
     import boto3
     from moto import mock_aws
@@ -246,13 +244,13 @@ def _results_app(template: Any) -> Any:
     return results
 
 
-def _results_pages(template: Any, period: Any) -> dict[str, tuple[int, float, float, int]]:
+def _results_pages(template: Any, period: Any) -> dict[str, dict[str, Any]]:
     """Each page through the results app (Chalice's test client: the routes and code behind
-    API Gateway): (items read, seconds, its reads alone, bytes)."""
+    API Gateway), its reads counted and replayed alone."""
     from chalice.test import Client
 
     app = _results_app(template)
-    found = {}
+    found: dict[str, dict[str, Any]] = {}
     days = {"first": period.first_day.isoformat(), "last": period.last_day.isoformat()}
     with Client(app.app) as client:
         for path in RESULTS_PAGES.values():  # warm: fonts, templates, each route's first call
@@ -267,13 +265,12 @@ def _results_pages(template: Any, period: Any) -> dict[str, tuple[int, float, fl
                 if page.status_code != 200:
                     raise RuntimeError(f"{name}: HTTP {page.status_code}")
                 floors.append(_reads_alone(calls))
-            items = items_read(calls).total()
-            found[name] = (
-                items,
-                statistics.median(times),
-                statistics.median(floors),
-                len(page.body),
-            )
+            found[name] = {
+                "items_read": items_read(calls).total(),
+                "server_ms": round(statistics.median(times) * 1000, 1),
+                "reads_alone_ms": round(statistics.median(floors) * 1000, 1),
+                "page_bytes": len(page.body),
+            }
     return found
 
 
@@ -311,21 +308,11 @@ def run(sizes: tuple[int, ...] = (1000, 10_000, 100_000)) -> dict[str, Any]:
         for size, (counted, seconds, _) in measured.items()
     ]
     pages = {
-        name: [
-            {
-                "responses": size,
-                "items_read": measured[size][2][name][0],
-                "server_ms": round(measured[size][2][name][1] * 1000, 1),
-                "reads_alone_ms": round(measured[size][2][name][2] * 1000, 1),
-                "page_bytes": measured[size][2][name][3],
-                "ratio_to_first": round(
-                    measured[size][2][name][0] / max(1, measured[sizes[0]][2][name][0]), 3
-                ),
-            }
-            for size in sizes
-        ]
-        for name in RESULTS_PAGES
+        name: [{"responses": n, **measured[n][2][name]} for n in sizes] for name in RESULTS_PAGES
     }
+    for by_size in pages.values():
+        for page in by_size:
+            page["ratio_to_first"] = round(page["items_read"] / max(1, by_size[0]["items_read"]), 3)
     rows = [(p["responses"], name, p["items_read"], p["server_ms"], p["reads_alone_ms"],
              p["page_bytes"]) for name, by_size in pages.items() for p in by_size]  # fmt: skip
     headers = ("responses", "page", "items read", "server ms", "its reads alone ms", "bytes")

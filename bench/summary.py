@@ -9,6 +9,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -167,6 +168,11 @@ def machine_facts() -> dict[str, Any]:
         "python_executable": sys.executable,
         "load_average_at_start": load_average(),
     }
+
+
+def capture(command: Sequence[str], **options: Any) -> subprocess.CompletedProcess[str]:
+    """A command's output as text: git, our own interpreters, never a shell."""
+    return subprocess.run(command, capture_output=True, text=True, check=False, **options)  # noqa: S603
 
 
 def write_json(path: Path, result: Mapping[str, Any]) -> None:
