@@ -348,7 +348,6 @@ def run(
     sizes: tuple[int, ...] = (100_000, 1_000_000), lag_answers: int = 10, skip_stack: bool = False
 ) -> dict[str, Any]:
     """skip_stack: the DuckDB figures only."""
-    sys.path.insert(0, str(REPO_ROOT / "layers" / "survey_core"))  # the demo's sampling rule
     result: dict[str, Any] = {}
     if not skip_stack:
         print("local stack: the demo flow, then export lag ...", flush=True)

@@ -584,7 +584,6 @@ def run(time_scale: float = 14400.0, billed_ms: float | None = None) -> dict[str
     """billed_ms: bill every Lambda invocation this long instead of its measured run time."""
     from infra.local.process import running_stack
 
-    sys.path.insert(0, str(REPO_ROOT / "layers" / "survey_core"))  # survey_core.messages.sms
     prices = Prices.load()
     with running_stack(time_scale=time_scale, start_time=START, log_name="bench-cost.log") as info:
         bench = CostBench(info, billed_ms)

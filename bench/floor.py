@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import statistics
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -13,7 +12,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from bench.summary import REPO_ROOT, Row, format_table, ratio_text, verdict
+from bench.summary import Row, format_table, ratio_text, verdict
 
 
 @contextmanager
@@ -70,7 +69,6 @@ def bench_stack(start_time: str, log_name: str) -> Iterator[tuple[dict[str, Any]
                 "POWERTOOLS_TRACE_DISABLED": "true",
             }
         )
-        sys.path.insert(0, str(REPO_ROOT / "layers" / "survey_core"))
         yield info, local
 
 

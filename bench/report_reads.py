@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench.summary import INFO, OK, OVER, REPO_ROOT, Row, cli, print_table, verdict
+from bench.summary import INFO, OK, OVER, Row, cli, print_table, verdict
 
 TARGET_RATIO = 1.2  # the combinations not yet seen at 1,000 responses (docstring)
 REGION = "eu-north-1"
@@ -293,7 +293,6 @@ def run(sizes: tuple[int, ...] = (1000, 10_000, 100_000)) -> dict[str, Any]:
         }
     )
     os.environ.pop("AWS_ENDPOINT_URL", None)
-    sys.path.insert(0, str(REPO_ROOT / "layers" / "survey_core"))
     measured = {size: _measure(size) for size in sizes}
     first = measured[sizes[0]][0].total()
     report = [

@@ -182,8 +182,8 @@ def write_json(path: Path, result: Mapping[str, Any]) -> None:
 
 def cli(run: Callable[..., dict[str, Any]], argv: Sequence[str] | None = None) -> int:
     """`python -m bench.<name>`: run()'s keyword arguments are the options (repeats=15 is
-    --repeats 15; a tuple takes several values, a bool is a flag); run prints its own tables,
-    then the bench's summary rows are printed and the figures written to --json."""
+    --repeats 15; a tuple takes several values, a bool is a flag), survey_core is on the path;
+    run prints its own tables, then come the bench's summary rows and the --json file."""
     module = sys.modules[run.__module__]
     parser = argparse.ArgumentParser(description=(module.__doc__ or "").split("\n")[0])
     for name, parameter in inspect.signature(run).parameters.items():
@@ -198,6 +198,7 @@ def cli(run: Callable[..., dict[str, Any]], argv: Sequence[str] | None = None) -
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = vars(parser.parse_args(argv))
     json_path = args.pop("json")
+    sys.path.insert(0, str(REPO_ROOT / "layers" / "survey_core"))  # as the functions' layer
     result = run(**args)
     print("\n" + summary_table(module.summary(result)))
     if json_path:
