@@ -524,6 +524,8 @@ def summary(result: dict[str, Any]) -> list[Row]:
 
 def run(repeats: int = 15, breakdown: str = "over", breakdown_runs: int = 3) -> dict[str, Any]:
     """breakdown: python -X importtime for the functions over target (over), all, or none."""
+    if breakdown not in ("over", "all", "none"):
+        raise SystemExit(f"--breakdown {breakdown}: over, all or none")
     functions = sam.functions()
     layout = choose_layout(functions)
     built = layout.name == "built"
