@@ -105,7 +105,9 @@ def _floor_answer(
                     "series": {"S": f"post-purchase#{series}"},
                     "bucket": {"S": counter_bucket(day, SEGMENT)},
                 },
-                "UpdateExpression": f"SET segment = :segment {update}",
+                # segment is a reserved word: a name placeholder, as PynamoDB's own update
+                "UpdateExpression": f"SET #segment = :segment {update}",
+                "ExpressionAttributeNames": {"#segment": "segment"},
                 "ExpressionAttributeValues": {":one": {"N": "1"}, ":segment": segment},
             }
         }
