@@ -1,14 +1,6 @@
-"""`make bench`: every benchmark, each in its own process, its table printed as it goes; then
-one summary table (figure, value, target, verdict) and all figures as JSON.
-
-    .venv/bin/python -m bench [--quick] [--json .bench/results.json] [--only NAME ...]
-                              [--skip NAME ...]
-
-Benchmarks: cold_start, packages (both need `make build`), trigger_cost, collect_cost,
-report_reads, lifecycle, cost_model, e2e, analytics. --quick: fewer repetitions and events, for
-a smoke run (its figures are noisier; the JSON says quick). Exit 1 if a benchmark failed to run;
-a figure over its target is reported, not an error.
-"""
+"""`make bench`: every benchmark in its own process, then one summary table and all figures as
+JSON. --quick: fewer repetitions, for a smoke run. Exit 1 if a benchmark failed to run; a
+figure over its target is reported, not an error."""
 
 from __future__ import annotations
 
@@ -27,15 +19,17 @@ from typing import Any
 
 from bench.summary import (
     ERROR,
+    REPO_ROOT,
     Row,
+    capture,
     document,
     load_average,
     machine_facts,
     summary_table,
     worst,
+    write_json,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_JSON = REPO_ROOT / ".bench" / "results.json"
 
 
@@ -44,10 +38,6 @@ class Bench:
     name: str
     args: tuple[str, ...] = ()
     quick_args: tuple[str, ...] = ()
-
-    @property
-    def module(self) -> str:
-        return f"bench.{self.name}"
 
 
 BENCHES = (
@@ -65,16 +55,15 @@ NAMES = tuple(b.name for b in BENCHES)
 
 
 def run_bench(bench: Bench, quick: bool, scratch: Path) -> dict[str, Any]:
-    """Run one benchmark as `python -m bench.<name> ... --json FILE`; its output streams."""
+    """`python -m bench.<name> ... --json FILE`, its output streaming."""
     out = scratch / f"{bench.name}.json"
-    command = [sys.executable, "-m", bench.module, *(bench.quick_args if quick else bench.args)]
-    print(f"\n=== {bench.name}: {' '.join(command[1:])}", flush=True)
+    command = ["-m", f"bench.{bench.name}", *(bench.quick_args if quick else bench.args)]
+    print(f"\n=== {bench.name}: {' '.join(command)}", flush=True)
     began = time.perf_counter()
-    done = subprocess.run([*command, "--json", str(out)], cwd=REPO_ROOT, check=False)  # noqa: S603
-    seconds = round(time.perf_counter() - began, 1)
+    done = subprocess.run([sys.executable, *command, "--json", str(out)], cwd=REPO_ROOT)  # noqa: S603
     entry: dict[str, Any] = {
-        "command": command[1:],
-        "seconds": seconds,
+        "command": command,
+        "seconds": round(time.perf_counter() - began, 1),
         "exit_code": done.returncode,
     }
     if out.is_file():
@@ -82,7 +71,10 @@ def run_bench(bench: Bench, quick: bool, scratch: Path) -> dict[str, Any]:
     entry["ok"] = done.returncode == 0 and "result" in entry
     if not entry["ok"]:
         entry["error"] = f"exit code {done.returncode}" + ("" if out.is_file() else ", no figures")
-    print(f"=== {bench.name}: {seconds:.0f} s" + ("" if entry["ok"] else f", {entry['error']}"))
+    print(
+        f"=== {bench.name}: {entry['seconds']:.0f} s"
+        + ("" if entry["ok"] else f", {entry['error']}")
+    )
     return entry
 
 
@@ -90,67 +82,54 @@ def rows_of(name: str, entry: dict[str, Any]) -> list[Row]:
     if not entry.get("ok"):
         return [Row(name, name, f"did not run: {entry.get('error', 'not run')}", "-", ERROR)]
     try:
-        module = importlib.import_module(f"bench.{name}")
-        rows: list[Row] = module.summary(entry["result"])
+        rows: list[Row] = importlib.import_module(f"bench.{name}").summary(entry["result"])
     except Exception as error:  # a summary bug must not lose the other figures
         return [Row(name, name, f"summary failed: {type(error).__name__}: {error}", "-", ERROR)]
     return rows
 
 
-def _git() -> dict[str, Any]:
-    def git(*args: str) -> str:
-        done = subprocess.run(  # noqa: S603
-            ["git", *args],  # noqa: S607
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        return done.stdout.strip()
-
-    changed = [line for line in git("status", "--porcelain").splitlines() if line]
-    return {"commit": git("rev-parse", "HEAD"), "uncommitted_files": len(changed)}
+def _git(*args: str) -> str:
+    return capture(["git", *args], cwd=REPO_ROOT).stdout.strip()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions: a smoke run")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"default {DEFAULT_JSON}")
     parser.add_argument("--only", nargs="+", choices=NAMES, metavar="NAME", help=", ".join(NAMES))
     parser.add_argument("--skip", nargs="+", choices=NAMES, metavar="NAME", default=[])
     args = parser.parse_args(argv)
     selected = [b for b in BENCHES if (not args.only or b.name in args.only)]
-    selected = [b for b in selected if b.name not in args.skip]
     started = datetime.now(UTC)
-    machine = {**machine_facts(), "git": _git()}
-    benches: dict[str, dict[str, Any]] = {}
+    changed = [line for line in _git("status", "--porcelain").splitlines() if line]
+    machine = {
+        **machine_facts(),
+        "git": {"commit": _git("rev-parse", "HEAD"), "uncommitted_files": len(changed)},
+    }
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
-        for bench in selected:
-            benches[bench.name] = run_bench(bench, args.quick, Path(scratch))
+        benches = {
+            b.name: run_bench(b, args.quick, Path(scratch))
+            for b in selected
+            if b.name not in args.skip
+        }
     rows = [row for name, entry in benches.items() for row in rows_of(name, entry)]
     machine["load_average_at_end"] = load_average()
-    cold = benches.get("cold_start", {}).get("result", {})
-    if cold:
-        machine["python_cold_start"] = cold.get("python")
+    if benches.get("cold_start", {}).get("result"):
+        machine["python_cold_start"] = benches["cold_start"]["result"].get("python")
+    command = [Path(sys.executable).name, "-m", "bench", *(argv or sys.argv[1:])]
+    finished = datetime.now(UTC)
     result = document(
         machine=machine,
         benches=benches,
         rows=rows,
-        command=[Path(sys.executable).name, "-m", "bench", *(argv or sys.argv[1:])],
+        command=command,
         quick=args.quick,
         started=started,
-        finished=datetime.now(UTC),
+        finished=finished,
     )
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print_summary(rows, machine, args.json, args.quick)
-    return 1 if worst(r.verdict for r in rows) == ERROR else 0
-
-
-def print_summary(rows: list[Row], machine: dict[str, Any], path: Path, quick: bool) -> None:
-    print("\n\nsummary" + (" (--quick: fewer repetitions, noisier figures)" if quick else ""))
-    print()
-    print(summary_table(rows))
+    write_json(args.json, result)
+    print("\n\nsummary" + (" (--quick: fewer repetitions, noisier figures)" if args.quick else ""))
+    print("\n" + summary_table(rows))
     lambda_python = (machine.get("python_cold_start") or {}).get("version", "-")
     print(
         f"\nmachine: {machine['cpu_model']}, {machine['cpu_count']} CPUs, {machine['memory']}, "
@@ -159,8 +138,10 @@ def print_summary(rows: list[Row], machine: dict[str, Any], path: Path, quick: b
         "(other processes may have run meanwhile)"
     )
     over = [r.figure for r in rows if r.verdict not in ("ok", "info")]
-    print(f"over target or failed: {len(over)} of {len(rows)} figures")
-    print(f"figures written to {path}")
+    print(
+        f"over target or failed: {len(over)} of {len(rows)} figures\nfigures written to {args.json}"
+    )
+    return 1 if worst(r.verdict for r in rows) == ERROR else 0
 
 
 if __name__ == "__main__":

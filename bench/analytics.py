@@ -1,30 +1,13 @@
 # ruff: noqa: S608 - every SQL text here is built from this module's own constants
-"""The data lake (docs/analytics.md): export lag, DuckDB time per named query, export cost.
-
-- Export lag: on the local stack, surveys answered on the survey page one after another; for
-  each, the wall time from the answer's POST to the first lake object under responses/ that
-  holds its row (the stream, the export function, S3). Locally the stream is delivered as soon
-  as it is written; in AWS the event source mapping's batching window (60 s) comes on top.
-- DuckDB: answers (and their messages, callback tasks and a churn list) generated straight
-  into the lake's layout by DuckDB itself (gzip JSON lines under <table>/dt=<day>/, as the
-  export writes them), then every named query of template.yaml, translated by sqlglot, timed
-  over the tables loaded into memory once (tools/lake_sql.connect, what `tools.lake query` and
-  `make analytics` do; the load timed apart) and over views of the files (each query parses
-  the gzip JSON again). Target: each under 2 s at 1,000,000 answers, in memory. The CPU
-  seconds are given too: on a shared machine they vary less than the wall time.
-- Cost: the export's modelled cost per 1,000,000 answers (model below, prices with sources),
-  from the rows and bytes per answer the local stack's lake holds after the demo flow.
-
-    .venv/bin/python -m bench.analytics [--sizes 100000 1000000] [--lag-answers 10] [--skip-stack]
-                                        [--json PATH]
-"""
+"""The data lake (docs/analytics.md): export lag on the local stack, DuckDB time per named
+query over generated answers (in memory, and over the files), and the export's modelled cost
+per 1,000,000 answers from the demo flow's lake. Target: each query under 2 s at 1,000,000
+answers, in memory."""
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import json
-import math
 import statistics
 import sys
 import tempfile
@@ -33,9 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.summary import OK, OVER, Row
+from bench.summary import OK, OVER, REPO_ROOT, Row, cli, print_table
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 PRICES_FILE = REPO_ROOT / "bench" / "prices.json"
 TARGET_QUERY_SECONDS = 2.0
 DAYS = 84  # twelve weeks of answers
@@ -43,39 +25,6 @@ QUERY_RUNS = 3  # each named query is timed this many times: the median is the f
 START_DAY = "2026-08-31"  # a Monday
 MINUTES_PER_MONTH = 30 * 24 * 60
 EXPORT_MEMORY_GB = 0.5  # LakeExportFunction's memory (template Globals: 512 MB)
-
-# Prices not in bench/prices.json (they are the lake's only): list prices as published for US
-# East (N. Virginia) when these were taken; Stockholm's may differ by some per cent. Re-check
-# on the source page before relying on them.
-LAKE_PRICES: dict[str, dict[str, Any]] = {
-    "s3_put_request": {
-        "usd": 0.005,
-        "per": 1000,
-        "unit": "S3 Standard PUT, COPY, POST or LIST request",
-        "source": "https://aws.amazon.com/s3/pricing/",
-    },
-    "s3_standard_gb_month": {
-        "usd": 0.023,
-        "per": 1,
-        "unit": "GB-month of S3 Standard storage, first 50 TB",
-        "source": "https://aws.amazon.com/s3/pricing/",
-    },
-    "athena_tb_scanned": {
-        "usd": 5.0,
-        "per": 1,
-        "unit": "TB of data scanned by an Athena SQL query (10 MB minimum per query)",
-        "source": "https://aws.amazon.com/athena/pricing/",
-    },
-    "secrets_manager_secret_month": {
-        "usd": 0.40,
-        "per": 1,
-        "unit": "secret stored, per month",
-        "source": "https://aws.amazon.com/secrets-manager/pricing/",
-    },
-}
-
-
-# ---------------------------------------------------------------- generated answers
 
 
 def generate(root: Path, answers: int) -> dict[str, int]:
@@ -222,9 +171,6 @@ def duckdb_figures(sizes: Sequence[int]) -> list[dict[str, Any]]:
     return figures
 
 
-# ---------------------------------------------------------------- the local stack
-
-
 def local_figures(lag_answers: int) -> dict[str, Any]:
     """Export lag per answer, and the demo flow's lake: objects, rows and bytes per answer."""
     from infra.local.lake_flow import PURCHASE, LakeFlow, Plan, demo_plans
@@ -304,28 +250,15 @@ def local_figures(lag_answers: int) -> dict[str, Any]:
     return figures
 
 
-# ---------------------------------------------------------------- cost model
-
-
 def cost_model(demo: dict[str, Any], answers: int = 1_000_000) -> dict[str, Any]:
-    """The export's cost for `answers` answers in a month, spread over it (the worst case for
-    batching: the least records per batch), with the demo's rows and bytes per answer.
-
-    - Lambda: the event source mapping batches a minute of records per stream (BatchSize 1,000
-      is not reached below ~1,000 records a minute), so each of the three streams invokes the
-      function about once a minute whenever anything changed: 3 x 43,200 invocations a month,
-      each about EXPORT_MS at 512 MB. DynamoDB Streams reads by a Lambda trigger are free.
-    - S3: one PUT per lake table and day of a batch: 5 objects a minute (responses, comments,
-      invitations, messages, escalations). Storage: the demo's compressed bytes per answer,
-      kept LakeRetentionDays (730 days: 24 months of storage per month of answers).
-    - Secrets Manager: one secret; its GetSecretValue once per cold start (negligible).
-    - Athena: each named query scans at most the period's partitions of the tables it reads;
-      the whole lake of the month is the upper bound."""
-    prices = json.loads(PRICES_FILE.read_text(encoding="utf-8"))["prices"]
+    """The export's cost for `answers` answers in a month, spread over it (the fewest records
+    per batch), with the demo's rows and bytes per answer; the model is in docs/analytics.md."""
+    data = json.loads(PRICES_FILE.read_text(encoding="utf-8"))
+    lake_prices = data["lake"]["prices"]
+    prices = {**lake_prices, **data["prices"]}
 
     def price(name: str) -> float:
-        entry = prices[name] if name in prices else LAKE_PRICES[name]
-        return float(entry["usd"]) / float(entry["per"])
+        return float(prices[name]["usd"]) / float(prices[name]["per"])
 
     bytes_per_answer = demo["bytes_batched"] / demo["answers"]
     records_per_minute = demo["stream_records"] / demo["answers"] * answers / MINUTES_PER_MONTH
@@ -358,14 +291,11 @@ def cost_model(demo: dict[str, Any], answers: int = 1_000_000) -> dict[str, Any]
         "athena_usd_per_query_whole_month": round(
             max(lake_gb / 1000, 10e6 / 1e12) * price("athena_tb_scanned"), 5
         ),
-        "prices": {name: LAKE_PRICES[name] for name in LAKE_PRICES},
+        "prices": lake_prices,
     }
 
 
 EXPORT_MS = 300  # a minute's batch: map the records, a few PutObjects (assumed; see docs)
-
-
-# ---------------------------------------------------------------- output
 
 
 def summary(result: dict[str, Any]) -> list[Row]:
@@ -414,45 +344,24 @@ def summary(result: dict[str, Any]) -> list[Row]:
     return rows
 
 
-def print_table(rows: list[Row]) -> None:
-    width = max(len(r.figure) for r in rows)
-    value_width = max(len(r.value) for r in rows)
-    for row in rows:
-        print(f"{row.figure:<{width}}  {row.value:<{value_width}}  {row.target:<8}  {row.verdict}")
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--lag-answers", type=int, default=10)
-    parser.add_argument("--skip-stack", action="store_true", help="DuckDB figures only")
-    parser.add_argument("--json", type=Path)
-    args = parser.parse_args(argv)
-    sys.path.insert(0, str(REPO_ROOT / "layers" / "survey_core"))  # the demo's sampling rule
+def run(
+    sizes: tuple[int, ...] = (100_000, 1_000_000), lag_answers: int = 10, skip_stack: bool = False
+) -> dict[str, Any]:
+    """skip_stack: the DuckDB figures only."""
     result: dict[str, Any] = {}
-    if not args.skip_stack:
+    if not skip_stack:
         print("local stack: the demo flow, then export lag ...", flush=True)
-        result.update(local_figures(args.lag_answers))
+        result.update(local_figures(lag_answers))
         result["cost"] = cost_model(result["demo"])
+        rows = [
+            *result["cost"]["usd"].items(),
+            ("storage, 730 days", result["cost"]["usd_storage_730_days"]),
+        ]
+        print_table("export cost per 1,000,000 answers in a month", ("USD", ""), rows, "lr")
     print("DuckDB over generated answers ...", flush=True)
-    result["duckdb"] = duckdb_figures(args.sizes)
-    rows = summary(result)
-    print()
-    print_table(rows)
-    if "cost" in result:
-        cost = result["cost"]
-        print(
-            f"\ncost per 1,000,000 answers in a month (USD; {cost['bytes_per_answer']} bytes and "
-            f"{cost['stream_records_per_answer']} stream records per answer):"
-        )
-        for name, usd in cost["usd"].items():
-            print(f"  {name:<22} {usd:>8.4f}")
-        print(f"  {'storage, 730 days':<22} {cost['usd_storage_730_days']:>8.4f}")
-        print(f"  {'total':<22} {cost['usd_total']:>8.2f}")
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    return 0 if all(math.isfinite(r.number or 0) for r in rows) else 1
+    result["duckdb"] = duckdb_figures(sizes)
+    return result
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli(run))

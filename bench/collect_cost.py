@@ -1,36 +1,21 @@
 """Benchmark: one answer POST on the local survey endpoint next to its floor, in the same run.
 
-The POST is a browser's form submit to /s/{token} on the local stack (Chalice's local server,
-the collect handler, moto over HTTP): a first answer with a score and a comment, to an
-invitation whose lifecycle waits on a task token. It is the only way a web answer is stored:
-the one-tap link's GET before it only reads (mail scanners open every link), so it is not
-measured here. The floor is the AWS calls any correct
-implementation of that answer must make, made directly with boto3 from this process:
-
-- Query by_link_token (the token is not the table key) and GetItem the invitation
-  (consistent: the task token and the status must be current);
-- GetItem the response (consistent: a changed answer moves its old count);
-- TransactWriteItems: the response (conditional), the invitation's status (conditional),
-  the counters of every segment key;
-- SendTaskSuccess, so the lifecycle stops reminding;
-- PutEvents (Survey Response Received).
-
-Both paths are interleaved answer by answer, so machine noise hits them alike. The requests
-of the POST are counted by the local stack (GET /_local/requests), the floor's in-process.
-
-    make bench            # or: .venv/bin/python -m bench.collect_cost --answers 200 [--json PATH]
-"""
+The POST is a browser's form submit to /s/{token} (Chalice's local server, the collect handler,
+moto over HTTP): a first answer with a score and a comment, to an invitation whose lifecycle
+waits on a task token. The floor is the calls any correct answer must make, with boto3: Query
+by_link_token and GetItem the invitation (consistent), GetItem the response (consistent),
+TransactWriteItems (response, invitation status, counters), SendTaskSuccess, PutEvents. The
+POST's requests are counted by the local stack (GET /_local/requests), the floor's in-process."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
-import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from bench.floor import (
@@ -39,9 +24,9 @@ from bench.floor import (
     bench_stack,
     counted_requests,
     floor_row,
-    print_against_floor,
+    interleave,
 )
-from bench.summary import Row, write_json
+from bench.summary import Row, cli
 
 TARGET_RATIO = 1.5
 SEGMENT = {
@@ -87,7 +72,7 @@ def _stored_invitation(run_id: str, n: int, now: datetime) -> tuple[str, str]:
 
 
 def _floor_answer(
-    config: Any, clients: tuple[Any, Any, Any], invitation_id: str, token: str, score: int, day: str
+    config: Any, clients: tuple[Any, ...], invitation_id: str, token: str, score: int, day: str
 ) -> None:
     from botocore.exceptions import ClientError
     from survey_core.domain.counters import counter_bucket, segment_of
@@ -120,7 +105,9 @@ def _floor_answer(
                     "series": {"S": f"post-purchase#{series}"},
                     "bucket": {"S": counter_bucket(day, SEGMENT)},
                 },
-                "UpdateExpression": f"SET segment = :segment {update}",
+                # segment is a reserved word: a name placeholder, as PynamoDB's own update
+                "UpdateExpression": f"SET #segment = :segment {update}",
+                "ExpressionAttributeNames": {"#segment": "segment"},
                 "ExpressionAttributeValues": {":one": {"N": "1"}, ":segment": segment},
             }
         }
@@ -185,7 +172,7 @@ def _score(n: int) -> int:
     return 9 + n % 2
 
 
-def run(answers: int) -> dict[str, Any]:
+def run(answers: int = 200) -> dict[str, Any]:
     from infra.local.scenario import http
 
     start = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
@@ -196,93 +183,58 @@ def run(answers: int) -> dict[str, Any]:
 
         config = CollectConfig.from_env(os.environ)
         bind_tables(config.tables, config.region)
-        dynamodb = boto3.client("dynamodb")
-        sfn = boto3.client("stepfunctions")
-        events = boto3.client("events")
+        clients = tuple(boto3.client(s) for s in ("dynamodb", "stepfunctions", "events"))
         now = datetime.now(UTC)
         run_id = uuid.uuid4().hex[:6]
         posts = [_stored_invitation(run_id, n, now) for n in range(-1, answers)]
         floors = [_stored_invitation(run_id + "f", n, now) for n in range(-1, answers)]
-        day = now.date().isoformat()
 
         def post(n: int) -> None:
-            _, token = posts[n + 1]
-            status, _ = http(
-                "POST",
-                f"{info['survey_url']}/s/{token}",
-                {"score": str(_score(n)), "comment": COMMENT},
-            )
+            form = {"score": str(_score(n)), "comment": COMMENT}
+            status, _ = http("POST", f"{info['survey_url']}/s/{posts[n + 1][1]}", form)
             if status != 200:
                 raise RuntimeError(f"answer POST answered HTTP {status}")
 
         def floor(n: int) -> None:
             invitation_id, token = floors[n + 1]
-            _floor_answer(config, (dynamodb, sfn, events), invitation_id, token, _score(n), day)
+            _floor_answer(config, clients, invitation_id, token, _score(n), now.date().isoformat())
 
-        post(-1)  # warm: the handler's clients made, as in a running Lambda
-        floor(-1)
-        timings: dict[str, list[float]] = {"post": [], "floor": []}
-        calls = {"post": 0, "floor": 0}
-        operations: dict[str, dict[str, int]] = {"post": {}, "floor": {}}
-        for n in range(answers):
+        @contextmanager
+        def stack_requests() -> Iterator[list[str]]:
+            made: list[str] = []
             before = local.control("requests")
-            began = time.perf_counter()
-            post(n)
-            timings["post"].append((time.perf_counter() - began) * 1000)
-            after = local.control("requests")
-            for operation, count in after.items():
-                made = count - before.get(operation, 0)
-                if made:
-                    calls["post"] += made
-                    operations["post"][operation] = operations["post"].get(operation, 0) + made
-            with counted_requests() as made_by_floor:
-                began = time.perf_counter()
-                floor(n)
-                timings["floor"].append((time.perf_counter() - began) * 1000)
-            calls["floor"] += len(made_by_floor)
-            for operation in made_by_floor:
-                operations["floor"][operation] = operations["floor"].get(operation, 0) + 1
-    return _report(answers, timings, calls, operations)
+            yield made
+            for operation, count in local.control("requests").items():
+                made += [operation] * (count - before.get(operation, 0))
 
-
-def _report(
-    answers: int,
-    timings: dict[str, list[float]],
-    calls: dict[str, int],
-    operations: dict[str, dict[str, int]],
-) -> dict[str, Any]:
-    measured = MeasuredPath(
-        "answer POST /s/{token} (HTTP, Chalice, handler)", calls["post"], timings["post"]
+        found = interleave(
+            {"post": (post, stack_requests), "floor": (floor, counted_requests)}, answers
+        )
+    print("\ncost of one answer POST (first answer, score and comment), local endpoint")
+    result = against_floor(
+        MeasuredPath(
+            "answer POST /s/{token} (HTTP, Chalice, handler)",
+            found["post"][1].total(),
+            found["post"][0],
+        ),
+        MeasuredPath(
+            "floor (Query, GetItem x2, TransactWrite, SendTaskSuccess, PutEvents)",
+            found["floor"][1].total(),
+            found["floor"][0],
+        ),
+        TARGET_RATIO,
     )
-    floor = MeasuredPath("floor (Query, GetItem x2, TransactWrite, SendTaskSuccess, PutEvents)",
-                         calls["floor"], timings["floor"])  # fmt: skip
-    print_against_floor(
-        "cost of one answer POST (first answer, score and comment)", measured, floor, TARGET_RATIO
-    )
-    for path, counts in operations.items():
-        listed = ", ".join(f"{op} {count / answers:.1f}" for op, count in sorted(counts.items()))
-        print(f"{path} requests per answer: {listed}")
-    return {
-        **against_floor(measured, floor, TARGET_RATIO),
-        "requests_per_answer": {
-            path: {op: round(count / answers, 2) for op, count in sorted(counts.items())}
-            for path, counts in operations.items()
-        },
+    result["requests_per_answer"] = {
+        path: {op: round(count / answers, 2) for op, count in sorted(counts.items())}
+        for path, (_, counts) in found.items()
     }
+    print(f"requests per answer: {result['requests_per_answer']}")
+    return result
 
 
 def summary(result: dict[str, Any]) -> list[Row]:
     return [floor_row("collect_cost", "collect cost per answer POST", result)]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--answers", type=int, default=200, help="answers per path")
-    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
-    args = parser.parse_args(argv)
-    write_json(args.json, run(args.answers))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli(run))

@@ -1,31 +1,12 @@
 """Cost model: what 1,000 surveys cost on AWS by component, counted on the local stack.
 
-The standard end-to-end scenarios run one after another on the local stack built from
-template.yaml and the ASL (infra.local.ladder): answered after the invitation, a detractor
-answered after the invitation (who gets an Amazon Connect task), answered after the SMS
-reminder, never answered. Per scenario this counts, rather than assumes:
-
-- every AWS request the Lambda functions make, by service and operation, with its parameters
-  and response: botocore event hooks on every client in the stack process
-  (GET /_local/function-calls). DynamoDB read and write request units, EventBridge events,
-  SES recipients and SMS segments are derived from them (rules in docs/cost.md);
-- the lifecycle's state transitions, from its execution history (infra.local.ladder), and the
-  requests of its direct integrations (MarkFailed), from the states entered;
-- Lambda invocations and their run time (GET /_local/invocations; the answer page's requests
-  timed by the customer), billed at each function's memory;
-- API Gateway requests: the customer's answer, the one-tap score link (GET, which only opens
-  the page with the score chosen) and the form with a comment (POST, which stores it).
-
-The counts are priced with bench/prices.json (eu-north-1, with the date the prices were taken)
-per scenario and for a mix of scenarios (MIX), against the target: infrastructure (everything
-but SMS carrier fees) at most USD 0.50 per 1,000 surveys.
-
-    .venv/bin/python -m bench.cost_model [--json cost.json] [--billed-ms N]
-"""
+The standard scenarios run on the local stack built from template.yaml and the ASL; every AWS
+request of the functions (with its parameters and response), the lifecycle's transitions and
+direct integrations, the Lambda invocations and the API requests are counted, then priced with
+bench/prices.json per scenario and for a mix. The counting rules are in docs/cost.md."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import re
@@ -38,9 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.summary import Row
+from bench.summary import REPO_ROOT, Row, cli, print_table, verdict
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 PRICES_FILE = REPO_ROOT / "bench" / "prices.json"
 TARGET_INFRASTRUCTURE_PER_1000 = 0.50  # USD per 1,000 surveys, everything but SMS carrier fees
 SOURCE_EVENTS = 1  # the product system's event that starts a survey (PutEvents on our bus)
@@ -71,21 +51,22 @@ SERVICE_COMPONENTS = {
     "sqs": SQS_SNS,
     "sns": SQS_SNS,
 }
-# The prices the model uses (bench/prices.json), by name.
-PRICE_NAMES = (
-    "lambda_requests",
-    "lambda_arm64_gb_second",
-    "step_functions_standard_transition",
-    "dynamodb_write_request_unit",
-    "dynamodb_read_request_unit",
-    "eventbridge_custom_event",
-    "eventbridge_scheduler_invocation",
-    "ses_outbound_email",
-    "api_gateway_rest_request",
-    "sqs_standard_request",
-    "sns_publish_request",
-    "sms_finland_message_part",
-)
+# The count each price of bench/prices.json multiplies; the file names the price's component.
+PRICED_COUNTS = {
+    "lambda_requests": "lambda_invocations",
+    "lambda_arm64_gb_second": "lambda_gb_seconds",
+    "step_functions_standard_transition": "transitions",
+    "dynamodb_write_request_unit": "write_units",
+    "dynamodb_read_request_unit": "read_units",
+    "eventbridge_custom_event": "events",
+    "eventbridge_scheduler_invocation": "scheduled_invocations",
+    "ses_outbound_email": "emails",
+    "api_gateway_rest_request": "api_requests",
+    "sqs_standard_request": "sqs_requests",
+    "sns_publish_request": "sns_requests",
+    "sms_finland_message_part": "sms_segments",
+}
+PRICE_NAMES = tuple(PRICED_COUNTS)
 
 
 def component_of(service: str, operation: str, params: Mapping[str, Any] | None = None) -> str:
@@ -95,37 +76,23 @@ def component_of(service: str, operation: str, params: Mapping[str, Any] | None 
     return SERVICE_COMPONENTS.get(service, NOT_PRICED)
 
 
-# ---------------------------------------------------------------- prices
-
-
 @dataclass(frozen=True)
 class Prices:
     taken: str
     region: str
     unit: dict[str, float]  # USD for one unit, by price name
     component: dict[str, str]  # by price name
-    carrier_fee: frozenset[str]  # price names that are carrier fees (not infrastructure)
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> Prices:
         prices = data["prices"]
-        return cls(
-            taken=str(data["taken"]),
-            region=str(data["region"]),
-            unit={name: float(p["usd"]) / float(p["per"]) for name, p in prices.items()},
-            component={name: str(p["component"]) for name, p in prices.items()},
-            carrier_fee=frozenset(n for n, p in prices.items() if p.get("carrier_fee")),
-        )
+        unit = {name: float(p["usd"]) / float(p["per"]) for name, p in prices.items()}
+        component = {name: str(p["component"]) for name, p in prices.items()}
+        return cls(str(data["taken"]), str(data["region"]), unit, component)
 
     @classmethod
     def load(cls, path: Path = PRICES_FILE) -> Prices:
         return cls.from_data(json.loads(path.read_text(encoding="utf-8")))
-
-    def __getitem__(self, name: str) -> float:
-        return self.unit[name]
-
-
-# ---------------------------------------------------------------- what one survey makes
 
 
 @dataclass
@@ -149,21 +116,9 @@ class Counts:
 
 def cost_per_1000(counts: Counts, prices: Prices) -> dict[str, float]:
     """USD per 1,000 surveys by component."""
-    p = prices
-    per_survey = {
-        LAMBDA: counts.lambda_invocations * p["lambda_requests"]
-        + counts.lambda_gb_seconds * p["lambda_arm64_gb_second"],
-        STEP_FUNCTIONS: counts.transitions * p["step_functions_standard_transition"],
-        DYNAMODB: counts.write_units * p["dynamodb_write_request_unit"]
-        + counts.read_units * p["dynamodb_read_request_unit"],
-        EVENTBRIDGE: counts.events * p["eventbridge_custom_event"]
-        + counts.scheduled_invocations * p["eventbridge_scheduler_invocation"],
-        SES: counts.emails * p["ses_outbound_email"],
-        API_GATEWAY: counts.api_requests * p["api_gateway_rest_request"],
-        SQS_SNS: counts.sqs_requests * p["sqs_standard_request"]
-        + counts.sns_requests * p["sns_publish_request"],
-        SMS_CARRIER: counts.sms_segments * p["sms_finland_message_part"],
-    }
+    per_survey = dict.fromkeys(COMPONENTS, 0.0)
+    for name, count in PRICED_COUNTS.items():
+        per_survey[prices.component[name]] += getattr(counts, count) * prices.unit[name]
     return {component: usd * 1000 for component, usd in per_survey.items()}
 
 
@@ -185,8 +140,6 @@ def lambda_gb_seconds(ms: float, memory_mb: int) -> float:
     """Lambda bills duration rounded up to the millisecond, times memory (1 GB = 1024 MB)."""
     return math.ceil(ms) / 1000 * memory_mb / 1024
 
-
-# ---------------------------------------------------------------- DynamoDB request units
 
 WRITE_BLOCK = 1024  # one write request unit: an item up to 1 KB
 READ_BLOCK = 4096  # one read request unit: 4 KB strongly consistent, 8 KB eventually
@@ -368,8 +321,6 @@ def read_units(operation: str, params: Mapping[str, Any], response: Mapping[str,
     return 0.0
 
 
-# ---------------------------------------------------------------- EventBridge, SES, SMS
-
 EVENT_CHUNK = 64 * 1024
 
 
@@ -400,9 +351,6 @@ def sms_segments(text: str) -> int:
     from survey_core.messages.sms import sms_size
 
     return sms_size(text).segments
-
-
-# ---------------------------------------------------------------- a scenario's calls -> counts
 
 
 def add_call(counts: Counts, call: Mapping[str, Any], context: WriteContext) -> str:
@@ -460,9 +408,6 @@ def add_invocations(
         counts.lambda_gb_seconds += lambda_gb_seconds(ms, memory_mb[invocation.function])
 
 
-# ---------------------------------------------------------------- the scenarios
-
-
 @dataclass(frozen=True)
 class Scenario:
     key: str  # the column heading
@@ -486,25 +431,9 @@ EXPECTED_STATUS = {"unanswered": "expired"}  # the others: answered
 START = datetime(2026, 11, 16, 7, 0, tzinfo=UTC).isoformat()  # Monday 09:00 Helsinki
 
 
-@dataclass
-class Measured:
-    scenario: Scenario
-    counts: Counts
-    requests: dict[str, int]  # "service.Operation" -> per survey, by the functions
-    lifecycle_requests: dict[str, int]  # by the state machine's direct integrations
-    invocations: dict[str, int]  # by function
-    lambda_ms: float  # measured run time of the invocations priced here (not PRICED_ELSEWHERE)
-    lambda_ms_by_function: dict[str, float]
-    messages: str  # emails + SMS that reached the customer
-    status: str
-    not_priced: dict[str, int]
-    dynamodb_units: dict[str, list[float]]  # "function operation" -> [write units, read units]
-
-
 def _customer(info: dict[str, Any], scenario: Scenario) -> Any:
-    """A ladder scenario whose customer answers as on the survey page: the one-tap score link
-    of the message (GET: the page opens with the score chosen, nothing stored) and then the
-    form with a comment (POST: the answer). Each request is timed."""
+    """A ladder scenario whose customer answers as on the survey page, each request timed: the
+    one-tap score link (GET: the page opens, nothing stored), then the form (POST: the answer)."""
     from infra.local.ladder import LadderScenario, Script
     from infra.local.scenario import http
 
@@ -530,42 +459,40 @@ def _customer(info: dict[str, Any], scenario: Scenario) -> Any:
     return customer
 
 
+def _by_operation(calls: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    return dict(Counter(f"{c['service']}.{c['operation']}" for c in calls))
+
+
 class CostBench:
     def __init__(self, info: dict[str, Any], billed_ms: float | None) -> None:
         from infra.local.scenario import LocalStackClient
 
-        self.info = info
+        self.info, self.billed_ms = info, billed_ms
         self.local = LocalStackClient(info)
-        self.billed_ms = billed_ms
         self.dynamodb = self.local.client("dynamodb")
         self.tables: dict[str, Table] = {}
         self.last_seq = max((c["seq"] for c in self.local.control("function-calls")), default=0)
-        names = {
-            f["FunctionName"]: int(f["MemorySize"])
-            for f in self.local.client("lambda").list_functions()["Functions"]
-        }
+        functions = self.local.client("lambda").list_functions()["Functions"]
+        names = {f["FunctionName"]: int(f["MemorySize"]) for f in functions}
         self.memory_mb = {logical: names[name] for logical, name in info["functions"].items()}
         sfn = self.local.client("stepfunctions")
-        definition = sfn.describe_state_machine(
-            stateMachineArn=info["outputs"]["SurveyLifecycleArn"]
-        )["definition"]
+        arn = info["outputs"]["SurveyLifecycleArn"]
+        definition = sfn.describe_state_machine(stateMachineArn=arn)["definition"]
         self.states = json.loads(definition)["States"]
 
-    def measure(self, scenario: Scenario) -> Measured:
+    def measure(self, scenario: Scenario) -> tuple[Counts, dict[str, Any]]:
+        """One survey of the scenario: its counts, and its figures as the JSON has them."""
         first_invocation = len(self.local.control("invocations")["invocations"])
         customer = _customer(self.info, scenario)
         outcome = customer.run()
-        expected = EXPECTED_STATUS.get(scenario.key, "answered")
-        if outcome.status != expected:
+        if outcome.status != EXPECTED_STATUS.get(scenario.key, "answered"):
             raise RuntimeError(f"{scenario.name}: the invitation ended {outcome.status!r}")
         calls = [c for c in self.local.control("function-calls") if c["seq"] > self.last_seq]
         self.last_seq = max([self.last_seq, *(c["seq"] for c in calls)])
         lifecycle_calls = self._lifecycle_calls(outcome.states, outcome.invitation_id)
         context = self._write_context([*calls, *lifecycle_calls])
         counts = Counts(
-            transitions=outcome.transitions,
-            events=SOURCE_EVENTS,
-            api_requests=len(customer.api_ms),
+            transitions=outcome.transitions, events=SOURCE_EVENTS, api_requests=len(customer.api_ms)
         )
         not_priced: Counter[str] = Counter()
         units: dict[str, list[float]] = {}
@@ -575,9 +502,8 @@ class CostBench:
             if component == NOT_PRICED:
                 not_priced[f"{call['service']}.{call['operation']}"] += 1
             elif component == DYNAMODB:
-                spent = units.setdefault(
-                    f"{call.get('function', 'SurveyLifecycle')} {call['operation']}", [0.0, 0.0]
-                )
+                key = f"{call.get('function', 'SurveyLifecycle')} {call['operation']}"
+                spent = units.setdefault(key, [0.0, 0.0])
                 spent[0] += counts.write_units - before[0]
                 spent[1] += counts.read_units - before[1]
         invocations = [
@@ -585,21 +511,23 @@ class CostBench:
             for i in self.local.control("invocations")["invocations"][first_invocation:]
         ] + [Invocation("CollectFunction", ms) for ms in customer.api_ms]
         add_invocations(counts, invocations, self.memory_mb, self.billed_ms)
-        return Measured(
-            scenario=scenario,
-            counts=counts,
-            requests=dict(Counter(f"{c['service']}.{c['operation']}" for c in calls)),
-            lifecycle_requests=dict(
-                Counter(f"{c['service']}.{c['operation']}" for c in lifecycle_calls)
-            ),
-            invocations=dict(Counter(i.function for i in invocations)),
-            lambda_ms=sum(i.ms for i in priced(invocations)),
-            lambda_ms_by_function=_summed((i.function, i.ms) for i in invocations),
-            messages=f"{len(outcome.emails)} + {len(outcome.sms)}",
-            status=outcome.status,
-            not_priced=dict(not_priced),
-            dynamodb_units=units,
-        )
+        ms_by_function: dict[str, float] = {}
+        for i in invocations:
+            ms_by_function[i.function] = round(ms_by_function.get(i.function, 0.0) + i.ms, 1)
+        return counts, {
+            "name": scenario.name,
+            "weight": scenario.weight,
+            "status": outcome.status,
+            "messages_emails_plus_sms": f"{len(outcome.emails)} + {len(outcome.sms)}",
+            "counts_per_survey": asdict(counts),
+            "lambda_invocations_by_function": dict(Counter(i.function for i in invocations)),
+            "lambda_measured_ms": round(sum(i.ms for i in priced(invocations)), 1),
+            "lambda_measured_ms_by_function": ms_by_function,
+            "requests_by_functions": _by_operation(calls),
+            "requests_by_state_machine": _by_operation(lifecycle_calls),
+            "requests_not_priced": dict(not_priced),
+            "dynamodb_units_by_request": units,
+        }
 
     def _lifecycle_calls(self, states: list[str], invitation_id: str) -> list[dict[str, Any]]:
         """The requests of the states entered that call a service directly (not Lambda), with
@@ -617,9 +545,7 @@ class CostBench:
 
     def _write_context(self, calls: list[dict[str, Any]]) -> WriteContext:
         context = WriteContext(self.tables)
-        for call in calls:
-            if call["service"] != "dynamodb":
-                continue
+        for call in (c for c in calls if c["service"] == "dynamodb"):
             for _, request in written_items(call["operation"], call.get("params", {})):
                 name = request["TableName"]
                 if name not in self.tables:
@@ -634,180 +560,99 @@ class CostBench:
         return context
 
 
-def _summed(pairs: Iterable[tuple[str, float]]) -> dict[str, float]:
-    sums: dict[str, float] = {}
-    for key, value in pairs:
-        sums[key] = round(sums.get(key, 0.0) + value, 1)
-    return sums
-
-
 def _resolve(value: Any, invitation_id: str) -> Any:
     """ASL Parameters with their paths filled in: "$.invitationId" and anything else (a time)."""
-    if isinstance(value, dict):
-        resolved = {}
-        for key, item in value.items():
-            if key.endswith(".$"):
-                filled = invitation_id if item == "$.invitationId" else "2026-11-23T07:00:00.000Z"
-                resolved[key[:-2]] = filled
-            else:
-                resolved[key] = _resolve(item, invitation_id)
-        return resolved
     if isinstance(value, list):
         return [_resolve(v, invitation_id) for v in value]
-    return value
-
-
-# ---------------------------------------------------------------- report
+    if not isinstance(value, dict):
+        return value
+    resolved = {}
+    for key, item in value.items():
+        if key.endswith(".$"):
+            filled = invitation_id if item == "$.invitationId" else "2026-11-23T07:00:00.000Z"
+            resolved[key[:-2]] = filled
+        else:
+            resolved[key] = _resolve(item, invitation_id)
+    return resolved
 
 
 def _usd(value: float) -> str:
     return f"{value:.4f}" if value < 0.01 else f"{value:.3f}" if value < 10 else f"{value:.2f}"
 
 
-def report(
-    measured: list[Measured], warm_up: Measured, prices: Prices, billed_ms: float | None
-) -> dict[str, Any]:
-    costs = {m.scenario.key: cost_per_1000(m.counts, prices) for m in measured}
+def run(time_scale: float = 14400.0, billed_ms: float | None = None) -> dict[str, Any]:
+    """billed_ms: bill every Lambda invocation this long instead of its measured run time."""
+    from infra.local.process import running_stack
+
+    prices = Prices.load()
+    with running_stack(time_scale=time_scale, start_time=START, log_name="bench-cost.log") as info:
+        bench = CostBench(info, billed_ms)
+        _, warm_up = bench.measure(WARM_UP)
+        measured = {s.key: bench.measure(s) for s in SCENARIOS}
+    costs = {key: cost_per_1000(counts, prices) for key, (counts, _) in measured.items()}
     mix = mixed(costs, MIX)
     infra_mix = infrastructure(mix)
-    verdict = "ok" if infra_mix <= TARGET_INFRASTRUCTURE_PER_1000 else "OVER TARGET"
-    _print_counts(measured, billed_ms)
-    _print_costs(measured, costs, mix, prices)
-    shares = ", ".join(f"{m.scenario.weight:.0%} {m.scenario.name}" for m in measured)
-    print(f"\nmix: {shares}")
-    print(
-        f"infrastructure per 1,000 surveys (mix): USD {infra_mix:.3f} "
-        f"(target <= {TARGET_INFRASTRUCTURE_PER_1000:.2f}: {verdict}); "
-        f"with SMS carrier fees: USD {sum(mix.values()):.2f}"
-    )
-    _print_requests(measured)
-    print(
-        f"\nwarm-up (not priced): {warm_up.counts.lambda_invocations} invocations, "
-        f"{warm_up.lambda_ms:.0f} ms: the functions' first calls, before the scenarios above"
-    )
+    scenarios = {key: figures for key, (_, figures) in measured.items()}
+    for key, figures in scenarios.items():
+        figures["usd_per_1000"] = {c: round(v, 6) for c, v in costs[key].items()}
+        figures["infrastructure_usd_per_1000"] = round(infrastructure(costs[key]), 6)
+    _print_tables(scenarios, costs, mix, prices, billed_ms)
     return {
         "prices": {"file": "bench/prices.json", "taken": prices.taken, "region": prices.region},
         "target_infrastructure_usd_per_1000": TARGET_INFRASTRUCTURE_PER_1000,
         "billed_ms_per_invocation": billed_ms,
         "warm_up": {
-            "name": warm_up.scenario.name,
-            "lambda_invocations_by_function": warm_up.invocations,
-            "lambda_measured_ms": round(warm_up.lambda_ms, 1),
-            "lambda_measured_ms_by_function": warm_up.lambda_ms_by_function,
+            "name": warm_up["name"],
+            "lambda_invocations_by_function": warm_up["lambda_invocations_by_function"],
+            "lambda_measured_ms": warm_up["lambda_measured_ms"],
+            "lambda_measured_ms_by_function": warm_up["lambda_measured_ms_by_function"],
         },
-        "scenarios": {
-            m.scenario.key: {
-                "name": m.scenario.name,
-                "weight": m.scenario.weight,
-                "status": m.status,
-                "messages_emails_plus_sms": m.messages,
-                "counts_per_survey": asdict(m.counts),
-                "lambda_invocations_by_function": m.invocations,
-                "lambda_measured_ms": round(m.lambda_ms, 1),
-                "lambda_measured_ms_by_function": m.lambda_ms_by_function,
-                "requests_by_functions": m.requests,
-                "requests_by_state_machine": m.lifecycle_requests,
-                "requests_not_priced": m.not_priced,
-                "dynamodb_units_by_request": m.dynamodb_units,
-                "usd_per_1000": {c: round(v, 6) for c, v in costs[m.scenario.key].items()},
-                "infrastructure_usd_per_1000": round(infrastructure(costs[m.scenario.key]), 6),
-            }
-            for m in measured
-        },
+        "scenarios": scenarios,
         "mix": {
             "weights": MIX,
             "usd_per_1000": {c: round(v, 6) for c, v in mix.items()},
             "infrastructure_usd_per_1000": round(infra_mix, 6),
             "total_usd_per_1000": round(sum(mix.values()), 6),
-            "verdict": verdict,
+            "verdict": verdict(infra_mix, TARGET_INFRASTRUCTURE_PER_1000),
         },
     }
 
 
-def _print_counts(measured: list[Measured], billed_ms: float | None) -> None:
-    print("\ncost model: what one survey makes (local stack, real template and ASL)\n")
-    heads = (
-        "scenario", "weight", "messages", "Lambda inv.", "Lambda ms", "transitions",
-        "WRU", "RRU", "events", "emails", "SMS parts", "API req.",
-    )  # fmt: skip
-    print("| " + " | ".join(heads) + " |")
-    print("| --- | " + " | ".join("---:" for _ in heads[1:]) + " |")
-    for m in measured:
-        c = m.counts
-        ms = f"{m.lambda_ms:.0f}" if billed_ms is None else f"{billed_ms:g} each"
-        cells = (
-            m.scenario.name, f"{m.scenario.weight:.0%}", m.messages, str(c.lambda_invocations),
-            ms, str(c.transitions), f"{c.write_units:g}", f"{c.read_units:g}", str(c.events),
-            str(c.emails), str(c.sms_segments), str(c.api_requests),
-        )  # fmt: skip
-        print("| " + " | ".join(cells) + " |")
-    print(
-        "messages: emails + SMS. WRU / RRU: DynamoDB request units (estimated from the requests"
-        "\nand item sizes). events: EventBridge events billed, with the product system's event."
-    )
-
-
-def _print_costs(
-    measured: list[Measured],
+def _print_tables(
+    scenarios: dict[str, dict[str, Any]],
     costs: dict[str, dict[str, float]],
     mix: dict[str, float],
     prices: Prices,
+    billed_ms: float | None,
 ) -> None:
-    keys = [m.scenario.key for m in measured]
-    print(
-        f"\nUSD per 1,000 surveys by component ({prices.region} prices taken {prices.taken}, "
-        "bench/prices.json)\n"
-    )
-    print("| component | " + " | ".join(keys) + " | mix |")
-    print("| --- | " + " | ".join("---:" for _ in keys) + " | ---: |")
-
-    def row(label: str, values: list[float]) -> None:
-        print(f"| {label} | " + " | ".join(_usd(v) for v in values) + " |")
-
-    for component in INFRASTRUCTURE:
-        row(component, [costs[k][component] for k in keys] + [mix[component]])
-    row("**infrastructure**", [infrastructure(costs[k]) for k in keys] + [infrastructure(mix)])
-    row("SMS carrier fees", [costs[k][SMS_CARRIER] for k in keys] + [mix[SMS_CARRIER]])
-    row("total", [sum(costs[k].values()) for k in keys] + [sum(mix.values())])
-
-
-def _print_requests(measured: list[Measured]) -> None:
+    heads = ("scenario", "weight", "messages", "Lambda inv.", "Lambda ms", "transitions", "WRU",
+             "RRU", "events", "emails", "SMS parts", "API req.")  # fmt: skip
+    rows: list[tuple[Any, ...]] = []
+    for s in scenarios.values():
+        c = s["counts_per_survey"]
+        ms = f"{s['lambda_measured_ms']:.0f}" if billed_ms is None else f"{billed_ms:g} each"
+        rows.append((s["name"], f"{s['weight']:.0%}", s["messages_emails_plus_sms"],
+                     c["lambda_invocations"], ms, c["transitions"], f"{c['write_units']:g}",
+                     f"{c['read_units']:g}", c["events"], c["emails"], c["sms_segments"],
+                     c["api_requests"]))  # fmt: skip
+    title = "cost model: what one survey makes (messages: emails + SMS; WRU / RRU: DynamoDB units)"
+    print_table(title, heads, rows, "lll" + "r" * 9)
+    keys = list(scenarios)
+    rows = [(c, *(_usd(costs[k][c]) for k in keys), _usd(mix[c])) for c in INFRASTRUCTURE]
+    rows.append(("infrastructure", *(_usd(infrastructure(costs[k])) for k in keys),
+                 _usd(infrastructure(mix))))  # fmt: skip
+    rows.append(("SMS carrier fees", *(_usd(costs[k][SMS_CARRIER]) for k in keys),
+                 _usd(mix[SMS_CARRIER])))  # fmt: skip
+    rows.append(("total", *(_usd(sum(costs[k].values())) for k in keys), _usd(sum(mix.values()))))
+    title = f"USD per 1,000 surveys by component ({prices.region} prices of {prices.taken})"
+    print_table(title, ("component", *keys, "mix"), rows, "l" + "r" * (len(keys) + 1))
     print("\nAWS requests per survey (by the functions; + by the state machine):")
-    for m in measured:
-        listed = ", ".join(f"{op} {n}" for op, n in sorted(m.requests.items()))
-        direct = ", ".join(f"{op} {n}" for op, n in sorted(m.lifecycle_requests.items()))
-        functions = ", ".join(f"{f} {n}" for f, n in sorted(m.invocations.items()))
-        print(f"- {m.scenario.name}: {listed}" + (f"; + {direct}" if direct else ""))
-        print(f"  Lambda invocations: {functions}")
-        elsewhere = sorted(set(m.invocations) & set(PRICED_ELSEWHERE))
-        if elsewhere:
-            print(
-                "  not priced here: "
-                + ", ".join(f"{f} (priced by {PRICED_ELSEWHERE[f]})" for f in elsewhere)
-            )
-        spent = sorted(m.dynamodb_units.items(), key=lambda kv: -kv[1][0] - kv[1][1])
+    for s in scenarios.values():
+        listed = ", ".join(f"{op} {n}" for op, n in sorted(s["requests_by_functions"].items()))
+        direct = ", ".join(f"{op} {n}" for op, n in sorted(s["requests_by_state_machine"].items()))
+        print(f"- {s['name']}: {listed}" + (f"; + {direct}" if direct else ""))
+        spent = sorted(s["dynamodb_units_by_request"].items(), key=lambda kv: -sum(kv[1]))
         print("  DynamoDB WRU/RRU: " + ", ".join(f"{k} {w:g}/{r:g}" for k, (w, r) in spent))
-        if m.not_priced:
-            print(f"  not priced: {', '.join(f'{op} {n}' for op, n in m.not_priced.items())}")
-
-
-# ---------------------------------------------------------------- main
-
-
-def run(time_scale: float, json_path: Path | None, billed_ms: float | None) -> dict[str, Any]:
-    from infra.local.process import running_stack
-
-    sys.path.insert(0, str(REPO_ROOT / "layers" / "survey_core"))  # survey_core.messages.sms
-    prices = Prices.load()
-    with running_stack(time_scale=time_scale, start_time=START, log_name="bench-cost.log") as info:
-        bench = CostBench(info, billed_ms)
-        warm_up = bench.measure(WARM_UP)
-        measured = [bench.measure(scenario) for scenario in SCENARIOS]
-    figures = report(measured, warm_up, prices, billed_ms)
-    if json_path is not None:
-        json_path.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-        print(f"\nfigures written to {json_path}")
-    return figures
 
 
 def summary(result: dict[str, Any]) -> list[Row]:
@@ -844,21 +689,5 @@ def summary(result: dict[str, Any]) -> list[Row]:
     return rows
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
-    parser.add_argument(
-        "--time-scale", type=float, default=14400, help="how much faster waits run (default 14400)"
-    )
-    parser.add_argument(
-        "--billed-ms",
-        type=float,
-        help="bill every Lambda invocation this many ms instead of its measured run time",
-    )
-    args = parser.parse_args(argv)
-    run(args.time_scale, args.json, args.billed_ms)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli(run))

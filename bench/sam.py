@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from infra.local.template import read_sam_template
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO_ROOT / "template.yaml"
 BUILD_DIR = REPO_ROOT / ".aws-sam" / "build"
@@ -47,13 +49,6 @@ class Function:
     @property
     def module(self) -> str:
         return self.handler.rsplit(".", 1)[0]
-
-
-def read_template(path: Path = TEMPLATE) -> dict[str, Any]:
-    from samtranslator.yaml_helper import yaml_parse  # CloudFormation's short tags (!Ref)
-
-    parsed: dict[str, Any] = yaml_parse(path.read_text(encoding="utf-8"))
-    return parsed
 
 
 class _Resolver:
@@ -152,7 +147,7 @@ def _physical_name(logical_id: str) -> str:
 
 def functions(template: dict[str, Any] | None = None) -> list[Function]:
     """Every AWS::Serverless::Function of the template, in its order."""
-    template = template if template is not None else read_template()
+    template = template if template is not None else read_sam_template(TEMPLATE)
     resolver = _Resolver(template)
     globals_ = template.get("Globals", {}).get("Function", {})
     common = globals_.get("Environment", {}).get("Variables", {})
@@ -176,38 +171,38 @@ def functions(template: dict[str, Any] | None = None) -> list[Function]:
 
 
 def layer_content_uri(template: dict[str, Any] | None = None) -> str:
-    template = template if template is not None else read_template()
+    template = template if template is not None else read_sam_template(TEMPLATE)
     return str(template["Resources"][LAYER]["Properties"]["ContentUri"])
 
 
-def _source_files(root: Path) -> list[Path]:
+def _shipped_files(root: Path) -> list[Path]:
     return sorted(
         p.relative_to(root)
         for p in root.rglob("*")
-        if p.is_file() and not any(part.endswith(_SKIPPED) for part in p.parts)
+        if p.is_file()
+        and not any(part.endswith(_SKIPPED) for part in p.parts)
+        and not p.name.endswith(_NOT_SHIPPED)
     )
+
+
+def _differs(source: Path, built: Path) -> bool:
+    return not built.is_file() or not filecmp.cmp(source, built, shallow=False)
 
 
 def build_differences(
     function_list: list[Function], layer_uri: str, build_dir: Path = BUILD_DIR
 ) -> list[str]:
-    """Source files whose built copy is missing or differs: empty when .aws-sam/build is what
-    `sam build` makes of the sources now. Compares the layer's package (survey_core) and each
-    function's Python files."""
+    """Source files whose built copy is missing or differs (the layer's packages and each
+    function's Python files): empty when .aws-sam/build is what `sam build` makes of them."""
     differences: list[str] = []
-    layer_source = REPO_ROOT / layer_uri
-    for package in (p for p in layer_source.iterdir() if (p / "__init__.py").exists()):
+    for package in (p for p in (REPO_ROOT / layer_uri).iterdir() if (p / "__init__.py").exists()):
         built = build_dir / LAYER / "python" / package.name
-        for relative in (r for r in _source_files(package) if not r.name.endswith(_NOT_SHIPPED)):
-            if not (built / relative).is_file() or not filecmp.cmp(
-                package / relative, built / relative, shallow=False
-            ):
+        for relative in _shipped_files(package):
+            if _differs(package / relative, built / relative):
                 differences.append(f"{layer_uri.rstrip('/')}/{package.name}/{relative}")
     for function in function_list:
         source = REPO_ROOT / function.code_uri
-        shipped = (r for r in _source_files(source) if not r.name.endswith(_NOT_SHIPPED))
-        for relative in (r for r in shipped if r.suffix == ".py"):
-            built = build_dir / function.logical_id / relative
-            if not built.is_file() or not filecmp.cmp(source / relative, built, shallow=False):
+        for relative in (r for r in _shipped_files(source) if r.suffix == ".py"):
+            if _differs(source / relative, build_dir / function.logical_id / relative):
                 differences.append(f"{function.logical_id}: {function.code_uri}{relative}")
     return differences

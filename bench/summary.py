@@ -1,31 +1,30 @@
-"""The pure parts of `python -m bench`: ratios and verdicts, the summary table, the JSON
-document and the machine it ran on."""
+"""What every benchmark shares: rows and verdicts, the one table writer, the JSON document, the
+machine it ran on, and the command line of `python -m bench.<name>`."""
 
 from __future__ import annotations
 
+import argparse
+import inspect
 import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-OK = "ok"
-OVER = "OVER TARGET"
-INFO = "info"
-ERROR = "ERROR"
-FAILED = "FAILED"
+OK, OVER, INFO, ERROR, FAILED = "ok", "OVER TARGET", "info", "ERROR", "FAILED"
 SCHEMA_VERSION = 1
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True)
 class Row:
-    """One line of the summary: a figure, its value (as text and as a number), the target and
-    the verdict (ok, OVER TARGET, info when there is no target, ERROR, FAILED)."""
+    """One line of the summary; verdict: ok, OVER TARGET, info (no target), ERROR, FAILED."""
 
     bench: str
     figure: str
@@ -43,18 +42,16 @@ def ratio(value: float, floor: float) -> float:
 
 
 def verdict(value: float, target: float) -> str:
-    """ok when value <= target (every target here is an upper bound)."""
-    return OK if value <= target else OVER
+    return OK if value <= target else OVER  # every target is an upper bound
 
 
 def ratio_text(value: float, target: float) -> str:
-    """A ratio to two decimals, or three when two would show it equal to its target."""
+    """Two decimals, or three when two would show the ratio equal to its target."""
     text = f"{value:.2f}"
     return f"{value:.3f}" if text == f"{target:.2f}" and value != target else text
 
 
 def worst(verdicts: Iterable[str]) -> str:
-    """The verdict of several figures: any ERROR, FAILED or OVER TARGET wins over ok / info."""
     listed = list(verdicts)
     for bad in (ERROR, FAILED, OVER):
         if bad in listed:
@@ -62,15 +59,9 @@ def worst(verdicts: Iterable[str]) -> str:
     return OK if OK in listed else INFO
 
 
-def median_ms(samples: Sequence[float]) -> float:
-    if not samples:
-        raise ValueError("no samples")
-    return float(statistics.median(samples))
-
-
 def stats_ms(samples: Sequence[float]) -> dict[str, Any]:
     return {
-        "median_ms": round(median_ms(samples), 2),
+        "median_ms": round(float(statistics.median(samples)), 2),
         "min_ms": round(min(samples), 2),
         "max_ms": round(max(samples), 2),
         "samples_ms": [round(s, 2) for s in samples],
@@ -78,26 +69,26 @@ def stats_ms(samples: Sequence[float]) -> dict[str, Any]:
 
 
 def human_bytes(size: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
+    for unit in ("B", "KB", "MB"):
+        if size < 1024:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
-    raise AssertionError("unreachable")
+    return f"{size:.1f} GB"
 
 
 def human_ms(ms: float) -> str:
     return f"{ms / 1000:.2f} s" if ms >= 1000 else f"{ms:.0f} ms"
 
 
-def format_table(headers: Sequence[str], rows: Iterable[Sequence[str]], align: str = "") -> str:
-    """A Markdown table padded to its widest cells. align: one letter per column, l or r
-    (missing letters: l)."""
+def format_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], align: str = "") -> str:
+    """The one table writer: Markdown padded to the widest cells; align is one letter (l or r)
+    per column, l where missing."""
     body = [[str(cell) for cell in row] for row in rows]
     for row in body:
         if len(row) != len(headers):
             raise ValueError(f"row {row} has {len(row)} cells, headers {len(headers)}")
     widths = [max([len(h), *(len(r[i]) for r in body)]) for i, h in enumerate(headers)]
-    right = [i < len(align) and align[i] == "r" for i in range(len(headers))]
+    right = [align[i : i + 1] == "r" for i in range(len(headers))]
 
     def line(cells: Sequence[str]) -> str:
         padded = [
@@ -109,11 +100,15 @@ def format_table(headers: Sequence[str], rows: Iterable[Sequence[str]], align: s
     return "\n".join([line(headers), line(rule), *(line(r) for r in body)])
 
 
+def print_table(
+    title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]], align: str = ""
+) -> None:
+    print(f"\n{title}\n\n{format_table(headers, rows, align)}")
+
+
 def summary_table(rows: Iterable[Row]) -> str:
-    return format_table(
-        ("figure", "value", "target", "verdict"),
-        ((r.figure, r.value, r.target, r.verdict) for r in rows),
-    )
+    cells = ((r.figure, r.value, r.target, r.verdict) for r in rows)
+    return format_table(("figure", "value", "target", "verdict"), cells)
 
 
 def document(
@@ -126,7 +121,7 @@ def document(
     started: datetime,
     finished: datetime,
 ) -> dict[str, Any]:
-    """The JSON written by `python -m bench`: the summary, then each bench's own figures."""
+    """The JSON of `python -m bench`: the summary, then each bench's own figures."""
     return {
         "schema_version": SCHEMA_VERSION,
         "started": started.isoformat(timespec="seconds"),
@@ -140,24 +135,14 @@ def document(
     }
 
 
-def _cpu_model() -> str:
+def _proc(name: str, prefixes: tuple[str, ...]) -> str | None:
     try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.lower().startswith(("model name", "hardware", "cpu model")):
-                return line.split(":", 1)[1].strip()
+        lines = Path("/proc", name).read_text(encoding="utf-8").splitlines()
     except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _memory_bytes() -> int | None:
-    try:
-        for line in Path("/proc/meminfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("MemTotal:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
+        return None
+    return next(
+        (line.split(":", 1)[1].strip() for line in lines if line.startswith(prefixes)), None
+    )
 
 
 def load_average() -> list[float] | None:
@@ -168,10 +153,12 @@ def load_average() -> list[float] | None:
 
 
 def machine_facts() -> dict[str, Any]:
-    memory = _memory_bytes()
+    cpu = _proc("cpuinfo", ("model name", "Hardware", "cpu model"))
+    memory_kb = _proc("meminfo", ("MemTotal:",))
+    memory = int(memory_kb.split()[0]) * 1024 if memory_kb else None
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "cpu_model": _cpu_model(),
+        "cpu_model": cpu or platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
         "memory_bytes": memory,
         "memory": human_bytes(memory) if memory else None,
@@ -183,7 +170,37 @@ def machine_facts() -> dict[str, Any]:
     }
 
 
-def write_json(path: Path | None, result: dict[str, Any]) -> None:
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+def capture(command: Sequence[str], **options: Any) -> subprocess.CompletedProcess[str]:
+    """A command's output as text: git, our own interpreters, never a shell."""
+    return subprocess.run(command, capture_output=True, text=True, check=False, **options)  # noqa: S603
+
+
+def write_json(path: Path, result: Mapping[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+
+def cli(run: Callable[..., dict[str, Any]], argv: Sequence[str] | None = None) -> int:
+    """`python -m bench.<name>`: run()'s keyword arguments are the options (repeats=15 is
+    --repeats 15; a tuple takes several values, a bool is a flag), survey_core is on the path;
+    run prints its own tables, then come the bench's summary rows and the --json file."""
+    module = sys.modules[run.__module__]
+    parser = argparse.ArgumentParser(description=(module.__doc__ or "").split("\n")[0])
+    for name, parameter in inspect.signature(run).parameters.items():
+        default, option = parameter.default, "--" + name.replace("_", "-")
+        if isinstance(default, bool):
+            parser.add_argument(option, action="store_true")
+        elif isinstance(default, tuple):
+            parser.add_argument(option, type=type(default[0]), nargs="+", default=list(default))
+        else:
+            kind = float if default is None else type(default)
+            parser.add_argument(option, type=kind, default=default, help=f"default {default}")
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    args = vars(parser.parse_args(argv))
+    json_path = args.pop("json")
+    sys.path.insert(0, str(REPO_ROOT / "layers" / "survey_core"))  # as the functions' layer
+    result = run(**args)
+    print("\n" + summary_table(module.summary(result)))
+    if json_path:
+        write_json(json_path, result)
+    return 0 if result.get("ok", True) else 1

@@ -1,36 +1,27 @@
-"""Benchmark: the trigger's cost per event next to its floor, on the local endpoint.
+"""Benchmark: the trigger's cost per new-survey event next to its floor, on the local stack.
 
-The floor is the minimal set of AWS calls any trigger must make for a new survey: store the
-customer and read them back (UpdateItem, ALL_NEW), check their addresses against the
-suppression list (BatchGetItem), store the invitation exactly once (PutItem with a condition)
-and start its lifecycle (StartExecution). Both run against the same local
-stack in the same run, interleaved event by event, so machine noise hits them alike.
-
-    make bench            # or: .venv/bin/python -m bench.trigger_cost --events 200 [--json PATH]
-"""
+The floor is what any trigger must do: store the customer and read them back (UpdateItem,
+ALL_NEW), check their addresses against the suppression list (BatchGetItem), store the
+invitation exactly once (conditional PutItem) and start its lifecycle (StartExecution)."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from bench.floor import (
-    REPO_ROOT,
     MeasuredPath,
     against_floor,
     bench_stack,
     counted_requests,
     floor_row,
-    print_against_floor,
+    interleave,
 )
-from bench.summary import Row, write_json
+from bench.summary import REPO_ROOT, Row, cli
 
 TARGET_RATIO = 1.5
 
@@ -40,12 +31,11 @@ def _event(n: int, run: str) -> dict[str, Any]:
         (REPO_ROOT / "events" / "purchase-completed.json").read_text(encoding="utf-8")
     )
     event["id"] = str(uuid.uuid4())
-    event["detail"]["orderId"] = f"bench-{run}-{n}"
-    event["detail"]["customer"]["id"] = f"bench-{run}-{n}"
+    event["detail"]["orderId"] = event["detail"]["customer"]["id"] = f"bench-{run}-{n}"
     return event
 
 
-def run(events: int) -> dict[str, Any]:
+def run(events: int = 200) -> dict[str, Any]:
     start = (datetime.now(UTC) - timedelta(days=1)).isoformat()
     with bench_stack(start, "bench.log"):
         import boto3
@@ -56,15 +46,12 @@ def run(events: int) -> dict[str, Any]:
         from survey_core.logic.trigger import TriggerPorts, handle_event
 
         config = TriggerConfig.from_env(os.environ)
-        repos = dynamodb_repositories(config.tables, config.region)
+        tables = config.tables
+        repos = dynamodb_repositories(tables, config.region)
         catalogue = load_catalogue()
-        sfn = boto3.client("stepfunctions")
-        ports = TriggerPorts(
-            Lifecycle(sfn, config.state_machine_arn),
-            RejectedEvents(boto3.client("sqs"), config.rejected_events_queue_url),
-            repos,
-        )
-        dynamodb = boto3.client("dynamodb")
+        sfn, dynamodb = boto3.client("stepfunctions"), boto3.client("dynamodb")
+        queue = RejectedEvents(boto3.client("sqs"), config.rejected_events_queue_url)
+        ports = TriggerPorts(Lifecycle(sfn, config.state_machine_arn), queue, repos)
         run_id = uuid.uuid4().hex[:6]
 
         def trigger(n: int) -> None:
@@ -75,7 +62,7 @@ def run(events: int) -> dict[str, Any]:
         def floor(n: int) -> None:
             key = f"floor-{run_id}-{n}"
             dynamodb.update_item(
-                TableName=config.tables.customers,
+                TableName=tables.customers,
                 Key={"customer_id": {"S": key}},
                 UpdateExpression="SET email = :e, phone = :p, #l = :l",
                 ExpressionAttributeNames={"#l": "language"},
@@ -86,19 +73,12 @@ def run(events: int) -> dict[str, Any]:
                 },
                 ReturnValues="ALL_NEW",
             )
+            keys = [{"address_key": {"S": f"{channel}#{key}"}} for channel in ("email", "sms")]
             dynamodb.batch_get_item(
-                RequestItems={
-                    config.tables.suppressions: {
-                        "Keys": [
-                            {"address_key": {"S": f"email#{key}"}},
-                            {"address_key": {"S": f"sms#{key}"}},
-                        ],
-                        "ConsistentRead": True,
-                    }
-                }
+                RequestItems={tables.suppressions: {"Keys": keys, "ConsistentRead": True}}
             )
             dynamodb.put_item(
-                TableName=config.tables.invitations,
+                TableName=tables.invitations,
                 Item={"invitation_id": {"S": key}, "customer_id": {"S": key}},
                 ConditionExpression="attribute_not_exists(invitation_id)",
             )
@@ -108,46 +88,25 @@ def run(events: int) -> dict[str, Any]:
                 input=json.dumps({"invitationId": key, "sendAt": "2099-01-01T00:00:00Z"}),
             )
 
-        trigger(-1)  # warm: clients made, as in a running Lambda
-        floor(-1)
-        timings: dict[str, list[float]] = {"trigger": [], "floor": []}
-        calls: dict[str, int] = {"trigger": 0, "floor": 0}
-        for n in range(events):
-            for name, step in (("trigger", trigger), ("floor", floor)):
-                with counted_requests() as made:
-                    began = time.perf_counter()
-                    step(n)
-                    timings[name].append((time.perf_counter() - began) * 1000)
-                calls[name] += len(made)
-    return report(events, timings, calls)
-
-
-def report(events: int, timings: dict[str, list[float]], calls: dict[str, int]) -> dict[str, Any]:
-    measured = MeasuredPath("trigger (handle_event)", calls["trigger"], timings["trigger"])
-    floor = MeasuredPath(
-        "floor (Update+BatchGet+PutItem+StartExecution)", calls["floor"], timings["floor"]
+        found = interleave(
+            {"trigger": (trigger, counted_requests), "floor": (floor, counted_requests)}, events
+        )
+    (trigger_ms, trigger_calls), (floor_ms, floor_calls) = found["trigger"], found["floor"]
+    print("\ntrigger cost per new-survey event, local endpoint")
+    # moto copies a whole table for every TransactWriteItems (to roll back): the trigger's
+    # transaction slows as the tables grow there, not on DynamoDB. Compare the calls.
+    return against_floor(
+        MeasuredPath("trigger (handle_event)", trigger_calls.total(), trigger_ms),
+        MeasuredPath(
+            "floor (Update+BatchGet+PutItem+StartExecution)", floor_calls.total(), floor_ms
+        ),
+        TARGET_RATIO,
     )
-    print_against_floor("trigger cost per new-survey event", measured, floor, TARGET_RATIO)
-    print(
-        "note: moto copies a whole table for every TransactWriteItems (to roll back), so on the\n"
-        "local endpoint the trigger's transaction gets slower as the tables grow; DynamoDB's\n"
-        "does not. The calls per event are the machine-independent part of the comparison."
-    )
-    return against_floor(measured, floor, TARGET_RATIO)
 
 
 def summary(result: dict[str, Any]) -> list[Row]:
     return [floor_row("trigger_cost", "trigger cost per event", result)]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--events", type=int, default=200, help="events per path")
-    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
-    args = parser.parse_args(argv)
-    write_json(args.json, run(args.events))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli(run))
