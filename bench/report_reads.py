@@ -184,8 +184,7 @@ def _measure(responses: int) -> tuple[Counter[str], float, dict[str, dict[str, A
         create_stack(cloudformation, s3, sesv2, template, parameters, "feedback")
         from survey_core.catalogue import load_catalogue
         from survey_core.config import Tables
-        from survey_core.dal.models import bind_tables
-        from survey_core.dal.responses import ResponseTable
+        from survey_core.dal.repositories import dynamodb_repositories
         from survey_core.logic.report import report_for
         from survey_core.report.config import due_reports, load_groups
 
@@ -195,14 +194,14 @@ def _measure(responses: int) -> tuple[Counter[str], float, dict[str, dict[str, A
             for kind in ("customers", "invitations", "responses", "aggregates", "escalations",
                          "suppressions")
         }  # fmt: skip
-        bind_tables(Tables(**tables), REGION)
+        repos = dynamodb_repositories(Tables(**tables), REGION)  # binds the models too
         _store(responses, seed=responses)
         leadership = next(g for g in load_groups() if g.name == "Leadership")
         [due] = [d for d in due_reports((leadership,), REPORT_MOMENT) if d.group is leadership]
         catalogue = load_catalogue()
         with dynamodb_calls() as calls:
             began = time.perf_counter()
-            data = report_for(due, catalogue, ResponseTable())
+            data = report_for(due, catalogue, repos)
             seconds = time.perf_counter() - began
         [block] = [b for b in data.blocks if b.metric == "nps"]
         if block.headline.n == 0:

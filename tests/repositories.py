@@ -5,12 +5,20 @@ DynamoDB (moto), so they cannot drift from what the tables do."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
 
 from survey_core.clock import iso
-from survey_core.domain.counters import Counts, counter_bucket, histogram_moves
+from survey_core.domain.counters import (
+    COHORT_BATCH,
+    CohortQuota,
+    Counter,
+    Counts,
+    counter_bucket,
+    histogram_moves,
+    segment_of,
+)
 from survey_core.domain.customers import Customer, LastActivity, Sighting, day_of
 from survey_core.domain.invitations import SENDING, Attempt, ContactChanged, Invitation
 from survey_core.domain.repositories import Repositories
@@ -94,15 +102,70 @@ class MemorySuppressions:
 
 
 class MemoryCounters:
-    """What was added to each counter: {(series, bucket): {attribute: amount}}."""
+    """What was added to each counter: {(series, bucket): {attribute: amount}}; the report log
+    and the recurring survey's quota beside them."""
 
-    def __init__(self) -> None:
+    def __init__(self, customers: MemoryCustomers) -> None:
         self.added: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+        self.segments: dict[tuple[str, str], dict[str, str]] = {}
+        self.reports: set[tuple[str, str, str]] = set()
+        self.quota: dict[tuple[str, str], int] = defaultdict(int)  # (survey, day): claimed
+        self.runs: dict[tuple[str, str, str], list[int]] = {}  # (survey, day, run): [n, done]
+        self.customers = customers
 
     def add(self, counts: Counts) -> None:
-        counter = self.added[(counts.series, counter_bucket(counts.day, counts.segment))]
+        key = (counts.series, counter_bucket(counts.day, counts.segment))
+        self.segments[key] = segment_of(counts.segment)
+        counter = self.added[key]
         for name, amount in counts.add.items():
             counter[name] = counter.get(name, 0) + amount
+
+    def read(self, series: str, first_day: str, last_day: str) -> Iterator[Counter]:
+        for (found, bucket), counts in sorted(self.added.items()):
+            day = bucket.split("#", 1)[0]
+            if found == series and first_day <= day <= last_day:
+                non_zero = {name: n for name, n in counts.items() if n}
+                yield Counter(day, self.segments[(found, bucket)], non_zero)
+
+    def claim_report(self, group: str, period_first_day: str, period_label: str) -> bool:
+        claim = (group, period_first_day, period_label)
+        if claim in self.reports:
+            return False
+        self.reports.add(claim)
+        return True
+
+    def release_report(self, group: str, period_first_day: str, period_label: str) -> None:
+        self.reports.discard((group, period_first_day, period_label))
+
+    def cohort_quota(self, survey_id: str, day: str, run: str) -> CohortQuota:
+        claimed, done = self.runs.get((survey_id, day, run), [0, 0])
+        return CohortQuota(self.quota[(survey_id, day)], claimed - done)
+
+    def claim_cohort_quota(self, survey_id: str, day: str, run: str, count: int, cap: int) -> bool:
+        if self.quota[(survey_id, day)] > cap - count:
+            return False
+        self.quota[(survey_id, day)] += count
+        self.runs.setdefault((survey_id, day, run), [0, 0])[0] += count
+        return True
+
+    def release_cohort_quota(self, survey_id: str, day: str, run: str, count: int) -> None:
+        if count <= 0:
+            return
+        self.quota[(survey_id, day)] -= count
+        self.runs.setdefault((survey_id, day, run), [0, 0])[0] -= count
+
+    def mark_requested(
+        self, survey_id: str, day: str, run: str, customer_ids: Sequence[str], now: datetime
+    ) -> None:
+        if len(customer_ids) > COHORT_BATCH:
+            raise ValueError("at most COHORT_BATCH customers at once")
+        if not customer_ids:
+            return
+        for customer_id in customer_ids:
+            # DynamoDB's UpdateItem creates what it updates: so does this.
+            customer = self.customers.stored.get(customer_id) or Customer(customer_id, "")
+            self.customers.stored[customer_id] = replace(customer, cohort_day=day_of(now))
+        self.runs.setdefault((survey_id, day, run), [0, 0])[1] += len(customer_ids)
 
 
 class MemoryInvitations:
@@ -325,9 +388,10 @@ class MemoryResponses:
 
 def memory_repositories() -> Repositories:
     customers = MemoryCustomers()
-    counters = MemoryCounters()
+    counters = MemoryCounters(customers)
     invitations = MemoryInvitations(customers, counters)
     return Repositories(
+        counters=counters,
         customers=customers,
         invitations=invitations,
         responses=MemoryResponses(invitations, counters),

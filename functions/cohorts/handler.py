@@ -27,9 +27,7 @@ BUS = EventBus(client("events", CONFIG.region), CONFIG.event_bus_name, SOURCE)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # Customers older than their retention are gone, so no cohort reaches further back.
     retention_days = CONFIG.retention.customers
-    summary = run_daily(
-        scheduled_time(event, CONFIG.clock), CATALOGUE, BUS, REPOS.customers, retention_days
-    )
+    summary = run_daily(scheduled_time(event, CONFIG.clock), CATALOGUE, BUS, REPOS, retention_days)
     inactive = sum(summary.inactive.values())
     requested = sum(summary.requested.values())
     metrics.add_metric(name="InactiveCustomersFound", unit=MetricUnit.Count, value=inactive)

@@ -33,7 +33,7 @@ use_font(Path(__file__).with_name("fonts") / "DejaVuSans.ttf")
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     when = scheduled_time(event, CONFIG.clock)
-    reports = send_due_reports(when, CONFIG, CATALOGUE, GROUPS, MAILER, REPOS.responses)
+    reports = send_due_reports(when, CONFIG, CATALOGUE, GROUPS, MAILER, REPOS)
     for report in reports:
         name = "ReportsSent" if report.outcome == "sent" else "ReportsAlreadySent"
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)

@@ -1,5 +1,5 @@
 """The recurring survey's daily cap holds per day in the survey's time zone, across runs of
-the cohort job and their retries (the quota in the aggregates table, dal/store.cohort_quota)."""
+the cohort job and their retries (the quota in the aggregates table, dal/counters.py)."""
 
 from __future__ import annotations
 
@@ -127,12 +127,12 @@ def test_a_run_retried_after_its_claim_finishes_it_and_claims_nothing_twice(
     # Given a run that put its events and then failed before taking the customers out of the
     # cohort (a DynamoDB error), and could not give its claim back either
     module = _cohorts(deployment, MORNING)
-    store = module.run_daily.__globals__["store"]
+    counters = module.REPOS.counters  # the function's own
 
     def unavailable(*_: Any, **__: Any) -> None:
         raise RuntimeError("DynamoDB unavailable")
 
-    store.mark_requested = store.release_cohort_quota = unavailable
+    counters.mark_requested = counters.release_cohort_quota = unavailable
     with pytest.raises(RuntimeError):
         _run(module, MORNING)
     first = _requested(deployment)

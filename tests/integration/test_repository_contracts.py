@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from survey_core.config import Tables
 from survey_core.dal.repositories import dynamodb_repositories
-from survey_core.domain.counters import Counts, counter_bucket
+from survey_core.domain.counters import COHORT_BATCH, CohortQuota, Counter, Counts, counter_bucket
 from survey_core.domain.customers import Customer, LastActivity, Sighting
 from survey_core.domain.invitations import SENDING, Attempt, ContactChanged, Invitation
 from survey_core.domain.repositories import Repositories
@@ -497,3 +497,71 @@ def test_recent_comments_are_the_days_commented_answers_newest_first(repos: Repo
     assert comments[0].answered_at == iso(T0 + timedelta(minutes=3))
     assert len(list(repos.responses.recent_comments("post-purchase", "2026-03-02", 2))) == 2
     assert list(repos.responses.recent_comments("post-purchase", "2026-03-03", 10)) == []
+
+
+# ---------------------------------------------------------------- counters
+
+
+def test_counters_are_read_per_day_and_combination_of_segment_values(repos: Repositories) -> None:
+    for n, (segment, day) in enumerate(
+        (
+            ({"businessArea": "store"}, T0),
+            ({"businessArea": "store"}, T0),
+            ({"businessArea": "web", "touchpoint": ""}, T0),
+            ({"businessArea": "store"}, T0 + timedelta(days=1)),
+            ({"businessArea": "store"}, T0 + timedelta(days=5)),
+        )
+    ):
+        invitation = replace(_invitation(f"inv-{n}"), segment=segment)
+        repos.invitations.create(invitation)
+        day_text = iso(day)[:10]
+        repos.responses.store_answer(invitation, _answer({"nps": 9 + n % 2}, day=day_text, at=day))
+    found = sorted(
+        repos.counters.read("post-purchase#nps", "2026-03-02", "2026-03-03"),
+        key=lambda c: (c.day, sorted(c.segment.items())),
+    )
+    assert found == [
+        Counter("2026-03-02", {"businessArea": "store"}, {"n": 2, "s9": 1, "s10": 1}),
+        Counter("2026-03-02", {"businessArea": "web"}, {"n": 1, "s9": 1}),
+        Counter("2026-03-03", {"businessArea": "store"}, {"n": 1, "s10": 1}),
+    ]
+    assert list(repos.counters.read("post-purchase#csat", "2026-03-02", "2026-03-09")) == []
+
+
+def test_a_report_is_claimed_once_until_released(repos: Repositories) -> None:
+    claim = ("Leadership", "2026-03-02", "wk 10/2026")
+    assert repos.counters.claim_report(*claim)
+    assert not repos.counters.claim_report(*claim)
+    assert repos.counters.claim_report("Store", "2026-03-02", "wk 10/2026")
+    repos.counters.release_report(*claim)
+    assert repos.counters.claim_report(*claim)
+
+
+def test_the_daily_quota_holds_across_runs(repos: Repositories) -> None:
+    counters = repos.counters
+    assert counters.cohort_quota("nps", "2026-03-02", "run-1") == CohortQuota(0, 0)
+    assert counters.claim_cohort_quota("nps", "2026-03-02", "run-1", 7, 10)
+    assert not counters.claim_cohort_quota("nps", "2026-03-02", "run-2", 4, 10)  # 3 left
+    assert counters.claim_cohort_quota("nps", "2026-03-02", "run-2", 3, 10)
+    assert counters.cohort_quota("nps", "2026-03-02", "run-1") == CohortQuota(10, 7)
+    counters.release_cohort_quota("nps", "2026-03-02", "run-1", 2)
+    counters.release_cohort_quota("nps", "2026-03-02", "run-1", 0)  # nothing to give back
+    assert counters.cohort_quota("nps", "2026-03-02", "run-1") == CohortQuota(8, 5)
+    assert counters.cohort_quota("nps", "2026-03-03", "run-1") == CohortQuota(0, 0)
+
+
+def test_requested_customers_leave_their_cohort_day_and_count_as_done(
+    repos: Repositories,
+) -> None:
+    for customer_id in ("c-1", "c-2", "c-3"):
+        repos.customers.remember(_sighting(customer_id))
+    repos.counters.claim_cohort_quota("nps", "2026-03-02", "run-1", 3, 10)
+    later = T0 + timedelta(days=30)
+    repos.counters.mark_requested("nps", "2026-03-02", "run-1", ["c-1", "c-3"], later)
+    repos.counters.mark_requested("nps", "2026-03-02", "run-1", [], later)
+    assert list(repos.customers.in_cohort_day("2026-03-02")) == ["c-2"]
+    assert list(repos.customers.in_cohort_day("2026-04-01")) == ["c-1", "c-3"]
+    assert repos.counters.cohort_quota("nps", "2026-03-02", "run-1") == CohortQuota(3, 1)
+    with pytest.raises(ValueError, match="COHORT_BATCH"):
+        ids = [f"c-{n}" for n in range(COHORT_BATCH + 1)]
+        repos.counters.mark_requested("nps", "2026-03-02", "run-1", ids, later)

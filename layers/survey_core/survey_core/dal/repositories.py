@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..config import Tables
 from ..domain.repositories import Repositories
+from .counters import CounterTable
 from .customers import CustomerTable
 from .invitations import InvitationTable
 from .models import bind_tables
@@ -16,6 +17,7 @@ def dynamodb_repositories(tables: Tables, region: str) -> Repositories:
     """Binds the models to the stack's tables (names come from the template) first."""
     bind_tables(tables, region)
     return Repositories(
+        counters=CounterTable(),
         customers=CustomerTable(),
         invitations=InvitationTable(),
         responses=ResponseTable(),

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,13 +17,10 @@ from pynamodb.transactions import TransactWrite
 
 from ..clock import iso
 from ..domain.counters import Counts
-from ..domain.customers import day_of
 from ..rules.follow_up import MOMENTS, Contact, FollowUp, counter_moves
 from .counters import add_counts
 from .models import (
-    AggregateCounter,
     ContactLink,
-    Customer,
     Escalation,
 )
 from .writes import (
@@ -34,132 +29,6 @@ from .writes import (
     transactions,
     update_if,
 )
-
-# ---------------------------------------------------------------- counters
-
-
-_COMBINATION_BUCKET = re.compile(r"\d{4}-\d{2}-\d{2}#[0-9a-f]{24}")
-
-
-def read_counters(series: str, first_day: str, last_day: str) -> Iterable[AggregateCounter]:
-    """Every counter of one series in a day range: one item per day and combination of
-    segment values seen that day, never per response. Items of the layout before
-    combinations (buckets "{day}#all", "{day}#businessArea=webshop") are not read."""
-    found = AggregateCounter.query(
-        series, AggregateCounter.bucket.between(f"{first_day}#", f"{last_day}#\uffff")
-    )
-    return (item for item in found if _COMBINATION_BUCKET.fullmatch(str(item.bucket)))
-
-
-def claim_report(group: str, period_first_day: str, period_label: str, now: datetime) -> bool:
-    """True the first time a group's report for a period is recorded as sent; False when it
-    already was (a retried or repeated schedule)."""
-    log = AggregateCounter(f"report-log#{group}", f"{period_first_day}#{period_label}", n=1)
-    try:
-        log.save(condition=AggregateCounter.series.does_not_exist())
-    except PutError as error:
-        if conditional_failed(error):
-            return False
-        raise
-    return True
-
-
-def release_report(group: str, period_first_day: str, period_label: str) -> None:
-    """Forget a claim whose email did not go out, so the next run sends it."""
-    AggregateCounter(f"report-log#{group}", f"{period_first_day}#{period_label}").delete()
-
-
-# ---------------------------------------------------------------- the recurring survey's quota
-# In the aggregates table, under "cohort-quota#<survey>": per local day the customers claimed
-# (bucket "<day>", n), and per run of the cohort job (bucket "<day>#run#<scheduled time>")
-# what that run claimed (n) and has requested and taken out of the cohort (done).
-
-
-@dataclass(frozen=True)
-class CohortQuota:
-    used: int  # claimed on the day, by every run
-    owned: int  # claimed by this run and not requested yet (a retried run's to finish)
-
-
-def _quota_keys(survey_id: str, day: str, run: str) -> tuple[str, str, str]:
-    return f"cohort-quota#{survey_id}", day, f"{day}#run#{run}"
-
-
-def cohort_quota(survey_id: str, day: str, run: str) -> CohortQuota:
-    series, day_bucket, run_bucket = _quota_keys(survey_id, day, run)
-    found = {
-        item.bucket: item
-        for item in AggregateCounter.batch_get(
-            [(series, day_bucket), (series, run_bucket)], consistent_read=True
-        )
-    }
-    used = int(found[day_bucket].n or 0) if day_bucket in found else 0
-    mine = found.get(run_bucket)
-    owned = int(mine.n or 0) - int(mine.done or 0) if mine is not None else 0
-    return CohortQuota(used, owned)
-
-
-def claim_cohort_quota(survey_id: str, day: str, run: str, count: int, cap: int) -> bool:
-    """Claim `count` more of the day's `cap` for this run; False (nothing written) when fewer
-    are left (another run claimed meanwhile)."""
-    series, day_bucket, run_bucket = _quota_keys(survey_id, day, run)
-    room = AggregateCounter.n.does_not_exist() | (AggregateCounter.n <= cap - count)
-    connection = transactions(getattr(AggregateCounter.Meta, "region", None))
-    try:
-        with TransactWrite(connection=connection) as transaction:
-            transaction.update(
-                AggregateCounter(series, day_bucket),
-                actions=[AggregateCounter.n.add(count)],
-                condition=room,
-            )
-            transaction.update(
-                AggregateCounter(series, run_bucket), actions=[AggregateCounter.n.add(count)]
-            )
-    except TransactWriteError as error:
-        if retryable_transaction(error):
-            return False
-        raise
-    return True
-
-
-def release_cohort_quota(survey_id: str, day: str, run: str, count: int) -> None:
-    """Give back `count` of this run's claim: customers it will not request."""
-    if count <= 0:
-        return
-    series, day_bucket, run_bucket = _quota_keys(survey_id, day, run)
-    connection = transactions(getattr(AggregateCounter.Meta, "region", None))
-    with TransactWrite(connection=connection) as transaction:
-        for bucket in (day_bucket, run_bucket):
-            transaction.update(
-                AggregateCounter(series, bucket), actions=[AggregateCounter.n.add(-count)]
-            )
-
-
-COHORT_BATCH = 10  # customers requested per PutEvents call, and taken out of the cohort at once
-
-
-def mark_requested(
-    survey_id: str, day: str, run: str, customer_ids: Sequence[str], now: datetime
-) -> None:
-    """Customers the run requested (their events are on the bus) leave the old cohort days,
-    and count as done for the run, in one transaction: a retried run requests the rest of
-    its claim, never more."""
-    if not customer_ids:
-        return
-    if len(customer_ids) > COHORT_BATCH:
-        raise ValueError("at most COHORT_BATCH customers at once")
-    series, _, run_bucket = _quota_keys(survey_id, day, run)
-    connection = transactions(getattr(Customer.Meta, "region", None))
-    with TransactWrite(connection=connection) as transaction:
-        for customer_id in customer_ids:
-            transaction.update(
-                Customer(customer_id), actions=[Customer.cohort_day.set(day_of(now))]
-            )
-        transaction.update(
-            AggregateCounter(series, run_bucket),
-            actions=[AggregateCounter.done.add(len(customer_ids))],
-        )
-
 
 # ---------------------------------------------------------------- escalations
 

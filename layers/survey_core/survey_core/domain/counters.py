@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 
 def segment_of(segment: Mapping[str, Any]) -> dict[str, str]:
@@ -48,3 +49,51 @@ def histogram_moves(
         for metric, score in new.items()
         if old.get(metric) != score
     ]
+
+
+@dataclass(frozen=True)
+class Counter:
+    """One counter as read: its day, its combination of segment values and its counts."""
+
+    day: str
+    segment: dict[str, str]
+    counts: dict[str, int]  # the non-zero ones: n, s0..s10, and the rate counts
+
+
+@dataclass(frozen=True)
+class CohortQuota:
+    used: int  # claimed on the day, by every run
+    owned: int  # claimed by this run and not requested yet (a retried run's to finish)
+
+
+COHORT_BATCH = 10  # customers requested per PutEvents call, and taken out of the cohort at once
+
+
+class Counters(Protocol):
+    def read(self, series: str, first_day: str, last_day: str) -> Iterable[Counter]:
+        """Every counter of one series in a day range, one per day and combination of
+        segment values seen that day (never per response)."""
+
+    def claim_report(self, group: str, period_first_day: str, period_label: str) -> bool:
+        """True the first time a group's report for a period is claimed; False when it was
+        (a retried or repeated schedule)."""
+
+    def release_report(self, group: str, period_first_day: str, period_label: str) -> None:
+        """Forget a claim whose email did not go out, so the next run sends it."""
+
+    def cohort_quota(self, survey_id: str, day: str, run: str) -> CohortQuota:
+        """The recurring survey's quota of a local day, as this run of the job sees it."""
+
+    def claim_cohort_quota(self, survey_id: str, day: str, run: str, count: int, cap: int) -> bool:
+        """Claim `count` more of the day's `cap` for this run; False (nothing written) when
+        fewer are left (another run claimed meanwhile)."""
+
+    def release_cohort_quota(self, survey_id: str, day: str, run: str, count: int) -> None:
+        """Give back `count` of this run's claim: customers it will not request."""
+
+    def mark_requested(
+        self, survey_id: str, day: str, run: str, customer_ids: Sequence[str], now: datetime
+    ) -> None:
+        """Customers the run requested leave their cohort days (the day of `now`) and count as
+        done for the run, in one write: a retried run requests the rest of its claim, never
+        more. At most COHORT_BATCH customers."""

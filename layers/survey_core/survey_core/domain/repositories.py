@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .counters import Counters
 from .customers import Customers
 from .invitations import Invitations
 from .responses import Responses
@@ -12,6 +13,7 @@ from .suppressions import Suppressions
 
 @dataclass(frozen=True)
 class Repositories:
+    counters: Counters
     customers: Customers
     invitations: Invitations
     responses: Responses

@@ -4,7 +4,7 @@ It never decides eligibility itself: it emits the same events a product system w
 (`Customer Inactive`, `Survey Requested`) and the trigger applies every rule to them. Both are
 idempotent per day: a retried run emits the same business keys, which the trigger drops as
 duplicates. The recurring survey's daily cap holds per local day across runs (a quota in the
-aggregates table, dal/store.cohort_quota).
+aggregates table, Counters.cohort_quota).
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from itertools import islice
 
 from ..catalogue import Catalogue, Recurring, Survey
 from ..clock import iso
-from ..dal import store
 from ..dal.gateways import EventBus
+from ..domain.counters import COHORT_BATCH
 from ..domain.customers import Customers
+from ..domain.repositories import Repositories
 from ..errors import EventsNotPut
 
 SOURCE = "customer-feedback.cohorts"
@@ -35,17 +36,17 @@ def run_daily(
     scheduled: datetime,
     catalogue: Catalogue,
     bus: EventBus,
-    customers: Customers,
+    repos: Repositories,
     retention_days: int,
 ) -> CohortSummary:
     summary = CohortSummary()
     today = scheduled.astimezone(UTC).date()  # activity and cohort days are UTC days
     for days in catalogue.inactivity_days:
-        summary.inactive[days] = emit_inactive(today, days, bus, customers)
+        summary.inactive[days] = emit_inactive(today, days, bus, repos.customers)
     for survey in catalogue.surveys:
         if survey.recurring is not None:
             summary.requested[survey.id] = request_recurring(
-                survey, survey.recurring, scheduled, retention_days, bus, customers
+                survey, survey.recurring, scheduled, retention_days, bus, repos
             )
     return summary
 
@@ -110,7 +111,7 @@ def request_recurring(
     scheduled: datetime,
     retention_days: int,
     bus: EventBus,
-    customers: Customers,
+    repos: Repositories,
 ) -> int:
     """Up to the daily cap of the cohort, their sends spread over the day's window.
 
@@ -123,7 +124,7 @@ def request_recurring(
     today = scheduled.astimezone(UTC).date()  # cohort days are UTC days
     local_day = scheduled.astimezone(survey.time_zone).date()
     day, run = local_day.isoformat(), iso(scheduled)
-    picked = _claim(survey, recurring, today, day, run, retention_days, customers)
+    picked = _claim(survey, recurring, today, day, run, retention_days, repos)
     start, end = _window_on(survey, recurring, local_day)
     events = [
         (
@@ -138,22 +139,22 @@ def request_recurring(
         )
         for customer_id, send_at in zip(picked, spread(start, end, len(picked)), strict=True)
     ]
-    for first in range(0, len(events), store.COHORT_BATCH):
-        batch = picked[first : first + store.COHORT_BATCH]
+    for first in range(0, len(events), COHORT_BATCH):
+        batch = picked[first : first + COHORT_BATCH]
         try:
-            bus.put_many(events[first : first + store.COHORT_BATCH])
+            bus.put_many(events[first : first + COHORT_BATCH])
         except EventsNotPut as refused:
             # Some of the batch are on the bus: they are requested; the rest go back.
             put = [c for i, c in enumerate(batch) if i not in set(refused.failed)]
-            store.mark_requested(survey.id, day, run, put, scheduled)
-            store.release_cohort_quota(survey.id, day, run, len(picked) - first - len(put))
+            repos.counters.mark_requested(survey.id, day, run, put, scheduled)
+            repos.counters.release_cohort_quota(survey.id, day, run, len(picked) - first - len(put))
             raise
         except Exception:
-            store.release_cohort_quota(survey.id, day, run, len(picked) - first)
+            repos.counters.release_cohort_quota(survey.id, day, run, len(picked) - first)
             raise
         # Only after their events are on the bus: a run that stops before this requests them
         # again when retried, with the same request ids.
-        store.mark_requested(survey.id, day, run, batch, scheduled)
+        repos.counters.mark_requested(survey.id, day, run, batch, scheduled)
     return len(events)
 
 
@@ -164,18 +165,20 @@ def _claim(
     day: str,
     run: str,
     retention_days: int,
-    customers: Customers,
+    repos: Repositories,
 ) -> list[str]:
     """The customers this run requests: its unfinished claim and what the day has room for,
     longest unsurveyed first, claimed from the day's quota."""
-    quota = store.cohort_quota(survey.id, day, run)
+    quota = repos.counters.cohort_quota(survey.id, day, run)
     for _ in range(CLAIM_ATTEMPTS):
         room = quota.owned + max(0, recurring.daily_cap - quota.used)
-        picked = list(islice(_cohort(recurring, today, retention_days, customers), room))
+        cohort = _cohort(recurring, today, retention_days, repos.customers)
+        picked = list(islice(cohort, room))
         more = len(picked) - quota.owned
         if more < 0:  # fewer left in the cohort than this run had claimed
-            store.release_cohort_quota(survey.id, day, run, -more)
-        if more <= 0 or store.claim_cohort_quota(survey.id, day, run, more, recurring.daily_cap):
+            repos.counters.release_cohort_quota(survey.id, day, run, -more)
+        cap = recurring.daily_cap
+        if more <= 0 or repos.counters.claim_cohort_quota(survey.id, day, run, more, cap):
             return picked
-        quota = store.cohort_quota(survey.id, day, run)
+        quota = repos.counters.cohort_quota(survey.id, day, run)
     raise QuotaContended(survey.id)

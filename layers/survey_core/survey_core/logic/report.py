@@ -7,12 +7,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 
 from ..catalogue import Catalogue, Survey
 from ..config import ReportConfig
 from ..dal import store
 from ..dal.gateways import Mailer
 from ..dal.models import SCORE_NAMES, ContactLink, Escalation
+from ..domain.counters import Counters
+from ..domain.repositories import Repositories
 from ..domain.responses import Comment, Responses
 from ..messages.i18n import text
 from ..messages.rendering import RenderedEmail, render_report_email
@@ -37,13 +40,15 @@ class SentReport:
     outcome: str  # sent | already-sent
 
 
-def counter_rows(series: str, first: date, last: date) -> Iterable[CounterRow]:
+def counter_rows(
+    series: str, first: date, last: date, *, counters: Counters
+) -> Iterable[CounterRow]:
     """The counters of a series (or of a scope of it: "...@businessArea=webshop") per day and
     segment key, summed from the day's combinations: one Query for the whole span."""
     base, attribute, value = split_scope(series)
     records = (
-        (str(counter.bucket).split("#", 1)[0], counter.segment_values(), counter.all_counts())
-        for counter in store.read_counters(base, first.isoformat(), last.isoformat())
+        (counter.day, counter.segment, counter.counts)
+        for counter in counters.read(base, first.isoformat(), last.isoformat())
     )
     for day, key, counts in counter_view(records, attribute, value):
         histogram = {int(name[1:]): n for name, n in counts.items() if name in SCORE_NAMES and n}
@@ -179,14 +184,14 @@ def overdue_tasks(group: ReportGroup, period: Period, catalogue: Catalogue, as_o
     return found
 
 
-def report_for(due: DueReport, catalogue: Catalogue, responses: Responses) -> ReportData:
+def report_for(due: DueReport, catalogue: Catalogue, repos: Repositories) -> ReportData:
     group = due.group
     return build_report_data(
         group,
         due.period,
         catalogue,
-        counter_rows,
-        recent_comments(group, due.period, catalogue, responses),
+        partial(counter_rows, counters=repos.counters),
+        recent_comments(group, due.period, catalogue, repos.responses),
         title=text(group.language, "report_title"),
         overdue=overdue_tasks(group, due.period, catalogue, due.send_moment),
     )
@@ -209,24 +214,23 @@ def send_due_reports(
     catalogue: Catalogue,
     groups: Sequence[ReportGroup],
     mailer: Mailer,
-    responses: Responses,
+    repos: Repositories,
 ) -> list[SentReport]:
     """Send every report due at `scheduled` (the hourly schedule's time), each exactly once:
     a claim in the report log comes first, and is released when the email could not go."""
     sent = []
     for due in due_reports(tuple(groups), scheduled):
         period = due.period
-        if not store.claim_report(
-            due.group.name, period.first_day.isoformat(), period.label, config.clock()
-        ):
+        claim = (due.group.name, period.first_day.isoformat(), period.label)
+        if not repos.counters.claim_report(*claim):
             sent.append(SentReport(due.group.name, period.label, False, "already-sent"))
             continue
         try:
-            data = report_for(due, catalogue, responses)
+            data = report_for(due, catalogue, repos)
             email = email_for(data, period)
             mailer.send(to=list(due.group.recipients), email=email)
         except Exception:
-            store.release_report(due.group.name, period.first_day.isoformat(), period.label)
+            repos.counters.release_report(*claim)
             raise
         sent.append(SentReport(due.group.name, period.label, data.empty, "sent"))
     return sent
