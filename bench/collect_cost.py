@@ -95,7 +95,8 @@ def _floor_answer(
     )
     stamp = datetime.now(UTC).isoformat()
     # The counters a report needs: the score histogram and the response count, one counter
-    # per series for the day and the answer's combination of segment values (store.Counts).
+    # per series for the day and the answer's combination of segment values
+    # (domain/counters.Counts).
     segment = {"M": {k: {"S": v} for k, v in segment_of(SEGMENT).items()}}
     counters = [
         {

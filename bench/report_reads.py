@@ -106,7 +106,7 @@ def _store(responses: int, seed: int) -> None:
             batch.save(item)
             if score <= DETRACTOR:
                 tasks.append((f"bench-{seed}-{number}", score, at, segment))
-            # one counter per day and combination of segment values (dal/store.Counts)
+            # one counter per day and combination of segment values (domain/counters.Counts)
             _, counts = counters.setdefault(
                 (day, counter_bucket(day, segment)), (segment_of(segment), Counter())
             )
