@@ -16,13 +16,12 @@ from survey_core.domain.counters import (
     Counter,
     Counts,
     counter_bucket,
-    histogram_moves,
     segment_of,
 )
 from survey_core.domain.customers import Customer, LastActivity, Sighting, day_of
-from survey_core.domain.invitations import SENDING, Attempt, ContactChanged, Invitation
+from survey_core.domain.invitations import OPEN, SENDING, Attempt, ContactChanged, Invitation
 from survey_core.domain.repositories import Repositories
-from survey_core.domain.responses import Answer, Comment, Response, StoredAnswer
+from survey_core.domain.responses import Answer, Comment, Response, StoredAnswer, revise
 from survey_core.domain.suppressions import Suppression
 from survey_core.errors import IntentNotRecorded
 
@@ -293,7 +292,7 @@ class MemoryInvitations:
         self._with_attempt(invitation_id, index, failed)
         contacted = {} if contacted_before else {"contacted_at": None}
         self._update_if(invitation_id, True, updated_at=iso(now), **contacted)
-        self.counters.add(replace(counts, add={name: -n for name, n in counts.add.items()}))
+        self.counters.add(counts.taken_back())
 
     def clear_contacted(self, invitation_id: str, attempts_seen: int) -> bool:
         unchanged = len(self._found(invitation_id).attempts) == attempts_seen
@@ -310,8 +309,6 @@ class MemoryInvitations:
 
 
 class MemoryResponses:
-    INBOUND_IDS_KEPT = 20
-
     def __init__(self, invitations: MemoryInvitations, counters: MemoryCounters) -> None:
         self.stored: dict[str, Response] = {}
         self.invitations = invitations
@@ -322,56 +319,24 @@ class MemoryResponses:
 
     def store_answer(self, invitation: Invitation, answer: Answer) -> StoredAnswer:
         existing = self.stored.get(invitation.invitation_id)
-        applied = list(existing.inbound_ids or []) if existing else []
-        if answer.inbound_id is not None:
-            if answer.inbound_id in applied:
-                assert existing is not None
-                return StoredAnswer(existing, first_answer=False, changed=False, duplicate=True)
-            applied = [*applied, answer.inbound_id][-self.INBOUND_IDS_KEPT :]
+        revision = revise(invitation, existing, answer)
+        if revision is None:
+            assert existing is not None
+            return StoredAnswer(existing, first_answer=False, changed=False, duplicate=True)
         stored_invitation = self.invitations.stored.get(invitation.invitation_id)
-        if stored_invitation is None or stored_invitation.status not in (
-            "pending",
-            "sent",
-            "answered",
-        ):
+        if stored_invitation is None or stored_invitation.status not in OPEN:
             # DynamoDB retries the cancelled transaction until it gives up.
             raise RuntimeError("answer not stored: too much contention on one invitation")
-        now = iso(answer.at)
-        old_scores = existing.scores if existing else {}
-        moves = histogram_moves(old_scores, answer.scores)
-        comment = (existing.comment if existing and answer.keep_comment else answer.comment) or None
-        bucket_day = existing.bucket_day if existing else answer.day
-        response = Response(
-            invitation.invitation_id,
-            survey_id=invitation.survey_id,
-            customer_id=invitation.customer_id,
-            scores={**old_scores, **answer.scores},
-            comment=comment,
-            channel=answer.channel,
-            bucket_day=bucket_day,
-            first_answered_at=existing.first_answered_at if existing else now,
-            answered_at=now,
-            revision=existing.revision + 1 if existing else 1,
-            segment=dict(invitation.segment),
-            comment_day=f"{invitation.survey_id}#{bucket_day}" if comment else None,
-            expires_at=answer.expires_at.replace(microsecond=0),  # TTL: whole seconds
-            inbound_ids=applied or None,
-            answered_via=existing.answered_via if existing else answer.answered_via,
-            after_step=existing.after_step if existing else answer.after_step,
-        )
+        expires_at = answer.expires_at.replace(microsecond=0)  # TTL: whole seconds
+        response = replace(revision.response, expires_at=expires_at)
         self.stored[invitation.invitation_id] = response
+        now = response.answered_at
         self.invitations.stored[invitation.invitation_id] = replace(
             stored_invitation, status="answered", answered_at=now, updated_at=now
         )
-        for metric, previous, score in moves:
-            add = {f"s{score}": 1, **({"n": 1} if previous is None else {f"s{previous}": -1})}
-            series = f"{invitation.survey_id}#{metric}"
-            self.counters.add(Counts(series, bucket_day, response.segment, add))
-        if existing is None and answer.first_answer_counts is not None:
-            add = {"n": 1, **answer.first_answer_counts}
-            series = f"{invitation.survey_id}#responses"
-            self.counters.add(Counts(series, answer.day, response.segment, add))
-        return StoredAnswer(response, first_answer=existing is None, changed=bool(moves))
+        for counts in revision.counts:
+            self.counters.add(counts)
+        return StoredAnswer(response, first_answer=existing is None, changed=revision.changed)
 
     def recent_comments(self, survey_id: str, day: str, limit: int) -> Iterator[Comment]:
         found = [r for r in self.stored.values() if r.comment_day == f"{survey_id}#{day}"]

@@ -249,9 +249,7 @@ class InvitationTable:
             actions.append(attempt.remove())
         if not contacted_before:
             actions.append(Item.contacted_at.remove())
-        back = Counts(
-            counts.series, counts.day, counts.segment, {name: -n for name, n in counts.add.items()}
-        )
+        back = counts.taken_back()
         connection = transactions(getattr(Item.Meta, "region", None))
         token = str(uuid.uuid4())
 

@@ -13,20 +13,14 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
 from ..clock import iso
-from ..domain.counters import Counts, histogram_moves
-from ..domain.invitations import Invitation
-from ..domain.responses import Answer, Comment, Response, StoredAnswer
+from ..domain.invitations import OPEN, Invitation
+from ..domain.responses import Answer, Comment, Response, StoredAnswer, revise
 from . import models
 from .counters import add_counts
 from .writes import TRANSACTION_ATTEMPTS, backoff, retryable_transaction, transactions
 
 Item = models.Response
 FIELDS = tuple(f.name for f in fields(Response) if f.name not in ("scores", "segment"))
-
-# SNS delivers at least once and Lambda retries a failed invocation (twice, within minutes), so
-# a redelivery comes soon after the original; 20 replies to one invitation is far beyond what
-# a customer sends, and 20 ids of 36 characters keep the item small.
-INBOUND_IDS_KEPT = 20
 
 
 def _scores(item: Any) -> dict[str, int]:
@@ -50,22 +44,6 @@ def response_from_image(image: Mapping[str, Any]) -> Response:
     return response_of(Item.from_raw_data(dict(image)))
 
 
-def _inbound_ids_after(existing: Response | None, inbound_id: str | None) -> list[str] | None:
-    """The inbound ids the response keeps after this answer; None when it holds inbound_id
-    already (a redelivery)."""
-    applied = list(existing.inbound_ids or []) if existing else []
-    if inbound_id is None:
-        return applied
-    if inbound_id in applied:
-        return None
-    return [*applied, inbound_id][-INBOUND_IDS_KEPT:]
-
-
-def _score_counts(response: Response, metric: str, previous: int | None, score: int) -> Counts:
-    add = {f"s{score}": 1, **({"n": 1} if previous is None else {f"s{previous}": -1})}
-    return Counts(f"{response.survey_id}#{metric}", response.bucket_day, response.segment, add)
-
-
 class ResponseTable:
     def get(self, invitation_id: str) -> Response | None:
         try:
@@ -85,32 +63,10 @@ class ResponseTable:
             if attempt:
                 backoff(attempt)
             existing = self.get(invitation.invitation_id)
-            applied = _inbound_ids_after(existing, answer.inbound_id)
-            if applied is None:
+            revision = revise(invitation, existing, answer)
+            if revision is None:
                 assert existing is not None
                 return StoredAnswer(existing, first_answer=False, changed=False, duplicate=True)
-            old_scores = existing.scores if existing else {}
-            moves = histogram_moves(old_scores, answer.scores)
-            comment = existing.comment if existing and answer.keep_comment else answer.comment
-            bucket_day = existing.bucket_day if existing else answer.day
-            response = Response(
-                invitation.invitation_id,
-                survey_id=invitation.survey_id,
-                customer_id=invitation.customer_id,
-                scores={**old_scores, **answer.scores},
-                comment=comment or None,
-                channel=answer.channel,
-                bucket_day=bucket_day,
-                first_answered_at=existing.first_answered_at if existing else now,
-                answered_at=now,
-                revision=existing.revision + 1 if existing else 1,
-                segment=dict(invitation.segment),
-                comment_day=f"{invitation.survey_id}#{bucket_day}" if comment else None,
-                expires_at=answer.expires_at,
-                inbound_ids=applied or None,
-                answered_via=existing.answered_via if existing else answer.answered_via,
-                after_step=existing.after_step if existing else answer.after_step,
-            )
             condition: Condition = (
                 Item.invitation_id.does_not_exist()
                 if existing is None
@@ -118,7 +74,7 @@ class ResponseTable:
             )
             try:
                 with TransactWrite(connection=connection) as transaction:
-                    transaction.save(_item_of(response), condition=condition)
+                    transaction.save(_item_of(revision.response), condition=condition)
                     invitations = models.Invitation
                     transaction.update(
                         invitations(invitation.invitation_id),
@@ -127,21 +83,17 @@ class ResponseTable:
                             invitations.answered_at.set(now),
                             invitations.updated_at.set(now),
                         ],
-                        condition=invitations.status.is_in("pending", "sent", "answered"),
+                        condition=invitations.status.is_in(*sorted(OPEN)),
                     )
-                    for metric, previous, score in moves:
-                        add_counts(transaction, _score_counts(response, metric, previous, score))
-                    if existing is None and answer.first_answer_counts is not None:
-                        # Per response, not per metric: how many answered, through which
-                        # channel, after a reminder or not (report: response rates).
-                        add = {"n": 1, **answer.first_answer_counts}
-                        series = f"{invitation.survey_id}#responses"
-                        add_counts(transaction, Counts(series, answer.day, response.segment, add))
+                    for counts in revision.counts:
+                        add_counts(transaction, counts)
             except TransactWriteError as error:
                 if retryable_transaction(error):
                     continue
                 raise
-            return StoredAnswer(response, first_answer=existing is None, changed=bool(moves))
+            return StoredAnswer(
+                revision.response, first_answer=existing is None, changed=revision.changed
+            )
         raise RuntimeError("answer not stored: too much contention on one invitation")
 
     def recent_comments(self, survey_id: str, day: str, limit: int) -> Iterator[Comment]:

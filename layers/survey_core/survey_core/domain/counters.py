@@ -38,6 +38,10 @@ class Counts:
     segment: Mapping[str, Any]
     add: Mapping[str, int]  # counter attribute -> amount (negative moves a count away)
 
+    def taken_back(self) -> Counts:
+        """The same counts with the opposite sign: what undoes them."""
+        return Counts(self.series, self.day, self.segment, {k: -n for k, n in self.add.items()})
+
 
 def histogram_moves(
     old: Mapping[str, int], new: Mapping[str, int]

@@ -12,6 +12,8 @@ from .counters import Counts
 
 # An attempt's outcome while its message is being handed to SES or SNS (logic/send.py).
 SENDING = "sending"
+# The statuses in which an invitation takes an answer (and an answer changed).
+OPEN = frozenset({"pending", "sent", "answered"})
 
 
 @dataclass(frozen=True)

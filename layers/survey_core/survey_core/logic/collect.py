@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from ..catalogue import Catalogue
 from ..config import CollectConfig
-from ..domain.invitations import Invitation, Invitations
+from ..domain.invitations import OPEN, Invitation, Invitations
 from ..domain.repositories import Repositories
 from ..domain.responses import Answer, Responses
 from ..errors import InvalidAnswer, InvitationNotFound, SurveyClosed
@@ -35,7 +35,6 @@ from ..tokens import is_well_formed_link_token
 from .counting import answer_counts, answered_after, counting_day
 
 MAX_COMMENT_LENGTH = 1000
-OPEN = frozenset({"pending", "sent", "answered"})
 
 
 @dataclass(frozen=True)
