@@ -116,6 +116,7 @@ from survey_core.web.security_headers import results_headers
 use_font(Path(__file__).with_name("fonts") / "DejaVuSans.ttf")
 CONFIG = ResultsConfig.from_env(os.environ)
 REPOS = dynamodb_repositories(CONFIG.tables, CONFIG.region)
+READ_COUNTERS = partial(counter_rows, counters=REPOS.counters)  # the pages' counter reads
 CATALOGUE = load_catalogue()
 POOL = Pool(CONFIG.region, CONFIG.user_pool_id, CONFIG.client_id)
 # Locally moto serves the pool's keys at its endpoint; in the cloud they come from the issuer.
@@ -288,7 +289,7 @@ def _overview_data(principal: Principal) -> tuple[ReportData, _Filter]:
         asked.period,
         asked.language,
         CATALOGUE,
-        read=partial(counter_rows, counters=REPOS.counters),
+        read=READ_COUNTERS,
         comments=partial(recent_comments, responses=REPOS.responses),
         overdue=overdue_tasks,
         now=CONFIG.clock(),
@@ -501,7 +502,7 @@ def show_mine() -> Response:
             asked.period,
             asked.language,
             CATALOGUE,
-            read=partial(counter_rows, counters=REPOS.counters),
+            read=READ_COUNTERS,
             comments=partial(recent_comments, responses=REPOS.responses, shown=MINE_COMMENTS),
             overdue=overdue_tasks,
             now=CONFIG.clock(),
