@@ -5,9 +5,9 @@ DynamoDB (moto), so they cannot drift from what the tables do."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from survey_core.clock import iso
 from survey_core.domain.counters import (
@@ -19,11 +19,13 @@ from survey_core.domain.counters import (
     segment_of,
 )
 from survey_core.domain.customers import Customer, LastActivity, Sighting, day_of
+from survey_core.domain.escalations import Escalation, OpenTask, follow_up_counts, moment
 from survey_core.domain.invitations import OPEN, SENDING, Attempt, ContactChanged, Invitation
 from survey_core.domain.repositories import Repositories
 from survey_core.domain.responses import Answer, Comment, Response, StoredAnswer, revise
 from survey_core.domain.suppressions import Suppression
 from survey_core.errors import IntentNotRecorded
+from survey_core.rules.follow_up import Contact, FollowUp
 
 
 class MemoryCustomers:
@@ -351,6 +353,153 @@ class MemoryResponses:
             )
 
 
+class MemoryEscalations:
+    LINK = "#contact#"  # a chain contact's link item's key: "<invitation id>#contact#<id>"
+
+    def __init__(self, counters: MemoryCounters) -> None:
+        self.stored: dict[str, Escalation] = {}
+        self.links: dict[str, str] = {}  # a later chain contact -> its invitation id
+        self.counters = counters
+
+    def claim(self, escalation: Escalation) -> Escalation:
+        return self.stored.setdefault(escalation.invitation_id, escalation)
+
+    def record_task(
+        self,
+        invitation_id: str,
+        contact_id: str,
+        now: datetime,
+        scheduled_for: datetime | None,
+        counts: Counts | None = None,
+        task_revision: int | None = None,
+    ) -> None:
+        claimed = self.stored[invitation_id]
+        if claimed.contact_id is not None:
+            return
+        assert claimed.sla_hours is not None
+        self.stored[invitation_id] = replace(
+            claimed,
+            contact_id=contact_id,
+            status="created",
+            escalated_at=iso(now),
+            outcome="open",
+            sla="open",
+            open_due_at=iso(now + timedelta(hours=claimed.sla_hours)),
+            updated_at=iso(now),
+            scheduled_for=iso(scheduled_for) if scheduled_for else claimed.scheduled_for,
+            task_revision=claimed.task_revision if task_revision is None else task_revision,
+            counted_day=counts.day if counts is not None else claimed.counted_day,
+        )
+        if counts is not None:
+            self.counters.add(counts)
+
+    def record_task_revision(self, invitation_id: str, revision: int, now: datetime) -> bool:
+        found = self.stored.get(invitation_id)
+        if found is None or found.contact_id is None:
+            return False
+        if found.task_revision is not None and found.task_revision >= revision:
+            return False
+        self.stored[invitation_id] = replace(found, task_revision=revision, updated_at=iso(now))
+        return True
+
+    def mark_announced(self, invitation_id: str, now: datetime) -> None:
+        self.stored[invitation_id] = replace(self.stored[invitation_id], announced_at=iso(now))
+
+    def get(self, invitation_id: str) -> Escalation | None:
+        return self.stored.get(invitation_id)
+
+    def of_contact(self, contact_ids: Iterable[str]) -> Escalation | None:
+        for contact_id in contact_ids:
+            if contact_id in self.links:
+                return self.stored.get(self.links[contact_id])
+            for escalation in self.stored.values():
+                if escalation.contact_id == contact_id:
+                    return escalation
+        return None
+
+    def save_follow_up(
+        self,
+        escalation: Escalation,
+        contacts: Mapping[str, Contact],
+        result: FollowUp,
+        counted: Mapping[str, int],
+        *,
+        new_contact: str | None,
+        now: datetime,
+    ) -> bool:
+        found = self.stored.get(escalation.invitation_id)
+        if found is None or found.follow_up_revision != escalation.follow_up_revision:
+            return False
+        self.stored[escalation.invitation_id] = replace(
+            found,
+            # Stored to the second, like every moment (clock.iso).
+            contacts={
+                contact_id: Contact(
+                    **{
+                        name: moment(iso(value)) if isinstance(value, datetime) else value
+                        for name, value in vars(contact).items()
+                    }
+                )
+                for contact_id, contact in contacts.items()
+            },
+            outcome=result.outcome,
+            sla=result.sla,
+            counted=dict(counted),
+            follow_up_revision=(found.follow_up_revision or 0) + 1,
+            updated_at=iso(now),
+            reached_at=iso(result.reached_at) if result.reached_at else None,
+            seconds_to_agent=result.seconds_to_agent,
+            done_at=iso(result.done_at) if result.done_at else None,
+            open_due_at=iso(result.due_at) if result.outcome == "open" else None,
+        )
+        moves = follow_up_counts(escalation, counted)
+        if moves is not None:
+            self.counters.add(moves)
+        if new_contact is not None and new_contact != escalation.contact_id:
+            self.links[new_contact] = escalation.invitation_id
+        return True
+
+    def _open(self, survey_id: str) -> list[OpenTask]:
+        found = [
+            OpenTask(
+                e.invitation_id,
+                survey_id,
+                e.metric,
+                e.score,
+                e.segment,
+                due,
+                e.escalated_at,
+                e.counted_day,
+                e.contact_id,
+                e.reached_at,
+            )
+            for e in self.stored.values()
+            if e.survey_id == survey_id and (due := moment(e.open_due_at)) is not None
+        ]
+        return sorted(found, key=lambda task: task.due_at)
+
+    def open_tasks(self, survey_id: str, limit: int) -> Iterator[OpenTask]:
+        yield from self._open(survey_id)[:limit]
+
+    def overdue_tasks(self, survey_id: str, since: datetime, as_of: datetime) -> Iterator[OpenTask]:
+        yield from (task for task in self._open(survey_id) if since <= task.due_at < as_of)
+
+    def record_outcome(
+        self, invitation_id: str, outcome: str, note: str, by: str, at: datetime
+    ) -> bool:
+        found = self.stored.get(invitation_id)
+        if found is None:
+            return False
+        self.stored[invitation_id] = replace(
+            found,
+            recorded_outcome=outcome,
+            recorded_note=note or None,
+            recorded_at=iso(at),
+            recorded_by=by,
+        )
+        return True
+
+
 def memory_repositories() -> Repositories:
     customers = MemoryCustomers()
     counters = MemoryCounters(customers)
@@ -358,6 +507,7 @@ def memory_repositories() -> Repositories:
     return Repositories(
         counters=counters,
         customers=customers,
+        escalations=MemoryEscalations(counters),
         invitations=invitations,
         responses=MemoryResponses(invitations, counters),
         suppressions=MemorySuppressions(),

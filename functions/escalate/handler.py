@@ -29,6 +29,7 @@ PORTS = EscalatePorts(
     ),
     bus=EventBus(client("events", CONFIG.region), CONFIG.event_bus_name, SOURCE),
     responses=REPOS.responses,
+    escalations=REPOS.escalations,
     notifier=(
         Notifier(client("sns", CONFIG.region), CONFIG.notification_topic_arn)
         if CONFIG.notification_topic_arn
@@ -61,7 +62,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 def follow_up_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # An event that is not ours or not understood returns (counted); only AWS errors raise,
     # and those Lambda retries, then sends to the failed-deliveries queue.
-    result = record_contact_event(event, CONFIG.clock(), CONFIG.task_expiry_days)
+    result = record_contact_event(event, CONFIG.clock(), CONFIG.task_expiry_days, REPOS.escalations)
     if result.invitation_id:  # found: correlate with the survey's other logs
         logger.set_correlation_id(result.invitation_id)
     metrics.add_metric(name=f"FollowUp_{result.outcome}", unit=MetricUnit.Count, value=1)

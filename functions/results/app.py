@@ -116,7 +116,12 @@ from survey_core.web.security_headers import results_headers
 use_font(Path(__file__).with_name("fonts") / "DejaVuSans.ttf")
 CONFIG = ResultsConfig.from_env(os.environ)
 REPOS = dynamodb_repositories(CONFIG.tables, CONFIG.region)
-READ_COUNTERS = partial(counter_rows, counters=REPOS.counters)  # the pages' counter reads
+# The pages' ports, made once: the counter reads and the callback tasks.
+READ_COUNTERS = partial(counter_rows, counters=REPOS.counters)
+OPEN_TASKS = partial(open_task_reader, escalations=REPOS.escalations)
+GET_TASK = partial(get_task, escalations=REPOS.escalations)
+SAVE_OUTCOME = partial(save_outcome, escalations=REPOS.escalations)
+OVERDUE = partial(overdue_tasks, escalations=REPOS.escalations)
 CATALOGUE = load_catalogue()
 POOL = Pool(CONFIG.region, CONFIG.user_pool_id, CONFIG.client_id)
 # Locally moto serves the pool's keys at its endpoint; in the cloud they come from the issuer.
@@ -291,7 +296,7 @@ def _overview_data(principal: Principal) -> tuple[ReportData, _Filter]:
         CATALOGUE,
         read=READ_COUNTERS,
         comments=partial(recent_comments, responses=REPOS.responses),
-        overdue=overdue_tasks,
+        overdue=OVERDUE,
         now=CONFIG.clock(),
         zone=CONFIG.reporting_time_zone,
     )
@@ -504,7 +509,7 @@ def show_mine() -> Response:
             CATALOGUE,
             read=READ_COUNTERS,
             comments=partial(recent_comments, responses=REPOS.responses, shown=MINE_COMMENTS),
-            overdue=overdue_tasks,
+            overdue=OVERDUE,
             now=CONFIG.clock(),
             zone=CONFIG.reporting_time_zone,
         )
@@ -533,7 +538,7 @@ def show_queue() -> Response:
         asked = _filter(principal)
         survey_id = _query().get("survey") or None
         found = follow_up_queue(
-            asked.viewer, asked.scope, CATALOGUE, open_task_reader, CONFIG.clock(),
+            asked.viewer, asked.scope, CATALOGUE, OPEN_TASKS, CONFIG.clock(),
             survey_id=survey_id,
         )  # fmt: skip
         url = f"{CONFIG.results_url}/follow-up"
@@ -560,7 +565,7 @@ def _task_page(principal: Principal, task_id: str, *, saved: bool = False) -> Re
     viewer = Viewer(principal.role, principal.scope)
     if not _TASK_ID.fullmatch(task_id):
         raise TaskNotFound(task_id)
-    task = task_in_view(viewer, task_id, get_task)
+    task = task_in_view(viewer, task_id, GET_TASK)
     response = REPOS.responses.get(task_id)
     language = resolve_language(_query().get("lang") or _language())
     chosen = task.recorded_outcome or FOLLOW_UP_OUTCOMES[0]
@@ -632,8 +637,8 @@ def post_outcome(task_id: str) -> Response:
             task_id,
             first(form, "outcome") or "",
             first(form, "note") or "",
-            get=get_task,
-            save=save_outcome,
+            get=GET_TASK,
+            save=SAVE_OUTCOME,
             now=CONFIG.clock(),
             by=principal.user_id,
         )

@@ -161,14 +161,13 @@ def test_both_connect_attempts_carry_the_same_client_token(deployment: Deploymen
     with Stubber(escalate.PORTS.contact_center._connect) as stub:
         for _ in range(2):
             stub.add_response("start_task_contact", {"ContactId": "contact-9"})
-        store = escalate.escalate.__globals__["store"]
-        original = store.record_task
-        store.record_task = lambda *a, **k: (_ for _ in ()).throw(RuntimeError("crash"))
+        escalations = escalate.PORTS.escalations
+        escalations.record_task = lambda *a, **k: (_ for _ in ()).throw(RuntimeError("crash"))
         try:
             with pytest.raises(RuntimeError):
                 escalate.lambda_handler(_event({"nps": 0}), lambda_context())
         finally:
-            store.record_task = original
+            del escalations.record_task  # the class's own again
         # When the retry runs
         escalate.lambda_handler(_event({"nps": 0}), lambda_context())
     tokens = [request["ClientToken"] for request in calls.requests]

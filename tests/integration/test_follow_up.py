@@ -324,10 +324,9 @@ def test_an_open_task_is_in_the_open_task_index_until_it_ends(deployment: Deploy
     # Then only the other is left; the store reads it as overdue from its deadline on only
     [left] = _open_tasks(deployment)
     assert left["contact_id"] == {"S": "contact-6"}
-    from survey_core.dal import store
-
+    escalations = follow.REPOS.escalations
     wednesday = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
-    assert list(store.overdue_open_tasks("post-purchase", CREATED, wednesday)) == []
+    assert list(escalations.overdue_tasks("post-purchase", CREATED, wednesday)) == []
     later = wednesday.replace(second=1)
-    [overdue] = store.overdue_open_tasks("post-purchase", CREATED, later)
+    [overdue] = escalations.overdue_tasks("post-purchase", CREATED, later)
     assert overdue.contact_id == "contact-6"

@@ -4,15 +4,12 @@ from what the tables do fails here."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from survey_core.config import Tables
-from survey_core.dal.repositories import dynamodb_repositories
-from survey_core.domain.counters import COHORT_BATCH, CohortQuota, Counter, Counts, counter_bucket
+from survey_core.domain.counters import COHORT_BATCH, CohortQuota, Counter, Counts
 from survey_core.domain.customers import Customer, LastActivity, Sighting
 from survey_core.domain.invitations import SENDING, Attempt, ContactChanged, Invitation
 from survey_core.domain.repositories import Repositories
@@ -20,64 +17,12 @@ from survey_core.domain.responses import Answer, Response
 from survey_core.domain.suppressions import Suppression, address_key, suppressed_channels
 from survey_core.errors import IntentNotRecorded
 
-from tests.conftest import REGION, Deployment
-from tests.repositories import MemoryInvitations, memory_repositories
+from tests.integration.conftest import Stored
 
 pytestmark = pytest.mark.integration
 
 T0 = datetime(2026, 3, 2, 9, 30, 15, tzinfo=UTC)
 KEEP = timedelta(days=400)
-
-
-@dataclass(frozen=True)
-class Stored:
-    """The repositories, and what a counter holds now (its non-zero counts)."""
-
-    repos: Repositories
-    counted: Callable[[Counts], dict[str, int]]
-
-
-@pytest.fixture(params=["memory", "dynamodb"])
-def stored(request: pytest.FixtureRequest) -> Iterator[Stored]:
-    if request.param == "memory":
-        repos = memory_repositories()
-        assert isinstance(repos.invitations, MemoryInvitations)
-        added = repos.invitations.counters.added
-
-        def in_memory(counts: Counts) -> dict[str, int]:
-            counter = added.get((counts.series, counter_bucket(counts.day, counts.segment)), {})
-            return {name: n for name, n in counter.items() if n}
-
-        yield Stored(repos, in_memory)
-        return
-    from survey_core.dal.models import AggregateCounter
-
-    def in_table(counts: Counts) -> dict[str, int]:
-        bucket = counter_bucket(counts.day, counts.segment)
-        try:
-            return AggregateCounter.get(counts.series, bucket, consistent_read=True).all_counts()
-        except AggregateCounter.DoesNotExist:
-            return {}
-
-    yield Stored(_on_dynamodb(request), in_table)
-
-
-@pytest.fixture(params=["memory", "dynamodb"])
-def repos(request: pytest.FixtureRequest) -> Repositories:
-    return memory_repositories() if request.param == "memory" else _on_dynamodb(request)
-
-
-def _on_dynamodb(request: pytest.FixtureRequest) -> Repositories:
-    deployment: Deployment = request.getfixturevalue("deployment")
-    tables = Tables(
-        customers=deployment.physical_id("CustomersTable"),
-        invitations=deployment.physical_id("InvitationsTable"),
-        responses=deployment.physical_id("ResponsesTable"),
-        aggregates=deployment.physical_id("AggregatesTable"),
-        escalations=deployment.physical_id("EscalationsTable"),
-        suppressions=deployment.physical_id("SuppressionsTable"),
-    )
-    return dynamodb_repositories(tables, REGION)
 
 
 def _sighting(customer_id: str = "c-1", at: datetime = T0, **given: object) -> Sighting:

@@ -16,9 +16,7 @@ from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyPr
 from pynamodb.models import Model
 
 from ..config import Tables
-
-MAX_SCORE = 10  # the widest scale (NPS 0-10); CSAT and CES use a part of it
-SCORE_NAMES = frozenset(f"s{score}" for score in range(MAX_SCORE + 1))
+from ..domain.counters import MAX_SCORE, SCORE_NAMES
 
 
 class ActivityDayIndex(GlobalSecondaryIndex["Customer"]):
@@ -332,7 +330,7 @@ class Escalation(Model):
     task_revision = NumberAttribute(null=True)
     counted_day = UnicodeAttribute(null=True)  # the day its counters are under (task created)
     # From Amazon Connect contact events: per contact id of the task's chain, its previous
-    # contact and the moments its events reported (dal/store.py CONTACT_FIELDS), each set once.
+    # contact and the moments its events reported (CONTACT_FIELDS), each set once.
     contacts = MapAttribute[str, Any](null=True)
     # Derived from the whole map (follow_up.follow_up), rewritten with it.
     outcome = UnicodeAttribute(null=True)  # open | completed | not_reached | expired

@@ -7,6 +7,7 @@ from ..config import Tables
 from ..domain.repositories import Repositories
 from .counters import CounterTable
 from .customers import CustomerTable
+from .escalations import EscalationTable
 from .invitations import InvitationTable
 from .models import bind_tables
 from .responses import ResponseTable
@@ -19,6 +20,7 @@ def dynamodb_repositories(tables: Tables, region: str) -> Repositories:
     return Repositories(
         counters=CounterTable(),
         customers=CustomerTable(),
+        escalations=EscalationTable(),
         invitations=InvitationTable(),
         responses=ResponseTable(),
         suppressions=SuppressionTable(),

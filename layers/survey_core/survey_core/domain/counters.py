@@ -10,6 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+MAX_SCORE = 10  # the widest scale (NPS 0-10); CSAT and CES use a part of it
+# A score histogram's counts: "s0" .. "s10", the number of answers with that score.
+SCORE_NAMES = frozenset(f"s{score}" for score in range(MAX_SCORE + 1))
+
 
 def segment_of(segment: Mapping[str, Any]) -> dict[str, str]:
     """The segment as the counters keep it: its attributes with a value, as text."""

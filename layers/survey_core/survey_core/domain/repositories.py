@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from .counters import Counters
 from .customers import Customers
+from .escalations import Escalations
 from .invitations import Invitations
 from .responses import Responses
 from .suppressions import Suppressions
@@ -15,6 +16,7 @@ from .suppressions import Suppressions
 class Repositories:
     counters: Counters
     customers: Customers
+    escalations: Escalations
     invitations: Invitations
     responses: Responses
     suppressions: Suppressions

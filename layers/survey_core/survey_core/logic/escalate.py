@@ -11,10 +11,8 @@ from typing import Any
 from ..catalogue import Catalogue, EscalationRule
 from ..clock import iso
 from ..config import EscalateConfig
-from ..dal import store
 from ..dal.gateways import ContactCenter, EventBus, Notifier
-from ..dal.models import Escalation
-from ..domain.counters import Counts
+from ..domain.escalations import Escalation, Escalations, task_counts
 from ..domain.responses import Response, Responses
 from ..events.contracts import validate_detail
 from ..messages.safe_text import one_line
@@ -46,6 +44,7 @@ class EscalatePorts:
     contact_center: ContactCenter
     bus: EventBus
     responses: Responses
+    escalations: Escalations
     notifier: Notifier | None = None
 
 
@@ -143,7 +142,7 @@ def escalate(
         # (or the customer has since changed the answer to one that is no reason for a call).
         return EscalationResult("not-escalated")
     metric, score = next(iter(current["scores"].items()))
-    claimed = store.claim_escalation(
+    claimed = ports.escalations.claim(
         Escalation(
             detail["invitationId"],
             survey_id=detail["surveyId"],
@@ -151,7 +150,6 @@ def escalate(
             score=int(score),
             reasons=reasons,
             segment=dict(detail.get("segment", {})),
-            status="requested",
             sla_hours=rule.sla_hours,
             created_at=iso(now),
             updated_at=iso(now),
@@ -159,10 +157,10 @@ def escalate(
         )
     )
     if claimed.contact_id:
-        contact_id = str(claimed.contact_id)
+        contact_id = claimed.contact_id
         if not claimed.announced_at:  # an earlier attempt made the task, then failed
             _announce(detail, contact_id, reasons, rule.sla_hours, config, ports)
-        shown = int(claimed.task_revision or 1)
+        shown = claimed.task_revision or 1
         if response is not None and int(response.revision) > shown:
             _update_task(detail, contact_id, response, rule, config, ports)
             return EscalationResult("updated", contact_id, reasons)
@@ -171,14 +169,11 @@ def escalate(
     when = scheduled_time(now, rule.business_hours, zone)
     request = task_request(current, comment, reasons, config.task_reference_url)
     contact_id = ports.contact_center.start_task(**request, scheduled_time=when)
-    counts = Counts(
-        f"{detail['surveyId']}#escalations",
-        counting_day(now, config.reporting_time_zone),
-        dict(detail.get("segment", {})),
-        {"created": 1},
+    counts = task_counts(
+        detail["surveyId"], counting_day(now, config.reporting_time_zone), detail.get("segment", {})
     )
     revision = int(response.revision) if response is not None else None
-    store.record_task(detail["invitationId"], contact_id, now, when, counts, revision)
+    ports.escalations.record_task(detail["invitationId"], contact_id, now, when, counts, revision)
     _announce(detail, contact_id, reasons, rule.sla_hours, config, ports)
     return EscalationResult("created", contact_id, reasons)
 
@@ -208,7 +203,7 @@ def _update_task(
             description=request["description"],
             references=request["references"],
         )
-        store.record_task_revision(
+        ports.escalations.record_task_revision(
             str(detail["invitationId"]), int(response.revision), config.clock()
         )
         latest = ports.responses.get(str(detail["invitationId"]))
@@ -246,4 +241,4 @@ def _announce(
             "reason": "; ".join(reasons)[:256],
         },
     )
-    store.mark_announced(detail["invitationId"], now)
+    ports.escalations.mark_announced(detail["invitationId"], now)

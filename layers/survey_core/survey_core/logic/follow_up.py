@@ -9,8 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from ..catalogue import DEFAULT_SLA_HOURS
-from ..dal import store
-from ..dal.models import Escalation
+from ..domain.escalations import Escalation, Escalations
 from ..rules.follow_up import (
     NotUnderstood,
     counted,
@@ -35,13 +34,8 @@ class ContactEventResult:
     reason: str | None = None  # why not understood (never data from the event)
 
 
-def _created_at(escalation: Escalation) -> datetime:
-    raw = escalation.escalated_at or escalation.created_at  # the SLA clock starts at creation
-    return datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-
-
 def record_contact_event(
-    event: Mapping[str, Any], now: datetime, expiry_days: int
+    event: Mapping[str, Any], now: datetime, expiry_days: int, escalations: Escalations
 ) -> ContactEventResult:
     """Read the event, find its task (its contact, or the chain's first or previous contact),
     add what it reports to the chain and store the derived follow-up, re-read and derived
@@ -52,21 +46,21 @@ def record_contact_event(
         contact_event = parse_contact_event(event)
     except NotUnderstood as error:
         return ContactEventResult("not_understood", reason=str(error))
-    found = store.escalation_of_contact(contact_event.candidate_ids())
+    found = escalations.of_contact(contact_event.candidate_ids())
     if found is None or found.contact_id is None:
         return ContactEventResult("not_ours")  # another task of the same Connect instance
-    invitation_id = str(found.invitation_id)
+    invitation_id = found.invitation_id
     escalation: Escalation | None = found
     for _ in range(FOLLOW_UP_ATTEMPTS):
         if escalation is None:  # erased meanwhile: nothing of it is kept
             return ContactEventResult("not_ours")
-        created = _created_at(escalation)
-        stored = store.contacts_of(escalation)
-        merged = merge(stored, str(escalation.contact_id), contact_event, created)
+        created = escalation.started_at
+        task_contact = str(escalation.contact_id)
+        merged = merge(escalation.contacts, task_contact, contact_event, created)
         result = follow_up(
             created,
-            int(escalation.sla_hours or DEFAULT_SLA_HOURS),
-            str(escalation.contact_id),
+            escalation.sla_hours or DEFAULT_SLA_HOURS,
+            task_contact,
             merged.contacts,
             expiry_days,
         )
@@ -75,7 +69,7 @@ def record_contact_event(
             not merged.changed
             and escalation.outcome == result.outcome
             and escalation.sla == result.sla
-            and store.counted_of(escalation) == counts
+            and escalation.counted == counts
         )
         if unchanged:
             outcome = "refused" if merged.refused else "repeat"
@@ -86,7 +80,7 @@ def record_contact_event(
                 result.sla,
                 refused=merged.refused,
             )
-        if store.save_follow_up(
+        if escalations.save_follow_up(
             escalation, merged.contacts, result, counts, new_contact=merged.new_contact, now=now
         ):
             decided = result.sla != (escalation.sla or "open") and result.sla != "open"
@@ -98,5 +92,5 @@ def record_contact_event(
                 sla_decided=decided,
                 refused=merged.refused,
             )
-        escalation = store.get_escalation(invitation_id)
+        escalation = escalations.get(invitation_id)
     raise RuntimeError("follow-up not recorded: the escalation kept changing")

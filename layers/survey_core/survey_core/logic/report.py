@@ -11,10 +11,9 @@ from functools import partial
 
 from ..catalogue import Catalogue, Survey
 from ..config import ReportConfig
-from ..dal import store
 from ..dal.gateways import Mailer
-from ..dal.models import SCORE_NAMES, ContactLink, Escalation
-from ..domain.counters import Counters
+from ..domain.counters import SCORE_NAMES, Counters
+from ..domain.escalations import Escalation, Escalations, OpenTask, moment
 from ..domain.repositories import Repositories
 from ..domain.responses import Comment, Responses
 from ..messages.i18n import text
@@ -107,54 +106,54 @@ def comment_reader(catalogue: Catalogue, responses: Responses) -> ReadComments:
     return read
 
 
-def _moment(value: object) -> datetime | None:
-    return datetime.fromisoformat(str(value)) if value else None
-
-
-def _task(item: Escalation) -> CallbackTask:
+def _task(escalation: Escalation) -> CallbackTask:
     return CallbackTask(
-        invitation_id=str(item.invitation_id),
-        survey_id=str(item.survey_id or item.open_survey or ""),
-        metric=str(item.metric),
-        score=int(item.score),
-        segment=dict(item.segment.as_dict()) if item.segment else {},
-        created_at=_moment(item.escalated_at),
-        due_at=_moment(item.open_due_at) or _due(item),
-        reached_at=_moment(item.reached_at),
-        outcome=str(item.outcome or "open"),
-        sla=item.sla,
-        recorded_outcome=item.recorded_outcome,
-        note=item.recorded_note,
-        recorded_at=_moment(item.recorded_at),
+        invitation_id=escalation.invitation_id,
+        survey_id=escalation.survey_id,
+        metric=escalation.metric,
+        score=escalation.score,
+        segment=escalation.segment,
+        created_at=moment(escalation.escalated_at),
+        due_at=escalation.due_at,
+        reached_at=moment(escalation.reached_at),
+        outcome=escalation.outcome or "open",
+        sla=escalation.sla,
+        recorded_outcome=escalation.recorded_outcome,
+        note=escalation.recorded_note,
+        recorded_at=moment(escalation.recorded_at),
     )
 
 
-def _due(item: Escalation) -> datetime | None:
-    """An ended task's deadline (by_open_due holds only open ones): made + SLA hours."""
-    made = _moment(item.escalated_at)
-    if made is None or item.sla_hours is None:
-        return None
-    return made + timedelta(hours=float(item.sla_hours))
+def _open_task(task: OpenTask) -> CallbackTask:
+    return CallbackTask(
+        invitation_id=task.invitation_id,
+        survey_id=task.survey_id,
+        metric=task.metric,
+        score=task.score,
+        segment=task.segment,
+        created_at=moment(task.escalated_at),
+        due_at=task.due_at,
+        reached_at=moment(task.reached_at),
+        outcome="open",
+        sla="open",
+    )
 
 
-def open_task_reader(survey_id: str, limit: int) -> Iterator[CallbackTask]:
+def open_task_reader(
+    survey_id: str, limit: int, *, escalations: Escalations
+) -> Iterator[CallbackTask]:
     """The results view's queue port: a survey's open tasks, earliest deadline first."""
-    for item in store.open_tasks(survey_id, limit):
-        # The index's projection has no survey id and no outcome: an open task of this survey.
-        item.survey_id, item.outcome = survey_id, "open"
-        yield _task(item)
+    return (_open_task(task) for task in escalations.open_tasks(survey_id, limit))
 
 
-def get_task(invitation_id: str) -> CallbackTask | None:
+def get_task(invitation_id: str, *, escalations: Escalations) -> CallbackTask | None:
     """One task (a chain contact's link item is none)."""
-    if ContactLink.SEPARATOR in invitation_id:
-        return None
-    item = store.get_escalation(invitation_id)
-    return _task(item) if item is not None else None
+    escalation = escalations.get(invitation_id)
+    return _task(escalation) if escalation is not None else None
 
 
-def save_outcome(recorded: RecordedOutcome) -> bool:
-    return store.record_follow_up_outcome(
+def save_outcome(recorded: RecordedOutcome, *, escalations: Escalations) -> bool:
+    return escalations.record_outcome(
         recorded.invitation_id,
         recorded.outcome,
         recorded.note,
@@ -169,7 +168,14 @@ def _comment_row(survey: Survey, comment: Comment) -> CommentRow:
     return CommentRow(comment.answered_at[:10], survey.id, metric, scores[metric], comment.comment)
 
 
-def overdue_tasks(group: ReportGroup, period: Period, catalogue: Catalogue, as_of: datetime) -> int:
+def overdue_tasks(
+    group: ReportGroup,
+    period: Period,
+    catalogue: Catalogue,
+    as_of: datetime,
+    *,
+    escalations: Escalations,
+) -> int:
     """The period's callback tasks in the group's scope still open after their SLA deadline at
     `as_of`: one Query of by_open_due per survey, reading only the open tasks whose deadline
     has passed since the period began (so bounded by the overdue open tasks, not by all)."""
@@ -177,9 +183,8 @@ def overdue_tasks(group: ReportGroup, period: Period, catalogue: Catalogue, as_o
     first, last = period.first_day.isoformat(), period.last_day.isoformat()
     found = 0
     for survey in catalogue.surveys:
-        for task in store.overdue_open_tasks(survey.id, since, as_of):
-            segment = dict(task.segment.as_dict()) if task.segment else {}
-            if first <= str(task.counted_day or "") <= last and _in_scope(group, segment):
+        for task in escalations.overdue_tasks(survey.id, since, as_of):
+            if first <= (task.counted_day or "") <= last and _in_scope(group, task.segment):
                 found += 1
     return found
 
@@ -193,7 +198,9 @@ def report_for(due: DueReport, catalogue: Catalogue, repos: Repositories) -> Rep
         partial(counter_rows, counters=repos.counters),
         recent_comments(group, due.period, catalogue, repos.responses),
         title=text(group.language, "report_title"),
-        overdue=overdue_tasks(group, due.period, catalogue, due.send_moment),
+        overdue=overdue_tasks(
+            group, due.period, catalogue, due.send_moment, escalations=repos.escalations
+        ),
     )
 
 
