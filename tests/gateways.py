@@ -115,3 +115,28 @@ class FakeExpiries:
         if self.refuse is not None:
             raise ExpiryNotPlanned(self.refuse)
         self.planned.setdefault(name, (at, target_arn, payload))
+
+
+@dataclass
+class FakeContactCenter:
+    """Amazon Connect: StartTaskContact returns the same contact for a client token it has
+    seen (Connect keeps a token 7 days); UpdateContact's requests are kept."""
+
+    started: list[dict[str, Any]] = field(default_factory=list)
+    updated: list[dict[str, Any]] = field(default_factory=list)
+    by_token: dict[str, str] = field(default_factory=dict)
+
+    def start_task(self, *, client_token: str, **request: Any) -> str:
+        self.started.append({"client_token": client_token, **request})
+        return self.by_token.setdefault(client_token, f"contact-{len(self.by_token) + 1}")
+
+    def update_task(self, contact_id: str, **request: Any) -> None:
+        self.updated.append({"contact_id": contact_id, **request})
+
+
+@dataclass
+class FakeNotifier:
+    notes: list[tuple[str, str]] = field(default_factory=list)
+
+    def notify(self, subject: str, message: str) -> None:
+        self.notes.append((subject, message))
