@@ -95,9 +95,16 @@ class FakeSms:
 
 @dataclass
 class FakeBus:
+    """EventBridge PutEvents: the events taken; `fail` (any exception) makes the next call
+    raise it, taking nothing."""
+
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    fail: Exception | None = None
 
     def put(self, detail_type: str, detail: dict[str, Any]) -> None:
+        if self.fail is not None:
+            error, self.fail = self.fail, None
+            raise error
         self.events.append((detail_type, detail))
 
     def of_type(self, detail_type: str) -> list[dict[str, Any]]:
