@@ -1,6 +1,7 @@
 """In-memory stand-ins for the gateways of survey_core/dal/gateways.py (Step Functions, SES,
-SNS, EventBridge, Scheduler): they record what they were asked to do, behave as the services
-do where the use cases depend on it (a task token ends once), and can be told to fail."""
+SNS, EventBridge, Scheduler) and of dal/lake.py (the lake bucket): they record what they were
+asked to do, behave as the services do where the use cases depend on it (a task token ends
+once), and can be told to fail."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from survey_core.errors import ExpiryNotPlanned, MessageRefused
+from survey_core.lake.objects import LakeObject, compress, decode, lines
 from survey_core.messages.rendering import RenderedEmail
 
 
@@ -147,3 +149,46 @@ class FakeNotifier:
 
     def notify(self, subject: str, message: str) -> None:
         self.notes.append((subject, message))
+
+
+@dataclass
+class FakeLakeBucket:
+    """The lake's S3 bucket (dal/lake.LakeBucket): gzip bodies by key; a put of a key that
+    exists replaces it. rewrite_all rewrites each object under a prefix that the change
+    changes, as LakeBucket does. While `down` is set, puts and rewrites of keys starting with
+    it raise ConnectionError ("" for every key)."""
+
+    objects: dict[str, bytes] = field(default_factory=dict)
+    puts: list[str] = field(default_factory=list)  # every key written, repeats too
+    down: str | None = None
+
+    def _refuse(self, key: str) -> None:
+        if self.down is not None and key.startswith(self.down):
+            raise ConnectionError("S3 is down")
+
+    def put(self, lake_object: LakeObject) -> None:
+        self._refuse(lake_object.key)
+        self.objects[lake_object.key] = lake_object.body
+        self.puts.append(lake_object.key)
+
+    def rewrite_all(
+        self, prefix: str, change: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
+    ) -> int:
+        rewritten = 0
+        for key in sorted(k for k in self.objects if k.startswith(prefix)):
+            rows = decode(self.objects[key])
+            changed = change(rows)
+            if changed != rows:
+                self._refuse(key)
+                self.objects[key] = compress(lines(changed))
+                rewritten += 1
+        return rewritten
+
+    def rows(self, table: str) -> list[dict[str, Any]]:
+        """Every row of a lake table, object by object in key order."""
+        return [
+            row
+            for key, body in sorted(self.objects.items())
+            if key.startswith(f"{table}/")
+            for row in decode(body)
+        ]
