@@ -48,9 +48,9 @@ NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 class Reads:
-    """The counters of tools/preview_report's sample, read as dal/store would: a scoped series
-    ("...@businessArea=webshop") holds its scope's counts under "all". Every series asked is
-    recorded."""
+    """The counters of tools/preview_report's sample, read as the counters repository would: a
+    scoped series ("...@businessArea=webshop") holds its scope's counts under "all". Every
+    series asked is recorded."""
 
     def __init__(self) -> None:
         self.table = sample_rows()

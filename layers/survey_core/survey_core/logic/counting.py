@@ -3,8 +3,8 @@ report reads them back by segment key and scope.
 
 Decided from the invitation's attempts as they were before the message or the answer, so the
 counts are exact: each message and each response is counted once, in the transaction that
-records it (dal/store). A message is counted when it is handed to SES or SNS (its attempt
-"sending"), and taken back when they refuse it.
+records it (the repositories of domain/). A message is counted when it is handed to SES or SNS
+(its attempt "sending"), and taken back when they refuse it.
 
 Each counter holds one series (e.g. "post-purchase#sent"), one day and one combination of
 segment values, so one message or answer adds to one counter per series. The report's views

@@ -273,7 +273,7 @@ class CommentsPage:
     complete: bool  # False: the bounded read stopped before the period's oldest comment
 
 
-# A survey's commented responses of one day, newest first, at most `limit` (dal/store).
+# A survey's commented responses of one day, newest first, at most `limit` (domain/responses).
 ReadComments = Callable[[str, str, int], Iterable[FoundComment]]
 
 

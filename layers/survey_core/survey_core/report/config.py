@@ -59,12 +59,12 @@ class Scope:
 
     @property
     def segment_key(self) -> str:
-        """The aggregate counters' segment key of this scope (dal/store.segment_keys)."""
+        """The aggregate counters' segment key of this scope (logic/counting.segment_keys)."""
         return "all" if self.attribute is None else f"{self.attribute}={self.value}"
 
     @property
     def series_suffix(self) -> str:
-        """The scope's own counter series (dal/store.counter_places): "" for everything."""
+        """The scope's own counter series (logic/counting.split_scope reads it): "" for all."""
         return "" if self.attribute is None else f"@{self.segment_key}"
 
 

@@ -1,6 +1,6 @@
 """The manager report's numbers, from pre-aggregated counters only. Pure: the counters come in
-through `CounterRows` (dal/store reads them with one Query per series for the whole span of the
-trend: days x segment keys items, never per response)."""
+through `CounterRows` (the counters repository reads them with one Query per series for the
+whole span of the trend: days x segment keys items, never per response)."""
 
 from __future__ import annotations
 
