@@ -13,6 +13,7 @@ from survey_core.clock import scheduled_time
 from survey_core.config import ReportConfig
 from survey_core.dal.gateways import Mailer, client
 from survey_core.dal.repositories import dynamodb_repositories
+from survey_core.errors import ReportsNotSent
 from survey_core.logic.report import send_due_reports
 from survey_core.observability import logger, metrics, tracer
 from survey_core.report.chart import use_font
@@ -22,6 +23,11 @@ CONFIG = ReportConfig.from_env(os.environ)
 REPOS = dynamodb_repositories(CONFIG.tables, CONFIG.region)
 CATALOGUE = load_catalogue()
 GROUPS = load_groups()
+OUTCOME_METRICS = {
+    "sent": "ReportsSent",
+    "already-sent": "ReportsAlreadySent",
+    "failed": "ReportsFailed",
+}
 MAILER = Mailer(client("sesv2", CONFIG.region), CONFIG.sender_email)
 # The chart's font ships with this function (Makefile), not in the shared layer.
 use_font(Path(__file__).with_name("fonts") / "DejaVuSans.ttf")
@@ -35,8 +41,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     when = scheduled_time(event, CONFIG.clock)
     reports = send_due_reports(when, CONFIG, CATALOGUE, GROUPS, MAILER, REPOS)
     for report in reports:
-        name = "ReportsSent" if report.outcome == "sent" else "ReportsAlreadySent"
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
-        # Group names and periods only: the recipients' addresses are not logged.
+        metrics.add_metric(name=OUTCOME_METRICS[report.outcome], unit=MetricUnit.Count, value=1)
+        # Group names, periods and error types only: the recipients' addresses are not logged.
         logger.info("report", extra=asdict(report))
+    failed = [report for report in reports if report.outcome == "failed"]
+    if failed:
+        # Lambda retries the run, then the failed-deliveries queue keeps its scheduled time;
+        # the reports that went keep their claims and are not sent again.
+        raise ReportsNotSent([r.group for r in failed], {str(r.error) for r in failed})
     return {"scheduledTime": when.isoformat(), "reports": [asdict(r) for r in reports]}

@@ -12,7 +12,7 @@ from chalice.test import Client
 from openpyxl import load_workbook
 
 from tests.conftest import Deployment, example_event
-from tests.integration.helpers import lambda_context, post_form, sent_emails
+from tests.integration.helpers import emf_metrics, lambda_context, post_form, sent_emails
 
 pytestmark = pytest.mark.integration
 
@@ -174,3 +174,48 @@ def test_callbacks_open_past_their_deadline_are_reported_as_missed(
     summary = list(book["Yhteenveto"].iter_rows(values_only=True))  # the workbook is Finnish too
     [head] = [n for n, row in enumerate(summary) if row[0] == "Tehtäviä luotu"]
     assert summary[head + 1][:12] == (2, 1, 1, 1, 0.5, 1, 0, 0, 1, 1, 1, 2.0)
+
+
+def test_a_group_whose_email_fails_holds_back_no_other_and_fails_the_run_for_its_retry(
+    deployment: Deployment,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given SES refusing the webshop team's address (e.g. a recipient it will not take)
+    _answered(deployment)
+    report = deployment.load("ReportFunction")
+    original = report.MAILER.send
+    refused = "verkkokauppa@example.com"
+
+    def send(*, to: list[str], **kwargs: Any) -> str:
+        if refused in to:
+            raise RuntimeError(f"MessageRejected: {refused} is not allowed")
+        result: str = original(to=to, **kwargs)
+        return result
+
+    monkeypatch.setattr(report.MAILER, "send", send)
+    # When the hourly schedule ticks, Then the run fails naming the group, never the address
+    with pytest.raises(Exception) as raised:  # the function's own copy of ReportsNotSent
+        report.lambda_handler({"scheduledTime": MONDAY_0700_HELSINKI}, lambda_context())
+    assert type(raised.value).__name__ == "ReportsNotSent"
+    assert raised.value.groups == ["Webshop"] and refused not in str(raised.value)
+    # and the other groups got theirs; the logs say which failed and how, without the address
+    assert sorted(m["to"][0] for m in sent_emails()) == [
+        "asiakaspalvelu@example.com",
+        "johto@example.com",
+    ]
+    failed = [r for r in caplog.records if getattr(r, "outcome", None) == "failed"]
+    assert [(r.group, r.error) for r in failed] == [("Webshop", "RuntimeError")]  # type: ignore[attr-defined]
+    assert refused not in caplog.text
+    totals, _ = emf_metrics(capsys.readouterr().out)
+    assert (totals["ReportsSent"], totals["ReportsFailed"]) == (2, 1)
+    # When the run is retried once SES takes the address, Then only the missing report goes
+    monkeypatch.setattr(report.MAILER, "send", original)
+    retried = report.lambda_handler({"scheduledTime": MONDAY_0700_HELSINKI}, lambda_context())
+    assert {(r["group"], r["outcome"]) for r in retried["reports"]} == {
+        ("Leadership", "already-sent"),
+        ("Webshop", "sent"),
+        ("Customer service team", "already-sent"),
+    }
+    assert len(sent_emails()) == 3

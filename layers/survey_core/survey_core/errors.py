@@ -33,6 +33,15 @@ class EventsNotPut(SurveyError):
         self.failed = failed
 
 
+class ReportsNotSent(SurveyError):
+    """Some due reports could not be sent (their claims released); the others went. Raised
+    after the run's outcomes are logged, so that the run is retried for the missing ones."""
+
+    def __init__(self, groups: list[str], errors: set[str]) -> None:
+        super().__init__(f"reports not sent: {', '.join(groups)} ({', '.join(sorted(errors))})")
+        self.groups = groups
+
+
 class NoReachableChannel(SurveyError):
     """The invitation cannot go out: no channel of its ladder can reach the customer now."""
 

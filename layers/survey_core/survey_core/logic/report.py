@@ -36,7 +36,8 @@ class SentReport:
     group: str
     period: str
     empty: bool
-    outcome: str  # sent | already-sent
+    outcome: str  # sent | already-sent | failed (its claim released: the run's retry sends it)
+    error: str | None = None  # failed: the error's type (its message may name a recipient)
 
 
 def counter_rows(
@@ -224,7 +225,9 @@ def send_due_reports(
     repos: Repositories,
 ) -> list[SentReport]:
     """Send every report due at `scheduled` (the hourly schedule's time), each exactly once:
-    a claim in the report log comes first, and is released when the email could not go."""
+    a claim in the report log comes first, and is released when the email could not go. One
+    group's failure (a recipient SES refuses, a read that failed) does not hold back the
+    others: it is reported as failed, and the caller fails the run so that it is retried."""
     sent = []
     for due in due_reports(tuple(groups), scheduled):
         period = due.period
@@ -236,8 +239,10 @@ def send_due_reports(
             data = report_for(due, catalogue, repos)
             email = email_for(data, period)
             mailer.send(to=list(due.group.recipients), email=email)
-        except Exception:
+        except Exception as error:  # any failure: release the claim, go on, report it
             repos.counters.release_report(*claim)
-            raise
+            failed = SentReport(due.group.name, period.label, False, "failed", type(error).__name__)
+            sent.append(failed)
+            continue
         sent.append(SentReport(due.group.name, period.label, data.empty, "sent"))
     return sent
