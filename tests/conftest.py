@@ -118,10 +118,12 @@ def _deployed_stack() -> _DeployedStack:
         back_up_transaction_items,
         serialize_dynamodb,
     )
+    from infra.local.emulation.serialization import remember_attribute_keys
     from infra.local.template import build_local_template, create_stack
 
     parameters = _parameters()
     template = build_local_template(parameters, REGION)  # SAM's translator: ~0.3 s
+    remember_attribute_keys()  # moto's serializer: each member's possible keys worked out once
     serialize_dynamodb()  # DynamoDB's per-request atomicity, for the concurrency tests
     back_up_transaction_items()
     share_api_models()  # each test loads its functions afresh: their sessions parse no model again

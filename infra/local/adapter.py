@@ -47,6 +47,7 @@ from .emulation import (
     dynamodb,
     events,
     lambda_,
+    serialization,
     ses,
     sns,
     stepfunctions,
@@ -233,6 +234,7 @@ class LocalAdapter:
 
     # ------------------------------------------------------------ install into moto
     def install(self) -> None:
+        serialization.remember_attribute_keys()
         dynamodb.serialize_dynamodb()
         dynamodb.back_up_transaction_items()
         stepfunctions.route_cloudformation_state_machines()

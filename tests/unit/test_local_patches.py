@@ -148,3 +148,56 @@ def _owner(entry: Patch) -> tuple[Any, str]:
 def _current(entry: Patch) -> Any:
     owner, name = _owner(entry)
     return getattr(owner, name)
+
+
+def test_a_remembered_serializer_writes_what_moto_writes() -> None:
+    """serialization.remember_attribute_keys keeps the possible keys per (picker, class, key,
+    shape): moto's own picker, asked afresh each time, must write the same bodies, also for a
+    second object of the same class with other keys present (an alias provider that looked at
+    an object's values rather than its class would differ here)."""
+    from moto.core.serialize import XFormedAttributePicker, get_serializer_class
+    from moto.core.utils import get_service_model
+
+    from infra.local.emulation.serialization import remember_attribute_keys
+
+    remember_attribute_keys()
+    entry = next(e for e in REGISTRY if e.emulation == "serialization")
+
+    class AskedAfresh(XFormedAttributePicker):
+        get_possible_keys = patching.original(entry)
+
+    item = {
+        "invitation_id": {"S": "inv-1"},
+        "score": {"N": "3"},
+        "segment": {"M": {"businessArea": {"S": "webshop"}, "tags": {"SS": ["a", "b"]}}},
+        "attempts": {"L": [{"M": {"at": {"S": "2026-11-16T10:00:00Z"}, "ok": {"BOOL": True}}}]},
+        "gone": {"NULL": True},
+        "counts": {"NS": ["1", "2"]},
+    }
+    results = {
+        "dynamodb": [
+            ("GetItem", {"Item": item}),
+            ("GetItem", {}),
+            ("Query", {"Items": [item, {"k": {"S": "x"}}], "Count": 2, "ScannedCount": 2,
+                       "LastEvaluatedKey": {"k": {"S": "x"}}}),
+            ("UpdateItem", {"Attributes": {"n": {"N": "1"}}}),
+            ("TransactGetItems", {"Responses": [{"Item": item}, {}]}),
+        ],
+        "sqs": [
+            ("ReceiveMessage", {"Messages": [{"MessageId": "m-1", "Body": "{}",
+                                              "ReceiptHandle": "r", "MD5OfBody": "x"}]}),
+            ("ReceiveMessage", {}),
+        ],
+    }  # fmt: skip
+    for service, operations in results.items():
+        model = get_service_model(service)
+        for operation, result in operations:
+            protocol = "json" if service == "dynamodb" else model.protocol
+            serializer = get_serializer_class(service, protocol)
+            bodies = [
+                serializer(
+                    operation_model=model.operation_model(operation), value_picker=picker
+                ).serialize(result)["body"]
+                for picker in (XFormedAttributePicker(), AskedAfresh(), XFormedAttributePicker())
+            ]
+            assert bodies[0] == bodies[1] == bodies[2], (service, operation)

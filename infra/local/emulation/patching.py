@@ -37,6 +37,12 @@ class Patch:
 _SF = "moto.stepfunctions.parser.asl.component"
 # moto==5.2.5, botocore==1.44.5. The order is that of LocalAdapter.install.
 REGISTRY: tuple[Patch, ...] = (
+    Patch(
+        "moto.core.serialize",
+        "XFormedAttributePicker.get_possible_keys",
+        "f0d20f55f37fd8a1",
+        "serialization",
+    ),
     Patch("moto.dynamodb.responses", "DynamoHandler.call_action", "ce5f57cf83cde340", "dynamodb"),
     Patch("moto.dynamodb.models", "copy", "a2c5d6a23e613ccf", "dynamodb"),
     Patch(
