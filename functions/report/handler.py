@@ -39,7 +39,7 @@ use_font(Path(__file__).with_name("fonts") / "DejaVuSans.ttf")
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     when = scheduled_time(event, CONFIG.clock)
-    reports = send_due_reports(when, CONFIG, CATALOGUE, GROUPS, MAILER, REPOS)
+    reports = send_due_reports(when, CATALOGUE, GROUPS, MAILER, REPOS)
     for report in reports:
         metrics.add_metric(name=OUTCOME_METRICS[report.outcome], unit=MetricUnit.Count, value=1)
         # Group names, periods and error types only: the recipients' addresses are not logged.

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 
 import pytest
 from survey_core.catalogue import load_catalogue
-from survey_core.config import ReportConfig
 from survey_core.domain.counters import Counts
 from survey_core.domain.repositories import Repositories
 from survey_core.logic.report import SentReport, send_due_reports
@@ -20,11 +19,9 @@ from survey_core.report.config import load_groups
 
 from tests.gateways import FakeMailer
 from tests.repositories import MemoryCounters, memory_repositories
-from tests.unit.test_trigger_use_case import ENVIRONMENT
 
 pytestmark = pytest.mark.unit
 
-CONFIG = ReportConfig.from_env({**ENVIRONMENT, "SENDER_EMAIL": "reports@example.com"})
 CATALOGUE = load_catalogue()
 GROUPS = load_groups()
 MONDAY_0700_HELSINKI = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)  # the hourly schedule's tick
@@ -42,7 +39,7 @@ NO_ANSWERS_FI = "Ei vastauksia tällä jaksolla."
 def send(
     repos: Repositories, mailer: FakeMailer, when: datetime = MONDAY_0700_HELSINKI
 ) -> list[SentReport]:
-    return send_due_reports(when, CONFIG, CATALOGUE, GROUPS, mailer, repos)
+    return send_due_reports(when, CATALOGUE, GROUPS, mailer, repos)
 
 
 def answered(repos: Repositories, day: str, score: int, n: int, **segment: str) -> None:

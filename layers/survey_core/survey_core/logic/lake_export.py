@@ -34,7 +34,7 @@ class ExportResult:
     rows: int = 0
     objects: int = 0
     rewritten: int = 0  # objects rewritten for erasures
-    erasures: int = 0  # items erased
+    erasures: int = 0  # invitations whose comment and pseudonym were erased
     unreadable: list[str] = field(default_factory=list)  # why, per record (no values)
     tables: dict[str, int] = field(default_factory=dict)  # rows written per lake table
     failed_from: int | None = None  # index of the first record to deliver again

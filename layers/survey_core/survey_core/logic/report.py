@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 
 from ..catalogue import Catalogue, Survey
-from ..config import ReportConfig
 from ..dal.gateways import Mailer
 from ..domain.counters import SCORE_NAMES, Counters
 from ..domain.escalations import Escalation, Escalations, OpenTask, moment
@@ -218,7 +217,6 @@ def email_for(data: ReportData, period: Period) -> RenderedEmail:
 
 def send_due_reports(
     scheduled: datetime,
-    config: ReportConfig,
     catalogue: Catalogue,
     groups: Sequence[ReportGroup],
     mailer: Mailer,
