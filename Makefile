@@ -16,7 +16,7 @@ SAM_PYENV := PYENV_VERSION=3.13.0:$(shell pyenv version-name 2>/dev/null || echo
 PYTHON313_BIN := $(shell PYENV_VERSION=3.13.0 pyenv which python3.13 2>/dev/null || command -v python3.13)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv node_modules catalogues demo local test lint format typecheck validate check-catalogue build deploy unit integration e2e bench lock clean preview report-preview analytics
+.PHONY: help venv node_modules catalogues compiled demo local test lint format typecheck validate check-catalogue build deploy unit integration e2e bench lock clean preview report-preview analytics
 
 help:
 	@echo "make demo   - run the whole survey loop on the local stack (no AWS account)"
@@ -105,18 +105,25 @@ build: check-catalogue $(SAM_VENV)/.installed
 deploy: build
 	$(SAM_PYENV) $(SAM) deploy --guided
 
-unit: catalogues
+# Our own sources compiled before the tests: where PYTHONDONTWRITEBYTECODE is set (as on these
+# machines) nothing writes their .pyc, and every function loaded afresh (each integration test,
+# each local stack: a copy of survey_core of its own) compiled them again. sam build and the
+# layer leave __pycache__ out.
+compiled: venv
+	$(PY) -m compileall -q layers/survey_core functions infra tests tools bench
+
+unit: catalogues compiled
 	$(PY) -m pytest -m unit -q
 
-integration: catalogues
+integration: catalogues compiled
 	$(PY) -m pytest -m integration -q
 
-e2e: catalogues node_modules
+e2e: catalogues node_modules compiled
 	$(PY) -m pytest -m e2e -q
 
 # Two workers (pytest-xdist), a test file each: a file's local stack stays on one worker.
 # About 11 min of tests take 5.4 on this 2-core machine (README: the suite's time).
-test: lint typecheck validate build node_modules
+test: lint typecheck validate build node_modules compiled
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
 lock: venv
