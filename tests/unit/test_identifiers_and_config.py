@@ -1,4 +1,5 @@
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -104,3 +105,37 @@ def test_scaled_clock_starts_at_the_given_instant() -> None:
     frozen = scaled_clock("2026-11-16T09:00:00+02:00|0|0")
     assert frozen() == frozen() == datetime(2026, 11, 16, 7, 0, tzinfo=UTC)
     assert iso(datetime(2026, 11, 16, 7, 0, tzinfo=UTC)) == "2026-11-16T07:00:00Z"
+
+
+@pytest.fixture
+def models_as_they_were() -> Iterator[None]:
+    """The test process's models are bound by other tests too: put them back as they were."""
+    from survey_core.dal import models
+
+    fields = ("table_name", "region", "host")
+    kept = [
+        (model, {name: getattr(model.Meta, name, None) for name in fields})
+        for model in (models.Customer, models.Invitation, models.Response, models.AggregateCounter,
+                      models.Escalation, models.ContactLink, models.Suppression)
+    ]  # fmt: skip
+    yield
+    for model, meta in kept:
+        for name, value in meta.items():
+            setattr(model.Meta, name, value)
+        model._connection = None
+
+
+def test_a_model_bound_anew_forgets_the_endpoint_it_was_bound_to(
+    models_as_they_were: None,
+) -> None:
+    # The operator tools bind the models to a local stack's endpoint; binding them to a stack's
+    # tables afterwards (same names: the template's) must not keep talking to that endpoint.
+    from survey_core.config import Tables
+    from survey_core.dal.models import Customer, bind, bind_tables
+
+    bind(Customer, "customers", "eu-north-1", "http://127.0.0.1:9")
+    assert Customer._get_connection().connection.host == "http://127.0.0.1:9"
+    names = ("customers", "invitations", "responses", "aggregates", "escalations", "suppressions")
+    bind_tables(Tables(*names), "eu-north-1")
+    assert Customer.Meta.host is None
+    assert Customer._get_connection().connection.host is None

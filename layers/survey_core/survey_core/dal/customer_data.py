@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from pynamodb.attributes import MapAttribute
 from pynamodb.models import Model
 
-from .models import ContactLink, Customer, Escalation, Invitation, Response
+from .models import ContactLink, Customer, Escalation, Invitation, Response, bind
 
 EXPORT_FORMAT = "customer-data-export/1"
 
@@ -65,9 +65,7 @@ def bind_personal_tables(tables: PersonalTables, region: str, host: str | None =
         (Escalation, tables.escalations),
         (ContactLink, tables.escalations),
     ):
-        model.Meta.table_name = name
-        setattr(model.Meta, "region", region)  # noqa: B010 - Meta classes declare no region
-        setattr(model.Meta, "host", host)  # noqa: B010
+        bind(model, name, region, host)
 
 
 @dataclass(frozen=True)

@@ -422,5 +422,15 @@ def bind_tables(tables: Tables, region: str) -> None:
         (ContactLink, tables.escalations),
         (Suppression, tables.suppressions),
     ):
-        model.Meta.table_name = name
-        setattr(model.Meta, "region", region)  # noqa: B010 - Meta classes declare no region
+        bind(model, name, region)
+
+
+def bind(model: type[Model], table_name: str, region: str, host: str | None = None) -> None:
+    """Point one model at a table, in a region, at an endpoint (None: the region's, or
+    AWS_ENDPOINT_URL). PynamoDB keeps a model's connection while its table name stays the same,
+    whatever else changed: it is dropped here, so a model bound anew (e.g. by the operator tools
+    to a local stack, then back) never talks to the endpoint it was bound to before."""
+    model.Meta.table_name = table_name
+    setattr(model.Meta, "region", region)  # noqa: B010 - Meta classes declare no region
+    setattr(model.Meta, "host", host)  # noqa: B010
+    model._connection = None
