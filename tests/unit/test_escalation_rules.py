@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +29,7 @@ CATALOGUE = load_catalogue()
 HELSINKI = ZoneInfo("Europe/Helsinki")
 
 
+@functools.cache  # template.yaml read once, not once per score of every scale
 def _template_pattern() -> dict:
     template = yaml_parse((ROOT / "template.yaml").read_text())
     events = template["Resources"]["EscalateFunction"]["Properties"]["Events"]

@@ -12,6 +12,7 @@ whole-scope and scoped to one business area, with answers and without."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import re
 import zipfile
@@ -147,6 +148,7 @@ def _word(token: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w-]){re.escape(token)}(?![\w-])")
 
 
+@functools.cache  # the same for every text checked in a language (nearly 300 of them)
 def forbidden(language: str) -> dict[str, str]:
     """token -> what it is: the ids that must never reach a reader in `language`."""
     ids: dict[str, str] = {}
