@@ -238,6 +238,7 @@ class LocalAdapter:
         dynamodb.serialize_dynamodb()
         dynamodb.back_up_transaction_items()
         stepfunctions.route_cloudformation_state_machines()
+        stepfunctions.parse_each_definition_once()
         lambda_.run_functions_in_process(self)
         sns.invoke_subscribers_asynchronously(self)
         streams.queue_stream_records(self.streams.enqueue)

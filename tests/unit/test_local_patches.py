@@ -201,3 +201,36 @@ def test_a_remembered_serializer_writes_what_moto_writes() -> None:
                 for picker in (XFormedAttributePicker(), AskedAfresh(), XFormedAttributePicker())
             ]
             assert bodies[0] == bodies[1] == bodies[2], (service, operation)
+
+
+def test_a_definition_is_parsed_once_with_its_heap_keys_drawn_before_it_is_shared() -> None:
+    """stepfunctions.parse_each_definition_once: two executions of the lifecycle get one parsed
+    program whose every component already has its heap key (drawn lazily, two executions could
+    draw two); a definition with a Map state is parsed for each execution, as moto does."""
+    from types import SimpleNamespace
+
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    from infra.local.emulation.stepfunctions import components_of, parse_each_definition_once
+
+    parse_each_definition_once()
+    lifecycle = (LOCAL.parents[1] / "state_machines" / "survey_lifecycle.asl.json").read_text()
+    with_map = (
+        '{"StartAt": "Each", "States": {"Each": {"Type": "Map", "End": true, "ItemProcessor":'
+        ' {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}}}}'
+    )
+
+    def entrypoint(definition: str) -> Any:
+        worker = SimpleNamespace(
+            _evaluation_details=SimpleNamespace(
+                state_machine_details=SimpleNamespace(definition=definition)
+            )
+        )
+        return ExecutionWorker._get_evaluation_entrypoint(worker)  # type: ignore[arg-type]
+
+    first, second = entrypoint(lifecycle), entrypoint(lifecycle)
+    assert first is second
+    components = list(components_of(first))
+    assert len(components) > 50  # the whole tree, not its root alone
+    assert all(c._EvalComponent__heap_key is not None for c in components)
+    assert entrypoint(with_map) is not entrypoint(with_map)

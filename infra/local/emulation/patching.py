@@ -54,6 +54,12 @@ REGISTRY: tuple[Patch, ...] = (
     Patch(
         "moto.stepfunctions.models", "stepfunctions_backends", "3b4f00dccfd0781d", "stepfunctions"
     ),
+    Patch(
+        "moto.stepfunctions.parser.backend.execution_worker",
+        "ExecutionWorker._get_evaluation_entrypoint",
+        "2b25949ae855da80",
+        "stepfunctions",
+    ),
     Patch("moto.awslambda.models", "LambdaFunction._invoke_lambda", "23ce7a8f956e8090", "lambda_"),
     Patch("moto.awslambda.models", "LambdaBackend.send_sns_message", "93a31ff107e6294f", "sns"),
     Patch(

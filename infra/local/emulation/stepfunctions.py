@@ -1,12 +1,14 @@
 """Step Functions: waits and timeouts run `time_scale` times faster; workflow variables
 (JSONPath `Assign`, `$rung`) are evaluated (moto ships their JSONata evaluator stubbed out);
 a Catch may lead back to its own state; SendTaskFailure keeps its cause (moto's HTTP layer
-drops it); state machines made by CloudFormation are those the interpreter runs."""
+drops it); state machines made by CloudFormation are those the interpreter runs; a definition
+is parsed once, not once per execution."""
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +27,67 @@ def route_cloudformation_state_machines() -> None:
     from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
     patch(models, "stepfunctions_backends", stepfunctions_parser_backends)
+
+
+def parse_each_definition_once() -> None:
+    """moto's interpreter parses the definition again for every execution (ANTLR: about 25 ms
+    for the survey lifecycle, a tenth of the stack's CPU while a hundred surveys start). The
+    parsed program is kept per definition and shared by the executions of that definition.
+
+    Sharing is safe because an execution's state lives in its own Environment, not in the
+    program's components, with one exception: each component's heap key (under which its
+    per-execution values, e.g. a retrier's attempt count, are kept in the Environment) is a uid
+    drawn on first use. Two executions drawing it at once could keep a value under one key and
+    look it up under the other, so every key is drawn here, before the program is shared.
+    (Map and Parallel states keep run state on their components; the lifecycle has neither,
+    and a definition that has them is parsed for each execution, as moto does.)"""
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    @functools.lru_cache(maxsize=16)
+    def parsed(definition: str) -> Any:
+        program = AmazonStateLanguageParser.parse(definition)[0]
+        for component in components_of(program):
+            if type(component).__module__.startswith(_RUN_STATE_ON_COMPONENTS):
+                return None
+            _ = component.heap_key
+        return program
+
+    original = ExecutionWorker._get_evaluation_entrypoint
+
+    def entrypoint(self: Any) -> Any:
+        program = parsed(self._evaluation_details.state_machine_details.definition)
+        return program if program is not None else original(self)
+
+    patch(ExecutionWorker, "_get_evaluation_entrypoint", entrypoint)
+
+
+# The states whose components keep an execution's run state (workers, counters, stop flags).
+_RUN_STATE_ON_COMPONENTS = tuple(
+    f"moto.stepfunctions.parser.asl.component.state.exec.{kind}"
+    for kind in ("state_map", "state_parallel")
+)
+
+
+def components_of(program: Any) -> Iterator[Any]:
+    """Every evaluable component of a parsed program, each once (the tree's attributes, lists,
+    tuples and dicts of components)."""
+    from moto.stepfunctions.parser.asl.component.component import Component
+    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+
+    seen: set[int] = set()
+    pending: list[Any] = [program]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, list | tuple | set | frozenset):
+            pending.extend(value)
+        elif isinstance(value, Component) and id(value) not in seen:
+            seen.add(id(value))
+            if isinstance(value, EvalComponent):
+                yield value
+            pending.extend(vars(value).values())
 
 
 def enable_workflow_variables() -> None:
