@@ -18,6 +18,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ from .lake import ExportBatches, LakeControl, keep_export_batches
 from .template import ACCOUNT_ID, LocalTemplate, build_local_template, create_stack
 
 SURVEY_SERVER_BACKLOG = 512
+# Called once the stack is up and has said so (infra/local/starter.py learns its modules).
+AFTER_START: list[Callable[[], None]] = []
 # The Chalice apps the local stack serves over HTTP (template.yaml logical ids).
 COLLECT_FUNCTION = "CollectFunction"
 RESULTS_FUNCTION = "ResultsFunction"
@@ -372,6 +375,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.ready_file:
         args.ready_file.write_text(json.dumps(info), encoding="utf-8")
+    for after_start in AFTER_START:
+        after_start()
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     with contextlib.suppress(KeyboardInterrupt):

@@ -1,5 +1,6 @@
-"""Shared by the browser tests: Debian's headless Chromium (Playwright never downloads a
-browser of its own), one per test module."""
+"""Shared by the end-to-end tests: the local stacks of a session are forked from one starter
+that has imported what a stack needs (infra/local/starter.py); the browser tests use Debian's
+headless Chromium (Playwright never downloads a browser of its own), one per test module."""
 
 from __future__ import annotations
 
@@ -8,7 +9,14 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
+from infra.local.process import warm_starts
 from tools.surfaces import CHROMIUM, CHROMIUM_ARGS
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _warm_stack_starts() -> Iterator[None]:
+    with warm_starts():
+        yield
 
 
 @pytest.fixture(scope="module")
