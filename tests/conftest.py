@@ -135,12 +135,16 @@ def _deployed_stack() -> _DeployedStack:
         back_up_transaction_items,
         serialize_dynamodb,
     )
-    from infra.local.emulation.serialization import remember_attribute_keys
+    from infra.local.emulation.serialization import (
+        remember_attribute_keys,
+        write_plain_attribute_values,
+    )
     from infra.local.template import build_local_template, create_stack
 
     parameters = _parameters()
     template = build_local_template(parameters, REGION)  # SAM's translator: ~0.3 s
     remember_attribute_keys()  # moto's serializer: each member's possible keys worked out once
+    write_plain_attribute_values()  # and DynamoDB's values, already in their wire form, as they are
     serialize_dynamodb()  # DynamoDB's per-request atomicity, for the concurrency tests
     back_up_transaction_items()
     share_api_models()  # each test loads its functions afresh: their sessions parse no model again

@@ -235,6 +235,7 @@ class LocalAdapter:
     # ------------------------------------------------------------ install into moto
     def install(self) -> None:
         serialization.remember_attribute_keys()
+        serialization.write_plain_attribute_values()
         dynamodb.serialize_dynamodb()
         dynamodb.back_up_transaction_items()
         stepfunctions.route_cloudformation_state_machines()

@@ -234,3 +234,56 @@ def test_a_definition_is_parsed_once_with_its_heap_keys_drawn_before_it_is_share
     assert len(components) > 50  # the whole tree, not its root alone
     assert all(c._EvalComponent__heap_key is not None for c in components)
     assert entrypoint(with_map) is not entrypoint(with_map)
+
+
+def test_plain_attribute_values_are_written_as_moto_writes_them() -> None:
+    """serialization.write_plain_attribute_values writes a DynamoDB value already in its wire
+    form as it is: the bodies must equal moto's own serializer's, for values of every kind
+    (nested maps and lists, empty ones, sets, NULL and BOOL, binary ones that still go through
+    moto's serializer) and in every operation that returns items."""
+    from moto.core.serialize import XFormedAttributePicker, get_serializer_class
+    from moto.core.utils import get_service_model
+
+    from infra.local.emulation.serialization import (
+        plain_attribute_value,
+        write_plain_attribute_values,
+    )
+
+    write_plain_attribute_values()
+    entry = next(e for e in REGISTRY if e.attribute.endswith("_serialize_type_structure"))
+    serializer_class = get_serializer_class("dynamodb", "json")
+
+    class MotosOwn(serializer_class):  # type: ignore[misc, valid-type]
+        _serialize_type_structure = patching.original(entry)
+
+    item = {
+        "invitation_id": {"S": "inv-1"},
+        "empty": {"S": ""},
+        "score": {"N": "3"},
+        "segment": {"M": {"businessArea": {"S": "webshop"}, "tags": {"SS": ["a", "b"]},
+                          "none": {"M": {}}, "deep": {"L": [{"M": {"n": {"NS": ["1"]}}}]}}},
+        "attempts": {"L": [{"M": {"at": {"S": "2026-11-16T10:00:00Z"}, "ok": {"BOOL": False}}},
+                           {"L": []}]},
+        "gone": {"NULL": True},
+        "blob": {"B": "aGVsbG8="},
+        "blobs_inside": {"M": {"b": {"BS": ["aGVsbG8="]}}},
+    }  # fmt: skip
+    model = get_service_model("dynamodb")
+    results = [
+        ("GetItem", {"Item": item}),
+        ("Query", {"Items": [item, {"k": {"S": "x"}}], "Count": 2, "ScannedCount": 2}),
+        ("UpdateItem", {"Attributes": {"n": {"N": "1"}, "m": {"M": {"x": {"BOOL": True}}}}}),
+        ("TransactGetItems", {"Responses": [{"Item": item}, {}]}),
+        ("BatchGetItem", {"Responses": {"t": [item]}, "UnprocessedKeys": {}}),
+    ]
+    for operation, result in results:
+        bodies = [
+            serializer(
+                operation_model=model.operation_model(operation),
+                value_picker=XFormedAttributePicker(),
+            ).serialize(result)["body"]
+            for serializer in (serializer_class, MotosOwn)
+        ]
+        assert bodies[0] == bodies[1], operation
+    assert plain_attribute_value(item["segment"]) is not None  # the fast path was taken
+    assert plain_attribute_value(item["blob"]) is None  # and binary values were not

@@ -43,6 +43,12 @@ REGISTRY: tuple[Patch, ...] = (
         "f0d20f55f37fd8a1",
         "serialization",
     ),
+    Patch(
+        "moto.core.serialize",
+        "BaseJSONSerializer._serialize_type_structure",
+        "36873909cd0aeb4d",
+        "serialization",
+    ),
     Patch("moto.dynamodb.responses", "DynamoHandler.call_action", "ce5f57cf83cde340", "dynamodb"),
     Patch("moto.dynamodb.models", "copy", "a2c5d6a23e613ccf", "dynamodb"),
     Patch(

@@ -44,3 +44,58 @@ def remember_attribute_keys() -> None:
 
     get_possible_keys.remembers = True  # type: ignore[attr-defined]
     patch(XFormedAttributePicker, "get_possible_keys", get_possible_keys)
+
+
+# DynamoDB's AttributeValue: its members, and those a plain value of the stack's items uses.
+ATTRIBUTE_VALUE_MEMBERS = frozenset({"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"})
+
+
+def write_plain_attribute_values() -> None:
+    """Write a DynamoDB AttributeValue that is already in its wire form as it is.
+
+    moto keeps items as the JSON DynamoDB speaks ({"S": "..."}, {"M": {...}}) and serializes
+    each value member by member through the generic structure serializer: ten members asked for
+    each attribute of each item, most of a read's serializing time. A value of one member whose
+    contents are strings, booleans, lists of strings, or maps and lists of such values (every
+    value but binary ones) comes out of that serializer unchanged; it is written as it is. Any
+    other value (binary, a shape that is not AttributeValue's) goes through moto's serializer.
+    tests/unit/test_local_patches.py compares both on items of every kind. Idempotent."""
+    from moto.core.serialize import BaseJSONSerializer
+
+    original = BaseJSONSerializer._serialize_type_structure
+    if getattr(original, "writes_plain_values", False):
+        return
+
+    def serialize_type_structure(
+        self: Any, serialized: Any, value: Any, shape: Any, key: str
+    ) -> None:
+        if key and shape.members.keys() == ATTRIBUTE_VALUE_MEMBERS:
+            plain = plain_attribute_value(value)
+            if plain is not None:
+                serialized[self.get_serialized_name(shape, key)] = plain
+                return
+        original(self, serialized, value, shape, key)
+
+    serialize_type_structure.writes_plain_values = True  # type: ignore[attr-defined]
+    patch(BaseJSONSerializer, "_serialize_type_structure", serialize_type_structure)
+
+
+def plain_attribute_value(value: Any) -> dict[str, Any] | None:
+    """The value as moto's serializer would write it, or None when it is not plain."""
+    if type(value) is not dict or len(value) != 1:
+        return None
+    [(code, contents)] = value.items()
+    plain: Any = None
+    if code in ("S", "N"):
+        plain = contents if type(contents) is str else None
+    elif code in ("NULL", "BOOL"):
+        plain = contents if type(contents) is bool else None
+    elif code in ("SS", "NS") and type(contents) is list:
+        plain = list(contents) if all(type(v) is str for v in contents) else None
+    elif code == "M" and type(contents) is dict:
+        members = {name: plain_attribute_value(member) for name, member in contents.items()}
+        plain = None if None in members.values() else members
+    elif code == "L" and type(contents) is list:
+        items = [plain_attribute_value(item) for item in contents]
+        plain = None if None in items else items
+    return None if plain is None else {code: plain}
