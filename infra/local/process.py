@@ -68,7 +68,7 @@ class Starter:
             stdout=subprocess.PIPE,
             text=True,
         )
-        self.env = dict(os.environ)
+        self.env = _imported_under()
 
     def start(self, options: list[str], log_path: Path) -> ForkedStack:
         assert self.process.stdin is not None and self.process.stdout is not None
@@ -89,6 +89,11 @@ class Starter:
             self.process.kill()
 
 
+def _imported_under() -> dict[str, str]:
+    """The environment a starter's imports saw, but for what pytest changes for each test."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+
+
 class _WarmStarts:
     """Whether stacks are forked from a starter now, and the starter (made on first use, and
     made again when the environment changed: what it imported saw the old one)."""
@@ -98,7 +103,7 @@ class _WarmStarts:
 
     @classmethod
     def start(cls, options: list[str], log_path: Path) -> ForkedStack:
-        if cls.starter is not None and cls.starter.env != dict(os.environ):
+        if cls.starter is not None and cls.starter.env != _imported_under():
             cls.starter.close()
             cls.starter = None
         if cls.starter is None:
