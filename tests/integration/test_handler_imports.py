@@ -6,6 +6,7 @@ any call at import fails it."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pytest
@@ -37,3 +38,42 @@ def test_the_handler_module_imports_without_calling_aws(target: Target) -> None:
         check=False,
     )
     assert done.returncode == 0, f"{target.name}: {done.stderr.strip()[-1500:]}"
+
+
+# After the import: the DynamoDB clients made, and whether every model sends through the one.
+SHARED_CLIENT = """
+import gc, json, sys
+__import__(sys.argv[1])
+from botocore.client import BaseClient
+made = [o for o in gc.get_objects() if isinstance(o, BaseClient)
+        and o.meta.service_model.service_name == "dynamodb"]
+models = sys.modules.get("survey_core.dal.models")
+bound = [] if models is None else [
+    m._connection.connection._client if m._connection else None
+    for m in (models.Customer, models.Invitation, models.Response, models.AggregateCounter,
+              models.Escalation, models.ContactLink, models.Suppression)]
+print(json.dumps({"clients": len(made), "bound": len(bound),
+                  "shared": all(c is not None and c is made[0] for c in bound)}))
+"""
+
+
+@pytest.mark.parametrize("target", LAYOUT.targets[1:], ids=lambda t: t.name)
+def test_a_function_on_dynamodb_makes_its_one_client_at_import(target: Target) -> None:
+    # PynamoDB would make a session and a client per model on its first request (a few hundred
+    # ms of the first invocation); dal/models.bind gives every model one client, made at init.
+    environment = {**target.environment, "PYTHONDONTWRITEBYTECODE": "1"}
+    done = subprocess.run(
+        [LAYOUT.interpreter.executable, "-c", SHARED_CLIENT, target.module],
+        env=environment,
+        cwd=target.path[0],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, f"{target.name}: {done.stderr.strip()[-1500:]}"
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    if found["bound"]:  # the function binds the models (dal.repositories)
+        assert found == {"clients": 1, "bound": 7, "shared": True}, target.name
+    else:
+        assert found["clients"] == 0, target.name

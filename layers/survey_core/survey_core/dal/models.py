@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from typing import Any
 
+import boto3
+from botocore.config import Config
 from pynamodb.attributes import (
     BooleanAttribute,
     ListAttribute,
@@ -12,8 +16,10 @@ from pynamodb.attributes import (
     TTLAttribute,
     UnicodeAttribute,
 )
+from pynamodb.connection import Connection
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
+from pynamodb.settings import get_settings_value
 
 from ..config import Tables
 from ..domain.counters import MAX_SCORE, SCORE_NAMES
@@ -412,7 +418,8 @@ class Suppression(Model):
 
 
 def bind_tables(tables: Tables, region: str) -> None:
-    """Point the models at this stack's tables (names come from the template)."""
+    """Point the models at this stack's tables (names come from the template), all sending
+    through one DynamoDB client, made here (see bind)."""
     for model, name in (
         (Customer, tables.customers),
         (Invitation, tables.invitations),
@@ -427,10 +434,103 @@ def bind_tables(tables: Tables, region: str) -> None:
 
 def bind(model: type[Model], table_name: str, region: str, host: str | None = None) -> None:
     """Point one model at a table, in a region, at an endpoint (None: the region's, or
-    AWS_ENDPOINT_URL). PynamoDB keeps a model's connection while its table name stays the same,
-    whatever else changed: it is dropped here, so a model bound anew (e.g. by the operator tools
-    to a local stack, then back) never talks to the endpoint it was bound to before."""
+    AWS_ENDPOINT_URL), sending through the process's one client for that endpoint
+    (shared_connection), made now if it is not yet: a function binds its models at init, so
+    its first request makes no client. PynamoDB keeps a model's connection while its table name
+    stays the same, whatever else changed: it is replaced here, so a model bound anew (e.g. by
+    the operator tools to a local stack, then back) never talks to the endpoint it was bound to
+    before."""
     model.Meta.table_name = table_name
     setattr(model.Meta, "region", region)  # noqa: B010 - Meta classes declare no region
     setattr(model.Meta, "host", host)  # noqa: B010
     model._connection = None
+    _send_through_shared_client(model)
+
+
+# What a model's Meta gives its connection besides region and host, each one a Meta leaves out
+# set from PynamoDB's settings by PynamoDB's MetaModel (the defaults below are the same).
+CONNECTION_SETTINGS = (
+    "connect_timeout_seconds", "read_timeout_seconds", "max_retry_attempts",
+    "max_pool_connections",
+)  # fmt: skip
+# Meta settings the shared client does not carry: a model that sets one is refused at bind.
+UNSHARED_SETTINGS = (
+    "extra_headers",
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+)
+ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL")
+_SHARED: dict[tuple[Any, ...], Connection] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_connection(region: str | None, host: str | None = None, **settings: Any) -> Connection:
+    """This process's PynamoDB connection to DynamoDB at one endpoint (host None: the region's,
+    or AWS_ENDPOINT_URL) with these CONNECTION_SETTINGS (those left out: PynamoDB's settings, as
+    a model's Meta has them), and its DynamoDB client, made on the first call and kept.
+
+    PynamoDB 6 makes a botocore session and a client per model on its first request, each
+    session loading the endpoints and DynamoDB's API model again: some 50-340 ms of a
+    function's first invocation per model it touches. Made once at init instead (bind), the
+    client is in Lambda's init phase (and a SnapStart snapshot), and every model and
+    transaction (writes.transactions) uses it. botocore clients are thread-safe; the lock keeps
+    threads (the local stack's) from making two."""
+    resolved = {name: settings.get(name, get_settings_value(name)) for name in CONNECTION_SETTINGS}
+    # Without a host, botocore takes the endpoint from the environment when it makes the client:
+    # a process whose environment changed (tests, the local stack) gets a client of its own.
+    overrides = () if host else tuple(os.environ.get(name) for name in ENDPOINT_VARIABLES)
+    key = (region, host, *overrides, *resolved.values())
+    with _SHARED_LOCK:
+        connection = _SHARED.get(key)
+        if connection is None:
+            connection = Connection(region=region, host=host, **resolved)
+            # Relies on Connection.client returning Connection._client once set (PynamoDB
+            # 6.1; tests/unit/test_shared_dynamodb_client.py).
+            connection._client = _dynamodb_client(region, host, **resolved)
+            _SHARED[key] = connection
+    return connection
+
+
+def _dynamodb_client(
+    region: str | None,
+    host: str | None,
+    *,
+    connect_timeout_seconds: float,
+    read_timeout_seconds: float,
+    max_retry_attempts: int,
+    max_pool_connections: int,
+) -> Any:
+    """A DynamoDB client configured as PynamoDB configures its own (Connection.client:
+    timeouts, pool, its "LEGACY" retries unless its settings say otherwise, no parameter
+    validation), made as gateways.client makes the function's other clients: from boto3's
+    default session, whose loaded endpoints and retry data it shares (a session of its own,
+    as PynamoDB makes, costs about 35 ms more)."""
+    retries = get_settings_value("retry_configuration")
+    if retries == "LEGACY":
+        retries = {"total_max_attempts": 1 + max_retry_attempts, "mode": "standard"}
+    config = Config(
+        parameter_validation=False,
+        connect_timeout=connect_timeout_seconds,
+        read_timeout=read_timeout_seconds,
+        max_pool_connections=max_pool_connections,
+        retries=retries,
+    )
+    return boto3.client("dynamodb", region_name=region, endpoint_url=host, config=config)
+
+
+def _send_through_shared_client(model: type[Model]) -> None:
+    """The model's PynamoDB connection (as PynamoDB makes it, with the table's schema) given the
+    shared client of its endpoint and settings. PynamoDB has no supported way to give a model a
+    client: this relies on Model._get_connection() and on Connection.client returning
+    Connection._client once set (PynamoDB 6.1). tests/unit/test_shared_dynamodb_client.py fails
+    if an upgrade changes either; PynamoDB would then make its own client per model again."""
+    meta = model.Meta
+    unshared = [name for name in UNSHARED_SETTINGS if getattr(meta, name, None) is not None]
+    if unshared:
+        raise ValueError(f"{model.__name__}.Meta sets {', '.join(unshared)}: not shared")
+    settings = {name: getattr(meta, name) for name in CONNECTION_SETTINGS if hasattr(meta, name)}
+    shared = shared_connection(
+        getattr(meta, "region", None), getattr(meta, "host", None), **settings
+    )
+    model._get_connection().connection._client = shared.client

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from functools import cache
 from typing import TypeVar
 
 from pynamodb.connection import Connection
@@ -13,6 +12,8 @@ from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateErr
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
+
+from .models import shared_connection
 
 # Each lost race means another writer's answer went in, so 20 simultaneous answers to one
 # invitation all land within 20 attempts; the backoff spreads the retries (full jitter).
@@ -26,11 +27,11 @@ def backoff(attempt: int) -> None:
     time.sleep(random.uniform(0, ceiling))  # noqa: S311 - jitter, not a secret
 
 
-@cache
 def transactions(region: str | None) -> Connection:
-    """One connection for transactions, made once: a Connection builds its botocore client on
-    first use, which costs far more than the transaction itself."""
-    return Connection(region=region)
+    """The connection transactions go through: the process's one for the region's endpoint (or
+    AWS_ENDPOINT_URL), whose client the models bound at init use too (models.shared_connection):
+    a transaction makes no client of its own."""
+    return shared_connection(region)
 
 
 def conditional_failed(error: Exception) -> bool:
