@@ -81,7 +81,13 @@ def connect(args: argparse.Namespace, environ: Mapping[str, str]) -> PersonalTab
         tables = stack_tables(cloudformation, args.stack_name)
     else:
         tables = environment_tables(environ)
-    if args.profile:  # PynamoDB makes its own botocore session, which reads the profile here
+    if args.profile:
+        # The models' client is made by the binding below from boto3's default session
+        # (dal/models.shared_connection): that session, made anew here, uses the profile; a
+        # session PynamoDB makes itself reads it from the environment.
+        import boto3
+
+        boto3.setup_default_session(profile_name=args.profile, region_name=session.region_name)
         os.environ["AWS_PROFILE"] = args.profile
     bind_personal_tables(tables, session.region_name, args.endpoint_url)
     return tables

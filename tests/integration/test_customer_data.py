@@ -309,3 +309,33 @@ def test_erasing_a_transferred_task_removes_its_chain_links(data: Data) -> None:
     # Then the link went with the escalation
     assert _item(data.deployment, "EscalationsTable", data.answered) is None
     assert _item(data.deployment, "EscalationsTable", link) is None
+
+
+def test_the_profile_given_is_the_one_the_models_client_signs_with(
+    deployment: Deployment,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The models' client comes from boto3's default session (dal/models.shared_connection),
+    # which this process may have made before, without the profile.
+    import boto3
+    from survey_core.dal.models import Customer
+
+    credentials = tmp_path / "credentials"
+    credentials.write_text("[operator]\naws_access_key_id = operator-key\n"
+                           "aws_secret_access_key = operator-secret\n")  # fmt: skip
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", boto3.DEFAULT_SESSION)
+    # a default session made already, with the environment's credentials
+    boto3.setup_default_session()
+    assert boto3.DEFAULT_SESSION is not None
+    assert boto3.DEFAULT_SESSION.get_credentials() is not None
+    monkeypatch.setenv("AWS_PROFILE", "default")  # put back as it was afterwards
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    assert main(["export", "--customer-id", "nobody", "--profile", "operator", *STACK]) == 1
+    assert "nothing is stored for this customer id" in capsys.readouterr().err
+    client = Customer._get_connection().connection.client
+    assert client._request_signer._credentials.access_key == "operator-key"

@@ -166,3 +166,17 @@ def test_a_model_setting_what_the_shared_client_cannot_carry_is_refused(
     monkeypatch.setattr(Customer.Meta, "extra_headers", {"x-proxy": "1"})
     with pytest.raises(ValueError, match="extra_headers"):
         bind(Customer, "customers", REGION)
+
+
+def test_another_default_session_gets_a_client_of_its_own(
+    models_kept: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The client comes from boto3's default session, as the functions' other clients do; one
+    # made anew (the operator tools' profile, moto's reset) has its own credentials.
+    import boto3
+    from survey_core.dal.models import shared_connection
+
+    first = shared_connection(REGION)
+    assert shared_connection(REGION) is first
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", boto3.Session())
+    assert shared_connection(REGION) is not first

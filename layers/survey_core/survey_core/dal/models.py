@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -461,14 +462,25 @@ UNSHARED_SETTINGS = (
     "aws_session_token",
 )
 ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL")
-_SHARED: dict[tuple[Any, ...], Connection] = {}
+
+
+@dataclass
+class _Connections:
+    """The shared connections, all of one boto3 default session."""
+
+    session: Any = None
+    by_key: dict[tuple[Any, ...], Connection] = field(default_factory=dict)
+
+
+_SHARED = _Connections()
 _SHARED_LOCK = threading.Lock()
 
 
 def shared_connection(region: str | None, host: str | None = None, **settings: Any) -> Connection:
     """This process's PynamoDB connection to DynamoDB at one endpoint (host None: the region's,
     or AWS_ENDPOINT_URL) with these CONNECTION_SETTINGS (those left out: PynamoDB's settings, as
-    a model's Meta has them), and its DynamoDB client, made on the first call and kept.
+    a model's Meta has them), and its DynamoDB client, made on the first call and kept while
+    boto3's default session, which makes it, stays the same.
 
     PynamoDB 6 makes a botocore session and a client per model on its first request, each
     session loading the endpoints and DynamoDB's API model again: some 50-340 ms of a
@@ -482,17 +494,25 @@ def shared_connection(region: str | None, host: str | None = None, **settings: A
     overrides = () if host else tuple(os.environ.get(name) for name in ENDPOINT_VARIABLES)
     key = (region, host, *overrides, *resolved.values())
     with _SHARED_LOCK:
-        connection = _SHARED.get(key)
+        if boto3.DEFAULT_SESSION is None:
+            boto3.setup_default_session()
+        session = boto3.DEFAULT_SESSION
+        if _SHARED.session is not session:
+            # A new default session (another profile: tools/customer_data.py; moto makes one
+            # per test) has other credentials: new clients, and the old ones are let go.
+            _SHARED.session, _SHARED.by_key = session, {}
+        connection = _SHARED.by_key.get(key)
         if connection is None:
             connection = Connection(region=region, host=host, **resolved)
             # Relies on Connection.client returning Connection._client once set (PynamoDB
             # 6.1; tests/unit/test_shared_dynamodb_client.py).
-            connection._client = _dynamodb_client(region, host, **resolved)
-            _SHARED[key] = connection
+            connection._client = _dynamodb_client(session, region, host, **resolved)
+            _SHARED.by_key[key] = connection
     return connection
 
 
 def _dynamodb_client(
+    session: boto3.Session,
     region: str | None,
     host: str | None,
     *,
@@ -516,7 +536,7 @@ def _dynamodb_client(
         max_pool_connections=max_pool_connections,
         retries=retries,
     )
-    return boto3.client("dynamodb", region_name=region, endpoint_url=host, config=config)
+    return session.client("dynamodb", region_name=region, endpoint_url=host, config=config)
 
 
 def _send_through_shared_client(model: type[Model]) -> None:
