@@ -214,6 +214,9 @@ def test_a_definition_is_parsed_once_with_its_heap_keys_drawn_before_it_is_share
     from infra.local.emulation.stepfunctions import components_of, parse_each_definition_once
 
     parse_each_definition_once()
+    installed = ExecutionWorker._get_evaluation_entrypoint
+    parse_each_definition_once()  # again, as the stack and a test in one process may
+    assert ExecutionWorker._get_evaluation_entrypoint is installed
     lifecycle = (LOCAL.parents[1] / "state_machines" / "survey_lifecycle.asl.json").read_text()
     with_map = (
         '{"StartAt": "Each", "States": {"Each": {"Type": "Map", "End": true, "ItemProcessor":'

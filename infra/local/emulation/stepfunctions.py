@@ -40,9 +40,13 @@ def parse_each_definition_once() -> None:
     drawn on first use. Two executions drawing it at once could keep a value under one key and
     look it up under the other, so every key is drawn here, before the program is shared.
     (Map and Parallel states keep run state on their components; the lifecycle has neither,
-    and a definition that has them is parsed for each execution, as moto does.)"""
+    and a definition that has them is parsed for each execution, as moto does.) Idempotent."""
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
     from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    original = ExecutionWorker._get_evaluation_entrypoint
+    if getattr(original, "parses_once", False):
+        return
 
     @functools.lru_cache(maxsize=16)
     def parsed(definition: str) -> Any:
@@ -53,12 +57,11 @@ def parse_each_definition_once() -> None:
             _ = component.heap_key
         return program
 
-    original = ExecutionWorker._get_evaluation_entrypoint
-
     def entrypoint(self: Any) -> Any:
         program = parsed(self._evaluation_details.state_machine_details.definition)
         return program if program is not None else original(self)
 
+    entrypoint.parses_once = True  # type: ignore[attr-defined]
     patch(ExecutionWorker, "_get_evaluation_entrypoint", entrypoint)
 
 
