@@ -374,7 +374,10 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     if args.ready_file:
-        args.ready_file.write_text(json.dumps(info), encoding="utf-8")
+        # Whole or not at all: running_stack reads it as soon as it exists.
+        written = args.ready_file.with_suffix(".partial")
+        written.write_text(json.dumps(info), encoding="utf-8")
+        written.replace(args.ready_file)
     for after_start in AFTER_START:
         after_start()
     stopped = threading.Event()
