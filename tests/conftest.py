@@ -59,19 +59,23 @@ class Deployment:
     # The stream records for the data lake's export function (all three tables' streams), as
     # Lambda would pass them: recorded, not run (tests/integration/test_lake_export.py).
     lake_records: list[dict[str, Any]] = field(default_factory=list)
+    # logical id -> physical id of the stack's resources, as create_stack made them
+    physical: dict[str, str] = field(default_factory=dict)
+    # The test's own clients, one per service (a third of the clients a test made were these,
+    # each about as costly to make as a request): the functions make theirs at import.
+    _clients: dict[str, Any] = field(default_factory=dict)
 
     def take_stream_records(self) -> list[dict[str, Any]]:
         taken, self.stream_records[:] = list(self.stream_records), []
         return taken
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, region_name=REGION)
+        if service not in self._clients:
+            self._clients[service] = boto3.client(service, region_name=REGION)
+        return self._clients[service]
 
     def physical_id(self, logical_id: str) -> str:
-        resources = self.client("cloudformation").describe_stack_resources(
-            StackName="feedback", LogicalResourceId=logical_id
-        )
-        return str(resources["StackResources"][0]["PhysicalResourceId"])
+        return self.physical[logical_id]
 
     def with_parameters(self, **values: str) -> None:
         """The functions' roles as the template makes them with these parameter values (a test
@@ -245,6 +249,7 @@ def deployment(
             stream_records,
             iam,
             lake_records,
+            dict(stack.physical),
         )
 
 
