@@ -137,6 +137,7 @@ def _deployed_stack() -> _DeployedStack:
     from infra.local.emulation.clients import share_api_models
     from infra.local.emulation.dynamodb import (
         back_up_transaction_items,
+        parse_each_update_expression_once,
         serialize_dynamodb,
     )
     from infra.local.emulation.imports import compile_dataclass_methods_once
@@ -152,6 +153,7 @@ def _deployed_stack() -> _DeployedStack:
     write_plain_attribute_values()  # and DynamoDB's values, already in their wire form, as they are
     serialize_dynamodb()  # DynamoDB's per-request atomicity, for the concurrency tests
     back_up_transaction_items()
+    parse_each_update_expression_once()
     share_api_models()  # each test loads its functions afresh: their sessions parse no model again
     compile_dataclass_methods_once()  # and their dataclasses' methods are compiled once
     with pytest.MonkeyPatch.context() as monkeypatch, mock_aws():

@@ -240,6 +240,7 @@ class LocalAdapter:
         serialization.write_plain_attribute_values()
         dynamodb.serialize_dynamodb()
         dynamodb.back_up_transaction_items()
+        dynamodb.parse_each_update_expression_once()
         stepfunctions.route_cloudformation_state_machines()
         stepfunctions.parse_each_definition_once()
         lambda_.run_functions_in_process(self)

@@ -8,7 +8,9 @@ import ast
 import dataclasses
 import importlib
 import importlib.metadata
+import inspect
 import sys
+import types
 from dataclasses import InitVar, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,7 +67,9 @@ def test_install_replaces_every_registered_attribute(monkeypatch: pytest.MonkeyP
     adapter.virtual = VirtualClock(datetime(2026, 11, 16, 7, tzinfo=UTC))  # installs the most
     try:
         adapter.install()  # patch() refuses any attribute not in the registry
-        unchanged = [e.target for e in REGISTRY if _current(e) is patching.original(e)]
+        unchanged = [
+            e.target for e in REGISTRY if _unbound(_current(e)) is _unbound(patching.original(e))
+        ]
         assert not unchanged, f"registered but not patched by LocalAdapter.install: {unchanged}"
     finally:
         adapter.close()
@@ -152,8 +156,13 @@ def _owner(entry: Patch) -> tuple[Any, str]:
 
 
 def _current(entry: Patch) -> Any:
+    """As set on its owner: a classmethod as it is, not bound afresh at each lookup."""
     owner, name = _owner(entry)
-    return getattr(owner, name)
+    return inspect.getattr_static(owner, name)
+
+
+def _unbound(value: Any) -> Any:
+    return value.__func__ if isinstance(value, classmethod | types.MethodType) else value
 
 
 def test_a_remembered_serializer_writes_what_moto_writes() -> None:
@@ -370,3 +379,93 @@ def test_dataclass_methods_compiled_once_behave_as_pythons_own() -> None:
         assert first == _behaviour(again) == expected
     finally:
         dataclasses._create_fn = own  # type: ignore[attr-defined]
+
+
+def _updates_as_moto_runs_them() -> list[Any]:
+    """The same few update expressions with other values, in UpdateItem and in a transaction,
+    one that fails to parse and one whose condition fails: what each leaves or answers."""
+    import boto3
+    from botocore.exceptions import ClientError
+    from moto import mock_aws
+
+    seen: list[Any] = []
+    with mock_aws():
+        dynamodb = boto3.client(
+            "dynamodb", region_name="eu-north-1", aws_access_key_id="x", aws_secret_access_key="x"
+        )
+        dynamodb.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        count = "SET #n = if_not_exists(#n, :zero) + :one, latest = :v ADD seen :set"
+        for number in range(3):
+            for key in ("a", "b"):
+                dynamodb.update_item(
+                    TableName="t",
+                    Key={"pk": {"S": key}},
+                    UpdateExpression=count,
+                    ExpressionAttributeNames={"#n": "n"},
+                    ExpressionAttributeValues={
+                        ":zero": {"N": "0"},
+                        ":one": {"N": str(number + 1)},
+                        ":v": {"S": f"{key}{number}"},
+                        ":set": {"SS": [f"s{number}"]},
+                    },
+                )
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": "t",
+                        "Key": {"pk": {"S": key}},
+                        "UpdateExpression": count,
+                        "ExpressionAttributeNames": {"#n": "n"},
+                        "ExpressionAttributeValues": {
+                            ":zero": {"N": "0"},
+                            ":one": {"N": "10"},
+                            ":v": {"S": "t"},
+                            ":set": {"SS": ["t"]},
+                        },
+                    }
+                }
+                for key in ("a", "c")
+            ]
+        )
+        for expression, condition in (("SET = :v", None), ("SET latest = :v", "n > :zero")):
+            try:
+                dynamodb.update_item(
+                    TableName="t",
+                    Key={"pk": {"S": "d"}},
+                    UpdateExpression=expression,
+                    ExpressionAttributeValues={":v": {"S": "x"}, ":zero": {"N": "0"}},
+                    **({"ConditionExpression": condition} if condition else {}),
+                )
+                seen.append("accepted")
+            except ClientError as error:
+                seen.append(error.response["Error"]["Code"])
+        items = dynamodb.scan(TableName="t")["Items"]
+        seen.append(sorted(items, key=lambda item: item["pk"]["S"]))
+    return seen
+
+
+def test_an_update_expression_parsed_once_updates_as_moto_does() -> None:
+    """dynamodb.parse_each_update_expression_once: the same expression with other values, in
+    UpdateItem and TransactWriteItems, leaves the items moto leaves, and one that does not
+    parse is refused each time."""
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    from infra.local.emulation.dynamodb import parse_each_update_expression_once
+
+    own = inspect.getattr_static(UpdateExpressionParser, "make")
+    expected = _updates_as_moto_runs_them()
+    try:
+        parse_each_update_expression_once()
+        parse_each_update_expression_once()  # again, as the stack and a test in one process may
+        text = "SET latest = :v"
+        assert UpdateExpressionParser.make(text) is UpdateExpressionParser.make(text)
+        assert _updates_as_moto_runs_them() == expected
+        assert expected[-3:-1] == ["ValidationException", "ConditionalCheckFailedException"]
+    finally:
+        UpdateExpressionParser.make = own  # type: ignore[method-assign]

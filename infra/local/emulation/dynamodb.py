@@ -1,7 +1,9 @@
-"""DynamoDB: moto's requests run one at a time, as atomic as DynamoDB's."""
+"""DynamoDB: moto's requests run one at a time, as atomic as DynamoDB's; an update expression
+is parsed once."""
 
 from __future__ import annotations
 
+import functools
 import threading
 from typing import Any
 
@@ -30,6 +32,33 @@ def serialize_dynamodb() -> None:
 
     call_action.serialized = True  # type: ignore[attr-defined]
     patch(DynamoHandler, "call_action", call_action)
+
+
+def parse_each_update_expression_once() -> None:
+    """moto parses an UpdateExpression twice per update (the request handler to check the
+    names and values it uses, the backend to validate and run it), each item of a transaction
+    too: py-spy on the local stack during 200 concurrent answers found parsing 3 %
+    of its CPU, the counters' sixteen updates per message sent repeating the same few texts.
+    The parsed tree is kept per text: nothing changes it (moto's validator works on a deep
+    copy, the handler only reads it). An expression that does not parse raises every time, as
+    before. Idempotent."""
+    from moto.dynamodb.parsing.expressions import (  # type: ignore[attr-defined]
+        UpdateExpressionParser,
+    )
+
+    original = UpdateExpressionParser.make
+    if getattr(original, "parses_once", False):
+        return
+
+    @functools.lru_cache(maxsize=1024)
+    def parsed(expression: str) -> Any:
+        return original(expression)
+
+    def make(cls: Any, expression_str: str) -> Any:
+        return parsed(expression_str)
+
+    make.parses_once = True  # type: ignore[attr-defined]
+    patch(UpdateExpressionParser, "make", classmethod(make))
 
 
 def back_up_transaction_items() -> None:

@@ -59,6 +59,12 @@ REGISTRY: tuple[Patch, ...] = (
         "dynamodb",
     ),
     Patch(
+        "moto.dynamodb.parsing.expressions",
+        "UpdateExpressionParser.make",
+        "2c00ed96d6e191f2",
+        "dynamodb",
+    ),
+    Patch(
         "moto.stepfunctions.models", "stepfunctions_backends", "3b4f00dccfd0781d", "stepfunctions"
     ),
     Patch(
