@@ -366,7 +366,9 @@ def test_dataclass_methods_compiled_once_behave_as_pythons_own() -> None:
     reuse the compiled methods, and behave as those dataclasses itself makes."""
     from infra.local.emulation.imports import compile_dataclass_methods_once, compiled_texts
 
-    own = dataclasses._create_fn  # type: ignore[attr-defined]
+    before = dataclasses._create_fn  # type: ignore[attr-defined]
+    own = patching.original(next(e for e in REGISTRY if e.module == "dataclasses"))
+    dataclasses._create_fn = own  # type: ignore[attr-defined]  # the integration tests' patch
     expected = _behaviour(_dataclasses_of_every_kind())
     try:
         compile_dataclass_methods_once()
@@ -378,7 +380,7 @@ def test_dataclass_methods_compiled_once_behave_as_pythons_own() -> None:
         assert compiled_texts() == compiled > 0  # nothing compiled the second time
         assert first == _behaviour(again) == expected
     finally:
-        dataclasses._create_fn = own  # type: ignore[attr-defined]
+        dataclasses._create_fn = before  # type: ignore[attr-defined]
 
 
 def _updates_as_moto_runs_them() -> list[Any]:
@@ -454,11 +456,17 @@ def test_an_update_expression_parsed_once_updates_as_moto_does() -> None:
     """dynamodb.parse_each_update_expression_once: the same expression with other values, in
     UpdateItem and TransactWriteItems, leaves the items moto leaves, and one that does not
     parse is refused each time."""
-    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+    from moto.dynamodb.parsing.expressions import (  # type: ignore[attr-defined]
+        UpdateExpressionParser,
+    )
 
     from infra.local.emulation.dynamodb import parse_each_update_expression_once
 
-    own = inspect.getattr_static(UpdateExpressionParser, "make")
+    before = inspect.getattr_static(UpdateExpressionParser, "make")
+    entry = next(e for e in REGISTRY if e.attribute == "UpdateExpressionParser.make")
+    # moto's own, also where the integration tests' deployment has patched it in this process
+    moto_own: Any = classmethod(_unbound(patching.original(entry)))
+    UpdateExpressionParser.make = moto_own
     expected = _updates_as_moto_runs_them()
     try:
         parse_each_update_expression_once()
@@ -468,4 +476,4 @@ def test_an_update_expression_parsed_once_updates_as_moto_does() -> None:
         assert _updates_as_moto_runs_them() == expected
         assert expected[-3:-1] == ["ValidationException", "ConditionalCheckFailedException"]
     finally:
-        UpdateExpressionParser.make = own  # type: ignore[method-assign]
+        UpdateExpressionParser.make = before
