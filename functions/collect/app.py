@@ -1,28 +1,25 @@
-"""Collect: survey pages and answers (Chalice app behind API Gateway, REST proxy events), and
-SMS replies (two-way SMS through an SNS topic; the same app, deployed as SmsReplyFunction)."""
+"""Collect: survey pages and answers (Chalice app behind API Gateway, REST proxy events). The
+SMS replies (SmsReplyFunction) are sms.py, in the same folder."""
 
 import os
 from collections.abc import Callable
-from functools import cache
 
 from aws_lambda_powertools.metrics import MetricUnit
 from chalice import Chalice, Response
-from chalice.app import Request, SNSEvent
+from chalice.app import Request
+from collect_requests import count_answer, start_request
 from survey_core.catalogue import LANGUAGES, load_catalogue
 from survey_core.config import CollectConfig
-from survey_core.dal.gateways import SmsSender, client
 from survey_core.dal.repositories import dynamodb_repositories
 from survey_core.logic.collect import (
-    Answered,
     Page,
     error_page,
     show_survey,
     submit_survey,
 )
 from survey_core.logic.optout import show_unsubscribe, unsubscribe
-from survey_core.logic.replies import InboundSms, InvalidInboundSms, ReplyPorts, handle_reply
 from survey_core.messages.rendering import render_error_page
-from survey_core.observability import correlate, logger, metrics
+from survey_core.observability import logger, metrics
 from survey_core.web.forms import Form, first, request_form
 from survey_core.web.languages import preferred_language
 from survey_core.web.security_headers import SECURITY_HEADERS
@@ -35,15 +32,6 @@ CATALOGUE = load_catalogue()
 app = Chalice(app_name="survey-collect")
 
 
-def _start(correlation_id: str | None, lambda_context: object) -> None:
-    """First thing in every request and SMS: this request's ids on every log line. The logger
-    outlives the request in a warm sandbox; without this, a line logged before the survey is
-    known would carry the previous request's id. The use cases replace the correlation id with
-    the invitation id once they know it (observability.correlate)."""
-    correlate(correlation_id)
-    logger.append_keys(function_request_id=getattr(lambda_context, "aws_request_id", None))
-
-
 @app.middleware("http")
 def every_response(request: Request | None, get_response: Callable[..., Response]) -> Response:
     """Every HTTP response is an HTML page with the security headers: the app's own pages, the
@@ -51,7 +39,7 @@ def every_response(request: Request | None, get_response: Callable[..., Response
     context = request.context if request is not None else {}
     lambda_context = request.lambda_context if request is not None else None
     # API Gateway's request id (the x-amzn-RequestId the browser got), else the Lambda one.
-    _start(
+    start_request(
         context.get("requestId") or getattr(lambda_context, "aws_request_id", None),
         lambda_context,
     )
@@ -87,18 +75,6 @@ def _as_page(response: Response, request: Request | None) -> Response:
     return response
 
 
-def _count_answer(answered: Answered) -> None:
-    """Answers, per channel, and detractors (answers the escalation rule turns into tasks).
-    A changed answer is counted apart, so Answers stays one per invitation."""
-    if answered.first_answer:
-        metrics.add_metric(name="Answers", unit=MetricUnit.Count, value=1)
-        metrics.add_metric(name=f"Answers_{answered.channel}", unit=MetricUnit.Count, value=1)
-    else:
-        metrics.add_metric(name="AnswersChanged", unit=MetricUnit.Count, value=1)
-    if answered.detractor:
-        metrics.add_metric(name="Detractors", unit=MetricUnit.Count, value=1)
-
-
 def _html(page: Page) -> Response:
     return Response(body=page.html, status_code=page.status, headers=dict(SECURITY_HEADERS))
 
@@ -117,7 +93,7 @@ def _render(action: str, run: Callable[[], Page]) -> Response:
             logger.exception("survey page failed", extra={"action": action})
     logger.info("survey page", extra={"action": action, "status": page.status})
     if page.answered:
-        _count_answer(page.answered)
+        count_answer(page.answered)
         metrics.flush_metrics()
     return _html(page)
 
@@ -167,50 +143,3 @@ def unsubscribe_post(token: str) -> Response:
         return page
 
     return _render("unsubscribe", run)
-
-
-@cache
-def _reply_ports() -> ReplyPorts:
-    # Made on the first reply: the survey pages (same app) never send an SMS.
-    sms = SmsSender(client("sns", CONFIG.region), CONFIG.sms_origination_identity)
-    return ReplyPorts(sms=sms, repos=REPOS)
-
-
-@app.on_sns_message(topic="inbound-sms")
-def sms_reply(event: SNSEvent) -> None:
-    """One inbound SMS. A message that is not an inbound SMS is logged and dropped with a
-    metric (retrying cannot fix it); AWS errors raise, so Lambda retries and then the event
-    goes to the failed-deliveries queue."""
-    # The SNS message's id until the reply's invitation is known (logic/replies.py).
-    _start(event.to_dict()["Records"][0]["Sns"].get("MessageId"), event.context)
-    try:
-        _reply(event)
-    except Exception as error:
-        # The type only: an AWS error's message may quote the number. Lambda retries.
-        logger.error("sms reply failed", extra={"error": type(error).__name__})
-        raise
-
-
-def _reply(event: SNSEvent) -> None:
-    try:
-        sms = InboundSms.from_sns_message(event.message)
-    except InvalidInboundSms as invalid:
-        logger.error("inbound SMS rejected", extra={"reason": str(invalid)})
-        metrics.add_metric(name="SmsReplyRejected", unit=MetricUnit.Count, value=1)
-        metrics.flush_metrics()
-        return
-    result = handle_reply(sms, CONFIG, CATALOGUE, _reply_ports())
-    # The number and the text are personal data: only what happened is logged.
-    logger.info(
-        "sms reply",
-        extra={
-            "outcome": result.outcome,
-            "reading": result.reading,
-            "invitation_id": result.invitation_id,
-            "inbound_message_id": sms.inbound_id,
-        },
-    )
-    metrics.add_metric(name=f"SmsReply_{result.outcome}", unit=MetricUnit.Count, value=1)
-    if result.answered:
-        _count_answer(result.answered)
-    metrics.flush_metrics()

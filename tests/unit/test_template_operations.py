@@ -212,7 +212,6 @@ SERVICE_PERMISSIONS = {
 }
 # Clients a function's module makes that its own handler never calls, and why.
 NEVER_CALLED = {
-    ("CollectFunction", "sns"): "app.py's SMS replies (SmsReplyFunction) make it, on a reply",
     ("FollowUpFunction", "connect"): "handler.py is shared with EscalateFunction",
     ("FollowUpFunction", "events"): "handler.py is shared with EscalateFunction",
     ("FollowUpFunction", "sns"): "handler.py is shared with EscalateFunction",

@@ -11,13 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from ..catalogue import Catalogue
 from ..config import CollectConfig
-from ..domain.invitations import OPEN, Invitation, Invitations
+from ..domain.invitations import Invitation, Invitations
 from ..domain.repositories import Repositories
-from ..domain.responses import Answer, Responses
+from ..domain.responses import Responses
 from ..errors import InvalidAnswer, InvitationNotFound, SurveyClosed
 from ..messages.i18n import text
 from ..messages.rendering import (
@@ -29,10 +29,9 @@ from ..messages.rendering import (
 )
 from ..messages.safe_text import clean_text
 from ..observability import correlate
-from ..rules.escalation import escalation_reasons, keyword_match, rule_for
 from ..rules.scoring import ScoreOutOfRange, check_score
 from ..tokens import is_well_formed_link_token
-from .counting import answer_counts, answered_after, counting_day
+from .answers import Answered, accepts_answers, answer
 
 MAX_COMMENT_LENGTH = 1000
 
@@ -45,19 +44,6 @@ class Page:
     invitation_id: str | None = None  # the logs' correlation id; None: no invitation found
 
 
-@dataclass(frozen=True)
-class Answered:
-    """What an answer was, for metrics: no ids, scores or text."""
-
-    channel: str
-    first_answer: bool
-    # The survey's escalation rule makes this answer a callback task (a detractor score or a
-    # comment keyword).
-    detractor: bool
-    # The same inbound SMS applied before (a redelivery): nothing stored, counted or published.
-    duplicate: bool = False
-
-
 def find_invitation(token: str, invitations: Invitations) -> Invitation:
     """The invitation a link token belongs to, whatever its status."""
     if not is_well_formed_link_token(token):
@@ -68,14 +54,6 @@ def find_invitation(token: str, invitations: Invitations) -> Invitation:
     # From here on, every log line of this request (an error too) carries the survey's id.
     correlate(invitation.invitation_id)
     return invitation
-
-
-def accepts_answers(invitation: Invitation, now: datetime) -> bool:
-    """Open and inside its validity window. The lifecycle marks an invitation expired when the
-    window ends; the time is checked too, so an answer is refused from that moment on."""
-    if invitation.status not in OPEN:
-        return False
-    return invitation.closes_at is None or now < datetime.fromisoformat(invitation.closes_at)
 
 
 def open_invitation(token: str, now: datetime, invitations: Invitations) -> Invitation:
@@ -285,47 +263,3 @@ def submit_survey(
         language=invitation.language, company=catalogue.company, brand=catalogue.brand
     )
     return Page(200, html, answered, invitation.invitation_id)
-
-
-def answer(
-    invitation: Invitation,
-    scores: Mapping[str, int],
-    comment: str | None,
-    *,
-    keep_comment: bool,
-    config: CollectConfig,
-    catalogue: Catalogue,
-    responses: Responses,
-    channel: str = "web",
-    inbound_id: str | None = None,
-) -> Answered:
-    """Store the answer (response, invitation status and counters in one transaction). Its
-    consequences follow from the stored response (logic/outbox.py), not from this request."""
-    now = config.clock()
-    after = answered_after(invitation, channel)
-    stored = responses.store_answer(
-        invitation,
-        Answer(
-            scores=scores,
-            comment=comment,
-            keep_comment=keep_comment,
-            channel=channel,
-            at=now,
-            day=counting_day(now, config.reporting_time_zone),
-            expires_at=now + timedelta(days=config.retention.responses),
-            first_answer_counts=answer_counts(after),
-            inbound_id=inbound_id,
-            answered_via=after.via,
-            after_step=after.step,
-        ),
-    )
-    if stored.duplicate:
-        return Answered(channel=channel, first_answer=False, detractor=False, duplicate=True)
-    response = stored.response
-    rule = rule_for(catalogue, invitation.survey_id)
-    scores_now = response.scores
-    return Answered(
-        channel=channel,
-        first_answer=stored.first_answer,
-        detractor=bool(escalation_reasons(rule, scores_now, keyword_match(rule, response.comment))),
-    )

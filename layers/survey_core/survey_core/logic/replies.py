@@ -29,7 +29,7 @@ from ..observability import correlate
 from ..rules.eligibility import STOP_REPLY, normalize_phone
 from ..rules.scoring import scale_of
 from ..rules.sms_reply import read_reply
-from .collect import Answered, accepts_answers, answer
+from .answers import Answered, accepts_answers, answer
 
 Outcome = Literal[
     "answered",
