@@ -47,7 +47,7 @@ from survey_core.config import ResultsConfig
 from survey_core.dal.gateways import client
 from survey_core.dal.repositories import dynamodb_repositories
 from survey_core.dal.secrets import stack_key
-from survey_core.logic.report import (
+from survey_core.logic.reads import (
     comment_reader,
     counter_rows,
     get_task,

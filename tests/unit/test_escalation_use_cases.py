@@ -17,8 +17,7 @@ from survey_core.domain.repositories import Repositories
 from survey_core.domain.responses import Answer
 from survey_core.logic.escalate import EscalatePorts, escalate
 from survey_core.logic.follow_up import ContactEventResult, record_contact_event
-from survey_core.logic.report import get_task, overdue_tasks, save_outcome
-from survey_core.logic.results import RecordedOutcome
+from survey_core.logic.reads import RecordedOutcome, get_task, overdue_tasks, save_outcome
 from survey_core.report.config import Period, load_groups
 
 from tests.conftest import example_event

@@ -2,8 +2,8 @@
 period, made by the report's own code from the same counters, so a page and the report say
 the same for the same scope and period (DESIGN 5c).
 
-Pure: the counters, the comments and the overdue tasks come in as functions (the report
-function's reads: logic/report.counter_rows, recent_comments, overdue_tasks), so every rule
+Pure: the counters, the comments and the overdue tasks come in as functions (the reads
+the report shares: logic/reads.counter_rows, recent_comments, overdue_tasks), so every rule
 here runs in unit tests without AWS.
 
 The scope is enforced here, on every read: a viewer limited to a business area, a touchpoint
@@ -32,6 +32,7 @@ from ..report.chart import Reference
 from ..report.config import Period, ReportGroup, Scope, trend_periods
 from ..report.content import CounterRows, build_report_data, trend_points
 from ..report.model import CommentRow, ReportData, SegmentRow, TrendPoint
+from .reads import CallbackTask, FoundComment, ReadComments, RecordedOutcome
 
 # What a user's access scope (survey_core/access.py) limits: a segment attribute of the counters.
 SEGMENT_ATTRIBUTES = {
@@ -258,23 +259,10 @@ MAX_SEARCH = 100
 
 
 @dataclass(frozen=True)
-class FoundComment:
-    answered_at: str  # ISO instant: newest first
-    row: CommentRow
-    segment: Mapping[str, str]
-    invitation_id: str = ""
-    escalated: bool = False  # the survey's rule made this answer a callback task
-
-
-@dataclass(frozen=True)
 class CommentsPage:
     comments: list[FoundComment]
     read: int  # responses read for the page
     complete: bool  # False: the bounded read stopped before the period's oldest comment
-
-
-# A survey's commented responses of one day, newest first, at most `limit` (domain/responses).
-ReadComments = Callable[[str, str, int], Iterable[FoundComment]]
 
 
 def _wanted(found: FoundComment, scope: Scope, group: str, search: str) -> bool:
@@ -447,33 +435,6 @@ MAX_NOTE = 500
 
 
 @dataclass(frozen=True)
-class CallbackTask:
-    """A callback task as the results view shows it (dal's escalation, without Connect's
-    bookkeeping)."""
-
-    invitation_id: str
-    survey_id: str
-    metric: str
-    score: int
-    segment: Mapping[str, str]
-    created_at: datetime | None  # the task was made (the SLA clock starts); None: not yet
-    due_at: datetime | None  # the SLA deadline; None: no SLA
-    reached_at: datetime | None  # an agent first connected
-    outcome: str  # open | completed | not_reached | expired (from Connect's contact events)
-    sla: str | None  # open | met | missed
-    recorded_outcome: str | None = None  # a manager's FOLLOW_UP_OUTCOMES
-    note: str | None = None
-    recorded_at: datetime | None = None
-
-    @property
-    def state(self) -> str:
-        """waiting (no agent yet), with_agent, or Connect's outcome once ended."""
-        if self.outcome != "open":
-            return self.outcome
-        return "with_agent" if self.reached_at is not None else "waiting"
-
-
-@dataclass(frozen=True)
 class QueueRow:
     task: CallbackTask
     age_hours: float | None  # since the task was made
@@ -549,15 +510,6 @@ def task_in_view(viewer: Viewer, invitation_id: str, get: GetTask) -> CallbackTa
 
 def can_record(viewer: Viewer) -> bool:
     return viewer.role in (Role.CX_ADMIN, Role.MANAGER)
-
-
-@dataclass(frozen=True)
-class RecordedOutcome:
-    invitation_id: str
-    outcome: str
-    note: str
-    recorded_at: datetime
-    recorded_by: str  # the user's Cognito sub: never their email
 
 
 # Stores the outcome; False when the task is gone (expired meanwhile).

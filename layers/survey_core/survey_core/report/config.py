@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .. import schemas
-
 REPORTS_PATH = Path(__file__).with_name("reports.yaml")
 SCHEMA_PATH = Path(__file__).with_name("reports.schema.json")
 COMPILED_SUFFIX = ".json"  # reports.yaml -> reports.json, beside it in the built layer
@@ -138,6 +136,10 @@ def trend_periods(period: Period, count: int = TREND_PERIODS) -> list[Period]:
 
 
 def parse_groups(raw: Any, source: str = "reports.yaml") -> tuple[ReportGroup, ...]:
+    # Only where groups are read (the report function, at init): the results view uses the
+    # periods and groups above without reading reports.yaml, and without the validators.
+    from .. import schemas
+
     errors = schemas.errors("reports", raw)
     if errors:
         raise ReportConfigError([f"{source}: {e.at('$')}: {schemas.describe(e)}" for e in errors])
