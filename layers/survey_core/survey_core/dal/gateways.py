@@ -14,7 +14,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from ..errors import EventsNotPut, ExpiryNotPlanned, MessageRefused, SendThrottled
-from ..rules.eligibility import E164
+from ..rules.e164 import E164
 
 if TYPE_CHECKING:
     # Every function imports this module; only the send and report functions mail, and the

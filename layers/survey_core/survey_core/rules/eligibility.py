@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..catalogue import Rung, Survey, Window
+from .e164 import E164
 
 # Suppression reasons: no invitation is sent.
 NOT_SAMPLED = "not-sampled"
@@ -42,7 +43,6 @@ REASONS = (
 )
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 _PHONE_SEPARATORS = re.compile(r"[\s().-]")
 
 
