@@ -16,7 +16,7 @@ from survey_core.dal.repositories import dynamodb_repositories
 from survey_core.errors import ReportsNotSent
 from survey_core.logic.report import send_due_reports
 from survey_core.observability import logger, metrics, tracer
-from survey_core.report.chart import use_font
+from survey_core.report.font import use_font
 from survey_core.report.config import load_groups
 
 CONFIG = ReportConfig.from_env(os.environ)

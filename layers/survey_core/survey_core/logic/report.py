@@ -8,18 +8,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from typing import TYPE_CHECKING
 
-from ..catalogue import Catalogue
-from ..dal.gateways import Mailer
-from ..domain.repositories import Repositories
-from ..messages.i18n import text
-from ..messages.rendering import RenderedEmail, render_report_email
-from ..report.chart import trend_alt_text, trend_chart_png, trend_has_values
 from ..report.config import DueReport, Period, ReportGroup, due_reports
-from ..report.content import build_report_data
-from ..report.model import ReportData
-from ..report.workbook import report_workbook
-from .reads import counter_rows, overdue_tasks, recent_comments
+
+if TYPE_CHECKING:
+    from ..catalogue import Catalogue
+    from ..dal.gateways import Mailer
+    from ..domain.repositories import Repositories
+    from ..messages.rendering import RenderedEmail
+    from ..report.model import ReportData
 
 
 @dataclass(frozen=True)
@@ -31,7 +29,16 @@ class SentReport:
     error: str | None = None  # failed: the error's type (its message may name a recipient)
 
 
+# Most hourly runs send no report (a group's send time comes once a day or week): what makes
+# one (the reads, the numbers, the chart, the workbook, the email's templates) is loaded by
+# the two functions below, in the runs that send one, not at every cold start.
+
+
 def report_for(due: DueReport, catalogue: Catalogue, repos: Repositories) -> ReportData:
+    from ..messages.i18n import text
+    from ..report.content import build_report_data
+    from .reads import counter_rows, overdue_tasks, recent_comments
+
     group = due.group
     return build_report_data(
         group,
@@ -47,6 +54,10 @@ def report_for(due: DueReport, catalogue: Catalogue, repos: Repositories) -> Rep
 
 
 def email_for(data: ReportData, period: Period) -> RenderedEmail:
+    from ..messages.rendering import render_report_email
+    from ..report.chart import trend_alt_text, trend_chart_png, trend_has_values
+    from ..report.workbook import report_workbook
+
     chart = trend_chart_png(data) if trend_has_values(data) else None
     return render_report_email(
         report=data,

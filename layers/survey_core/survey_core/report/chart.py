@@ -30,6 +30,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..messages.formatting import format_number, format_percent, format_period_key
 from ..messages.i18n import text
+from .font import FONT_NAME as FONT_NAME
+from .font import chosen_font
+from .font import use_font as use_font
 from .model import ReportData, TrendPoint
 from .stats import HEADLINE_SCALES, trend_axis
 
@@ -248,25 +251,12 @@ class _Canvas:
         return max(self.draw.textlength(text, font=self.font) for text in texts)
 
 
-# DejaVu Sans (free license: functions/report/fonts/DejaVuSans.LICENSE) draws Finnish and
-# Swedish letters; Pillow's own default font covers ASCII only.
-FONT_NAME = "DejaVuSans.ttf"
-_font: list[Path] = []  # the font use_font() named
-
-
-def use_font(path: Path) -> None:
-    """Draw with this TrueType font (the report function's copy of DejaVu Sans)."""
-    if not path.is_file():
-        raise FileNotFoundError(f"no font at {path}")
-    _font[:] = [path]
-    _has_glyph.cache_clear()
-
-
 def _freetype(size: int) -> ImageFont.FreeTypeFont:
     from PIL import ImageFont
 
-    if _font:
-        return ImageFont.truetype(str(_font[0]), size=size)
+    font_path = chosen_font()
+    if font_path is not None:
+        return ImageFont.truetype(str(font_path), size=size)
     font = ImageFont.load_default(size=size)
     if not isinstance(font, ImageFont.FreeTypeFont):  # Pillow's wheels include FreeType
         raise RuntimeError("Pillow was built without FreeType: the chart needs it")
@@ -279,8 +269,13 @@ _REPLACEMENTS = {"–": "-", "—": "-", "’": "'", "‘": "'", "“": '"', "�
 _REPLACEMENTS |= {"æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "œ": "oe", "Œ": "OE"}
 
 
-@functools.cache
 def _has_glyph(char: str) -> bool:
+    return _font_has_glyph(chosen_font(), char)
+
+
+@functools.cache
+def _font_has_glyph(font_path: Path | None, char: str) -> bool:
+    """Per font (use_font may name another): whether it draws the character."""
     font = _freetype(20)
     return char == " " or bytes(font.getmask(char)) != bytes(font.getmask("\uffff"))
 
