@@ -16,8 +16,8 @@ from survey_core.dal.repositories import dynamodb_repositories
 from survey_core.errors import ReportsNotSent
 from survey_core.logic.report import send_due_reports
 from survey_core.observability import logger, metrics, tracer
-from survey_core.report.font import use_font
 from survey_core.report.config import load_groups
+from survey_core.report.font import use_font
 
 CONFIG = ReportConfig.from_env(os.environ)
 REPOS = dynamodb_repositories(CONFIG.tables, CONFIG.region)
