@@ -42,7 +42,7 @@ _NOT_SHIPPED = (".po", "prune_babel.py")
 class Function:
     logical_id: str
     code_uri: str  # relative to the repository, e.g. functions/collect/
-    handler: str  # e.g. app.sms_reply
+    handler: str  # e.g. sms.sms_reply
     memory_mb: int
     environment: dict[str, str]  # Globals and the function's own, resolved with example values
 
