@@ -119,6 +119,19 @@ def observed_floor_name(services: Sequence[str]) -> str:
     return client_floor_name(services) + " + Powertools"
 
 
+def library_floor_name(function: str) -> str:
+    return f"all {function} imports but our code"
+
+
+# What an import loaded, in order. Only modules an import found under that name: an extension
+# may put others into sys.modules itself (cryptography's _openssl), which no import finds.
+LOADED = (
+    "import json, sys\nbefore = set(sys.modules)\n__import__(sys.argv[1])\n"
+    "print(json.dumps([n for n, m in list(sys.modules.items())"
+    " if n not in before and getattr(getattr(m, '__spec__', None), 'name', None) == n]))\n"
+)
+
+
 def lambda_python() -> Interpreter | None:
     """The Lambda runtime's python (3.13): pyenv's 3.13.0, or any python3.13 on PATH."""
     script = "import json, platform, sys; print(json.dumps([sys.executable, "
@@ -357,6 +370,48 @@ def add_client_floors(layout: Layout) -> None:
         )
 
 
+def our_modules(source_dir: Path) -> set[str]:
+    """The top-level names of our code in a function: survey_core, and the modules and packages
+    of its folder in this repository (not the libraries its build installs beside them)."""
+    found = {p.stem for p in source_dir.glob("*.py")}
+    return {"survey_core", *found, *(p.parent.name for p in source_dir.glob("*/__init__.py"))}
+
+
+def not_ours(ours: set[str], loaded: list[str]) -> list[str]:
+    """The modules of `loaded` (in load order) that are not ours: the standard library, boto3,
+    Powertools, PynamoDB, Chalice, Jinja2, ..."""
+    return [name for name in loaded if name.split(".")[0] not in ours]
+
+
+def add_library_floors(layout: Layout, functions: list[sam.Function]) -> None:
+    """Per function: its observed floor, then every module its import loads that is not our
+    own code, in the order it loads them: what the function would cost if our code were free."""
+    directory = CACHE_DIR / "library-floors"
+    directory.mkdir(parents=True, exist_ok=True)
+    sources = {f.logical_id: sam.REPO_ROOT / f.code_uri for f in functions}
+    for target in [t for t in layout.targets[1:] if t.name in sources]:
+        listed = capture(
+            [layout.interpreter.executable, "-s", "-c", LOADED, target.module],
+            env={**target.environment, "PYTHONDONTWRITEBYTECODE": "1"},
+            cwd=CACHE_DIR,
+            timeout=300,
+        )
+        loaded = json.loads(listed.stdout.splitlines()[-1])
+        libraries = not_ours(our_modules(sources[target.name]), loaded)
+        module = f"libraries_{target.name}"
+        services = list(layout.clients[target.name])
+        (directory / f"{module}.py").write_text(
+            CLIENT_FLOOR_MODULE.format(services=services)
+            + OBSERVED_FLOOR_LINES
+            + f"import importlib\n\nfor name in {libraries!r}:\n"
+            + "    importlib.import_module(name)\n",
+            encoding="utf-8",
+        )
+        path = (str(directory), *target.path)
+        environment = {**target.environment, "PYTHONPATH": os.pathsep.join(path)}
+        layout.targets.append(Target(library_floor_name(target.name), module, path, environment))
+
+
 def measure(
     layout: Layout, repeats: int
 ) -> tuple[dict[str, dict[str, list[float]]], dict[str, Any]]:
@@ -480,6 +535,7 @@ def figures(
         for kind, floor_name in (
             ("client_floor", client_floor_name(services)),
             ("observed_floor", observed_floor_name(services)),
+            ("library_floor", library_floor_name(name)),
         ):
             if floor_name in samples:
                 under = {m: stats_ms(samples[floor_name][m]) for m in modes}
@@ -526,6 +582,7 @@ def summary(result: dict[str, Any]) -> list[Row]:
     for kind, against in (
         ("client_floor", "import boto3 + the function's own clients"),
         ("observed_floor", "boto3 + its clients + Powertools' logger, tracer and metrics"),
+        ("library_floor", "all it imports but our code (survey_core, its folder)"),
     ):
         ratios = [
             f[f"ratio_to_{kind}"][modes[0]]
@@ -558,6 +615,7 @@ def run(repeats: int = 15, breakdown: str = "over", breakdown_runs: int = 3) -> 
         print(f"WARNING: .aws-sam/build differs from the sources in {len(differences)} files "
               f"(first: {differences[0]}): run make build", flush=True)  # fmt: skip
     add_client_floors(layout)
+    add_library_floors(layout, functions)
     samples, facts = measure(layout, repeats)
     result = figures(layout, samples, facts, functions, repeats)
     result["build_matches_sources"] = not differences if built else None

@@ -314,3 +314,15 @@ def test_function_environments_resolve_the_template_intrinsics():
     assert env["BUS"] == "feedback-Bus-B3NCH0"
     assert env["SENDER"] == sam.PARAMETERS["SenderEmail"]
     assert env["URL"] == "https://b3nch0api1.execute-api.eu-north-1"
+
+
+def test_the_library_floor_leaves_out_our_code_only() -> None:
+    """bench.cold_start: our code is survey_core and the modules and packages of the function's
+    folder in the repository; what its build installs beside them (Chalice) is a library."""
+    collect = sam.REPO_ROOT / "functions" / "collect"
+    ours = cold_start.our_modules(collect)
+    assert {"survey_core", "app", "sms", "collect_requests"} <= ours
+    assert "chalice" not in ours
+    loaded = ["survey_core", "jinja2", "collect_requests", "_json", "survey_core.logic.collect"]
+    loaded += ["zoneinfo", "chalice.app", "sms"]
+    assert cold_start.not_ours(ours, loaded) == ["jinja2", "_json", "zoneinfo", "chalice.app"]
