@@ -7,7 +7,7 @@ from collections.abc import Callable
 from aws_lambda_powertools.metrics import MetricUnit
 from chalice import Chalice, Response
 from chalice.app import Request
-from collect_requests import count_answer
+from collect_requests import count_answer, start_request
 from survey_core.catalogue import LANGUAGES, load_catalogue
 from survey_core.config import CollectConfig
 from survey_core.dal.repositories import dynamodb_repositories
@@ -19,7 +19,7 @@ from survey_core.logic.collect import (
 )
 from survey_core.logic.optout import show_unsubscribe, unsubscribe
 from survey_core.messages.rendering import render_error_page
-from survey_core.observability import correlate, logger, metrics
+from survey_core.observability import logger, metrics
 from survey_core.web.forms import Form, first, request_form
 from survey_core.web.languages import preferred_language
 from survey_core.web.security_headers import SECURITY_HEADERS
@@ -32,15 +32,6 @@ CATALOGUE = load_catalogue()
 app = Chalice(app_name="survey-collect")
 
 
-def _start(correlation_id: str | None, lambda_context: object) -> None:
-    """First thing in every request and SMS: this request's ids on every log line. The logger
-    outlives the request in a warm sandbox; without this, a line logged before the survey is
-    known would carry the previous request's id. The use cases replace the correlation id with
-    the invitation id once they know it (observability.correlate)."""
-    correlate(correlation_id)
-    logger.append_keys(function_request_id=getattr(lambda_context, "aws_request_id", None))
-
-
 @app.middleware("http")
 def every_response(request: Request | None, get_response: Callable[..., Response]) -> Response:
     """Every HTTP response is an HTML page with the security headers: the app's own pages, the
@@ -48,7 +39,7 @@ def every_response(request: Request | None, get_response: Callable[..., Response
     context = request.context if request is not None else {}
     lambda_context = request.lambda_context if request is not None else None
     # API Gateway's request id (the x-amzn-RequestId the browser got), else the Lambda one.
-    _start(
+    start_request(
         context.get("requestId") or getattr(lambda_context, "aws_request_id", None),
         lambda_context,
     )

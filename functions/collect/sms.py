@@ -8,13 +8,13 @@ import os
 from aws_lambda_powertools.metrics import MetricUnit
 from chalice import Chalice
 from chalice.app import SNSEvent
-from collect_requests import count_answer
+from collect_requests import count_answer, start_request
 from survey_core.catalogue import load_catalogue
 from survey_core.config import CollectConfig
 from survey_core.dal.gateways import SmsSender, client
 from survey_core.dal.repositories import dynamodb_repositories
 from survey_core.logic.replies import InboundSms, InvalidInboundSms, ReplyPorts, handle_reply
-from survey_core.observability import correlate, logger, metrics
+from survey_core.observability import logger, metrics
 
 CONFIG = CollectConfig.from_env(os.environ)
 REPOS = dynamodb_repositories(CONFIG.tables, CONFIG.region)
@@ -27,22 +27,13 @@ PORTS = ReplyPorts(
 app = Chalice(app_name="survey-sms-reply")
 
 
-def _start(correlation_id: str | None, lambda_context: object) -> None:
-    """First thing in every request and SMS: this request's ids on every log line. The logger
-    outlives the request in a warm sandbox; without this, a line logged before the survey is
-    known would carry the previous request's id. The use cases replace the correlation id with
-    the invitation id once they know it (observability.correlate)."""
-    correlate(correlation_id)
-    logger.append_keys(function_request_id=getattr(lambda_context, "aws_request_id", None))
-
-
 @app.on_sns_message(topic="inbound-sms")
 def sms_reply(event: SNSEvent) -> None:
     """One inbound SMS. A message that is not an inbound SMS is logged and dropped with a
     metric (retrying cannot fix it); AWS errors raise, so Lambda retries and then the event
     goes to the failed-deliveries queue."""
     # The SNS message's id until the reply's invitation is known (logic/replies.py).
-    _start(event.to_dict()["Records"][0]["Sns"].get("MessageId"), event.context)
+    start_request(event.to_dict()["Records"][0]["Sns"].get("MessageId"), event.context)
     try:
         _reply(event)
     except Exception as error:

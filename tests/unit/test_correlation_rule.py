@@ -1,7 +1,8 @@
 """Every function sets (or clears) its correlation id before anything can log: Powertools'
 inject_lambda_context with a correlation_id_path on plain handlers (it sets the path's value,
 None when the event has none), and in the Chalice app a first call that sets it (its "http"
-middleware, the first line of the SMS handler). The behaviour itself is tested in
+middleware, the first line of the SMS handler: there a helper of the function's own folder whose
+first call sets it). The behaviour itself is tested in
 tests/integration/test_correlation_ids.py; this keeps new functions to the rule."""
 
 import ast
@@ -44,11 +45,32 @@ def _first_call(function: ast.FunctionDef) -> str:
     return ""
 
 
-def _starts_by_correlating(tree: ast.Module, function: ast.FunctionDef) -> bool:
+def _helper(tree: ast.Module, name: str, code_uri: str) -> ast.FunctionDef | None:
+    """The function a handler calls by this name: defined in its module, or imported from a
+    module or package of the function's own folder (functions/collect/collect_requests)."""
+    if name in _functions(tree):
+        return _functions(tree)[name]
+    imported = {
+        alias.asname or alias.name: (node.module, alias.name)
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level
+        for alias in node.names
+    }
+    if name not in imported:
+        return None
+    module, original = imported[name]
+    base = ROOT / code_uri / module.replace(".", "/")
+    for path in (base / "__init__.py", base.with_suffix(".py")):
+        if path.is_file():  # not a library's module: the function's own
+            return _functions(ast.parse(path.read_text(encoding="utf-8"))).get(original)
+    return None
+
+
+def _starts_by_correlating(tree: ast.Module, function: ast.FunctionDef, code_uri: str) -> bool:
     first = _first_call(function)
     if first in ("correlate", "logger.set_correlation_id"):
         return True
-    helper = _functions(tree).get(first)
+    helper = _helper(tree, first, code_uri)
     return helper is not None and _first_call(helper) in ("correlate", "logger.set_correlation_id")
 
 
@@ -66,15 +88,17 @@ def test_each_handler_sets_its_correlation_id_first(name: str) -> None:
             if _called(d) == "app.middleware" and ast.literal_eval(d.args[0]) in ("http", "all")
         ]
         assert middleware, f"{name}: the Chalice app needs an http middleware"
-        assert _starts_by_correlating(tree, middleware[0]), f"{name}: middleware must correlate"
+        correlates = _starts_by_correlating(tree, middleware[0], properties["CodeUri"])
+        assert correlates, f"{name}: middleware must correlate"
         return
     handler = functions[attribute]
     decorators = {_called(d): d for d in handler.decorator_list}
     if "logger.inject_lambda_context" in decorators:
         keywords = {k.arg for k in decorators["logger.inject_lambda_context"].keywords}  # type: ignore[attr-defined]
         if "record_handler" in functions:  # a batch: each record sets its own id first
-            assert _starts_by_correlating(tree, functions["record_handler"]), name
+            assert _starts_by_correlating(tree, functions["record_handler"], properties["CodeUri"])
             return
         assert "correlation_id_path" in keywords, f"{name}: give inject_lambda_context a path"
     else:  # a Chalice event handler (app.on_sns_message, ...): its first call correlates
-        assert _starts_by_correlating(tree, handler), f"{name}: set the correlation id first"
+        correlates = _starts_by_correlating(tree, handler, properties["CodeUri"])
+        assert correlates, f"{name}: set the correlation id first"

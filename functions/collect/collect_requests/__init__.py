@@ -1,8 +1,18 @@
-"""What the survey pages (app.py) and the SMS replies (sms.py) both count: the answer metrics."""
+"""What the survey pages (app.py) and the SMS replies (sms.py) both do: start each request
+(its ids on every log line) and count the answers."""
 
 from aws_lambda_powertools.metrics import MetricUnit
 from survey_core.logic.answers import Answered
-from survey_core.observability import metrics
+from survey_core.observability import correlate, logger, metrics
+
+
+def start_request(correlation_id: str | None, lambda_context: object) -> None:
+    """First thing in every request and SMS: this request's ids on every log line. The logger
+    outlives the request in a warm sandbox; without this, a line logged before the survey is
+    known would carry the previous request's id. The use cases replace the correlation id with
+    the invitation id once they know it (observability.correlate)."""
+    correlate(correlation_id)
+    logger.append_keys(function_request_id=getattr(lambda_context, "aws_request_id", None))
 
 
 def count_answer(answered: Answered) -> None:
