@@ -31,9 +31,9 @@ if importlib.util.find_spec("survey_core") is None:  # run from a checkout, not 
 from survey_core.catalogue import load_catalogue
 from survey_core.logic.report import email_for
 from survey_core.messages.i18n import text
-from survey_core.report.chart import use_font
 from survey_core.report.config import Period, load_groups, trend_periods
 from survey_core.report.content import CounterRow, build_report_data
+from survey_core.report.font import use_font
 from survey_core.report.model import CommentRow, ReportData
 
 CHROMIUM = Path("/usr/bin/chromium")

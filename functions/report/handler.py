@@ -17,7 +17,7 @@ from survey_core.errors import ReportsNotSent
 from survey_core.logic.report import send_due_reports
 from survey_core.observability import logger, metrics, tracer
 from survey_core.report.config import load_groups
-from survey_core.report.font import use_font
+from survey_core.report.font import FONT_NAME, use_font
 
 CONFIG = ReportConfig.from_env(os.environ)
 REPOS = dynamodb_repositories(CONFIG.tables, CONFIG.region)
@@ -30,7 +30,7 @@ OUTCOME_METRICS = {
 }
 MAILER = Mailer(client("sesv2", CONFIG.region), CONFIG.sender_email)
 # The chart's font ships with this function (Makefile), not in the shared layer.
-use_font(Path(__file__).with_name("fonts") / "DejaVuSans.ttf")
+use_font(Path(__file__).with_name("fonts") / FONT_NAME)
 
 
 # A run is known by its scheduled time (a retried run keeps it).

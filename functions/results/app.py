@@ -104,8 +104,9 @@ from survey_core.messages.results_pages import (
     render_results_task,
 )
 from survey_core.observability import correlate, logger
-from survey_core.report.chart import trend_alt_text, trend_chart_png, trend_has_values, use_font
+from survey_core.report.chart import trend_alt_text, trend_chart_png, trend_has_values
 from survey_core.report.config import Period, Scope
+from survey_core.report.font import FONT_NAME, use_font
 from survey_core.report.model import ReportData, SegmentRow
 from survey_core.report.workbook import report_workbook
 from survey_core.web.forms import Form, first, request_form
@@ -113,7 +114,7 @@ from survey_core.web.languages import preferred_language
 from survey_core.web.security_headers import results_headers
 
 # The chart's font ships with this function (Makefile), not in the shared layer.
-use_font(Path(__file__).with_name("fonts") / "DejaVuSans.ttf")
+use_font(Path(__file__).with_name("fonts") / FONT_NAME)
 CONFIG = ResultsConfig.from_env(os.environ)
 REPOS = dynamodb_repositories(CONFIG.tables, CONFIG.region)
 # The pages' ports, made once: the counter reads and the callback tasks.

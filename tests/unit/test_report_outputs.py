@@ -29,8 +29,8 @@ from survey_core.report.chart import (
     trend_chart_png,
     trend_has_values,
     trend_metric,
-    use_font,
 )
+from survey_core.report.font import use_font
 from survey_core.report.model import (
     ChangeNote,
     ChannelRow,

@@ -2,7 +2,7 @@
 and its one-sentence text alternative for the image's alt attribute.
 
 Drawn with Pillow, at twice the size and scaled down, so lines are smooth, in DejaVu Sans: the
-report function ships the font and names it with use_font() (the shared layer has neither
+report function ships the font and names it with font.use_font() (the shared layer has neither
 Pillow nor the font; Pillow is imported only when a chart is drawn). Without it, Pillow's own
 font, which has ASCII only: letters a font lacks are drawn without their accents (ä -> a) on
 the image; the alt text keeps them. The same data gives the same bytes: nothing here reads the
@@ -30,9 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..messages.formatting import format_number, format_percent, format_period_key
 from ..messages.i18n import text
-from .font import FONT_NAME as FONT_NAME
 from .font import chosen_font
-from .font import use_font as use_font
 from .model import ReportData, TrendPoint
 from .stats import HEADLINE_SCALES, trend_axis
 
