@@ -51,8 +51,12 @@ CACHE_DIR = (
 CACHED, SHIPPED = "cached", "as shipped"
 TOP = 5
 # Timed inside the process: the import alone, not the interpreter's start-up.
+# Then, untimed: the clients it made, and the modules it loaded in order (only those an import
+# found under that name: an extension may put others into sys.modules itself, e.g.
+# cryptography's _openssl, which no import finds).
 MEASURE = (
     "import json, sys, time\n"
+    "before = set(sys.modules)\n"
     "began = time.perf_counter()\n"
     "__import__(sys.argv[1])\n"
     "elapsed = time.perf_counter() - began\n"
@@ -61,8 +65,11 @@ MEASURE = (
     "import gc\n"
     "clients = sorted(o.meta.service_model.service_name for o in gc.get_objects()"
     " if client_type is not None and isinstance(o, client_type))\n"
+    "loaded = [n for n, m in list(sys.modules.items())"
+    " if n not in before and getattr(getattr(m, '__spec__', None), 'name', None) == n]\n"
     "print(json.dumps({'ms': elapsed * 1000, 'modules': len(sys.modules),"
-    " 'botocore': getattr(botocore, '__file__', None), 'clients': clients}))\n"
+    " 'botocore': getattr(botocore, '__file__', None), 'clients': clients,"
+    " 'loaded': loaded}))\n"
 )
 # A function makes its clients once, at import: its floor with them is import boto3 plus making
 # the same clients, shown beside the target's floor, which leaves them out.
@@ -121,15 +128,6 @@ def observed_floor_name(services: Sequence[str]) -> str:
 
 def library_floor_name(function: str) -> str:
     return f"all {function} imports but our code"
-
-
-# What an import loaded, in order. Only modules an import found under that name: an extension
-# may put others into sys.modules itself (cryptography's _openssl), which no import finds.
-LOADED = (
-    "import json, sys\nbefore = set(sys.modules)\n__import__(sys.argv[1])\n"
-    "print(json.dumps([n for n, m in list(sys.modules.items())"
-    " if n not in before and getattr(getattr(m, '__spec__', None), 'name', None) == n]))\n"
-)
 
 
 def lambda_python() -> Interpreter | None:
@@ -341,14 +339,19 @@ def _imported(layout: Layout, target: Target, mode: str) -> dict[str, Any]:
     return result
 
 
-def add_client_floors(layout: Layout) -> None:
-    """Import each function once to see which clients it makes, then add a floor per distinct
-    set: a generated module that imports boto3 and makes those clients."""
+def add_floors(layout: Layout, functions: list[sam.Function]) -> None:
+    """Import each function once to see which clients it makes and what it loads, then add a
+    floor per distinct set of clients (a generated module that imports boto3 and makes those
+    clients; the same with Powertools) and each function's library floor."""
     floor = layout.targets[0]
     directory = CACHE_DIR / "client-floors"
     directory.mkdir(parents=True, exist_ok=True)
+    sources = {f.logical_id: sam.REPO_ROOT / f.code_uri for f in functions}
     for target in layout.targets[1:]:
-        services = tuple(_imported(layout, target, layout.modes[0])["clients"])
+        imported = _imported(layout, target, layout.modes[0])
+        services = tuple(imported["clients"])
+        libraries = not_ours(our_modules(sources[target.name]), imported["loaded"])
+        add_library_floor(layout, target, services, libraries)
         if services in layout.clients.values():
             layout.clients[target.name] = services
             continue
@@ -383,33 +386,24 @@ def not_ours(ours: set[str], loaded: list[str]) -> list[str]:
     return [name for name in loaded if name.split(".")[0] not in ours]
 
 
-def add_library_floors(layout: Layout, functions: list[sam.Function]) -> None:
-    """Per function: its observed floor, then every module its import loads that is not our
-    own code, in the order it loads them: what the function would cost if our code were free."""
+def add_library_floor(
+    layout: Layout, target: Target, services: Sequence[str], libraries: list[str]
+) -> None:
+    """A function's observed floor, then every module its import loads that is not our own
+    code, in the order it loads them: what the function would cost if our code were free."""
     directory = CACHE_DIR / "library-floors"
     directory.mkdir(parents=True, exist_ok=True)
-    sources = {f.logical_id: sam.REPO_ROOT / f.code_uri for f in functions}
-    for target in [t for t in layout.targets[1:] if t.name in sources]:
-        listed = capture(
-            [layout.interpreter.executable, "-s", "-c", LOADED, target.module],
-            env={**target.environment, "PYTHONDONTWRITEBYTECODE": "1"},
-            cwd=CACHE_DIR,
-            timeout=300,
-        )
-        loaded = json.loads(listed.stdout.splitlines()[-1])
-        libraries = not_ours(our_modules(sources[target.name]), loaded)
-        module = f"libraries_{target.name}"
-        services = list(layout.clients[target.name])
-        (directory / f"{module}.py").write_text(
-            CLIENT_FLOOR_MODULE.format(services=services)
-            + OBSERVED_FLOOR_LINES
-            + f"import importlib\n\nfor name in {libraries!r}:\n"
-            + "    importlib.import_module(name)\n",
-            encoding="utf-8",
-        )
-        path = (str(directory), *target.path)
-        environment = {**target.environment, "PYTHONPATH": os.pathsep.join(path)}
-        layout.targets.append(Target(library_floor_name(target.name), module, path, environment))
+    module = f"libraries_{target.name}"
+    (directory / f"{module}.py").write_text(
+        CLIENT_FLOOR_MODULE.format(services=list(services))
+        + OBSERVED_FLOOR_LINES
+        + f"import importlib\n\nfor name in {libraries!r}:\n"
+        + "    importlib.import_module(name)\n",
+        encoding="utf-8",
+    )
+    path = (str(directory), *target.path)
+    environment = {**target.environment, "PYTHONPATH": os.pathsep.join(path)}
+    layout.targets.append(Target(library_floor_name(target.name), module, path, environment))
 
 
 def measure(
@@ -614,8 +608,7 @@ def run(repeats: int = 15, breakdown: str = "over", breakdown_runs: int = 3) -> 
     if differences:
         print(f"WARNING: .aws-sam/build differs from the sources in {len(differences)} files "
               f"(first: {differences[0]}): run make build", flush=True)  # fmt: skip
-    add_client_floors(layout)
-    add_library_floors(layout, functions)
+    add_floors(layout, functions)
     samples, facts = measure(layout, repeats)
     result = figures(layout, samples, facts, functions, repeats)
     result["build_matches_sources"] = not differences if built else None
