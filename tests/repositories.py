@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta
 
+from msgspec.structs import asdict, replace
 from survey_core.clock import iso
 from survey_core.domain.counters import (
     COHORT_BATCH,
@@ -437,7 +437,7 @@ class MemoryEscalations:
                 contact_id: Contact(
                     **{
                         name: moment(iso(value)) if isinstance(value, datetime) else value
-                        for name, value in vars(contact).items()
+                        for name, value in asdict(contact).items()
                     }
                 )
                 for contact_id, contact in contacts.items()

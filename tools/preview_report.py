@@ -28,6 +28,7 @@ from pathlib import Path
 if importlib.util.find_spec("survey_core") is None:  # run from a checkout, not a layer
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers" / "survey_core"))
 
+from msgspec.structs import replace
 from survey_core.catalogue import load_catalogue
 from survey_core.logic.report import email_for
 from survey_core.messages.i18n import text
@@ -128,7 +129,7 @@ def sample_report(language: str = "fi", empty: bool = False) -> ReportData:
         return [row for row in table.get(series, []) if first <= row.day <= last]
 
     group = next(g for g in load_groups() if g.scope.attribute is None)
-    group = type(group)(**{**group.__dict__, "language": language})
+    group = replace(group, language=language)
     comments = [] if empty else sample_comments(language)
     return build_report_data(
         group,

@@ -1,11 +1,11 @@
 """Delivery: SES bounces and complaints of survey emails (default bus, aws.ses)."""
 
 import os
-from dataclasses import asdict
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from msgspec.structs import asdict
 from survey_core.catalogue import load_catalogue
 from survey_core.config import DeliveryConfig
 from survey_core.dal.gateways import Lifecycle, client

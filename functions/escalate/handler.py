@@ -4,11 +4,11 @@ Connect callback task; Amazon Connect contact events of those tasks -> the follo
 
 import os
 from collections import Counter
-from dataclasses import asdict
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from msgspec.structs import asdict
 from survey_core.catalogue import load_catalogue
 from survey_core.config import EscalateConfig
 from survey_core.dal.gateways import ContactCenter, EventBus, Notifier, client

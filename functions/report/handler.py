@@ -2,12 +2,12 @@
 send time has come, each once per period."""
 
 import os
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from msgspec.structs import asdict
 from survey_core.catalogue import load_catalogue
 from survey_core.clock import scheduled_time
 from survey_core.config import ReportConfig

@@ -12,7 +12,6 @@ import functools
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
@@ -21,6 +20,7 @@ from urllib.parse import urlencode, urlsplit
 
 from chalice import Chalice, Response
 from chalice.app import Request
+from msgspec import Struct
 from results_auth.cognito import (
     SignInFailed,
     authorize_url,
@@ -261,8 +261,7 @@ def _day(raw: str | None) -> date | None:
         raise InvalidPeriod("a day is yyyy-mm-dd") from None
 
 
-@dataclass(frozen=True)
-class _Filter:
+class _Filter(Struct, frozen=True):
     """The request's filter, read once: who asks, the page's language, the period chosen and
     the scope allowed (OutOfScope before anything is read)."""
 
@@ -361,8 +360,7 @@ def _chrome(
     )
 
 
-@dataclass(frozen=True)
-class _CommentsChoice:
+class _CommentsChoice(Struct, frozen=True):
     """The comments page's own filter fields, beside the overview's."""
 
     survey_id: str | None

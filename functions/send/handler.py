@@ -2,11 +2,11 @@
 and by each survey's expiry schedule when the survey closes."""
 
 import os
-from dataclasses import asdict
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from msgspec.structs import asdict
 from survey_core.catalogue import load_catalogue
 from survey_core.config import SendConfig
 from survey_core.dal.gateways import (

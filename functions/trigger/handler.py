@@ -1,11 +1,11 @@
 """Trigger: EventBridge rule -> validate the event, decide, start one lifecycle per invitation."""
 
 import os
-from dataclasses import asdict
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from msgspec.structs import asdict
 from survey_core.catalogue import load_catalogue
 from survey_core.config import TriggerConfig
 from survey_core.dal.gateways import Lifecycle, RejectedEvents, client

@@ -9,7 +9,8 @@ runs it with Lambda's python3.13): what makes the layer small and its cold start
    of 400-odd services are most of its size) and the few files every client reads; the
    endpoints file is stored gzipped, which botocore's loader reads as it reads its models.
 3. Parts of libraries that nothing here can import are removed (PRUNED; each with its reason;
-   tests/unit/test_layer_build.py checks that no kept module imports one).
+   tests/unit/test_layer_build.py checks that no kept module imports one), and each
+   distribution's RECORD lists only the files that are left.
 4. The JSON Schemas become Python validators (survey_core.schemas), and catalogue.yaml and
    reports.yaml become JSON: a cold start imports no schema library and no YAML parser. The
    message catalogues (messages/locale/*/LC_MESSAGES/surveys.po) are compiled to .mo, which
@@ -124,6 +125,10 @@ def prune(layer: Path, paths: Iterable[str] = PRUNED) -> None:
 
 def generate(layer: Path) -> None:
     """Validators and JSON configuration, in the layer's copy of survey_core."""
+    # The layer's msgspec is built for Lambda's machine; this machine's (a build tool) is loaded
+    # first, so that survey_core's imports find it.
+    import msgspec.structs  # noqa: F401
+
     sys.path.insert(0, str(layer))
     try:
         from survey_core import catalogue, schemas
@@ -163,10 +168,21 @@ def compile_messages(locale_dir: Path, catalogues: ModuleType) -> None:
         po.unlink()
 
 
+def rewrite_records(layer: Path) -> None:
+    """Each distribution's RECORD lists only the files still there: botocore's listed the data
+    of 400-odd services that trim_sdk removed (about 230 KB of the layer). Nothing imports
+    RECORD; bench/cold_start.py reads it to find a distribution's extension modules."""
+    for record in layer.glob("*.dist-info/RECORD"):
+        lines = record.read_text(encoding="utf-8").splitlines()
+        kept = [line for line in lines if (layer / line.split(",", 1)[0]).exists()]
+        record.write_text("".join(f"{line}\n" for line in kept), encoding="utf-8")
+
+
 def build(layer: Path, source: Path = HERE / "survey_core") -> None:
     copy_survey_core(source, layer)
     trim_sdk(layer, services())
     prune(layer)
+    rewrite_records(layer)
     generate(layer)
 
 

@@ -3,10 +3,10 @@ a callback task claimed once, opened once, followed up under its revision, liste
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from msgspec.structs import replace
 from survey_core.clock import iso
 from survey_core.domain.counters import Counts
 from survey_core.domain.escalations import Escalation, OpenTask, task_counts

@@ -3,12 +3,12 @@ the cohort job and their retries (the quota in the aggregates table, dal/counter
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 
 from tests.conftest import Deployment
 from tests.integration.helpers import AwsCalls, lambda_context

@@ -4,11 +4,11 @@ from what the tables do fails here."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 from survey_core.domain.counters import COHORT_BATCH, CohortQuota, Counter, Counts
 from survey_core.domain.customers import Customer, LastActivity, Sighting
 from survey_core.domain.invitations import SENDING, Attempt, ContactChanged, Invitation

@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 from survey_core.catalogue import Catalogue, load_catalogue
 from survey_core.domain.customers import Sighting
 from survey_core.domain.suppressions import Suppression

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 from survey_core.config import DeliveryConfig
 from survey_core.domain.suppressions import address_key
 from survey_core.logic.delivery import (

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import boto3
 import build_layer
+import msgspec
 import pytest
 from survey_core.catalogue import CATALOGUE_PATH, digest, parse_catalogue, read_catalogue
 from survey_core.report.config import REPORTS_PATH, load_groups, parse_groups
@@ -115,6 +116,24 @@ def test_botocore_reads_the_gzipped_endpoints_file(tmp_path: Path) -> None:
     assert loaded.load_data("endpoints") == json.loads(source.read_text(encoding="utf-8"))
 
 
+def test_a_record_lists_only_the_files_left(tmp_path: Path) -> None:
+    # Given a distribution whose RECORD lists a file the trim removed
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "kept.py").write_text("", encoding="utf-8")
+    record = tmp_path / "lib-1.0.dist-info" / "RECORD"
+    record.parent.mkdir()
+    lines = [
+        "lib/kept.py,sha256=a,0",
+        "lib/data/gone.json,sha256=b,9",
+        "lib-1.0.dist-info/RECORD,,",
+    ]
+    record.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # When the records are rewritten
+    build_layer.rewrite_records(tmp_path)
+    # Then the removed file is no longer listed, and the rest are, in their order
+    assert record.read_text(encoding="utf-8").splitlines() == [lines[0], lines[2]]
+
+
 # ---------------------------------------------------------------- pruned library parts
 
 
@@ -184,8 +203,10 @@ def test_no_kept_module_imports_a_pruned_part() -> None:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """survey_core as the layer's build leaves it (without pip's libraries)."""
+    """survey_core as the layer's build leaves it, with msgspec (its value types are msgspec
+    Structs) and none of pip's other libraries."""
     layer = tmp_path_factory.mktemp("layer")
+    (layer / "msgspec").symlink_to(Path(msgspec.__file__).parent)
     build_layer.copy_survey_core(LAYER_SOURCE / "survey_core", layer)
     build_layer.generate(layer)
     return layer

@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 
 import babel
+import msgspec
 import pytest
 from survey_core.messages import catalogues
 from survey_core.messages import compile as compile_cli
@@ -192,14 +193,13 @@ def test_the_compile_command_compiles_and_checks_the_shipped_catalogues(tmp_path
 def test_a_report_scoped_to_a_value_without_a_display_name_fails_the_check(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import dataclasses
-
+    import msgspec
     from survey_core.report import config
 
     # Given a report group scoped to a business area the catalogue gives no name
     groups = config.load_groups()
     webshop = next(g for g in groups if g.scope.attribute == "businessArea")
-    unnamed = dataclasses.replace(webshop, scope=config.Scope("businessArea", "pop-up-stores"))
+    unnamed = msgspec.structs.replace(webshop, scope=config.Scope("businessArea", "pop-up-stores"))
     monkeypatch.setattr(config, "load_groups", lambda: (*groups, unnamed))
     # Then the check names it and where to add the name
     [problem] = compile_cli.name_problems()
@@ -454,6 +454,7 @@ def test_babel_pruned_to_the_three_languages_still_formats_them(tmp_path: Path) 
     shutil.copytree(
         Path(babel.__file__).parent, site / "babel", ignore=shutil.ignore_patterns("__pycache__")
     )
+    (site / "msgspec").symlink_to(Path(msgspec.__file__).parent)  # survey_core's own library
     before, after = babel_data.prune(site)
     kept = sorted(p.stem for p in (site / babel_data.LOCALE_DATA).glob("*.dat"))
     # Then only fi, sv, en_GB and what they inherit from are left: under a tenth of the size

@@ -11,7 +11,6 @@ whole-scope and scoped to one business area, with answers and without."""
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import io
 import re
@@ -21,6 +20,7 @@ from datetime import date
 from html.parser import HTMLParser
 from typing import Any
 
+import msgspec
 import pytest
 from openpyxl import load_workbook
 from PIL import ImageDraw
@@ -295,10 +295,10 @@ def _scoped_report(language: str) -> Any:
     """The sample counters as the Webshop group (scope businessArea=webshop) sees them."""
     table = sample_rows()
     webshop = next(g for g in load_groups() if g.scope.attribute == "businessArea")
-    group = dataclasses.replace(webshop, language=language, cadence="weekly")
+    group = msgspec.structs.replace(webshop, language=language, cadence="weekly")
     scoped = {
         f"{series}@businessArea=webshop": [
-            dataclasses.replace(row, segment_key="all")
+            msgspec.structs.replace(row, segment_key="all")
             for row in rows
             if row.segment_key == "businessArea=webshop"
         ]
@@ -355,7 +355,7 @@ def test_the_finnish_report_names_things_as_the_catalogue_does(
 
 def test_a_period_that_is_no_iso_key_is_shown_as_it_is() -> None:
     # A campaign's period is a date range: shown as dates in the language
-    data = dataclasses.replace(
+    data = msgspec.structs.replace(
         sample_report("sv"), period_label=Period(date(2026, 11, 23), date(2026, 12, 24)).label
     )
     assert "23 nov.–24 dec. 2026" in email_for(data, WEEK).subject

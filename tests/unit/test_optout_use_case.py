@@ -6,10 +6,10 @@ the keys per attempt and address (opt_out_keys) are in tests/unit/test_logic.py.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from msgspec.structs import replace
 from survey_core.domain.customers import Sighting
 from survey_core.domain.suppressions import Suppression, address_key
 from survey_core.errors import InvitationNotFound

@@ -6,11 +6,11 @@ through the function and the template's tables are in tests/integration/test_out
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 import pytest
 from boto3.dynamodb.types import TypeSerializer
+from msgspec.structs import asdict
 from survey_core.dal.responses import response_from_image
 from survey_core.domain.repositories import Repositories
 from survey_core.domain.responses import Response

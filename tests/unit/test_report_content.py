@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 
 import pytest
+from msgspec.structs import replace
 from survey_core.catalogue import load_catalogue
 from survey_core.report.config import Period, load_groups
 from survey_core.report.content import CounterRow, build_report_data, channel_rows
@@ -280,7 +281,7 @@ def test_a_small_sample_says_too_few_answers_instead_of_a_number() -> None:
         ],
     }
     # When the report is built (in English)
-    group = type(LEADERSHIP)(**{**LEADERSHIP.__dict__, "language": "en"})
+    group = replace(LEADERSHIP, language="en")
     data = build_report_data(group, WEEK, CATALOGUE, _rows(table))
     [block] = data.blocks
     # Then no "33.3 +- 106.7": no figure, no shares, no change, only n
@@ -302,7 +303,7 @@ def test_a_small_sample_says_too_few_answers_instead_of_a_number() -> None:
     ],
 )
 def test_the_takeaway_is_computed_from_the_report(language: str, overdue: int, line: str) -> None:
-    group = type(LEADERSHIP)(**{**LEADERSHIP.__dict__, "language": language})
+    group = replace(LEADERSHIP, language=language)
     data = build_report_data(group, WEEK, CATALOGUE, _rows(TABLE), overdue=overdue)
     takeaway = data.takeaway
     assert takeaway is not None

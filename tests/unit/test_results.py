@@ -4,12 +4,12 @@ a viewer can choose, and the same numbers as the report for the same scope and p
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
+import msgspec
 import pytest
 from survey_core.access import Role, access
 from survey_core.catalogue import load_catalogue
@@ -62,7 +62,9 @@ class Reads:
         rows = [r for r in self.table.get(base, []) if first <= r.day <= last]
         if not scope:
             return rows
-        return [dataclasses.replace(r, segment_key="all") for r in rows if r.segment_key == scope]
+        return [
+            msgspec.structs.replace(r, segment_key="all") for r in rows if r.segment_key == scope
+        ]
 
 
 def no_comments(*_: Any) -> list[Any]:
@@ -135,7 +137,7 @@ def test_the_overview_says_what_the_report_says_for_the_same_scope_and_period(
     # a webshop manager for the same week
     catalogue = load_catalogue()
     [group] = [g for g in load_groups() if g.scope == WEBSHOP]
-    group = dataclasses.replace(group, language=language, cadence="weekly")
+    group = msgspec.structs.replace(group, language=language, cadence="weekly")
     report = build_report_data(group, WEEK, catalogue, Reads(), [], overdue=2)
     page = overview(
         viewer("manager", "business_area=webshop"), EVERYTHING, WEEK, language, catalogue,
@@ -144,7 +146,7 @@ def test_the_overview_says_what_the_report_says_for_the_same_scope_and_period(
     # Then every number is the same (only the title and the group's name differ: the page is
     # not a report group's, and nothing is sent)
     assert page.title == text(language, "results_title") and page.group == ""
-    assert dataclasses.replace(page, group=report.group, title=report.title) == report
+    assert msgspec.structs.replace(page, group=report.group, title=report.title) == report
 
 
 def test_the_periods_a_viewer_can_choose() -> None:

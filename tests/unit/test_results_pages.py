@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 from survey_core.access import Role, access
 from survey_core.catalogue import load_catalogue
 from survey_core.logic.results import (

@@ -4,11 +4,11 @@ tests/integration/test_send.py."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 from survey_core.catalogue import load_catalogue
 from survey_core.clock import iso
 from survey_core.config import SendConfig

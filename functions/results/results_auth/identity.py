@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
+from msgspec import Struct
 from survey_core.access import SCOPE_ATTRIBUTE, AccessRefused, Role, Scope, access, role_from_groups
 
 ALGORITHM = "RS256"
@@ -28,8 +28,7 @@ class TokenRefused(Exception):
     """The token does not sign anyone in; str() is the reason, safe to log."""
 
 
-@dataclass(frozen=True)
-class Pool:
+class Pool(Struct, frozen=True):
     """What a token must come from: the user pool (its issuer) and the app client."""
 
     region: str
@@ -46,8 +45,7 @@ class Pool:
         return f"{self.issuer}/.well-known/jwks.json"
 
 
-@dataclass(frozen=True)
-class Principal:
+class Principal(Struct, frozen=True):
     user_id: str  # the user's sub: stable, not personal
     email: str | None
     role: Role

@@ -19,10 +19,11 @@ import hashlib
 import hmac
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from http.cookies import SimpleCookie
 from urllib.parse import urlsplit
+
+from msgspec import Struct
 
 COOKIE_NAME = "results_session"
 DEFAULT_PATH = "/results"
@@ -36,8 +37,7 @@ class CsrfRefused(Exception):
     """A form POST that must not be acted on; str() is the reason, safe to log."""
 
 
-@dataclass(frozen=True)
-class CookieSettings:
+class CookieSettings(Struct, frozen=True):
     path: str = DEFAULT_PATH  # the path the browser sees: "/prod/results" behind a stage
     secure: bool = True  # only the local stack's plain-HTTP server turns this off
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 MAX_VALUE = 128  # common.schema.json's segmentValue
 SCOPE_ATTRIBUTE = "custom:scope"
@@ -49,8 +50,7 @@ class ScopeKind(enum.Enum):
     AGENT = "agent"
 
 
-@dataclass(frozen=True)
-class Scope:
+class Scope(Struct, frozen=True):
     kind: ScopeKind
     value: str | None = None  # None only for ALL
 

@@ -16,12 +16,13 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import time, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from msgspec import Struct, field
 
 from .messages.brand import Brand, brand_problems
 from .messages.names import DisplayNames
@@ -54,8 +55,7 @@ class CatalogueError(ValueError):
         self.problems = problems
 
 
-@dataclass(frozen=True)
-class Window:
+class Window(Struct, frozen=True):
     """A daily window of local clock time; it crosses midnight when end <= start."""
 
     start: time
@@ -67,14 +67,12 @@ class Window:
         return moment >= self.start or moment < self.end
 
 
-@dataclass(frozen=True)
-class Rung:
+class Rung(Struct, frozen=True):
     channel: str
     after: timedelta  # since the previous message; zero for the invitation
 
 
-@dataclass(frozen=True)
-class Trigger:
+class Trigger(Struct, frozen=True):
     detail_type: str
     filter: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
     delay: timedelta = timedelta(0)
@@ -88,8 +86,7 @@ class Trigger:
         return True
 
 
-@dataclass(frozen=True)
-class Recurring:
+class Recurring(Struct, frozen=True):
     not_surveyed_days: int
     daily_cap: int
     window: Window
@@ -101,8 +98,7 @@ DEFAULT_SLA_HOURS = 48
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-@dataclass(frozen=True)
-class BusinessHours:
+class BusinessHours(Struct, frozen=True):
     """When the team works, in the survey's time zone: tasks are scheduled inside."""
 
     days: frozenset[int]  # 0 = Monday
@@ -110,8 +106,7 @@ class BusinessHours:
     end: time
 
 
-@dataclass(frozen=True)
-class EscalationRule:
+class EscalationRule(Struct, frozen=True):
     """Which answers become callback tasks, and how fast the team should follow up."""
 
     scores: Mapping[str, int]  # metric -> the highest score that escalates
@@ -120,8 +115,7 @@ class EscalationRule:
     business_hours: BusinessHours | None
 
 
-@dataclass(frozen=True)
-class Survey:
+class Survey(Struct, frozen=True):
     id: str
     metrics: tuple[str, ...]
     comment: bool
@@ -147,8 +141,7 @@ class Survey:
         return self.questions[metric][language].replace("{company}", company)
 
 
-@dataclass(frozen=True)
-class Catalogue:
+class Catalogue(Struct, frozen=True):
     company: str
     default_language: str
     surveys: tuple[Survey, ...]

@@ -7,8 +7,9 @@ result down.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from msgspec import Struct
 
 from .clock import Clock, clock_from_spec
 
@@ -32,8 +33,7 @@ def _time_zone(environ: Mapping[str, str], name: str) -> ZoneInfo:
         raise ConfigError(f"environment variable {name}: unknown time zone {value!r}") from None
 
 
-@dataclass(frozen=True)
-class Tables:
+class Tables(Struct, frozen=True):
     customers: str
     invitations: str
     responses: str
@@ -42,8 +42,7 @@ class Tables:
     suppressions: str
 
 
-@dataclass(frozen=True)
-class Retention:
+class Retention(Struct, frozen=True):
     """Days each kind of personal data is kept before DynamoDB TTL deletes it (template
     parameters per entity). A customer's clock restarts with each activity; the others count
     from when the item was written."""
@@ -72,8 +71,7 @@ def _retention(environ: Mapping[str, str]) -> Retention:
     return Retention(**days)
 
 
-@dataclass(frozen=True)
-class Common:
+class Common(Struct, frozen=True):
     region: str
     tables: Tables
     event_bus_name: str
@@ -102,8 +100,7 @@ class Common:
         }
 
 
-@dataclass(frozen=True)
-class TriggerConfig(Common):
+class TriggerConfig(Common, frozen=True):
     state_machine_arn: str
     rejected_events_queue_url: str
 
@@ -116,8 +113,7 @@ class TriggerConfig(Common):
         )
 
 
-@dataclass(frozen=True)
-class SendConfig(Common):
+class SendConfig(Common, frozen=True):
     sender_email: str
     email_configuration_set: str
     sms_origination_identity: str | None
@@ -141,8 +137,7 @@ class SendConfig(Common):
         )
 
 
-@dataclass(frozen=True)
-class CollectConfig(Common):
+class CollectConfig(Common, frozen=True):
     # Help replies to SMS answers go out from the number the customer wrote to (two-way SMS).
     sms_origination_identity: str | None = None
 
@@ -154,22 +149,19 @@ class CollectConfig(Common):
         )
 
 
-@dataclass(frozen=True)
-class OutboxConfig(Common):
+class OutboxConfig(Common, frozen=True):
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> OutboxConfig:
         return cls(**cls.common_kwargs(environ))  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True)
-class DeliveryConfig(Common):
+class DeliveryConfig(Common, frozen=True):
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> DeliveryConfig:
         return cls(**cls.common_kwargs(environ))  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True)
-class EscalateConfig(Common):
+class EscalateConfig(Common, frozen=True):
     connect_instance_id: str
     connect_contact_flow_id: str
     # A link on the task for the agent, e.g. https://crm.example.com/customers/{customerId};
@@ -218,15 +210,13 @@ def _check_reference_url(url: str) -> None:
         ) from None
 
 
-@dataclass(frozen=True)
-class CohortsConfig(Common):
+class CohortsConfig(Common, frozen=True):
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> CohortsConfig:
         return cls(**cls.common_kwargs(environ))  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True)
-class ReportConfig(Common):
+class ReportConfig(Common, frozen=True):
     sender_email: str  # recipients, scopes and times are in reports.yaml
 
     @classmethod
@@ -237,8 +227,7 @@ class ReportConfig(Common):
         )
 
 
-@dataclass(frozen=True)
-class ResultsConfig(Common):
+class ResultsConfig(Common, frozen=True):
     """The results view (functions/results): its user pool and client, where people sign in,
     the view's own public URL, and the key of its forms' CSRF tokens."""
 

@@ -21,11 +21,12 @@ import json
 import re
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
 
 PACKAGE = Path(__file__).resolve().parent
 EVENT_SCHEMAS = PACKAGE / "events" / "schemas"
@@ -106,8 +107,7 @@ class JsonSchemaValuesException(ValueError):
         self.errors = errors
 
 
-@dataclass(frozen=True)
-class SchemaError:
+class SchemaError(Struct, frozen=True):
     """Where a document breaks its schema and which rule, without the offending value's text."""
 
     path: str  # below the document: "" (the document), ".customer.email", ".surveys[0].id"

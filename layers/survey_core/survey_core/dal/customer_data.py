@@ -12,10 +12,10 @@ Nothing here logs: every value it handles may be personal data.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+from msgspec import Struct
 from pynamodb.attributes import MapAttribute
 from pynamodb.models import Model
 
@@ -45,8 +45,7 @@ ENTITIES = ("escalations", "responses", "invitations", "customers")
 _M = TypeVar("_M", bound=Model)
 
 
-@dataclass(frozen=True)
-class PersonalTables:
+class PersonalTables(Struct, frozen=True):
     """The physical names of the four tables holding one customer's personal data."""
 
     customers: str
@@ -68,8 +67,7 @@ def bind_personal_tables(tables: PersonalTables, region: str, host: str | None =
         bind(model, name, region, host)
 
 
-@dataclass(frozen=True)
-class CustomerRecords:
+class CustomerRecords(Struct, frozen=True):
     """Everything stored about one customer, as read at one moment."""
 
     customer_id: str

@@ -4,9 +4,9 @@ under the day of their latest activity and under their cohort day."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import fields
 from datetime import datetime
 
+from msgspec.structs import fields
 from pynamodb.attributes import UnicodeAttribute
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.update import Action

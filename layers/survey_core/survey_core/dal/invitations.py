@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import asdict, fields
 from datetime import datetime
 
+from msgspec.structs import asdict, fields
 from pynamodb.exceptions import (
     DoesNotExist,
     PutError,

@@ -7,10 +7,10 @@ Nothing here logs: keys and bodies may hold pseudonyms and comments.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
+from msgspec import Struct
 
 from ..lake.objects import LakeObject, compress, decode, lines
 from .secrets import stack_key
@@ -98,8 +98,7 @@ def pseudonym_key(secrets: Any, secret_arn: str) -> bytes:
     return stack_key(secrets, secret_arn)
 
 
-@dataclass(frozen=True)
-class ScannedPage:
+class ScannedPage(Struct, frozen=True):
     items: list[dict[str, Any]]  # DynamoDB JSON, as a stream record's NewImage
     consumed: float  # read capacity units
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 from botocore.config import Config
+from msgspec import Struct, field
 from pynamodb.attributes import (
     BooleanAttribute,
     ListAttribute,
@@ -464,8 +464,7 @@ UNSHARED_SETTINGS = (
 ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL")
 
 
-@dataclass
-class _Connections:
+class _Connections(Struct):
     """The shared connections, all of one boto3 default session."""
 
     session: Any = None

@@ -6,9 +6,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
+
+from msgspec import Struct
 
 MAX_SCORE = 10  # the widest scale (NPS 0-10); CSAT and CES use a part of it
 # A score histogram's counts: "s0" .. "s10", the number of answers with that score.
@@ -32,8 +33,7 @@ def counter_bucket(day: str, segment: Mapping[str, Any]) -> str:
     return f"{day}#{combination_key(segment)}"
 
 
-@dataclass(frozen=True)
-class Counts:
+class Counts(Struct, frozen=True):
     """Anonymous counts to add to one counter: one series, one day, one combination of
     segment values (the report adds the combinations up by segment key and scope)."""
 
@@ -59,8 +59,7 @@ def histogram_moves(
     ]
 
 
-@dataclass(frozen=True)
-class Counter:
+class Counter(Struct, frozen=True):
     """One counter as read: its day, its combination of segment values and its counts."""
 
     day: str
@@ -68,8 +67,7 @@ class Counter:
     counts: dict[str, int]  # the non-zero ones: n, s0..s10, and the rate counts
 
 
-@dataclass(frozen=True)
-class CohortQuota:
+class CohortQuota(Struct, frozen=True):
     used: int  # claimed on the day, by every run
     owned: int  # claimed by this run and not requested yet (a retried run's to finish)
 

@@ -4,9 +4,10 @@ fatigue rule, the inactivity job and the recurring cohorts read."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple, Protocol
+
+from msgspec import Struct, field
 
 from ..clock import iso
 
@@ -16,8 +17,7 @@ def day_of(moment: datetime) -> str:
     return iso(moment)[:10]
 
 
-@dataclass(frozen=True)
-class Customer:
+class Customer(Struct, frozen=True):
     customer_id: str
     language: str
     email: str | None = None  # valid and normalized only
@@ -36,8 +36,7 @@ class Customer:
     expires_at: datetime | None = None
 
 
-@dataclass(frozen=True)
-class Sighting:
+class Sighting(Struct, frozen=True):
     """What one event says about a customer. Latest valid contact points win; what it does not
     mention (a consent, the language) is left as it was."""
 

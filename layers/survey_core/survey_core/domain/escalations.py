@@ -4,9 +4,10 @@ per response, and how the team followed it up (Connect's contact events of the t
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
+
+from msgspec import Struct, field
 
 from ..rules.follow_up import Contact, FollowUp, counter_moves
 from .counters import Counts
@@ -16,8 +17,7 @@ def moment(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
-@dataclass(frozen=True)
-class Escalation:
+class Escalation(Struct, frozen=True):
     invitation_id: str
     survey_id: str
     metric: str
@@ -72,8 +72,7 @@ class Escalation:
         return made + timedelta(hours=self.sla_hours)
 
 
-@dataclass(frozen=True)
-class OpenTask:
+class OpenTask(Struct, frozen=True):
     """A task still open, as the list of open tasks holds it (without reading the task)."""
 
     invitation_id: str

@@ -4,9 +4,10 @@ it stands (pending -> sent -> answered | expired | failed; suppressed never star
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
+
+from msgspec import Struct, field
 
 from .counters import Counts
 
@@ -16,8 +17,7 @@ SENDING = "sending"
 OPEN = frozenset({"pending", "sent", "answered"})
 
 
-@dataclass(frozen=True)
-class Attempt:
+class Attempt(Struct, frozen=True):
     """One message of the ladder, as it happened."""
 
     rung: int
@@ -35,8 +35,7 @@ class Attempt:
     address_key: str | None = None
 
 
-@dataclass(frozen=True)
-class Invitation:
+class Invitation(Struct, frozen=True):
     invitation_id: str
     survey_id: str = ""
     customer_id: str = ""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 from .counters import Counters
 from .customers import Customers
@@ -12,8 +12,7 @@ from .responses import Responses
 from .suppressions import Suppressions
 
 
-@dataclass(frozen=True)
-class Repositories:
+class Repositories(Struct, frozen=True):
     counters: Counters
     customers: Customers
     escalations: Escalations

@@ -4,9 +4,10 @@ replaces it (its revision counts up) and moves the counters with it."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
+
+from msgspec import Struct, field
 
 from ..clock import iso
 from .counters import Counts, histogram_moves
@@ -18,8 +19,7 @@ from .invitations import Invitation
 INBOUND_IDS_KEPT = 20
 
 
-@dataclass(frozen=True)
-class Response:
+class Response(Struct, frozen=True):
     invitation_id: str
     survey_id: str
     customer_id: str
@@ -42,8 +42,7 @@ class Response:
     inbound_ids: list[str] | None = None
 
 
-@dataclass(frozen=True)
-class Comment:
+class Comment(Struct, frozen=True):
     """A commented response as the comment-day index holds it."""
 
     invitation_id: str
@@ -53,8 +52,7 @@ class Comment:
     segment: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(Struct, frozen=True):
     """One answer to store: scores of some questions, maybe a comment."""
 
     scores: Mapping[str, int]
@@ -70,16 +68,14 @@ class Answer:
     after_step: int | None = None
 
 
-@dataclass(frozen=True)
-class StoredAnswer:
+class StoredAnswer(Struct, frozen=True):
     response: Response
     first_answer: bool
     changed: bool
     duplicate: bool = False  # the inbound message was applied before: nothing was written
 
 
-@dataclass(frozen=True)
-class Revision:
+class Revision(Struct, frozen=True):
     """What storing an answer writes: the new response and the counts it moves."""
 
     response: Response

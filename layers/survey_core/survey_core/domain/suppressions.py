@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+
+from msgspec import Struct
 
 CHANNELS = ("email", "sms")
 
@@ -24,8 +25,7 @@ def address_key(channel: str, address: str) -> str:
     return f"{channel}#{hashlib.sha256(normalized.encode('utf-8')).hexdigest()}"
 
 
-@dataclass(frozen=True)
-class Suppression:
+class Suppression(Struct, frozen=True):
     """One suppressed address; a later record of the same key replaces an earlier one."""
 
     key: str  # address_key: a message's attempt keeps the key of the address it went to

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from ..config import Common, ConfigError
 from .rows import ESCALATIONS, INVITATIONS, RESPONSES
@@ -23,8 +22,7 @@ def _required(environ: Mapping[str, str], name: str) -> str:
     return value
 
 
-@dataclass(frozen=True)
-class LakeExportConfig(Common):
+class LakeExportConfig(Common, frozen=True):
     bucket: str
     key_secret_arn: str  # the pseudonym key (Secrets Manager)
     export_comments: bool  # the LakeExportComments parameter

@@ -14,16 +14,16 @@ import gzip
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from .rows import LakeRow
 
 SUFFIX = ".json.gz"
 
 
-@dataclass(frozen=True)
-class LakeObject:
+class LakeObject(Struct, frozen=True):
     key: str
     body: bytes  # gzip
     rows: int

@@ -18,13 +18,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from boto3.dynamodb.types import TypeDeserializer
+from msgspec import Struct, field
 
 from ..logic.counting import DELIVERED, counting_day, first_messages, segment_keys
 
@@ -53,8 +53,7 @@ class UnreadableRecord(ValueError):
     names what is missing, never a value."""
 
 
-@dataclass(frozen=True)
-class LakeContext:
+class LakeContext(Struct, frozen=True):
     """What the mapping needs besides the record: the pseudonym key, the reporting time zone
     (partitions and counted days), whether comments are exported, and which DynamoDB table
     (physical name) holds which entity."""
@@ -73,15 +72,13 @@ class LakeContext:
             raise UnreadableRecord("a stream of a table that is not exported") from None
 
 
-@dataclass(frozen=True)
-class LakeRow:
+class LakeRow(Struct, frozen=True):
     table: str
     dt: str  # the partition: yyyy-mm-dd
     row: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Erasure:
+class Erasure(Struct, frozen=True):
     """An item deleted by someone (an erasure, not its TTL): its rows in `table` under `dt`
     lose the pseudonym (and, for comments, go)."""
 

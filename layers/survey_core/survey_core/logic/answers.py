@@ -5,8 +5,9 @@ load the page templates (Jinja2) it never renders."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from msgspec import Struct
 
 from ..catalogue import Catalogue
 from ..config import CollectConfig
@@ -16,8 +17,7 @@ from ..rules.escalation import escalation_reasons, keyword_match, rule_for
 from .counting import answer_counts, answered_after, counting_day
 
 
-@dataclass(frozen=True)
-class Answered:
+class Answered(Struct, frozen=True):
     """What an answer was, for metrics: no ids, scores or text."""
 
     channel: str

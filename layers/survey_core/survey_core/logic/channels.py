@@ -7,8 +7,9 @@ bounce may have come in between.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
+
+from msgspec import Struct
 
 from ..domain.customers import Customer
 from ..domain.invitations import Invitation
@@ -53,8 +54,7 @@ def current_facts(customer: Customer, suppressions: Suppressions) -> CustomerFac
     return customer_facts(customer, suppressed_channels(suppressions, addresses))
 
 
-@dataclass(frozen=True)
-class RungChannels:
+class RungChannels(Struct, frozen=True):
     """The channels to try for one rung, in order, and why the rung's own channel is out."""
 
     candidates: tuple[str, ...]

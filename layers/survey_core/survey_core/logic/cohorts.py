@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import islice
+
+from msgspec import Struct, field
 
 from ..catalogue import Catalogue, Recurring, Survey
 from ..clock import iso
@@ -26,8 +27,7 @@ from ..errors import EventsNotPut
 SOURCE = "customer-feedback.cohorts"
 
 
-@dataclass
-class CohortSummary:
+class CohortSummary(Struct):
     inactive: dict[int, int] = field(default_factory=dict)  # inactivity days -> events
     requested: dict[str, int] = field(default_factory=dict)  # survey id -> events
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
+
+from msgspec import Struct
 
 from ..catalogue import Catalogue
 from ..config import CollectConfig
@@ -36,8 +37,7 @@ from .answers import Answered, accepts_answers, answer
 MAX_COMMENT_LENGTH = 1000
 
 
-@dataclass(frozen=True)
-class Page:
+class Page(Struct, frozen=True):
     status: int
     html: str
     answered: Answered | None = None  # set when this request stored an answer

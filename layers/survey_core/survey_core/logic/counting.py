@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from msgspec import Struct
 
 from ..domain.counters import Counts
 from ..domain.invitations import SENDING, Invitation
@@ -75,8 +76,7 @@ def sent_counts(invitation: Invitation, channel: str, day: str) -> Counts:
     return Counts(f"{invitation.survey_id}#sent", day, segment, add)
 
 
-@dataclass(frozen=True)
-class AnsweredAfter:
+class AnsweredAfter(Struct, frozen=True):
     """Where a first answer stands in the ladder: the channel it came through (an SMS reply;
     for a web answer, the last message that reached the customer before it) and the step of
     the ladder it came after (the highest rung delivered: 0 the invitation, 1 the first

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from msgspec import Struct
 
 from ..catalogue import Catalogue
 from ..clock import iso
@@ -43,8 +44,7 @@ class FeedbackBeforeSendRecorded(RuntimeError):
     within a second): the invocation fails, and Lambda's retry a minute later finds it."""
 
 
-@dataclass(frozen=True)
-class EmailFeedback:
+class EmailFeedback(Struct, frozen=True):
     kind: str  # bounce | complaint
     permanent: bool  # the address must not be mailed again
     message_id: str
@@ -90,8 +90,7 @@ class EmailFeedback:
             raise MalformedFeedback(f"SES event lacks {error}") from None
 
 
-@dataclass(frozen=True)
-class FeedbackResult:
+class FeedbackResult(Struct, frozen=True):
     # fallback | failed | noted (the survey goes on) | not-survey | closed
     outcome: str
     suppressed: bool

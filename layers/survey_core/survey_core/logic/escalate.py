@@ -4,9 +4,10 @@ response; Connect's contact events then record how the team followed it up (foll
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+
+from msgspec import Struct, field
 
 from ..catalogue import Catalogue, EscalationRule
 from ..clock import iso
@@ -39,8 +40,7 @@ MAX_DESCRIPTION = 4096
 MAX_COMMENT_IN_TASK = 2000
 
 
-@dataclass(frozen=True)
-class EscalatePorts:
+class EscalatePorts(Struct, frozen=True):
     contact_center: ContactCenter
     bus: EventBus
     responses: Responses
@@ -48,8 +48,7 @@ class EscalatePorts:
     notifier: Notifier | None = None
 
 
-@dataclass(frozen=True)
-class EscalationResult:
+class EscalationResult(Struct, frozen=True):
     outcome: str  # created | updated | already-created | not-escalated
     contact_id: str | None = None
     reasons: list[str] = field(default_factory=list)

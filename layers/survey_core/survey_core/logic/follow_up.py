@@ -4,9 +4,10 @@ follow-up on the escalation record, and its counters move with it, exactly once.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from msgspec import Struct, field
 
 from ..catalogue import DEFAULT_SLA_HOURS
 from ..domain.escalations import Escalation, Escalations
@@ -21,8 +22,7 @@ from ..rules.follow_up import (
 FOLLOW_UP_ATTEMPTS = 10  # each lost race means another event of the same task went in
 
 
-@dataclass(frozen=True)
-class ContactEventResult:
+class ContactEventResult(Struct, frozen=True):
     # recorded | repeat (nothing new) | refused (only refused timestamps) | not_ours |
     # not_understood
     outcome: str

@@ -18,9 +18,10 @@ objects under the same names.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
+
+from msgspec import Struct, field
 
 from ..dal.lake import LakeBucket
 from ..lake.objects import encode, prefix
@@ -29,8 +30,7 @@ from ..lake.rows import erasure_of_record as _erasures
 from ..lake.rows import rows_of_record as _rows
 
 
-@dataclass
-class ExportResult:
+class ExportResult(Struct):
     rows: int = 0
     objects: int = 0
     rewritten: int = 0  # objects rewritten for erasures
@@ -41,8 +41,7 @@ class ExportResult:
     error: str | None = None  # the failure's type (no message: it may quote a key)
 
 
-@dataclass
-class _Partition:
+class _Partition(Struct):
     rows: list[dict[str, Any]] = field(default_factory=list)
     first_record: int = 0  # the earliest record of the batch with a row here
 

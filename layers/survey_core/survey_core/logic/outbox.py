@@ -18,8 +18,9 @@ tell a repeat by invitation id and revision.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from ..catalogue import Catalogue
 from ..dal.gateways import EventBus, Lifecycle
@@ -30,23 +31,20 @@ from ..rules.escalation import KEYWORD_FLAG, keyword_match, rule_for
 RESPONSE_RECEIVED = "Survey Response Received"
 
 
-@dataclass(frozen=True)
-class OutboxPorts:
+class OutboxPorts(Struct, frozen=True):
     lifecycle: Lifecycle
     bus: EventBus
     invitations: Invitations
 
 
-@dataclass(frozen=True)
-class StoredRevision:
+class StoredRevision(Struct, frozen=True):
     """A revision of a response, as the stream carries it."""
 
     response: Response
     first: bool  # no earlier revision: the survey's first answer
 
 
-@dataclass(frozen=True)
-class OutboxResult:
+class OutboxResult(Struct, frozen=True):
     invitation_id: str
     revision: int
     # ended | no-longer-waiting | not-waiting | erased; None for a later revision (its

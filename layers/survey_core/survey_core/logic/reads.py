@@ -6,8 +6,9 @@ report email, the report no results pages)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+
+from msgspec import Struct
 
 from ..catalogue import Catalogue, Survey
 from ..domain.counters import SCORE_NAMES, Counters
@@ -23,8 +24,7 @@ COMMENTS_SHOWN = 5
 COMMENTS_READ_PER_DAY = 25  # a scoped report's bounded read of comments per day
 
 
-@dataclass(frozen=True)
-class FoundComment:
+class FoundComment(Struct, frozen=True):
     answered_at: str  # ISO instant: newest first
     row: CommentRow
     segment: Mapping[str, str]
@@ -36,8 +36,7 @@ class FoundComment:
 ReadComments = Callable[[str, str, int], Iterable[FoundComment]]
 
 
-@dataclass(frozen=True)
-class CallbackTask:
+class CallbackTask(Struct, frozen=True):
     """A callback task as the results view shows it (dal's escalation, without Connect's
     bookkeeping)."""
 
@@ -63,8 +62,7 @@ class CallbackTask:
         return "with_agent" if self.reached_at is not None else "waiting"
 
 
-@dataclass(frozen=True)
-class RecordedOutcome:
+class RecordedOutcome(Struct, frozen=True):
     invitation_id: str
     outcome: str
     note: str

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
+
+from msgspec import Struct
 
 from ..catalogue import Catalogue
 from ..config import CollectConfig
@@ -47,8 +48,7 @@ class InvalidInboundSms(ValueError):
     """The SNS message is not an End User Messaging inbound SMS we can read."""
 
 
-@dataclass(frozen=True)
-class InboundSms:
+class InboundSms(Struct, frozen=True):
     sender: str  # E.164
     body: str
     inbound_id: str
@@ -81,14 +81,12 @@ def _string(payload: Mapping[str, Any], name: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-@dataclass(frozen=True)
-class ReplyPorts:
+class ReplyPorts(Struct, frozen=True):
     sms: SmsSender  # the one help reply to an unreadable answer
     repos: Repositories
 
 
-@dataclass(frozen=True)
-class ReplyResult:
+class ReplyResult(Struct, frozen=True):
     outcome: Outcome
     reading: str  # score | stop | out-of-range | unreadable
     invitation_id: str | None = None

@@ -5,10 +5,11 @@ part and the .xlsx, from pre-aggregated counters and bounded reads only."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING
+
+from msgspec import Struct
 
 from ..report.config import DueReport, Period, ReportGroup, due_reports
 
@@ -20,8 +21,7 @@ if TYPE_CHECKING:
     from ..report.model import ReportData
 
 
-@dataclass(frozen=True)
-class SentReport:
+class SentReport(Struct, frozen=True):
     group: str
     period: str
     empty: bool

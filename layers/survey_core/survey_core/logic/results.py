@@ -17,9 +17,11 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from ..access import Role, ScopeKind
 from ..access import Scope as Access
@@ -84,8 +86,7 @@ class InvalidPeriod(ValueError):
     """A period that cannot be shown: reversed, in the future, too long, or unknown."""
 
 
-@dataclass(frozen=True)
-class Viewer:
+class Viewer(Struct, frozen=True):
     """Who is looking: their role and the scope survey_core.access gave them (from the signed-in
     user's groups and custom:scope)."""
 
@@ -258,8 +259,7 @@ GROUP_NAMES = {
 MAX_SEARCH = 100
 
 
-@dataclass(frozen=True)
-class CommentsPage:
+class CommentsPage(Struct, frozen=True):
     comments: list[FoundComment]
     read: int  # responses read for the page
     complete: bool  # False: the bounded read stopped before the period's oldest comment
@@ -388,8 +388,7 @@ def comments_csv(page: CommentsPage, language: str, catalogue: Catalogue) -> byt
 # ---------------------------------------------------------------- segments
 
 
-@dataclass(frozen=True)
-class SegmentTable:
+class SegmentTable(Struct, frozen=True):
     """One survey x metric broken down by one attribute: the report's segment rows, in the
     report's order (set apart first, then no clear difference, then too few answers)."""
 
@@ -434,15 +433,13 @@ FOLLOW_UP_OUTCOMES = ("resolved", "unresolved", "no_action", "not_reached")
 MAX_NOTE = 500
 
 
-@dataclass(frozen=True)
-class QueueRow:
+class QueueRow(Struct, frozen=True):
     task: CallbackTask
     age_hours: float | None  # since the task was made
     overdue: bool
 
 
-@dataclass(frozen=True)
-class QueuePage:
+class QueuePage(Struct, frozen=True):
     rows: list[QueueRow]
     read: int
     complete: bool  # False: more open tasks than read or shown
@@ -554,8 +551,7 @@ def record_outcome(
 # ---------------------------------------------------------------- my feedback (agents)
 
 
-@dataclass(frozen=True)
-class MyFeedback:
+class MyFeedback(Struct, frozen=True):
     """An agent's own results (their scope) and their trend against the team's: the same
     survey and metric over every answer of that survey (all agents together; no other agent
     singled out)."""

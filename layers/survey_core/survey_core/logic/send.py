@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from ..catalogue import Catalogue
 from ..clock import iso
@@ -49,8 +51,7 @@ CLOSED = frozenset({"answered", "expired", "failed", "suppressed"})
 EXPIRABLE = frozenset({"pending", "sent", "expired"})
 
 
-@dataclass(frozen=True)
-class SendPorts:
+class SendPorts(Struct, frozen=True):
     lifecycle: Lifecycle
     mailer: Mailer
     sms: SmsSender
@@ -59,8 +60,7 @@ class SendPorts:
     repos: Repositories
 
 
-@dataclass(frozen=True)
-class Fallback:
+class Fallback(Struct, frozen=True):
     """Set by the delivery function when a rung's email bounced (the EmailBounced cause)."""
 
     channel: str
@@ -68,8 +68,7 @@ class Fallback:
     wait: int  # seconds the fallback waits for an answer: until the next rung is due
 
 
-@dataclass(frozen=True)
-class SendRequest:
+class SendRequest(Struct, frozen=True):
     invitation_id: str
     rung: int
     task_token: str
@@ -99,8 +98,7 @@ def expiry_schedule_name(invitation_id: str) -> str:
     return f"expire-{invitation_id}"
 
 
-@dataclass(frozen=True)
-class SendResult:
+class SendResult(Struct, frozen=True):
     outcome: str  # sent | repeated | skipped | closed | expired
     channel: str | None = None
     kind: str | None = None  # invitation | reminder | last-reminder

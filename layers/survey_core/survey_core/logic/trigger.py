@@ -9,9 +9,10 @@ execution is named after the invitation, so repeats and races end in one survey.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+from msgspec import Struct
 
 from ..catalogue import Catalogue, Survey, business_key
 from ..clock import iso
@@ -60,8 +61,7 @@ ACTIVE_AGAIN = "active-again"
 FILTER_REASONS = (TRIGGER_FILTER, ACTIVE_AGAIN)
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(Struct, frozen=True):
     """What happened to one survey for one event: logged and counted, never personal data."""
 
     # started | duplicate | suppressed | rejected | no-survey | filtered | activity
@@ -71,15 +71,13 @@ class Decision:
     survey_id: str | None = None
 
 
-@dataclass(frozen=True)
-class TriggerPorts:
+class TriggerPorts(Struct, frozen=True):
     lifecycle: Lifecycle
     rejected: RejectedEvents
     repos: Repositories
 
 
-@dataclass(frozen=True)
-class GivenContact:
+class GivenContact(Struct, frozen=True):
     """Contact points as the event gave them: valid ones normalized, invalid ones flagged."""
 
     email: str | None

@@ -11,9 +11,10 @@ still loads nothing from elsewhere. Emails carry the colour only.
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+
+from msgspec import Struct
 
 DEFAULT_COLOUR = "#0b5394"
 MIN_CONTRAST = 4.5
@@ -38,8 +39,7 @@ def _svg_data_uri(path: Path) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(data).decode("ascii")
 
 
-@dataclass(frozen=True)
-class Brand:
+class Brand(Struct, frozen=True):
     colour: str = DEFAULT_COLOUR
     logo: Path | None = None  # an SVG file
 

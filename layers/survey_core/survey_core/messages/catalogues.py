@@ -23,9 +23,10 @@ import os
 import string
 import tempfile
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from msgspec import Struct
 
 if TYPE_CHECKING:
     from babel.messages.catalog import Catalog
@@ -124,8 +125,7 @@ def load(language: str, locale_dir: Path = LOCALE_DIR) -> gettext.GNUTranslation
 # ---------------------------------------------------------------- checking the .po files
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(Struct, frozen=True):
     """One message of one language: its text (a tuple for a plural message), its flags and the
     line it is on in the .po."""
 

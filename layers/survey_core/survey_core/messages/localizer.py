@@ -3,20 +3,21 @@ workbook): texts by message id, numbers, percentages and dates, and display name
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
+
+from msgspec import Struct, field
+from msgspec.structs import force_setattr
 
 from . import formatting, names
 from .i18n import plural, resolve_language, text
 
 
-@dataclass(frozen=True)
-class Localizer:
+class Localizer(Struct, frozen=True):
     language: str
     names: names.DisplayNames = field(default_factory=names.DisplayNames)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "language", resolve_language(self.language))
+        force_setattr(self, "language", resolve_language(self.language))
 
     # ------------------------------------------------------------ texts
 

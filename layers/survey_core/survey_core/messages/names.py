@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 from .i18n import resolve_language, text
 
@@ -97,8 +98,7 @@ def _pick(names: Names | None, language: str) -> str | None:
     return names.get(resolve_language(language)) or names.get("en")
 
 
-@dataclass(frozen=True)
-class DisplayNames:
+class DisplayNames(Struct, frozen=True):
     """The names a survey catalogue gives: surveys by id, segment values by attribute and value,
     each per language."""
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
+from msgspec import Struct
 
 from ..rules.scoring import scale_of
 from .brand import Brand
@@ -18,8 +18,8 @@ from .safe_text import clean_text, one_line
 from .sms import SmsSize, sms_size
 
 if TYPE_CHECKING:
-    # A type only: the send and collect functions render mails and pages, never a report, and
-    # the report's model (its dataclasses and stats) cost them about 12 ms of a cold start.
+    # A type only: the send and collect functions render mails and pages, never a report, so
+    # they do not load the report's model and its statistics.
     from ..report.model import ReportData
 
 
@@ -44,8 +44,7 @@ _ENV = Environment(
 _ENV.filters["one_line"] = one_line
 
 
-@dataclass(frozen=True)
-class RenderedEmail:
+class RenderedEmail(Struct, frozen=True):
     subject: str
     html: str
     text: str
@@ -54,15 +53,13 @@ class RenderedEmail:
     attachments: tuple[Attachment, ...] = ()
 
 
-@dataclass(frozen=True)
-class InlineImage:
+class InlineImage(Struct, frozen=True):
     content_id: str  # referenced from the HTML as src="cid:<content_id>"
     data: bytes
     subtype: str = "png"
 
 
-@dataclass(frozen=True)
-class Attachment:
+class Attachment(Struct, frozen=True):
     filename: str
     data: bytes
     content_type: str  # e.g. application/vnd.openxmlformats-officedocument.spreadsheetml.sheet
@@ -169,8 +166,7 @@ def render_invitation_email(
     )
 
 
-@dataclass(frozen=True)
-class RenderedSms:
+class RenderedSms(Struct, frozen=True):
     text: str
     size: SmsSize
 
@@ -197,8 +193,7 @@ def render_sms(
     return RenderedSms(candidates[-1], sms_size(candidates[-1]))
 
 
-@dataclass(frozen=True)
-class PageQuestion:
+class PageQuestion(Struct, frozen=True):
     """One question on the survey page: its metric's scale, the form field it posts as, and
     the score shown as chosen (a stored answer, or the score a one-tap link chose)."""
 

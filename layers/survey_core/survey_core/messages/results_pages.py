@@ -1,15 +1,15 @@
 """The results view's pages (functions/results): the same templates and helpers as the survey
-pages and emails (rendering.py), apart from them because only the results view needs them. Their
-eleven dataclasses would cost every function that renders a mail or a page about 5 ms of its cold
-start (make bench: cold start)."""
+pages and emails (rendering.py), apart from them because only the results view needs them: no
+other function loads them."""
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct
 
 from .localizer import Localizer
 from .names import DisplayNames
@@ -19,15 +19,13 @@ if TYPE_CHECKING:
     from ..report.model import ReportData
 
 
-@dataclass(frozen=True)
-class Choice:
+class Choice(Struct, frozen=True):
     value: str
     label: str
     selected: bool
 
 
-@dataclass(frozen=True)
-class OverviewFilter:
+class OverviewFilter(Struct, frozen=True):
     """The overview's filter form (a GET: it changes nothing): the period and, for a viewer
     who sees everything, the scope; each choice with its label in the page's language."""
 
@@ -38,15 +36,13 @@ class OverviewFilter:
     scopes: Sequence[Choice]  # empty: the viewer's scope is fixed
 
 
-@dataclass(frozen=True)
-class NavLink:
+class NavLink(Struct, frozen=True):
     page: str  # the page's id: aria-current on its own link
     url: str  # with the filter shown (period, scope), so a filter holds on every page
     label: str  # message id
 
 
-@dataclass(frozen=True)
-class ResultsChrome:
+class ResultsChrome(Struct, frozen=True):
     """What every signed-in page of the results view carries: the company, links to its pages,
     the export of what is shown (if any), and sign-out with the session's CSRF token."""
 
@@ -100,8 +96,7 @@ def render_results_overview(
     )
 
 
-@dataclass(frozen=True)
-class CommentsFilter:
+class CommentsFilter(Struct, frozen=True):
     """The comments page's filter form (a GET): the overview's period and scope, a survey, a
     score group and a text to search for."""
 
@@ -141,22 +136,19 @@ def render_results_comments(
     )
 
 
-@dataclass(frozen=True)
-class SegmentsFilter:
+class SegmentsFilter(Struct, frozen=True):
     """The segments page's filter form (a GET): the overview's, and the attribute shown."""
 
     base: OverviewFilter
     attributes: Sequence[Choice]
 
 
-@dataclass(frozen=True)
-class SegmentLine:
+class SegmentLine(Struct, frozen=True):
     row: Any  # report.model.SegmentRow
     url: str  # every page filtered to this segment; "" when the viewer's scope is fixed
 
 
-@dataclass(frozen=True)
-class SegmentTableView:
+class SegmentTableView(Struct, frozen=True):
     survey_id: str
     metric: str
     attribute: str
@@ -187,8 +179,7 @@ def render_results_segments(
     )
 
 
-@dataclass(frozen=True)
-class QueueFilter:
+class QueueFilter(Struct, frozen=True):
     """The queue's filter form (a GET): the scope (for a viewer who sees everything) and a
     survey; the queue is what is open now, so no period."""
 
@@ -196,8 +187,7 @@ class QueueFilter:
     surveys: Sequence[Choice]
 
 
-@dataclass(frozen=True)
-class QueueLine:
+class QueueLine(Struct, frozen=True):
     row: Any  # logic.results.QueueRow
     url: str  # the task's page
     due: str  # the deadline in the page's language and time zone; "" without an SLA
@@ -240,8 +230,7 @@ def render_results_queue(
     )
 
 
-@dataclass(frozen=True)
-class TaskView:
+class TaskView(Struct, frozen=True):
     task: Any  # logic.results.CallbackTask
     comment: str  # the answer's comment ("" without one)
     overdue: bool

@@ -5,7 +5,8 @@ alphabet, UCS-2 otherwise. Carriers bill per segment, so the survey texts are ch
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 # The GSM 03.38 basic character set: one septet each. Finnish and Swedish letters (ä ö å Ä Ö
 # Å) are in it; é and ü are too.
@@ -20,8 +21,7 @@ GSM7_SINGLE, GSM7_PART = 160, 153  # septets; a multi-part message loses 7 to it
 UCS2_SINGLE, UCS2_PART = 70, 67  # UTF-16 code units
 
 
-@dataclass(frozen=True)
-class SmsSize:
+class SmsSize(Struct, frozen=True):
     encoding: str  # GSM-7 | UCS-2
     units: int  # septets (GSM-7) or UTF-16 code units (UCS-2)
     segments: int

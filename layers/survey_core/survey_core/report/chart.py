@@ -23,10 +23,11 @@ import math
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct, field
 
 from ..messages.formatting import format_number, format_percent, format_period_key
 from ..messages.i18n import text
@@ -127,8 +128,7 @@ def _granularity(labels: Sequence[str]) -> str:
     return "period"
 
 
-@dataclass(frozen=True, kw_only=True)
-class Reference:
+class Reference(Struct, frozen=True, kw_only=True):
     """A second series drawn beside the trend for comparison, e.g. an agent's team beside the
     agent: a thinner dashed line with hollow markers, without a band or value labels. Its
     points have the same period labels, in the same order, as the trend's. The labels are
@@ -224,8 +224,7 @@ def _shorten(labels: list[str], language: str) -> list[str]:
     return [format_period_key(language, label) for label in labels]
 
 
-@dataclass
-class _Canvas:
+class _Canvas(Struct):
     """The drawing at _SCALE times the final size, with the plot area's edges in its pixels,
     and the title and the legend (with a reference series) placed above it."""
 
@@ -320,8 +319,7 @@ def _label_step(c: _Canvas, keys: list[str], step: float) -> tuple[list[str], in
     return labels, max(1, math.ceil((c.width_of(labels) + pad) / step))
 
 
-@dataclass(frozen=True)
-class PlottedPoint:
+class PlottedPoint(Struct, frozen=True):
     """One period as drawn: its x, and its value's y and interval's ys (None: no figure, a gap
     in the line with nothing drawn in the plot)."""
 
@@ -332,8 +330,7 @@ class PlottedPoint:
     high_y: float | None
 
 
-@dataclass(frozen=True)
-class PlacedText:
+class PlacedText(Struct, frozen=True):
     """A text on the chart and its box (left, top, right, bottom) in the drawing's pixels."""
 
     text: str
@@ -344,8 +341,7 @@ def overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float,
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-@dataclass
-class ChartLayout:
+class ChartLayout(Struct):
     """Where everything goes, before anything is drawn: what the tests check the chart by."""
 
     points: list[PlottedPoint]

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from msgspec import Struct
 
 REPORTS_PATH = Path(__file__).with_name("reports.yaml")
 SCHEMA_PATH = Path(__file__).with_name("reports.schema.json")
@@ -30,8 +31,7 @@ class ReportConfigError(ValueError):
         self.problems = problems
 
 
-@dataclass(frozen=True)
-class Period:
+class Period(Struct, frozen=True):
     first_day: date
     last_day: date  # inclusive
 
@@ -50,8 +50,7 @@ class Period:
         return Period(self.first_day - timedelta(days=self.days), self.first_day - timedelta(1))
 
 
-@dataclass(frozen=True)
-class Scope:
+class Scope(Struct, frozen=True):
     attribute: str | None  # None: everything
     value: str | None
 
@@ -66,8 +65,7 @@ class Scope:
         return "" if self.attribute is None else f"@{self.segment_key}"
 
 
-@dataclass(frozen=True)
-class ReportGroup:
+class ReportGroup(Struct, frozen=True):
     name: str
     recipients: tuple[str, ...]
     scope: Scope
@@ -102,8 +100,7 @@ class ReportGroup:
         return Period(this_monday - timedelta(days=7), this_monday - timedelta(days=1))
 
 
-@dataclass(frozen=True)
-class DueReport:
+class DueReport(Struct, frozen=True):
     group: ReportGroup
     period: Period
     send_moment: datetime

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date
+
+from msgspec import Struct
 
 from ..catalogue import Catalogue, Survey
 from ..messages.i18n import text
@@ -31,8 +32,7 @@ from .takeaway import build_takeaway, takeaway_text
 METRIC_LABELS = {"nps": "NPS", "csat": "CSAT", "ces": "CES"}
 
 
-@dataclass(frozen=True)
-class CounterRow:
+class CounterRow(Struct, frozen=True):
     day: date
     segment_key: str  # "all", "businessArea=webshop", ...
     histogram: Mapping[int, int]  # score series

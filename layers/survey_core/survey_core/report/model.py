@@ -8,14 +8,13 @@ point without answers has no value."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from msgspec import Struct, field
 
 from ..messages.names import DisplayNames
 from .stats import HEADLINE_SCALES, trend_axis
 
 
-@dataclass(frozen=True)
-class Estimate:
+class Estimate(Struct, frozen=True):
     """A figure with its 95 % interval (same unit, inside the scale, not necessarily symmetric),
     over n answers; or, when the answers are too few for a figure worth printing (fewer than
     stats.MIN_ANSWERS, or an interval wider than half the scale), no figure at all: value, low
@@ -56,8 +55,7 @@ class Estimate:
         return self.value is None and self.n > 0
 
 
-@dataclass(frozen=True)
-class ChangeNote:
+class ChangeNote(Struct, frozen=True):
     """The change against the previous period, called a change only outside the noise."""
 
     difference: float | None  # this period minus the previous one; None: not enough data
@@ -65,8 +63,7 @@ class ChangeNote:
     p_value: float | None
 
 
-@dataclass(frozen=True)
-class MetricBlock:
+class MetricBlock(Struct, frozen=True):
     """One survey x metric for the period.
 
     NPS: headline = NPS (-100..100), shares = promoters / passives / detractors in %.
@@ -84,8 +81,7 @@ class MetricBlock:
     mean: Estimate | None = None
 
 
-@dataclass(frozen=True)
-class SegmentRow:
+class SegmentRow(Struct, frozen=True):
     """One segment value (e.g. businessArea=webshop) of one survey x metric, against the rest
     of the report's scope (stats.compare_segments)."""
 
@@ -103,8 +99,7 @@ class SegmentRow:
         return self.difference is not None
 
 
-@dataclass(frozen=True)
-class TrendPoint:
+class TrendPoint(Struct, frozen=True):
     """The headline of one period (oldest first), for the chart and the trend sheet. A period
     without answers has n = 0 and no value: a gap, never a value; one with too few answers has
     n > 0 and no value."""
@@ -129,8 +124,7 @@ class TrendPoint:
         return self.estimate.n
 
 
-@dataclass(frozen=True)
-class Rate:
+class Rate(Struct, frozen=True):
     """A rate with its own numerator and denominator, so nothing else can be shown beside it."""
 
     numerator: int
@@ -144,8 +138,7 @@ class Rate:
         return 100.0 * self.numerator / self.denominator if self.denominator else None
 
 
-@dataclass(frozen=True)
-class ChannelRow:
+class ChannelRow(Struct, frozen=True):
     """One channel. ``rate``: answers that came through the channel (an SMS reply, or a web
     answer whose last message before it was on this channel) / invitations with at least one
     message on it. ``messages`` counts every message sent on it, reminders included: volume,
@@ -156,8 +149,7 @@ class ChannelRow:
     messages: int
 
 
-@dataclass(frozen=True)
-class FollowUpSummary:
+class FollowUpSummary(Struct, frozen=True):
     """Callback tasks made in the period and how they were followed up (Connect's contact
     events), as of the report's sending."""
 
@@ -190,8 +182,7 @@ class FollowUpSummary:
         return self.to_agent_seconds / self.reached / 3600 if self.reached else None
 
 
-@dataclass(frozen=True)
-class CommentRow:
+class CommentRow(Struct, frozen=True):
     answered_on: str  # YYYY-MM-DD
     survey_id: str
     metric: str
@@ -199,8 +190,7 @@ class CommentRow:
     text: str  # as the customer wrote it: every renderer escapes it for its format
 
 
-@dataclass(frozen=True)
-class Takeaway:
+class Takeaway(Struct, frozen=True):
     """The report's one-line summary as data (report/takeaway.py renders it): the first
     block's headline and change, and the callbacks past their deadline."""
 
@@ -213,8 +203,7 @@ class Takeaway:
     overdue: int | None  # callbacks still open past their deadline; None: no callbacks at all
 
 
-@dataclass(frozen=True)
-class ReportData:
+class ReportData(Struct, frozen=True):
     title: str
     group: str  # the recipient group's name
     scope_label: str  # in `language`: "kaikki", or e.g. "Liiketoiminta-alue: Verkkokauppa"

@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Literal
+
+from msgspec import Struct
 
 from ..rules.scoring import SCALES, Z_95, ces, csat, nps
 
@@ -88,8 +89,7 @@ Standing = Literal["higher", "lower", "no clear difference", "too few answers"]
 # --- Intervals ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Interval:
+class Interval(Struct, frozen=True):
     """A figure over n answers with its 95 % interval, in the figure's unit.
 
     ``value`` is the plain estimate (the NPS, the share, the mean as the answers give it);
@@ -233,8 +233,7 @@ def _count(share_pct: float, n: int) -> int:
     return round(share_pct * n / 100.0)
 
 
-@dataclass(frozen=True)
-class NpsStats:
+class NpsStats(Struct, frozen=True):
     """NPS (0-10): the score and the shares of promoters (9-10), passives (7-8) and
     detractors (0-6), each with its interval."""
 
@@ -257,8 +256,7 @@ def nps_stats(histogram: Mapping[int, int]) -> NpsStats:
     )
 
 
-@dataclass(frozen=True)
-class CsatStats:
+class CsatStats(Struct, frozen=True):
     """CSAT (1-5): the share of satisfied answers (4 and 5) and the mean score."""
 
     n: int
@@ -276,8 +274,7 @@ def csat_stats(histogram: Mapping[int, int]) -> CsatStats:
     )
 
 
-@dataclass(frozen=True)
-class CesStats:
+class CesStats(Struct, frozen=True):
     """CES (1-7, 7 = very easy): the mean and the share of high-effort answers (1-3)."""
 
     n: int
@@ -329,8 +326,7 @@ def _direction(z: float, difference: float) -> int:
     return 0
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(Struct, frozen=True):
     """The change from one period to the next and whether it is outside the noise.
 
     ``difference`` is after - before of the plain values, in the metric's unit (NPS points,
@@ -382,8 +378,7 @@ def holm(p_values: Mapping[str, float]) -> dict[str, float]:
     return adjusted
 
 
-@dataclass(frozen=True)
-class SegmentComparison:
+class SegmentComparison(Struct, frozen=True):
     """One segment against the rest of the scope. ``difference``: segment - rest (plain
     values); ``p_value``: Holm-adjusted over the segments compared together; both None when
     no comparison was made (too few answers in the segment or in the rest)."""

@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from msgspec import Struct
 
 from ..catalogue import Rung, Survey, Window
 from .e164 import E164
@@ -88,8 +89,7 @@ COMPLAINED = "complained"  # the recipient marked a survey email as spam
 SUPPRESSION_REASONS = (UNSUBSCRIBED, STOP_REPLY, COMPLAINED, BOUNCED)
 
 
-@dataclass(frozen=True)
-class ChannelState:
+class ChannelState(Struct, frozen=True):
     """What is known about one channel of a customer."""
 
     address: str | None  # a valid, normalized contact point
@@ -110,8 +110,7 @@ class ChannelState:
         return None
 
 
-@dataclass(frozen=True)
-class CustomerFacts:
+class CustomerFacts(Struct, frozen=True):
     customer_id: str
     email: ChannelState
     sms: ChannelState
@@ -122,16 +121,14 @@ class CustomerFacts:
         return self.email if name == "email" else self.sms
 
 
-@dataclass(frozen=True)
-class PlannedRung:
+class PlannedRung(Struct, frozen=True):
     """One message of the channel ladder: which channel, and when it is due."""
 
     channel: str
     at: datetime
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(Struct, frozen=True):
     """The decision for one survey and one customer."""
 
     reason: str | None  # suppression reason, or why the send is later than now

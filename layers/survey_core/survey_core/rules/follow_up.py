@@ -16,9 +16,11 @@ without regard to case.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 # The moments of one contact, in the order they happen.
 MOMENTS = ("initiated_at", "connected_at", "disconnected_at", "completed_at")
@@ -54,8 +56,7 @@ REFUSALS = ("before_creation", "moved", "too_many_contacts")
 # ---------------------------------------------------------------- reading one event
 
 
-@dataclass(frozen=True)
-class ContactEvent:
+class ContactEvent(Struct, frozen=True):
     """What one contact event says, in one shape whichever casing it came in."""
 
     event_type: str
@@ -178,8 +179,7 @@ def _moments(event_type: str, detail: Mapping[str, Any], event_time: Any) -> dic
 # ---------------------------------------------------------------- the chain's record
 
 
-@dataclass(frozen=True)
-class Contact:
+class Contact(Struct, frozen=True):
     """One contact of the task's chain, as its events reported it (each moment once)."""
 
     previous: str | None = None  # the contact it was transferred or re-queued from
@@ -199,8 +199,7 @@ def earliest(moments: Iterable[datetime | None]) -> datetime | None:
     return min(present) if present else None
 
 
-@dataclass(frozen=True)
-class Merged:
+class Merged(Struct, frozen=True):
     contacts: dict[str, Contact]
     refused: list[str] = field(default_factory=list)  # one reason per refused timestamp
     changed: bool = False
@@ -266,8 +265,7 @@ def _to_second(moment: datetime) -> datetime:
 # ---------------------------------------------------------------- the verdict
 
 
-@dataclass(frozen=True)
-class FollowUp:
+class FollowUp(Struct, frozen=True):
     """What the chain says so far; the same whatever order its events came in."""
 
     outcome: str  # open | completed | not_reached | expired

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Literal
+
+from msgspec import Struct
 
 Metric = Literal["nps", "csat", "ces"]
 METRICS: tuple[Metric, ...] = ("nps", "csat", "ces")
@@ -48,8 +49,7 @@ def _count(histogram: Mapping[int, int]) -> int:
     return sum(histogram.values())
 
 
-@dataclass(frozen=True)
-class NpsSummary:
+class NpsSummary(Struct, frozen=True):
     n: int
     promoters: int
     passives: int
@@ -94,8 +94,7 @@ def nps(histogram: Mapping[int, int]) -> NpsSummary:
     )
 
 
-@dataclass(frozen=True)
-class CsatSummary:
+class CsatSummary(Struct, frozen=True):
     n: int
     satisfied_pct: float  # share of 4 and 5
     mean: float
@@ -116,8 +115,7 @@ def share_margin(share: float, n: int) -> float:
     return 100.0 * Z_95 * math.sqrt(share * (1 - share) / n) if n else 0.0
 
 
-@dataclass(frozen=True)
-class CesSummary:
+class CesSummary(Struct, frozen=True):
     n: int
     mean: float
     margin: float  # 95 % margin of the mean

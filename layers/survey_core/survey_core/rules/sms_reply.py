@@ -25,8 +25,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from typing import Literal
+
+from msgspec import Struct
 
 from ..messages.safe_text import clean_text
 from .scoring import scale_of
@@ -143,8 +144,7 @@ _SEPARATORS = " \t\r\n.,;:!?-–—/()[]\"'*"
 _WORD_SCORE_ENDS = ".,;:!-–—/"
 
 
-@dataclass(frozen=True)
-class SmsReading:
+class SmsReading(Struct, frozen=True):
     """What a reply says.
 
     kind: score (a valid score, maybe a comment), stop (an opt-out keyword or phrase),
