@@ -140,7 +140,6 @@ def _deployed_stack() -> _DeployedStack:
         parse_each_update_expression_once,
         serialize_dynamodb,
     )
-    from infra.local.emulation.imports import compile_dataclass_methods_once
     from infra.local.emulation.serialization import (
         remember_attribute_keys,
         write_plain_attribute_values,
@@ -155,7 +154,6 @@ def _deployed_stack() -> _DeployedStack:
     back_up_transaction_items()
     parse_each_update_expression_once()
     share_api_models()  # each test loads its functions afresh: their sessions parse no model again
-    compile_dataclass_methods_once()  # and their dataclasses' methods are compiled once
     with pytest.MonkeyPatch.context() as monkeypatch, mock_aws():
         _test_environment(monkeypatch)
         outputs = create_stack(

@@ -46,7 +46,6 @@ from .emulation import (
     clients,
     dynamodb,
     events,
-    imports,
     lambda_,
     serialization,
     ses,
@@ -235,7 +234,6 @@ class LocalAdapter:
 
     # ------------------------------------------------------------ install into moto
     def install(self) -> None:
-        imports.compile_dataclass_methods_once()
         serialization.remember_attribute_keys()
         serialization.write_plain_attribute_values()
         dynamodb.serialize_dynamodb()

@@ -5,13 +5,11 @@ the registry. A moto or botocore upgrade that changes what a patch replaces fail
 from __future__ import annotations
 
 import ast
-import dataclasses
 import importlib
 import importlib.metadata
 import inspect
 import sys
 import types
-from dataclasses import InitVar, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -305,82 +303,6 @@ def test_plain_attribute_values_are_written_as_moto_writes_them() -> None:
         assert bodies[0] == bodies[1], operation
     assert plain_attribute_value(item["segment"]) is not None  # the fast path was taken
     assert plain_attribute_value(item["blob"]) is None  # and binary values were not
-
-
-def _dataclasses_of_every_kind() -> dict[str, Any]:
-    """A new class of each kind on every call, as a function loaded afresh makes them."""
-
-    @dataclass(order=True)
-    class Ordered:
-        name: str
-        tags: list[str] = field(default_factory=list)
-        count: int = 0
-
-    @dataclass(frozen=True, slots=True)
-    class Frozen:
-        key: str
-        value: float = 1.5
-
-    @dataclass(kw_only=True)
-    class Derived:
-        base: int
-        seed: InitVar[int] = 2
-        twice: int = field(init=False, default=0)
-
-        def __post_init__(self, seed: int) -> None:
-            self.twice = self.base * seed
-
-    @dataclass(unsafe_hash=True)
-    class Hashed:
-        left: int
-        right: int = field(default=0, compare=False)
-
-    return {"dataclasses": dataclasses, "Ordered": Ordered, "Frozen": Frozen,
-            "Derived": Derived, "Hashed": Hashed}  # fmt: skip
-
-
-def _behaviour(kinds: dict[str, Any]) -> list[Any]:
-    """What the generated methods do, in values that compare across two sets of classes."""
-    ordered, frozen, derived, hashed = (
-        kinds[k] for k in ("Ordered", "Frozen", "Derived", "Hashed")
-    )
-    first, second = ordered("a"), ordered("a")
-    first.tags.append("x")  # each instance its own list (default_factory)
-    try:
-        frozen("k").value = 2.0
-        refused = ""
-    except kinds["dataclasses"].FrozenInstanceError as error:
-        refused = type(error).__name__
-    return [
-        repr(first).split(".")[-1], repr(second).split(".")[-1], first == second,
-        ordered("a") < ordered("b"), sorted([ordered("b", count=1), ordered("a")])[0].name,
-        repr(frozen("k")).split(".")[-1], hash(frozen("k")) == hash(frozen("k")), refused,
-        derived(base=3).twice, derived(base=3, seed=5).twice, "seed" in vars(derived(base=1)),
-        hashed(1, 2) == hashed(1, 3), hash(hashed(1, 2)) == hash(hashed(1, 9)),
-        [f.name for f in kinds["dataclasses"].fields(derived)],
-    ]  # fmt: skip
-
-
-def test_dataclass_methods_compiled_once_behave_as_pythons_own() -> None:
-    """imports.compile_dataclass_methods_once: classes made again (a function loaded afresh)
-    reuse the compiled methods, and behave as those dataclasses itself makes."""
-    from infra.local.emulation.imports import compile_dataclass_methods_once, compiled_texts
-
-    before = dataclasses._create_fn  # type: ignore[attr-defined]
-    own = patching.original(next(e for e in REGISTRY if e.module == "dataclasses"))
-    dataclasses._create_fn = own  # type: ignore[attr-defined]  # the integration tests' patch
-    expected = _behaviour(_dataclasses_of_every_kind())
-    try:
-        compile_dataclass_methods_once()
-        compile_dataclass_methods_once()  # again, as the stack and a test in one process may
-        assert dataclasses._create_fn is not own  # type: ignore[attr-defined]
-        first = _behaviour(_dataclasses_of_every_kind())
-        compiled = compiled_texts()
-        again = _dataclasses_of_every_kind()
-        assert compiled_texts() == compiled > 0  # nothing compiled the second time
-        assert first == _behaviour(again) == expected
-    finally:
-        dataclasses._create_fn = before  # type: ignore[attr-defined]
 
 
 def _updates_as_moto_runs_them() -> list[Any]:

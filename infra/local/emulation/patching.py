@@ -1,5 +1,4 @@
-"""Every change the local stack makes to moto's and botocore's code (and one of Python's own:
-dataclasses, see imports.py) goes through `patch`.
+"""Every change the local stack makes to moto's and botocore's code goes through `patch`.
 
 moto emulates AWS closely but not fully (see each module of this package for what is added);
 the additions replace or wrap moto internals that moto may change in any release. Each
@@ -138,8 +137,6 @@ REGISTRY: tuple[Patch, ...] = (
         "513099380dbd4563",
         "scheduler",
     ),
-    # Python 3.11's own (the venv's): the local stack and the tests run on it.
-    Patch("dataclasses", "_create_fn", "f6e0924f42d36cc7", "imports"),
 )
 _BY_TARGET = {p.target: p for p in REGISTRY}
 
