@@ -200,6 +200,47 @@ def test_cold_start_summary_rows():
     assert ok_row.verdict == s.OK
 
 
+def test_a_function_is_judged_against_boto3_and_its_own_clients():
+    # Given a function of 300 ms: 3x boto3 alone, 1.2x boto3 + its clients, 1.1x its libraries
+    result = _cold_start_result(300.0)
+    function = result["functions"]["TriggerFunction"]
+    function.update(
+        judged_against="boto3 + dynamodb, sqs",
+        judged_ratio={cold_start.CACHED: 1.2},
+        ratio_to_library_floor={cold_start.CACHED: 1.1},
+        verdict=s.OK,
+    )
+    # Then its row shows and judges the ratio to its own floor, with the libraries' beside it
+    [_, row, *_] = cold_start.summary(result)
+    assert row.target == "<= 1.25x boto3 + dynamodb, sqs"
+    assert row.number == pytest.approx(1.2) and row.verdict == s.OK
+    assert row.value == "cached 1.20x (300 ms); cached 1.10x all it imports but our code"
+
+
+def test_figures_judge_each_function_by_boto3_and_its_own_clients():
+    # Given boto3 alone at 100 ms, boto3 + the trigger's clients at 200 ms, the trigger at 260
+    clients = ("dynamodb", "sqs")
+    interpreter = cold_start.Interpreter("python3.13", "3.13.0", "x86_64")
+    layout = cold_start.Layout("sources", "", interpreter, (cold_start.CACHED,), [])
+    layout.clients["TriggerFunction"] = clients
+    samples = {
+        name: {cold_start.CACHED: [ms, ms]}
+        for name, ms in (
+            (cold_start.FLOOR, 100.0),
+            (cold_start.client_floor_name(clients), 200.0),
+            ("TriggerFunction", 260.0),
+        )
+    }
+    function = sam.Function("TriggerFunction", "functions/trigger/", "handler.handler", 512, {})
+    # When the figures are made
+    [trigger] = cold_start.figures(layout, samples, {}, [function], 2)["functions"].values()
+    # Then it is over 1.25x its own floor (1.3x), not judged by boto3 alone (2.6x)
+    assert trigger["ratio"] == {cold_start.CACHED: 2.6}
+    assert trigger["judged_against"] == "boto3 + dynamodb, sqs"
+    assert trigger["judged_ratio"] == {cold_start.CACHED: 1.3}
+    assert trigger["verdict"] == s.OVER
+
+
 def test_foreign_extension_modules_are_found_by_their_elf_machine(tmp_path):
     dist_info = tmp_path / "demo-1.2.dist-info"
     dist_info.mkdir()
