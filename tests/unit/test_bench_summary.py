@@ -3,6 +3,9 @@ benchmark makes of its figures, the JSON document, `python -X importtime` parsin
 template's function environments."""
 
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -367,3 +370,30 @@ def test_the_library_floor_leaves_out_our_code_only() -> None:
     loaded = ["survey_core", "jinja2", "collect_requests", "_json", "survey_core.logic.collect"]
     loaded += ["zoneinfo", "chalice.app", "sms"]
     assert cold_start.not_ours(ours, loaded) == ["jinja2", "_json", "zoneinfo", "chalice.app"]
+
+
+def test_the_measured_import_names_each_client_once(tmp_path):
+    # Given a module that makes one S3 client (which keeps a weak proxy of itself) and one SQS
+    (tmp_path / "made.py").write_text(
+        "import boto3\n"
+        "S3 = boto3.client('s3', region_name='eu-north-1')\n"
+        "SQS = boto3.client('sqs', region_name='eu-north-1')\n",
+        encoding="utf-8",
+    )
+    environment = {
+        "PYTHONPATH": str(tmp_path),
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }
+    # When bench.cold_start's measurement imports it
+    done = subprocess.run(  # this interpreter, a fixed script
+        [sys.executable, "-c", cold_start.MEASURE, "made"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    # Then each client is named once
+    assert json.loads(done.stdout.splitlines()[-1])["clients"] == ["s3", "sqs"]
