@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import msgspec
+from msgspec.structs import replace
 
 if importlib.util.find_spec("survey_core") is None:  # run from a checkout, not a layer
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers" / "survey_core"))
@@ -266,7 +266,7 @@ def _results_pages() -> Iterator[Surface]:
             return read(series, first, last)
         rows = read(f"{base}@businessArea=store", first, last) or read(base, first, last)
         return [
-            msgspec.structs.replace(r, segment_key="all")
+            replace(r, segment_key="all")
             for r in rows
             if r.segment_key in ("businessArea=store", "all")
         ]
@@ -280,7 +280,7 @@ def _results_pages() -> Iterator[Surface]:
         sign_out_url=f"{results}/sign-out",
         csrf="c2FtcGxlLWNzcmYtdG9rZW4",
     )
-    agent_chrome = msgspec.structs.replace(chrome, links=nav_links(agent, results))
+    agent_chrome = replace(chrome, links=nav_links(agent, results))
     viewers = {
         "overview": admin,
         "overview-scoped": Viewer(Role.MANAGER, access(Role.MANAGER, "business_area=webshop")),
@@ -323,9 +323,7 @@ def _results_pages() -> Iterator[Surface]:
                 chart_png=chart,
                 chart_alt=trend_alt_text(data),
                 form=form,
-                chrome=msgspec.structs.replace(
-                    chrome, export_url=f"{BASE_URL}/results/export.xlsx?period=range"
-                ),
+                chrome=replace(chrome, export_url=f"{BASE_URL}/results/export.xlsx?period=range"),
             )
             yield Surface(f"results/{language}/{name}", "page", page, language)
             found = [
@@ -346,8 +344,8 @@ def _results_pages() -> Iterator[Surface]:
                 comments=found,
                 shown_all=name == "overview",  # both ways of ending the list
                 read=120,
-                form=msgspec.structs.replace(comments_form, search="toimitus"),
-                chrome=msgspec.structs.replace(
+                form=replace(comments_form, search="toimitus"),
+                chrome=replace(
                     chrome,
                     export_url=f"{BASE_URL}/results/comments.csv?group=low",
                     export_label="results_export_csv",
@@ -399,7 +397,7 @@ def _results_pages() -> Iterator[Surface]:
         )
         yield Surface(f"results/{language}/follow-up", "page", page, language)
         for who, task in (("manager", tasks[0]), ("agent", tasks[1])):
-            recorded = msgspec.structs.replace(
+            recorded = replace(
                 task, recorded_outcome="resolved", note=sample_comments(language)[0].text,
                 recorded_at=now,
             ) if who == "agent" else task  # fmt: skip

@@ -3,10 +3,10 @@
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from msgspec.structs import replace
 from survey_core.catalogue import Survey, Window, load_catalogue
 from survey_core.rules import eligibility as rules
 from survey_core.rules.eligibility import ChannelState, CustomerFacts, plan_invitation
@@ -21,8 +21,8 @@ NOON = datetime(2026, 11, 16, 10, 0, tzinfo=UTC)
 
 def survey(**changes: object) -> Survey:
     base = load_catalogue().get("post-purchase")
-    changes.setdefault("trigger", msgspec.structs.replace(base.trigger, delay=timedelta(0)))  # type: ignore[arg-type]
-    return msgspec.structs.replace(base, **changes)  # type: ignore[arg-type]
+    changes.setdefault("trigger", replace(base.trigger, delay=timedelta(0)))  # type: ignore[arg-type]
+    return replace(base, **changes)  # type: ignore[arg-type]
 
 
 def customer(**changes: object) -> CustomerFacts:
@@ -33,7 +33,7 @@ def customer(**changes: object) -> CustomerFacts:
         time_zone="Europe/Helsinki",
         last_contact_at=None,
     )
-    return msgspec.structs.replace(base, **changes)  # type: ignore[arg-type]
+    return replace(base, **changes)  # type: ignore[arg-type]
 
 
 def plan(s: Survey | None = None, c: CustomerFacts | None = None, now: datetime = NOON):
@@ -59,7 +59,7 @@ def test_an_eligible_customer_gets_every_rung_of_the_ladder() -> None:
 
 
 def test_the_send_delay_counts_from_the_business_event() -> None:
-    delayed = survey(trigger=msgspec.structs.replace(survey().trigger, delay=timedelta(hours=2)))
+    delayed = survey(trigger=replace(survey().trigger, delay=timedelta(hours=2)))
     result = plan_invitation(
         survey=delayed, customer=customer(), occurred_at=NOON - timedelta(minutes=30), now=NOON
     )
@@ -68,7 +68,7 @@ def test_the_send_delay_counts_from_the_business_event() -> None:
 
 
 def test_an_event_delivered_long_after_its_delay_is_sent_at_once() -> None:
-    delayed = survey(trigger=msgspec.structs.replace(survey().trigger, delay=timedelta(hours=2)))
+    delayed = survey(trigger=replace(survey().trigger, delay=timedelta(hours=2)))
     result = plan_invitation(
         survey=delayed, customer=customer(), occurred_at=NOON - timedelta(days=1), now=NOON
     )
@@ -102,7 +102,7 @@ def test_every_reminder_is_moved_out_of_quiet_hours_and_the_next_counts_from_it(
     base = survey()
     ladder = (
         base.ladder[0],
-        msgspec.structs.replace(base.ladder[1], after=timedelta(hours=25)),
+        replace(base.ladder[1], after=timedelta(hours=25)),
         base.ladder[2],
     )
     result = plan(s=survey(ladder=ladder), now=evening)

@@ -18,6 +18,7 @@ from pathlib import Path
 import babel
 import msgspec
 import pytest
+from msgspec.structs import replace
 from survey_core.messages import catalogues
 from survey_core.messages import compile as compile_cli
 from survey_core.messages.formatting import (
@@ -193,13 +194,12 @@ def test_the_compile_command_compiles_and_checks_the_shipped_catalogues(tmp_path
 def test_a_report_scoped_to_a_value_without_a_display_name_fails_the_check(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import msgspec
     from survey_core.report import config
 
     # Given a report group scoped to a business area the catalogue gives no name
     groups = config.load_groups()
     webshop = next(g for g in groups if g.scope.attribute == "businessArea")
-    unnamed = msgspec.structs.replace(webshop, scope=config.Scope("businessArea", "pop-up-stores"))
+    unnamed = replace(webshop, scope=config.Scope("businessArea", "pop-up-stores"))
     monkeypatch.setattr(config, "load_groups", lambda: (*groups, unnamed))
     # Then the check names it and where to add the name
     [problem] = compile_cli.name_problems()

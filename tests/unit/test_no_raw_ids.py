@@ -20,8 +20,8 @@ from datetime import date
 from html.parser import HTMLParser
 from typing import Any
 
-import msgspec
 import pytest
+from msgspec.structs import replace
 from openpyxl import load_workbook
 from PIL import ImageDraw
 from survey_core.catalogue import LANGUAGES, load_catalogue
@@ -295,10 +295,10 @@ def _scoped_report(language: str) -> Any:
     """The sample counters as the Webshop group (scope businessArea=webshop) sees them."""
     table = sample_rows()
     webshop = next(g for g in load_groups() if g.scope.attribute == "businessArea")
-    group = msgspec.structs.replace(webshop, language=language, cadence="weekly")
+    group = replace(webshop, language=language, cadence="weekly")
     scoped = {
         f"{series}@businessArea=webshop": [
-            msgspec.structs.replace(row, segment_key="all")
+            replace(row, segment_key="all")
             for row in rows
             if row.segment_key == "businessArea=webshop"
         ]
@@ -355,7 +355,7 @@ def test_the_finnish_report_names_things_as_the_catalogue_does(
 
 def test_a_period_that_is_no_iso_key_is_shown_as_it_is() -> None:
     # A campaign's period is a date range: shown as dates in the language
-    data = msgspec.structs.replace(
+    data = replace(
         sample_report("sv"), period_label=Period(date(2026, 11, 23), date(2026, 12, 24)).label
     )
     assert "23 nov.–24 dec. 2026" in email_for(data, WEEK).subject

@@ -10,8 +10,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import pytest
+from msgspec.structs import replace
 from openpyxl import load_workbook
 from PIL import Image
 from survey_core.messages.formatting import format_period_key
@@ -159,7 +159,7 @@ EN = Localizer("en", NAMES)
 
 
 def empty_report() -> ReportData:
-    return msgspec.structs.replace(
+    return replace(
         report(),
         blocks=[],
         trend=[point("2026-W46", None, 0), point("2026-W47", None, 0)],
@@ -202,7 +202,7 @@ def test_chart_is_a_png_of_the_asked_size_with_a_drawing_on_it() -> None:
 def test_chart_is_deterministic_and_depends_on_the_data() -> None:
     data = report()
     assert trend_chart_png(data) == trend_chart_png(data)
-    other = msgspec.structs.replace(data, trend=[*data.trend[:-1], point("2026-W47", 35.0, 100)])
+    other = replace(data, trend=[*data.trend[:-1], point("2026-W47", 35.0, 100)])
     assert trend_chart_png(other) != trend_chart_png(data)
 
 
@@ -213,7 +213,7 @@ def test_the_chart_uses_the_datas_axis_not_the_whole_scale() -> None:
     assert png == trend_chart_png(data, y_range=data.trend_axis)
     assert png != trend_chart_png(data, y_range=(-100.0, 100.0))
     # without a known metric there is no data axis: the chart falls back to the label's scale
-    assert msgspec.structs.replace(data, trend_metric="").trend_axis is None
+    assert replace(data, trend_metric="").trend_axis is None
 
 
 @pytest.mark.parametrize(
@@ -228,20 +228,18 @@ def test_the_chart_uses_the_datas_axis_not_the_whole_scale() -> None:
 )
 def test_gaps_do_not_break_the_chart(values: list[float | None]) -> None:
     trend = [point(f"2026-W{40 + i}", v, 0 if v is None else 10) for i, v in enumerate(values)]
-    image = decode(trend_chart_png(msgspec.structs.replace(report(), trend=trend)))
+    image = decode(trend_chart_png(replace(report(), trend=trend)))
     assert image.size == (640, 300)
 
 
 def test_many_periods_and_out_of_range_values_still_draw() -> None:
     trend = [point(f"2026-11-{d:02d}", float(d * 3 - 40), 10) for d in range(1, 31)]
-    decode(trend_chart_png(msgspec.structs.replace(report(), trend=trend)))
+    decode(trend_chart_png(replace(report(), trend=trend)))
     wild = [point("a", 250.0, 1), point("b", -300.0, 1)]
-    decode(trend_chart_png(msgspec.structs.replace(report(), trend=wild)))
+    decode(trend_chart_png(replace(report(), trend=wild)))
     decode(trend_chart_png(report(), y_range=(0.0, 50.0)))
     # Letters the bundled font lacks are drawn without accents, not as boxes, and do not crash.
-    finnish = msgspec.structs.replace(
-        report(), language="fi", trend_metric_label="NPS, jälkiosto – å"
-    )
+    finnish = replace(report(), language="fi", trend_metric_label="NPS, jälkiosto – å")
     decode(trend_chart_png(finnish))
 
 
@@ -251,21 +249,19 @@ def test_empty_report_gives_a_valid_png_saying_no_answers() -> None:
     image = decode(trend_chart_png(data))
     assert image.size == (640, 300)
     assert distinct_colours(image) > 2  # axes and the note
-    no_periods = decode(trend_chart_png(msgspec.structs.replace(data, trend=[])))
+    no_periods = decode(trend_chart_png(replace(data, trend=[])))
     assert no_periods.size == (640, 300)
     assert trend_has_values(report())
 
 
 def test_the_metric_and_its_scale_come_from_the_data() -> None:
     assert trend_metric(report()) == "nps"
-    ces_trend = msgspec.structs.replace(report(), trend_metric_label="CES, support")
+    ces_trend = replace(report(), trend_metric_label="CES, support")
     assert trend_metric(ces_trend) == "ces"
     ces_points = [point("2026-W46", 5.4, 60, 0.3), point("2026-W47", 5.0, 50, 0.3)]
-    decode(trend_chart_png(msgspec.structs.replace(ces_trend, trend=ces_points)))
+    decode(trend_chart_png(replace(ces_trend, trend=ces_points)))
     # A label the code does not know: the blocks decide.
-    only_csat = msgspec.structs.replace(
-        report(), trend_metric_label="Tyytyväisyys", blocks=[report().blocks[1]]
-    )
+    only_csat = replace(report(), trend_metric_label="Tyytyväisyys", blocks=[report().blocks[1]])
     assert trend_metric(only_csat) == "csat"
     assert format_value(82.46, "csat") == "82%"
     assert format_value(-0.4, "nps") == "0"
@@ -288,13 +284,11 @@ def test_alt_text_of_an_empty_trend_and_in_other_languages() -> None:
     assert trend_alt_text(empty_report()) == (
         "NPS, post-purchase, by week: no answers in these periods"
     )
-    fi = msgspec.structs.replace(report(), language="fi")
+    fi = replace(report(), language="fi")
     assert "viikoittain" in trend_alt_text(fi)
     assert "vk 44/2026 ei vastauksia" in trend_alt_text(fi)
     assert "vk 43/2026 19" in trend_alt_text(fi)  # rounded half away from zero, as Excel
-    daily = msgspec.structs.replace(
-        report(), trend=[point("2026-11-20", 10.0, 5), point("2026-11-21", 20.0, 5)]
-    )
+    daily = replace(report(), trend=[point("2026-11-20", 10.0, 5), point("2026-11-21", 20.0, 5)])
     assert trend_alt_text(daily).startswith("NPS, post-purchase, by day: ")
 
 
@@ -358,7 +352,7 @@ def reference_pixels(image: Image.Image, x0: float, x1: float) -> int:
 def test_a_gap_breaks_the_reference_line() -> None:
     # Given a reference without a figure in its third week (and an own series with none)
     blank = [point(p.label, None, 0) for p in report().trend]
-    data = msgspec.structs.replace(report(), trend=blank)
+    data = replace(report(), trend=blank)
     reference = team(10.0, 20.0, None, 30.0, 40.0, 50.0)
     layout = trend_chart_layout(data, reference=reference)
     assert [p.y is None for p in layout.reference_points] == [False] * 2 + [True] + [False] * 3
@@ -418,9 +412,9 @@ def test_the_reference_colour_passes_3_to_1_on_white() -> None:
     ],
 )
 def test_the_legend_collides_with_nothing(width: int, title: str, own: str, theirs: str) -> None:
-    data = msgspec.structs.replace(report(), trend_metric_label=title)
-    reference = msgspec.structs.replace(team(40.0, 45.0, 50.0, None, 48.0, 50.0), own_label=own)
-    reference = msgspec.structs.replace(reference, label=theirs)
+    data = replace(report(), trend_metric_label=title)
+    reference = replace(team(40.0, 45.0, 50.0, None, 48.0, 50.0), own_label=own)
+    reference = replace(reference, label=theirs)
     layout = trend_chart_layout(data, width=width, reference=reference)
     # Then the legend has the own line's entry, then the reference's
     assert len(layout.legend) == 2
@@ -483,8 +477,8 @@ def test_alt_text_names_the_references_points() -> None:
         "Team: wk 42/2026 25, wk 43/2026 28, wk 44/2026 26, wk 45/2026 n/a, "
         "wk 46/2026 45, wk 47/2026 60"
     )
-    fi = msgspec.structs.replace(report(), language="fi", trend_metric_label="NPS, Oston jälkeen")
-    finnish = msgspec.structs.replace(reference, label="Tiimi", own_label="Sinä")
+    fi = replace(report(), language="fi", trend_metric_label="NPS, Oston jälkeen")
+    finnish = replace(reference, label="Tiimi", own_label="Sinä")
     assert trend_alt_text(fi, finnish) == (
         "NPS, Oston jälkeen, viikoittain: vk 42/2026 12, vk 43/2026 19, vk 44/2026 ei "
         "vastauksia, vk 45/2026 -4, vk 46/2026 22, vk 47/2026 30; Tiimi: vk 42/2026 25, "
@@ -617,7 +611,7 @@ def test_summary_carries_the_follow_up_outcomes_and_time_to_agent() -> None:
         tasks_created=4, tasks_done=3, sla_met=2, sla_missed=2, completed=2, not_reached=1,
         overdue=1, reached=2, to_agent_seconds=2 * 5400,
     )  # fmt: skip
-    ws = read(report_workbook(msgspec.structs.replace(report(), follow_up=follow_up)))["Summary"]
+    ws = read(report_workbook(replace(report(), follow_up=follow_up)))["Summary"]
     # Then the workbook has every figure the email shows, as numbers
     follow = find_row(ws, "Tasks created")
     assert rows(ws)[follow - 1][5:12] == (
@@ -700,12 +694,12 @@ def test_comments_are_literal_text_never_formulas() -> None:
     "text", ["+SUM(1,2)", "-2+3", "@cmd", "=1+1", "https://example.com/x", "42", "_x0041_", "ä 😀"]
 )
 def test_texts_that_look_like_formulas_numbers_or_links_stay_text(text: str) -> None:
-    data = msgspec.structs.replace(
+    data = replace(
         report(),
         title=text,
         trend_metric_label=text,
         comments=[CommentRow("2026-11-20", "support", "csat", 3, text)],
-        segments=[msgspec.structs.replace(report().segments[0], value=text)],
+        segments=[replace(report().segments[0], value=text)],
     )
     wb = read(report_workbook(data))
     for cell in (
@@ -721,20 +715,20 @@ def test_texts_that_look_like_formulas_numbers_or_links_stay_text(text: str) -> 
 
 def test_segments_with_only_small_samples_get_no_chart() -> None:
     flagged = [s for s in report().segments if s.headline.too_few]
-    ws = read(report_workbook(msgspec.structs.replace(report(), segments=flagged)))["Segments"]
+    ws = read(report_workbook(replace(report(), segments=flagged)))["Segments"]
     assert ws._charts == []
     assert [r[4] for r in rows(ws)[1:3]] == [None, None]
 
 
 def test_a_withheld_figure_is_empty_cells_and_a_note_never_a_number() -> None:
     # Given a block whose headline had too few answers
-    block = msgspec.structs.replace(
+    block = replace(
         report().blocks[0],
         headline=Estimate.withheld(3),
         shares={k: Estimate.withheld(3) for k in report().blocks[0].shares},
         change=ChangeNote(None, "not enough data", None),
     )
-    ws = read(report_workbook(msgspec.structs.replace(report(), blocks=[block])))["Summary"]
+    ws = read(report_workbook(replace(report(), blocks=[block])))["Summary"]
     # Then its row has n and the note, and no figure at all
     head = find_row(ws, "Survey")
     columns = header_map(ws, head)
@@ -780,7 +774,7 @@ def test_empty_report_says_so_and_has_no_charts() -> None:
     trend = rows(wb["Trend"])
     assert [r[:3] for r in trend[1:3]] == [("wk 46/2026", None, 0), ("wk 47/2026", None, 0)]
     # Nothing at all: still a workbook.
-    bare = msgspec.structs.replace(data, trend=[], channels=[])
+    bare = replace(data, trend=[], channels=[])
     wb = read(report_workbook(bare))
     assert all(ws._charts == [] for ws in wb.worksheets)
 
@@ -840,7 +834,7 @@ def test_the_charts_carry_the_intervals_as_error_bars() -> None:
 def test_an_empty_week_is_a_gap_not_a_value() -> None:
     # Given a trend whose middle week has no answers
     trend = [point("2026-W45", 20.0, 40), point("2026-W46", None, 0), point("2026-W47", 30.0, 50)]
-    layout = trend_chart_layout(msgspec.structs.replace(report(), trend=trend))
+    layout = trend_chart_layout(replace(report(), trend=trend))
     # Then nothing is plotted for it: no y, no interval, no value label, and the band breaks
     gap = layout.points[1]
     assert (gap.y, gap.low_y, gap.high_y) == (None, None, None)
@@ -870,7 +864,7 @@ def test_labels_never_collide_and_are_readable_on_a_phone(count: int) -> None:
         point(f"2026-W{(i % 52) + 1:02d}", (-1) ** i * 4.0 + (i % 5) - 2, 30, half=6.0)
         for i in range(count)
     ]
-    layout = trend_chart_layout(msgspec.structs.replace(report(), trend=trend))
+    layout = trend_chart_layout(replace(report(), trend=trend))
     # Then no two texts share a pixel
     boxes = [t.box for t in layout.period_labels + layout.value_labels]
     assert not [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1 :] if overlaps(a, b)]

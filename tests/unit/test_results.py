@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
-import msgspec
 import pytest
+from msgspec.structs import replace
 from survey_core.access import Role, access
 from survey_core.catalogue import load_catalogue
 from survey_core.logic.results import (
@@ -62,9 +62,7 @@ class Reads:
         rows = [r for r in self.table.get(base, []) if first <= r.day <= last]
         if not scope:
             return rows
-        return [
-            msgspec.structs.replace(r, segment_key="all") for r in rows if r.segment_key == scope
-        ]
+        return [replace(r, segment_key="all") for r in rows if r.segment_key == scope]
 
 
 def no_comments(*_: Any) -> list[Any]:
@@ -137,7 +135,7 @@ def test_the_overview_says_what_the_report_says_for_the_same_scope_and_period(
     # a webshop manager for the same week
     catalogue = load_catalogue()
     [group] = [g for g in load_groups() if g.scope == WEBSHOP]
-    group = msgspec.structs.replace(group, language=language, cadence="weekly")
+    group = replace(group, language=language, cadence="weekly")
     report = build_report_data(group, WEEK, catalogue, Reads(), [], overdue=2)
     page = overview(
         viewer("manager", "business_area=webshop"), EVERYTHING, WEEK, language, catalogue,
@@ -146,7 +144,7 @@ def test_the_overview_says_what_the_report_says_for_the_same_scope_and_period(
     # Then every number is the same (only the title and the group's name differ: the page is
     # not a report group's, and nothing is sent)
     assert page.title == text(language, "results_title") and page.group == ""
-    assert msgspec.structs.replace(page, group=report.group, title=report.title) == report
+    assert replace(page, group=report.group, title=report.title) == report
 
 
 def test_the_periods_a_viewer_can_choose() -> None:

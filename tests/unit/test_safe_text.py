@@ -7,8 +7,8 @@ import io
 import re
 import zipfile
 
-import msgspec
 import pytest
+from msgspec.structs import replace
 from survey_core.logic.collect import parse_comment
 from survey_core.logic.escalate import task_request
 from survey_core.messages.rendering import PageQuestion, render_report_email, render_survey_page
@@ -81,13 +81,13 @@ def _report_email():  # type: ignore[no-untyped-def]
     from tools.preview_report import sample_report
 
     sample = sample_report("en")
-    data = msgspec.structs.replace(
+    data = replace(
         sample,
         comments=[
             CommentRow("2026-11-21", "support", "csat", 1, EVIL),
             CommentRow("2026-11-22", "post-purchase", "nps", 3, "Slow.\nVery slow."),
         ],
-        segments=[msgspec.structs.replace(sample.segments[0], value=f"web\n  {FORGED_LINE}")],
+        segments=[replace(sample.segments[0], value=f"web\n  {FORGED_LINE}")],
     )
     return render_report_email(
         report=data, chart_png=None, chart_alt="", workbook=b"", workbook_name="r.xlsx"
@@ -113,10 +113,10 @@ def test_a_comment_cannot_forge_lines_in_the_plain_text_report() -> None:
 def test_workbook_texts_from_outside_stay_text_and_clean(start: str) -> None:
     # Given a comment and a segment value that start like a formula and hold controls
     comment = f'{start}HYPERLINK("http://evil"){NUL}{BEL}\u202e'
-    data = msgspec.structs.replace(
+    data = replace(
         report(),
         comments=[CommentRow("2026-11-20", "support", "csat", 3, comment)],
-        segments=[msgspec.structs.replace(report().segments[0], value=comment)],
+        segments=[replace(report().segments[0], value=comment)],
     )
     xlsx = report_workbook(data)
     wb = read(xlsx)
