@@ -572,7 +572,7 @@ def summary(result: dict[str, Any]) -> list[Row]:
         )
     ]
     for name, f in result["functions"].items():
-        judged = f.get("judged_ratio", f["ratio"])
+        judged = f["judged_ratio"]
         value = " / ".join(
             f"{m} {ratio_text(judged[m], TARGET_RATIO)}x ({human_ms(f[m]['median_ms'])})"
             for m in modes
@@ -580,7 +580,7 @@ def summary(result: dict[str, Any]) -> list[Row]:
         library = f.get("ratio_to_library_floor")
         if library:
             value += f"; {modes[0]} {library[modes[0]]:.2f}x all it imports but our code"
-        target = f"<= {TARGET_RATIO}x {f.get('judged_against', 'import ' + FLOOR_MODULE)}"
+        target = f"<= {TARGET_RATIO}x {f['judged_against']}"
         number = judged[modes[0]]
         rows.append(
             Row("cold_start", f"cold start {name}", value, target, f["verdict"], number, "x floor")
