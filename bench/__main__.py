@@ -41,7 +41,7 @@ class Bench:
 
 
 BENCHES = (
-    Bench("cold_start", ("--repeats", "15"), ("--repeats", "3", "--breakdown-runs", "1")),
+    Bench("cold_start", ("--repeats", "15"), ("--repeats", "3")),
     Bench("packages"),
     Bench("trigger_cost", ("--events", "200"), ("--events", "20")),
     Bench("collect_cost", ("--answers", "200"), ("--answers", "20")),

@@ -1,25 +1,21 @@
 """Benchmark: cold start, as the import time of each function's handler module next to its
 floor, `import boto3` plus the clients the function makes at import (judged at 1.25x), and
 beside it `import boto3` alone, the same with Powertools, and everything the function imports
-but our own code; each in a fresh interpreter with the function's Lambda environment, timed
-inside it; the median of N processes, the modules interleaved round by round.
-
-Built (best): python3.13 and `sam build`'s artifacts on the path as Lambda has them, the
-runtime's boto3 last, packages built for another machine replaced by this machine's builds
-(installed once in CACHE_DIR). Else sources: the venv's python, functions/<dir> and the layer.
-Modes: cached (bytecode compiled once and reused) and, when built, as shipped (nothing written,
-as on Lambda's read-only /var/task and /opt). For a function over target, its largest imports
-by self time (python -X importtime) are listed."""
+but our own code. Each import runs in a fresh python3.13 with the function's Lambda environment
+and `sam build`'s artifacts on the path as Lambda has them (the runtime's boto3 last; packages
+built for another machine replaced by this machine's builds, installed once in CACHE_DIR), timed
+inside it; the median of N processes, the targets interleaved round by round. Modes: cached
+(bytecode compiled once and reused) and as shipped (nothing written, as on Lambda's read-only
+/var/task and /opt)."""
 
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import os
-import statistics
 import subprocess
 import sys
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +30,6 @@ from bench.summary import (
     cli,
     human_ms,
     print_table,
-    ratio,
     ratio_text,
     stats_ms,
     verdict,
@@ -51,7 +46,6 @@ CACHE_DIR = (
     else Path.home() / ".cache" / "customer-feedback-bench" / "cold-start"
 )
 CACHED, SHIPPED = "cached", "as shipped"
-TOP = 5
 # Timed inside the process: the import alone, not the interpreter's start-up.
 # Then, untimed: the clients it made (by their type: an S3 client keeps a weakref proxy of
 # itself, which isinstance would count as a second client), and the modules it loaded in order
@@ -102,7 +96,7 @@ class Interpreter:
 
 @dataclass(frozen=True)
 class Target:
-    name: str  # a function's logical id, or "floor"
+    name: str  # a function's logical id, or a floor's name
     module: str
     path: tuple[str, ...]  # PYTHONPATH
     environment: dict[str, str]
@@ -110,11 +104,10 @@ class Target:
 
 @dataclass
 class Layout:
-    name: str  # built | sources
     detail: str
     interpreter: Interpreter
-    modes: tuple[str, ...]
-    targets: list[Target]
+    targets: list[Target]  # the floor (import boto3) first, then the functions, then the floors
+    modes: tuple[str, ...] = (CACHED, SHIPPED)
     host_builds: list[str] = field(default_factory=list)  # requirements built for this host
     runtime: list[str] = field(default_factory=list)  # what stands in for the Lambda runtime
     pyc_in_artifacts: dict[str, int] = field(default_factory=dict)
@@ -183,16 +176,6 @@ def lambda_environment(
     return environment
 
 
-def _distribution(dist_info: Path) -> tuple[str, str]:
-    fields: dict[str, str] = {}
-    for line in (dist_info / "METADATA").read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            break
-        key, _, value = line.partition(":")
-        fields.setdefault(key.strip(), value.strip())
-    return fields["Name"], fields["Version"]
-
-
 def _elf_machine(path: Path) -> int | None:
     with path.open("rb") as binary:
         header = binary.read(20)
@@ -207,15 +190,10 @@ def foreign_distributions(root: Path, machine: str) -> list[str]:
     host = ELF_MACHINES.get(machine.lower())
     found = []
     for dist_info in sorted(root.glob("*.dist-info")):
-        record = dist_info / "RECORD"
-        lines = record.read_text(encoding="utf-8").splitlines() if record.is_file() else []
-        binaries = (root / line.split(",", 1)[0] for line in lines)
-        if any(
-            ".so" in b.name and b.is_file() and _elf_machine(b) not in (None, host)
-            for b in binaries
-        ):
-            name, version = _distribution(dist_info)
-            found.append(f"{name}=={version}")
+        distribution = importlib.metadata.PathDistribution(dist_info)
+        binaries = (root / f for f in distribution.files or () if ".so" in f.name)
+        if any(b.is_file() and _elf_machine(b) not in (None, host) for b in binaries):
+            found.append(f"{distribution.metadata['Name']}=={distribution.version}")
     return found
 
 
@@ -237,46 +215,36 @@ def _pip_target(interpreter: Interpreter, kind: str, requirements: list[str], *o
     return target
 
 
-def _targets(functions: list[sam.Function], floor_path: tuple[str, ...], code: Any) -> list[Target]:
-    """The floor, then each function: code(function) is (its directory, the path after it)."""
-    environment = lambda_environment(None, floor_path, str(CACHE_DIR))
-    targets = [Target(FLOOR, FLOOR_MODULE, floor_path, environment)]
-    for function in functions:
-        directory, path = code(function)
-        environment = lambda_environment(function, path, directory)
-        targets.append(Target(function.logical_id, function.module, path, environment))
-    return targets
-
-
-def built_layout(
-    interpreter: Interpreter, functions: list[sam.Function], build_dir: Path
-) -> Layout:
+def built_layout(functions: list[sam.Function], build_dir: Path = sam.BUILD_DIR) -> Layout:
+    interpreter = lambda_python()
+    if interpreter is None:
+        raise SystemExit(f"no python{LAMBDA_PYTHON}: install it (README) to measure cold starts")
     layer = build_dir / sam.LAYER / "python"
     roots = [layer, *(build_dir / f.logical_id for f in functions)]
     missing = [str(r) for r in roots if not r.is_dir()]
     if missing:
-        raise RuntimeError(f"not in the build: {', '.join(missing)}")
+        raise SystemExit(f"not in the build: {', '.join(missing)}: run make build")
     foreign = sorted(
         {d for root in roots for d in foreign_distributions(root, interpreter.machine)}
     )
     overlay = (
         [str(_pip_target(interpreter, "host-builds", foreign, "--no-deps"))] if foreign else []
     )
-    botocore = next((_distribution(d)[1] for d in layer.glob("botocore-*.dist-info")), None)
-    runtime_requirements = ["boto3", *([f"botocore=={botocore}"] if botocore else [])]
+    botocore = [importlib.metadata.PathDistribution(d) for d in layer.glob("botocore-*.dist-info")]
+    runtime_requirements = ["boto3", *(f"botocore=={d.version}" for d in botocore)]
     runtime = str(_pip_target(interpreter, "runtime", runtime_requirements))
-
-    def code(function: sam.Function) -> tuple[str, tuple[str, ...]]:
+    floor_path = (*overlay, str(layer), runtime)
+    targets = [Target(FLOOR, FLOOR_MODULE, floor_path, lambda_environment(None, floor_path, "/"))]
+    for function in functions:
         directory = str(build_dir / function.logical_id)
-        return directory, (*overlay, directory, str(layer), runtime)
-
+        path = (*overlay, directory, str(layer), runtime)
+        environment = lambda_environment(function, path, directory)
+        targets.append(Target(function.logical_id, function.module, path, environment))
     return Layout(
-        name="built",
         detail=f"python {interpreter.version} {interpreter.machine}, built artifacts: "
         f"{build_dir}/<Function> + {sam.LAYER}/python",
         interpreter=interpreter,
-        modes=(CACHED, SHIPPED),
-        targets=_targets(functions, (*overlay, str(layer), runtime), code),
+        targets=targets,
         host_builds=foreign,
         runtime=runtime_requirements,
         pyc_in_artifacts={
@@ -285,40 +253,8 @@ def built_layout(
     )
 
 
-def sources_layout(functions: list[sam.Function], layer_uri: str, reason: str) -> Layout:
-    interpreter = Interpreter(sys.executable, sys.version.split()[0], os.uname().machine)
-    layer = str(sam.REPO_ROOT / layer_uri)
-
-    def code(function: sam.Function) -> tuple[str, tuple[str, ...]]:
-        directory = str(sam.REPO_ROOT / function.code_uri)
-        return directory, (directory, layer)
-
-    return Layout(
-        name="sources",
-        detail=f"python {interpreter.version} (the venv; {reason}), sources: "
-        f"functions/<dir> + {layer_uri} and the venv's packages",
-        interpreter=interpreter,
-        modes=(CACHED,),
-        targets=_targets(functions, (layer,), code),
-    )
-
-
-def choose_layout(functions: list[sam.Function], build_dir: Path = sam.BUILD_DIR) -> Layout:
-    layer_uri = sam.layer_content_uri()
-    interpreter = lambda_python()
-    if interpreter is None:
-        return sources_layout(functions, layer_uri, f"no python{LAMBDA_PYTHON} found")
-    if not build_dir.is_dir():
-        return sources_layout(functions, layer_uri, "no .aws-sam/build: run make build")
-    try:
-        return built_layout(interpreter, functions, build_dir)
-    except RuntimeError as error:
-        return sources_layout(functions, layer_uri, f"the build is not usable: {error}")
-
-
-def import_once(
-    layout: Layout, target: Target, mode: str, extra: Sequence[str] = ()
-) -> subprocess.CompletedProcess[str]:
+def imported(layout: Layout, target: Target, mode: str) -> dict[str, Any]:
+    """What MEASURE prints of one import in a fresh process."""
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     environment = dict(target.environment)
     if mode == CACHED:
@@ -329,51 +265,53 @@ def import_once(
         )
     else:
         environment["PYTHONDONTWRITEBYTECODE"] = "1"
-    command = [layout.interpreter.executable, "-s", *extra, "-c", MEASURE, target.module]
+    command = [layout.interpreter.executable, "-s", "-c", MEASURE, target.module]
     done = capture(command, env=environment, cwd=CACHE_DIR, timeout=300)
     if done.returncode != 0:
         failure = done.stderr.strip()[-1500:]
         raise RuntimeError(f"{target.name}: import {target.module} failed ({mode}):\n{failure}")
-    return done
-
-
-def _imported(layout: Layout, target: Target, mode: str) -> dict[str, Any]:
-    result: dict[str, Any] = json.loads(import_once(layout, target, mode).stdout.splitlines()[-1])
+    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
     return result
+
+
+def _generated(name: str, module: str, text: str, beside: Target) -> Target:
+    """A floor: a generated module, imported with the path and environment of `beside`."""
+    directory = CACHE_DIR / "floors"
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"{module}.py").write_text(text, encoding="utf-8")
+    path = (str(directory), *beside.path)
+    environment = {**beside.environment, "PYTHONPATH": os.pathsep.join(path)}
+    return Target(name, module, path, environment)
 
 
 def add_floors(layout: Layout, functions: list[sam.Function]) -> None:
     """Import each function once to see which clients it makes and what it loads, then add a
     floor per distinct set of clients (a generated module that imports boto3 and makes those
-    clients; the same with Powertools) and each function's library floor."""
+    clients; the same with Powertools) and each function's library floor: every module its
+    import loads that is not our own code, in load order (what it would cost if our code were
+    free)."""
     floor = layout.targets[0]
-    directory = CACHE_DIR / "client-floors"
-    directory.mkdir(parents=True, exist_ok=True)
     sources = {f.logical_id: sam.REPO_ROOT / f.code_uri for f in functions}
     for target in layout.targets[1:]:
-        imported = _imported(layout, target, layout.modes[0])
-        services = tuple(imported["clients"])
-        libraries = not_ours(our_modules(sources[target.name]), imported["loaded"])
-        add_library_floor(layout, target, services, libraries)
-        if services in layout.clients.values():
-            layout.clients[target.name] = services
-            continue
-        layout.clients[target.name] = services
-        module = "clients_" + "_".join(s.replace("-", "_") for s in services or ("none",))
+        found = imported(layout, target, layout.modes[0])
+        services = tuple(found["clients"])
         clients = CLIENT_FLOOR_MODULE.format(services=list(services))
-        (directory / f"{module}.py").write_text(clients, encoding="utf-8")
-        (directory / f"observed_{module}.py").write_text(
-            clients + OBSERVED_FLOOR_LINES, encoding="utf-8"
+        libraries = not_ours(our_modules(sources[target.name]), found["loaded"])
+        loads = (
+            f"import importlib\n\nfor name in {libraries!r}:\n    importlib.import_module(name)\n"
         )
-        path = (str(directory), *floor.path)
-        environment = {**floor.environment, "PYTHONPATH": os.pathsep.join(path)}
-        layout.targets.append(Target(client_floor_name(services), module, path, environment))
-        # With Powertools: the function's own path (the layer's packages), not the runtime's.
-        path = (str(directory), *target.path)
-        environment = {**target.environment, "PYTHONPATH": os.pathsep.join(path)}
+        text = clients + OBSERVED_FLOOR_LINES + loads
         layout.targets.append(
-            Target(observed_floor_name(services), f"observed_{module}", path, environment)
+            _generated(library_floor_name(target.name), f"libraries_{target.name}", text, target)
         )
+        if services not in layout.clients.values():
+            module = "clients_" + "_".join(s.replace("-", "_") for s in services or ("none",))
+            layout.targets.append(_generated(client_floor_name(services), module, clients, floor))
+            # With Powertools: the function's own path (the layer's packages), not the runtime's.
+            text = clients + OBSERVED_FLOOR_LINES
+            name = observed_floor_name(services)
+            layout.targets.append(_generated(name, f"observed_{module}", text, target))
+        layout.clients[target.name] = services
 
 
 def our_modules(source_dir: Path) -> set[str]:
@@ -389,26 +327,6 @@ def not_ours(ours: set[str], loaded: list[str]) -> list[str]:
     return [name for name in loaded if name.split(".")[0] not in ours]
 
 
-def add_library_floor(
-    layout: Layout, target: Target, services: Sequence[str], libraries: list[str]
-) -> None:
-    """A function's observed floor, then every module its import loads that is not our own
-    code, in the order it loads them: what the function would cost if our code were free."""
-    directory = CACHE_DIR / "library-floors"
-    directory.mkdir(parents=True, exist_ok=True)
-    module = f"libraries_{target.name}"
-    (directory / f"{module}.py").write_text(
-        CLIENT_FLOOR_MODULE.format(services=list(services))
-        + OBSERVED_FLOOR_LINES
-        + f"import importlib\n\nfor name in {libraries!r}:\n"
-        + "    importlib.import_module(name)\n",
-        encoding="utf-8",
-    )
-    path = (str(directory), *target.path)
-    environment = {**target.environment, "PYTHONPATH": os.pathsep.join(path)}
-    layout.targets.append(Target(library_floor_name(target.name), module, path, environment))
-
-
 def measure(
     layout: Layout, repeats: int
 ) -> tuple[dict[str, dict[str, list[float]]], dict[str, Any]]:
@@ -421,77 +339,12 @@ def measure(
     for round_number in range(repeats + 1):
         for mode in layout.modes:
             for target in layout.targets:
-                result = _imported(layout, target, mode)
+                result = imported(layout, target, mode)
                 if round_number:
                     samples[target.name][mode].append(float(result["ms"]))
                 else:
                     facts[target.name] = {k: result[k] for k in ("modules", "botocore", "clients")}
     return samples, facts
-
-
-@dataclass(frozen=True)
-class ImportLine:
-    name: str
-    self_us: int
-    cumulative_us: int
-
-
-def parse_importtime(text: str) -> list[ImportLine]:
-    """The lines of `python -X importtime` (stderr); other lines and the header are skipped."""
-    lines = []
-    for raw in text.splitlines():
-        parts = raw.removeprefix("import time:").split("|")
-        if raw.startswith("import time:") and len(parts) == 3 and parts[0].strip().isdigit():
-            lines.append(ImportLine(parts[2].strip(), int(parts[0]), int(parts[1])))
-    return lines
-
-
-def top_self(lines: list[ImportLine], count: int = TOP) -> list[dict[str, Any]]:
-    ranked = sorted(lines, key=lambda line: -line.self_us)[:count]
-    return [
-        {
-            "module": i.name,
-            "self_ms": round(i.self_us / 1000, 1),
-            "cumulative_ms": round(i.cumulative_us / 1000, 1),
-        }
-        for i in ranked
-    ]
-
-
-def top_packages(lines: list[ImportLine], count: int = TOP) -> list[dict[str, Any]]:
-    """Self time summed by top-level package (survey_core.events.contracts -> survey_core)."""
-    sums: Counter[str] = Counter()
-    for line in lines:
-        sums[line.name.split(".", 1)[0]] += line.self_us
-    return [
-        {"package": name, "self_ms": round(us / 1000, 1)} for name, us in sums.most_common(count)
-    ]
-
-
-def median_lines(runs: list[list[ImportLine]]) -> list[ImportLine]:
-    """Per module, the median self and cumulative time of several runs (0 where a run did not
-    import it), in the first run's order."""
-    names = list(dict.fromkeys(line.name for run in runs for line in run))
-    by_run = [{line.name: line for line in run} for run in runs]
-    merged = []
-    for name in names:
-        found = [r.get(name, ImportLine(name, 0, 0)) for r in by_run]
-        self_us = int(statistics.median(line.self_us for line in found))
-        merged.append(
-            ImportLine(name, self_us, int(statistics.median(i.cumulative_us for i in found)))
-        )
-    return merged
-
-
-def import_breakdown(layout: Layout, target: Target, runs: int) -> dict[str, Any]:
-    breakdown: dict[str, Any] = {"runs": runs}
-    for mode in layout.modes:
-        texts = [
-            import_once(layout, target, mode, ("-X", "importtime")).stderr for _ in range(runs)
-        ]
-        lines = median_lines([parse_importtime(text) for text in texts])
-        breakdown[mode] = {"top_self": top_self(lines), "top_packages": top_packages(lines)}
-    return breakdown
 
 
 def figures(
@@ -501,13 +354,16 @@ def figures(
     functions: list[sam.Function],
     repeats: int,
 ) -> dict[str, Any]:
-    modes = layout.modes
-    floor = {mode: stats_ms(samples[FLOOR][mode]) for mode in modes}
-    python = layout.interpreter
+    modes, python = layout.modes, layout.interpreter
+    timed = {name: {m: stats_ms(by_mode[m]) for m in modes} for name, by_mode in samples.items()}
+
+    def ratios(name: str, floor: str) -> dict[str, float]:
+        medians = ((timed[name][m]["median_ms"], timed[floor][m]["median_ms"]) for m in modes)
+        return {m: round(a / b, 2) for m, (a, b) in zip(modes, medians, strict=True)}
+
     result: dict[str, Any] = {
         "target_ratio": TARGET_RATIO,
         "repeats": repeats,
-        "layout": layout.name,
         "layout_detail": layout.detail,
         "python": {
             "executable": python.executable,
@@ -518,44 +374,34 @@ def figures(
         "host_builds": layout.host_builds,
         "runtime_stand_in": layout.runtime,
         "pyc_in_artifacts": layout.pyc_in_artifacts,
-        "floor": {"module": FLOOR_MODULE, **floor, **facts.get(FLOOR, {})},
+        "floor": {"module": FLOOR_MODULE, **timed[FLOOR], **facts.get(FLOOR, {})},
         "client_floors": {},
         "functions": {},
     }
     for function in functions:
         name = function.logical_id
-        timed = {mode: stats_ms(samples[name][mode]) for mode in modes}
-        ratios = {m: round(ratio(timed[m]["median_ms"], floor[m]["median_ms"]), 2) for m in modes}
-        services = layout.clients.get(name, ())
-        beside: dict[str, Any] = {}
-        for kind, floor_name in (
-            ("client_floor", client_floor_name(services)),
-            ("observed_floor", observed_floor_name(services)),
-            ("library_floor", library_floor_name(name)),
-        ):
-            if floor_name in samples:
-                under = {m: stats_ms(samples[floor_name][m]) for m in modes}
-                result["client_floors"][floor_name] = under
-                beside[kind] = floor_name
-                beside[f"ratio_to_{kind}"] = {
-                    m: round(ratio(timed[m]["median_ms"], under[m]["median_ms"]), 2) for m in modes
-                }
-        # The target's floor is boto3 plus the function's own clients (issue 20); boto3 alone
-        # where that floor was not measured.
-        judged = beside.get("ratio_to_client_floor", ratios)
+        services = layout.clients[name]
+        floors = {
+            "client_floor": client_floor_name(services),  # the target's floor (issue 20)
+            "observed_floor": observed_floor_name(services),
+            "library_floor": library_floor_name(name),
+        }
+        result["client_floors"].update({f: timed[f] for f in floors.values()})
+        judged = ratios(name, floors["client_floor"])
         verdicts = {mode: verdict(r, TARGET_RATIO) for mode, r in judged.items()}
         result["functions"][name] = {
             "module": function.module,
             "handler": function.handler,
             "code_uri": function.code_uri,
-            **timed,
-            "ratio": ratios,
-            "judged_against": beside.get("client_floor", f"import {FLOOR_MODULE}"),
+            **timed[name],
+            "ratio": ratios(name, FLOOR),
+            "judged_against": floors["client_floor"],
             "judged_ratio": judged,
             "verdicts": verdicts,
             "verdict": OVER if OVER in verdicts.values() else OK,
             **facts.get(name, {}),
-            **beside,
+            **floors,
+            **{f"ratio_to_{kind}": ratios(name, floor) for kind, floor in floors.items()},
         }
     return result
 
@@ -608,14 +454,10 @@ def summary(result: dict[str, Any]) -> list[Row]:
     return rows
 
 
-def run(repeats: int = 15, breakdown: str = "over", breakdown_runs: int = 3) -> dict[str, Any]:
-    """breakdown: python -X importtime for the functions over target (over), all, or none."""
-    if breakdown not in ("over", "all", "none"):
-        raise SystemExit(f"--breakdown {breakdown}: over, all or none")
+def run(repeats: int = 15) -> dict[str, Any]:
     functions = sam.functions()
-    layout = choose_layout(functions)
-    built = layout.name == "built"
-    differences = sam.build_differences(functions, sam.layer_content_uri()) if built else []
+    layout = built_layout(functions)
+    differences = sam.build_differences(functions, sam.layer_content_uri())
     print(f"cold start: {layout.detail}; {len(layout.modes)} modes x {repeats} processes ...")
     if differences:
         print(f"WARNING: .aws-sam/build differs from the sources in {len(differences)} files "
@@ -623,20 +465,11 @@ def run(repeats: int = 15, breakdown: str = "over", breakdown_runs: int = 3) -> 
     add_floors(layout, functions)
     samples, facts = measure(layout, repeats)
     result = figures(layout, samples, facts, functions, repeats)
-    result["build_matches_sources"] = not differences if built else None
+    result["build_matches_sources"] = not differences
     result["build_differences"] = differences[:20]
-    by_name = {t.name: t for t in layout.targets}
-    for name, f in result["functions"].items():
-        if breakdown == "all" or (breakdown == "over" and f["verdict"] != OK):
-            f["imports"] = import_breakdown(layout, by_name[name], breakdown_runs)
     floors = {FLOOR: result["floor"], **result["client_floors"]}
     rows = [(n, *(f"{f[m]['median_ms']:.0f}" for m in result["modes"])) for n, f in floors.items()]
     print_table("cold start floors, median ms", ("floor", *result["modes"]), rows, "lrr")
-    for name, f in result["functions"].items():
-        for mode, spent in f.get("imports", {}).items():
-            if mode != "runs":
-                listed = ", ".join(f"{i['module']} {i['self_ms']:.0f}" for i in spent["top_self"])
-                print(f"{name} ({mode}), top self time ms: {listed}")
     return result
 
 

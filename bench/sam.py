@@ -1,37 +1,23 @@
-"""What the benchmarks need from template.yaml and `sam build`: the functions (handler module,
-code, environment as the template gives it) and whether .aws-sam/build matches the sources."""
+"""What the benchmarks need from template.yaml and `sam build`: the template deployed in moto as
+the local stack deploys it, each function as that deployment gives it (handler module, code,
+memory, environment), and whether .aws-sam/build matches the sources."""
 
 from __future__ import annotations
 
 import filecmp
-import re
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from infra.local.template import read_sam_template
+from unittest import mock
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-TEMPLATE = REPO_ROOT / "template.yaml"
 BUILD_DIR = REPO_ROOT / ".aws-sam" / "build"
 LAYER = "CoreLayer"
 STACK_NAME = "feedback"
 REGION = "eu-north-1"
-ACCOUNT_ID = "123456789012"
-# The parameters without a default, with the local stack's example values
-# (infra.local.stack.DEFAULT_PARAMETERS); every other parameter takes its default.
-PARAMETERS = {
-    "SenderEmail": "surveys@example.com",
-    "ConnectInstanceId": "00000000-0000-4000-8000-000000000001",
-    "ConnectContactFlowId": "00000000-0000-4000-8000-000000000002",
-}
-PSEUDO = {
-    "AWS::Region": REGION,
-    "AWS::AccountId": ACCOUNT_ID,
-    "AWS::Partition": "aws",
-    "AWS::URLSuffix": "amazonaws.com",
-    "AWS::StackName": STACK_NAME,
-}
 _SKIPPED = ("__pycache__", ".pyc")
 # Sources the builds leave out on purpose: the message catalogues ship compiled (.mo, by
 # layers/survey_core/build_layer.py), and prune_babel.py runs at build time only.
@@ -44,135 +30,74 @@ class Function:
     code_uri: str  # relative to the repository, e.g. functions/collect/
     handler: str  # e.g. sms.sms_reply
     memory_mb: int
-    environment: dict[str, str]  # Globals and the function's own, resolved with example values
+    environment: dict[str, str]  # as the deployed template gives it
 
     @property
     def module(self) -> str:
         return self.handler.rsplit(".", 1)[0]
 
 
-class _Resolver:
-    """Intrinsic functions of template.yaml resolved with example values: a parameter its
-    value, a resource a name (or ARN, URL) of the shape AWS gives it."""
-
-    def __init__(self, template: dict[str, Any]) -> None:
-        self.resources: dict[str, Any] = template.get("Resources", {})
-        self.conditions: dict[str, Any] = template.get("Conditions", {})
-        self.parameters = {
-            name: str(spec.get("Default", ""))
-            for name, spec in template.get("Parameters", {}).items()
-        } | PARAMETERS
-
-    def value(self, node: Any) -> str:
-        if isinstance(node, bool):
-            return str(node).lower()
-        if isinstance(node, str | int | float):
-            return str(node)
-        if isinstance(node, dict) and len(node) == 1:
-            [(name, argument)] = node.items()
-            if name == "Ref":
-                return self.ref(str(argument))
-            if name == "Fn::GetAtt":
-                logical, attribute = (
-                    argument.split(".", 1) if isinstance(argument, str) else argument
-                )
-                return self.attribute(logical, attribute)
-            if name == "Fn::Sub":
-                return self.sub(argument)
-            if name == "Fn::If":
-                condition, if_true, if_false = argument
-                return self.value(if_true if self.condition(condition) else if_false)
-            if name == "Fn::Join":
-                separator, parts = argument
-                return str(separator).join(self.value(p) for p in parts)
-        raise ValueError(f"cannot resolve {node!r} in template.yaml")
-
-    def condition(self, node: Any) -> bool:
-        if isinstance(node, str):
-            return self.condition(self.conditions[node])
-        [(name, argument)] = node.items()
-        if name == "Fn::Equals":
-            return self.value(argument[0]) == self.value(argument[1])
-        if name == "Fn::Not":
-            return not self.condition(argument[0])
-        if name == "Fn::And":
-            return all(self.condition(c) for c in argument)
-        if name == "Fn::Or":
-            return any(self.condition(c) for c in argument)
-        if name == "Condition":
-            return self.condition(str(argument))
-        raise ValueError(f"cannot evaluate condition {node!r}")
-
-    def sub(self, argument: Any) -> str:
-        text, variables = (argument, {}) if isinstance(argument, str) else argument
-
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name in variables:
-                return self.value(variables[name])
-            if "." in name:
-                return self.attribute(*name.split(".", 1))
-            return self.ref(name)
-
-        return re.sub(r"\$\{([^}!]+)\}", replace, str(text))
-
-    def ref(self, name: str) -> str:
-        if name in PSEUDO:
-            return PSEUDO[name]
-        if name in self.parameters:
-            return self.parameters[name]
-        kind = str(self.resources.get(name, {}).get("Type", ""))
-        physical = _physical_name(name)
-        if kind == "AWS::SQS::Queue":
-            return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/{physical}"
-        if kind.endswith("::StateMachine"):
-            return f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{physical}"
-        if kind == "AWS::SNS::Topic":
-            return f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:{physical}"
-        if kind.endswith("::Api"):
-            return "b3nch0api1"
-        return physical
-
-    def attribute(self, logical: str, attribute: str) -> str:
-        if attribute in ("Name", "QueueName", "TopicName"):
-            return _physical_name(logical)
-        if attribute == "Arn":
-            return f"arn:aws:bench:{REGION}:{ACCOUNT_ID}:{_physical_name(logical)}"
-        raise ValueError(f"cannot resolve {logical}.{attribute} in template.yaml")
+def _drop_records(backend: Any, function_arn: str, items: list[Any], source: str) -> str:
+    return "dropped"  # moto then clears the shard's records, as after a delivery
 
 
-def _physical_name(logical_id: str) -> str:
-    return f"{STACK_NAME}-{logical_id}-B3NCH0"
+@contextmanager
+def deployed(parameters: dict[str, str] | None = None) -> Iterator[Any]:
+    """template.yaml deployed in moto in this process (mock_aws), with the local stack's
+    parameters: yields its LocalTemplate. The tables' stream records are dropped: moto would try
+    to run their consumers in Docker for every item written, a logged error each."""
+    from moto import mock_aws
+    from moto.awslambda.models import LambdaBackend
 
+    from infra.local.stack import DEFAULT_PARAMETERS
+    from infra.local.template import build_local_template, create_stack
 
-def functions(template: dict[str, Any] | None = None) -> list[Function]:
-    """Every AWS::Serverless::Function of the template, in its order."""
-    template = template if template is not None else read_sam_template(TEMPLATE)
-    resolver = _Resolver(template)
-    globals_ = template.get("Globals", {}).get("Function", {})
-    common = globals_.get("Environment", {}).get("Variables", {})
-    found = []
-    for logical_id, resource in template["Resources"].items():
-        if resource.get("Type") != "AWS::Serverless::Function":
-            continue
-        properties = resource["Properties"]
-        own = properties.get("Environment", {}).get("Variables", {})
-        environment = {name: resolver.value(v) for name, v in {**common, **own}.items()}
-        found.append(
-            Function(
-                logical_id=logical_id,
-                code_uri=str(properties["CodeUri"]),
-                handler=str(properties["Handler"]),
-                memory_mb=int(properties.get("MemorySize", globals_.get("MemorySize", 128))),
-                environment=environment,
-            )
+    # The survey link's base given, as the local stack gives it: the API's own URL would be a
+    # reference cycle (the API calls the functions that name it), which moto cannot resolve.
+    link = {"SurveyLinkBaseUrl": "https://surveys.example.com"}
+    parameters = {**DEFAULT_PARAMETERS, **link, **(parameters or {})}
+    credentials = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"}
+    with (
+        mock.patch.dict(os.environ, {**credentials, "AWS_DEFAULT_REGION": REGION}),
+        mock_aws(),
+        mock.patch.object(LambdaBackend, "send_dynamodb_items", _drop_records),
+    ):
+        os.environ.pop("AWS_ENDPOINT_URL", None)
+        import boto3
+
+        template = build_local_template(parameters, REGION)
+        cloudformation, s3, sesv2 = (
+            boto3.client(s, region_name=REGION) for s in ("cloudformation", "s3", "sesv2")
         )
+        create_stack(cloudformation, s3, sesv2, template, parameters, STACK_NAME)
+        yield template
+
+
+def deployed_functions(template: Any) -> list[Function]:
+    """Every function of a deployed template (inside `deployed`), in the template's order."""
+    from moto.awslambda.models import lambda_backends
+
+    from infra.local.template import ACCOUNT_ID
+
+    by_key = {f.code["S3Key"]: f for f in lambda_backends[ACCOUNT_ID][REGION].list_functions()}
+    found = []
+    for logical_id, source in template.functions.items():
+        made = by_key[source.s3_key]
+        environment = {k: str(v) for k, v in made.environment_vars.items()}
+        code_uri = template.sam["Resources"][logical_id]["Properties"]["CodeUri"]
+        found.append(Function(logical_id, code_uri, source.handler, made.memory_size, environment))
     return found
 
 
-def layer_content_uri(template: dict[str, Any] | None = None) -> str:
-    template = template if template is not None else read_sam_template(TEMPLATE)
-    return str(template["Resources"][LAYER]["Properties"]["ContentUri"])
+def functions() -> list[Function]:
+    with deployed() as template:
+        return deployed_functions(template)
+
+
+def layer_content_uri() -> str:
+    from infra.local.template import read_sam_template
+
+    return str(read_sam_template()["Resources"][LAYER]["Properties"]["ContentUri"])
 
 
 def _shipped_files(root: Path) -> list[Path]:

@@ -35,12 +35,6 @@ class Row:
     unit: str = ""
 
 
-def ratio(value: float, floor: float) -> float:
-    if floor <= 0:
-        raise ValueError(f"floor must be positive, got {floor}")
-    return value / floor
-
-
 def verdict(value: float, target: float) -> str:
     return OK if value <= target else OVER  # every target is an upper bound
 

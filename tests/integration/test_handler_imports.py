@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 
 import pytest
 
 from bench import sam
-from bench.cold_start import Target, sources_layout
+from bench.cold_start import lambda_environment
 
 pytestmark = pytest.mark.integration
 
-LAYOUT = sources_layout(sam.functions(), sam.layer_content_uri(), "test")
+FUNCTIONS = sam.functions()  # as the template deployed in moto gives them
+LAYER = str(sam.REPO_ROOT / sam.layer_content_uri())
 CLOSED_PORT = "http://127.0.0.1:9"  # discard: nothing listens, a connection is refused at once
 
 
@@ -38,30 +40,32 @@ print(json.dumps({"clients": len(made), "bound": len(bound),
 """
 
 
-@pytest.mark.parametrize("target", LAYOUT.targets[1:], ids=lambda t: t.name)
+@pytest.mark.parametrize("function", FUNCTIONS, ids=lambda f: f.logical_id)
 def test_the_handler_imports_without_calling_aws_and_makes_one_dynamodb_client(
-    target: Target,
+    function: sam.Function,
 ) -> None:
     # PynamoDB would make a session and a client per model on its first request (a few hundred
     # ms of the first invocation); dal/models.bind gives every model one client, made at init.
+    # The sources on this interpreter: functions/<dir> and the layer, the venv's packages.
+    directory = str(sam.REPO_ROOT / function.code_uri)
     environment = {
-        **target.environment,
+        **lambda_environment(function, (directory, LAYER), directory),
         "AWS_ENDPOINT_URL": CLOSED_PORT,
         "AWS_MAX_ATTEMPTS": "1",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
     done = subprocess.run(
-        [LAYOUT.interpreter.executable, "-c", SHARED_CLIENT, target.module],
+        [sys.executable, "-c", SHARED_CLIENT, function.module],
         env=environment,
-        cwd=target.path[0],
+        cwd=directory,
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
-    assert done.returncode == 0, f"{target.name}: {done.stderr.strip()[-1500:]}"
+    assert done.returncode == 0, f"{function.logical_id}: {done.stderr.strip()[-1500:]}"
     found = json.loads(done.stdout.strip().splitlines()[-1])
     if found["bound"]:  # the function binds the models (dal.repositories)
-        assert found == {"clients": 1, "bound": 7, "shared": True}, target.name
+        assert found == {"clients": 1, "bound": 7, "shared": True}, function.logical_id
     else:
-        assert found["clients"] == 0, target.name
+        assert found["clients"] == 0, function.logical_id
