@@ -16,7 +16,6 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from bench.summary import REPO_ROOT, Row, cli, print_table, verdict
@@ -26,31 +25,19 @@ TARGET_INFRASTRUCTURE_PER_1000 = 0.50  # USD per 1,000 surveys, everything but S
 SOURCE_EVENTS = 1  # the product system's event that starts a survey (PutEvents on our bus)
 COMMENT = "Toimitus oli nopea, kiitos!"
 
-# Components, in the order of the table.
-LAMBDA = "Lambda"
-STEP_FUNCTIONS = "Step Functions"
-DYNAMODB = "DynamoDB"
-EVENTBRIDGE = "EventBridge"
-SES = "SES"
-API_GATEWAY = "API Gateway"
-SQS_SNS = "SQS, SNS"
+# Components, in the order of the table, as bench/prices.json names them.
+INFRASTRUCTURE = (
+    "Lambda",
+    "Step Functions",
+    "DynamoDB",
+    "EventBridge",
+    "SES",
+    "API Gateway",
+    "SQS, SNS",
+)
 SMS_CARRIER = "SMS carrier"
-NOT_PRICED = "not priced"  # Amazon Connect tasks (the contact center's bill), unknown services
-INFRASTRUCTURE = (LAMBDA, STEP_FUNCTIONS, DYNAMODB, EVENTBRIDGE, SES, API_GATEWAY, SQS_SNS)
 COMPONENTS = (*INFRASTRUCTURE, SMS_CARRIER)
 
-SERVICE_COMPONENTS = {
-    "lambda": LAMBDA,
-    "stepfunctions": STEP_FUNCTIONS,  # API calls are free; Standard bills state transitions
-    "dynamodb": DYNAMODB,
-    "events": EVENTBRIDGE,
-    "scheduler": EVENTBRIDGE,  # EventBridge Scheduler: billed per scheduled invocation
-    "ses": SES,
-    "sesv2": SES,
-    "apigateway": API_GATEWAY,
-    "sqs": SQS_SNS,
-    "sns": SQS_SNS,
-}
 # The count each price of bench/prices.json multiplies; the file names the price's component.
 PRICED_COUNTS = {
     "lambda_requests": "lambda_invocations",
@@ -66,33 +53,6 @@ PRICED_COUNTS = {
     "sns_publish_request": "sns_requests",
     "sms_finland_message_part": "sms_segments",
 }
-PRICE_NAMES = tuple(PRICED_COUNTS)
-
-
-def component_of(service: str, operation: str, params: Mapping[str, Any] | None = None) -> str:
-    """The bill a request lands on. An SNS Publish to a phone number is an SMS."""
-    if service == "sns" and operation == "Publish" and (params or {}).get("PhoneNumber"):
-        return SMS_CARRIER
-    return SERVICE_COMPONENTS.get(service, NOT_PRICED)
-
-
-@dataclass(frozen=True)
-class Prices:
-    taken: str
-    region: str
-    unit: dict[str, float]  # USD for one unit, by price name
-    component: dict[str, str]  # by price name
-
-    @classmethod
-    def from_data(cls, data: Mapping[str, Any]) -> Prices:
-        prices = data["prices"]
-        unit = {name: float(p["usd"]) / float(p["per"]) for name, p in prices.items()}
-        component = {name: str(p["component"]) for name, p in prices.items()}
-        return cls(str(data["taken"]), str(data["region"]), unit, component)
-
-    @classmethod
-    def load(cls, path: Path = PRICES_FILE) -> Prices:
-        return cls.from_data(json.loads(path.read_text(encoding="utf-8")))
 
 
 @dataclass
@@ -102,7 +62,7 @@ class Counts:
     lambda_invocations: int = 0
     lambda_gb_seconds: float = 0.0  # billed duration (whole ms) x memory
     transitions: int = 0
-    write_units: float = 0.0  # DynamoDB write request units (estimated, see dynamodb_units)
+    write_units: float = 0.0  # DynamoDB write request units (estimated, see write_units)
     read_units: float = 0.0
     events: int = 0  # EventBridge: 64 KB chunks of PutEvents entries
     scheduled_invocations: int = 0  # EventBridge Scheduler: each one-time schedule runs once
@@ -114,11 +74,13 @@ class Counts:
     sns_requests: int = 0  # topic publishes (not SMS)
 
 
-def cost_per_1000(counts: Counts, prices: Prices) -> dict[str, float]:
-    """USD per 1,000 surveys by component."""
+def cost_per_1000(counts: Counts, prices: Mapping[str, Any]) -> dict[str, float]:
+    """USD per 1,000 surveys by component; prices: bench/prices.json."""
     per_survey = dict.fromkeys(COMPONENTS, 0.0)
     for name, count in PRICED_COUNTS.items():
-        per_survey[prices.component[name]] += getattr(counts, count) * prices.unit[name]
+        price = prices["prices"][name]
+        unit = float(price["usd"]) / float(price["per"])
+        per_survey[price["component"]] += getattr(counts, count) * unit
     return {component: usd * 1000 for component, usd in per_survey.items()}
 
 
@@ -176,36 +138,10 @@ def item_size(item: Mapping[str, Any] | None) -> int:
     return sum(len(k.encode("utf-8")) + value_size(v) for k, v in (item or {}).items())
 
 
-@dataclass(frozen=True)
-class Index:
-    name: str
-    keys: tuple[str, ...]
-    projected: frozenset[str] | None  # non-key attributes it holds; None: ALL
-
-    def holds_any(self, attributes: set[str]) -> bool:
-        if self.projected is None:
-            return bool(attributes)
-        return bool(attributes & (set(self.keys) | self.projected))
-
-
-@dataclass(frozen=True)
-class Table:
-    keys: tuple[str, ...]
-    indexes: tuple[Index, ...] = ()
-
-    @classmethod
-    def from_description(cls, table: Mapping[str, Any]) -> Table:
-        indexes = []
-        for index in table.get("GlobalSecondaryIndexes", []):
-            projection = index.get("Projection", {})
-            kind = projection.get("ProjectionType", "ALL")
-            projected = None if kind == "ALL" else frozenset(projection.get("NonKeyAttributes", []))
-            keys = tuple(k["AttributeName"] for k in index["KeySchema"])
-            indexes.append(Index(index["IndexName"], keys, projected))
-        return cls(tuple(k["AttributeName"] for k in table["KeySchema"]), tuple(indexes))
-
-    def key_of(self, item: Mapping[str, Any]) -> str:
-        return json.dumps({k: item.get(k) for k in self.keys}, sort_keys=True)
+def key_of(table: Mapping[str, Any], item: Mapping[str, Any]) -> str:
+    """The item's primary key as text; table: DescribeTable's Table."""
+    names = (k["AttributeName"] for k in table["KeySchema"])
+    return json.dumps({k: item.get(k) for k in names}, sort_keys=True)
 
 
 def updated_attributes(expression: str, names: Mapping[str, str]) -> set[str]:
@@ -221,10 +157,10 @@ def updated_attributes(expression: str, names: Mapping[str, str]) -> set[str]:
 
 @dataclass
 class WriteContext:
-    """What the write estimate needs beyond the request: the tables' keys and indexes, and each
-    written item as it was stored at the end of the scenario (by table and key)."""
+    """What the write estimate needs beyond the request: the tables as DescribeTable gives them
+    (keys, indexes), and each written item as stored at the end of the scenario (table, key)."""
 
-    tables: dict[str, Table]
+    tables: Mapping[str, Mapping[str, Any]]
     stored: dict[tuple[str, str], dict[str, Any] | None] = field(default_factory=dict)
 
 
@@ -246,14 +182,17 @@ def written_items(operation: str, params: Mapping[str, Any]) -> list[tuple[str, 
     return []
 
 
-def _index_writes(kind: str, request: Mapping[str, Any], table: Table, stored: Any) -> int:
+def _index_writes(
+    kind: str, request: Mapping[str, Any], table: Mapping[str, Any], stored: Any
+) -> int:
     """Index entries a write changes: 1 for a new entry or a projected attribute changed, 2 for
     an update that sets an index key (DynamoDB deletes the old entry and puts the new one; an
     upper bound, a first entry costs 1)."""
+    indexes = table.get("GlobalSecondaryIndexes", [])
     if kind == "ConditionCheck":
         return 0
     if kind == "Delete":
-        return len(table.indexes)  # upper bound: the item may not be in every index
+        return len(indexes)  # upper bound: the item may not be in every index
     if kind == "Put":
         item, written = request["Item"], set(request["Item"])
     else:
@@ -262,12 +201,17 @@ def _index_writes(kind: str, request: Mapping[str, Any], table: Table, stored: A
             str(request.get("UpdateExpression", "")), request.get("ExpressionAttributeNames", {})
         )
     units = 0
-    for index in table.indexes:
-        if index.keys[0] not in item:  # sparse: the item is not in this index
+    for index in indexes:
+        keys = [k["AttributeName"] for k in index["KeySchema"]]
+        if keys[0] not in item:  # sparse: the item is not in this index
             continue
-        if written & set(index.keys):
+        projection = index.get("Projection", {})
+        projected = set(projection.get("NonKeyAttributes", []))
+        if projection.get("ProjectionType", "ALL") == "ALL":
+            projected = written
+        if written & set(keys):
             units += 1 if kind == "Put" else 2
-        elif index.holds_any(written):
+        elif written & projected:
             units += 1
     return units
 
@@ -280,9 +224,9 @@ def write_units(operation: str, params: Mapping[str, Any], context: WriteContext
     factor = 2 if operation == "TransactWriteItems" else 1
     units = 0.0
     for kind, request in written_items(operation, params):
-        table = context.tables.get(request["TableName"], Table(()))
+        table = context.tables[request["TableName"]]
         key_source = request.get("Item", request.get("Key", {}))
-        stored = context.stored.get((request["TableName"], table.key_of(key_source)))
+        stored = context.stored.get((request["TableName"], key_of(table, key_source)))
         size = max(item_size(request.get("Item")), item_size(stored), item_size(key_source))
         units += factor * max(1, math.ceil(size / WRITE_BLOCK))
         units += _index_writes(kind, request, table, stored)
@@ -353,29 +297,29 @@ def sms_segments(text: str) -> int:
     return sms_size(text).segments
 
 
-def add_call(counts: Counts, call: Mapping[str, Any], context: WriteContext) -> str:
-    """Add one recorded request to the counts; returns its component."""
+def add_call(counts: Counts, call: Mapping[str, Any], context: WriteContext) -> None:
+    """Add what one recorded request makes that AWS bills. Other requests are free (Step
+    Functions API calls: Standard bills transitions) or not priced here (Amazon Connect tasks:
+    the contact center's bill)."""
     service, operation = call["service"], call["operation"]
     params, response = call.get("params", {}), call.get("response") or {}
-    component = component_of(service, operation, params)
-    if component == DYNAMODB:
+    if service == "dynamodb":
         counts.write_units += write_units(operation, params, context)
         counts.read_units += read_units(operation, params, response)
-    elif component == EVENTBRIDGE and operation == "PutEvents":
+    elif service == "events" and operation == "PutEvents":
         counts.events += billed_events(params.get("Entries", []))
     elif service == "scheduler" and operation == "CreateSchedule":
         # A one-time schedule (a survey's expiry) runs once; API requests are not billed.
         counts.scheduled_invocations += 1
-    elif component == SES and operation in ("SendEmail", "SendRawEmail"):
+    elif service in ("ses", "sesv2") and operation in ("SendEmail", "SendRawEmail"):
         counts.emails += email_recipients(params)
-    elif component == SMS_CARRIER:
+    elif service == "sns" and operation == "Publish" and params.get("PhoneNumber"):
         counts.sms_messages += 1
         counts.sms_segments += sms_segments(str(params.get("Message", "")))
     elif service == "sns" and operation == "Publish":
-        counts.sns_requests += 1
+        counts.sns_requests += 1  # to a topic
     elif service == "sqs" and not operation.startswith(("Get", "List")):
         counts.sqs_requests += 1
-    return component
 
 
 @dataclass(frozen=True)
@@ -464,13 +408,18 @@ def _by_operation(calls: Iterable[Mapping[str, Any]]) -> dict[str, int]:
 
 
 class CostBench:
+    """Measures one survey at a time on a running stack, from what the stack recorded."""
+
     def __init__(self, info: dict[str, Any], billed_ms: float | None) -> None:
         from infra.local.scenario import LocalStackClient
 
         self.info, self.billed_ms = info, billed_ms
         self.local = LocalStackClient(info)
         self.dynamodb = self.local.client("dynamodb")
-        self.tables: dict[str, Table] = {}
+        self.tables = {
+            name: self.dynamodb.describe_table(TableName=name)["Table"]
+            for name in self.dynamodb.list_tables()["TableNames"]
+        }
         self.last_seq = max((c["seq"] for c in self.local.control("function-calls")), default=0)
         functions = self.local.client("lambda").list_functions()["Functions"]
         names = {f["FunctionName"]: int(f["MemorySize"]) for f in functions}
@@ -494,26 +443,13 @@ class CostBench:
         counts = Counts(
             transitions=outcome.transitions, events=SOURCE_EVENTS, api_requests=len(customer.api_ms)
         )
-        not_priced: Counter[str] = Counter()
-        units: dict[str, list[float]] = {}
         for call in [*calls, *lifecycle_calls]:
-            before = (counts.write_units, counts.read_units)
-            component = add_call(counts, call, context)
-            if component == NOT_PRICED:
-                not_priced[f"{call['service']}.{call['operation']}"] += 1
-            elif component == DYNAMODB:
-                key = f"{call.get('function', 'SurveyLifecycle')} {call['operation']}"
-                spent = units.setdefault(key, [0.0, 0.0])
-                spent[0] += counts.write_units - before[0]
-                spent[1] += counts.read_units - before[1]
+            add_call(counts, call, context)
         invocations = [
             Invocation(i["function"], float(i.get("ms", 0.0)))
             for i in self.local.control("invocations")["invocations"][first_invocation:]
         ] + [Invocation("CollectFunction", ms) for ms in customer.api_ms]
         add_invocations(counts, invocations, self.memory_mb, self.billed_ms)
-        ms_by_function: dict[str, float] = {}
-        for i in invocations:
-            ms_by_function[i.function] = round(ms_by_function.get(i.function, 0.0) + i.ms, 1)
         return counts, {
             "name": scenario.name,
             "weight": scenario.weight,
@@ -522,11 +458,8 @@ class CostBench:
             "counts_per_survey": asdict(counts),
             "lambda_invocations_by_function": dict(Counter(i.function for i in invocations)),
             "lambda_measured_ms": round(sum(i.ms for i in priced(invocations)), 1),
-            "lambda_measured_ms_by_function": ms_by_function,
             "requests_by_functions": _by_operation(calls),
             "requests_by_state_machine": _by_operation(lifecycle_calls),
-            "requests_not_priced": dict(not_priced),
-            "dynamodb_units_by_request": units,
         }
 
     def _lifecycle_calls(self, states: list[str], invitation_id: str) -> list[dict[str, Any]]:
@@ -548,10 +481,7 @@ class CostBench:
         for call in (c for c in calls if c["service"] == "dynamodb"):
             for _, request in written_items(call["operation"], call.get("params", {})):
                 name = request["TableName"]
-                if name not in self.tables:
-                    table = self.dynamodb.describe_table(TableName=name)["Table"]
-                    self.tables[name] = Table.from_description(table)
-                key = self.tables[name].key_of(request.get("Item", request.get("Key", {})))
+                key = key_of(self.tables[name], request.get("Item", request.get("Key", {})))
                 if (name, key) not in context.stored:
                     item = self.dynamodb.get_item(
                         TableName=name, Key=json.loads(key), ConsistentRead=True
@@ -584,10 +514,10 @@ def run(time_scale: float = 14400.0, billed_ms: float | None = None) -> dict[str
     """billed_ms: bill every Lambda invocation this long instead of its measured run time."""
     from infra.local.process import running_stack
 
-    prices = Prices.load()
+    prices = json.loads(PRICES_FILE.read_text(encoding="utf-8"))
     with running_stack(time_scale=time_scale, start_time=START, log_name="bench-cost.log") as info:
         bench = CostBench(info, billed_ms)
-        _, warm_up = bench.measure(WARM_UP)
+        bench.measure(WARM_UP)
         measured = {s.key: bench.measure(s) for s in SCENARIOS}
     costs = {key: cost_per_1000(counts, prices) for key, (counts, _) in measured.items()}
     mix = mixed(costs, MIX)
@@ -596,17 +526,15 @@ def run(time_scale: float = 14400.0, billed_ms: float | None = None) -> dict[str
     for key, figures in scenarios.items():
         figures["usd_per_1000"] = {c: round(v, 6) for c, v in costs[key].items()}
         figures["infrastructure_usd_per_1000"] = round(infrastructure(costs[key]), 6)
-    _print_tables(scenarios, costs, mix, prices, billed_ms)
+    _print_costs({**costs, "mix": mix}, prices)
     return {
-        "prices": {"file": "bench/prices.json", "taken": prices.taken, "region": prices.region},
+        "prices": {
+            "file": "bench/prices.json",
+            "taken": prices["taken"],
+            "region": prices["region"],
+        },
         "target_infrastructure_usd_per_1000": TARGET_INFRASTRUCTURE_PER_1000,
         "billed_ms_per_invocation": billed_ms,
-        "warm_up": {
-            "name": warm_up["name"],
-            "lambda_invocations_by_function": warm_up["lambda_invocations_by_function"],
-            "lambda_measured_ms": warm_up["lambda_measured_ms"],
-            "lambda_measured_ms_by_function": warm_up["lambda_measured_ms_by_function"],
-        },
         "scenarios": scenarios,
         "mix": {
             "weights": MIX,
@@ -618,41 +546,15 @@ def run(time_scale: float = 14400.0, billed_ms: float | None = None) -> dict[str
     }
 
 
-def _print_tables(
-    scenarios: dict[str, dict[str, Any]],
-    costs: dict[str, dict[str, float]],
-    mix: dict[str, float],
-    prices: Prices,
-    billed_ms: float | None,
-) -> None:
-    heads = ("scenario", "weight", "messages", "Lambda inv.", "Lambda ms", "transitions", "WRU",
-             "RRU", "events", "emails", "SMS parts", "API req.")  # fmt: skip
-    rows: list[tuple[Any, ...]] = []
-    for s in scenarios.values():
-        c = s["counts_per_survey"]
-        ms = f"{s['lambda_measured_ms']:.0f}" if billed_ms is None else f"{billed_ms:g} each"
-        rows.append((s["name"], f"{s['weight']:.0%}", s["messages_emails_plus_sms"],
-                     c["lambda_invocations"], ms, c["transitions"], f"{c['write_units']:g}",
-                     f"{c['read_units']:g}", c["events"], c["emails"], c["sms_segments"],
-                     c["api_requests"]))  # fmt: skip
-    title = "cost model: what one survey makes (messages: emails + SMS; WRU / RRU: DynamoDB units)"
-    print_table(title, heads, rows, "lll" + "r" * 9)
-    keys = list(scenarios)
-    rows = [(c, *(_usd(costs[k][c]) for k in keys), _usd(mix[c])) for c in INFRASTRUCTURE]
-    rows.append(("infrastructure", *(_usd(infrastructure(costs[k])) for k in keys),
-                 _usd(infrastructure(mix))))  # fmt: skip
-    rows.append(("SMS carrier fees", *(_usd(costs[k][SMS_CARRIER]) for k in keys),
-                 _usd(mix[SMS_CARRIER])))  # fmt: skip
-    rows.append(("total", *(_usd(sum(costs[k].values())) for k in keys), _usd(sum(mix.values()))))
-    title = f"USD per 1,000 surveys by component ({prices.region} prices of {prices.taken})"
-    print_table(title, ("component", *keys, "mix"), rows, "l" + "r" * (len(keys) + 1))
-    print("\nAWS requests per survey (by the functions; + by the state machine):")
-    for s in scenarios.values():
-        listed = ", ".join(f"{op} {n}" for op, n in sorted(s["requests_by_functions"].items()))
-        direct = ", ".join(f"{op} {n}" for op, n in sorted(s["requests_by_state_machine"].items()))
-        print(f"- {s['name']}: {listed}" + (f"; + {direct}" if direct else ""))
-        spent = sorted(s["dynamodb_units_by_request"].items(), key=lambda kv: -sum(kv[1]))
-        print("  DynamoDB WRU/RRU: " + ", ".join(f"{k} {w:g}/{r:g}" for k, (w, r) in spent))
+def _print_costs(costs: dict[str, dict[str, float]], prices: Mapping[str, Any]) -> None:
+    """USD per 1,000 surveys by component; costs: by scenario, then the mix."""
+    columns = list(costs.values())
+    rows = [(c, *(_usd(column[c]) for column in columns)) for c in INFRASTRUCTURE]
+    rows.append(("infrastructure", *(_usd(infrastructure(column)) for column in columns)))
+    rows.append(("SMS carrier fees", *(_usd(column[SMS_CARRIER]) for column in columns)))
+    rows.append(("total", *(_usd(sum(column.values())) for column in columns)))
+    title = f"USD per 1,000 surveys by component ({prices['region']} prices of {prices['taken']})"
+    print_table(title, ("component", *costs), rows, "l" + "r" * len(costs))
 
 
 def summary(result: dict[str, Any]) -> list[Row]:

@@ -4,6 +4,7 @@ and bench/prices.json: dated, and a price for every component and name the model
 import json
 import math
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -13,39 +14,37 @@ pytestmark = pytest.mark.unit
 
 # The figures of bench/prices.json at the time of writing, fixed here so the hand-computed
 # expectations do not move when the prices file is updated.
-PRICES = cm.Prices.from_data(
-    {
-        "taken": "2026-11-24",
-        "region": "eu-north-1",
-        "prices": {
-            "lambda_requests": {"component": "Lambda", "per": 1_000_000, "usd": 0.2},
-            "lambda_arm64_gb_second": {"component": "Lambda", "per": 1, "usd": 0.0000133334},
-            "step_functions_standard_transition": {
-                "component": "Step Functions",
-                "per": 1000,
-                "usd": 0.025,
-            },
-            "dynamodb_write_request_unit": {"component": "DynamoDB", "per": 1e6, "usd": 0.625},
-            "dynamodb_read_request_unit": {"component": "DynamoDB", "per": 1e6, "usd": 0.125},
-            "eventbridge_custom_event": {"component": "EventBridge", "per": 1e6, "usd": 1.0},
-            "eventbridge_scheduler_invocation": {
-                "component": "EventBridge",
-                "per": 1e6,
-                "usd": 1.0,
-            },
-            "ses_outbound_email": {"component": "SES", "per": 1000, "usd": 0.1},
-            "api_gateway_rest_request": {"component": "API Gateway", "per": 1e6, "usd": 3.5},
-            "sqs_standard_request": {"component": "SQS, SNS", "per": 1e6, "usd": 0.4},
-            "sns_publish_request": {"component": "SQS, SNS", "per": 1e6, "usd": 0.5},
-            "sms_finland_message_part": {
-                "component": "SMS carrier",
-                "carrier_fee": True,
-                "per": 1,
-                "usd": 0.08,
-            },
+PRICES = {
+    "taken": "2026-11-24",
+    "region": "eu-north-1",
+    "prices": {
+        "lambda_requests": {"component": "Lambda", "per": 1_000_000, "usd": 0.2},
+        "lambda_arm64_gb_second": {"component": "Lambda", "per": 1, "usd": 0.0000133334},
+        "step_functions_standard_transition": {
+            "component": "Step Functions",
+            "per": 1000,
+            "usd": 0.025,
         },
-    }
-)
+        "dynamodb_write_request_unit": {"component": "DynamoDB", "per": 1e6, "usd": 0.625},
+        "dynamodb_read_request_unit": {"component": "DynamoDB", "per": 1e6, "usd": 0.125},
+        "eventbridge_custom_event": {"component": "EventBridge", "per": 1e6, "usd": 1.0},
+        "eventbridge_scheduler_invocation": {
+            "component": "EventBridge",
+            "per": 1e6,
+            "usd": 1.0,
+        },
+        "ses_outbound_email": {"component": "SES", "per": 1000, "usd": 0.1},
+        "api_gateway_rest_request": {"component": "API Gateway", "per": 1e6, "usd": 3.5},
+        "sqs_standard_request": {"component": "SQS, SNS", "per": 1e6, "usd": 0.4},
+        "sns_publish_request": {"component": "SQS, SNS", "per": 1e6, "usd": 0.5},
+        "sms_finland_message_part": {
+            "component": "SMS carrier",
+            "carrier_fee": True,
+            "per": 1,
+            "usd": 0.08,
+        },
+    },
+}
 
 
 def test_cost_per_1000_surveys_by_component() -> None:
@@ -125,24 +124,32 @@ def test_the_lake_export_is_priced_by_the_analytics_model_not_per_survey() -> No
 
 
 @pytest.mark.parametrize(
-    ("service", "operation", "params", "component"),
+    ("service", "operation", "params", "counted"),
     [
-        ("dynamodb", "TransactWriteItems", {}, "DynamoDB"),
-        ("dynamodb", "Query", {}, "DynamoDB"),
-        ("sesv2", "SendEmail", {}, "SES"),
-        ("ses", "SendRawEmail", {}, "SES"),
-        ("events", "PutEvents", {}, "EventBridge"),
-        ("stepfunctions", "SendTaskSuccess", {}, "Step Functions"),
-        ("sns", "Publish", {"PhoneNumber": "+358401234567", "Message": "hi"}, "SMS carrier"),
-        ("sns", "Publish", {"TopicArn": "arn:aws:sns:eu-north-1:1:t"}, "SQS, SNS"),
-        ("sqs", "SendMessage", {}, "SQS, SNS"),
-        ("connect", "StartTaskContact", {}, "not priced"),
+        ("dynamodb", "GetItem", {"TableName": "inv", "Key": {}}, {"read_units"}),
+        ("sesv2", "SendEmail", {}, {"emails"}),
+        ("ses", "SendRawEmail", {}, {"emails"}),
+        ("events", "PutEvents", {"Entries": [{"Detail": "{}"}]}, {"events"}),
+        (
+            "sns",
+            "Publish",
+            {"PhoneNumber": "+358401234567", "Message": "hi"},
+            {"sms_messages", "sms_segments"},
+        ),
+        ("sns", "Publish", {"TopicArn": "arn:aws:sns:eu-north-1:1:t"}, {"sns_requests"}),
+        ("sqs", "SendMessage", {}, {"sqs_requests"}),
+        ("sqs", "GetQueueUrl", {}, set()),  # free
+        ("stepfunctions", "SendTaskSuccess", {}, set()),  # Standard bills transitions only
+        ("connect", "StartTaskContact", {}, set()),  # the contact center's bill, not priced
     ],
 )
-def test_component_of_an_operation(
-    service: str, operation: str, params: dict[str, str], component: str
+def test_what_a_request_adds_to_the_counts(
+    service: str, operation: str, params: dict[str, Any], counted: set[str]
 ) -> None:
-    assert cm.component_of(service, operation, params) == component
+    counts = cm.Counts()
+    call = {"service": service, "operation": operation, "params": params}
+    cm.add_call(counts, call, cm.WriteContext({}))
+    assert {name for name, value in vars(counts).items() if value} == counted
 
 
 def test_item_size_counts_names_and_values() -> None:
@@ -162,14 +169,28 @@ def test_updated_attributes_resolves_names_and_skips_values_and_functions() -> N
     assert cm.updated_attributes(expression, {"#s": "status"}) == {"status", "n", "attempts", "s3"}
 
 
-INVITATIONS = cm.Table(
-    keys=("invitation_id",),
-    indexes=(
-        cm.Index("by_link_token", ("link_token",), frozenset()),
-        cm.Index("by_sms_address", ("sms_address", "last_sms_at"), frozenset()),
-    ),
-)
-COUNTERS = cm.Table(keys=("series", "bucket"))
+def key_schema(*names: str) -> list[dict[str, str]]:
+    kinds = ("HASH", "RANGE")
+    return [{"AttributeName": name, "KeyType": kind} for name, kind in zip(names, kinds)]
+
+
+# As DescribeTable gives them; the indexes project their keys only.
+INVITATIONS = {
+    "KeySchema": key_schema("invitation_id"),
+    "GlobalSecondaryIndexes": [
+        {
+            "IndexName": "by_link_token",
+            "KeySchema": key_schema("link_token"),
+            "Projection": {"ProjectionType": "KEYS_ONLY"},
+        },
+        {
+            "IndexName": "by_sms_address",
+            "KeySchema": key_schema("sms_address", "last_sms_at"),
+            "Projection": {"ProjectionType": "KEYS_ONLY"},
+        },
+    ],
+}
+COUNTERS = {"KeySchema": key_schema("series", "bucket")}
 
 
 def test_write_units_of_puts_updates_and_transactions() -> None:
@@ -178,7 +199,7 @@ def test_write_units_of_puts_updates_and_transactions() -> None:
     # a small item: 1 WRU, and its entry in by_link_token (not in by_sms_address: sparse): 1
     assert cm.write_units("PutItem", put, context) == 2
     big = {"invitation_id": {"S": "i1"}, "link_token": {"S": "t"}, "x": {"S": "y" * 1500}}
-    context.stored[("inv", INVITATIONS.key_of(big))] = big
+    context.stored[("inv", cm.key_of(INVITATIONS, big))] = big
     update = {
         "TableName": "inv",
         "Key": {"invitation_id": {"S": "i1"}},
@@ -205,13 +226,27 @@ def test_an_update_that_sets_an_index_key_counts_the_old_entry_deleted_too() -> 
         "sms_address": {"S": "sms#abc"},
         "last_sms_at": {"S": "2026-11-17T09:00:00Z"},
     }
-    context = cm.WriteContext({"inv": INVITATIONS}, {("inv", INVITATIONS.key_of(stored)): stored})
+    context = cm.WriteContext(
+        {"inv": INVITATIONS}, {("inv", cm.key_of(INVITATIONS, stored)): stored}
+    )
     update = {
         "TableName": "inv",
         "Key": {"invitation_id": {"S": "i1"}},
         "UpdateExpression": "SET sms_address = :a, last_sms_at = :t",
     }
     assert cm.write_units("UpdateItem", update, context) == 1 + 2
+
+
+def test_an_index_projecting_all_attributes_counts_any_change_of_its_items() -> None:
+    index = {"IndexName": "by_status", "KeySchema": key_schema("status")}  # ALL by default
+    table = {"KeySchema": key_schema("invitation_id"), "GlobalSecondaryIndexes": [index]}
+    stored = {"invitation_id": {"S": "i1"}, "status": {"S": "sent"}}
+    context = cm.WriteContext({"t": table}, {("t", cm.key_of(table, stored)): stored})
+    key = {"invitation_id": {"S": "i1"}}
+    update = {"TableName": "t", "Key": key, "UpdateExpression": "SET note = :n"}
+    assert cm.write_units("UpdateItem", update, context) == 1 + 1
+    del stored["status"]  # sparse: an item without the index key is not in the index
+    assert cm.write_units("UpdateItem", update, context) == 1
 
 
 def test_read_units() -> None:
@@ -245,7 +280,7 @@ def test_add_call_counts_sms_segments_emails_and_events() -> None:
     context = cm.WriteContext({})
     sms = {"PhoneNumber": "+358401234567", "Message": "a" * 200}  # GSM-7, 200 > 160: 2 parts
     call = {"service": "sns", "operation": "Publish", "params": sms}
-    assert cm.add_call(counts, call, context) == "SMS carrier"
+    cm.add_call(counts, call, context)
     email = {"Destination": {"ToAddresses": ["a@example.com"]}, "Content": {}}
     cm.add_call(counts, {"service": "sesv2", "operation": "SendEmail", "params": email}, context)
     events = {"Entries": [{"Source": "s", "DetailType": "d", "Detail": "{}"}] * 2}
@@ -254,7 +289,7 @@ def test_add_call_counts_sms_segments_emails_and_events() -> None:
     # a survey's expiry schedule is one scheduled invocation (the API request itself is free)
     schedule = {"Name": "expire-i", "ScheduleExpression": "at(2026-11-23T10:00:00)"}
     call = {"service": "scheduler", "operation": "CreateSchedule", "params": schedule}
-    assert cm.add_call(counts, call, context) == "EventBridge"
+    cm.add_call(counts, call, context)
     assert (counts.scheduled_invocations, counts.events) == (1, 2)
 
 
@@ -267,7 +302,7 @@ def test_prices_file_is_dated_and_prices_every_component_the_model_uses() -> Non
     assert date.fromisoformat(data["taken"])
     assert data["region"] == "eu-north-1"
     prices = data["prices"]
-    for name in cm.PRICE_NAMES:
+    for name in cm.PRICED_COUNTS:
         price = prices[name]
         assert price["usd"] > 0 and price["per"] > 0, name
         assert price["unit"] and price["source"].startswith("https://aws.amazon.com/"), name
@@ -275,6 +310,4 @@ def test_prices_file_is_dated_and_prices_every_component_the_model_uses() -> Non
     carrier = {name for name, p in prices.items() if p.get("carrier_fee")}
     assert carrier == {"sms_finland_message_part"}
     assert all(prices[name]["component"] not in cm.INFRASTRUCTURE for name in carrier)
-    loaded = cm.Prices.load()
-    assert loaded.taken == data["taken"]
-    assert cm.cost_per_1000(cm.Counts(), loaded) == dict.fromkeys(cm.COMPONENTS, 0.0)
+    assert cm.cost_per_1000(cm.Counts(), data) == dict.fromkeys(cm.COMPONENTS, 0.0)
