@@ -12,7 +12,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ QUERY_RUNS = 3  # each named query is timed this many times: the median is the f
 START_DAY = "2026-08-31"  # a Monday
 MINUTES_PER_MONTH = 30 * 24 * 60
 EXPORT_MEMORY_GB = 0.5  # LakeExportFunction's memory (template Globals: 512 MB)
+EXPORT_MS = 300  # a minute's batch: map the records, a few PutObjects (assumed; see docs)
 
 
 def generate(root: Path, answers: int) -> dict[str, int]:
@@ -91,20 +92,17 @@ def generate(root: Path, answers: int) -> dict[str, int]:
     }
     rows = {}
     for table, select in statements.items():
-        target = root / table
-        con.execute(
-            f"COPY ({select}) TO '{target}' (FORMAT JSON, COMPRESSION GZIP, "
+        # COPY answers with the number of rows it wrote
+        [(rows[table],)] = con.execute(
+            f"COPY ({select}) TO '{root / table}' (FORMAT JSON, COMPRESSION GZIP, "
             "PARTITION_BY (dt), FILENAME_PATTERN 'part_{i}')"
-        )
-        rows[table] = int(con.execute(f"SELECT count(*) FROM ({select})").fetchone()[0])  # type: ignore[index]
+        ).fetchall()
     (root / "churn").mkdir()
-    con.execute(
+    [(rows["churn"],)] = con.execute(
         f"""COPY (SELECT DISTINCT customer, CAST(DATE '{START_DAY}' + {DAYS} AS VARCHAR)
             AS churned_on FROM answers WHERE hash(customer) % 20 = 0)
             TO '{root / "churn" / "part_0.json.gz"}' (FORMAT JSON, COMPRESSION GZIP)"""
-    )
-    with gzip.open(root / "churn" / "part_0.json.gz") as churned:
-        rows["churn"] = sum(1 for _ in churned)
+    ).fetchall()
     con.close()
     return rows
 
@@ -122,7 +120,7 @@ def time_queries(root: Path, period: tuple[str, str]) -> dict[str, dict[str, flo
         began = time.perf_counter()
         con = lake_sql.connect(root, tables, materialize=mode == "memory")
         con.execute("SET threads = 2")
-        load = time.perf_counter() - began
+        load = round(time.perf_counter() - began, 3)
         for name, query in found.queries.items():
             walls, cpus = [], []
             for _ in range(QUERY_RUNS):
@@ -134,50 +132,37 @@ def time_queries(root: Path, period: tuple[str, str]) -> dict[str, dict[str, flo
             timings[name][f"{mode}_first"] = round(walls[0], 3)
             timings[name][f"{mode}_cpu"] = round(statistics.median(cpus), 3)
             timings[name][f"{mode}_rows"] = len(result.rows)
-        if mode == "memory":
-            for name in timings:
-                timings[name]["load"] = round(load, 3)
+            if mode == "memory":
+                timings[name]["load"] = load
         con.close()
     return timings
 
 
-def duckdb_figures(sizes: Sequence[int]) -> list[dict[str, Any]]:
-    from datetime import date, timedelta
-
+def duckdb_figures(size: int) -> dict[str, Any]:
     last = (date.fromisoformat(START_DAY) + timedelta(days=DAYS - 1)).isoformat()
-    figures = []
-    for size in sizes:
-        with tempfile.TemporaryDirectory(prefix="lake-bench-") as scratch:
-            root = Path(scratch)
-            began = time.perf_counter()
-            rows = generate(root, size)
-            generated = time.perf_counter() - began
-            stored = sum(p.stat().st_size for p in root.rglob("*.json.gz"))
-            print(
-                f"  {size:,} answers: {rows} rows, {stored / 1e6:.1f} MB gzip JSON lines, "
-                f"generated in {generated:.1f} s",
-                flush=True,
-            )
-            queries = time_queries(root, (START_DAY, last))
-        figures.append(
-            {
-                "answers": size,
-                "rows": rows,
-                "bytes": stored,
-                "generate_seconds": round(generated, 1),
-                "queries": queries,
-            }
+    with tempfile.TemporaryDirectory(prefix="lake-bench-") as scratch:
+        began = time.perf_counter()
+        figures: dict[str, Any] = {"answers": size, "rows": generate(Path(scratch), size)}
+        generated = time.perf_counter() - began
+        figures["bytes"] = sum(p.stat().st_size for p in Path(scratch).rglob("*.json.gz"))
+        print(
+            f"  {size:,} answers: {figures['rows']} rows, {figures['bytes'] / 1e6:.1f} MB gzip "
+            f"JSON lines, generated in {generated:.1f} s",
+            flush=True,
         )
+        figures["generate_seconds"] = round(generated, 1)
+        figures["queries"] = time_queries(Path(scratch), (START_DAY, last))
     return figures
 
 
 def local_figures(lag_answers: int) -> dict[str, Any]:
     """Export lag per answer, and the demo flow's lake: objects, rows and bytes per answer."""
+    from survey_core.dal.lake import LakeBucket
+
     from infra.local.lake_flow import PURCHASE, LakeFlow, Plan, demo_plans
     from infra.local.process import running_stack
     from infra.local.scenario import wait_for
 
-    figures: dict[str, Any] = {}
     with running_stack(
         time_scale=7200.0, start_time="2026-11-16T09:00:00+02:00", log_name="bench-lake.log"
     ) as info:
@@ -185,69 +170,54 @@ def local_figures(lag_answers: int) -> dict[str, Any]:
         flow = LakeFlow(info, demo_plans("bench"))
         flow.run()
         s3 = flow.stack.client("s3")
-        bucket = info["outputs"]["LakeBucketName"]
-        listed = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
-        answered = sum(p.answers for p in flow.plans)
-        rows = 0
+        lake = LakeBucket(s3, info["outputs"]["LakeBucketName"])
+
+        def read(key: str) -> bytes:
+            return bytes(s3.get_object(Bucket=lake.bucket, Key=key)["Body"].read())
+
+        stored = {key: read(key) for key in lake.keys("")}
         per_table: dict[str, list[bytes]] = {}
-        for entry in listed:
-            body = s3.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read()
-            found = gzip.decompress(body).splitlines(keepends=True)
-            rows += len(found)
-            per_table.setdefault(str(entry["Key"]).split("/", 1)[0], []).extend(found)
+        for key, body in stored.items():
+            lines = gzip.decompress(body).splitlines(keepends=True)
+            per_table.setdefault(key.split("/", 1)[0], []).extend(lines)
         # Locally each batch holds a record or two; in AWS a minute's batch fills an object
         # with many rows. The same rows in one object per table: the bytes batched.
-        batched = sum(len(gzip.compress(b"".join(lines), 6)) for lines in per_table.values())
         batches = flow.stack.control("lake/batches")
-        records = sum(len(b["Records"]) for b in batches)
-        figures["demo"] = {
+        demo = {
             "surveys": len(flow.plans),
-            "answers": answered,
-            "objects": len(listed),
-            "bytes": sum(int(e["Size"]) for e in listed),
-            "bytes_batched": batched,
-            "rows": rows,
-            "stream_records": records,
+            "answers": sum(p.answers for p in flow.plans),
+            "objects": len(stored),
+            "bytes": sum(len(body) for body in stored.values()),
+            "bytes_batched": sum(len(gzip.compress(b"".join(r), 6)) for r in per_table.values()),
+            "rows": sum(len(r) for r in per_table.values()),
+            "stream_records": sum(len(b["Records"]) for b in batches),
             "batches": len(batches),
         }
         # Export lag: one answer at a time, from its POST to its row in an object
+        segment = {"businessArea": "webshop", "touchpoint": "checkout"}
         plans = [
-            Plan(
-                customer=f"lag-{n:02d}",
-                survey=PURCHASE,
-                how="page",
-                scores={"nps": 9},
-                segment={"businessArea": "webshop", "touchpoint": "checkout"},
-            )
+            Plan(f"lag-{n:02d}", PURCHASE, "page", {"nps": 9}, segment=segment)
             for n in range(lag_answers)
         ]
         lag_flow = LakeFlow(info, plans)
         lag_flow.put_events()
         lag_flow.wait_for_invitations()
-        seen = {str(e["Key"]) for e in listed}
+        seen = set(stored)
         lags = []
         for plan in plans:
             lag_flow.answer(plan)
-            invitation_id = lag_flow.invitation_id(plan)
+            invitation_id = lag_flow.invitation_id(plan).encode()
             answered_at = plan.answered_at or time.time()
 
-            def arrived(invitation_id: str = invitation_id) -> float | None:
-                for page in s3.get_paginator("list_objects_v2").paginate(
-                    Bucket=bucket, Prefix="responses/"
-                ):
-                    for entry in page.get("Contents", []):
-                        key = str(entry["Key"])
-                        if key in seen:
-                            continue
-                        seen.add(key)
-                        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-                        if invitation_id.encode() in gzip.decompress(body):
-                            return time.time()
+            def arrived(invitation_id: bytes = invitation_id) -> float | None:
+                for key in [k for k in lake.keys("responses/") if k not in seen]:
+                    seen.add(key)
+                    if invitation_id in gzip.decompress(read(key)):
+                        return time.time()
                 return None
 
             lags.append(wait_for("the answer's lake object", arrived, 60) - answered_at)
-        figures["lag_seconds"] = [round(x, 3) for x in lags]
-    return figures
+    return {"demo": demo, "lag_seconds": [round(x, 3) for x in lags]}
 
 
 def cost_model(demo: dict[str, Any], answers: int = 1_000_000) -> dict[str, Any]:
@@ -263,14 +233,11 @@ def cost_model(demo: dict[str, Any], answers: int = 1_000_000) -> dict[str, Any]
     bytes_per_answer = demo["bytes_batched"] / demo["answers"]
     records_per_minute = demo["stream_records"] / demo["answers"] * answers / MINUTES_PER_MONTH
     invocations = 3 * MINUTES_PER_MONTH
-    export_seconds = EXPORT_MS / 1000
+    gb_seconds = invocations * EXPORT_MS / 1000 * EXPORT_MEMORY_GB
     lake_gb = bytes_per_answer * answers / 1e9
     monthly = {
         "lambda_requests": invocations * price("lambda_requests"),
-        "lambda_duration": invocations
-        * export_seconds
-        * EXPORT_MEMORY_GB
-        * price("lambda_arm64_gb_second"),
+        "lambda_duration": gb_seconds * price("lambda_arm64_gb_second"),
         "s3_puts": 5 * MINUTES_PER_MONTH * price("s3_put_request"),
         "secrets_manager": price("secrets_manager_secret_month"),
     }
@@ -295,52 +262,34 @@ def cost_model(demo: dict[str, Any], answers: int = 1_000_000) -> dict[str, Any]
     }
 
 
-EXPORT_MS = 300  # a minute's batch: map the records, a few PutObjects (assumed; see docs)
-
-
 def summary(result: dict[str, Any]) -> list[Row]:
     rows = []
     lags = result.get("lag_seconds") or []
     if lags:
-        rows.append(
-            Row(
-                "analytics",
-                "lake export lag, answer to object (local stack)",
-                f"median {statistics.median(lags):.2f} s, max {max(lags):.2f} s "
-                f"({len(lags)} answers)",
-                number=statistics.median(lags),
-                unit="s",
-            )
-        )
-    for figure in result.get("duckdb", []):
-        for name, timing in figure["queries"].items():
+        lag = statistics.median(lags)
+        value = f"median {lag:.2f} s, max {max(lags):.2f} s ({len(lags)} answers)"
+        figure = "lake export lag, answer to object (local stack)"
+        rows.append(Row("analytics", figure, value, number=lag, unit="s"))
+    for found in result.get("duckdb", []):
+        for name, timing in found["queries"].items():
             seconds = timing["memory"]  # as tools.lake query runs it: the tables loaded once
-            rows.append(
-                Row(
-                    "analytics",
-                    f"DuckDB {name} at {figure['answers']:,} answers",
-                    f"{seconds:.2f} s in memory, median of {QUERY_RUNS} (first "
-                    f"{timing.get('memory_first', seconds):.2f} s; CPU "
-                    f"{timing.get('memory_cpu', 0):.2f} s; load {timing['load']:.1f} s once), "
-                    f"{timing['files']:.2f} s from files",
-                    f"<= {TARGET_QUERY_SECONDS:g} s",
-                    OK if seconds <= TARGET_QUERY_SECONDS else OVER,
-                    seconds,
-                    "s",
-                )
+            value = (
+                f"{seconds:.2f} s in memory, median of {QUERY_RUNS} (first "
+                f"{timing.get('memory_first', seconds):.2f} s; CPU "
+                f"{timing.get('memory_cpu', 0):.2f} s; load {timing['load']:.1f} s once), "
+                f"{timing['files']:.2f} s from files"
             )
-    cost = result.get("cost")
-    if cost:
-        rows.append(
-            Row(
-                "analytics",
-                "lake export cost per 1,000,000 answers (modelled)",
-                f"USD {cost['usd_total']:.2f} (export {cost['usd_export']:.2f} + 730 days "
-                f"storage {cost['usd_storage_730_days']:.2f})",
-                number=cost["usd_total"],
-                unit="USD",
-            )
+            figure = f"DuckDB {name} at {found['answers']:,} answers"
+            target = f"<= {TARGET_QUERY_SECONDS:g} s"
+            verdict = OK if seconds <= TARGET_QUERY_SECONDS else OVER
+            rows.append(Row("analytics", figure, value, target, verdict, seconds, "s"))
+    if cost := result.get("cost"):
+        value = (
+            f"USD {cost['usd_total']:.2f} (export {cost['usd_export']:.2f} + 730 days "
+            f"storage {cost['usd_storage_730_days']:.2f})"
         )
+        figure = "lake export cost per 1,000,000 answers (modelled)"
+        rows.append(Row("analytics", figure, value, number=cost["usd_total"], unit="USD"))
     return rows
 
 
@@ -352,14 +301,11 @@ def run(
     if not skip_stack:
         print("local stack: the demo flow, then export lag ...", flush=True)
         result.update(local_figures(lag_answers))
-        result["cost"] = cost_model(result["demo"])
-        rows = [
-            *result["cost"]["usd"].items(),
-            ("storage, 730 days", result["cost"]["usd_storage_730_days"]),
-        ]
+        cost = result["cost"] = cost_model(result["demo"])
+        rows = [*cost["usd"].items(), ("storage, 730 days", cost["usd_storage_730_days"])]
         print_table("export cost per 1,000,000 answers in a month", ("USD", ""), rows, "lr")
     print("DuckDB over generated answers ...", flush=True)
-    result["duckdb"] = duckdb_figures(sizes)
+    result["duckdb"] = [duckdb_figures(size) for size in sizes]
     return result
 
 

@@ -13,7 +13,6 @@ import random
 import statistics
 import sys
 import time
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -37,51 +36,54 @@ RESULTS_PAGES = {
     "comments": "/results/comments?period=range&first={first}&last={last}&search=no+such",
     "follow-up": "/results/follow-up",
 }
-Call = tuple[str, dict[str, Any], dict[str, Any]]
+DETRACTOR = 6  # post-purchase's escalation threshold: a callback task per such answer
+TASK_SLA = timedelta(hours=48)
+# The open backlog: OPEN_BACKLOG tasks spread evenly over the week before the report's moment
+# are still open (by_open_due), the rest were followed up. The same backlog at every size:
+# what a page reads for open and overdue tasks grows with the team's backlog, not with the
+# responses stored (at 1,000 responses the week holds about 105 tasks).
+OPEN_BACKLOG = 100
+OPEN_WEEK = timedelta(days=7)
+REPORT_MOMENT = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
+Call = tuple[str, dict[str, Any], int]  # operation, parameters, items read
+
+
+def _items(response: dict[str, Any]) -> int:
+    if "ScannedCount" in response:
+        return int(response["ScannedCount"])
+    if "Responses" in response:
+        return sum(len(v) for v in response["Responses"].values())
+    return int("Item" in response)
 
 
 @contextmanager
 def dynamodb_calls() -> Iterator[list[Call]]:
-    """Every DynamoDB request of this process: (operation, parameters, response)."""
-    import botocore.client
+    """Every DynamoDB request of this process."""
+    from botocore.client import BaseClient
 
     calls: list[Call] = []
-    original = botocore.client.BaseClient._make_api_call
+    original = BaseClient._make_api_call
 
     def recording(self: Any, operation: str, params: dict[str, Any]) -> Any:
         response = original(self, operation, params)
         if self.meta.service_model.service_name == "dynamodb":
-            calls.append((operation, dict(params), response))
+            calls.append((operation, dict(params), _items(response)))
         return response
 
-    botocore.client.BaseClient._make_api_call = recording
-    try:
+    with mock.patch.object(BaseClient, "_make_api_call", recording):
         yield calls
-    finally:
-        botocore.client.BaseClient._make_api_call = original
-
-
-def items_read(calls: list[Call]) -> Counter[str]:
-    counted: Counter[str] = Counter()
-    for operation, _, response in calls:
-        if "ScannedCount" in response:
-            counted[operation] += int(response["ScannedCount"])
-        elif "Item" in response:
-            counted[operation] += 1
-        elif "Responses" in response:
-            counted[operation] += sum(len(v) for v in response["Responses"].values())
-    return counted
 
 
 def _store(responses: int, seed: int) -> None:
-    """Generate and store `responses` answers of post-purchase over the trend's six weeks."""
-    from survey_core.dal.models import AggregateCounter, Response
+    """Store `responses` answers of post-purchase over the trend's six weeks, their counters,
+    and a callback task per detractor: the open backlog still open, the rest followed up."""
+    from survey_core.dal.models import AggregateCounter, Escalation, Response
     from survey_core.domain.counters import counter_bucket, segment_of
 
     rng = random.Random(seed)  # noqa: S311 - sample data
     first = datetime(2026, 10, 12, 9, tzinfo=UTC)
-    counters: dict[tuple[str, str], tuple[dict[str, str], Counter[str]]] = {}
-    tasks: list[tuple[str, int, datetime, dict[str, str]]] = []
+    counters: dict[str, AggregateCounter] = {}
+    tasks: list[tuple[datetime, str, int, dict[str, str]]] = []
     with Response.batch_write() as batch:
         for number in range(responses):
             at = first + timedelta(minutes=rng.randrange(42 * 24 * 60))
@@ -106,47 +108,24 @@ def _store(responses: int, seed: int) -> None:
                 item.comment_day = f"post-purchase#{day}"
             batch.save(item)
             if score <= DETRACTOR:
-                tasks.append((f"bench-{seed}-{number}", score, at, segment))
+                tasks.append((at, f"bench-{seed}-{number}", score, segment))
             # one counter per day and combination of segment values (domain/counters.Counts)
-            _, counts = counters.setdefault(
-                (day, counter_bucket(day, segment)), (segment_of(segment), Counter())
-            )
-            counts[f"s{score}"] += 1
-            counts["n"] += 1
-    _store_tasks(tasks)
+            bucket = counter_bucket(day, segment)
+            if bucket not in counters:
+                counters[bucket] = AggregateCounter(
+                    "post-purchase#nps", bucket, segment=segment_of(segment)
+                )
+            counter = counters[bucket]
+            setattr(counter, f"s{score}", (getattr(counter, f"s{score}") or 0) + 1)
+            counter.n += 1
     with AggregateCounter.batch_write() as batch:
-        for (_, bucket), (segment, counts) in counters.items():
-            counter = AggregateCounter("post-purchase#nps", bucket, segment=segment)
-            for name, value in counts.items():
-                setattr(counter, name, value)
+        for counter in counters.values():
             batch.save(counter)
-
-
-DETRACTOR = 6  # post-purchase's escalation threshold: a callback task per such answer
-TASK_SLA = timedelta(hours=48)
-# The open backlog: OPEN_BACKLOG tasks spread evenly over the week before the report's moment
-# are still open (by_open_due), the rest were followed up. The same backlog at every size:
-# what a page reads for open and overdue tasks grows with the team's backlog, not with the
-# responses stored (at 1,000 responses the week holds about 105 tasks).
-OPEN_BACKLOG = 100
-OPEN_WEEK = timedelta(days=7)
-REPORT_MOMENT = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
-
-
-def _open_backlog(tasks: list[tuple[str, int, datetime, dict[str, str]]]) -> set[str]:
-    recent = sorted(
-        (at, key) for key, _, at, _ in tasks if REPORT_MOMENT - OPEN_WEEK <= at <= REPORT_MOMENT
-    )
+    recent = sorted(t[:2] for t in tasks if REPORT_MOMENT - OPEN_WEEK <= t[0] <= REPORT_MOMENT)
     step = max(1.0, len(recent) / OPEN_BACKLOG)
-    return {recent[int(i * step)][1] for i in range(min(OPEN_BACKLOG, len(recent)))}
-
-
-def _store_tasks(tasks: list[tuple[str, int, datetime, dict[str, str]]]) -> None:
-    from survey_core.dal.models import Escalation
-
-    still_open = _open_backlog(tasks)
+    still_open = {recent[int(i * step)][1] for i in range(min(OPEN_BACKLOG, len(recent)))}
     with Escalation.batch_write() as batch:
-        for invitation_id, score, at, segment in tasks:
+        for at, invitation_id, score, segment in tasks:
             task = Escalation(
                 invitation_id,
                 survey_id="post-purchase",
@@ -168,12 +147,10 @@ def _store_tasks(tasks: list[tuple[str, int, datetime, dict[str, str]]]) -> None
             batch.save(task)
 
 
-def _drop_records(backend: Any, function_arn: str, items: list[Any], source: str) -> str:
-    return "dropped"  # moto then clears the shard's records, as after a delivery
-
-
-def _measure(responses: int) -> tuple[Counter[str], float, dict[str, dict[str, Any]]]:
-    """The report's items by operation and seconds, and the results pages, at one size."""
+@contextmanager
+def _deployed_template() -> Iterator[Any]:
+    """template.yaml as a stack in moto (mock_aws, for as long as the context lasts): its
+    LocalTemplate."""
     import boto3
     from moto import mock_aws
     from moto.awslambda.models import LambdaBackend
@@ -184,37 +161,48 @@ def _measure(responses: int) -> tuple[Counter[str], float, dict[str, dict[str, A
     parameters = {**DEFAULT_PARAMETERS, "SurveyLinkBaseUrl": "https://surveys.example.com"}
     # The tables' stream consumers are not measured here, and moto would try to run them in
     # Docker for every record written (a logged error each, most of this bench's time).
-    with mock_aws(), mock.patch.object(LambdaBackend, "send_dynamodb_items", _drop_records):
+    # "dropped": moto then clears the shard's records, as after a delivery.
+    dropped = mock.patch.object(LambdaBackend, "send_dynamodb_items", return_value="dropped")
+    with mock_aws(), dropped:
         template = build_local_template(parameters, REGION)
         cloudformation, s3, sesv2 = (
             boto3.client(s, region_name=REGION) for s in ("cloudformation", "s3", "sesv2")
         )
         create_stack(cloudformation, s3, sesv2, template, parameters, "feedback")
+        yield template
+
+
+def _measure(responses: int) -> tuple[int, float, dict[str, dict[str, Any]]]:
+    """The report's items and seconds, and the results pages, at one size."""
+    from moto.awslambda.models import lambda_backends
+
+    from infra.local.template import ACCOUNT_ID
+
+    with _deployed_template() as template:
         from survey_core.catalogue import load_catalogue
         from survey_core.config import Tables
         from survey_core.dal.repositories import dynamodb_repositories
         from survey_core.logic.report import report_for
         from survey_core.report.config import due_reports, load_groups
 
-        names = boto3.client("dynamodb", region_name=REGION).list_tables()["TableNames"]
-        tables = {
-            kind: next(t for t in names if t.startswith(f"feedback-{kind.title()}Table"))
-            for kind in ("customers", "invitations", "responses", "aggregates", "escalations",
-                         "suppressions")
-        }  # fmt: skip
+        results = template.functions["ResultsFunction"]
+        backend = lambda_backends[ACCOUNT_ID][REGION]
+        [function] = [f for f in backend.list_functions() if f.code["S3Key"] == results.s3_key]
+        environment = {k: str(v) for k, v in function.environment_vars.items()}
+        tables = {kind: environment[f"{kind.upper()}_TABLE"] for kind in Tables.__struct_fields__}
         repos = dynamodb_repositories(Tables(**tables), REGION)  # binds the models too
         _store(responses, seed=responses)
         leadership = next(g for g in load_groups() if g.name == "Leadership")
         [due] = [d for d in due_reports((leadership,), REPORT_MOMENT) if d.group is leadership]
-        catalogue = load_catalogue()
         with dynamodb_calls() as calls:
             began = time.perf_counter()
-            data = report_for(due, catalogue, repos)
+            data = report_for(due, load_catalogue(), repos)
             seconds = time.perf_counter() - began
         [block] = [b for b in data.blocks if b.metric == "nps"]
         if block.headline.n == 0:
             raise RuntimeError(f"the report at {responses} responses shows no answers")
-        return items_read(calls), seconds, _results_pages(template, due.period)
+        pages = _results_pages(results, environment, due.period)
+        return sum(items for *_, items in calls), seconds, pages
 
 
 def _reads_alone(calls: list[Call]) -> float:
@@ -230,37 +218,25 @@ def _reads_alone(calls: list[Call]) -> float:
     return time.perf_counter() - began
 
 
-def _results_app(template: Any) -> Any:
-    """The results function's app as the stack runs it (its environment from the template),
-    signed in as a cx-admin."""
-    from moto.awslambda.models import lambda_backends
+def _results_pages(
+    source: Any, environment: dict[str, str], period: Any
+) -> dict[str, dict[str, Any]]:
+    """Each page through the results function's app as the stack runs it, signed in as a
+    cx-admin (Chalice's test client: the routes and code behind API Gateway), its reads
+    counted and replayed alone."""
+    from chalice.test import Client
 
     from infra.local.functions import load_module
-    from infra.local.template import ACCOUNT_ID
 
-    by_key = {f.s3_key: f.logical_id for f in template.functions.values()}
-    environments = {
-        by_key[f.code["S3Key"]]: {k: str(v) for k, v in f.environment_vars.items()}
-        for f in lambda_backends[ACCOUNT_ID][REGION].list_functions()
-    }
-    results = load_module(template.functions["ResultsFunction"], environments["ResultsFunction"])
+    results = load_module(source, environment)
     access = sys.modules["survey_core.access"]  # the copy the function loaded with
     admin = results.Principal(
         "bench-admin", None, access.Role.CX_ADMIN, access.ALL, "bench", datetime.now(UTC)
     )
     results._principal = lambda: admin  # type: ignore[attr-defined]
-    return results
-
-
-def _results_pages(template: Any, period: Any) -> dict[str, dict[str, Any]]:
-    """Each page through the results app (Chalice's test client: the routes and code behind
-    API Gateway), its reads counted and replayed alone."""
-    from chalice.test import Client
-
-    app = _results_app(template)
     found: dict[str, dict[str, Any]] = {}
     days = {"first": period.first_day.isoformat(), "last": period.last_day.isoformat()}
-    with Client(app.app) as client:
+    with Client(results.app) as client:
         for path in RESULTS_PAGES.values():  # warm: fonts, templates, each route's first call
             client.http.get(path.format(**days))
         for name, path in RESULTS_PAGES.items():
@@ -274,7 +250,7 @@ def _results_pages(template: Any, period: Any) -> dict[str, dict[str, Any]]:
                     raise RuntimeError(f"{name}: HTTP {page.status_code}")
                 floors.append(_reads_alone(calls))
             found[name] = {
-                "items_read": items_read(calls).total(),
+                "items_read": sum(items for *_, items in calls),
                 "server_ms": round(statistics.median(times) * 1000, 1),
                 "reads_alone_ms": round(statistics.median(floors) * 1000, 1),
                 "page_bytes": len(page.body),
@@ -282,55 +258,42 @@ def _results_pages(template: Any, period: Any) -> dict[str, dict[str, Any]]:
     return found
 
 
-def _page_caps() -> dict[str, int]:
-    """Pages whose reads stop at a fixed number of items (comments, open tasks), with it."""
+def run(sizes: tuple[int, ...] = (1000, 10_000, 100_000)) -> dict[str, Any]:
     from survey_core.catalogue import load_catalogue
     from survey_core.logic.results import COMMENTS_READ, QUEUE_READ_PER_SURVEY
 
-    surveys = len(load_catalogue().surveys)
-    return {"comments": COMMENTS_READ, "follow-up": QUEUE_READ_PER_SURVEY * surveys}
+    from infra.local.stack import LOCAL_CREDENTIALS
 
-
-def run(sizes: tuple[int, ...] = (1000, 10_000, 100_000)) -> dict[str, Any]:
-    os.environ.update(
-        {
-            "AWS_ACCESS_KEY_ID": "bench",
-            "AWS_SECRET_ACCESS_KEY": "bench",
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_REGION": REGION,
-        }
-    )
+    os.environ.update(LOCAL_CREDENTIALS, AWS_DEFAULT_REGION=REGION, AWS_REGION=REGION)
     os.environ.pop("AWS_ENDPOINT_URL", None)
-    measured = {size: _measure(size) for size in sizes}
-    first = measured[sizes[0]][0].total()
-    report = [
-        {
-            "responses": size,
-            "items_read": counted.total(),
-            "by_operation": dict(sorted(counted.items())),
-            "report_ms": round(seconds * 1000, 1),
-            "ratio_to_first": round(counted.total() / first, 3),
-            "verdict": INFO if size == sizes[0] else verdict(counted.total() / first, TARGET_RATIO),
-        }
-        for size, (counted, seconds, _) in measured.items()
-    ]
-    pages = {
-        name: [{"responses": n, **measured[n][2][name]} for n in sizes] for name in RESULTS_PAGES
-    }
-    for by_size in pages.values():
-        for page in by_size:
-            page["ratio_to_first"] = round(page["items_read"] / max(1, by_size[0]["items_read"]), 3)
-    rows = [(p["responses"], name, p["items_read"], p["server_ms"], p["reads_alone_ms"],
-             p["page_bytes"]) for name, by_size in pages.items() for p in by_size]  # fmt: skip
+    report: list[dict[str, Any]] = []
+    pages: dict[str, list[dict[str, Any]]] = {name: [] for name in RESULTS_PAGES}
+    rows = []
+    for size in sizes:
+        items, seconds, found = _measure(size)
+        report.append(
+            {"responses": size, "items_read": items, "report_ms": round(seconds * 1e3, 1)}
+        )
+        for name, page in found.items():
+            pages[name].append({"responses": size, **page})
+            rows.append((size, name, *page.values()))
+    for measured in (report, *pages.values()):
+        for m in measured:
+            m["ratio_to_first"] = round(m["items_read"] / max(1, measured[0]["items_read"]), 3)
+    for m in report:
+        ratio = m["items_read"] / report[0]["items_read"]
+        m["verdict"] = INFO if m is report[0] else verdict(ratio, TARGET_RATIO)
     headers = ("responses", "page", "items read", "server ms", "its reads alone ms", "bytes")
     print_table("the results view's pages (cx-admin, the report's week)", headers, rows, "rlrrrr")
     # Times are moto's in this process, whose Query looks at every item of a table.
+    surveys = len(load_catalogue().surveys)
     return {
         "report": "Leadership: everything, weekly, 6-week trend",
         "pages": pages,
         "page_target_ratio": TARGET_RATIO,
         "page_floor_ratio": PAGE_FLOOR_RATIO,
-        "page_caps": _page_caps(),
+        # Pages whose reads stop at a fixed number of items (comments, open tasks), with it.
+        "page_caps": {"comments": COMMENTS_READ, "follow-up": QUEUE_READ_PER_SURVEY * surveys},
         "page_weight_limit": PAGE_WEIGHT_LIMIT,
         "target_ratio": TARGET_RATIO,
         "sizes": report,
@@ -339,56 +302,46 @@ def run(sizes: tuple[int, ...] = (1000, 10_000, 100_000)) -> dict[str, Any]:
 
 def _page_row(name: str, measured: list[dict[str, Any]], result: dict[str, Any]) -> Row:
     first, last = measured[0], measured[-1]
-    ratio = last["ratio_to_first"]
     heaviest = max(m["page_bytes"] for m in measured)
     share = max(m["server_ms"] / max(m["reads_alone_ms"], 0.1) for m in measured)
     cap = result.get("page_caps", {}).get(name)
     if cap is not None:
         items_ok, items_target = last["items_read"] <= cap, f"<= {cap:,} items (its cap)"
     else:
-        items_ok = ratio <= result["page_target_ratio"]
+        items_ok = last["ratio_to_first"] <= result["page_target_ratio"]
         items_target = f"<= {result['page_target_ratio']}x items"
     floor_ratio = result.get("page_floor_ratio", PAGE_FLOOR_RATIO)
     within = items_ok and heaviest <= result["page_weight_limit"] and share <= floor_ratio
-    return Row(
-        "report_reads",
+    figure = (
         f"results {name}: items read at {first['responses']:,} / {last['responses']:,} "
-        "responses, server time / its reads alone, page weight",
-        f"{first['items_read']:,} / {last['items_read']:,} items ({ratio:.2f}x); "
-        f"{first['server_ms']:.0f} / {last['server_ms']:.0f} ms, at most {share:.2f}x its reads; "
-        f"at most {heaviest / 1024:.0f} KB",
-        f"{items_target}; <= {floor_ratio}x reads; <= 150 KB",
-        OK if within else OVER,
-        last["items_read"],
-        "items",
+        "responses, server time / its reads alone, page weight"
+    )
+    value = (
+        f"{first['items_read']:,} / {last['items_read']:,} items "
+        f"({last['ratio_to_first']:.2f}x); {first['server_ms']:.0f} / {last['server_ms']:.0f} "
+        f"ms, at most {share:.2f}x its reads; at most {heaviest / 1024:.0f} KB"
+    )
+    target = f"{items_target}; <= {floor_ratio}x reads; <= 150 KB"
+    return Row(
+        "report_reads", figure, value, target, OK if within else OVER, last["items_read"], "items"
     )
 
 
 def summary(result: dict[str, Any]) -> list[Row]:
-    sizes = result["sizes"]
-    first = sizes[0]
+    first = result["sizes"][0]
     rows = []
-    for size in sizes:
+    for size in result["sizes"]:
         value = f"{size['items_read']:,} items, {size['report_ms']:.0f} ms"
         target = "-"
         if size is not first:
             value += f" ({size['ratio_to_first']:.2f}x the items at {first['responses']:,})"
             target = f"<= {result['target_ratio']}x the items at {first['responses']:,}"
+        figure = f"report items read at {size['responses']:,} responses"
         rows.append(
-            Row(
-                "report_reads",
-                f"report items read at {size['responses']:,} responses",
-                value,
-                target,
-                size["verdict"],
-                size["items_read"],
-                "items",
-            )
+            Row("report_reads", figure, value, target, size["verdict"], size["items_read"], "items")
         )
-    rows += [
-        _page_row(name, measured, result) for name, measured in result.get("pages", {}).items()
-    ]
-    return rows
+    pages = result.get("pages", {}).items()
+    return rows + [_page_row(name, measured, result) for name, measured in pages]
 
 
 if __name__ == "__main__":
