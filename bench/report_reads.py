@@ -19,10 +19,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from unittest import mock
 
+from bench import sam
 from bench.summary import INFO, OK, OVER, Row, cli, print_table, verdict
 
 TARGET_RATIO = 1.2  # the combinations not yet seen at 1,000 responses (docstring)
-REGION = "eu-north-1"
+REGION = sam.REGION
 AREAS = ("webshop", "store", "app", "b2b")
 TOUCHPOINTS = ("checkout", "delivery", "returns")
 PAGE_FLOOR_RATIO = 1.5
@@ -147,38 +148,9 @@ def _store(responses: int, seed: int) -> None:
             batch.save(task)
 
 
-@contextmanager
-def _deployed_template() -> Iterator[Any]:
-    """template.yaml as a stack in moto (mock_aws, for as long as the context lasts): its
-    LocalTemplate."""
-    import boto3
-    from moto import mock_aws
-    from moto.awslambda.models import LambdaBackend
-
-    from infra.local.stack import DEFAULT_PARAMETERS
-    from infra.local.template import build_local_template, create_stack
-
-    parameters = {**DEFAULT_PARAMETERS, "SurveyLinkBaseUrl": "https://surveys.example.com"}
-    # The tables' stream consumers are not measured here, and moto would try to run them in
-    # Docker for every record written (a logged error each, most of this bench's time).
-    # "dropped": moto then clears the shard's records, as after a delivery.
-    dropped = mock.patch.object(LambdaBackend, "send_dynamodb_items", return_value="dropped")
-    with mock_aws(), dropped:
-        template = build_local_template(parameters, REGION)
-        cloudformation, s3, sesv2 = (
-            boto3.client(s, region_name=REGION) for s in ("cloudformation", "s3", "sesv2")
-        )
-        create_stack(cloudformation, s3, sesv2, template, parameters, "feedback")
-        yield template
-
-
 def _measure(responses: int) -> tuple[int, float, dict[str, dict[str, Any]]]:
     """The report's items and seconds, and the results pages, at one size."""
-    from moto.awslambda.models import lambda_backends
-
-    from infra.local.template import ACCOUNT_ID
-
-    with _deployed_template() as template:
+    with sam.deployed() as template:
         from survey_core.catalogue import load_catalogue
         from survey_core.config import Tables
         from survey_core.dal.repositories import dynamodb_repositories
@@ -186,9 +158,11 @@ def _measure(responses: int) -> tuple[int, float, dict[str, dict[str, Any]]]:
         from survey_core.report.config import due_reports, load_groups
 
         results = template.functions["ResultsFunction"]
-        backend = lambda_backends[ACCOUNT_ID][REGION]
-        [function] = [f for f in backend.list_functions() if f.code["S3Key"] == results.s3_key]
-        environment = {k: str(v) for k, v in function.environment_vars.items()}
+        [environment] = [
+            f.environment
+            for f in sam.deployed_functions(template)
+            if f.logical_id == results.logical_id
+        ]
         tables = {kind: environment[f"{kind.upper()}_TABLE"] for kind in Tables.__struct_fields__}
         repos = dynamodb_repositories(Tables(**tables), REGION)  # binds the models too
         _store(responses, seed=responses)
