@@ -188,7 +188,7 @@ def run(answers: int = 200) -> dict[str, Any]:
                 "floor (Query, GetItem x2, TransactWrite, SendTaskSuccess, PutEvents)": floor,
             },
             answers,
-            {POST: stack_requests},  # what the stack served, its functions' requests with them
+            {POST: stack_requests},  # the POST is served, and counted, by the stack
         )
     print("\ncost of one answer POST (first answer, score and comment), local endpoint")
     result = against_floor(measured, floor_path, TARGET_RATIO)
