@@ -14,18 +14,11 @@ import os
 import sys
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench.floor import (
-    MeasuredPath,
-    against_floor,
-    bench_stack,
-    counted_requests,
-    floor_row,
-    interleave,
-)
+from bench.floor import against_floor, attribute_values, bench_stack, floor_row, interleave
 from bench.summary import Row, cli
 
 TARGET_RATIO = 1.5
@@ -36,6 +29,7 @@ SEGMENT = {
     "productId": "sku-1234",
     "storeId": "helsinki-kamppi",
 }
+POST = "answer POST /s/{token} (HTTP, Chalice, handler)"
 COMMENT = "Toimitus oli nopea, kiitos! <b>ok</b>"
 
 
@@ -46,8 +40,7 @@ def _stored_invitation(run_id: str, n: int, now: datetime) -> tuple[str, str]:
     from survey_core.dal.models import Invitation
     from survey_core.tokens import new_link_token
 
-    invitation_id = f"bench-{run_id}-{n}"
-    token = new_link_token()
+    invitation_id, token, at = f"bench-{run_id}-{n}", new_link_token(), iso(now)
     Invitation(
         invitation_id,
         link_token=token,
@@ -60,108 +53,90 @@ def _stored_invitation(run_id: str, n: int, now: datetime) -> tuple[str, str]:
         language="fi",
         segment=SEGMENT,
         channels=["email", "sms", "email"],
-        rung_at=[iso(now), iso(now + timedelta(hours=24)), iso(now + timedelta(hours=96))],
+        rung_at=[at, iso(now + timedelta(hours=24)), iso(now + timedelta(hours=96))],
         status="sent",
-        send_at=iso(now),
+        send_at=at,
         closes_at=iso(now + timedelta(days=7)),
         task_token=f"bench-task-{invitation_id}",  # no execution holds it: InvalidToken
-        created_at=iso(now),
-        updated_at=iso(now),
+        created_at=at,
+        updated_at=at,
     ).save()
     return invitation_id, token
 
 
 def _floor_answer(
-    config: Any, clients: tuple[Any, ...], invitation_id: str, token: str, score: int, day: str
+    config: Any, clients: tuple[Any, ...], stored: tuple[str, str], score: int, day: str
 ) -> None:
-    from botocore.exceptions import ClientError
     from survey_core.domain.counters import counter_bucket, segment_of
 
     dynamodb, sfn, events = clients
+    tables, (invitation_id, token) = config.tables, stored
     [key] = dynamodb.query(
-        TableName=config.tables.invitations,
+        TableName=tables.invitations,
         IndexName="by_link_token",
         KeyConditionExpression="link_token = :t",
-        ExpressionAttributeValues={":t": {"S": token}},
+        ExpressionAttributeValues=attribute_values({":t": token}),
         Limit=1,
     )["Items"]
-    invitation = dynamodb.get_item(
-        TableName=config.tables.invitations, Key=key, ConsistentRead=True
-    )["Item"]
-    dynamodb.get_item(
-        TableName=config.tables.responses,
-        Key={"invitation_id": {"S": invitation_id}},
-        ConsistentRead=True,
-    )
+    invitation = dynamodb.get_item(TableName=tables.invitations, Key=key, ConsistentRead=True)
+    answer_key = attribute_values({"invitation_id": invitation_id})
+    dynamodb.get_item(TableName=tables.responses, Key=answer_key, ConsistentRead=True)
     stamp = datetime.now(UTC).isoformat()
+    response = {"scores": {"nps": score}, "comment": COMMENT, "revision": 1, "answered_at": stamp}
+    answered = {":answered": "answered", ":pending": "pending", ":sent": "sent", ":at": stamp}
+    writes: list[dict[str, Any]] = [
+        {
+            "Put": {
+                "TableName": tables.responses,
+                "Item": {
+                    **answer_key,
+                    **attribute_values(response),
+                    "segment": invitation["Item"]["segment"],
+                },
+                "ConditionExpression": "attribute_not_exists(invitation_id)",
+            }
+        },
+        {
+            "Update": {
+                "TableName": tables.invitations,
+                "Key": answer_key,
+                "UpdateExpression": "SET #s = :answered, answered_at = :at",
+                "ConditionExpression": "#s IN (:pending, :sent, :answered)",
+                "ExpressionAttributeNames": {"#s": "status"},
+                "ExpressionAttributeValues": attribute_values(answered),
+            }
+        },
+    ]
     # The counters a report needs: the score histogram and the response count, one counter
     # per series for the day and the answer's combination of segment values
     # (domain/counters.Counts).
-    segment = {"M": {k: {"S": v} for k, v in segment_of(SEGMENT).items()}}
-    counters = [
-        {
-            "Update": {
-                "TableName": config.tables.aggregates,
-                "Key": {
-                    "series": {"S": f"post-purchase#{series}"},
-                    "bucket": {"S": counter_bucket(day, SEGMENT)},
-                },
-                # segment is a reserved word: a name placeholder, as PynamoDB's own update
-                "UpdateExpression": f"SET #segment = :segment {update}",
-                "ExpressionAttributeNames": {"#segment": "segment"},
-                "ExpressionAttributeValues": {":one": {"N": "1"}, ":segment": segment},
-            }
-        }
-        for series, update in (("nps", f"ADD n :one, s{score} :one"), ("responses", "ADD n :one"))
-    ]
-    dynamodb.transact_write_items(
-        TransactItems=[
-            {
-                "Put": {
-                    "TableName": config.tables.responses,
-                    "Item": {
-                        "invitation_id": {"S": invitation_id},
-                        "scores": {"M": {"nps": {"N": str(score)}}},
-                        "comment": {"S": COMMENT},
-                        "segment": invitation["segment"],
-                        "revision": {"N": "1"},
-                        "answered_at": {"S": stamp},
-                    },
-                    "ConditionExpression": "attribute_not_exists(invitation_id)",
-                }
-            },
+    for series, add in (("nps", f"ADD n :one, s{score} :one"), ("responses", "ADD n :one")):
+        counter = {"series": f"post-purchase#{series}", "bucket": counter_bucket(day, SEGMENT)}
+        values = {":one": 1, ":segment": segment_of(SEGMENT)}
+        writes.append(
             {
                 "Update": {
-                    "TableName": config.tables.invitations,
-                    "Key": {"invitation_id": {"S": invitation_id}},
-                    "UpdateExpression": "SET #s = :answered, answered_at = :at",
-                    "ConditionExpression": "#s IN (:pending, :sent, :answered)",
-                    "ExpressionAttributeNames": {"#s": "status"},
-                    "ExpressionAttributeValues": {
-                        ":answered": {"S": "answered"},
-                        ":pending": {"S": "pending"},
-                        ":sent": {"S": "sent"},
-                        ":at": {"S": stamp},
-                    },
+                    "TableName": tables.aggregates,
+                    "Key": attribute_values(counter),
+                    # segment is a reserved word: a name placeholder, as PynamoDB's own update
+                    "UpdateExpression": f"SET #segment = :segment {add}",
+                    "ExpressionAttributeNames": {"#segment": "segment"},
+                    "ExpressionAttributeValues": attribute_values(values),
                 }
-            },
-            *counters,
-        ]
-    )
-    try:
-        sfn.send_task_success(
-            taskToken=invitation["task_token"]["S"], output='{"status":"answered"}'
+            }
         )
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "InvalidToken":
-            raise
+    dynamodb.transact_write_items(TransactItems=writes)
+    with suppress(sfn.exceptions.InvalidToken):
+        task_token = invitation["Item"]["task_token"]["S"]
+        sfn.send_task_success(taskToken=task_token, output='{"status":"answered"}')
+    detail = json.dumps({"invitationId": invitation_id, "score": score})
     events.put_events(
         Entries=[
             {
                 "EventBusName": config.event_bus_name,
                 "Source": "customer-feedback.surveys",
                 "DetailType": "Survey Response Received",
-                "Detail": json.dumps({"invitationId": invitation_id, "score": score}),
+                "Detail": detail,
             }
         ]
     )
@@ -177,7 +152,7 @@ def run(answers: int = 200) -> dict[str, Any]:
     from infra.local.scenario import http
 
     start = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
-    with bench_stack(start, "bench-collect.log") as (info, local):
+    with bench_stack(start, "bench-collect.log", "CollectFunction") as (info, local):
         import boto3
         from survey_core.config import CollectConfig
         from survey_core.dal.models import bind_tables
@@ -197,8 +172,7 @@ def run(answers: int = 200) -> dict[str, Any]:
                 raise RuntimeError(f"answer POST answered HTTP {status}")
 
         def floor(n: int) -> None:
-            invitation_id, token = floors[n + 1]
-            _floor_answer(config, clients, invitation_id, token, _score(n), now.date().isoformat())
+            _floor_answer(config, clients, floors[n + 1], _score(n), now.date().isoformat())
 
         @contextmanager
         def stack_requests() -> Iterator[list[str]]:
@@ -208,26 +182,19 @@ def run(answers: int = 200) -> dict[str, Any]:
             for operation, count in local.control("requests").items():
                 made += [operation] * (count - before.get(operation, 0))
 
-        found = interleave(
-            {"post": (post, stack_requests), "floor": (floor, counted_requests)}, answers
+        measured, floor_path = interleave(
+            {
+                POST: post,
+                "floor (Query, GetItem x2, TransactWrite, SendTaskSuccess, PutEvents)": floor,
+            },
+            answers,
+            {POST: stack_requests},  # the POST is served, and counted, by the stack
         )
     print("\ncost of one answer POST (first answer, score and comment), local endpoint")
-    result = against_floor(
-        MeasuredPath(
-            "answer POST /s/{token} (HTTP, Chalice, handler)",
-            found["post"][1].total(),
-            found["post"][0],
-        ),
-        MeasuredPath(
-            "floor (Query, GetItem x2, TransactWrite, SendTaskSuccess, PutEvents)",
-            found["floor"][1].total(),
-            found["floor"][0],
-        ),
-        TARGET_RATIO,
-    )
+    result = against_floor(measured, floor_path, TARGET_RATIO)
     result["requests_per_answer"] = {
-        path: {op: round(count / answers, 2) for op, count in sorted(counts.items())}
-        for path, (_, counts) in found.items()
+        path: {op: round(count / answers, 2) for op, count in sorted(found.requests.items())}
+        for path, found in (("post", measured), ("floor", floor_path))
     }
     print(f"requests per answer: {result['requests_per_answer']}")
     return result

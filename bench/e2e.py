@@ -49,18 +49,24 @@ def run(time_scale: float = 14400.0) -> dict[str, Any]:
 
 
 def summary(result: dict[str, Any]) -> list[Row]:
-    stages = result["stages"]
+    def seconds(figure: str, key: str) -> Row:
+        return Row("e2e", figure, f"{result[key]:.2f} s", number=result[key], unit="s")
+
+    stages, scenario = result["stages"], result["scenario_s"]
     passed = sum(1 for s in stages if s["ok"])
     return [
-        Row("e2e", "local stack start-up", f"{result['stack_start_s']:.2f} s",
-            number=result["stack_start_s"], unit="s"),
-        Row("e2e", f"end-to-end scenario wall time (waits {result['time_scale']:g}x faster)",
-            f"{result['scenario_s']:.2f} s, {passed}/{len(stages)} stages ok",
-            "every stage ok", OK if result["ok"] else FAILED,
-            result["scenario_s"], "s"),
-        Row("e2e", "local stack shut-down", f"{result['stack_stop_s']:.2f} s",
-            number=result["stack_stop_s"], unit="s"),
-    ]  # fmt: skip
+        seconds("local stack start-up", "stack_start_s"),
+        Row(
+            "e2e",
+            f"end-to-end scenario wall time (waits {result['time_scale']:g}x faster)",
+            f"{scenario:.2f} s, {passed}/{len(stages)} stages ok",
+            "every stage ok",
+            OK if result["ok"] else FAILED,
+            scenario,
+            "s",
+        ),
+        seconds("local stack shut-down", "stack_stop_s"),
+    ]
 
 
 if __name__ == "__main__":

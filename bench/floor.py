@@ -7,12 +7,12 @@ import os
 import statistics
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from bench.summary import Row, format_table, ratio_text, verdict
+from bench.summary import Row, ratio_text, verdict
 
 
 @contextmanager
@@ -35,68 +35,66 @@ def counted_requests() -> Iterator[list[str]]:
 
 
 @contextmanager
-def bench_stack(start_time: str, log_name: str) -> Iterator[tuple[dict[str, Any], Any]]:
-    """The local stack at real time, and this process set up as its functions are (their
-    environment, survey_core on the path). Yields (info, a LocalStackClient)."""
+def bench_stack(
+    start_time: str, log_name: str, function: str
+) -> Iterator[tuple[dict[str, Any], Any]]:
+    """The local stack at real time, and this process given the environment the stack gives
+    `function` (read from its local Lambda) and the stack's endpoint. Yields (info, a
+    LocalStackClient)."""
     from infra.local.process import running_stack
     from infra.local.scenario import LocalStackClient
 
     with running_stack(time_scale=1, start_time=start_time, log_name=log_name) as info:
         local = LocalStackClient(info)
-        region, outputs = info["region"], info["outputs"]
-        for table in (
-            "Customers",
-            "Invitations",
-            "Responses",
-            "Aggregates",
-            "Escalations",
-            "Suppressions",
-        ):
-            os.environ[f"{table.upper()}_TABLE"] = local.physical_id(f"{table}Table")
-        for kept in ("CUSTOMER", "INVITATION", "RESPONSE", "ESCALATION"):
-            os.environ[f"{kept}_RETENTION_DAYS"] = "400"
+        name = info["functions"][function]
+        found = local.client("lambda").get_function_configuration(FunctionName=name)
+        os.environ.update({k: str(v) for k, v in found["Environment"]["Variables"].items()})
         os.environ.update(
-            {
-                "AWS_REGION": region,
-                "AWS_DEFAULT_REGION": region,
-                "AWS_ENDPOINT_URL": info["endpoint_url"],
-                "AWS_ACCESS_KEY_ID": "local",
-                "AWS_SECRET_ACCESS_KEY": "local",
-                "EVENT_BUS_NAME": info["event_bus_name"],
-                "REPORTING_TIME_ZONE": "Europe/Helsinki",
-                "STATE_MACHINE_ARN": outputs["SurveyLifecycleArn"],
-                "REJECTED_EVENTS_QUEUE_URL": outputs["RejectedEventsQueueUrl"],
-                "POWERTOOLS_TRACE_DISABLED": "true",
-            }
+            AWS_REGION=info["region"],
+            AWS_DEFAULT_REGION=info["region"],
+            AWS_ENDPOINT_URL=info["endpoint_url"],
+            AWS_ACCESS_KEY_ID="local",
+            AWS_SECRET_ACCESS_KEY="local",  # noqa: S106 - the local stack accepts any
+            POWERTOOLS_TRACE_DISABLED="true",
         )
         yield info, local
+
+
+def attribute_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """DynamoDB attribute values as boto3 writes them: {"a": "x"} is {"a": {"S": "x"}}."""
+    from boto3.dynamodb.types import TypeSerializer
+
+    serialize = TypeSerializer().serialize
+    return {name: serialize(value) for name, value in values.items()}
 
 
 @dataclass(frozen=True)
 class MeasuredPath:
     name: str
-    calls: int  # AWS requests in all
+    requests: Counter[str]  # AWS requests in all, by operation
     timings_ms: list[float]  # one per repetition
 
 
+Step = Callable[[int], None]  # one repetition n of a path
 Counting = Callable[[], AbstractContextManager[list[str]]]
 
 
 def interleave(
-    paths: dict[str, tuple[Callable[[int], None], Counting]], repetitions: int
-) -> dict[str, tuple[list[float], Counter[str]]]:
-    """Each path once per repetition, timed; its requests counted by its own counter. Each is
-    run once first, not counted: its clients made, as in a running Lambda."""
-    for step, _ in paths.values():
+    paths: dict[str, Step], repetitions: int, counters: Mapping[str, Counting] | None = None
+) -> list[MeasuredPath]:
+    """Each path once per repetition, timed; its requests counted in this process, or by its
+    own counter in counters. Each is run once first (n = -1), not counted: its clients made,
+    as in a running Lambda."""
+    for step in paths.values():
         step(-1)
-    found: dict[str, tuple[list[float], Counter[str]]] = {p: ([], Counter()) for p in paths}
+    found = [MeasuredPath(name, Counter(), []) for name in paths]
     for n in range(repetitions):
-        for name, (step, counting) in paths.items():
-            with counting() as made:
+        for path, step in zip(found, paths.values(), strict=True):
+            with (counters or {}).get(path.name, counted_requests)() as made:
                 began = time.perf_counter()
                 step(n)
-                found[name][0].append((time.perf_counter() - began) * 1000)
-            found[name][1].update(made)
+                path.timings_ms.append((time.perf_counter() - began) * 1000)
+            path.requests.update(made)
     return found
 
 
@@ -118,29 +116,22 @@ def against_floor(
     def path(p: MeasuredPath) -> dict[str, Any]:
         return {
             "name": p.name,
-            "calls_each": round(p.calls / len(p.timings_ms), 2),
+            "calls_each": round(p.requests.total() / len(p.timings_ms), 2),
             "median_ms": round(statistics.median(p.timings_ms), 2),
             "p95_ms": round(statistics.quantiles(p.timings_ms, n=20)[-1], 2),
         }
 
-    result: dict[str, Any] = {
+    quarters = _by_quarter(measured, floor)
+    print("\nratio by quarter of the run: " + ", ".join(f"{r:.2f}" for r in quarters))
+    return {
         "repetitions": len(measured.timings_ms),
         "measured": path(measured),
         "floor": path(floor),
         "ratio_median": round(ratio, 3),
-        "ratio_by_quarter": [round(r, 3) for r in _by_quarter(measured, floor)],
+        "ratio_by_quarter": [round(r, 3) for r in quarters],
         "target_ratio": target_ratio,
         "verdict": verdict(ratio, target_ratio),
     }
-    rows = [
-        (p["name"], p["calls_each"], p["median_ms"], p["p95_ms"])
-        for p in (result["measured"], result["floor"])
-    ]
-    print(f"\n{format_table(('path', 'calls/each', 'median ms', 'p95 ms'), rows, 'lrrr')}")
-    print(
-        "ratio by quarter of the run: " + ", ".join(f"{r:.2f}" for r in result["ratio_by_quarter"])
-    )
-    return result
 
 
 def floor_row(bench: str, figure: str, result: dict[str, Any]) -> Row:

@@ -15,7 +15,6 @@ from bench import sam
 from bench.summary import Row, cli, human_bytes, print_table, verdict
 
 LIMIT_UNZIPPED = 250 * 1024 * 1024  # function and all its layers, unzipped
-LIMIT_DIRECT_ZIP = 50 * 1024 * 1024  # a zip uploaded with the API (sam deploy goes through S3)
 
 
 def _files(root: Path) -> list[Path]:
@@ -34,10 +33,9 @@ def measure(root: Path) -> dict[str, Any]:
 
 def run(build_dir: str = str(sam.BUILD_DIR)) -> dict[str, Any]:
     build = Path(build_dir).resolve()
-    if not (build / sam.LAYER).is_dir():
-        raise SystemExit(f"no sam build in {build}: run make build first")
-    functions = sam.functions()
     layer_dir = build / sam.LAYER
+    if not layer_dir.is_dir():
+        raise SystemExit(f"no sam build in {build}: run make build first")
     largest: Counter[str] = Counter()
     for path in _files(layer_dir / "python"):
         largest[path.relative_to(layer_dir / "python").parts[0]] += path.stat().st_size
@@ -45,31 +43,31 @@ def run(build_dir: str = str(sam.BUILD_DIR)) -> dict[str, Any]:
         **measure(layer_dir),
         "largest": [{"entry": name, "bytes": size} for name, size in largest.most_common(8)],
     }
-    result: dict[str, Any] = {
-        "build_dir": str(build),
-        "limit_unzipped_bytes": LIMIT_UNZIPPED,
-        "limit_direct_zip_bytes": LIMIT_DIRECT_ZIP,
-        "layer": layer,
-        "functions": {},
-    }
+    functions = sam.functions()
+    packages: dict[str, dict[str, Any]] = {}
     for function in functions:
         figures = measure(build / function.logical_id)
         total = figures["unzipped_bytes"] + layer["unzipped_bytes"]
-        result["functions"][function.logical_id] = {
+        packages[function.logical_id] = {
             **figures,
             "with_layer_unzipped_bytes": total,
             "verdict": verdict(total, LIMIT_UNZIPPED),
         }
     differences = sam.build_differences(functions, sam.layer_content_uri(), build)
-    result["build_matches_sources"] = not differences
-    result["build_differences"] = differences[:20]
     rows = [(e["entry"], human_bytes(e["bytes"])) for e in layer["largest"]]
     print_table(f"largest in the layer ({build})", ("entry", "unzipped"), rows, "lr")
     if differences:
         print(
             f"WARNING: the build differs from the sources in {len(differences)} files: make build"
         )
-    return result
+    return {
+        "build_dir": str(build),
+        "limit_unzipped_bytes": LIMIT_UNZIPPED,
+        "layer": layer,
+        "functions": packages,
+        "build_matches_sources": not differences,
+        "build_differences": differences[:20],
+    }
 
 
 def summary(result: dict[str, Any]) -> list[Row]:

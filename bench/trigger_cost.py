@@ -13,31 +13,16 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench.floor import (
-    MeasuredPath,
-    against_floor,
-    bench_stack,
-    counted_requests,
-    floor_row,
-    interleave,
-)
+from bench.floor import against_floor, attribute_values, bench_stack, floor_row, interleave
 from bench.summary import REPO_ROOT, Row, cli
 
 TARGET_RATIO = 1.5
-
-
-def _event(n: int, run: str) -> dict[str, Any]:
-    event: dict[str, Any] = json.loads(
-        (REPO_ROOT / "events" / "purchase-completed.json").read_text(encoding="utf-8")
-    )
-    event["id"] = str(uuid.uuid4())
-    event["detail"]["orderId"] = event["detail"]["customer"]["id"] = f"bench-{run}-{n}"
-    return event
+EVENT = REPO_ROOT / "events" / "purchase-completed.json"
 
 
 def run(events: int = 200) -> dict[str, Any]:
     start = (datetime.now(UTC) - timedelta(days=1)).isoformat()
-    with bench_stack(start, "bench.log"):
+    with bench_stack(start, "bench.log", "TriggerFunction"):
         import boto3
         from survey_core.catalogue import load_catalogue
         from survey_core.config import TriggerConfig
@@ -47,15 +32,20 @@ def run(events: int = 200) -> dict[str, Any]:
 
         config = TriggerConfig.from_env(os.environ)
         tables = config.tables
-        repos = dynamodb_repositories(tables, config.region)
-        catalogue = load_catalogue()
         sfn, dynamodb = boto3.client("stepfunctions"), boto3.client("dynamodb")
-        queue = RejectedEvents(boto3.client("sqs"), config.rejected_events_queue_url)
-        ports = TriggerPorts(Lifecycle(sfn, config.state_machine_arn), queue, repos)
+        ports = TriggerPorts(
+            Lifecycle(sfn, config.state_machine_arn),
+            RejectedEvents(boto3.client("sqs"), config.rejected_events_queue_url),
+            dynamodb_repositories(tables, config.region),
+        )
+        catalogue = load_catalogue()
         run_id = uuid.uuid4().hex[:6]
 
         def trigger(n: int) -> None:
-            [decision] = handle_event(_event(n, run_id), config, catalogue, ports)
+            event = json.loads(EVENT.read_text(encoding="utf-8"))
+            event["id"] = str(uuid.uuid4())
+            event["detail"]["orderId"] = event["detail"]["customer"]["id"] = f"bench-{run_id}-{n}"
+            [decision] = handle_event(event, config, catalogue, ports)
             if decision.outcome != "started":
                 raise RuntimeError(f"benchmark event not started: {decision}")
 
@@ -63,23 +53,21 @@ def run(events: int = 200) -> dict[str, Any]:
             key = f"floor-{run_id}-{n}"
             dynamodb.update_item(
                 TableName=tables.customers,
-                Key={"customer_id": {"S": key}},
+                Key=attribute_values({"customer_id": key}),
                 UpdateExpression="SET email = :e, phone = :p, #l = :l",
                 ExpressionAttributeNames={"#l": "language"},
-                ExpressionAttributeValues={
-                    ":e": {"S": "bench@example.com"},
-                    ":p": {"S": "+358401234567"},
-                    ":l": {"S": "fi"},
-                },
+                ExpressionAttributeValues=attribute_values(
+                    {":e": "bench@example.com", ":p": "+358401234567", ":l": "fi"}
+                ),
                 ReturnValues="ALL_NEW",
             )
-            keys = [{"address_key": {"S": f"{channel}#{key}"}} for channel in ("email", "sms")]
+            keys = [attribute_values({"address_key": f"{c}#{key}"}) for c in ("email", "sms")]
             dynamodb.batch_get_item(
                 RequestItems={tables.suppressions: {"Keys": keys, "ConsistentRead": True}}
             )
             dynamodb.put_item(
                 TableName=tables.invitations,
-                Item={"invitation_id": {"S": key}, "customer_id": {"S": key}},
+                Item=attribute_values({"invitation_id": key, "customer_id": key}),
                 ConditionExpression="attribute_not_exists(invitation_id)",
             )
             sfn.start_execution(
@@ -88,20 +76,17 @@ def run(events: int = 200) -> dict[str, Any]:
                 input=json.dumps({"invitationId": key, "sendAt": "2099-01-01T00:00:00Z"}),
             )
 
-        found = interleave(
-            {"trigger": (trigger, counted_requests), "floor": (floor, counted_requests)}, events
+        measured, floor_path = interleave(
+            {
+                "trigger (handle_event)": trigger,
+                "floor (Update+BatchGet+PutItem+StartExecution)": floor,
+            },
+            events,
         )
-    (trigger_ms, trigger_calls), (floor_ms, floor_calls) = found["trigger"], found["floor"]
     print("\ntrigger cost per new-survey event, local endpoint")
     # moto copies a whole table for every TransactWriteItems (to roll back): the trigger's
     # transaction slows as the tables grow there, not on DynamoDB. Compare the calls.
-    return against_floor(
-        MeasuredPath("trigger (handle_event)", trigger_calls.total(), trigger_ms),
-        MeasuredPath(
-            "floor (Update+BatchGet+PutItem+StartExecution)", floor_calls.total(), floor_ms
-        ),
-        TARGET_RATIO,
-    )
+    return against_floor(measured, floor_path, TARGET_RATIO)
 
 
 def summary(result: dict[str, Any]) -> list[Row]:

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
@@ -220,8 +221,8 @@ def test_foreign_extension_modules_are_found_by_their_elf_machine(tmp_path):
 
 
 def test_against_floor_figures_and_row():
-    measured = MeasuredPath("trigger", 10, [2.0, 2.0, 2.0, 2.0, 2.0])
-    floor = MeasuredPath("floor", 5, [1.0, 1.0, 1.0, 1.0, 1.0])
+    measured = MeasuredPath("trigger", Counter(GetItem=6, PutItem=4), [2.0, 2.0, 2.0, 2.0, 2.0])
+    floor = MeasuredPath("floor", Counter(GetItem=5), [1.0, 1.0, 1.0, 1.0, 1.0])
     figures = against_floor(measured, floor, 1.5)
     assert figures["ratio_median"] == 2.0
     assert figures["verdict"] == s.OVER
