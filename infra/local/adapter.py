@@ -251,6 +251,7 @@ class LocalAdapter:
         stepfunctions.let_catchers_loop_to_their_own_state()
         stepfunctions.enable_workflow_variables()
         stepfunctions.keep_task_failure_cause()
+        stepfunctions.issue_aws_sized_task_tokens()
         ses.record_email_requests(self.ses)
         clients.hook_clients(self.function_calls)
         clients.share_api_models()

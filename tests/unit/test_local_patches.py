@@ -399,3 +399,25 @@ def test_an_update_expression_parsed_once_updates_as_moto_does() -> None:
         assert expected[-3:-1] == ["ValidationException", "ConditionalCheckFailedException"]
     finally:
         UpdateExpressionParser.make = before
+
+
+def test_a_task_token_is_as_long_as_aws_makes_them() -> None:
+    """stepfunctions.issue_aws_sized_task_tokens: the invitation stores each rung's token, so
+    what its writes cost depends on the token's length (AWS: about 680 characters)."""
+    from moto.stepfunctions.parser.asl.eval.states import ContextObject
+
+    from infra.local.emulation.stepfunctions import (
+        AWS_TASK_TOKEN_LENGTH,
+        issue_aws_sized_task_tokens,
+    )
+
+    before = ContextObject.update_task_token
+    issue_aws_sized_task_tokens()
+    try:
+        context = ContextObject({})  # type: ignore[typeddict-item]
+        first, second = context.update_task_token(), context.update_task_token()
+    finally:
+        ContextObject.update_task_token = before  # type: ignore[method-assign]
+    assert len(first) == len(second) == AWS_TASK_TOKEN_LENGTH
+    assert first != second and first.startswith("AQC")
+    assert context.context_object_data["Task"] == {"Token": second}

@@ -114,6 +114,12 @@ REGISTRY: tuple[Patch, ...] = (
         "f0fed5e805768377",
         "stepfunctions",
     ),
+    Patch(
+        "moto.stepfunctions.parser.asl.eval.states",
+        "ContextObject.update_task_token",
+        "16d3cd21a9fc8463",
+        "stepfunctions",
+    ),
     Patch("moto.sesv2.responses", "SESV2Response.send_email", "a1d8662c8b797d93", "ses"),
     Patch("botocore.session", "Session.create_client", "a1302b106e49635e", "clients"),
     Patch("botocore.session", "create_loader", "89050e30206e5ea7", "clients"),

@@ -1,12 +1,14 @@
 """Step Functions: waits and timeouts run `time_scale` times faster; workflow variables
 (JSONPath `Assign`, `$rung`) are evaluated (moto ships their JSONata evaluator stubbed out);
 a Catch may lead back to its own state; SendTaskFailure keeps its cause (moto's HTTP layer
-drops it); state machines made by CloudFormation are those the interpreter runs; a definition
-is parsed once, not once per execution."""
+drops it); task tokens are as long as AWS's; state machines made by CloudFormation are those
+the interpreter runs; a definition is parsed once, not once per execution."""
 
 from __future__ import annotations
 
+import base64
 import functools
+import secrets
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -121,6 +123,25 @@ def keep_task_failure_cause() -> None:
         return EmptyResult()
 
     patch(StepFunctionResponse, "send_task_failure", send_task_failure)
+
+
+# AWS's task tokens are opaque base64 text of about 680 characters (668 and 696 in two tokens
+# published with their executions), moto's a 36-character UUID. The survey lifecycle stores
+# each rung's token on the invitation, so the item's size, and the write units of every write
+# to it, depend on the token's length.
+AWS_TASK_TOKEN_LENGTH = 683
+
+
+def issue_aws_sized_task_tokens() -> None:
+    from moto.stepfunctions.parser.asl.eval.states import ContextObject, TaskData
+
+    def update_task_token(self: Any) -> str:
+        # "AQC" as AWS's begin, then random base64: 4 characters for every 3 bytes
+        token = "AQC" + base64.b64encode(secrets.token_bytes(510)).decode("ascii")
+        self.context_object_data["Task"] = TaskData(Token=token)
+        return token
+
+    patch(ContextObject, "update_task_token", update_task_token)
 
 
 def let_catchers_loop_to_their_own_state() -> None:
