@@ -278,6 +278,36 @@ def test_a_message_is_intended_then_sent_and_counted_once(stored: Stored) -> Non
     assert stored.counted(SENT) == {"email_messages": 3}
 
 
+@pytest.mark.parametrize("stored", ["dynamodb"], indirect=True)
+def test_a_later_message_makes_no_status_write_that_must_fail(stored: Stored) -> None:
+    # DynamoDB bills a write whose condition fails like one that succeeds: once the invitation
+    # is sent, moving it from pending to sent again is not even tried.
+    from survey_core.dal.models import Customer as CustomerItem
+    from survey_core.dal.models import Invitation as Item
+
+    from tests.integration.helpers import AwsCalls
+
+    repos = stored.repos
+    updates = AwsCalls(Item._connection.connection._client, "UpdateItem")  # type: ignore[union-attr]
+    repos.customers.remember(_sighting("c-1"))
+    repos.invitations.create(_invitation())
+    repos.invitations.record_intent("inv-1", _sending(), 0, T0, SENT)
+    updates.requests.clear()
+    repos.invitations.record_sent("inv-1", "c-1", 0, "msg-1", T0)
+    # Given a first message: its attempt, the invitation's status and the customer's contact
+    assert len(updates.requests) == 3
+    repos.invitations.record_intent("inv-1", _sending("sms", 1), 1, T0, SENT)
+    updates.requests.clear()
+    repos.invitations.record_sent("inv-1", "c-1", 1, "msg-2", T0, sms_address="sms#k")
+    # Then a second one: its attempt and the customer's contact only
+    assert [r["TableName"] for r in updates.requests] == [
+        Item.Meta.table_name,
+        CustomerItem.Meta.table_name,
+    ]
+    invitation = repos.invitations.get("inv-1")
+    assert invitation is not None and invitation.status == "sent"
+
+
 def test_a_refused_message_stays_failed_and_one_not_taken_is_removed(stored: Stored) -> None:
     repos = stored.repos
     repos.invitations.create(_invitation())

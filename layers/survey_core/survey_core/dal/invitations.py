@@ -218,13 +218,17 @@ class InvitationTable:
         sent_from_pending = Item.status.is_in("pending")
         # Each write retries transient errors (persisting); an update whose condition does not
         # hold was made already (a retried write whose first try was committed).
+        item = Item(invitation_id)  # status "pending" until an update returns the stored one
         try:
-            persisting(
-                lambda: update_if(Item(invitation_id), actions, attempt["outcome"] == SENDING)
-            )
-            persisting(
-                lambda: update_if(Item(invitation_id), [Item.status.set("sent")], sent_from_pending)
-            )
+            persisting(lambda: update_if(item, actions, attempt["outcome"] == SENDING))
+            # An invitation no longer pending never is again: after a first message its status
+            # write would only fail its condition, and a failed write is billed all the same.
+            if item.status == "pending":
+                persisting(
+                    lambda: update_if(
+                        Item(invitation_id), [Item.status.set("sent")], sent_from_pending
+                    )
+                )
             persisting(lambda: CustomerTable().record_contact(customer_id, now))
         except PynamoDBException as error:
             raise NotRecorded(type(error).__name__) from error
