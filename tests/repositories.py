@@ -172,6 +172,7 @@ class MemoryCounters:
 class MemoryInvitations:
     def __init__(self, customers: MemoryCustomers, counters: MemoryCounters) -> None:
         self.stored: dict[str, Invitation] = {}
+        self.task_tokens: dict[str, str] = {}  # the lifecycle's wait items, by invitation
         self.customers = customers
         self.counters = counters
 
@@ -220,8 +221,12 @@ class MemoryInvitations:
         return self._update_if(invitation_id, unclaimed, help_replied_at=iso(now))
 
     def store_task_token(self, invitation_id: str, task_token: str, now: datetime) -> bool:
-        open_ = self._found(invitation_id).status in ("pending", "sent")
-        return self._update_if(invitation_id, open_, task_token=task_token, updated_at=iso(now))
+        self.task_tokens[invitation_id] = task_token
+        current = self.stored.get(invitation_id)
+        return current is not None and current.status in ("pending", "sent")
+
+    def task_token(self, invitation_id: str) -> str | None:
+        return self.task_tokens.get(invitation_id)
 
     def expire(self, invitation_id: str, now: datetime, *, from_statuses: Iterable[str]) -> bool:
         expirable = self._found(invitation_id).status in set(from_statuses)

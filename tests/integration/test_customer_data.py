@@ -219,6 +219,10 @@ def test_erase_deletes_the_customer_only_and_keeps_counters_and_opt_outs(
     assert kept["AggregatesTable"] and kept["SuppressionsTable"]
     other = {table: _of(_scan(deployment, table), OTHER) for table in PERSONAL}
     assert all(other[table] for table in ("CustomersTable", "InvitationsTable", "ResponsesTable"))
+    # and the lifecycle's wait item beside the answered invitation (a task token)
+    wait = {"invitation_id": {"S": f"{data.answered}#wait"}, "task_token": {"S": "AQC-token"}}
+    invitations = deployment.physical_id("InvitationsTable")
+    deployment.client("dynamodb").put_item(TableName=invitations, Item=wait)
     # When the operator erases the customer
     assert main(["erase", "--customer-id", CUSTOMER, "--yes", *STACK]) == 0
     # Then nothing of theirs is left in any table
@@ -227,6 +231,7 @@ def test_erase_deletes_the_customer_only_and_keeps_counters_and_opt_outs(
     for table in PERSONAL:
         assert _of(_scan(deployment, table), CUSTOMER) == [], table
     assert _item(deployment, "EscalationsTable", data.answered) is None  # has no customer_id
+    assert _item(deployment, "InvitationsTable", f"{data.answered}#wait") is None
     # and the other customer's data, the counters and the (hashed) opt-out are as they were
     assert {table: _of(_scan(deployment, table), OTHER) for table in PERSONAL} == other
     assert {table: _scan(deployment, table) for table in KEPT} == kept

@@ -257,7 +257,7 @@ def test_a_message_is_intended_then_sent_and_counted_once(stored: Stored) -> Non
     invitation = repos.invitations.get("inv-1")
     assert invitation is not None
     assert invitation.status == "sent"
-    assert invitation.task_token == "wait-0"
+    assert repos.invitations.task_token("inv-1") == "wait-0"
     assert invitation.contacted_at == iso(T0)
     assert invitation.updated_at == iso(later)
     assert invitation.attempts == [replace(_sending(), outcome="sent", message_id="msg-1")]
@@ -278,32 +278,74 @@ def test_a_message_is_intended_then_sent_and_counted_once(stored: Stored) -> Non
     assert stored.counted(SENT) == {"email_messages": 3}
 
 
+def test_the_lifecycle_waits_on_the_token_stored_last(repos: Repositories) -> None:
+    repos.customers.remember(_sighting("c-1"))
+    repos.invitations.create(_invitation())
+    before = repos.invitations.get("inv-1")
+    assert repos.invitations.task_token("inv-1") is None  # no rung has run
+    assert repos.invitations.store_task_token("inv-1", "wait-0", T0)
+    assert repos.invitations.store_task_token("inv-1", "wait-1", T0 + timedelta(days=1))
+    assert repos.invitations.task_token("inv-1") == "wait-1"
+    assert repos.invitations.get("inv-1") == before  # the token is kept apart
+    # An erased invitation's rung is told so (it ends its own wait)
+    assert not repos.invitations.store_task_token("inv-gone", "wait-0", T0)
+
+
+@pytest.mark.parametrize("repos", ["dynamodb"], indirect=True)
+def test_the_token_is_an_item_of_its_own_and_one_stored_on_the_invitation_is_still_read(
+    repos: Repositories,
+) -> None:
+    from survey_core.dal.models import Invitation as Item
+    from survey_core.dal.models import LifecycleWait
+
+    repos.customers.remember(_sighting("c-1"))
+    repos.invitations.create(_invitation())
+    assert repos.invitations.store_task_token("inv-1", "wait-0", T0)
+    # The invitation item does not carry it: its writes are not billed for its 680 bytes
+    assert Item.get("inv-1", consistent_read=True).task_token is None
+    wait = LifecycleWait.get("inv-1#wait", consistent_read=True)
+    assert (wait.task_token, wait.expires_at) == ("wait-0", T0 + timedelta(days=366))
+    # In no index of the invitations: it has none of their keys
+    assert [i.invitation_id for i in Item.by_customer.query("c-1")] == ["inv-1"]
+    # A survey whose rung stored the token on the invitation, as versions before did
+    repos.invitations.create(_invitation("inv-2"))
+    Item("inv-2").update(actions=[Item.task_token.set("stored-on-the-invitation")])
+    assert repos.invitations.task_token("inv-2") == "stored-on-the-invitation"
+    assert repos.invitations.task_token("inv-unknown") is None
+
+
 @pytest.mark.parametrize("stored", ["dynamodb"], indirect=True)
-def test_a_later_message_makes_no_status_write_that_must_fail(stored: Stored) -> None:
+def test_a_later_message_makes_no_status_write_that_must_fail(
+    stored: Stored, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # DynamoDB bills a write whose condition fails like one that succeeds: once the invitation
     # is sent, moving it from pending to sent again is not even tried.
+    from botocore.client import BaseClient
     from survey_core.dal.models import Customer as CustomerItem
     from survey_core.dal.models import Invitation as Item
 
-    from tests.integration.helpers import AwsCalls
-
     repos = stored.repos
-    updates = AwsCalls(Item._connection.connection._client, "UpdateItem")  # type: ignore[union-attr]
+    updates: list[str] = []  # the table of each UpdateItem, whichever client makes it
+    call = BaseClient._make_api_call
+
+    def recording(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        if operation == "UpdateItem":
+            updates.append(params["TableName"])
+        return call(client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", recording)
     repos.customers.remember(_sighting("c-1"))
     repos.invitations.create(_invitation())
     repos.invitations.record_intent("inv-1", _sending(), 0, T0, SENT)
-    updates.requests.clear()
+    updates.clear()
     repos.invitations.record_sent("inv-1", "c-1", 0, "msg-1", T0)
     # Given a first message: its attempt, the invitation's status and the customer's contact
-    assert len(updates.requests) == 3
+    assert updates == [Item.Meta.table_name, Item.Meta.table_name, CustomerItem.Meta.table_name]
     repos.invitations.record_intent("inv-1", _sending("sms", 1), 1, T0, SENT)
-    updates.requests.clear()
+    updates.clear()
     repos.invitations.record_sent("inv-1", "c-1", 1, "msg-2", T0, sms_address="sms#k")
     # Then a second one: its attempt and the customer's contact only
-    assert [r["TableName"] for r in updates.requests] == [
-        Item.Meta.table_name,
-        CustomerItem.Meta.table_name,
-    ]
+    assert updates == [Item.Meta.table_name, CustomerItem.Meta.table_name]
     invitation = repos.invitations.get("inv-1")
     assert invitation is not None and invitation.status == "sent"
 
@@ -345,10 +387,10 @@ def test_the_conditional_updates_hold_once(repos: Repositories) -> None:
     assert not invitations.mark_attempt("inv-1", 0, "msg-x", "bounced", T0)
     assert not invitations.expire("inv-1", T0, from_statuses=("sent",))
     assert invitations.expire("inv-1", T0, from_statuses=("pending", "sent"))
-    assert not invitations.store_task_token("inv-1", "late", T0)  # closed
+    # A rung that stores its token after the survey closed is told so: it ends its own wait
+    assert not invitations.store_task_token("inv-1", "late", T0)
     invitation = invitations.get("inv-1")
-    assert invitation is not None
-    assert (invitation.status, invitation.task_token) == ("expired", None)
+    assert invitation is not None and invitation.status == "expired"
     assert invitation.help_replied_at == iso(T0)
     assert invitation.attempts == [skipped]
 

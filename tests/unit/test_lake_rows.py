@@ -271,6 +271,15 @@ def test_escalations_have_no_customer_and_link_items_no_row() -> None:
     assert rows_of_record(record("esc", link), context()) == []
 
 
+def test_the_lifecycles_wait_items_beside_the_invitations_make_no_row() -> None:
+    # The invitations table also holds "<invitation id>#wait": the lifecycle's task token
+    wait = {"invitation_id": "inv-1#wait", "task_token": "AQC...", "updated_at": "2026-11-17"}
+    assert rows_of_record(record("inv", wait, name="INSERT"), context()) == []
+    assert rows_of_record(record("inv", {**wait, "task_token": "AQD..."}, wait), context()) == []
+    assert erasure_of_record(record("inv", None, wait, name="REMOVE"), context()) == []
+    assert rows_of_item(INVITATIONS, wait, context()) == []  # the backfill's scan
+
+
 def test_an_erasure_names_the_partitions_and_a_ttl_expiry_names_none() -> None:
     erase = record("resp", None, RESPONSE, name="REMOVE")
     assert erasure_of_record(erase, context()) == [

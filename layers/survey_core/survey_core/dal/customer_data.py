@@ -19,7 +19,7 @@ from msgspec import Struct
 from pynamodb.attributes import MapAttribute
 from pynamodb.models import Model
 
-from .models import ContactLink, Customer, Escalation, Invitation, Response, bind
+from .models import ContactLink, Customer, Escalation, Invitation, LifecycleWait, Response, bind
 
 EXPORT_FORMAT = "customer-data-export/1"
 
@@ -60,6 +60,7 @@ def bind_personal_tables(tables: PersonalTables, region: str, host: str | None =
     for model, name in (
         (Customer, tables.customers),
         (Invitation, tables.invitations),
+        (LifecycleWait, tables.invitations),
         (Response, tables.responses),
         (Escalation, tables.escalations),
         (ContactLink, tables.escalations),
@@ -140,6 +141,8 @@ def erase_customer(customer_id: str) -> dict[str, int]:
     # An answer or an escalation written between the read above and the invitations' delete
     # would be out of reach afterwards (they are found through the invitations): sweep once.
     ids = [i.invitation_id for i in records.invitations]
+    # The lifecycle's wait items beside them (a task token each, no personal data) go too.
+    _delete(LifecycleWait, [LifecycleWait(LifecycleWait.key(i)) for i in ids])
     late = _by_invitation(Escalation, ids)
     _delete(ContactLink, [link for e in late for link in ContactLink.of(e)])
     erased["escalations"] += _delete(Escalation, late)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from msgspec.structs import asdict, fields
 from pynamodb.exceptions import (
@@ -34,6 +34,9 @@ from .writes import (
 )
 
 Item = models.Invitation
+# A Standard workflow's execution, and so its task token, lasts at most a year: the wait item
+# outlives it, then DynamoDB's TTL deletes it.
+WAIT_KEPT = timedelta(days=366)
 FIELDS = tuple(f.name for f in fields(Invitation) if f.name not in ("segment", "attempts"))
 
 
@@ -143,16 +146,31 @@ class InvitationTable:
         )
 
     def store_task_token(self, invitation_id: str, task_token: str, now: datetime) -> bool:
-        # An answer's outbox reads the token after the answer was committed, so between the
-        # two every wait is ended once (logic/outbox.py). Transient errors are retried here:
-        # the rung's own retries cover Lambda, not the table.
-        return persisting(
-            lambda: update_if(
-                Item(invitation_id),
-                [Item.task_token.set(task_token), Item.updated_at.set(iso(now))],
-                Item.invitation_id.exists() & Item.status.is_in("pending", "sent"),
-            )
-        )
+        # Written first, read second: an answer committed after the read finds this token
+        # (its outbox reads it after the answer), one committed before it is seen here, and
+        # the caller ends the wait (logic/send.py). Transient errors are retried here: the
+        # rung's own retries cover Lambda, not the table.
+        wait = models.LifecycleWait
+        actions: list[Action] = [
+            wait.task_token.set(task_token),
+            wait.updated_at.set(iso(now)),
+            wait.expires_at.set(now + WAIT_KEPT),
+        ]
+        persisting(lambda: wait(wait.key(invitation_id)).update(actions=actions))
+        current = persisting(lambda: self.get(invitation_id))
+        return current is not None and current.status in ("pending", "sent")
+
+    def task_token(self, invitation_id: str) -> str | None:
+        wait = models.LifecycleWait
+        try:
+            return str(wait.get(wait.key(invitation_id), consistent_read=True).task_token)
+        except DoesNotExist:
+            pass
+        try:  # a survey whose rung stored its token on the invitation, as versions before did
+            stored = Item.get(invitation_id, consistent_read=True, attributes_to_get=["task_token"])
+        except DoesNotExist:
+            return None
+        return stored.task_token
 
     def expire(self, invitation_id: str, now: datetime, *, from_statuses: Iterable[str]) -> bool:
         statuses = list(from_statuses)

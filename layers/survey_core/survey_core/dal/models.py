@@ -24,6 +24,7 @@ from pynamodb.settings import get_settings_value
 
 from ..config import Tables
 from ..domain.counters import MAX_SCORE, SCORE_NAMES
+from ..domain.invitations import WAIT_KEY_SUFFIX
 
 
 class ActivityDayIndex(GlobalSecondaryIndex["Customer"]):
@@ -144,6 +145,8 @@ class Invitation(Model):
     send_at = UnicodeAttribute(null=True)  # rung 0's time
     closes_at = UnicodeAttribute(null=True)
     attempts = ListAttribute[Attempt](of=Attempt, default=list)
+    # Written by versions before LifecycleWait; read (InvitationTable.task_token) until the
+    # last survey that stored its token here has closed.
     task_token = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
@@ -163,6 +166,24 @@ class Invitation(Model):
     by_link_token = LinkTokenIndex()
     by_customer = CustomerIndex()
     by_sms_address = SmsAddressIndex()
+
+
+class LifecycleWait(Model):
+    """The task token of the lifecycle's latest wait on an invitation, in the invitations table
+    under "<invitation id>#wait" (domain/invitations.WAIT_KEY_SUFFIX: kept off the invitation,
+    whose every write would carry it). In no index: it has none of their keys."""
+
+    class Meta:
+        table_name = "invitations"
+
+    invitation_id = UnicodeAttribute(hash_key=True)
+    task_token = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+    @classmethod
+    def key(cls, invitation_id: str) -> str:
+        return f"{invitation_id}{WAIT_KEY_SUFFIX}"
 
 
 class CommentDayIndex(GlobalSecondaryIndex["Response"]):
@@ -424,6 +445,7 @@ def bind_tables(tables: Tables, region: str) -> None:
     for model, name in (
         (Customer, tables.customers),
         (Invitation, tables.invitations),
+        (LifecycleWait, tables.invitations),
         (Response, tables.responses),
         (AggregateCounter, tables.aggregates),
         (Escalation, tables.escalations),

@@ -15,6 +15,10 @@ from .counters import Counts
 SENDING = "sending"
 # The statuses in which an invitation takes an answer (and an answer changed).
 OPEN = frozenset({"pending", "sent", "answered"})
+# The lifecycle's task token lives apart from its invitation, in the invitations table under
+# "<invitation id>#wait": AWS's tokens are about 680 bytes, which every write of the
+# invitation would otherwise carry, and be billed for. No personal data.
+WAIT_KEY_SUFFIX = "#wait"
 
 
 class Attempt(Struct, frozen=True):
@@ -54,7 +58,6 @@ class Invitation(Struct, frozen=True):
     send_at: str | None = None  # rung 0's time
     closes_at: str | None = None
     attempts: list[Attempt] = field(default_factory=list)
-    task_token: str | None = None
     created_at: str = ""
     updated_at: str = ""
     answered_at: str | None = None
@@ -97,8 +100,14 @@ class Invitations(Protocol):
         """True once per invitation: the one help SMS an unreadable reply may get."""
 
     def store_task_token(self, invitation_id: str, task_token: str, now: datetime) -> bool:
-        """Store the token of the lifecycle's wait while the survey is pending or sent; False
-        (nothing written) otherwise. Transient errors are retried inside."""
+        """Store the token of the lifecycle's wait on the invitation (replacing the last rung's),
+        then read whether the survey is still pending or sent: False when it is not (answered,
+        closed or erased meanwhile; whoever closed it may have read the token before, so the
+        caller ends this wait). Transient errors are retried inside."""
+
+    def task_token(self, invitation_id: str) -> str | None:
+        """The token of the lifecycle's latest wait on the invitation, read consistently; None
+        before its first rung stored one."""
 
     def expire(self, invitation_id: str, now: datetime, *, from_statuses: Iterable[str]) -> bool:
         """Expire it; False (nothing written) when its status is not one of from_statuses.

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from boto3.dynamodb.types import TypeDeserializer
 from msgspec import Struct, field
 
+from ..domain.invitations import WAIT_KEY_SUFFIX
 from ..logic.counting import DELIVERED, counting_day, first_messages, segment_keys
 
 RESPONSES = "responses"
@@ -212,7 +213,10 @@ def invitation_rows(
 ) -> list[LakeRow]:
     """One version of an invitation: its invitations row, and a messages row for each attempt
     that is new or changed since the old image (all of them without one), and for each attempt
-    that left the list (outcome withdrawn)."""
+    that left the list (outcome withdrawn). The lifecycle's wait items beside the invitations
+    (a task token) are not invitations: no row."""
+    if str(item.get("invitation_id", "")).endswith(WAIT_KEY_SUFFIX):
+        return []
     _required(item, "invitation_id", "survey_id", "customer_id", "created_at")
     created_day = local_day(str(item["created_at"]), context.zone)
     segment, keys = _segment(item)
@@ -406,6 +410,8 @@ def erasure_of_record(record: Mapping[str, Any], context: LakeContext) -> list[E
         return []  # an escalation's rows name no customer
     old = plain(old_image)
     invitation_id = str(old.get("invitation_id", ""))
+    if invitation_id.endswith(WAIT_KEY_SUFFIX):
+        return []  # a wait item: a task token, no customer
     if entity == RESPONSES:
         _required(old, "invitation_id", "bucket_day")
         day = str(old["bucket_day"])

@@ -130,13 +130,16 @@ def handle_feedback(
         outcome = "bounced" if feedback.kind == "bounce" else "complained"
         invitations.mark_attempt(invitation.invitation_id, index, feedback.message_id, outcome, now)
     waiting_on_it = index is not None and index == len(invitation.attempts) - 1
-    if invitation.status not in WAITING or not invitation.task_token:
+    token = (
+        invitations.task_token(invitation.invitation_id) if invitation.status in WAITING else None
+    )
+    if not token:
         return FeedbackResult("closed", feedback.permanent)
     if feedback.kind != "bounce":
         return FeedbackResult("noted", feedback.permanent, "complaint")
     if not waiting_on_it:
         return FeedbackResult("noted", feedback.permanent, "a-later-rung-is-waiting")
-    return _fall_back(invitation, index, feedback, now, config, catalogue, lifecycle, repos)
+    return _fall_back(invitation, index, token, feedback, now, config, catalogue, lifecycle, repos)
 
 
 def _not_recorded_yet(invitation: Invitation, feedback: EmailFeedback) -> bool:
@@ -158,6 +161,7 @@ def _attempt_index(invitation: Invitation, message_id: str) -> int | None:
 def _fall_back(
     invitation: Invitation,
     index: int | None,
+    token: str,
     feedback: EmailFeedback,
     now: datetime,
     config: DeliveryConfig,
@@ -167,8 +171,7 @@ def _fall_back(
 ) -> FeedbackResult:
     """The rung the lifecycle waits on bounced: resend it by SMS, or give up on a customer
     who got nothing and cannot be reached."""
-    assert index is not None and invitation.task_token
-    token = str(invitation.task_token)
+    assert index is not None
     rung = int(invitation.attempts[index].rung)
     customer = repos.customers.get(invitation.customer_id)
     sms_usable = (

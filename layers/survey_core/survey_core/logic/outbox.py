@@ -111,11 +111,11 @@ def _end_wait(invitation_id: str, ports: OutboxPorts) -> str:
     """The invitation's task token is read after the answer was committed: a rung that stores
     its token later finds the invitation answered and ends its own wait (logic/send.py), so
     one of the two always ends the wait the lifecycle is in."""
-    invitation = ports.invitations.get(invitation_id)
-    if invitation is None:
+    if ports.invitations.get(invitation_id) is None:
         return "erased"  # the customer's data was erased meanwhile
-    if not invitation.task_token:
+    task_token = ports.invitations.task_token(invitation_id)
+    if not task_token:
         return "not-waiting"
-    if ports.lifecycle.answer(str(invitation.task_token), {"status": "answered"}):
+    if ports.lifecycle.answer(task_token, {"status": "answered"}):
         return "ended"
     return "no-longer-waiting"  # ended already: a repeated record, or the survey closed

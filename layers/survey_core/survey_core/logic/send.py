@@ -311,7 +311,8 @@ def expire_closed(invitation_id: str, config: SendConfig, ports: SendPorts) -> S
     invitation = ports.repos.invitations.get(invitation_id)
     if invitation is None:  # erased since (tools.customer_data): nothing is left to expire
         return SendResult("closed", reason="erased")
-    return expire(invitation, str(invitation.task_token or ""), config, ports)
+    task_token = ports.repos.invitations.task_token(invitation_id)
+    return expire(invitation, task_token or "", config, ports)
 
 
 def expire(
