@@ -4,7 +4,8 @@ The POST is a browser's form submit to /s/{token} (Chalice's local server, the c
 moto over HTTP): a first answer with a score and a comment, to an invitation whose lifecycle
 waits on a task token. The floor is the calls any correct answer must make, with boto3: Query
 by_link_token and GetItem the invitation (consistent), GetItem the response (consistent),
-TransactWriteItems (response, invitation status, counters), SendTaskSuccess, PutEvents. The
+TransactWriteItems (response, invitation status, counters), GetItem the wait's task token
+(consistent), SendTaskSuccess, PutEvents. The
 POST's requests are counted by the local stack (GET /_local/requests), the floor's in-process."""
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def _stored_invitation(run_id: str, n: int, now: datetime) -> tuple[str, str]:
     """An invitation as the trigger and send functions leave it, waiting on a task token.
     Returns (invitation id, link token)."""
     from survey_core.clock import iso
-    from survey_core.dal.models import Invitation
+    from survey_core.dal.models import Invitation, LifecycleWait
     from survey_core.tokens import new_link_token
 
     invitation_id, token, at = f"bench-{run_id}-{n}", new_link_token(), iso(now)
@@ -57,10 +58,11 @@ def _stored_invitation(run_id: str, n: int, now: datetime) -> tuple[str, str]:
         status="sent",
         send_at=at,
         closes_at=iso(now + timedelta(days=7)),
-        task_token=f"bench-task-{invitation_id}",  # no execution holds it: InvalidToken
         created_at=at,
         updated_at=at,
     ).save()
+    # No execution holds the token: SendTaskSuccess answers InvalidToken
+    LifecycleWait(LifecycleWait.key(invitation_id), task_token=f"bench-{n}", updated_at=at).save()
     return invitation_id, token
 
 
@@ -126,9 +128,11 @@ def _floor_answer(
             }
         )
     dynamodb.transact_write_items(TransactItems=writes)
+    wait = attribute_values({"invitation_id": f"{invitation_id}#wait"})
+    task_token = dynamodb.get_item(TableName=tables.invitations, Key=wait, ConsistentRead=True)
     with suppress(sfn.exceptions.InvalidToken):
-        task_token = invitation["Item"]["task_token"]["S"]
-        sfn.send_task_success(taskToken=task_token, output='{"status":"answered"}')
+        output = '{"status":"answered"}'
+        sfn.send_task_success(taskToken=task_token["Item"]["task_token"]["S"], output=output)
     detail = json.dumps({"invitationId": invitation_id, "score": score})
     events.put_events(
         Entries=[
@@ -185,7 +189,7 @@ def run(answers: int = 200) -> dict[str, Any]:
         measured, floor_path = interleave(
             {
                 POST: post,
-                "floor (Query, GetItem x2, TransactWrite, SendTaskSuccess, PutEvents)": floor,
+                "floor (Query, GetItem x3, TransactWrite, SendTaskSuccess, PutEvents)": floor,
             },
             answers,
             {POST: stack_requests},  # the POST is served, and counted, by the stack
