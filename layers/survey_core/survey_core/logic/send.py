@@ -146,8 +146,8 @@ def send_rung(
     if not ports.repos.invitations.store_task_token(
         invitation.invitation_id, request.task_token, now
     ):
-        # Answered between the read above and now: the answer's outbox could only see the
-        # previous rung's token, so this wait is ours to end.
+        # Answered between the read above and now: the answer's outbox may have read the
+        # previous rung's token, so this wait is ours to end (ended twice is harmless).
         current = ports.repos.invitations.get(invitation.invitation_id)
         status = str(current.status) if current is not None else "erased"
         ports.lifecycle.answer(request.task_token, {"status": status})
