@@ -311,3 +311,14 @@ def test_prices_file_is_dated_and_prices_every_component_the_model_uses() -> Non
     assert carrier == {"sms_finland_message_part"}
     assert all(prices[name]["component"] not in cm.INFRASTRUCTURE for name in carrier)
     assert cm.cost_per_1000(cm.Counts(), data) == dict.fromkeys(cm.COMPONENTS, 0.0)
+
+
+def test_the_lake_exports_requests_are_priced_elsewhere_not_counted_per_survey() -> None:
+    calls = [
+        {"function": "SendFunction", "service": "sesv2", "operation": "SendEmail"},
+        {"function": "LakeExportFunction", "service": "s3", "operation": "PutObject"},
+        {"service": "dynamodb", "operation": "UpdateItem"},  # the state machine's own
+    ]
+    here, elsewhere = cm.split_priced_elsewhere(calls)
+    assert [c["operation"] for c in here] == ["SendEmail", "UpdateItem"]
+    assert [c["operation"] for c in elsewhere] == ["PutObject"]
