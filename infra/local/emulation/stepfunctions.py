@@ -135,9 +135,11 @@ AWS_TASK_TOKEN_LENGTH = 683
 def issue_aws_sized_task_tokens() -> None:
     from moto.stepfunctions.parser.asl.eval.states import ContextObject, TaskData
 
+    prefix = "AQC"  # as AWS's begin; then random base64, 4 characters for every 3 bytes
+    random_bytes = (AWS_TASK_TOKEN_LENGTH - len(prefix)) * 3 // 4
+
     def update_task_token(self: Any) -> str:
-        # "AQC" as AWS's begin, then random base64: 4 characters for every 3 bytes
-        token = "AQC" + base64.b64encode(secrets.token_bytes(510)).decode("ascii")
+        token = prefix + base64.b64encode(secrets.token_bytes(random_bytes)).decode("ascii")
         self.context_object_data["Task"] = TaskData(Token=token)
         return token
 
