@@ -8,7 +8,6 @@ responses are stored."""
 
 from __future__ import annotations
 
-import os
 import random
 import statistics
 import sys
@@ -236,10 +235,6 @@ def run(sizes: tuple[int, ...] = (1000, 10_000, 100_000)) -> dict[str, Any]:
     from survey_core.catalogue import load_catalogue
     from survey_core.logic.results import COMMENTS_READ, QUEUE_READ_PER_SURVEY
 
-    from infra.local.stack import LOCAL_CREDENTIALS
-
-    os.environ.update(LOCAL_CREDENTIALS, AWS_DEFAULT_REGION=REGION, AWS_REGION=REGION)
-    os.environ.pop("AWS_ENDPOINT_URL", None)
     report: list[dict[str, Any]] = []
     pages: dict[str, list[dict[str, Any]]] = {name: [] for name in RESULTS_PAGES}
     rows = []

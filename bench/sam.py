@@ -44,7 +44,8 @@ def _drop_records(backend: Any, function_arn: str, items: list[Any], source: str
 @contextmanager
 def deployed(parameters: dict[str, str] | None = None) -> Iterator[Any]:
     """template.yaml deployed in moto in this process (mock_aws), with the local stack's
-    parameters: yields its LocalTemplate. The tables' stream records are dropped: moto would try
+    parameters, this process's environment set for it (region, no endpoint) until the context
+    ends: yields its LocalTemplate. The tables' stream records are dropped: moto would try
     to run their consumers in Docker for every item written, a logged error each."""
     from moto import mock_aws
     from moto.awslambda.models import LambdaBackend
@@ -56,9 +57,9 @@ def deployed(parameters: dict[str, str] | None = None) -> Iterator[Any]:
     # reference cycle (the API calls the functions that name it), which moto cannot resolve.
     link = {"SurveyLinkBaseUrl": "https://surveys.example.com"}
     parameters = {**DEFAULT_PARAMETERS, **link, **(parameters or {})}
-    credentials = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"}
+    # The region as Lambda sets it; mock_aws sets fake credentials itself.
     with (
-        mock.patch.dict(os.environ, {**credentials, "AWS_DEFAULT_REGION": REGION}),
+        mock.patch.dict(os.environ, {"AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION}),
         mock_aws(),
         mock.patch.object(LambdaBackend, "send_dynamodb_items", _drop_records),
     ):
