@@ -5,13 +5,6 @@ import os
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from survey_core.catalogue import load_catalogue
 from survey_core.config import OutboxConfig
@@ -30,22 +23,19 @@ PORTS = OutboxPorts(
     bus=EventBus(client("events", CONFIG.region), CONFIG.event_bus_name, SOURCE),
     invitations=REPOS.invitations,
 )
-# A failed record is reported by its sequence number; Lambda retries from it (and the records
-# after it in the shard), so nothing behind a failure is skipped.
-PROCESSOR = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
-def _invitation_id(record: DynamoDBRecord) -> str | None:
-    keys = record.raw_event.get("dynamodb", {}).get("Keys", {})
+def _invitation_id(record: dict[str, Any]) -> str | None:
+    keys = record.get("dynamodb", {}).get("Keys", {})
     value = keys.get("invitation_id", {}).get("S")
     return str(value) if value else None
 
 
-def record_handler(record: DynamoDBRecord) -> None:
+def record_handler(record: dict[str, Any]) -> None:
     # Per record, before anything can log: a batch holds several invitations.
     logger.set_correlation_id(_invitation_id(record))
     try:
-        revision = revision_of(record.raw_event, response_from_image)
+        revision = revision_of(record, response_from_image)
     except UnreadableRecord as unreadable:
         # Retrying cannot fix it, and raising would hold up every later answer of the shard:
         # counted and logged (keys and the reason only), never silent.
@@ -69,7 +59,15 @@ def record_handler(record: DynamoDBRecord) -> None:
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=PROCESSOR, context=context
-    )
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    for record in event.get("Records") or []:
+        try:
+            record_handler(record)
+        except Exception as error:
+            # Reported by its sequence number: Lambda delivers this record and every later one
+            # of the shard again, so nothing behind a failure is skipped or carried out first.
+            metrics.add_metric(name="OutboxRecordFailures", unit=MetricUnit.Count, value=1)
+            # The type only: a message may quote a key.
+            logger.error("record failed", extra={"error": type(error).__name__})
+            return {"batchItemFailures": [{"itemIdentifier": record["dynamodb"]["SequenceNumber"]}]}
+    return {"batchItemFailures": []}

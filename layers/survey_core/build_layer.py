@@ -60,6 +60,8 @@ PRUNED = {
     "aws_lambda_powertools/utilities/streaming": "not used (S3 streaming)",
     "aws_lambda_powertools/utilities/validation": "not used: survey_core.schemas validates",
     "aws_lambda_powertools/utilities/metadata": "not used",
+    "aws_lambda_powertools/utilities/batch": "not used: the stream consumers report their own",
+    "aws_lambda_powertools/utilities/data_classes": "not used: handlers read events as dicts",
 }
 
 

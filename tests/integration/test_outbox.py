@@ -105,6 +105,42 @@ def test_a_changed_answer_is_published_again_without_ending_a_wait_twice(
     assert waits.requests == []
 
 
+def test_a_failed_record_holds_back_the_records_after_it_in_the_batch(
+    deployment: Deployment,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given one batch with an answer (revision 1) and its change (revision 2)
+    invitation = _start(deployment)
+    send = deployment.load("SendFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    _rung(send, invitation, 0, token="invitation-wait")
+    deployment.take_stream_records()
+    _detractor_answers(deployment, invitation)
+    collect = deployment.load("CollectFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    with Client(collect.app) as client:
+        post_form(client, f"/s/{invitation['link_token']['S']}", "score=9")
+    records = deployment.take_stream_records()
+    assert [r["eventName"] for r in records] == ["INSERT", "MODIFY"]
+    outbox = deployment.load("OutboxFunction")
+    recorder = BusRecorder(deployment)
+    capsys.readouterr()
+    # When EventBridge fails the first record's publication once
+    AwsCalls(outbox.PORTS.bus._events, "PutEvents").fail_next("InternalFailure", status=500)
+    response = outbox.lambda_handler({"Records": records}, lambda_context())
+    # Then the batch reports that record, the change is not published ahead of it, and the
+    # failure is counted and logged by its type
+    first = records[0]["dynamodb"]["SequenceNumber"]
+    assert response == {"batchItemFailures": [{"itemIdentifier": first}]}
+    assert recorder.events() == []
+    totals, _ = emf_metrics(capsys.readouterr().out)
+    assert totals["OutboxRecordFailures"] == 1
+    [failed] = [r for r in caplog.records if r.getMessage() == "record failed"]
+    assert getattr(failed, "error", None) == "EventsNotPut"
+    # and Lambda's redelivery from it publishes both revisions in order
+    assert _deliver(outbox, records) == []
+    assert [e["detail"]["revision"] for e in recorder.events()] == [1, 2]
+
+
 @pytest.mark.parametrize(
     ("client_of", "operation"),
     [

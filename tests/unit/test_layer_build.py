@@ -162,9 +162,8 @@ def _imports(path: Path, module: str) -> set[str]:
 
 
 # Kept modules that name a pruned part only for pydantic models (the layer has no pydantic):
-# batch/types.py under `if has_pydantic`, shared/functions.py in a pydantic-only helper.
+# shared/functions.py in a pydantic-only helper.
 PYDANTIC_ONLY = {
-    "aws_lambda_powertools.utilities.batch.types": "aws_lambda_powertools.utilities.parser",
     "aws_lambda_powertools.shared.functions": "aws_lambda_powertools.event_handler",
 }
 
