@@ -25,12 +25,25 @@ pytestmark = pytest.mark.integration
 RECEIVED = "Survey Response Received"
 
 
-def _detractor_answers(deployment: Deployment, invitation: dict[str, Any]) -> None:
-    """The customer answers 2 on the survey page and sees the thank-you page."""
+def _waiting(deployment: Deployment) -> dict[str, Any]:
+    """An invitation whose first rung waits with its task token (the stream read so far)."""
+    invitation = _start(deployment)
+    send = deployment.load("SendFunction", LOCAL_CLOCK=FIXED_CLOCK)
+    _rung(send, invitation, 0, token="invitation-wait")
+    deployment.take_stream_records()
+    return invitation
+
+
+def _answers(deployment: Deployment, invitation: dict[str, Any], form: str) -> None:
+    """The customer answers on the survey page and sees the thank-you page."""
     collect = deployment.load("CollectFunction", LOCAL_CLOCK=FIXED_CLOCK)
     with Client(collect.app) as client:
-        page = post_form(client, f"/s/{invitation['link_token']['S']}", "score=2&comment=late")
+        page = post_form(client, f"/s/{invitation['link_token']['S']}", form)
     assert page.status_code == 200
+
+
+def _detractor_answers(deployment: Deployment, invitation: dict[str, Any]) -> None:
+    _answers(deployment, invitation, "score=2&comment=late")
 
 
 def _deliver(outbox: Any, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -60,10 +73,7 @@ def _escalate_all(deployment: Deployment, events: list[dict[str, Any]]) -> list[
 
 def test_an_answer_ends_the_wait_and_is_published_from_the_stream(deployment: Deployment) -> None:
     # Given an invitation whose first rung waits with its task token
-    invitation = _start(deployment)
-    send = deployment.load("SendFunction", LOCAL_CLOCK=FIXED_CLOCK)
-    _rung(send, invitation, 0, token="invitation-wait")
-    deployment.take_stream_records()
+    invitation = _waiting(deployment)
     outbox = deployment.load("OutboxFunction")
     waits = AwsCalls(outbox.PORTS.lifecycle._sfn, "SendTaskSuccess")
     recorder = BusRecorder(deployment)
@@ -86,18 +96,14 @@ def test_a_changed_answer_is_published_again_without_ending_a_wait_twice(
     deployment: Deployment,
 ) -> None:
     # Given an answered survey whose first revision was carried out
-    invitation = _start(deployment)
-    send = deployment.load("SendFunction", LOCAL_CLOCK=FIXED_CLOCK)
-    _rung(send, invitation, 0, token="invitation-wait")
+    invitation = _waiting(deployment)
     _detractor_answers(deployment, invitation)
     outbox = deployment.load("OutboxFunction")
     _deliver(outbox, deployment.take_stream_records())
     waits = AwsCalls(outbox.PORTS.lifecycle._sfn, "SendTaskSuccess")
     recorder = BusRecorder(deployment)
     # When the customer changes the answer to 9
-    collect = deployment.load("CollectFunction", LOCAL_CLOCK=FIXED_CLOCK)
-    with Client(collect.app) as client:
-        post_form(client, f"/s/{invitation['link_token']['S']}", "score=9")
+    _answers(deployment, invitation, "score=9")
     assert _deliver(outbox, deployment.take_stream_records()) == []
     # Then revision 2 is published and no wait is ended again
     [published] = recorder.events()
@@ -111,14 +117,9 @@ def test_a_failed_record_holds_back_the_records_after_it_in_the_batch(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # Given one batch with an answer (revision 1) and its change (revision 2)
-    invitation = _start(deployment)
-    send = deployment.load("SendFunction", LOCAL_CLOCK=FIXED_CLOCK)
-    _rung(send, invitation, 0, token="invitation-wait")
-    deployment.take_stream_records()
+    invitation = _waiting(deployment)
     _detractor_answers(deployment, invitation)
-    collect = deployment.load("CollectFunction", LOCAL_CLOCK=FIXED_CLOCK)
-    with Client(collect.app) as client:
-        post_form(client, f"/s/{invitation['link_token']['S']}", "score=9")
+    _answers(deployment, invitation, "score=9")
     records = deployment.take_stream_records()
     assert [r["eventName"] for r in records] == ["INSERT", "MODIFY"]
     outbox = deployment.load("OutboxFunction")
@@ -153,10 +154,7 @@ def test_an_outage_after_the_commit_loses_no_escalation_and_makes_one_task(
     deployment: Deployment, client_of: Any, operation: str
 ) -> None:
     # Given a detractor's stored answer (the customer saw the thank-you page)
-    invitation = _start(deployment)
-    send = deployment.load("SendFunction", LOCAL_CLOCK=FIXED_CLOCK)
-    _rung(send, invitation, 0, token="invitation-wait")
-    deployment.take_stream_records()
+    invitation = _waiting(deployment)
     _detractor_answers(deployment, invitation)
     assert _invitation(deployment, invitation["invitation_id"]["S"])["status"]["S"] == "answered"
     records = deployment.take_stream_records()
@@ -216,9 +214,8 @@ def test_a_rung_that_starts_while_the_answer_is_stored_ends_its_own_wait(
 ) -> None:
     # Given the reminder rung reads the invitation just before the customer answers, so the
     # answer's outbox can only see the first rung's wait (ended already)
-    invitation = _start(deployment)
+    invitation = _waiting(deployment)
     send = deployment.load("SendFunction", LOCAL_CLOCK=FIXED_CLOCK)
-    _rung(send, invitation, 0, token="invitation-wait")
     invitations = send.PORTS.repos.invitations  # the function's own
     read = invitations.get
 

@@ -176,11 +176,28 @@ def test_without_a_waiting_task_the_answer_is_still_published() -> None:
     erased = Outbox()
     record = stream_record("INSERT", image(erased.answer({"score": "5"})))
     del erased.repos.invitations.stored["inv-1"]  # type: ignore[attr-defined]
+    del erased.repos.invitations.task_tokens["inv-1"]  # type: ignore[attr-defined]
     assert erased.carry_out(record).lifecycle == "erased"
 
     for outbox_ in (outbox, erased):
         assert outbox_.lifecycle.answered == []
         assert [p["scores"] for p in outbox_.published()] == [{"nps": 5}]
+
+
+def test_a_waiting_answer_reads_its_token_and_not_the_invitation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given an answer whose lifecycle waits: the invitation is read only to tell why no token
+    # is found (one consistent read per answer saved)
+    outbox = Outbox()
+    record = stream_record("INSERT", image(outbox.answer({"score": "5"})))
+
+    def read(invitation_id: str) -> None:
+        raise AssertionError(f"the invitation {invitation_id} was read")
+
+    monkeypatch.setattr(outbox.repos.invitations, "get", read)
+    # Then the wait ends all the same
+    assert outbox.carry_out(record).lifecycle == "ended"
 
 
 def test_records_without_a_new_revision_carry_nothing() -> None:

@@ -110,12 +110,12 @@ def carry_out(revision: StoredRevision, catalogue: Catalogue, ports: OutboxPorts
 def _end_wait(invitation_id: str, ports: OutboxPorts) -> str:
     """The invitation's task token is read after the answer was committed: a rung that stores
     its token later finds the invitation answered and ends its own wait (logic/send.py), so
-    one of the two always ends the wait the lifecycle is in."""
-    if ports.invitations.get(invitation_id) is None:
-        return "erased"  # the customer's data was erased meanwhile
+    one of the two always ends the wait the lifecycle is in. The invitation itself is read only
+    when no token is found, to tell why: an erasure deletes the wait with the invitation."""
     task_token = ports.invitations.task_token(invitation_id)
     if not task_token:
-        return "not-waiting"
+        # erased: the customer's data was erased meanwhile
+        return "erased" if ports.invitations.get(invitation_id) is None else "not-waiting"
     if ports.lifecycle.answer(task_token, {"status": "answered"}):
         return "ended"
     return "no-longer-waiting"  # ended already: a repeated record, or the survey closed
