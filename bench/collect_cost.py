@@ -2,25 +2,30 @@
 
 The POST is a browser's form submit to /s/{token} (Chalice's local server, the collect handler,
 moto over HTTP): a first answer with a score and a comment, to an invitation whose lifecycle
-waits on a task token. The floor is the calls any correct answer must make, with boto3: Query
-by_link_token and GetItem the invitation (consistent), GetItem the response (consistent),
-TransactWriteItems (response, invitation status, counters), GetItem the wait's task token
-(consistent), SendTaskSuccess, PutEvents. The
-POST's requests are counted by the local stack (GET /_local/requests), the floor's in-process."""
+waits on a task token. What the customer waits for is the answer stored: the floor is the calls
+any correct answer must make before it can say so, with boto3: Query by_link_token, GetItem the
+invitation and the response (consistent), TransactWriteItems (response, invitation status,
+counters). What the answer implies (the wait ended, Survey Response Received) follows from the
+stored answer in the outbox function, after the POST: its requests are counted apart, next to
+their own floor (GetItem the wait's task token, SendTaskSuccess, PutEvents). The functions'
+requests are those the local stack records for each function (GET /_local/function-calls), the
+floor's are counted in-process."""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
+import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.floor import against_floor, attribute_values, bench_stack, floor_row, interleave
-from bench.summary import Row, cli
+from bench.summary import Row, cli, verdict
 
 TARGET_RATIO = 1.5
 SEGMENT = {
@@ -30,6 +35,7 @@ SEGMENT = {
     "productId": "sku-1234",
     "storeId": "helsinki-kamppi",
 }
+TOKEN_PREFIX = "bench-token-"  # noqa: S105 - a task token no execution holds
 POST = "answer POST /s/{token} (HTTP, Chalice, handler)"
 COMMENT = "Toimitus oli nopea, kiitos! <b>ok</b>"
 
@@ -62,7 +68,8 @@ def _stored_invitation(run_id: str, n: int, now: datetime) -> tuple[str, str]:
         updated_at=at,
     ).save()
     # No execution holds the token: SendTaskSuccess answers InvalidToken
-    LifecycleWait(LifecycleWait.key(invitation_id), task_token=f"bench-{n}", updated_at=at).save()
+    token_of_wait = TOKEN_PREFIX + invitation_id
+    LifecycleWait(LifecycleWait.key(invitation_id), task_token=token_of_wait, updated_at=at).save()
     return invitation_id, token
 
 
@@ -71,7 +78,7 @@ def _floor_answer(
 ) -> None:
     from survey_core.domain.counters import counter_bucket, segment_of
 
-    dynamodb, sfn, events = clients
+    [dynamodb] = clients
     tables, (invitation_id, token) = config.tables, stored
     [key] = dynamodb.query(
         TableName=tables.invitations,
@@ -128,28 +135,73 @@ def _floor_answer(
             }
         )
     dynamodb.transact_write_items(TransactItems=writes)
-    wait = attribute_values({"invitation_id": f"{invitation_id}#wait"})
-    task_token = dynamodb.get_item(TableName=tables.invitations, Key=wait, ConsistentRead=True)
-    with suppress(sfn.exceptions.InvalidToken):
-        output = '{"status":"answered"}'
-        sfn.send_task_success(taskToken=task_token["Item"]["task_token"]["S"], output=output)
-    detail = json.dumps({"invitationId": invitation_id, "score": score})
-    events.put_events(
-        Entries=[
-            {
-                "EventBusName": config.event_bus_name,
-                "Source": "customer-feedback.surveys",
-                "DetailType": "Survey Response Received",
-                "Detail": detail,
-            }
-        ]
-    )
 
 
 def _score(n: int) -> int:
     # Promoters only: a detractor's answer would start the escalate function in the stack and
     # its requests would be counted with the POST's.
     return 9 + n % 2
+
+
+OUTBOX_FLOOR = {"dynamodb.GetItem": 1, "stepfunctions.SendTaskSuccess": 1, "events.PutEvents": 1}
+OUTBOX_DRAINED_WITHIN_S = 120.0
+
+
+class FunctionRequests:
+    """The requests the stack's functions make, read in order of their sequence numbers."""
+
+    def __init__(self, local: Any) -> None:
+        self.local = local
+        self.calls: list[dict[str, Any]] = []
+        self.mark()
+
+    def mark(self) -> int:
+        """Everything made so far read: the position of the next request."""
+        since = self.calls[-1]["seq"] if self.calls else 0
+        self.calls += self.local.control(f"function-calls?since={since}")
+        return len(self.calls)
+
+    @contextmanager
+    def of(self, function: str) -> Iterator[list[str]]:
+        """A window: the function's requests in it, by operation."""
+        began = self.mark()
+        made: list[str] = []
+        yield made
+        made += [
+            c["operation"] for c in self.calls[began : self.mark()] if c["function"] == function
+        ]
+
+    def outbox_until_published(self, invitations: set[str]) -> list[dict[str, Any]]:
+        """The outbox's requests about these invitations, once it has published each."""
+        deadline = time.monotonic() + OUTBOX_DRAINED_WITHIN_S
+        while True:
+            self.mark()
+            found = [
+                c
+                for c in self.calls
+                if c["function"] == "OutboxFunction" and _invitation_of(c) in invitations
+            ]
+            published = {_invitation_of(c) for c in found if c["operation"] == "PutEvents"}
+            if published >= invitations:
+                return found
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"the outbox published {len(published)} of {len(invitations)} answers in "
+                    f"{OUTBOX_DRAINED_WITHIN_S:g} s"
+                )
+            time.sleep(0.2)  # a bench waits on the stack's stream poller, in real time
+
+
+def _invitation_of(call: dict[str, Any]) -> str | None:
+    """The invitation an outbox request is about: the key read, the token, the event."""
+    params = call["params"]
+    if call["operation"] == "GetItem":
+        return str(params["Key"]["invitation_id"]["S"]).removesuffix("#wait")
+    if call["operation"] == "SendTaskSuccess":
+        return str(params["taskToken"]).removeprefix(TOKEN_PREFIX)
+    if call["operation"] == "PutEvents":
+        return str(json.loads(params["Entries"][0]["Detail"])["invitationId"])
+    return None
 
 
 def run(answers: int = 200) -> dict[str, Any]:
@@ -163,11 +215,12 @@ def run(answers: int = 200) -> dict[str, Any]:
 
         config = CollectConfig.from_env(os.environ)
         bind_tables(config.tables, config.region)
-        clients = tuple(boto3.client(s) for s in ("dynamodb", "stepfunctions", "events"))
+        clients = (boto3.client("dynamodb"),)
         now = datetime.now(UTC)
         run_id = uuid.uuid4().hex[:6]
         posts = [_stored_invitation(run_id, n, now) for n in range(-1, answers)]
         floors = [_stored_invitation(run_id + "f", n, now) for n in range(-1, answers)]
+        requests = FunctionRequests(local)
 
         def post(n: int) -> None:
             form = {"score": str(_score(n)), "comment": COMMENT}
@@ -178,34 +231,43 @@ def run(answers: int = 200) -> dict[str, Any]:
         def floor(n: int) -> None:
             _floor_answer(config, clients, floors[n + 1], _score(n), now.date().isoformat())
 
-        @contextmanager
-        def stack_requests() -> Iterator[list[str]]:
-            made: list[str] = []
-            before = local.control("requests")
-            yield made
-            for operation, count in local.control("requests").items():
-                made += [operation] * (count - before.get(operation, 0))
-
         measured, floor_path = interleave(
-            {
-                POST: post,
-                "floor (Query, GetItem x3, TransactWrite, SendTaskSuccess, PutEvents)": floor,
-            },
+            {POST: post, "floor (Query, GetItem x2, TransactWriteItems)": floor},
             answers,
-            {POST: stack_requests},  # the POST is served, and counted, by the stack
+            {POST: lambda: requests.of("CollectFunction")},
         )
+        outbox = requests.outbox_until_published({invitation for invitation, _ in posts[1:]})
     print("\ncost of one answer POST (first answer, score and comment), local endpoint")
     result = against_floor(measured, floor_path, TARGET_RATIO)
     result["requests_per_answer"] = {
         path: {op: round(count / answers, 2) for op, count in sorted(found.requests.items())}
         for path, found in (("post", measured), ("floor", floor_path))
     }
+    by_operation = Counter(f"{c['service']}.{c['operation']}" for c in outbox)
+    result["outbox_per_answer"] = {
+        "requests": {op: round(count / answers, 2) for op, count in sorted(by_operation.items())},
+        "calls_each": round(len(outbox) / answers, 2),
+        "floor_calls_each": sum(OUTBOX_FLOOR.values()),
+    }
     print(f"requests per answer: {result['requests_per_answer']}")
+    print(f"the outbox's, after the POST: {result['outbox_per_answer']}")
     return result
 
 
 def summary(result: dict[str, Any]) -> list[Row]:
-    return [floor_row("collect_cost", "collect cost per answer POST", result)]
+    outbox = result["outbox_per_answer"]
+    return [
+        floor_row("collect_cost", "collect cost per answer POST", result),
+        Row(
+            "collect_cost",
+            "the answer's consequences, after the POST (outbox function)",
+            f"{outbox['calls_each']:g} calls per answer",
+            f"<= {outbox['floor_calls_each']} (its floor)",
+            verdict(outbox["calls_each"], outbox["floor_calls_each"]),
+            outbox["calls_each"],
+            "calls",
+        ),
+    ]
 
 
 if __name__ == "__main__":

@@ -450,7 +450,7 @@ class CostBench:
         outcome = customer.run()
         if outcome.status != EXPECTED_STATUS.get(scenario.key, "answered"):
             raise RuntimeError(f"{scenario.name}: the invitation ended {outcome.status!r}")
-        made = [c for c in self.local.control("function-calls") if c["seq"] > self.last_seq]
+        made = self.local.control(f"function-calls?since={self.last_seq}")
         self.last_seq = max([self.last_seq, *(c["seq"] for c in made)])
         calls, elsewhere = split_priced_elsewhere(made)
         lifecycle_calls = self._lifecycle_calls(outcome.states, outcome.invitation_id)

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs
 
 from .adapter import LocalAdapter
 from .emulation.connect import CONTACT_EVENT_SHAPES, CONTACT_EVENT_TYPES, TRANSFER_METHODS
@@ -125,10 +126,7 @@ class ControlApp:
             ("POST", "/_local/faults"): self._add_fault,
             ("GET", "/_local/faults"): lambda _: (200, self.adapter.faults.listing()),
             ("GET", "/_local/requests"): lambda _: (200, dict(self.requests)),
-            ("GET", "/_local/function-calls"): lambda _: (
-                200,
-                self.adapter.function_calls.records(),
-            ),
+            ("GET", "/_local/function-calls"): self._function_calls,
             ("DELETE", "/_local/faults"): lambda _: (200, self.adapter.faults.clear()),
             ("GET", "/_local/iam-denied"): lambda _: (200, self.adapter.iam_denied()),
         }
@@ -136,6 +134,13 @@ class ControlApp:
         if route is None:
             return 404, {"message": f"no control route {method} {path}"}
         return route(environ)
+
+    def _function_calls(self, environ: dict[str, Any]) -> tuple[int, Any]:
+        """?since=N: only the requests after sequence number N (a bench's window)."""
+        since = parse_qs(environ.get("QUERY_STRING", "")).get("since", ["0"])[0]
+        if not since.isdigit():
+            return 400, {"message": "since must be a sequence number"}
+        return 200, self.adapter.function_calls.records(int(since))
 
     def _fire(self, environ: dict[str, Any], name: str) -> tuple[int, Any]:
         if name not in self.adapter.scheduler.schedules:

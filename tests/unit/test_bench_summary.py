@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bench import cold_start, lifecycle, report_reads, sam
+from bench import cold_start, collect_cost, lifecycle, report_reads, sam
 from bench import summary as s
 from bench.__main__ import BENCHES, NAMES, rows_of
 from bench.floor import MeasuredPath, against_floor, floor_row
@@ -231,6 +231,29 @@ def test_against_floor_figures_and_row():
     row = floor_row("trigger_cost", "trigger cost per event", figures)
     assert row.verdict == s.OVER and row.number == 2.0
     assert row.target == "<= 1.5x floor (median)"
+
+
+def test_the_answer_outbox_requests_are_told_apart_by_invitation_and_judged_by_their_floor():
+    # Given the outbox's three requests about one answer, as the local stack records them
+    detail = json.dumps({"invitationId": "bench-1"})
+    calls = [
+        {"operation": "GetItem", "params": {"Key": {"invitation_id": {"S": "bench-1#wait"}}}},
+        {"operation": "SendTaskSuccess", "params": {"taskToken": "bench-token-bench-1"}},
+        {"operation": "PutEvents", "params": {"Entries": [{"Detail": detail}]}},
+    ]
+    # Then each is about that invitation
+    assert {collect_cost._invitation_of(c) for c in calls} == {"bench-1"}
+    # and a fourth request per answer would be over its floor
+    figures = against_floor(
+        MeasuredPath("post", Counter(GetItem=2), [2.0] * 5),
+        MeasuredPath("floor", Counter(GetItem=2), [2.0] * 5),
+        1.5,
+    )
+    for calls_each, expected in ((3.0, s.OK), (4.0, s.OVER)):
+        outbox = {"calls_each": calls_each, "floor_calls_each": 3}
+        post, consequences = collect_cost.summary({**figures, "outbox_per_answer": outbox})
+        assert post.verdict == s.OK
+        assert (consequences.number, consequences.verdict) == (calls_each, expected)
 
 
 def test_report_reads_rows_compare_each_size_with_the_first():

@@ -54,9 +54,10 @@ class FunctionCalls:
             with self._lock:
                 record["response"] = response
 
-    def records(self) -> list[dict[str, Any]]:
+    def records(self, since: int = 0) -> list[dict[str, Any]]:
+        """The kept records after sequence number `since` (0: all), oldest first."""
         with self._lock:
-            return [dict(record) for record in self._calls]
+            return [dict(record) for record in self._calls if record["seq"] > since]
 
 
 def _plain(value: Any) -> Any:
