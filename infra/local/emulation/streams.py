@@ -16,6 +16,7 @@ mapping delivers them, in order, as Lambda's poller does:
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -28,6 +29,11 @@ from typing import Any
 from .patching import patch
 
 RETRY_DELAY_SECONDS = 0.2  # real time between retries of a failing batch
+# moto numbers a record by its place in the shard's list of undelivered records, which it
+# clears after every write: every record of a table got the same SequenceNumber. DynamoDB's
+# grow along the shard, and a reported failure names its record by it.
+_sequence_lock = threading.Lock()
+_places = itertools.count(1)
 
 
 @dataclass
@@ -200,6 +206,7 @@ def records_of(items: list[Any], region: str, source_arn: str) -> list[dict[str,
     for item in items:
         record = item.to_json()
         dynamodb = dict(record["dynamodb"])
+        dynamodb["SequenceNumber"] = _sequence_number(item, int(dynamodb["SequenceNumber"]))
         created = dynamodb.get("ApproximateCreationDateTime")
         if isinstance(created, datetime):
             dynamodb["ApproximateCreationDateTime"] = unix_time(created)
@@ -220,6 +227,16 @@ def records_of(items: list[Any], region: str, source_arn: str) -> list[dict[str,
             )
         )
     return records
+
+
+def _sequence_number(item: Any, moto_number: int) -> str:
+    """One number per stream record, the same for every mapping of its table, growing with
+    each record: moto's first number plus the record's place in this process's streams."""
+    with _sequence_lock:
+        place = getattr(item, "local_place", None)
+        if place is None:
+            place = item.local_place = next(_places)
+    return str(moto_number + place)
 
 
 def queue_stream_records(on_records: Callable[[Any, list[dict[str, Any]]], None]) -> None:
