@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from bench.floor import StackRequests
 from bench.summary import REPO_ROOT, Row, cli, print_table, verdict
 
 PRICES_FILE = REPO_ROOT / "bench" / "prices.json"
@@ -434,7 +435,7 @@ class CostBench:
             name: self.dynamodb.describe_table(TableName=name)["Table"]
             for name in self.dynamodb.list_tables()["TableNames"]
         }
-        self.last_seq = max((c["seq"] for c in self.local.control("function-calls")), default=0)
+        self.requests = StackRequests(self.local)  # what the stack made before: not counted
         functions = self.local.client("lambda").list_functions()["Functions"]
         names = {f["FunctionName"]: int(f["MemorySize"]) for f in functions}
         self.memory_mb = {logical: names[name] for logical, name in info["functions"].items()}
@@ -450,8 +451,7 @@ class CostBench:
         outcome = customer.run()
         if outcome.status != EXPECTED_STATUS.get(scenario.key, "answered"):
             raise RuntimeError(f"{scenario.name}: the invitation ended {outcome.status!r}")
-        made = self.local.control(f"function-calls?since={self.last_seq}")
-        self.last_seq = max([self.last_seq, *(c["seq"] for c in made)])
+        made = self.requests.read()
         calls, elsewhere = split_priced_elsewhere(made)
         lifecycle_calls = self._lifecycle_calls(outcome.states, outcome.invitation_id)
         context = self._write_context([*calls, *lifecycle_calls])

@@ -34,6 +34,31 @@ def counted_requests() -> Iterator[list[str]]:
         botocore.endpoint.Endpoint.make_request = original
 
 
+class StackRequests:
+    """The AWS requests the local stack's functions make (GET /_local/function-calls, which
+    numbers them), read in order: each read returns only what is new."""
+
+    def __init__(self, local: Any) -> None:
+        self.local = local
+        self.calls: list[dict[str, Any]] = []
+        self.read()
+
+    def read(self) -> list[dict[str, Any]]:
+        """The requests made since the last read (the first: every one kept so far)."""
+        since = self.calls[-1]["seq"] if self.calls else 0
+        new = list(self.local.control(f"function-calls?since={since}"))
+        self.calls += new
+        return new
+
+    @contextmanager
+    def of(self, function: str) -> Iterator[list[str]]:
+        """A window: the function's requests in it, by operation."""
+        self.read()
+        made: list[str] = []
+        yield made
+        made += [c["operation"] for c in self.read() if c["function"] == function]
+
+
 @contextmanager
 def bench_stack(
     start_time: str, log_name: str, function: str
