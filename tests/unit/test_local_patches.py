@@ -402,8 +402,8 @@ def test_an_update_expression_parsed_once_updates_as_moto_does() -> None:
 
 
 def test_a_task_token_is_as_long_as_aws_makes_them() -> None:
-    """stepfunctions.issue_aws_sized_task_tokens: the invitation stores each rung's token, so
-    what its writes cost depends on the token's length (AWS: about 680 characters)."""
+    """stepfunctions.issue_aws_sized_task_tokens: each rung's token is stored (the wait item),
+    so what that costs depends on the token's length (AWS: about 680 characters)."""
     from moto.stepfunctions.parser.asl.eval.states import ContextObject
 
     from infra.local.emulation.stepfunctions import (

@@ -126,9 +126,9 @@ def keep_task_failure_cause() -> None:
 
 
 # AWS's task tokens are opaque base64 text of about 680 characters (668 and 696 in two tokens
-# published with their executions), moto's a 36-character UUID. The survey lifecycle stores
-# each rung's token on the invitation, so the item's size, and the write units of every write
-# to it, depend on the token's length.
+# published with their executions), moto's a 36-character UUID. The send function stores each
+# rung's token (its wait item beside the invitation), so what storing and reading it costs
+# depends on the token's length.
 AWS_TASK_TOKEN_LENGTH = 683
 
 

@@ -100,10 +100,10 @@ class Invitations(Protocol):
         """True once per invitation: the one help SMS an unreadable reply may get."""
 
     def store_task_token(self, invitation_id: str, task_token: str, now: datetime) -> bool:
-        """Store the token of the lifecycle's wait on the invitation (replacing the last rung's),
-        then read whether the survey is still pending or sent: False when it is not (answered,
-        closed or erased meanwhile; whoever closed it may have read the token before, so the
-        caller ends this wait). Transient errors are retried inside."""
+        """Store the token of the lifecycle's wait beside the invitation (replacing the last
+        rung's), then read whether the survey is still pending or sent: False when it is not
+        (answered, closed or erased meanwhile; whoever closed it may have read the token
+        before, so the caller ends this wait). Transient errors are retried inside."""
 
     def task_token(self, invitation_id: str) -> str | None:
         """The token of the lifecycle's latest wait on the invitation, read consistently; None
