@@ -1,12 +1,12 @@
 """Benchmark: cold start, as the import time of each function's handler module next to its
 floor, `import boto3` plus the clients the function makes at import (judged at 1.25x), and
-beside it `import boto3` alone, the same with Powertools, and everything the function imports
-but our own code. Each import runs in a fresh python3.13 with the function's Lambda environment
-and `sam build`'s artifacts on the path as Lambda has them (the runtime's boto3 last; packages
-built for another machine replaced by this machine's builds, installed once in CACHE_DIR), timed
-inside it; the median of N processes, the targets interleaved round by round. Modes: cached
-(bytecode compiled once and reused) and as shipped (nothing written, as on Lambda's read-only
-/var/task and /opt)."""
+beside it `import boto3` alone and everything the function imports but our own code. Each
+import runs in a fresh python3.13 with the function's Lambda environment and `sam build`'s
+artifacts on the path as Lambda has them (the runtime's boto3 last; packages built for another
+machine replaced by this machine's builds, installed once in CACHE_DIR), timed inside it; the
+median of N processes, the targets interleaved round by round. Modes: cached (bytecode compiled
+once and reused) and as shipped (nothing written, as on Lambda's read-only /var/task and
+/opt)."""
 
 from __future__ import annotations
 
@@ -78,9 +78,9 @@ CONFIG = Config(retries={{"mode": "standard", "max_attempts": 3}})  # as survey_
 for service in {services!r}:
     boto3.client(service, config=CONFIG)
 """
-# What every function loads besides its clients (survey_core/observability.py): the floor the
-# last notes proposed for the target, shown beside the other two.
-OBSERVED_FLOOR_LINES = """from aws_lambda_powertools import Logger, Metrics, Tracer
+# What every function loads besides its clients (survey_core/observability.py), first in its
+# library floor.
+OBSERVABILITY_LINES = """from aws_lambda_powertools import Logger, Metrics, Tracer
 
 logger, tracer, metrics = Logger(), Tracer(patch_modules=("botocore",)), Metrics()
 """
@@ -116,10 +116,6 @@ class Layout:
 
 def client_floor_name(services: Sequence[str]) -> str:
     return "boto3 + " + (", ".join(services) if services else "no clients")
-
-
-def observed_floor_name(services: Sequence[str]) -> str:
-    return client_floor_name(services) + " + Powertools"
 
 
 def library_floor_name(function: str) -> str:
@@ -287,7 +283,7 @@ def _generated(name: str, module: str, text: str, beside: Target) -> Target:
 def add_floors(layout: Layout, functions: list[sam.Function]) -> None:
     """Import each function once to see which clients it makes and what it loads, then add a
     floor per distinct set of clients (a generated module that imports boto3 and makes those
-    clients; the same with Powertools) and each function's library floor: every module its
+    clients) and each function's library floor: every module its
     import loads that is not our own code, in load order (what it would cost if our code were
     free)."""
     floor = layout.targets[0]
@@ -300,17 +296,13 @@ def add_floors(layout: Layout, functions: list[sam.Function]) -> None:
         loads = (
             f"import importlib\n\nfor name in {libraries!r}:\n    importlib.import_module(name)\n"
         )
-        text = clients + OBSERVED_FLOOR_LINES + loads
+        text = clients + OBSERVABILITY_LINES + loads
         layout.targets.append(
             _generated(library_floor_name(target.name), f"libraries_{target.name}", text, target)
         )
         if services not in layout.clients.values():
             module = "clients_" + "_".join(s.replace("-", "_") for s in services or ("none",))
             layout.targets.append(_generated(client_floor_name(services), module, clients, floor))
-            # With Powertools: the function's own path (the layer's packages), not the runtime's.
-            text = clients + OBSERVED_FLOOR_LINES
-            name = observed_floor_name(services)
-            layout.targets.append(_generated(name, f"observed_{module}", text, target))
         layout.clients[target.name] = services
 
 
@@ -383,7 +375,6 @@ def figures(
         services = layout.clients[name]
         floors = {
             "client_floor": client_floor_name(services),  # the target's floor (issue 20)
-            "observed_floor": observed_floor_name(services),
             "library_floor": library_floor_name(name),
         }
         result["client_floors"].update({f: timed[f] for f in floors.values()})
@@ -433,7 +424,6 @@ def summary(result: dict[str, Any]) -> list[Row]:
         )
     for kind, against in (
         ("client_floor", "import boto3 + the function's own clients"),
-        ("observed_floor", "boto3 + its clients + Powertools' logger, tracer and metrics"),
         ("library_floor", "all it imports but our code (survey_core, its folder)"),
     ):
         ratios = [
