@@ -11,27 +11,35 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
+from unittest import mock
 
 from bench.summary import Row, ratio_text, verdict
 
 
 @contextmanager
-def counted_requests() -> Iterator[list[str]]:
-    """Every AWS request made in this process, by operation (whatever session made it)."""
-    import botocore.endpoint
+def recorded_calls() -> Iterator[list[dict[str, Any]]]:
+    """Every AWS API call made in this process, whatever session made it, as the local stack
+    records the functions' (GET /_local/function-calls): service, operation, params and response
+    (None if the call failed). One per API call, as Lambda's client makes it: the SDK's retries
+    of a call are not counted again."""
+    from botocore.client import BaseClient
 
-    calls: list[str] = []
-    original = botocore.endpoint.Endpoint.make_request
+    calls: list[dict[str, Any]] = []
+    original = BaseClient._make_api_call
 
-    def counting(self: Any, operation_model: Any, request_dict: Any) -> Any:
-        calls.append(operation_model.name)
-        return original(self, operation_model, request_dict)
+    def recording(self: Any, operation: str, params: Any) -> Any:
+        call = {
+            "service": self.meta.service_model.service_name,
+            "operation": operation,
+            "params": dict(params),
+            "response": None,
+        }
+        calls.append(call)
+        call["response"] = original(self, operation, params)
+        return call["response"]
 
-    botocore.endpoint.Endpoint.make_request = counting
-    try:
+    with mock.patch.object(BaseClient, "_make_api_call", recording):
         yield calls
-    finally:
-        botocore.endpoint.Endpoint.make_request = original
 
 
 class StackRequests:
@@ -51,12 +59,12 @@ class StackRequests:
         return new
 
     @contextmanager
-    def of(self, function: str) -> Iterator[list[str]]:
-        """A window: the function's requests in it, by operation."""
+    def of(self, function: str) -> Iterator[list[dict[str, Any]]]:
+        """A window: the function's requests in it."""
         self.read()
-        made: list[str] = []
+        made: list[dict[str, Any]] = []
         yield made
-        made += [c["operation"] for c in self.read() if c["function"] == function]
+        made += [c for c in self.read() if c["function"] == function]
 
 
 @contextmanager
@@ -101,7 +109,7 @@ class MeasuredPath:
 
 
 Step = Callable[[int], None]  # one repetition n of a path
-Counting = Callable[[], AbstractContextManager[list[str]]]
+Counting = Callable[[], AbstractContextManager[list[dict[str, Any]]]]
 
 
 def interleave(
@@ -115,11 +123,11 @@ def interleave(
     found = [MeasuredPath(name, Counter(), []) for name in paths]
     for n in range(repetitions):
         for path, step in zip(found, paths.values(), strict=True):
-            with (counters or {}).get(path.name, counted_requests)() as made:
+            with (counters or {}).get(path.name, recorded_calls)() as made:
                 began = time.perf_counter()
                 step(n)
                 path.timings_ms.append((time.perf_counter() - began) * 1000)
-            path.requests.update(made)
+            path.requests.update(c["operation"] for c in made)
     return found
 
 

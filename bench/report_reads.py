@@ -12,13 +12,11 @@ import random
 import statistics
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from unittest import mock
 
 from bench import sam
+from bench.floor import recorded_calls
 from bench.summary import INFO, OK, OVER, Row, cli, print_table, verdict
 
 TARGET_RATIO = 1.2  # the combinations not yet seen at 1,000 responses (docstring)
@@ -45,33 +43,20 @@ TASK_SLA = timedelta(hours=48)
 OPEN_BACKLOG = 100
 OPEN_WEEK = timedelta(days=7)
 REPORT_MOMENT = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
-Call = tuple[str, dict[str, Any], int]  # operation, parameters, items read
 
 
-def _items(response: dict[str, Any]) -> int:
-    if "ScannedCount" in response:
-        return int(response["ScannedCount"])
-    if "Responses" in response:
-        return sum(len(v) for v in response["Responses"].values())
-    return int("Item" in response)
-
-
-@contextmanager
-def dynamodb_calls() -> Iterator[list[Call]]:
-    """Every DynamoDB request of this process."""
-    from botocore.client import BaseClient
-
-    calls: list[Call] = []
-    original = BaseClient._make_api_call
-
-    def recording(self: Any, operation: str, params: dict[str, Any]) -> Any:
-        response = original(self, operation, params)
-        if self.meta.service_model.service_name == "dynamodb":
-            calls.append((operation, dict(params), _items(response)))
-        return response
-
-    with mock.patch.object(BaseClient, "_make_api_call", recording):
-        yield calls
+def items_read(calls: list[dict[str, Any]]) -> int:
+    """The items DynamoDB read for these calls: ScannedCount of each Query, each item a GetItem
+    or BatchGetItem returned."""
+    found = 0
+    for response in (c["response"] or {} for c in calls if c["service"] == "dynamodb"):
+        if "ScannedCount" in response:
+            found += int(response["ScannedCount"])
+        elif "Responses" in response:
+            found += sum(len(v) for v in response["Responses"].values())
+        else:
+            found += int("Item" in response)
+    return found
 
 
 def _store(responses: int, seed: int) -> None:
@@ -167,7 +152,7 @@ def _measure(responses: int) -> tuple[int, float, dict[str, dict[str, Any]]]:
         _store(responses, seed=responses)
         leadership = next(g for g in load_groups() if g.name == "Leadership")
         [due] = [d for d in due_reports((leadership,), REPORT_MOMENT) if d.group is leadership]
-        with dynamodb_calls() as calls:
+        with recorded_calls() as calls:
             began = time.perf_counter()
             data = report_for(due, load_catalogue(), repos)
             seconds = time.perf_counter() - began
@@ -175,10 +160,10 @@ def _measure(responses: int) -> tuple[int, float, dict[str, dict[str, Any]]]:
         if block.headline.n == 0:
             raise RuntimeError(f"the report at {responses} responses shows no answers")
         pages = _results_pages(results, environment, due.period)
-        return sum(items for *_, items in calls), seconds, pages
+        return items_read(calls), seconds, pages
 
 
-def _reads_alone(calls: list[Call]) -> float:
+def _reads_alone(calls: list[dict[str, Any]]) -> float:
     """The same DynamoDB requests alone on a fresh client: the page's reads floor on this
     endpoint (moto's Query time grows with the table, DynamoDB's does not)."""
     import boto3
@@ -186,8 +171,8 @@ def _reads_alone(calls: list[Call]) -> float:
     client = boto3.client("dynamodb", region_name=REGION)
     client.describe_limits()  # the client's own first-call set-up, outside the measurement
     began = time.perf_counter()
-    for operation, params, _ in calls:
-        client._make_api_call(operation, params)
+    for call in (c for c in calls if c["service"] == "dynamodb"):
+        client._make_api_call(call["operation"], call["params"])
     return time.perf_counter() - began
 
 
@@ -215,7 +200,7 @@ def _results_pages(
         for name, path in RESULTS_PAGES.items():
             times, floors = [], []
             for _ in range(PAGE_REPEATS):
-                with dynamodb_calls() as calls:
+                with recorded_calls() as calls:
                     began = time.perf_counter()
                     page = client.http.get(path.format(**days), headers={"Accept": "text/html"})
                     times.append(time.perf_counter() - began)
@@ -223,7 +208,7 @@ def _results_pages(
                     raise RuntimeError(f"{name}: HTTP {page.status_code}")
                 floors.append(_reads_alone(calls))
             found[name] = {
-                "items_read": sum(items for *_, items in calls),
+                "items_read": items_read(calls),
                 "server_ms": round(statistics.median(times) * 1000, 1),
                 "reads_alone_ms": round(statistics.median(floors) * 1000, 1),
                 "page_bytes": len(page.body),

@@ -13,7 +13,7 @@ import pytest
 from bench import cold_start, collect_cost, lifecycle, report_reads, sam
 from bench import summary as s
 from bench.__main__ import BENCHES, NAMES, rows_of
-from bench.floor import MeasuredPath, against_floor, floor_row
+from bench.floor import MeasuredPath, against_floor, floor_row, interleave, recorded_calls
 
 pytestmark = pytest.mark.unit
 
@@ -187,7 +187,6 @@ def test_figures_judge_each_function_by_boto3_and_its_own_clients():
         for name, ms in (
             (cold_start.FLOOR, 100.0),
             (cold_start.client_floor_name(clients), 200.0),
-            (cold_start.observed_floor_name(clients), 220.0),
             (cold_start.library_floor_name("TriggerFunction"), 250.0),
             ("TriggerFunction", 260.0),
         )
@@ -200,8 +199,7 @@ def test_figures_judge_each_function_by_boto3_and_its_own_clients():
     assert trigger["judged_against"] == "boto3 + dynamodb, sqs"
     assert trigger["judged_ratio"] == {cold_start.CACHED: 1.3}
     assert trigger["verdict"] == s.OVER
-    # And beside it, the ratios to the other floors
-    assert trigger["ratio_to_observed_floor"] == {cold_start.CACHED: 1.18}
+    # And beside it, the ratio to its libraries
     assert trigger["ratio_to_library_floor"] == {cold_start.CACHED: 1.04}
 
 
@@ -254,6 +252,43 @@ def test_the_answer_outbox_requests_are_told_apart_by_invitation_and_judged_by_t
         post, consequences = collect_cost.summary({**figures, "outbox_per_answer": outbox})
         assert post.verdict == s.OK
         assert (consequences.number, consequences.verdict) == (calls_each, expected)
+
+
+def _stubbed_dynamodb():
+    import botocore.session
+    from botocore.stub import Stubber
+
+    client = botocore.session.get_session().create_client(
+        "dynamodb", region_name="eu-north-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    return client, Stubber(client)
+
+
+def test_a_path_counts_each_api_call_it_makes_once_per_repetition():
+    client, stub = _stubbed_dynamodb()
+    for _ in range(4):  # the warm-up (not counted), then three repetitions
+        stub.add_response("get_item", {"Item": {"id": {"S": "a"}}})
+    with stub:
+        [path] = interleave({"read": lambda n: client.get_item(TableName="t", Key={})}, 3)
+    assert path.requests == Counter(GetItem=3) and len(path.timings_ms) == 3
+    stub.assert_no_pending_responses()
+
+
+def test_report_reads_count_the_items_dynamodb_read_for_each_call():
+    client, stub = _stubbed_dynamodb()
+    stub.add_response("query", {"Items": [], "Count": 0, "ScannedCount": 5})
+    stub.add_response("get_item", {"Item": {"id": {"S": "a"}}})
+    stub.add_response("get_item", {})  # not found: nothing read
+    batch = {"Responses": {"t": [{"id": {"S": "a"}}, {"id": {"S": "b"}}]}}
+    stub.add_response("batch_get_item", batch)
+    with stub, recorded_calls() as calls:
+        client.query(TableName="t", KeyConditionExpression="id = :a")
+        client.get_item(TableName="t", Key={})
+        client.get_item(TableName="t", Key={})
+        client.batch_get_item(RequestItems={"t": {"Keys": [{}, {}]}})
+    assert [c["operation"] for c in calls] == ["Query", "GetItem", "GetItem", "BatchGetItem"]
+    assert calls[0]["params"]["TableName"] == "t"
+    assert report_reads.items_read(calls) == 5 + 1 + 0 + 2
 
 
 def test_report_reads_rows_compare_each_size_with_the_first():
