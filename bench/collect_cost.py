@@ -5,11 +5,12 @@ moto over HTTP): a first answer with a score and a comment, to an invitation who
 waits on a task token. What the customer waits for is the answer stored: the floor is the calls
 any correct answer must make before it can say so, with boto3: Query by_link_token, GetItem the
 invitation and the response (consistent), TransactWriteItems (response, invitation status,
-counters). What the answer implies (the wait ended, Survey Response Received) follows from the
-stored answer in the outbox function, after the POST: its requests are counted apart, next to
-their own floor (GetItem the wait's task token, SendTaskSuccess, PutEvents). The functions'
-requests are those the local stack records for each function (GET /_local/function-calls), the
-floor's are counted in-process."""
+counters), the response item being the one the POST stored for its first, uncounted answer (an
+item's size is part of a request's cost). What the answer implies (the wait ended, Survey
+Response Received) follows from the stored answer in the outbox function, after the POST: its
+requests are counted apart, next to their own floor (GetItem the wait's task token,
+SendTaskSuccess, PutEvents). The functions' requests are those the local stack records for each
+function (GET /_local/function-calls), the floor's are counted in-process."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from bench.floor import (
     bench_stack,
     floor_row,
     interleave,
+    settled,
 )
 from bench.summary import Row, cli, verdict
 
@@ -79,8 +81,14 @@ def _stored_invitation(run_id: str, n: int, now: datetime) -> tuple[str, str]:
 
 
 def _floor_answer(
-    config: Any, clients: tuple[Any, ...], stored: tuple[str, str], score: int, day: str
+    config: Any,
+    clients: tuple[Any, ...],
+    stored: tuple[str, str],
+    answer: dict[str, Any],
+    score: int,
+    day: str,
 ) -> None:
+    """One answer as the floor makes it; answer: a response item as the POST stores one."""
     from survey_core.domain.counters import counter_bucket, segment_of
 
     [dynamodb] = clients
@@ -96,13 +104,14 @@ def _floor_answer(
     answer_key = attribute_values({"invitation_id": invitation_id})
     dynamodb.get_item(TableName=tables.responses, Key=answer_key, ConsistentRead=True)
     stamp = datetime.now(UTC).isoformat()
-    response = {"scores": {"nps": score}, "comment": COMMENT, "revision": 1, "answered_at": stamp}
+    response = {"scores": {"nps": score}, "answered_at": stamp, "first_answered_at": stamp}
     answered = {":answered": "answered", ":pending": "pending", ":sent": "sent", ":at": stamp}
     writes: list[dict[str, Any]] = [
         {
             "Put": {
                 "TableName": tables.responses,
                 "Item": {
+                    **answer,
                     **answer_key,
                     **attribute_values(response),
                     "segment": invitation["Item"]["segment"],
@@ -114,7 +123,7 @@ def _floor_answer(
             "Update": {
                 "TableName": tables.invitations,
                 "Key": answer_key,
-                "UpdateExpression": "SET #s = :answered, answered_at = :at",
+                "UpdateExpression": "SET #s = :answered, answered_at = :at, updated_at = :at",
                 "ConditionExpression": "#s IN (:pending, :sent, :answered)",
                 "ExpressionAttributeNames": {"#s": "status"},
                 "ExpressionAttributeValues": attribute_values(answered),
@@ -213,13 +222,23 @@ def run(answers: int = 200) -> dict[str, Any]:
             if status != 200:
                 raise RuntimeError(f"answer POST answered HTTP {status}")
 
+        answer: dict[str, Any] = {}  # the response the POST stored for its first answer
+
         def floor(n: int) -> None:
-            _floor_answer(config, clients, floors[n + 1], _score(n), now.date().isoformat())
+            if not answer:
+                key = attribute_values({"invitation_id": posts[0][0]})
+                found = clients[0].get_item(
+                    TableName=config.tables.responses, Key=key, ConsistentRead=True
+                )
+                answer.update(found["Item"])
+            day = now.date().isoformat()
+            _floor_answer(config, clients, floors[n + 1], answer, _score(n), day)
 
         measured, floor_path = interleave(
             {POST: post, "floor (Query, GetItem x2, TransactWriteItems)": floor},
             answers,
             {POST: lambda: requests.of("CollectFunction")},
+            settle=lambda: settled(local),
         )
         outbox = _outbox_until_published(requests, {invitation for invitation, _ in posts[1:]})
     print("\ncost of one answer POST (first answer, score and comment), local endpoint")
