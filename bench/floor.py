@@ -93,6 +93,15 @@ def bench_stack(
         yield info, local
 
 
+def settled(local: Any, within_s: float = 60.0) -> None:
+    """Wait until the local stack has no work of its own in flight (GET /_local/working)."""
+    deadline = time.monotonic() + within_s
+    while local.control("working")["working"]:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the local stack was still working after {within_s:g} s")
+        time.sleep(0.002)  # a bench waits on the stack's threads, in real time
+
+
 def attribute_values(values: Mapping[str, Any]) -> dict[str, Any]:
     """DynamoDB attribute values as boto3 writes them: {"a": "x"} is {"a": {"S": "x"}}."""
     from boto3.dynamodb.types import TypeSerializer
@@ -113,16 +122,21 @@ Counting = Callable[[], AbstractContextManager[list[dict[str, Any]]]]
 
 
 def interleave(
-    paths: dict[str, Step], repetitions: int, counters: Mapping[str, Counting] | None = None
+    paths: dict[str, Step],
+    repetitions: int,
+    counters: Mapping[str, Counting] | None = None,
+    settle: Callable[[], None] = lambda: None,
 ) -> list[MeasuredPath]:
     """Each path once per repetition, timed; its requests counted in this process, or by its
     own counter in counters. Each is run once first (n = -1), not counted: its clients made,
-    as in a running Lambda."""
+    as in a running Lambda. settle() runs before each step, untimed: the work one step left
+    to the stack (stream records, the lifecycle) must not land in the next one's time."""
     for step in paths.values():
         step(-1)
     found = [MeasuredPath(name, Counter(), []) for name in paths]
     for n in range(repetitions):
         for path, step in zip(found, paths.values(), strict=True):
+            settle()
             with (counters or {}).get(path.name, recorded_calls)() as made:
                 began = time.perf_counter()
                 step(n)

@@ -17,7 +17,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench.floor import against_floor, attribute_values, bench_stack, floor_row, interleave
+from bench.floor import (
+    against_floor,
+    attribute_values,
+    bench_stack,
+    floor_row,
+    interleave,
+    settled,
+)
 from bench.summary import REPO_ROOT, Row, cli
 
 TARGET_RATIO = 1.5
@@ -26,7 +33,7 @@ EVENT = REPO_ROOT / "events" / "purchase-completed.json"
 
 def run(events: int = 200) -> dict[str, Any]:
     start = (datetime.now(UTC) - timedelta(days=1)).isoformat()
-    with bench_stack(start, "bench.log", "TriggerFunction"):
+    with bench_stack(start, "bench.log", "TriggerFunction") as (_, local):
         import boto3
         from survey_core.catalogue import load_catalogue
         from survey_core.config import TriggerConfig
@@ -125,6 +132,7 @@ def run(events: int = 200) -> dict[str, Any]:
                 "floor (Update+BatchGet+TransactWrite+StartExecution)": floor,
             },
             events,
+            settle=lambda: settled(local),
         )
     print("\ntrigger cost per new-survey event, local endpoint")
     return against_floor(measured, floor_path, TARGET_RATIO)

@@ -201,6 +201,16 @@ class LocalAdapter:
             with self._pending_lock:
                 self._requests -= 1
 
+    @property
+    def working(self) -> int:
+        """Work the stack is doing or has queued on its own: invocations queued or running,
+        stream records queued or being delivered. Unlike idle(), the HTTP requests being served
+        are left out, so a caller can ask over HTTP (a bench waits for it to reach 0 between
+        timed steps: on AWS that work runs in other sandboxes, here in this process)."""
+        with self._pending_lock:
+            working = self._async_pending + self._running
+        return working + self.streams.pending()
+
     def idle(self) -> bool:
         """Nothing in flight: no invocation (queued, retrying or running), stream batch or
         HTTP request."""

@@ -127,6 +127,7 @@ class ControlApp:
             ("GET", "/_local/faults"): lambda _: (200, self.adapter.faults.listing()),
             ("GET", "/_local/requests"): lambda _: (200, dict(self.requests)),
             ("GET", "/_local/function-calls"): self._function_calls,
+            ("GET", "/_local/working"): lambda _: (200, {"working": self.adapter.working}),
             ("DELETE", "/_local/faults"): lambda _: (200, self.adapter.faults.clear()),
             ("GET", "/_local/iam-denied"): lambda _: (200, self.adapter.iam_denied()),
         }

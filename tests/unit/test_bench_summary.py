@@ -274,6 +274,37 @@ def test_a_path_counts_each_api_call_it_makes_once_per_repetition():
     stub.assert_no_pending_responses()
 
 
+def test_the_stack_settles_before_each_timed_step_and_its_wait_is_not_timed(monkeypatch):
+    # Given two paths whose steps take no time, and a settle that takes 50 s of a fake clock
+    import bench.floor
+
+    clock = [0.0]
+    monkeypatch.setattr(bench.floor.time, "perf_counter", lambda: clock[0])
+    happened: list[str] = []
+
+    def settle() -> None:
+        happened.append("settle")
+        clock[0] += 50.0
+
+    paths = {p: (lambda n, p=p: happened.append(f"{p}{n}")) for p in ("a", "b")}
+    measured = interleave(paths, 2, settle=settle)
+    # Then the warm-up runs first, then each timed step comes right after a settle
+    assert happened == [
+        "a-1",
+        "b-1",
+        "settle",
+        "a0",
+        "settle",
+        "b0",
+        "settle",
+        "a1",
+        "settle",
+        "b1",
+    ]
+    # And no step's time holds the settle's
+    assert [path.timings_ms for path in measured] == [[0.0, 0.0], [0.0, 0.0]]
+
+
 def test_report_reads_count_the_items_dynamodb_read_for_each_call():
     client, stub = _stubbed_dynamodb()
     stub.add_response("query", {"Items": [], "Count": 0, "ScannedCount": 5})

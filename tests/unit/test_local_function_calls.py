@@ -35,3 +35,25 @@ def test_requests_are_read_whole_or_after_a_sequence_number(
     ]
     assert [c["seq"] for c in calls.records(since=1)] == [2, 3]
     assert calls.records(since=3) == []
+
+
+def test_the_stack_is_working_while_a_function_runs_and_not_for_the_request_asking() -> None:
+    """/_local/working: what a bench waits for between timed steps. A function running counts;
+    the HTTP request that asks (served, so counted by idle()) does not."""
+    from infra.local.adapter import LocalAdapter
+
+    adapter = LocalAdapter("eu-north-1", 1.0)
+    seen: list[int] = []
+
+    def run(event: Any) -> Any:
+        seen.append(adapter.working)
+        return SimpleNamespace(result=None, errored=False, error_type=None, ms=1.0)
+
+    function = SimpleNamespace(invoke=run, source=SimpleNamespace(logical_id="OutboxFunction"))
+    try:
+        with adapter.serving():  # the asking request itself
+            assert adapter.working == 0 and not adapter.idle()
+        adapter.invoke(function, {})  # type: ignore[arg-type]
+        assert seen == [1] and adapter.working == 0
+    finally:
+        adapter.close()
