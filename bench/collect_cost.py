@@ -31,6 +31,7 @@ from bench.floor import (
     floor_row,
     interleave,
     settled,
+    stored_item,
 )
 from bench.summary import Row, cli, verdict
 
@@ -82,7 +83,7 @@ def _stored_invitation(run_id: str, n: int, now: datetime) -> tuple[str, str]:
 
 def _floor_answer(
     config: Any,
-    clients: tuple[Any, ...],
+    dynamodb: Any,
     stored: tuple[str, str],
     answer: dict[str, Any],
     score: int,
@@ -91,7 +92,6 @@ def _floor_answer(
     """One answer as the floor makes it; answer: a response item as the POST stores one."""
     from survey_core.domain.counters import counter_bucket, segment_of
 
-    [dynamodb] = clients
     tables, (invitation_id, token) = config.tables, stored
     [key] = dynamodb.query(
         TableName=tables.invitations,
@@ -209,7 +209,7 @@ def run(answers: int = 200) -> dict[str, Any]:
 
         config = CollectConfig.from_env(os.environ)
         bind_tables(config.tables, config.region)
-        clients = (boto3.client("dynamodb"),)
+        dynamodb = boto3.client("dynamodb")
         now = datetime.now(UTC)
         run_id = uuid.uuid4().hex[:6]
         posts = [_stored_invitation(run_id, n, now) for n in range(-1, answers)]
@@ -226,13 +226,10 @@ def run(answers: int = 200) -> dict[str, Any]:
 
         def floor(n: int) -> None:
             if not answer:
-                key = attribute_values({"invitation_id": posts[0][0]})
-                found = clients[0].get_item(
-                    TableName=config.tables.responses, Key=key, ConsistentRead=True
-                )
-                answer.update(found["Item"])
+                key = {"invitation_id": posts[0][0]}
+                answer.update(stored_item(dynamodb, config.tables.responses, key))
             day = now.date().isoformat()
-            _floor_answer(config, clients, floors[n + 1], answer, _score(n), day)
+            _floor_answer(config, dynamodb, floors[n + 1], answer, _score(n), day)
 
         measured, floor_path = interleave(
             {POST: post, "floor (Query, GetItem x2, TransactWriteItems)": floor},

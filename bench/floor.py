@@ -102,6 +102,13 @@ def settled(local: Any, within_s: float = 60.0) -> None:
         time.sleep(0.002)  # a bench waits on the stack's threads, in real time
 
 
+def stored_item(dynamodb: Any, table: str, key: Mapping[str, Any]) -> dict[str, Any]:
+    """An item as the path under test stored it (read consistently), in DynamoDB's attribute
+    values: a floor writes the same item, for an item's size is part of a request's cost."""
+    found = dynamodb.get_item(TableName=table, Key=attribute_values(key), ConsistentRead=True)
+    return dict(found["Item"])
+
+
 def attribute_values(values: Mapping[str, Any]) -> dict[str, Any]:
     """DynamoDB attribute values as boto3 writes them: {"a": "x"} is {"a": {"S": "x"}}."""
     from boto3.dynamodb.types import TypeSerializer
