@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -165,8 +164,9 @@ OUTBOX_DRAINED_WITHIN_S = 120.0
 
 def _outbox_until_published(requests: StackRequests, invitations: set[str]) -> list[dict[str, Any]]:
     """The outbox's requests about these invitations, once it has published each."""
-    deadline = time.monotonic() + OUTBOX_DRAINED_WITHIN_S
-    while True:
+    from infra.local.scenario import wait_for
+
+    def published_all() -> list[dict[str, Any]] | None:
         requests.read()
         found = [
             c
@@ -174,14 +174,10 @@ def _outbox_until_published(requests: StackRequests, invitations: set[str]) -> l
             if c["function"] == "OutboxFunction" and _invitation_of(c) in invitations
         ]
         published = {_invitation_of(c) for c in found if c["operation"] == "PutEvents"}
-        if published >= invitations:
-            return found
-        if time.monotonic() > deadline:
-            raise RuntimeError(
-                f"the outbox published {len(published)} of {len(invitations)} answers in "
-                f"{OUTBOX_DRAINED_WITHIN_S:g} s"
-            )
-        time.sleep(0.2)  # a bench waits on the stack's stream poller, in real time
+        return found if published >= invitations else None
+
+    what = f"the outbox to publish {len(invitations)} answers"
+    return wait_for(what, published_all, OUTBOX_DRAINED_WITHIN_S)
 
 
 def _invitation_of(call: dict[str, Any]) -> str | None:

@@ -94,12 +94,14 @@ def bench_stack(
 
 
 def settled(local: Any, within_s: float = 60.0) -> None:
-    """Wait until the local stack has no work of its own in flight (GET /_local/working)."""
-    deadline = time.monotonic() + within_s
-    while local.control("working")["working"]:
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"the local stack was still working after {within_s:g} s")
-        time.sleep(0.002)  # a bench waits on the stack's threads, in real time
+    """Wait until the local stack has no work of its own in flight (GET /_local/working),
+    polling often: it runs between every two timed steps."""
+    from infra.local.scenario import wait_for
+
+    def quiet() -> bool:
+        return local.control("working")["working"] == 0
+
+    wait_for("the local stack to settle", quiet, within_s, interval=0.002)
 
 
 def stored_item(dynamodb: Any, table: str, key: Mapping[str, Any]) -> dict[str, Any]:

@@ -143,14 +143,15 @@ def http(method: str, url: str, form: dict[str, str] | None = None) -> tuple[int
         return error.code, error.read().decode()
 
 
-def wait_for(what: str, probe: Callable[[], T | None], timeout: float) -> T:
-    """Poll the stack until probe() returns something; the stack works in the background."""
+def wait_for(what: str, probe: Callable[[], T | None], timeout: float, interval: float = 0.1) -> T:
+    """Poll the stack every `interval` seconds until probe() returns something; the stack
+    works in the background."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = probe()
         if found:
             return found
-        time.sleep(0.1)
+        time.sleep(interval)
     raise StageFailed(f"timed out after {timeout:g} s waiting for {what}")
 
 
