@@ -23,6 +23,7 @@ from typing import Any
 
 from bench import sam
 from bench.summary import (
+    INFO,
     OK,
     OVER,
     Row,
@@ -426,21 +427,33 @@ def summary(result: dict[str, Any]) -> list[Row]:
         ("client_floor", "import boto3 + the function's own clients"),
         ("library_floor", "all it imports but our code (survey_core, its folder)"),
     ):
-        ratios = [
-            f[f"ratio_to_{kind}"][modes[0]]
-            for f in result["functions"].values()
-            if f"ratio_to_{kind}" in f
-        ]
-        if ratios:
-            rows.append(
-                Row(
-                    "cold_start",
-                    f"cold start vs {against}",
-                    f"{modes[0]} {min(ratios):.2f}-{max(ratios):.2f}x",
-                    number=max(ratios),
-                    unit="x",
-                )
+        by_mode = {
+            m: [
+                f[f"ratio_to_{kind}"][m]
+                for f in result["functions"].values()
+                if m in f.get(f"ratio_to_{kind}", {})
+            ]
+            for m in modes
+        }
+        if not all(by_mode.values()):
+            continue
+        value = " / ".join(f"{m} {min(r):.2f}-{max(r):.2f}x" for m, r in by_mode.items())
+        highest = max(max(r) for r in by_mode.values())
+        # What our own code adds, judged at the ratio: the proposal of the README's
+        # "Where the gaps are" (the libraries alone are over the floor for the results
+        # function). The issue's own verdicts stay on the rows above.
+        judged = kind == "library_floor"
+        rows.append(
+            Row(
+                "cold_start",
+                f"cold start vs {against}",
+                value,
+                f"<= {TARGET_RATIO}x (proposed: what our code adds)" if judged else "-",
+                verdict(highest, TARGET_RATIO) if judged else INFO,
+                highest,
+                "x",
             )
+        )
     return rows
 
 

@@ -391,3 +391,34 @@ def test_the_measured_import_names_each_client_once(tmp_path):
     )
     # Then each client is named once
     assert json.loads(done.stdout.splitlines()[-1])["clients"] == ["s3", "sqs"]
+
+
+def test_what_our_code_adds_is_judged_in_every_mode_at_the_issues_ratio():
+    # Given two functions measured in both modes, one 1.30x its libraries as shipped
+    result = _cold_start_result(300.0)
+    result["modes"] = [cold_start.CACHED, cold_start.SHIPPED]
+    result["floor"][cold_start.SHIPPED] = {"median_ms": 110.0}
+    base = result["functions"]["TriggerFunction"]
+    for name, cached, shipped in (("TriggerFunction", 1.02, 1.1), ("SendFunction", 1.08, 1.3)):
+        result["functions"][name] = {
+            **base,
+            cold_start.SHIPPED: {"median_ms": 320.0},
+            "judged_ratio": {cold_start.CACHED: 1.2, cold_start.SHIPPED: 1.2},
+            "ratio_to_client_floor": {cold_start.CACHED: 1.2, cold_start.SHIPPED: 1.2},
+            "ratio_to_library_floor": {cold_start.CACHED: cached, cold_start.SHIPPED: shipped},
+        }
+    # When the summary is made
+    rows = {r.figure: r for r in cold_start.summary(result)}
+    # Then the libraries' row shows each mode's range and is over on the worst of them
+    ours = rows["cold start vs all it imports but our code (survey_core, its folder)"]
+    assert ours.value == "cached 1.02-1.08x / as shipped 1.10-1.30x"
+    assert ours.verdict == s.OVER and ours.number == pytest.approx(1.3)
+    assert ours.target.startswith("<= 1.25x")
+    # And within when every mode is
+    result["functions"]["SendFunction"]["ratio_to_library_floor"][cold_start.SHIPPED] = 1.2
+    rows = {r.figure: r for r in cold_start.summary(result)}
+    assert rows[ours.figure].verdict == s.OK
+    # While the clients' floor is shown, not judged here (each function's row judges it)
+    clients = rows["cold start vs import boto3 + the function's own clients"]
+    assert clients.verdict == s.INFO
+    assert clients.value == "cached 1.20-1.20x / as shipped 1.20-1.20x"
