@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bench import cold_start, collect_cost, lifecycle, report_reads, sam
+from bench import cold_start, collect_cost, lifecycle, packages, report_reads, sam
 from bench import summary as s
 from bench.__main__ import BENCHES, NAMES, rows_of
 from bench.floor import MeasuredPath, against_floor, floor_row, interleave, recorded_calls
@@ -422,3 +422,43 @@ def test_what_our_code_adds_is_judged_in_every_mode_at_the_issues_ratio():
     clients = rows["cold start vs import boto3 + the function's own clients"]
     assert clients.verdict == s.INFO
     assert clients.value == "cached 1.20-1.20x / as shipped 1.20-1.20x"
+
+
+# ---------------------------------------------------------------- packages
+
+
+def _packages_result(layer_bytes: int, bench_lines: int) -> dict:
+    return {
+        "limit_unzipped_bytes": packages.LIMIT_UNZIPPED,
+        "layer": {"unzipped_bytes": layer_bytes, "zipped_bytes": 1, "limit_bytes": 15 * 2**20},
+        "functions": {},
+        "source_lines": {"bench_lines": bench_lines, "product_lines": 10_000, "share_limit": 0.2},
+    }
+
+
+def test_the_layer_is_judged_at_15_mb_and_bench_at_a_fifth_of_the_product_code():
+    # Given a layer of 14 MB and a bench of 1,800 lines against 10,000 of product code
+    layer, lines = packages.summary(_packages_result(14 * 2**20, 1_800))
+    # Then both are within, with what they are judged against
+    assert (layer.target, layer.verdict) == ("<= 15.0 MB", s.OK)
+    assert lines.value == "1,800 / 10,000 lines (18%)" and lines.verdict == s.OK
+    assert lines.number == pytest.approx(0.18)
+    # And over when the layer grows past 15 MB or bench/ past a fifth
+    layer, lines = packages.summary(_packages_result(16 * 2**20, 2_100))
+    assert layer.verdict == s.OVER and lines.verdict == s.OVER
+
+
+def test_source_lines_count_python_files_as_wc_does(tmp_path):
+    # Given a bench/ and the product code's two folders, with a file that is not Python
+    for path, text in (
+        ("bench/a.py", "one\ntwo\n"),
+        ("bench/sub/b.py", "three\n"),
+        ("bench/prices.json", "{}\n{}\n"),
+        ("layers/survey_core/survey_core/c.py", "1\n2\n3\n4\n"),
+        ("functions/trigger/handler.py", "5\n"),
+    ):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text)
+    # Then only the .py lines count
+    found = packages.source_lines(tmp_path)
+    assert (found["bench_lines"], found["product_lines"]) == (3, 5)
